@@ -1,0 +1,48 @@
+# Shared CMake helpers: warning flags, module libraries and tests.
+
+set(DORA_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wconversion)
+
+# dora_module(NAME SOURCES ... DEPS ...): one static library per module, `dora_<NAME>`,
+# with the repository's src/ and include/ on its include path.
+function(dora_module name)
+    cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PUBLIC_DEPS" ${ARGN})
+    add_library(dora_${name} STATIC ${ARG_SOURCES})
+    target_include_directories(dora_${name} PUBLIC
+        $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/src>
+        $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>)
+    target_compile_options(dora_${name} PRIVATE ${DORA_WARNINGS})
+    target_link_libraries(dora_${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_DEPS})
+endfunction()
+
+# dora_test(NAME SOURCES ... LIBS ... [LABEL unit|integration|e2e] [TIMEOUT s]):
+# a GoogleTest executable registered with ctest under one label and a timeout.
+function(dora_test name)
+    if(NOT DORA_BUILD_TESTS)
+        return()
+    endif()
+    cmake_parse_arguments(ARG "" "LABEL;TIMEOUT" "SOURCES;LIBS" ${ARGN})
+    if(NOT ARG_LABEL)
+        set(ARG_LABEL unit)
+    endif()
+    if(NOT ARG_TIMEOUT)
+        set(ARG_TIMEOUT 120)
+    endif()
+    add_executable(${name} ${ARG_SOURCES})
+    target_compile_options(${name} PRIVATE ${DORA_WARNINGS})
+    target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gtest_main Threads::Threads)
+    add_test(NAME ${name} COMMAND ${name})
+    set_tests_properties(${name} PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT})
+endfunction()
+
+# dora_fuzzer(NAME SOURCES ... LIBS ...): a libFuzzer target, built only with DORA_BUILD_FUZZERS.
+# Its seed corpus lives in fuzz/corpus/<NAME>/.
+function(dora_fuzzer name)
+    if(NOT DORA_BUILD_FUZZERS)
+        return()
+    endif()
+    cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
+    add_executable(${name} ${ARG_SOURCES})
+    target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address)
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer,address)
+    target_link_libraries(${name} PRIVATE ${ARG_LIBS})
+endfunction()

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every Debian package dora-cpp needs (as root, on Debian 12), then configures and
+# builds the project. Safe to run again: packages already present are not reinstalled.
+#   scripts/setup.sh [preset]     preset: dev (default, with tests) or release
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+    build-essential cmake ninja-build ccache pkg-config git clang clang-format libclang-rt-14-dev
+    libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libexpected-dev
+    libssl-dev libasio-dev libgtest-dev libgmock-dev libbenchmark-dev
+    python3 python3-dev pybind11-dev python3-pytest
+    cyclonedds-tools iproute2 procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "setup: these Debian packages are missing and installing them needs root:" >&2
+        echo "  apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+preset=${1:-dev}
+cmake --preset "$preset" -DPython_EXECUTABLE="$(command -v python3)" >/dev/null
+cmake --build --preset "$preset"

@@ -1,0 +1,121 @@
+// The dataflow descriptor: the typed model of a dataflow YAML file (dora 0.3.12 schema plus the
+// 1.0 additions), its parser and its validation.
+//
+// `parse_descriptor` reads YAML text into a Descriptor and rejects anything the schema does not
+// allow (unknown keys, wrong types) with an error naming file, line, column, node and key.
+// `validate` checks what a dataflow needs to run (sources exist, ids unique, executables exist)
+// so that a dataflow that cannot run is rejected before anything is spawned.
+//
+// Thread safety: plain values and pure functions.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace dora {
+
+// Where an element was written, for error messages. line/column are 1-based; 0 = unknown.
+struct SourceLocation {
+    std::string file;
+    int line = 0;
+    int column = 0;
+};
+
+// `dora/timer/secs/N`, `dora/timer/millis/N`, `dora/timer/hz/N`.
+struct TimerSource {
+    std::chrono::nanoseconds interval{};
+    std::string spelling;  // the original text, e.g. "dora/timer/millis/100"
+    bool operator==(const TimerSource&) const = default;
+};
+
+// `node/output`.
+struct NodeOutputSource {
+    std::string node;
+    std::string output;
+    bool operator==(const NodeOutputSource&) const = default;
+};
+
+using InputSource = std::variant<NodeOutputSource, TimerSource>;
+
+inline constexpr uint32_t kDefaultQueueSize = 10;
+
+struct Input {
+    std::string id;
+    InputSource source;
+    uint32_t queue_size = kDefaultQueueSize;
+    SourceLocation location;
+};
+
+enum class RestartPolicy { kNever, kOnFailure, kAlways };
+
+// How a node's `path` is run.
+enum class NodeKind {
+    kExecutable,  // path is an executable file
+    kPython,      // path ends in .py: run with `python3 -u path args...`
+    kShell,       // path == "shell": `sh -c <args>`
+    kDynamic,     // path == "dynamic": not spawned, connects by itself
+};
+
+struct Deploy {
+    std::optional<std::string> machine;
+    std::optional<std::string> working_dir;
+};
+
+struct NodeDescriptor {
+    std::string id;
+    std::optional<std::string> name;
+    std::optional<std::string> description;
+    std::string path;  // as written
+    NodeKind kind = NodeKind::kExecutable;
+    std::optional<std::string> args;  // one string, split like a shell would
+    // Values as strings after conversion from string/number/bool; `$VAR` is expanded at spawn.
+    std::map<std::string, std::string> env;
+    std::optional<std::string> build;
+    std::vector<Input> inputs;
+    std::vector<std::string> outputs;
+    std::optional<std::string> send_stdout_as;
+    Deploy deploy;  // from `_unstable_deploy:` or `deploy:`
+    RestartPolicy restart_policy = RestartPolicy::kNever;
+    std::optional<uint32_t> max_restarts;
+    SourceLocation location;
+};
+
+struct Descriptor {
+    std::vector<NodeDescriptor> nodes;
+    std::optional<Deploy> deploy;       // dataflow-level default (`_unstable_deploy` / `deploy`)
+    std::filesystem::path source_file;  // the YAML file, absolute; empty when parsed from text
+    std::filesystem::path base_dir;     // the dataflow file's directory (relative paths start here)
+
+    [[nodiscard]] const NodeDescriptor* find_node(std::string_view id) const;
+};
+
+// Parses YAML text. `file_name` is used in error messages and to set source_file/base_dir.
+[[nodiscard]] Result<Descriptor> parse_descriptor(std::string_view yaml_text,
+                                                  const std::filesystem::path& file_name);
+
+// Reads and parses a dataflow file.
+[[nodiscard]] Result<Descriptor> read_descriptor(const std::filesystem::path& file);
+
+struct ValidationOptions {
+    // Check that executables and scripts exist (false when the node runs on another machine).
+    bool check_paths = true;
+};
+
+// Checks that the dataflow can run: unique ids, no '/' in ids, every input source names an
+// existing node and one of its outputs, executables and scripts exist. Returns every problem
+// found, one per line, each naming file, line, column, node and key and saying what to do.
+[[nodiscard]] Result<> validate(const Descriptor& descriptor, const ValidationOptions& options = {});
+
+// Resolves a node's executable or script path against base_dir (and PATH for bare names).
+[[nodiscard]] Result<std::filesystem::path> resolve_node_path(const Descriptor& descriptor,
+                                                              const NodeDescriptor& node);
+
+}  // namespace dora

@@ -1,0 +1,50 @@
+#include "core/sys.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace dora::sys {
+
+Error errno_error(std::string_view what) { return errno_error(what, errno); }
+
+Error errno_error(std::string_view what, int err) {
+    return Error::make("{}: {}", what, std::strerror(err));
+}
+
+void UniqueFd::reset(int fd) {
+    if (fd_ >= 0) {
+        ::close(fd_);
+    }
+    fd_ = fd;
+}
+
+Result<> write_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return fail(errno_error("write"));
+        }
+        data.remove_prefix(static_cast<size_t>(n));
+    }
+    return {};
+}
+
+Result<> set_nonblocking(int fd) {
+    int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        return fail(errno_error("fcntl(O_NONBLOCK)"));
+    }
+    int fdflags = ::fcntl(fd, F_GETFD);
+    if (fdflags < 0 || ::fcntl(fd, F_SETFD, fdflags | FD_CLOEXEC) < 0) {
+        return fail(errno_error("fcntl(FD_CLOEXEC)"));
+    }
+    return {};
+}
+
+}  // namespace dora::sys

@@ -1,0 +1,48 @@
+// Thin wrappers over POSIX calls: each turns errno into an Error value with context, once.
+//
+// Thread safety: free functions; UniqueFd is a move-only owner of one file descriptor and is not
+// synchronised (one owner at a time).
+#pragma once
+
+#include <string_view>
+#include <utility>
+
+#include "core/error.hpp"
+
+namespace dora::sys {
+
+// Error whose message is "<what>: <strerror(errno)>" for the current errno (or `err`).
+[[nodiscard]] Error errno_error(std::string_view what);
+[[nodiscard]] Error errno_error(std::string_view what, int err);
+
+class UniqueFd {
+public:
+    UniqueFd() = default;
+    explicit UniqueFd(int fd) : fd_(fd) {}
+    UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+    UniqueFd& operator=(UniqueFd&& other) noexcept {
+        if (this != &other) {
+            reset(std::exchange(other.fd_, -1));
+        }
+        return *this;
+    }
+    UniqueFd(const UniqueFd&) = delete;
+    UniqueFd& operator=(const UniqueFd&) = delete;
+    ~UniqueFd() { reset(); }
+
+    [[nodiscard]] int get() const { return fd_; }
+    [[nodiscard]] bool valid() const { return fd_ >= 0; }
+    [[nodiscard]] int release() { return std::exchange(fd_, -1); }
+    void reset(int fd = -1);
+
+private:
+    int fd_ = -1;
+};
+
+// Writes all of `data`, retrying on EINTR and short writes.
+[[nodiscard]] Result<> write_all(int fd, std::string_view data);
+
+// Sets O_NONBLOCK and FD_CLOEXEC on `fd`.
+[[nodiscard]] Result<> set_nonblocking(int fd);
+
+}  // namespace dora::sys
