@@ -17,7 +17,7 @@
 namespace dora {
 
 class Error {
-public:
+  public:
     Error() = default;
     explicit Error(std::string message) : message_(std::move(message)) {}
 
@@ -33,7 +33,7 @@ public:
         return Error(fmt::format("{}: {}", where, message_));
     }
 
-private:
+  private:
     std::string message_;
 };
 
@@ -52,12 +52,12 @@ template <typename... Args>
 
 // Exception thrown by the throwing convenience layers (C++ node API, CLI).
 class Exception : public std::exception {
-public:
+  public:
     explicit Exception(Error error) : error_(std::move(error)) {}
     [[nodiscard]] const char* what() const noexcept override { return error_.message().c_str(); }
     [[nodiscard]] const Error& error() const { return error_; }
 
-private:
+  private:
     Error error_;
 };
 

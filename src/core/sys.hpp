@@ -16,7 +16,7 @@ namespace dora::sys {
 [[nodiscard]] Error errno_error(std::string_view what, int err);
 
 class UniqueFd {
-public:
+  public:
     UniqueFd() = default;
     explicit UniqueFd(int fd) : fd_(fd) {}
     UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
@@ -35,7 +35,7 @@ public:
     [[nodiscard]] int release() { return std::exchange(fd_, -1); }
     void reset(int fd = -1);
 
-private:
+  private:
     int fd_ = -1;
 };
 

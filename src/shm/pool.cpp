@@ -1,0 +1,209 @@
+#include "shm/pool.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <new>
+#include <optional>
+
+#include "fmt/format.h"
+
+namespace dora::shm {
+
+namespace {
+
+constexpr uint32_t kMinClass = 12;  // 4 KiB
+constexpr uint32_t kMaxClass = 40;  // 1 TiB: far beyond any real message
+
+size_t align64(size_t n) { return (n + 63) & ~size_t{63}; }
+
+uint64_t cache_key(const Entry& e) {
+    return (uint64_t{e.sender} << 48) | (uint64_t{e.generation} << 32) | e.segment;
+}
+
+}  // namespace
+
+std::string Pool::segment_name(std::string_view prefix, uint16_t generation, uint32_t index) {
+    return fmt::format("{}.g{}.s{}", prefix, generation, index);
+}
+
+Pool::Pool(std::string prefix, uint16_t sender_index, uint16_t generation)
+    : prefix_(std::move(prefix)),
+      sender_(sender_index),
+      generation_(generation),
+      classes_(kMaxClass + 1),
+      class_cursor_(kMaxClass + 1, 0) {}
+
+Pool::~Pool() = default;
+
+Result<WritableSample> Pool::allocate(size_t data_len, size_t metadata_reserve) {
+    const size_t needed = kSampleHeaderSize + align64(data_len) + metadata_reserve;
+    uint32_t cls = std::max<uint32_t>(kMinClass, static_cast<uint32_t>(std::bit_width(needed - 1)));
+    if (cls > kMaxClass) {
+        return fail("a sample of {} bytes is larger than dora supports", data_len);
+    }
+    auto& list = classes_[cls];
+    std::optional<uint32_t> found;
+    // Round-robin from the last hit: the oldest samples are the likeliest to be free again.
+    for (size_t n = 0; n < list.size(); ++n) {
+        size_t i = (class_cursor_[cls] + n) % list.size();
+        auto* header = segments_[list[i]].segment.as<SampleHeader>();
+        if (header->refcount.load(std::memory_order_acquire) == 0) {
+            found = list[i];
+            class_cursor_[cls] = i + 1;
+            break;
+        }
+    }
+    if (!found) {
+        if (segments_.size() >= kMaxSegmentsPerPool) {
+            return fail(
+                "the output pool holds {} samples that receivers have not released; a "
+                "receiver keeps every sample it gets: release samples once processed",
+                segments_.size());
+        }
+        auto index = static_cast<uint32_t>(segments_.size());
+        auto segment = Segment::create(segment_name(prefix_, generation_, index), size_t{1} << cls);
+        if (!segment) {
+            return fail(segment.error());
+        }
+        auto* header = new (segment->data()) SampleHeader();
+        header->magic = kSampleMagic;
+        header->capacity = (size_t{1} << cls) - kSampleHeaderSize;
+        segments_.push_back(Slot{std::move(*segment), index});
+        list.push_back(index);
+        found = index;
+    }
+    Slot& slot = segments_[*found];
+    auto* header = slot.segment.as<SampleHeader>();
+    header->refcount.store(1, std::memory_order_relaxed);  // held by the writer
+    WritableSample sample;
+    sample.header_ = header;
+    sample.data_ = slot.segment.data() + kSampleHeaderSize;
+    sample.data_len_ = data_len;
+    sample.segment_size_ = slot.segment.size();
+    sample.segment_ = *found;
+    return sample;
+}
+
+Result<Entry> Pool::publish(WritableSample&& sample, std::span<const std::byte> metadata,
+                            uint32_t receivers, uint64_t time_ns) {
+    SampleHeader* header = sample.header_;
+    const size_t meta_offset = kSampleHeaderSize + align64(sample.data_len_);
+    if (meta_offset + metadata.size() > sample.segment_size_) {
+        abandon(std::move(sample));
+        return fail("metadata of {} bytes does not fit the sample", metadata.size());
+    }
+    if (!metadata.empty()) {
+        std::memcpy(sample.segment_base() + meta_offset, metadata.data(), metadata.size());
+    }
+    header->data_len = sample.data_len_;
+    header->metadata_offset = meta_offset;
+    header->metadata_len = metadata.size();
+    header->sequence = ++sequence_;
+    header->refcount.store(receivers, std::memory_order_release);
+    Entry entry;
+    entry.kind = EntryKind::kSample;
+    entry.sender = sender_;
+    entry.generation = generation_;
+    entry.segment = sample.segment_;
+    entry.time_ns = time_ns;
+    sample.header_ = nullptr;
+    return entry;
+}
+
+void Pool::abandon(WritableSample&& sample) {
+    if (sample.header_ != nullptr) {
+        sample.header_->refcount.store(0, std::memory_order_release);
+        sample.header_ = nullptr;
+    }
+}
+
+void Pool::release(const Entry& entry) {
+    if (entry.kind != EntryKind::kSample || entry.sender != sender_ ||
+        entry.generation != generation_ || entry.segment >= segments_.size()) {
+        return;
+    }
+    segments_[entry.segment].segment.as<SampleHeader>()->refcount.fetch_sub(
+        1, std::memory_order_acq_rel);
+}
+
+void Pool::unlink_all() {
+    for (auto& slot : segments_) {
+        (void)unlink_segment(slot.segment.name());
+    }
+}
+
+Result<SampleView> SampleView::validate(const Segment& segment) {
+    const size_t size = segment.size();
+    if (size < kSampleHeaderSize) {
+        return fail("sample segment {} is too small", segment.name());
+    }
+    auto* header = segment.as<SampleHeader>();
+    // Copy each field once: the sender could change them while we look.
+    const uint32_t magic = header->magic;
+    const uint64_t data_len = header->data_len;
+    const uint64_t meta_offset = header->metadata_offset;
+    const uint64_t meta_len = header->metadata_len;
+    if (magic != kSampleMagic) {
+        return fail("sample segment {} has a bad magic number", segment.name());
+    }
+    if (data_len > size - kSampleHeaderSize || meta_offset > size ||
+        meta_len > size - meta_offset || meta_offset < kSampleHeaderSize + data_len) {
+        return fail(
+            "sample segment {} has lengths outside the segment (data {}, metadata {}+{}, "
+            "segment {})",
+            segment.name(), data_len, meta_offset, meta_len, size);
+    }
+    SampleView view;
+    view.data = segment.data() + kSampleHeaderSize;
+    view.data_len = data_len;
+    view.metadata = segment.data() + meta_offset;
+    view.metadata_len = meta_len;
+    view.refcount = &header->refcount;
+    return view;
+}
+
+SegmentCache::SegmentCache(std::map<uint16_t, std::string> sender_prefixes)
+    : prefixes_(std::move(sender_prefixes)) {}
+
+void SegmentCache::add_sender(uint16_t index, std::string prefix) {
+    prefixes_[index] = std::move(prefix);
+}
+
+Result<const Segment*> SegmentCache::segment(const Entry& entry) {
+    const uint64_t key = cache_key(entry);
+    if (auto it = segments_.find(key); it != segments_.end()) {
+        return &it->second;
+    }
+    auto prefix = prefixes_.find(entry.sender);
+    if (prefix == prefixes_.end()) {
+        return fail("a sample came from unknown sender {}", entry.sender);
+    }
+    auto segment =
+        Segment::open(Pool::segment_name(prefix->second, entry.generation, entry.segment), true);
+    if (!segment) {
+        return fail(segment.error());
+    }
+    auto [it, inserted] = segments_.emplace(key, std::move(*segment));
+    return &it->second;
+}
+
+Result<SampleView> SegmentCache::view(const Entry& entry) {
+    auto segment = this->segment(entry);
+    if (!segment) {
+        return fail(segment.error());
+    }
+    return SampleView::validate(**segment);
+}
+
+void SegmentCache::release(const Entry& entry) {
+    if (entry.kind != EntryKind::kSample) {
+        return;
+    }
+    auto segment = this->segment(entry);
+    if (segment && (*segment)->size() >= kSampleHeaderSize) {
+        (*segment)->as<SampleHeader>()->refcount.fetch_sub(1, std::memory_order_acq_rel);
+    }
+}
+
+}  // namespace dora::shm

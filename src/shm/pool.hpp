@@ -1,0 +1,144 @@
+// Sample pools: where outputs are written, once, and read in place by every local receiver.
+//
+// A Pool belongs to one sender (a node process, or the daemon for timers and remote data). Each
+// sample lives in its own shared-memory segment whose size is a power of two; segments are
+// created on demand and then reused forever: a segment is free again when the reference count in
+// its header drops to zero, which receivers do when they release the sample. Nothing is ever
+// copied between processes.
+//
+// Segment layout: [SampleHeader, 64 B][data, 64-aligned][metadata]. Receivers map segments
+// read-write (they decrement the count) through a SegmentCache and must treat every header field
+// as untrusted: `SampleView::validate` bounds-checks them against the mapped size.
+//
+// Thread safety: a Pool is used by one thread at a time. A SegmentCache is used by one thread at
+// a time. The reference counts in the headers are atomics shared between processes.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "shm/ring.hpp"
+#include "shm/segment.hpp"
+
+namespace dora::shm {
+
+inline constexpr uint32_t kSampleMagic = 0x73616d70;  // "samp"
+inline constexpr size_t kSampleHeaderSize = 64;
+inline constexpr uint32_t kMaxSegmentsPerPool = 1u << 16;
+
+struct SampleHeader {
+    std::atomic<uint32_t> refcount{0};
+    uint32_t magic = 0;
+    uint64_t capacity = 0;  // bytes after the header
+    uint64_t data_len = 0;
+    uint64_t metadata_offset = 0;  // from the start of the segment
+    uint64_t metadata_len = 0;
+    uint64_t sequence = 0;
+};
+static_assert(sizeof(SampleHeader) <= kSampleHeaderSize);
+
+// A sample being written by its sender. Move-only; returned to the pool by Pool::abandon or
+// handed to receivers by the sender.
+class WritableSample {
+  public:
+    WritableSample() = default;
+    [[nodiscard]] std::span<std::byte> data() const { return {data_, data_len_}; }
+    [[nodiscard]] std::byte* segment_base() const { return reinterpret_cast<std::byte*>(header_); }
+    [[nodiscard]] SampleHeader* header() const { return header_; }
+    [[nodiscard]] uint32_t segment_index() const { return segment_; }
+    [[nodiscard]] size_t segment_size() const { return segment_size_; }
+    [[nodiscard]] bool valid() const { return header_ != nullptr; }
+
+  private:
+    friend class Pool;
+    SampleHeader* header_ = nullptr;
+    std::byte* data_ = nullptr;
+    size_t data_len_ = 0;
+    size_t segment_size_ = 0;
+    uint32_t segment_ = 0;
+};
+
+class Pool {
+  public:
+    // `prefix` names the pool's segments: "<prefix>.g<generation>.s<index>".
+    Pool(std::string prefix, uint16_t sender_index, uint16_t generation);
+    Pool(Pool&&) = default;
+    Pool& operator=(Pool&&) = default;
+    ~Pool();
+
+    // A free sample with room for `data_len` bytes of data and `metadata_reserve` bytes of
+    // metadata after it. Its data bytes are uninitialised (reused memory).
+    [[nodiscard]] Result<WritableSample> allocate(size_t data_len, size_t metadata_reserve);
+
+    // Writes the metadata after the data and sets the receiver count; returns the ring entry to
+    // push to each receiver. With zero receivers the sample is free again at once.
+    // Fails (sample abandoned) when the metadata does not fit: allocate with a larger reserve.
+    [[nodiscard]] Result<Entry> publish(WritableSample&& sample,
+                                        std::span<const std::byte> metadata, uint32_t receivers,
+                                        uint64_t time_ns);
+
+    // Gives an unsent sample back.
+    void abandon(WritableSample&& sample);
+
+    // Releases one reference of an entry of this pool (e.g. one dropped from a full ring).
+    void release(const Entry& entry);
+
+    [[nodiscard]] uint16_t sender_index() const { return sender_; }
+    [[nodiscard]] uint16_t generation() const { return generation_; }
+    [[nodiscard]] size_t segment_count() const { return segments_.size(); }
+    // Removes this pool's segments from /dev/shm (mappings held by receivers stay valid).
+    void unlink_all();
+
+    [[nodiscard]] static std::string segment_name(std::string_view prefix, uint16_t generation,
+                                                  uint32_t index);
+
+  private:
+    struct Slot {
+        Segment segment;
+        uint32_t index;
+    };
+    std::string prefix_;
+    uint16_t sender_;
+    uint16_t generation_;
+    uint64_t sequence_ = 0;
+    std::vector<Slot> segments_;                  // by segment index
+    std::vector<std::vector<uint32_t>> classes_;  // size class (log2) -> segment indices
+    std::vector<size_t> class_cursor_;
+};
+
+// A received sample, validated: header fields copied once, bounds checked.
+struct SampleView {
+    const std::byte* data = nullptr;
+    uint64_t data_len = 0;
+    const std::byte* metadata = nullptr;
+    uint64_t metadata_len = 0;
+    std::atomic<uint32_t>* refcount = nullptr;
+
+    [[nodiscard]] static Result<SampleView> validate(const Segment& segment);
+};
+
+// Receiver side: maps sender segments on first use and keeps them mapped.
+class SegmentCache {
+  public:
+    // Sender index -> segment name prefix, as configured by the daemon.
+    explicit SegmentCache(std::map<uint16_t, std::string> sender_prefixes);
+
+    [[nodiscard]] Result<SampleView> view(const Entry& entry);
+    // Drops one reference of the entry's sample (the receiver is done with it).
+    void release(const Entry& entry);
+    void add_sender(uint16_t index, std::string prefix);
+
+  private:
+    [[nodiscard]] Result<const Segment*> segment(const Entry& entry);
+
+    std::map<uint16_t, std::string> prefixes_;
+    std::map<uint64_t, Segment> segments_;  // key: sender << 48 | generation << 32 | segment
+};
+
+}  // namespace dora::shm

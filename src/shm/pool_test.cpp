@@ -1,0 +1,177 @@
+#include "shm/pool.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "shm/region.hpp"
+
+namespace dora::shm {
+namespace {
+
+std::string unique_prefix(const char* what) {
+    static int counter = 0;
+    return fmt::format("/dora.{}.test.{}.{}", ::getpid(), what, counter++);
+}
+
+struct PoolTest : ::testing::Test {
+    std::string prefix = unique_prefix("pool");
+    Pool pool{prefix, 1, 0};
+    SegmentCache cache{{{1, prefix}}};
+    ~PoolTest() override { pool.unlink_all(); }
+
+    Entry send(std::string_view text, uint32_t receivers, std::string_view meta = "m") {
+        auto sample = pool.allocate(text.size(), 256);
+        EXPECT_TRUE(sample) << sample.error().message();
+        std::memcpy(sample->data().data(), text.data(), text.size());
+        auto entry = pool.publish(std::move(*sample), std::as_bytes(std::span(meta)), receivers, 1);
+        EXPECT_TRUE(entry) << entry.error().message();
+        return *entry;
+    }
+};
+
+TEST_F(PoolTest, ReceiverSeesDataAndMetadataInPlace) {
+    Entry e = send("hello", 1, "meta");
+    auto view = cache.view(e);
+    ASSERT_TRUE(view) << view.error().message();
+    EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(view->data), view->data_len), "hello");
+    EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(view->metadata), view->metadata_len),
+              "meta");
+}
+
+TEST_F(PoolTest, SegmentIsReusedOnlyAfterLastReceiverReleases) {
+    Entry first = send("a", 2);
+    Entry second = send("b", 1);
+    EXPECT_NE(first.segment, second.segment);
+    cache.release(first);
+    Entry third = send("c", 1);
+    EXPECT_NE(third.segment, first.segment) << "one receiver still holds the first sample";
+    cache.release(first);
+    Entry fourth = send("d", 1);
+    EXPECT_EQ(fourth.segment, first.segment);
+    EXPECT_EQ(pool.segment_count(), 3u);
+}
+
+TEST_F(PoolTest, SampleWithoutReceiversIsFreeAtOnce) {
+    Entry a = send("x", 0);
+    Entry b = send("y", 0);
+    EXPECT_EQ(a.segment, b.segment);
+}
+
+TEST_F(PoolTest, LargeAndSmallSamplesUseSeparateSizeClasses) {
+    auto big = pool.allocate(5 << 20, 64);
+    ASSERT_TRUE(big);
+    EXPECT_GE(big->segment_size(), size_t{5} << 20);
+    pool.abandon(std::move(*big));
+    auto small = pool.allocate(8, 64);
+    ASSERT_TRUE(small);
+    EXPECT_EQ(small->segment_size(), 4096u);
+    pool.abandon(std::move(*small));
+}
+
+TEST_F(PoolTest, MetadataThatDoesNotFitIsRefused) {
+    auto sample = pool.allocate(10, 0);
+    ASSERT_TRUE(sample);
+    std::string meta(8000, 'm');
+    auto entry = pool.publish(std::move(*sample), std::as_bytes(std::span(meta)), 1, 0);
+    EXPECT_FALSE(entry);
+}
+
+TEST_F(PoolTest, CorruptHeaderIsRejectedByReceiver) {
+    Entry e = send("hello", 1);
+    auto seg = Segment::open(Pool::segment_name(prefix, 0, e.segment), true);
+    ASSERT_TRUE(seg);
+    seg->as<SampleHeader>()->data_len = uint64_t{1} << 40;
+    auto view = cache.view(e);
+    ASSERT_FALSE(view);
+    EXPECT_NE(view.error().message().find("outside the segment"), std::string::npos);
+}
+
+TEST_F(PoolTest, UnknownSenderIsAnError) {
+    Entry e = send("hello", 1);
+    e.sender = 99;
+    EXPECT_FALSE(cache.view(e));
+}
+
+TEST(RegionTest, ChildProcessReceivesThroughRegionAndReleases) {
+    std::string prefix = unique_prefix("xproc");
+    std::string region_name = prefix + ".region";
+    std::vector<uint32_t> caps{4};
+    auto region = Region::create(region_name, caps);
+    ASSERT_TRUE(region) << region.error().message();
+    Pool pool(prefix + ".p1", 1, 0);
+
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        // Consumer process: open by name, wait for one sample, check it, release it.
+        auto r = Region::open(region_name);
+        if (!r) {
+            _exit(10);
+        }
+        SegmentCache cache({{1, prefix + ".p1"}});
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        for (;;) {
+            uint32_t seen = r->signal().current();
+            if (auto e = r->ring(0).pop()) {
+                auto v = cache.view(*e);
+                if (!v || v->data_len != 3 || std::memcmp(v->data, "abc", 3) != 0) {
+                    _exit(11);
+                }
+                cache.release(*e);
+                _exit(0);
+            }
+            if (!r->signal().wait(seen, deadline, std::chrono::microseconds(50))) {
+                _exit(12);
+            }
+        }
+    }
+    auto sample = pool.allocate(3, 64);
+    ASSERT_TRUE(sample);
+    std::memcpy(sample->data().data(), "abc", 3);
+    auto entry = pool.publish(std::move(*sample), {}, 1, 5);
+    ASSERT_TRUE(entry);
+    EXPECT_FALSE(region->ring(0).push(*entry));
+    region->signal().notify();
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    // Released by the child: the same segment is reused.
+    auto again = pool.allocate(3, 64);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->segment_index(), entry->segment);
+    pool.abandon(std::move(*again));
+    pool.unlink_all();
+    (void)unlink_segment(region_name);
+}
+
+TEST(RegionTest, OpeningSomethingElseIsRefused) {
+    std::string name = unique_prefix("notregion");
+    auto seg = Segment::create(name, 4096);
+    ASSERT_TRUE(seg);
+    auto region = Region::open(name);
+    EXPECT_FALSE(region);
+    (void)unlink_segment(name);
+}
+
+TEST(RegionTest, LeaseTableRecordsHeldSamples) {
+    std::string name = unique_prefix("lease");
+    std::vector<uint32_t> caps{2};
+    auto region = Region::create(name, caps, 4);
+    ASSERT_TRUE(region);
+    auto leases = region->leases();
+    int64_t a = leases.add(11);
+    int64_t b = leases.add(22);
+    leases.remove(a);
+    std::vector<uint64_t> held;
+    leases.for_each([&](uint64_t v) { held.push_back(v); });
+    EXPECT_EQ(held, std::vector<uint64_t>{22});
+    leases.remove(b);
+    (void)unlink_segment(name);
+}
+
+}  // namespace
+}  // namespace dora::shm

@@ -1,0 +1,102 @@
+// The bounded queue of one input, in shared memory: one producer, one consumer, and when full
+// the producer drops the OLDEST entry (dora's queue_size semantics) and counts the drop.
+//
+// Both sides advance `head` with compare-and-swap, so the consumer and a producer that is
+// dropping can never both take the same entry: whoever wins the CAS owns it. Only the producer
+// writes entries and `tail`. Entries are two 64-bit words written and read atomically (relaxed);
+// `tail` is published with release and read with acquire.
+//
+// Thread safety: exactly one producer and one consumer at a time (processes or threads); `close`
+// and `abandon` may be called by a third party (the daemon) after the producer or consumer died.
+// The struct is plain data and is placed in shared memory by shm::Region.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+
+namespace dora::shm {
+
+enum class EntryKind : uint8_t {
+    kEmpty = 0,
+    kSample = 1,  // a sample in a sender's pool segment: sender, generation, segment
+    kTimer = 2,   // a tick, no data
+};
+
+// What travels through a ring. `time_ns` is the CLOCK_MONOTONIC time of sending, used to deliver
+// inputs of one node in sending order.
+struct Entry {
+    EntryKind kind = EntryKind::kEmpty;
+    uint16_t sender = 0;      // index of the sending pool in the dataflow
+    uint16_t generation = 0;  // incarnation of the sender (restarts), 12 bits
+    uint32_t segment = 0;     // segment index in the sender's pool
+    uint64_t time_ns = 0;
+
+    [[nodiscard]] uint64_t pack() const;
+    [[nodiscard]] static Entry unpack(uint64_t word, uint64_t time_ns);
+    bool operator==(const Entry&) const = default;
+};
+
+struct RingSlot {
+    std::atomic<uint64_t> word{0};
+    std::atomic<uint64_t> time_ns{0};
+};
+
+struct RingHeader {
+    uint32_t capacity = 0;                   // entries; set once by the creator
+    std::atomic<uint32_t> closed{0};         // the producer is done (or died)
+    std::atomic<uint32_t> consumer_gone{0};  // the consumer died: the producer stops pushing
+    uint32_t reserved = 0;
+    alignas(64) std::atomic<uint64_t> head{0};  // next entry to consume
+    alignas(64) std::atomic<uint64_t> tail{0};  // next entry to write
+    std::atomic<uint64_t> dropped{0};           // entries dropped because the ring was full
+    std::atomic<uint64_t> pushed{0};
+};
+
+// A view of one ring in mapped memory.
+class Ring {
+  public:
+    Ring() = default;
+    Ring(RingHeader* header, RingSlot* slots) : header_(header), slots_(slots) {}
+
+    [[nodiscard]] static size_t bytes_for(uint32_t capacity);
+    // Lays out a ring at `memory` (bytes_for(capacity) bytes, 64-aligned, zeroed).
+    static Ring init(void* memory, uint32_t capacity);
+    static Ring at(void* memory);
+
+    // Producer: appends `entry`; when full, first drops the oldest entry and returns it so the
+    // caller can release what it references. Returns nothing-dropped as std::nullopt.
+    // When the consumer is gone, the entry is not queued and is returned to be released.
+    [[nodiscard]] std::optional<Entry> push(const Entry& entry);
+
+    // Consumer: takes the oldest entry, if any.
+    [[nodiscard]] std::optional<Entry> pop();
+    // Consumer: the sending time of the oldest entry, without taking it.
+    [[nodiscard]] std::optional<uint64_t> peek_time() const;
+
+    [[nodiscard]] bool empty() const;
+    [[nodiscard]] uint32_t capacity() const { return header_->capacity; }
+    [[nodiscard]] uint64_t dropped() const {
+        return header_->dropped.load(std::memory_order_relaxed);
+    }
+    [[nodiscard]] uint64_t pushed() const {
+        return header_->pushed.load(std::memory_order_relaxed);
+    }
+    [[nodiscard]] bool closed() const {
+        return header_->closed.load(std::memory_order_acquire) != 0;
+    }
+    [[nodiscard]] bool consumer_gone() const {
+        return header_->consumer_gone.load(std::memory_order_acquire) != 0;
+    }
+
+    void close() { header_->closed.store(1, std::memory_order_release); }
+    void mark_consumer_gone() { header_->consumer_gone.store(1, std::memory_order_release); }
+
+    [[nodiscard]] bool valid() const { return header_ != nullptr; }
+
+  private:
+    RingHeader* header_ = nullptr;
+    RingSlot* slots_ = nullptr;
+};
+
+}  // namespace dora::shm
