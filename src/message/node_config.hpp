@@ -1,0 +1,60 @@
+// daemon -> node: everything a spawned node needs to join its dataflow, handed to it as JSON in
+// the DORA_NODE_CONFIG environment variable.
+//
+// Thread safety: values and pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace dora::message {
+
+inline constexpr const char* kNodeConfigEnv = "DORA_NODE_CONFIG";
+inline constexpr int kNodeConfigVersion = 1;
+
+struct NodeInputConfig {
+    std::string id;
+    uint32_t ring = 0;  // index of the ring in the node's region
+};
+
+// Where one output goes locally: a ring in a receiver's region.
+struct NodeTargetConfig {
+    std::string region;
+    uint32_t ring = 0;
+};
+
+struct NodeOutputConfig {
+    std::string id;
+    std::vector<NodeTargetConfig> targets;
+};
+
+struct SenderConfig {
+    uint16_t index = 0;
+    std::string prefix;  // segment name prefix of that sender's pool
+};
+
+struct NodeConfig {
+    int version = kNodeConfigVersion;
+    std::string dataflow_id;
+    std::string node_id;
+    std::string machine_id;
+    std::string region;  // this node's input region
+    std::vector<NodeInputConfig> inputs;
+    std::vector<NodeOutputConfig> outputs;
+    uint16_t sender_index = 0;
+    uint16_t generation = 0;
+    std::string pool_prefix;
+    std::vector<SenderConfig> senders;  // every pool this node may receive samples from
+    std::string descriptor_path;        // the dataflow file, for dataflow_descriptor()
+    int64_t spin_ns = 50'000;           // how long next() spins before it sleeps
+};
+
+[[nodiscard]] std::string to_json(const NodeConfig& config);
+// Parses and checks the JSON; the error says what is missing or wrong.
+[[nodiscard]] Result<NodeConfig> parse_node_config(std::string_view json);
+
+}  // namespace dora::message
