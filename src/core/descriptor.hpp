@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -69,6 +70,15 @@ struct Deploy {
     std::optional<std::string> working_dir;
 };
 
+// dora 0.3.12 `git:` (+ at most one of `branch:`, `tag:`, `rev:`): the node's source lives in a
+// git repository that `dora build` clones; `path` and `build` are relative to the clone.
+struct GitSource {
+    std::string repo;
+    std::optional<std::string> branch;
+    std::optional<std::string> tag;
+    std::optional<std::string> rev;
+};
+
 struct NodeDescriptor {
     std::string id;
     std::optional<std::string> name;
@@ -85,7 +95,14 @@ struct NodeDescriptor {
     Deploy deploy;  // from `_unstable_deploy:` or `deploy:`
     RestartPolicy restart_policy = RestartPolicy::kNever;
     std::optional<uint32_t> max_restarts;
-    SourceLocation location;
+    std::optional<GitSource> git;
+    SourceLocation location;  // where the node's entry (`- id: ...`) starts
+    // Where each key of this node was written (the key itself, e.g. `path:`), for error messages.
+    std::map<std::string, SourceLocation, std::less<>> key_locations;
+    std::vector<SourceLocation> output_locations;  // parallel to `outputs`
+
+    // The location of `key` if it was written, else the node's own location.
+    [[nodiscard]] const SourceLocation& location_of(std::string_view key) const;
 };
 
 struct Descriptor {
@@ -95,7 +112,15 @@ struct Descriptor {
     std::filesystem::path base_dir;     // the dataflow file's directory (relative paths start here)
 
     [[nodiscard]] const NodeDescriptor* find_node(std::string_view id) const;
+    // The node's deploy settings, each field falling back to the dataflow-level default.
+    [[nodiscard]] Deploy effective_deploy(const NodeDescriptor& node) const;
 };
+
+// "file:line:column" (the parts that are known).
+[[nodiscard]] std::string format_location(const SourceLocation& location);
+
+// The text a user writes for a source: "node/output" or "dora/timer/millis/100".
+[[nodiscard]] std::string format_input_source(const InputSource& source);
 
 // Parses YAML text. `file_name` is used in error messages and to set source_file/base_dir.
 [[nodiscard]] Result<Descriptor> parse_descriptor(std::string_view yaml_text,
@@ -105,16 +130,21 @@ struct Descriptor {
 [[nodiscard]] Result<Descriptor> read_descriptor(const std::filesystem::path& file);
 
 struct ValidationOptions {
-    // Check that executables and scripts exist (false when the node runs on another machine).
+    // Check that executables and scripts exist (false when the nodes run on another machine).
+    // Nodes with `build:` or `git:` and URL paths are never checked: their file appears later.
     bool check_paths = true;
 };
 
 // Checks that the dataflow can run: unique ids, no '/' in ids, every input source names an
 // existing node and one of its outputs, executables and scripts exist. Returns every problem
 // found, one per line, each naming file, line, column, node and key and saying what to do.
-[[nodiscard]] Result<> validate(const Descriptor& descriptor, const ValidationOptions& options = {});
+[[nodiscard]] Result<> validate(const Descriptor& descriptor,
+                                const ValidationOptions& options = {});
 
-// Resolves a node's executable or script path against base_dir (and PATH for bare names).
+// Resolves a node's executable or script path: absolute paths as they are, relative ones against
+// base_dir (the current directory when base_dir is empty), and bare names (no '/') that are not
+// found there through PATH. Fails for `shell` and `dynamic` nodes, which name no file, and when
+// nothing is found.
 [[nodiscard]] Result<std::filesystem::path> resolve_node_path(const Descriptor& descriptor,
                                                               const NodeDescriptor& node);
 

@@ -47,7 +47,8 @@ TEST(Uuid, IdsFromManyThreadsAreUnique) {
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
         threads.emplace_back([&made, t] {
-            for (int i = 0; i < kPerThread; ++i) made[static_cast<size_t>(t)].push_back(Uuid::new_v7());
+            for (int i = 0; i < kPerThread; ++i)
+                made[static_cast<size_t>(t)].push_back(Uuid::new_v7());
         });
     }
     for (auto& thread : threads) thread.join();

@@ -1,0 +1,261 @@
+// Descriptor queries and validation; parsing is in descriptor_yaml.cpp.
+#include "core/descriptor.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <set>
+
+namespace dora {
+namespace {
+
+constexpr uint32_t kMaxQueueSize = 1'000'000;
+
+bool is_url(std::string_view path) {
+    return path.starts_with("http://") || path.starts_with("https://");
+}
+
+bool is_file(const std::filesystem::path& path) {
+    std::error_code ec;
+    return std::filesystem::is_regular_file(path, ec);
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& name : names) {
+        if (!out.empty()) out += ", ";
+        out += name;
+    }
+    return out.empty() ? "none" : out;
+}
+
+// Collects problems, one line each: "<file:line:col>: node "<id>": <message>".
+class Problems {
+  public:
+    void add(const SourceLocation& where, const NodeDescriptor& node, std::string_view message) {
+        lines_.push_back(
+            fmt::format("{}: node \"{}\": {}", format_location(where), node.id, message));
+    }
+
+    Result<> result() const {
+        if (lines_.empty()) return {};
+        std::string all;
+        for (const auto& line : lines_) {
+            if (!all.empty()) all += '\n';
+            all += line;
+        }
+        return fail(Error(std::move(all)));
+    }
+
+  private:
+    std::vector<std::string> lines_;
+};
+
+void check_ids(const Descriptor& descriptor, Problems& problems) {
+    std::map<std::string_view, const NodeDescriptor*> first_by_id;
+    for (const auto& node : descriptor.nodes) {
+        if (node.id.find('/') != std::string::npos) {
+            problems.add(node.location_of("id"), node,
+                         "the id contains '/', which separates node and output in inputs; use "
+                         "'-' or '_' instead");
+        }
+        auto [it, inserted] = first_by_id.emplace(node.id, &node);
+        if (!inserted) {
+            problems.add(node.location_of("id"), node,
+                         fmt::format("duplicate node id (first defined at {}); give each node "
+                                     "its own id",
+                                     format_location(it->second->location)));
+        }
+    }
+}
+
+void check_outputs(const NodeDescriptor& node, Problems& problems) {
+    std::set<std::string_view> seen;
+    for (size_t i = 0; i < node.outputs.size(); ++i) {
+        if (!seen.insert(node.outputs[i]).second) {
+            const SourceLocation& where = i < node.output_locations.size()
+                                              ? node.output_locations[i]
+                                              : node.location_of("outputs");
+            problems.add(where, node,
+                         fmt::format("output \"{}\" is listed twice; remove one", node.outputs[i]));
+        }
+    }
+    if (node.send_stdout_as) {
+        const auto& outputs = node.outputs;
+        if (std::find(outputs.begin(), outputs.end(), *node.send_stdout_as) == outputs.end()) {
+            problems.add(
+                node.location_of("send_stdout_as"), node,
+                fmt::format("send_stdout_as \"{}\" is not one of its outputs (its "
+                            "outputs: {}); add \"{}\" to `outputs`",
+                            *node.send_stdout_as, join_names(outputs), *node.send_stdout_as));
+        }
+    }
+}
+
+void check_source(const Descriptor& descriptor, const NodeDescriptor& node, const Input& input,
+                  Problems& problems) {
+    const SourceLocation& where = input.location.line > 0 ? input.location : node.location;
+    if (const auto* timer = std::get_if<TimerSource>(&input.source)) {
+        if (timer->interval.count() <= 0) {
+            problems.add(
+                where, node,
+                fmt::format("input \"{}\": timer interval must be greater than zero", input.id));
+        }
+        return;
+    }
+    const auto& source = std::get<NodeOutputSource>(input.source);
+    const NodeDescriptor* producer = descriptor.find_node(source.node);
+    std::string spelled = format_input_source(input.source);
+    if (producer == nullptr) {
+        std::vector<std::string> ids;
+        for (const auto& other : descriptor.nodes) {
+            if (std::find(ids.begin(), ids.end(), other.id) == ids.end()) ids.push_back(other.id);
+        }
+        problems.add(where, node,
+                     fmt::format("input \"{}\" reads from \"{}\" but there is no node \"{}\" "
+                                 "(nodes: {}); add that node or fix the input",
+                                 input.id, spelled, source.node, join_names(ids)));
+        return;
+    }
+    const auto& outputs = producer->outputs;
+    if (std::find(outputs.begin(), outputs.end(), source.output) == outputs.end()) {
+        problems.add(where, node,
+                     fmt::format("input \"{}\" reads from \"{}\" but node \"{}\" has no output "
+                                 "\"{}\" (its outputs: {}); add \"{}\" to its outputs or fix the "
+                                 "input",
+                                 input.id, spelled, source.node, source.output, join_names(outputs),
+                                 source.output));
+    }
+}
+
+void check_inputs(const Descriptor& descriptor, const NodeDescriptor& node, Problems& problems) {
+    std::set<std::string_view> seen;
+    for (const auto& input : node.inputs) {
+        const SourceLocation& where = input.location.line > 0 ? input.location : node.location;
+        if (!seen.insert(input.id).second) {
+            problems.add(
+                where, node,
+                fmt::format("input \"{}\" is defined twice; rename or remove one", input.id));
+        }
+        if (input.queue_size == 0 || input.queue_size > kMaxQueueSize) {
+            problems.add(where, node,
+                         fmt::format("input \"{}\": queue_size {} is out of range; use 1 to {}",
+                                     input.id, input.queue_size, kMaxQueueSize));
+        }
+        check_source(descriptor, node, input, problems);
+    }
+}
+
+void check_path(const Descriptor& descriptor, const NodeDescriptor& node, Problems& problems) {
+    bool names_a_file = node.kind == NodeKind::kExecutable || node.kind == NodeKind::kPython;
+    if (!names_a_file || node.build || node.git || is_url(node.path)) return;
+    if (node.path.empty()) return;  // already reported by the parser
+    auto resolved = resolve_node_path(descriptor, node);
+    if (!resolved) {
+        problems.add(node.location_of("path"), node, resolved.error().message());
+        return;
+    }
+    if (node.kind == NodeKind::kExecutable && ::access(resolved->c_str(), X_OK) != 0) {
+        problems.add(node.location_of("path"), node,
+                     fmt::format("{} is not executable; run `chmod +x {}`", resolved->string(),
+                                 resolved->string()));
+    }
+}
+
+std::optional<std::filesystem::path> search_path_env(const std::string& name) {
+    const char* path_env = std::getenv("PATH");
+    if (path_env == nullptr) return std::nullopt;
+    std::string_view dirs = path_env;
+    while (!dirs.empty()) {
+        size_t colon = dirs.find(':');
+        std::string_view dir = dirs.substr(0, colon);
+        dirs = colon == std::string_view::npos ? std::string_view{} : dirs.substr(colon + 1);
+        std::filesystem::path candidate = std::filesystem::path(dir.empty() ? "." : dir) / name;
+        if (is_file(candidate) && ::access(candidate.c_str(), X_OK) == 0) {
+            return candidate;
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+const SourceLocation& NodeDescriptor::location_of(std::string_view key) const {
+    auto found = key_locations.find(key);
+    return found != key_locations.end() ? found->second : location;
+}
+
+const NodeDescriptor* Descriptor::find_node(std::string_view id) const {
+    for (const auto& node : nodes) {
+        if (node.id == id) return &node;
+    }
+    return nullptr;
+}
+
+Deploy Descriptor::effective_deploy(const NodeDescriptor& node) const {
+    Deploy merged = node.deploy;
+    if (deploy) {
+        if (!merged.machine) merged.machine = deploy->machine;
+        if (!merged.working_dir) merged.working_dir = deploy->working_dir;
+    }
+    return merged;
+}
+
+std::string format_location(const SourceLocation& location) {
+    std::string file = location.file.empty() ? std::string("<dataflow>") : location.file;
+    if (location.line <= 0) return file;
+    if (location.column <= 0) return fmt::format("{}:{}", file, location.line);
+    return fmt::format("{}:{}:{}", file, location.line, location.column);
+}
+
+std::string format_input_source(const InputSource& source) {
+    if (const auto* timer = std::get_if<TimerSource>(&source)) {
+        if (!timer->spelling.empty()) return timer->spelling;
+        auto ns = timer->interval.count();
+        if (ns % 1'000'000'000 == 0) return fmt::format("dora/timer/secs/{}", ns / 1'000'000'000);
+        return fmt::format("dora/timer/millis/{}", ns / 1'000'000);
+    }
+    const auto& output = std::get<NodeOutputSource>(source);
+    return fmt::format("{}/{}", output.node, output.output);
+}
+
+Result<std::filesystem::path> resolve_node_path(const Descriptor& descriptor,
+                                                const NodeDescriptor& node) {
+    if (node.kind == NodeKind::kShell || node.kind == NodeKind::kDynamic) {
+        return fail("node \"{}\" has `path: {}`, which names no file", node.id, node.path);
+    }
+    std::filesystem::path path(node.path);
+    if (path.is_absolute()) {
+        if (is_file(path)) return path;
+        return fail("{} does not exist; fix `path` or build the node first", node.path);
+    }
+    std::error_code ec;
+    std::filesystem::path base = descriptor.base_dir;
+    if (base.empty()) base = std::filesystem::current_path(ec);
+    std::filesystem::path candidate = (base / path).lexically_normal();
+    if (is_file(candidate)) return candidate;
+    if (node.path.find('/') == std::string::npos) {
+        if (auto found = search_path_env(node.path)) return *found;
+        return fail("\"{}\" is neither in {} nor on PATH; fix `path` or build the node first",
+                    node.path, base.string());
+    }
+    return fail(
+        "{} does not exist; fix `path` (relative paths start at the dataflow's "
+        "directory) or build the node first",
+        candidate.string());
+}
+
+Result<> validate(const Descriptor& descriptor, const ValidationOptions& options) {
+    Problems problems;
+    check_ids(descriptor, problems);
+    for (const auto& node : descriptor.nodes) {
+        check_outputs(node, problems);
+        check_inputs(descriptor, node, problems);
+        if (options.check_paths) check_path(descriptor, node, problems);
+    }
+    return problems.result();
+}
+
+}  // namespace dora
