@@ -1,0 +1,26 @@
+// The `dora` command line: one function per verb that adds its subcommand to the CLI11 app.
+//
+// Each verb lives in its own file (check.cpp, graph.cpp, ...) and registers itself with
+// `add_<verb>_command`; main.cpp only dispatches. A verb reports failure by throwing
+// dora::Exception with a message that says what went wrong and what to do; main prints it to
+// stderr and exits with status 1. Normal output goes to stdout.
+//
+// Thread safety: called once from main's thread during start-up.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace dora::cli {
+
+void add_check_command(CLI::App& app);
+void add_graph_command(CLI::App& app);
+void add_new_command(CLI::App& app);
+void add_version_command(CLI::App& app);
+// Defined in run.cpp (added later): `dora run DATAFLOW`.
+void add_run_command(CLI::App& app);
+
+// "dora-cpp <version>", the project version from CMake.
+[[nodiscard]] std::string version_text();
+
+}  // namespace dora::cli

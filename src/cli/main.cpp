@@ -1,0 +1,37 @@
+// `dora`: parses the command line and dispatches to the verb added by commands.hpp.
+// This is the exception edge of the program: verbs throw, this prints and sets the exit status.
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "core/error.hpp"
+
+int main(int argc, char** argv) {
+    CLI::App app{"dora-cpp: run dora dataflows", "dora"};
+    app.set_version_flag("--version", dora::cli::version_text(), "Print the version and exit");
+    app.require_subcommand(1);
+    app.fallthrough(false);
+
+    dora::cli::add_check_command(app);
+    dora::cli::add_graph_command(app);
+    dora::cli::add_new_command(app);
+    dora::cli::add_version_command(app);
+    dora::cli::add_run_command(app);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        int status = app.exit(e);  // prints help/version to stdout, usage errors to stderr
+        return status == 0 ? 0 : 1;
+    } catch (const dora::Exception& e) {
+        std::fflush(stdout);
+        std::cerr << "error: " << e.what() << "\n";
+        return 1;
+    } catch (const std::exception& e) {
+        std::fflush(stdout);
+        std::cerr << "error: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}
