@@ -215,7 +215,8 @@ class Reader {
     [[nodiscard]] Error take_error() { return std::move(error_); }
 
     template <typename... Args>
-    void fail_at(size_t at, fmt::format_string<Args...> format, Args&&... args) {
+    [[gnu::cold]] [[gnu::noinline]] void fail_at(size_t at, fmt::format_string<Args...> format,
+                                                 Args&&... args) {
         if (!failed_) {
             failed_ = true;
             error_ = Error(fmt::format("metadata: {} at byte {}",
@@ -241,26 +242,11 @@ class Reader {
     }
 
     uint64_t varint(const char* what) {
-        const size_t at = offset();
-        uint64_t value = 0;
-        for (int shift = 0; shift < 64; shift += 7) {
-            if (pos_ == end_) {
-                if (!failed_) {
-                    fail_at(at, "truncated varint ({})", what);
-                }
-                return 0;
-            }
-            const auto byte = static_cast<uint8_t>(*pos_++);
-            if (shift == 63 && byte > 1) {
-                fail_at(at, "varint ({}) overflows 64 bits", what);
-                return 0;
-            }
-            value |= static_cast<uint64_t>(byte & 0x7f) << shift;
-            if ((byte & 0x80) == 0) {
-                return value;
-            }
+        // Most varints (counts, small lengths, flags) are one byte.
+        if (pos_ != end_ && static_cast<uint8_t>(*pos_) < 0x80) [[likely]] {
+            return static_cast<uint8_t>(*pos_++);
         }
-        return value;  // unreachable: the tenth byte either ends the varint or overflows
+        return varint_slow(what);
     }
 
     int64_t svarint(const char* what) { return unzigzag(varint(what)); }
@@ -312,6 +298,29 @@ class Reader {
     }
 
   private:
+    [[gnu::noinline]] uint64_t varint_slow(const char* what) {
+        const size_t at = offset();
+        uint64_t value = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            if (pos_ == end_) {
+                if (!failed_) {
+                    fail_at(at, "truncated varint ({})", what);
+                }
+                return 0;
+            }
+            const auto byte = static_cast<uint8_t>(*pos_++);
+            if (shift == 63 && byte > 1) {
+                fail_at(at, "varint ({}) overflows 64 bits", what);
+                return 0;
+            }
+            value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+            if ((byte & 0x80) == 0) {
+                return value;
+            }
+        }
+        return value;  // unreachable: the tenth byte either ends the varint or overflows
+    }
+
     bool need(size_t size, const char* what) {
         if (failed_) {
             return false;
