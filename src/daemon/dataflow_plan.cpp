@@ -1,0 +1,100 @@
+#include "daemon/dataflow_plan.hpp"
+
+#include <unistd.h>
+
+#include <variant>
+
+namespace dora::daemon {
+
+std::string DataflowPlan::pool_prefix(uint16_t sender) const {
+    return fmt::format("{}.p{}", prefix, sender);
+}
+
+const PlannedNode* DataflowPlan::find(std::string_view node_id) const {
+    for (const auto& n : nodes) {
+        if (n.descriptor->id == node_id) {
+            return &n;
+        }
+    }
+    return nullptr;
+}
+
+message::NodeConfig DataflowPlan::node_config(size_t index, const std::string& machine_id,
+                                              int64_t spin_ns) const {
+    const PlannedNode& node = nodes[index];
+    message::NodeConfig c;
+    c.dataflow_id = dataflow_id;
+    c.node_id = node.descriptor->id;
+    c.machine_id = machine_id;
+    c.region = node.region;
+    for (uint32_t i = 0; i < node.inputs.size(); ++i) {
+        c.inputs.push_back({node.inputs[i].id, i});
+    }
+    for (const auto& output : node.descriptor->outputs) {
+        message::NodeOutputConfig out{output, {}};
+        if (auto it = node.outputs.find(output); it != node.outputs.end()) {
+            for (const RingRef& r : it->second) {
+                out.targets.push_back({nodes[r.node].region, r.ring});
+            }
+        }
+        c.outputs.push_back(std::move(out));
+    }
+    c.sender_index = node.sender;
+    c.generation = 0;
+    c.pool_prefix = pool_prefix(node.sender);
+    // Samples can come from any local node and from the daemon.
+    c.senders.push_back({kDaemonSender, pool_prefix(kDaemonSender)});
+    for (const auto& n : nodes) {
+        c.senders.push_back({n.sender, pool_prefix(n.sender)});
+    }
+    c.descriptor_path = "";
+    c.spin_ns = spin_ns;
+    return c;
+}
+
+Result<DataflowPlan> make_plan(const Descriptor& descriptor, const std::string& dataflow_id,
+                               const std::function<bool(const NodeDescriptor&)>& is_local) {
+    DataflowPlan plan;
+    plan.dataflow_id = dataflow_id;
+    // The random tail of the UUIDv7 keeps names short and unique per dataflow.
+    std::string id_tail =
+        dataflow_id.size() >= 12 ? dataflow_id.substr(dataflow_id.size() - 12) : dataflow_id;
+    plan.prefix = fmt::format("/dora.{}.{}", ::getpid(), id_tail);
+    std::map<std::string, size_t, std::less<>> index;
+    for (const auto& node : descriptor.nodes) {
+        if (!is_local(node)) {
+            continue;
+        }
+        if (plan.nodes.size() >= 65000) {
+            return fail("a dataflow may have at most 65000 nodes on one machine");
+        }
+        PlannedNode p;
+        p.descriptor = &node;
+        p.sender = static_cast<uint16_t>(plan.nodes.size() + 1);
+        p.region = fmt::format("{}.r{}", plan.prefix, plan.nodes.size());
+        for (const auto& input : node.inputs) {
+            p.inputs.push_back({input.id, input.queue_size, input.source});
+        }
+        index.emplace(node.id, plan.nodes.size());
+        plan.nodes.push_back(std::move(p));
+    }
+    for (size_t n = 0; n < plan.nodes.size(); ++n) {
+        const auto& inputs = plan.nodes[n].inputs;
+        for (uint32_t i = 0; i < inputs.size(); ++i) {
+            RingRef ref{n, i};
+            if (const auto* timer = std::get_if<TimerSource>(&inputs[i].source)) {
+                plan.timers[timer->interval].push_back(ref);
+            } else {
+                const auto& src = std::get<NodeOutputSource>(inputs[i].source);
+                if (auto it = index.find(src.node); it != index.end()) {
+                    plan.nodes[it->second].outputs[src.output].push_back(ref);
+                }
+                // A producer on another machine feeds this ring through the daemon (remote
+                // routing); nothing to plan locally.
+            }
+        }
+    }
+    return plan;
+}
+
+}  // namespace dora::daemon

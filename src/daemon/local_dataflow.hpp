@@ -1,0 +1,139 @@
+// One dataflow's nodes on this machine: shared memory set-up, spawning, output capture and log
+// files, timers, exit handling (INPUT_CLOSED to consumers, reclaiming what a dead node held),
+// stop with a grace duration, and the per-node results.
+//
+// `dora run` drives one LocalDataflow; the distributed daemon drives one per running dataflow
+// with the same code, plus remote routing on top.
+//
+// Lifecycle: create() plans and creates the shared memory (nothing runs yet: the "prepare" phase
+// of a two-phase start); start() spawns every node and starts the timers; stop() asks every node
+// to stop and kills those still running after the grace duration; on_finished fires once every
+// node has exited. Destroying a LocalDataflow kills whatever still runs and removes its shared
+// memory.
+//
+// Thread safety: everything runs on the EventLoop's thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/descriptor.hpp"
+#include "daemon/dataflow_plan.hpp"
+#include "daemon/event_loop.hpp"
+#include "daemon/line_buffer.hpp"
+#include "shm/pool.hpp"
+#include "shm/region.hpp"
+
+namespace dora::daemon {
+
+inline constexpr std::chrono::seconds kDefaultGraceDuration{15};
+inline constexpr size_t kStderrTailLines = 10;
+
+struct NodeResult {
+    std::string node_id;
+    bool success = false;
+    std::string status;  // "exited with status 0", "was killed by signal 9 (SIGKILL)"
+    bool killed_after_grace = false;
+    std::vector<std::string> stderr_tail;
+};
+
+struct LocalDataflowOptions {
+    std::string dataflow_id;
+    std::string machine_id;
+    std::chrono::nanoseconds grace = kDefaultGraceDuration;
+    int64_t spin_ns = 50'000;
+    // Extra environment for every node (e.g. PYTHONPATH for the matching dora package).
+    std::map<std::string, std::string> extra_env;
+    // Which nodes run here (all when unset).
+    std::function<bool(const NodeDescriptor&)> is_local;
+    // A line the node wrote: stream is "stdout" or "stderr"; "dora" for the runtime's own notes.
+    std::function<void(const std::string& node, std::string_view stream, std::string_view line)>
+        on_log;
+    std::function<void()> on_finished;
+};
+
+class LocalDataflow {
+  public:
+    [[nodiscard]] static Result<std::unique_ptr<LocalDataflow>> create(
+        EventLoop& loop, const Descriptor& descriptor, LocalDataflowOptions options);
+    ~LocalDataflow();
+    LocalDataflow(const LocalDataflow&) = delete;
+    LocalDataflow& operator=(const LocalDataflow&) = delete;
+
+    // Spawns every node. If one cannot be spawned, those already spawned are stopped and the
+    // error names the node.
+    [[nodiscard]] Result<> start();
+    // Sends STOP to every node; kills the survivors after `grace` (the option's by default).
+    void stop(std::optional<std::chrono::nanoseconds> grace = std::nullopt);
+    // Kills every node now.
+    void kill_all();
+
+    [[nodiscard]] bool finished() const { return finished_; }
+    [[nodiscard]] const std::vector<NodeResult>& results() const { return results_; }
+    [[nodiscard]] const DataflowPlan& plan() const { return plan_; }
+    [[nodiscard]] const std::string& id() const { return options_.dataflow_id; }
+    // Dropped inputs per "node/input", read from the rings.
+    [[nodiscard]] std::map<std::string, uint64_t> dropped_inputs() const;
+
+  private:
+    struct Stream {
+        sys::UniqueFd fd;
+        LineBuffer lines;
+        bool open = false;
+    };
+    struct NodeState {
+        size_t index = 0;
+        std::string id;
+        pid_t pid = -1;
+        bool running = false;
+        bool exited = false;
+        bool killed_after_grace = false;
+        std::filesystem::path working_dir;
+        std::FILE* log = nullptr;
+        Stream out;
+        Stream err;
+        std::deque<std::string> stderr_tail;
+        std::vector<uint64_t> reported_drops;  // per input
+    };
+
+    LocalDataflow(EventLoop& loop, const Descriptor& descriptor, LocalDataflowOptions options);
+    [[nodiscard]] Result<> prepare();
+    [[nodiscard]] Result<> spawn(NodeState& node);
+    void on_readable(NodeState& node, Stream& stream, std::string_view name);
+    void on_line(NodeState& node, std::string_view stream, std::string_view line);
+    void on_exit(NodeState& node, int status);
+    void close_stream(Stream& stream);
+    void close_outputs_of(const NodeState& node);
+    void reclaim_inputs_of(const NodeState& node);
+    void on_timer(std::chrono::nanoseconds interval);
+    void send_stdout_line(const NodeState& node, std::string_view line);
+    void report_drops(NodeState& node);
+    void check_finished();
+    void note(const std::string& node, std::string_view text);
+
+    EventLoop& loop_;
+    const Descriptor& descriptor_;
+    LocalDataflowOptions options_;
+    DataflowPlan plan_;
+    std::vector<shm::Region> regions_;  // by plan node index
+    std::vector<NodeState> nodes_;
+    std::unique_ptr<shm::Pool> daemon_pool_;
+    std::unique_ptr<shm::SegmentCache> cache_;
+    std::vector<EventLoop::TimerId> timers_;
+    std::optional<EventLoop::TimerId> grace_timer_;
+    std::optional<EventLoop::TimerId> drop_timer_;
+    std::vector<NodeResult> results_;
+    bool started_ = false;
+    bool stopping_ = false;
+    bool finished_ = false;
+};
+
+}  // namespace dora::daemon

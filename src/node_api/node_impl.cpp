@@ -1,0 +1,422 @@
+#include "node_api/node_impl.hpp"
+
+#include <time.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "message/arrow_layout.hpp"
+
+namespace dora {
+
+namespace {
+
+constexpr size_t kMetadataReserve = 1024;
+
+uint64_t monotonic_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+size_t align64(size_t n) { return (n + 63) & ~size_t{63}; }
+
+// The bytes of the values buffer of a primitive/binary array, or of the first buffer there is.
+std::span<const std::byte> values_span(const message::ArrowTypeInfo& info, const std::byte* data,
+                                       uint64_t data_len) {
+    size_t index = 1;
+    if (info.format == "u" || info.format == "z" || info.format == "U" || info.format == "Z") {
+        index = 2;
+    }
+    if (info.buffers.size() <= index || info.buffers[index].is_null()) {
+        return {};
+    }
+    const auto& b = info.buffers[index];
+    if (b.offset > data_len || b.length > data_len - b.offset) {
+        return {};
+    }
+    auto span = std::span<const std::byte>(data + b.offset, b.length);
+    if (info.format.size() == 1 && index == 1) {
+        // Fixed-width: honour offset/length in elements.
+        size_t width = 0;
+        switch (info.format[0]) {
+            case 'c':
+            case 'C':
+                width = 1;
+                break;
+            case 's':
+            case 'S':
+            case 'e':
+                width = 2;
+                break;
+            case 'i':
+            case 'I':
+            case 'f':
+                width = 4;
+                break;
+            case 'l':
+            case 'L':
+            case 'g':
+                width = 8;
+                break;
+            default:
+                break;
+        }
+        if (width != 0 && info.offset >= 0 && info.length >= 0) {
+            size_t start = static_cast<size_t>(info.offset) * width;
+            size_t len = static_cast<size_t>(info.length) * width;
+            if (start <= span.size() && len <= span.size() - start) {
+                return span.subspan(start, len);
+            }
+        }
+    }
+    return span;
+}
+
+}  // namespace
+
+ReceivedData::ReceivedData(std::shared_ptr<shm::Region> region,
+                           std::shared_ptr<shm::SegmentCache> cache,
+                           std::atomic<uint32_t>* refcount, int64_t lease,
+                           message::Metadata metadata, const std::byte* data, uint64_t data_len)
+    : region_(std::move(region)),
+      cache_(std::move(cache)),
+      refcount_(refcount),
+      lease_(lease),
+      metadata_(std::move(metadata)),
+      data_(data),
+      data_len_(data_len) {}
+
+ReceivedData::~ReceivedData() {
+    refcount_->fetch_sub(1, std::memory_order_acq_rel);
+    region_->leases().remove(lease_);
+}
+
+Result<std::unique_ptr<NodeImpl>> NodeImpl::from_env() {
+    const char* text = std::getenv(message::kNodeConfigEnv);
+    if (text == nullptr) {
+        return fail(
+            "this node was started outside a dataflow ({} is not set): start it through "
+            "dora, e.g. `dora run dataflow.yml` or `dora start dataflow.yml`, with the "
+            "node listed in the dataflow file",
+            message::kNodeConfigEnv);
+    }
+    auto config = message::parse_node_config(text);
+    if (!config) {
+        return fail(config.error());
+    }
+    return from_config(std::move(*config));
+}
+
+Result<std::unique_ptr<NodeImpl>> NodeImpl::from_config(message::NodeConfig config) {
+    auto region = shm::Region::open(config.region);
+    if (!region) {
+        return fail(region.error().context(fmt::format(
+            "node {} could not open its input queues (has its dataflow ended?)", config.node_id)));
+    }
+    if (region->input_count() < config.inputs.size()) {
+        return fail("node {}: its input region has {} queues but {} inputs are configured",
+                    config.node_id, region->input_count(), config.inputs.size());
+    }
+    auto shared_region = std::make_shared<shm::Region>(std::move(*region));
+    std::unique_ptr<NodeImpl> node(new NodeImpl(std::move(config), std::move(shared_region)));
+    if (auto ok = node->connect_outputs(); !ok) {
+        return fail(ok.error());
+    }
+    return node;
+}
+
+NodeImpl::NodeImpl(message::NodeConfig config, std::shared_ptr<shm::Region> region)
+    : config_(std::move(config)),
+      region_(std::move(region)),
+      spin_(std::chrono::nanoseconds(config_.spin_ns)),
+      pool_(config_.pool_prefix, config_.sender_index, config_.generation) {
+    std::map<uint16_t, std::string> senders;
+    for (const auto& s : config_.senders) {
+        senders.emplace(s.index, s.prefix);
+    }
+    cache_ = std::make_shared<shm::SegmentCache>(std::move(senders));
+    for (const auto& input : config_.inputs) {
+        inputs_.push_back(InputState{input.id, region_->ring(input.ring), false});
+    }
+    open_inputs_ = inputs_.size();
+}
+
+Result<> NodeImpl::connect_outputs() {
+    for (const auto& out : config_.outputs) {
+        Output o;
+        for (const auto& t : out.targets) {
+            auto it = target_regions_.find(t.region);
+            if (it == target_regions_.end()) {
+                auto r = shm::Region::open(t.region);
+                if (!r) {
+                    return fail(r.error().context(
+                        fmt::format("node {}: connecting output {}", config_.node_id, out.id)));
+                }
+                it = target_regions_.emplace(t.region, std::make_shared<shm::Region>(std::move(*r)))
+                         .first;
+            }
+            shm::Region* region = it->second.get();
+            if (t.ring >= region->input_count()) {
+                return fail("node {}: output {} targets queue {} of {}, which has only {}",
+                            config_.node_id, out.id, t.ring, t.region, region->input_count());
+            }
+            o.targets.push_back(Target{region->ring(t.ring), region});
+            if (std::find(o.regions.begin(), o.regions.end(), region) == o.regions.end()) {
+                o.regions.push_back(region);
+            }
+        }
+        outputs_.emplace(out.id, std::move(o));
+    }
+    return {};
+}
+
+NodeImpl::~NodeImpl() { close_outputs(); }
+
+void NodeImpl::close_outputs() {
+    if (outputs_closed_) {
+        return;
+    }
+    outputs_closed_ = true;
+    for (auto& [id, out] : outputs_) {
+        for (auto& t : out.targets) {
+            t.ring.close();
+        }
+        for (auto* r : out.regions) {
+            r->signal().notify();
+        }
+    }
+}
+
+bool NodeImpl::has_output(std::string_view id) const { return outputs_.contains(id); }
+
+Result<NodeImpl::Output*> NodeImpl::output(std::string_view id) {
+    if (outputs_closed_) {
+        return fail("node {}: cannot send on output {}: the node's outputs are closed",
+                    config_.node_id, id);
+    }
+    auto it = outputs_.find(id);
+    if (it == outputs_.end()) {
+        std::string known;
+        for (const auto& [name, o] : outputs_) {
+            known += (known.empty() ? "" : ", ") + name;
+        }
+        return fail(
+            "node {} has no output \"{}\" (its outputs: {}); declare it under `outputs:` "
+            "of the node in the dataflow file",
+            config_.node_id, id, known.empty() ? "none" : known);
+    }
+    return &it->second;
+}
+
+Result<shm::WritableSample> NodeImpl::allocate(size_t size) {
+    return pool_.allocate(size, kMetadataReserve);
+}
+
+Result<> NodeImpl::publish(Output& out, shm::WritableSample&& sample,
+                           const message::ArrowTypeInfo& info, const Parameters& parameters) {
+    message::Metadata metadata{clock_.now(), info, parameters};
+    const size_t meta_size = message::encoded_size(metadata);
+    const size_t room =
+        sample.segment_size() - shm::kSampleHeaderSize - align64(sample.data().size());
+    if (meta_size > room) {
+        // Large metadata: move the data to a sample with room for it (rare).
+        auto bigger = pool_.allocate(sample.data().size(), meta_size);
+        if (!bigger) {
+            pool_.abandon(std::move(sample));
+            return fail(bigger.error());
+        }
+        std::memcpy(bigger->data().data(), sample.data().data(), sample.data().size());
+        pool_.abandon(std::move(sample));
+        sample = std::move(*bigger);
+    }
+    scratch_.resize(meta_size);
+    message::encode(metadata, scratch_);
+    auto entry = pool_.publish(std::move(sample), scratch_,
+                               static_cast<uint32_t>(out.targets.size()), monotonic_ns());
+    if (!entry) {
+        return fail(entry.error());
+    }
+    for (auto& t : out.targets) {
+        if (auto dropped = t.ring.push(*entry)) {
+            pool_.release(*dropped);
+        }
+    }
+    for (auto* r : out.regions) {
+        r->signal().notify();
+    }
+    return {};
+}
+
+Result<> NodeImpl::send_sample(std::string_view output_id, shm::WritableSample&& sample,
+                               const message::ArrowTypeInfo& info, const Parameters& parameters) {
+    auto out = output(output_id);
+    if (!out) {
+        pool_.abandon(std::move(sample));
+        return fail(out.error());
+    }
+    if ((*out)->targets.empty()) {
+        pool_.abandon(std::move(sample));
+        return {};
+    }
+    return publish(**out, std::move(sample), info, parameters);
+}
+
+Result<> NodeImpl::send_bytes(std::string_view output_id, std::span<const std::byte> data,
+                              const Parameters& parameters) {
+    return send(output_id, message::bytes_type_info(data.size()), data.size(), parameters,
+                [&](std::byte* dest) {
+                    if (!data.empty()) {
+                        std::memcpy(dest, data.data(), data.size());
+                    }
+                });
+}
+
+Result<> NodeImpl::send_string(std::string_view output_id, std::string_view text,
+                               const Parameters& parameters) {
+    // One-element Utf8 array: int32 offsets {0, n} at 0, the bytes at 64.
+    message::ArrowTypeInfo info;
+    info.format = "u";
+    info.length = 1;
+    info.buffers = {message::BufferRef::null(), message::BufferRef{0, 8},
+                    message::BufferRef{64, text.size()}};
+    return send(output_id, info, 64 + text.size(), parameters, [&](std::byte* dest) {
+        int32_t offsets[2] = {0, static_cast<int32_t>(text.size())};
+        std::memcpy(dest, offsets, sizeof offsets);
+        std::memcpy(dest + 64, text.data(), text.size());
+    });
+}
+
+Result<> NodeImpl::send_arrow(std::string_view output_id, ArrowArray* array, ArrowSchema* schema,
+                              const Parameters& parameters) {
+    struct Releaser {
+        ArrowArray* a;
+        ArrowSchema* s;
+        ~Releaser() {
+            if (a != nullptr && a->release != nullptr) a->release(a);
+            if (s != nullptr && s->release != nullptr) s->release(s);
+        }
+    } releaser{array, schema};
+    if (array == nullptr || schema == nullptr || array->release == nullptr ||
+        schema->release == nullptr) {
+        return fail("send_output: the Arrow array or schema is null or already released");
+    }
+    auto plan = message::plan_packing(*array, *schema);
+    if (!plan) {
+        return fail(plan.error().context("send_output: unsupported Arrow array"));
+    }
+    return send(output_id, plan->type_info, plan->total_size, parameters,
+                [&](std::byte* dest) { message::pack(*array, *plan, dest); });
+}
+
+std::map<std::string, uint64_t> NodeImpl::dropped_inputs() const {
+    std::map<std::string, uint64_t> result;
+    for (const auto& input : inputs_) {
+        result[input.id] = input.ring.dropped();
+    }
+    return result;
+}
+
+Event NodeImpl::make_input_event(InputState& input, const shm::Entry& entry) {
+    Event event;
+    event.id = input.id;
+    if (entry.kind != shm::EntryKind::kSample) {
+        // Timer tick: an empty input stamped with the node's clock.
+        event.type = EventType::Input;
+        event.metadata.timestamp_ns = clock_.now().time_ns;
+        event.metadata.arrow_format = "n";
+        return event;
+    }
+    auto error_event = [&](const Error& error) {
+        Event e;
+        e.type = EventType::Error;
+        e.id = input.id;
+        e.error = fmt::format("input {}: {}", input.id, error.message());
+        return e;
+    };
+    auto view = cache_->view(entry);
+    if (!view) {
+        cache_->release(entry);
+        return error_event(view.error());
+    }
+    auto metadata = message::decode(std::span(view->metadata, view->metadata_len));
+    if (!metadata) {
+        view->refcount->fetch_sub(1, std::memory_order_acq_rel);
+        return error_event(metadata.error());
+    }
+    if (auto ok = message::check_layout(metadata->type_info, view->data_len); !ok) {
+        view->refcount->fetch_sub(1, std::memory_order_acq_rel);
+        return error_event(ok.error());
+    }
+    (void)clock_.update(metadata->timestamp);
+    int64_t lease = region_->leases().add(entry.pack());
+    event.type = EventType::Input;
+    event.metadata.timestamp_ns = metadata->timestamp.time_ns;
+    event.metadata.arrow_format = metadata->type_info.format;
+    event.metadata.length = metadata->type_info.length;
+    event.metadata.parameters = metadata->parameters;
+    event.data_ = values_span(metadata->type_info, view->data, view->data_len);
+    event.holder = std::make_shared<ReceivedData>(region_, cache_, view->refcount, lease,
+                                                  std::move(*metadata), view->data, view->data_len);
+    return event;
+}
+
+std::optional<Event> NodeImpl::next(std::optional<std::chrono::nanoseconds> timeout) {
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    if (timeout) {
+        deadline = std::chrono::steady_clock::now() + *timeout;
+    }
+    for (;;) {
+        if (finished_) {
+            return std::nullopt;
+        }
+        const uint32_t seen = region_->signal().current();
+        if (region_->stop_reason() != shm::StopReason::kNone) {
+            finished_ = true;
+            Event e;
+            e.type = EventType::Stop;
+            e.stop_cause = StopCause::Requested;
+            return e;
+        }
+        // The input whose oldest entry was sent first.
+        InputState* best = nullptr;
+        uint64_t best_time = 0;
+        for (auto& input : inputs_) {
+            if (input.closed_reported) {
+                continue;
+            }
+            if (auto t = input.ring.peek_time(); t && (best == nullptr || *t < best_time)) {
+                best = &input;
+                best_time = *t;
+            }
+        }
+        if (best != nullptr) {
+            if (auto entry = best->ring.pop()) {
+                return make_input_event(*best, *entry);
+            }
+            continue;
+        }
+        for (auto& input : inputs_) {
+            if (!input.closed_reported && input.ring.closed() && input.ring.empty()) {
+                input.closed_reported = true;
+                --open_inputs_;
+                Event e;
+                e.type = EventType::InputClosed;
+                e.id = input.id;
+                return e;
+            }
+        }
+        if (!inputs_.empty() && open_inputs_ == 0) {
+            finished_ = true;
+            Event e;
+            e.type = EventType::Stop;
+            e.stop_cause = StopCause::AllInputsClosed;
+            return e;
+        }
+        if (!region_->signal().wait(seen, deadline, spin_)) {
+            return std::nullopt;  // timeout
+        }
+    }
+}
+
+}  // namespace dora

@@ -1,0 +1,154 @@
+// The implementation behind dora::Node (include/dora/node.hpp), also used directly by the Python
+// bindings. Errors are values here; dora::Node turns them into NodeError.
+//
+// Receiving: the node waits on the Signal of its own shm::Region, then takes from its input
+// rings the entry that was sent first; closed and empty rings become INPUT_CLOSED, a stop flag
+// becomes STOP, and once every input is closed the node gets STOP(AllInputsClosed). After STOP
+// the event stream ends.
+// Sending: the node writes into a sample of its own shm::Pool and pushes one ring entry to each
+// receiver's region, then wakes each receiver. The daemon is not involved.
+//
+// Thread safety: one thread at a time uses a NodeImpl. ReceivedData (held by events) may be
+// released on any thread: it touches only atomics in shared memory.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/hlc.hpp"
+#include "dora/node.hpp"
+#include "message/metadata.hpp"
+#include "message/node_config.hpp"
+#include "shm/pool.hpp"
+#include "shm/region.hpp"
+
+namespace dora {
+
+// One received sample, kept alive while an Event or an exported Arrow array references it.
+class ReceivedData {
+  public:
+    ReceivedData(std::shared_ptr<shm::Region> region, std::shared_ptr<shm::SegmentCache> cache,
+                 std::atomic<uint32_t>* refcount, int64_t lease, message::Metadata metadata,
+                 const std::byte* data, uint64_t data_len);
+    ReceivedData(const ReceivedData&) = delete;
+    ReceivedData& operator=(const ReceivedData&) = delete;
+    ~ReceivedData();
+
+    [[nodiscard]] const message::Metadata& metadata() const { return metadata_; }
+    [[nodiscard]] const std::byte* data() const { return data_; }
+    [[nodiscard]] uint64_t data_len() const { return data_len_; }
+
+  private:
+    std::shared_ptr<shm::Region> region_;
+    std::shared_ptr<shm::SegmentCache> cache_;  // keeps the mapping alive
+    std::atomic<uint32_t>* refcount_;
+    int64_t lease_;
+    message::Metadata metadata_;
+    const std::byte* data_;
+    uint64_t data_len_;
+};
+
+struct OutputSample::State {
+    NodeImpl* node = nullptr;
+    shm::WritableSample sample;
+};
+
+class NodeImpl {
+  public:
+    [[nodiscard]] static Result<std::unique_ptr<NodeImpl>> from_env();
+    [[nodiscard]] static Result<std::unique_ptr<NodeImpl>> from_config(message::NodeConfig config);
+    NodeImpl(const NodeImpl&) = delete;
+    NodeImpl& operator=(const NodeImpl&) = delete;
+    ~NodeImpl();
+
+    // std::nullopt: timeout passed (finished() false) or the stream ended (finished() true).
+    [[nodiscard]] std::optional<Event> next(std::optional<std::chrono::nanoseconds> timeout);
+    [[nodiscard]] bool finished() const { return finished_; }
+
+    // Sends data of `info`'s layout: `fill` writes `data_size` bytes into the sample.
+    template <typename Fill>
+    [[nodiscard]] Result<> send(std::string_view output_id, const message::ArrowTypeInfo& info,
+                                size_t data_size, const Parameters& parameters, Fill&& fill);
+    [[nodiscard]] Result<> send_bytes(std::string_view output_id, std::span<const std::byte> data,
+                                      const Parameters& parameters);
+    [[nodiscard]] Result<> send_string(std::string_view output_id, std::string_view text,
+                                       const Parameters& parameters);
+    [[nodiscard]] Result<> send_arrow(std::string_view output_id, ArrowArray* array,
+                                      ArrowSchema* schema, const Parameters& parameters);
+    [[nodiscard]] Result<shm::WritableSample> allocate(size_t size);
+    [[nodiscard]] Result<> send_sample(std::string_view output_id, shm::WritableSample&& sample,
+                                       const message::ArrowTypeInfo& info,
+                                       const Parameters& parameters);
+    void abandon(shm::WritableSample&& sample) { pool_.abandon(std::move(sample)); }
+
+    // Closes every output now (receivers get INPUT_CLOSED); further sends fail.
+    void close_outputs();
+
+    [[nodiscard]] const message::NodeConfig& config() const { return config_; }
+    [[nodiscard]] std::map<std::string, uint64_t> dropped_inputs() const;
+    [[nodiscard]] bool has_output(std::string_view id) const;
+
+  private:
+    struct Target {
+        shm::Ring ring;
+        shm::Region* region;
+    };
+    struct Output {
+        std::vector<Target> targets;
+        std::vector<shm::Region*> regions;  // distinct, to notify each once
+    };
+    struct InputState {
+        std::string id;
+        shm::Ring ring;
+        bool closed_reported = false;
+    };
+
+    NodeImpl(message::NodeConfig config, std::shared_ptr<shm::Region> region);
+    [[nodiscard]] Result<> connect_outputs();
+    [[nodiscard]] Result<Output*> output(std::string_view id);
+    [[nodiscard]] Event make_input_event(InputState& input, const shm::Entry& entry);
+    [[nodiscard]] Result<> publish(Output& out, shm::WritableSample&& sample,
+                                   const message::ArrowTypeInfo& info,
+                                   const Parameters& parameters);
+
+    message::NodeConfig config_;
+    std::shared_ptr<shm::Region> region_;
+    std::shared_ptr<shm::SegmentCache> cache_;
+    std::vector<InputState> inputs_;
+    size_t open_inputs_ = 0;
+    bool stop_delivered_ = false;
+    bool finished_ = false;
+    bool outputs_closed_ = false;
+    std::chrono::nanoseconds spin_;
+    shm::Pool pool_;
+    HlcClock clock_;
+    std::map<std::string, std::shared_ptr<shm::Region>> target_regions_;
+    std::map<std::string, Output, std::less<>> outputs_;
+    std::vector<std::byte> scratch_;
+};
+
+template <typename Fill>
+Result<> NodeImpl::send(std::string_view output_id, const message::ArrowTypeInfo& info,
+                        size_t data_size, const Parameters& parameters, Fill&& fill) {
+    auto out = output(output_id);
+    if (!out) {
+        return fail(out.error());
+    }
+    if ((*out)->targets.empty()) {
+        return {};  // nobody consumes this output: nothing to write
+    }
+    auto sample = allocate(data_size);
+    if (!sample) {
+        return fail(sample.error());
+    }
+    fill(sample->data().data());
+    return publish(**out, std::move(*sample), info, parameters);
+}
+
+}  // namespace dora
