@@ -1,10 +1,12 @@
-// libFuzzer target for the Zenoh codec: decodes the input as one batch (transport messages and
-// framed network messages) and as a bare network message. Whatever decodes must re-encode to
-// bytes that decode again and re-encode identically (encode is idempotent over decode).
+// libFuzzer target for the Zenoh codec and key expressions: decodes the input as one batch
+// (transport messages and framed network messages) and as a bare network message. Whatever decodes
+// must re-encode to bytes that decode again and re-encode identically (encode is idempotent over
+// decode).
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
 
+#include "zenoh/keyexpr.hpp"
 #include "zenoh/transport_msg.hpp"
 
 namespace {
@@ -42,6 +44,30 @@ void check_item(const BatchItem& item) {
         item);
 }
 
+// Input split at the first NUL into two key expressions: canonize must give canonical forms,
+// and the relations must be consistent.
+void check_keyexprs(std::string_view input) {
+    size_t nul = input.find('\0');
+    if (nul == std::string_view::npos || input.size() > 512) {
+        return;
+    }
+    auto a = keyexpr::canonize(input.substr(0, nul));
+    auto b = keyexpr::canonize(input.substr(nul + 1));
+    if (!a || !b) {
+        return;
+    }
+    if (!keyexpr::validate(*a) || !keyexpr::validate(*b) || !keyexpr::includes(*a, *a)) {
+        std::abort();
+    }
+    bool ab = keyexpr::intersects(*a, *b);
+    if (ab != keyexpr::intersects(*b, *a)) {
+        std::abort();
+    }
+    if ((keyexpr::includes(*a, *b) || keyexpr::includes(*b, *a)) && !ab) {
+        std::abort();
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -54,6 +80,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
         check_item(**item);
     }
+    check_keyexprs(as_string_view(input));
     Reader r(input);
     auto msg = decode_network(r);
     if (msg) {
