@@ -281,15 +281,36 @@ Result<> check_offsets_node(const ArrowTypeInfo& info, const std::byte* data) {
 // consumers that read one offset of an empty array anyway.
 alignas(64) const std::byte kZeros[64] = {};
 
-struct ArrayPrivate {
-    std::shared_ptr<const void> keep_alive;
-    std::vector<const void*> buffers;
-    std::vector<std::unique_ptr<ArrowArray>> children;
-    std::vector<ArrowArray*> child_pointers;
-    std::unique_ptr<ArrowArray> dictionary;
+// The children and dictionary of one exported ArrowArray or ArrowSchema node. Each is allocated
+// on its own so a consumer may move one out; whatever is still unreleased when the parent goes
+// is released with it, as the spec asks.
+template <typename Struct>
+struct ExportedChildren {
+    std::vector<std::unique_ptr<Struct>> owned;
+    std::vector<Struct*> pointers;
+    std::unique_ptr<Struct> dictionary;
 
-    ~ArrayPrivate() {
-        for (auto& child : children) {
+    // Calls fill(child_info, child_struct) for every child and the dictionary of `info`.
+    template <typename Fill>
+    void build(const ArrowTypeInfo& info, Fill fill) {
+        owned.reserve(info.children.size());
+        pointers.reserve(info.children.size());
+        for (const ArrowTypeInfo& child : info.children) {
+            owned.push_back(std::make_unique<Struct>());
+            fill(child, owned.back().get());
+            pointers.push_back(owned.back().get());
+        }
+        if (info.dictionary) {
+            dictionary = std::make_unique<Struct>();
+            fill(*info.dictionary, dictionary.get());
+        }
+    }
+
+    ExportedChildren() = default;
+    ExportedChildren(const ExportedChildren&) = delete;
+    ExportedChildren& operator=(const ExportedChildren&) = delete;
+    ~ExportedChildren() {
+        for (auto& child : owned) {
             if (child->release != nullptr) {
                 child->release(child.get());
             }
@@ -298,40 +319,29 @@ struct ArrayPrivate {
             dictionary->release(dictionary.get());
         }
     }
+};
+
+struct ArrayPrivate {
+    std::shared_ptr<const void> keep_alive;
+    std::vector<const void*> buffers;
+    ExportedChildren<ArrowArray> children;
 };
 
 struct SchemaPrivate {
     std::string format;
     std::string name;
-    std::vector<std::unique_ptr<ArrowSchema>> children;
-    std::vector<ArrowSchema*> child_pointers;
-    std::unique_ptr<ArrowSchema> dictionary;
-
-    ~SchemaPrivate() {
-        for (auto& child : children) {
-            if (child->release != nullptr) {
-                child->release(child.get());
-            }
-        }
-        if (dictionary && dictionary->release != nullptr) {
-            dictionary->release(dictionary.get());
-        }
-    }
+    ExportedChildren<ArrowSchema> children;
 };
 
-void release_array(ArrowArray* array) {
-    delete static_cast<ArrayPrivate*>(array->private_data);
-    array->private_data = nullptr;
-    array->release = nullptr;
+// Release callbacks: free this node (and with it whatever children are still attached).
+template <typename Struct, typename Private>
+void release_node(Struct* node) {
+    delete static_cast<Private*>(node->private_data);
+    node->private_data = nullptr;
+    node->release = nullptr;
 }
 
-void release_schema(ArrowSchema* schema) {
-    delete static_cast<SchemaPrivate*>(schema->private_data);
-    schema->private_data = nullptr;
-    schema->release = nullptr;
-}
-
-// Fills `out` (whose release is null until the end) from a layout check_layout() accepted.
+// Fills `out` from a layout check_layout() accepted; `out->release` is set last.
 void export_node(const ArrowTypeInfo& info, const std::byte* data,
                  const std::shared_ptr<const void>& keep_alive, ArrowArray* out) {
     auto priv = std::make_unique<ArrayPrivate>();
@@ -345,55 +355,35 @@ void export_node(const ArrowTypeInfo& info, const std::byte* data,
             priv->buffers.push_back(i == 0 ? nullptr : kZeros);
         }
     }
-    priv->children.reserve(info.children.size());
-    for (const ArrowTypeInfo& child : info.children) {
-        priv->children.push_back(std::make_unique<ArrowArray>());
-        priv->children.back()->release = nullptr;
-        export_node(child, data, keep_alive, priv->children.back().get());
-        priv->child_pointers.push_back(priv->children.back().get());
-    }
-    if (info.dictionary) {
-        priv->dictionary = std::make_unique<ArrowArray>();
-        priv->dictionary->release = nullptr;
-        export_node(*info.dictionary, data, keep_alive, priv->dictionary.get());
-    }
+    priv->children.build(info, [&](const ArrowTypeInfo& child, ArrowArray* child_out) {
+        export_node(child, data, keep_alive, child_out);
+    });
     out->length = info.length;
     out->null_count = info.null_count;
     out->offset = info.offset;
     out->n_buffers = static_cast<int64_t>(priv->buffers.size());
-    out->n_children = static_cast<int64_t>(priv->child_pointers.size());
+    out->n_children = static_cast<int64_t>(priv->children.pointers.size());
     out->buffers = priv->buffers.data();
-    out->children = priv->child_pointers.data();
-    out->dictionary = priv->dictionary.get();
+    out->children = priv->children.pointers.data();
+    out->dictionary = priv->children.dictionary.get();
     out->private_data = priv.release();
-    out->release = &release_array;
+    out->release = &release_node<ArrowArray, ArrayPrivate>;
 }
 
 void export_schema_node(const ArrowTypeInfo& info, ArrowSchema* out) {
     auto priv = std::make_unique<SchemaPrivate>();
     priv->format = info.format;
     priv->name = info.name;
-    priv->children.reserve(info.children.size());
-    for (const ArrowTypeInfo& child : info.children) {
-        priv->children.push_back(std::make_unique<ArrowSchema>());
-        priv->children.back()->release = nullptr;
-        export_schema_node(child, priv->children.back().get());
-        priv->child_pointers.push_back(priv->children.back().get());
-    }
-    if (info.dictionary) {
-        priv->dictionary = std::make_unique<ArrowSchema>();
-        priv->dictionary->release = nullptr;
-        export_schema_node(*info.dictionary, priv->dictionary.get());
-    }
+    priv->children.build(info, &export_schema_node);
     out->format = priv->format.c_str();
     out->name = priv->name.c_str();
     out->metadata = nullptr;
     out->flags = info.flags;
-    out->n_children = static_cast<int64_t>(priv->child_pointers.size());
-    out->children = priv->child_pointers.data();
-    out->dictionary = priv->dictionary.get();
+    out->n_children = static_cast<int64_t>(priv->children.pointers.size());
+    out->children = priv->children.pointers.data();
+    out->dictionary = priv->children.dictionary.get();
     out->private_data = priv.release();
-    out->release = &release_schema;
+    out->release = &release_node<ArrowSchema, SchemaPrivate>;
 }
 
 }  // namespace
