@@ -14,8 +14,30 @@ namespace {
 
 constexpr uint32_t kMinClass = 12;  // 4 KiB
 constexpr uint32_t kMaxClass = 40;  // 1 TiB: far beyond any real message
+constexpr uint32_t kClassCount = (kMaxClass - kMinClass) * 4 + 1;
 
 size_t align64(size_t n) { return (n + 63) & ~size_t{63}; }
+
+// Size classes: 4 KiB, then four steps per power of two (x1, x1.25, x1.5, x1.75), so a sample
+// wastes at most a fifth of its segment. Returns (class index, segment size).
+std::optional<std::pair<uint32_t, size_t>> size_class(size_t needed) {
+    size_t minimum = size_t{1} << kMinClass;
+    if (needed <= minimum) {
+        return std::pair<uint32_t, size_t>{0, minimum};
+    }
+    uint32_t k = static_cast<uint32_t>(std::bit_width(needed - 1)) - 1;  // 2^k < needed <= 2^(k+1)
+    if (k + 1 > kMaxClass) {
+        return std::nullopt;
+    }
+    size_t base = size_t{1} << k;
+    for (uint32_t step = 1; step <= 4; ++step) {
+        size_t size = base + step * (base / 4);
+        if (needed <= size) {
+            return std::pair<uint32_t, size_t>{(k - kMinClass) * 4 + step, size};
+        }
+    }
+    return std::nullopt;  // unreachable: step 4 is 2^(k+1)
+}
 
 uint64_t cache_key(const Entry& e) {
     return (uint64_t{e.sender} << 48) | (uint64_t{e.generation} << 32) | e.segment;
@@ -31,17 +53,18 @@ Pool::Pool(std::string prefix, uint16_t sender_index, uint16_t generation)
     : prefix_(std::move(prefix)),
       sender_(sender_index),
       generation_(generation),
-      classes_(kMaxClass + 1),
-      class_cursor_(kMaxClass + 1, 0) {}
+      classes_(kClassCount),
+      class_cursor_(kClassCount, 0) {}
 
 Pool::~Pool() = default;
 
 Result<WritableSample> Pool::allocate(size_t data_len, size_t metadata_reserve) {
     const size_t needed = kSampleHeaderSize + align64(data_len) + metadata_reserve;
-    uint32_t cls = std::max<uint32_t>(kMinClass, static_cast<uint32_t>(std::bit_width(needed - 1)));
-    if (cls > kMaxClass) {
+    auto cls_and_size = size_class(needed);
+    if (!cls_and_size) {
         return fail("a sample of {} bytes is larger than dora supports", data_len);
     }
+    auto [cls, segment_size] = *cls_and_size;
     auto& list = classes_[cls];
     std::optional<uint32_t> found;
     // Round-robin from the last hit: the oldest samples are the likeliest to be free again.
@@ -62,13 +85,13 @@ Result<WritableSample> Pool::allocate(size_t data_len, size_t metadata_reserve) 
                 segments_.size());
         }
         auto index = static_cast<uint32_t>(segments_.size());
-        auto segment = Segment::create(segment_name(prefix_, generation_, index), size_t{1} << cls);
+        auto segment = Segment::create(segment_name(prefix_, generation_, index), segment_size);
         if (!segment) {
             return fail(segment.error());
         }
         auto* header = new (segment->data()) SampleHeader();
         header->magic = kSampleMagic;
-        header->capacity = (size_t{1} << cls) - kSampleHeaderSize;
+        header->capacity = segment_size - kSampleHeaderSize;
         segments_.push_back(Slot{std::move(*segment), index});
         list.push_back(index);
         found = index;

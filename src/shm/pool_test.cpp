@@ -69,6 +69,11 @@ TEST_F(PoolTest, LargeAndSmallSamplesUseSeparateSizeClasses) {
     ASSERT_TRUE(small);
     EXPECT_EQ(small->segment_size(), 4096u);
     pool.abandon(std::move(*small));
+    // 1 MiB of data plus header and metadata needs a 1.25 MiB segment, not 2 MiB.
+    auto mib = pool.allocate(1 << 20, 1024);
+    ASSERT_TRUE(mib);
+    EXPECT_EQ(mib->segment_size(), (size_t{5} << 20) / 4);
+    pool.abandon(std::move(*mib));
 }
 
 TEST_F(PoolTest, MetadataThatDoesNotFitIsRefused) {
