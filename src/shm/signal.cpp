@@ -1,6 +1,7 @@
 #include "shm/signal.hpp"
 
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,8 +51,12 @@ bool Signal::wait(uint32_t seen, std::optional<std::chrono::steady_clock::time_p
             return true;
         }
         cpu_relax();
-        if ((i & 63) == 63 && Clock::now() >= spin_until) {
-            break;
+        if ((i & 63) == 63) {
+            if (Clock::now() >= spin_until) {
+                break;
+            }
+            // The producer may be waiting for this very CPU (2 cores, busy machine): let it run.
+            ::sched_yield();
         }
     }
     for (;;) {
