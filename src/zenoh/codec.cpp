@@ -15,21 +15,6 @@ std::string to_hex(Bytes b) {
     return out;
 }
 
-namespace {
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-}  // namespace
-
 std::optional<std::vector<uint8_t>> from_hex(std::string_view hex) {
     std::vector<uint8_t> out;
     int high = -1;
@@ -37,7 +22,7 @@ std::optional<std::vector<uint8_t>> from_hex(std::string_view hex) {
         if (c == ' ') {
             continue;
         }
-        int v = hex_value(c);
+        int v = hex_digit(c);
         if (v < 0) {
             return std::nullopt;
         }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "zenoh/try.hpp"
 
 namespace dora::zenoh {
 
@@ -52,6 +53,19 @@ template <typename Condition>
     return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 [[nodiscard]] std::string to_hex(Bytes b);
+// Value of one hex digit, or -1.
+[[nodiscard]] constexpr int hex_digit(char c) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
 // Parses hex digits, ignoring spaces; nullopt on a bad digit or odd count.
 [[nodiscard]] std::optional<std::vector<uint8_t>> from_hex(std::string_view hex);
 
@@ -100,21 +114,6 @@ struct Encoding {
     Bytes schema;
     bool has_schema = false;
 };
-
-// Propagates the error of a Result: `DORA_ZTRY(v, r.zint("sn"));` declares `v` on success.
-#define DORA_ZTRY(var, expr)                                   \
-    auto var##_result_ = (expr);                               \
-    if (!var##_result_) {                                      \
-        return ::dora::fail(std::move(var##_result_.error())); \
-    }                                                          \
-    auto& var = *var##_result_
-#define DORA_ZCHECK(expr)                                          \
-    do {                                                           \
-        auto check_result_ = (expr);                               \
-        if (!check_result_) {                                      \
-            return ::dora::fail(std::move(check_result_.error())); \
-        }                                                          \
-    } while (false)
 
 // One decoded extension. `header` keeps the full id (h & 0x7f): encoding, mandatory bit, id.
 struct Extension {
