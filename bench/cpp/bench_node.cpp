@@ -114,7 +114,9 @@ int pong(dora::Node& node) {
             std::vector<double> s(samples.begin() + static_cast<long>(samples.size() / 10),
                                   samples.end());
             std::sort(s.begin(), s.end());
-            auto pct = [&](double p) { return s[static_cast<size_t>(p * (s.size() - 1))]; };
+            auto pct = [&](double p) {
+                return s[static_cast<size_t>(p * static_cast<double>(s.size() - 1))];
+            };
             std::printf("%-10s %10.1f %10.1f %10.1f %8zu\n", human(size).c_str(), pct(0.5),
                         pct(0.99), s.back(), s.size());
             std::fflush(stdout);

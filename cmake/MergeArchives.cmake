@@ -1,0 +1,12 @@
+# Merges static archives into one: cmake -DOUTPUT=x.a -DAR=ar -DINPUTS="a.a;b.a" -P this file.
+string(REPLACE "|" ";" INPUTS "${INPUTS}")
+set(script "CREATE ${OUTPUT}\n")
+foreach(input ${INPUTS})
+    string(APPEND script "ADDLIB ${input}\n")
+endforeach()
+string(APPEND script "SAVE\nEND\n")
+file(WRITE ${OUTPUT}.mri "${script}")
+execute_process(COMMAND ${AR} -M INPUT_FILE ${OUTPUT}.mri RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "merging archives into ${OUTPUT} failed: ${err}")
+endif()
