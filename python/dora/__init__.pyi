@@ -1,0 +1,167 @@
+"""dora: the Python node API of dora-cpp (compatible with dora 0.3.x nodes).
+
+    from dora import Node
+
+    node = Node()
+    for event in node:
+        if event["type"] == "INPUT":
+            print(event["id"], event["value"].to_pylist(), event["metadata"])
+            node.send_output("out", b"hello", {"answer": 42})
+
+numpy and pyarrow are optional: nothing here requires them.
+"""
+
+import enum
+from typing import Any, Iterator, Literal, NotRequired, Protocol, TypedDict, Union, overload
+
+
+__version__: str
+
+MetadataValue = Union[bool, int, float, str, list[bool], list[int], list[float], list[str]]
+
+class _ArrowArrayExportable(Protocol):
+    def __arrow_c_array__(self, requested_schema: object | None = None) -> tuple[object, object]: ...
+
+SendableData = Union[
+    bytes,
+    bytearray,
+    memoryview,
+    str,
+    list[int],
+    list[float],
+    list[str],
+    list[bool],
+    _ArrowArrayExportable,
+    Any,  # any object with the buffer protocol (numpy arrays, array.array, ...)
+]
+
+class Event(TypedDict):
+    """One event of a node's event stream.
+
+    type: "INPUT" (an input arrived), "INPUT_CLOSED" (its producer finished), "STOP" (the
+    dataflow is stopping, or every input is closed) or "ERROR" (a message could not be read).
+    """
+
+    type: Literal["INPUT", "INPUT_CLOSED", "STOP", "ERROR"]
+    kind: Literal["dora"]
+    id: NotRequired[str]
+    """The input id (INPUT, INPUT_CLOSED, ERROR)."""
+    value: NotRequired["Array"]
+    """The data (INPUT): a zero-copy Arrow array; an empty null array for timer ticks."""
+    metadata: NotRequired[dict[str, Any]]
+    """The sender's parameters plus "timestamp" (a UTC datetime of sending) (INPUT)."""
+    cause: NotRequired[Literal["requested", "all-inputs-closed"]]
+    """Why the node is asked to stop (STOP)."""
+    error: NotRequired[str]
+    """What went wrong (ERROR)."""
+
+class Node:
+    """The node this process runs as, in the dataflow whose daemon (`dora run`, `dora start`)
+    started it. Raises RuntimeError when the process was not started by dora, saying how to
+    start it.
+
+    Sending is allowed until close() (also while handling STOP and after the event stream
+    ended); after close() send_output raises RuntimeError. Outputs close by themselves when the
+    Node is garbage-collected or the process exits; receivers then get INPUT_CLOSED.
+    """
+
+    def __init__(self, node_id: str | None = None) -> None:
+        """Joins the dataflow. `node_id`, if given, must be this node's id in the dataflow."""
+    def next(self, timeout: float | None = None) -> Event | None:
+        """The next event. Waits at most `timeout` seconds (None: until an event arrives) and
+        returns None when the time passes or when the event stream has ended (after STOP).
+        The GIL is released while waiting; Ctrl-C raises KeyboardInterrupt."""
+    def __iter__(self) -> Iterator[Event]:
+        """`for event in node`: every event until the stream ends."""
+    def __next__(self) -> Event: ...
+    def send_output(
+        self,
+        output_id: str,
+        data: SendableData,
+        metadata: dict[str, MetadataValue] | None = None,
+    ) -> None:
+        """Sends `data` on output `output_id` (declared under `outputs:` in the dataflow).
+
+        data: bytes, bytearray or memoryview (sent as a UInt8 array); str (a one-element Utf8
+        array); a list of int, float, str or bool (Int64, Float64, Utf8, Boolean arrays); any
+        object with the buffer protocol, keeping its element type (numpy arrays,
+        array.array); any object with __arrow_c_array__ (pyarrow, polars, nanoarrow, a received
+        dora.Array). It is copied once, straight into shared memory.
+
+        metadata: str keys; bool, int, float, str values or lists of one of them. A received
+        event's metadata may be passed on as it is (its "timestamp" is replaced).
+
+        Raises ValueError for an unknown output, TypeError for unsupported data or metadata
+        (naming what is accepted), RuntimeError after close().
+        """
+    def close(self) -> None:
+        """Closes every output now (receivers get INPUT_CLOSED); further sends raise."""
+    def __enter__(self) -> "Node": ...
+    def __exit__(self, *args: object) -> bool: ...
+    def dataflow_id(self) -> str:
+        """The UUID of the running dataflow."""
+    def node_id(self) -> str:
+        """This node's id in the dataflow file."""
+    def dataflow_descriptor(self) -> dict[str, Any]:
+        """The dataflow file, parsed (YAML mappings as dicts, sequences as lists)."""
+
+class DataType:
+    """An Arrow data type, printed as pyarrow prints it ("uint8", "string", "list<item: int64>").
+    Compares equal to the same name, its Arrow format string, or the equal pyarrow type."""
+
+    format: str
+    """The Arrow C data interface format string ("C" for uint8, "u" for string, ...)."""
+
+class Scalar:
+    """One element of an Array."""
+
+    @property
+    def type(self) -> DataType: ...
+    @property
+    def is_valid(self) -> bool:
+        """False for a null element."""
+    def as_py(self) -> Any:
+        """The element as a Python object (int, float, bool, str, bytes, list, dict or None)."""
+    def __int__(self) -> int: ...
+    def __float__(self) -> float: ...
+
+class Array:
+    """A read-only Arrow array over a message's shared memory (no copy), like a pyarrow array.
+
+    Valid as long as Python holds it (or a memoryview, numpy array or pyarrow array made from
+    it). `pyarrow.array(value)` imports it without copying. For primitive arrays without nulls
+    it has the buffer protocol: `bytes(value)`, `memoryview(value)`, `numpy.frombuffer(value)`;
+    for binary and string arrays the buffer is the value bytes.
+    """
+
+    @property
+    def type(self) -> DataType: ...
+    @property
+    def null_count(self) -> int: ...
+    def __len__(self) -> int: ...
+    @overload
+    def __getitem__(self, index: int) -> Scalar: ...
+    @overload
+    def __getitem__(self, index: slice) -> "Array": ...
+    def __iter__(self) -> Iterator[Scalar]: ...
+    def slice(self, offset: int = 0, length: int | None = None) -> "Array":
+        """A zero-copy slice."""
+    def to_pylist(self) -> list[Any]:
+        """The elements as Python objects (nulls as None; structs as dicts)."""
+    def tolist(self) -> list[Any]:
+        """Alias of to_pylist()."""
+    def to_pybytes(self) -> bytes:
+        """The bytes of a primitive, binary or string array."""
+    def to_numpy(self, zero_copy_only: bool = True, writable: bool = False) -> Any:
+        """A numpy array: a zero-copy read-only view for primitive arrays without nulls; other
+        arrays need zero_copy_only=False. Raises ImportError when numpy is not installed."""
+    def __arrow_c_array__(self, requested_schema: object | None = None) -> tuple[object, object]:
+        """Arrow PyCapsule interface: ("arrow_schema", "arrow_array") capsules, zero-copy."""
+    def equals(self, other: "Array") -> bool: ...
+
+class DoraStatus(enum.Enum):
+    """What a dora operator's on_event returns (kept for source compatibility)."""
+
+    CONTINUE = 0
+    STOP = 1
+    STOP_ALL = 2

@@ -1,0 +1,321 @@
+"""Python nodes under the real `dora run`: values, metadata, round trips with C++ nodes, timers,
+INPUT_CLOSED/STOP, next(timeout), misuse errors, Ctrl-C, 40 MiB payloads, a user's sensor network.
+
+Run by ctest (label integration) with DORA_CLI, DORA_TEST_NODE and DORA_PY_FIXTURES set; every
+dataflow is written into a fresh temporary directory. No fixed sleeps: waits have deadlines.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+DORA = os.environ.get("DORA_CLI", "dora")
+CPP_NODE = os.environ.get("DORA_TEST_NODE", "test_node")
+FIXTURES = os.environ.get(
+    "DORA_PY_FIXTURES",
+    os.path.join(os.path.dirname(__file__), "..", "fixtures", "python"))
+PY_NODE = os.path.join(FIXTURES, "node.py")
+
+
+class DataflowTest(unittest.TestCase):
+    def setUp(self):
+        self._dir = tempfile.TemporaryDirectory(prefix="dora-py-test-")
+        self.dir = self._dir.name
+
+    def tearDown(self):
+        self._dir.cleanup()
+
+    def run_dataflow(self, yaml, timeout=60, extra=()):
+        """Runs `dora run` on `yaml` (PY and CPP replaced by the fixture nodes); returns
+        (exit code, stdout + stderr)."""
+        text = yaml.replace("PYNODE", PY_NODE).replace("CPPNODE", CPP_NODE)
+        text = text.replace("FIXTURES", FIXTURES)
+        path = os.path.join(self.dir, "dataflow.yml")
+        with open(path, "w") as f:
+            f.write(text)
+        proc = subprocess.run([DORA, "run", path, *extra], capture_output=True, text=True,
+                              timeout=timeout, cwd=self.dir)
+        return proc.returncode, proc.stdout + proc.stderr
+
+    def assertLine(self, out, line):
+        self.assertIn(line, out, msg=f"\n--- output ---\n{out}")
+
+
+class ValuesAndMetadata(DataflowTest):
+    def test_every_accepted_value_kind_arrives_typed_with_its_metadata(self):
+        rc, out = self.run_dataflow("""
+nodes:
+  - id: sender
+    path: PYNODE
+    args: kinds
+    outputs: [out]
+  - id: receiver
+    path: PYNODE
+    args: check-kinds
+    inputs: {in: {source: sender/out, queue_size: 100}}
+""")
+        self.assertEqual(rc, 0, out)
+        expected = [
+            "kind bytes uint8 [1, 2, 3]",
+            "kind bytearray uint8 [4, 5]",
+            "kind memoryview uint8 [6, 7, 8]",
+            "kind str string ['héllo']",
+            "kind ints int64 [1, -2, 3]",
+            "kind floats double [1.5, -2.0]",
+            "kind mixed_numbers double [1.0, 2.5]",
+            "kind strs string ['a', '', 'ccc']",
+            "kind bools bool [True, False, True]",
+            "kind empty null []",
+            "kind array_f32 float [0.5, 1.5]",
+            f"kind array_i64 int64 [-1, {2**40}]",
+            "kind array_u16 uint16 [1, 65535]",
+            "buffer bytes 010203 B",
+            "buffer array_u16 0100ffff H",
+            "kinds received 13",
+        ]
+        for line in expected:
+            self.assertLine(out, line)
+        self.assertEqual(out.count("iter_ok=True meta_ok=True"), 13, out)
+
+
+class RoundTrips(DataflowTest):
+    def test_python_to_python_through_a_python_relay(self):
+        rc, out = self.run_dataflow("""
+nodes:
+  - id: src
+    path: PYNODE
+    args: producer --count 200 --size 1000
+    outputs: [out]
+  - id: relay
+    path: PYNODE
+    args: relay
+    inputs: {in: {source: src/out, queue_size: 1000}}
+    outputs: [out]
+  - id: sink
+    path: PYNODE
+    args: consumer --expect 200
+    inputs: {in: {source: relay/out, queue_size: 1000}}
+""")
+        self.assertEqual(rc, 0, out)
+        self.assertLine(out, "sink: stdout    total 200")
+        self.assertLine(out, "sink: stdout    input closed in")
+        self.assertLine(out, "sink: stdout    stop all-inputs-closed")
+
+    def test_python_to_cpp(self):
+        rc, out = self.run_dataflow("""
+nodes:
+  - id: src
+    path: PYNODE
+    args: producer --count 100 --size 4096
+    outputs: [out]
+  - id: sink
+    path: CPPNODE
+    args: consumer --expect 100
+    inputs: {in: {source: src/out, queue_size: 1000}}
+""")
+        self.assertEqual(rc, 0, out)
+        self.assertLine(out, "sink: stdout    total 100")
+
+    def test_cpp_to_python_and_back_through_a_python_relay(self):
+        rc, out = self.run_dataflow("""
+nodes:
+  - id: src
+    path: CPPNODE
+    args: producer --count 100 --size 300
+    outputs: [out]
+  - id: relay
+    path: PYNODE
+    args: relay
+    inputs: {in: {source: src/out, queue_size: 1000}}
+    outputs: [out]
+  - id: pysink
+    path: PYNODE
+    args: consumer --expect 100
+    inputs: {in: {source: src/out, queue_size: 1000}}
+  - id: cppsink
+    path: CPPNODE
+    args: consumer --expect 100
+    inputs: {in: {source: relay/out, queue_size: 1000}}
+""")
+        self.assertEqual(rc, 0, out)
+        self.assertLine(out, "pysink: stdout    total 100")
+        self.assertLine(out, "cppsink: stdout    total 100")
+
+    def test_40_mib_payloads_python_to_python_and_cpp_and_back(self):
+        rc, out = self.run_dataflow("""
+nodes:
+  - id: pybig
+    path: PYNODE
+    args: big --size 41943040
+    outputs: [out]
+  - id: cppbig
+    path: CPPNODE
+    args: big --size 41943040
+    outputs: [out]
+  - id: pysink
+    path: PYNODE
+    args: consumer --expect 2
+    inputs: {py: pybig/out, cpp: cppbig/out}
+  - id: cppsink
+    path: CPPNODE
+    args: consumer --expect 1
+    inputs: {py: pybig/out}
+""", timeout=120)
+        self.assertEqual(rc, 0, out)
+        self.assertLine(out, "pysink: stdout    received cpp 1")
+        self.assertLine(out, "pysink: stdout    received py 1")
+        self.assertLine(out, "cppsink: stdout    total 1")
+
+
+class EventsAndTime(DataflowTest):
+    def test_timer_ticks_are_empty_inputs(self):
+        rc, out = self.run_dataflow("""
+nodes:
+  - id: ticker
+    path: PYNODE
+    args: ticks
+    inputs: {tick: dora/timer/millis/20}
+""")
+        self.assertEqual(rc, 0, out)
+        self.assertLine(out, "ticks 5 empty=True")
+
+    def test_next_with_timeout_returns_none_then_gets_the_input(self):
+        rc, out = self.run_dataflow("""
+nodes:
+  - id: waiter
+    path: PYNODE
+    args: timeout
+    inputs: {tick: dora/timer/secs/1}
+""")
+        self.assertEqual(rc, 0, out)
+        self.assertLine(out, "timeout returned None after ok")
+        self.assertLine(out, "zero timeout returned None fast=True")
+        self.assertLine(out, "then input INPUT tick")
+
+    def test_producer_exit_gives_input_closed_then_stop(self):
+        rc, out = self.run_dataflow("""
+nodes:
+  - id: src
+    path: CPPNODE
+    args: producer --count 3 --size 16
+    outputs: [out]
+  - id: sink
+    path: PYNODE
+    args: consumer --expect 3
+    inputs: {in: {source: src/out, queue_size: 10}}
+""")
+        self.assertEqual(rc, 0, out)
+        closed = out.index("sink: stdout    input closed in")
+        stop = out.index("sink: stdout    stop all-inputs-closed")
+        self.assertLess(closed, stop, out)
+
+    def test_dataflow_descriptor_and_id(self):
+        rc, out = self.run_dataflow("""
+nodes:
+  - id: describer
+    path: PYNODE
+    args: descriptor
+""")
+        self.assertEqual(rc, 0, out)
+        self.assertLine(out, "descriptor nodes ['describer'] dataflow_id_ok=True")
+
+
+class Misuse(DataflowTest):
+    def test_misuse_raises_clear_exceptions(self):
+        rc, out = self.run_dataflow("""
+nodes:
+  - id: misuser
+    path: PYNODE
+    args: errors
+    outputs: [out]
+  - id: sink
+    path: PYNODE
+    args: consumer --expect 1
+    inputs: {in: misuser/out}
+""")
+        self.assertEqual(rc, 0, out)
+        self.assertLine(out, 'unknown output: ValueError: send_output: node misuser has no output '
+                             '"nope" (its outputs: out)')
+        self.assertLine(out, "bad data: TypeError: send_output: cannot send a value of type dict")
+        self.assertLine(out, "bad list: TypeError: send_output: element 1 of the list is a NoneType")
+        self.assertLine(out, 'bad metadata: TypeError: send_output: metadata["k"] is a object')
+        self.assertLine(out, 'bad metadata list: TypeError: send_output: metadata["k"] is a list')
+        self.assertLine(out, "bad metadata key: TypeError: send_output: metadata keys must be str")
+        self.assertLine(out, "ok send: no error")
+        self.assertLine(out, "send after close: RuntimeError: send_output(\"out\"): the node was "
+                             "closed")
+        self.assertLine(out, "next after close: RuntimeError")
+        self.assertLine(out, "sink: stdout    total 1")
+
+    def test_node_started_outside_a_dataflow_says_how_to_start_it(self):
+        env = {k: v for k, v in os.environ.items() if k != "DORA_NODE_CONFIG"}
+        env["PYTHONPATH"] = os.environ.get("DORA_PYTHONPATH", env.get("PYTHONPATH", ""))
+        proc = subprocess.run([sys.executable, "-c", "from dora import Node; Node()"],
+                              capture_output=True, text=True, timeout=30, env=env)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("RuntimeError: this node was started outside a dataflow", proc.stderr)
+        self.assertIn("dora run dataflow.yml", proc.stderr)
+
+    def test_ctrl_c_in_a_node_raises_keyboard_interrupt(self):
+        path = os.path.join(self.dir, "dataflow.yml")
+        with open(path, "w") as f:
+            f.write(f"nodes:\n  - id: waiter\n    path: {PY_NODE}\n    args: wait\n")
+        proc = subprocess.Popen([DORA, "run", path], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, cwd=self.dir)
+        try:
+            lines = []
+            deadline = time.monotonic() + 30
+            pid = None
+            while time.monotonic() < deadline:
+                line = proc.stdout.readline()
+                lines.append(line)
+                m = re.search(r"waiter: stdout\s+pid (\d+)", line)
+                if m:
+                    pid = int(m.group(1))
+                if "waiter: stdout    waiting" in line:
+                    break
+            self.assertIsNotNone(pid, "".join(lines))
+            os.kill(pid, signal.SIGINT)
+            out, _ = proc.communicate(timeout=30)
+            out = "".join(lines) + out
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self.assertLine(out, "waiter: stdout    keyboard interrupt")
+        self.assertEqual(proc.returncode, 0, out)
+
+
+class UserNodes(DataflowTest):
+    def test_sensor_json_bytes_reach_an_aggregator_unchanged(self):
+        rc, out = self.run_dataflow("""
+nodes:
+  - id: sensor-a
+    path: FIXTURES/sensor.py
+    inputs: {tick: dora/timer/millis/20}
+    outputs: [reading]
+    env: {SENSOR_ID: edge1, READINGS: 5}
+  - id: sensor-b
+    path: FIXTURES/sensor.py
+    inputs: {tick: dora/timer/millis/20}
+    outputs: [reading]
+    env: {SENSOR_ID: edge2, READINGS: 4}
+  - id: aggregator
+    path: FIXTURES/aggregator.py
+    inputs: {a: sensor-a/reading, b: sensor-b/reading}
+""")
+        self.assertEqual(rc, 0, out)
+        self.assertLine(out, "aggregator: stdout    aggregator got edge1 seq=1 t=20.1")
+        self.assertLine(out, "aggregator: stdout    aggregator got edge2 seq=4 t=20.4")
+        self.assertLine(out, "aggregator: stdout    aggregator total edge1 5")
+        self.assertLine(out, "aggregator: stdout    aggregator total edge2 4")
+        self.assertLine(out, "aggregator: stdout    aggregator input closed a")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
