@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -12,6 +13,7 @@
 #include "core/uuid.hpp"
 #include "daemon/event_loop.hpp"
 #include "daemon/local_dataflow.hpp"
+#include "daemon/python_env.hpp"
 #include "shm/segment.hpp"
 
 namespace dora::cli {
@@ -65,6 +67,9 @@ void run_dataflow(const RunOptions& options) {
     daemon::LocalDataflowOptions flow_options;
     flow_options.dataflow_id = id;
     flow_options.grace = seconds(options.grace_seconds);
+    // Python nodes import the dora package that matches this binary (DESIGN.md section 7).
+    flow_options.extra_env["PYTHONPATH"] =
+        daemon::prepend_python_path(daemon::dora_python_path(), std::getenv("PYTHONPATH"));
     flow_options.on_log = [](const std::string& node, std::string_view stream,
                              std::string_view line) {
         // `<node>: stdout    <line>`, as dora prints it.
