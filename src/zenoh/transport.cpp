@@ -1,0 +1,396 @@
+#include "zenoh/transport.hpp"
+
+#include <sys/epoll.h>
+
+#include "zenoh/try.hpp"
+
+namespace dora::zenoh {
+
+namespace {
+
+constexpr size_t kMaxFrameHeader = 1 + kMaxZintBytes + 1 + kMaxZintBytes;
+constexpr size_t kKeepReassemblyCapacity = size_t{8} << 20;
+
+size_t index(Reliability r) { return static_cast<size_t>(r); }
+
+// Lower bound of a message's encoded size, to send big payloads straight to fragmentation.
+size_t payload_hint(const NetworkMessage& m) {
+    if (const auto* push = std::get_if<Push>(&m)) {
+        if (const auto* put = std::get_if<Put>(&push->body)) {
+            return put->payload.size();
+        }
+    }
+    return 0;
+}
+
+std::string_view item_name(const BatchItem& item) {
+    static constexpr std::string_view kNames[] = {"INIT",       "OPEN",  "CLOSE",
+                                                  "KEEP_ALIVE", "FRAME", "network message",
+                                                  "FRAGMENT",   "JOIN",  "OAM"};
+    return kNames[item.index()];
+}
+
+}  // namespace
+
+Transport::Transport(EventLoop& loop, sys::UniqueFd fd, TransportConfig config,
+                     TransportHandler& handler, State state)
+    : loop_(loop),
+      fd_(std::move(fd)),
+      config_(std::move(config)),
+      handler_(handler),
+      state_(state),
+      batch_size_(config_.batch_size),
+      resolution_(config_.resolution),
+      lease_(config_.lease) {}
+
+Transport::~Transport() {
+    if (state_ != State::kClosed) {
+        loop_.remove_fd(fd_.get());
+    }
+    loop_.cancel_timer(tick_timer_);
+    loop_.cancel_timer(handshake_timer_);
+    loop_.cancel_flush(this);
+}
+
+void Transport::log(std::string_view line) const {
+    if (config_.log) {
+        config_.log(line);
+    } else {
+        fmt::print(stderr, "{}\n", line);
+    }
+}
+
+Result<> Transport::send(const NetworkMessage& message, Reliability reliability) {
+    if (state_ != State::kEstablished) {
+        return fail("zenoh transport: cannot send, the transport is not established");
+    }
+    size_t max_body = batch_size_ - kLengthPrefix;
+    if (payload_hint(message) + kMaxFrameHeader > max_body) {
+        return send_fragmented(message, reliability);
+    }
+    auto& buf = writer_.buffer();
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        writer_.open_batch();
+        size_t mark = buf.size();
+        uint64_t saved_sn = tx_sn_[index(reliability)];
+        Writer w(buf);
+        if (frame_open_ != reliability) {
+            encode(w, FrameHeader{reliability == Reliability::kReliable, next_sn(reliability), {}});
+        }
+        encode(w, message);
+        if (writer_.batch_body_size() <= max_body) {
+            frame_open_ = reliability;
+            break;
+        }
+        buf.resize(mark);
+        tx_sn_[index(reliability)] = saved_sn;
+        bool had_content = writer_.batch_body_size() > 0;
+        writer_.close_batch();
+        frame_open_.reset();
+        if (!had_content || attempt == 1) {
+            return send_fragmented(message, reliability);
+        }
+    }
+    sent_since_tick_ = true;
+    if (writer_.pending() >= config_.flush_threshold) {
+        writer_.close_batch();
+        frame_open_.reset();
+        return write_now();
+    }
+    loop_.request_flush(this);
+    return {};
+}
+
+Result<> Transport::send_fragmented(const NetworkMessage& message, Reliability reliability) {
+    scratch_.clear();
+    Writer sw(scratch_);
+    encode(sw, message);
+    writer_.close_batch();
+    frame_open_.reset();
+    size_t max_body = batch_size_ - kLengthPrefix;
+    size_t offset = 0;
+    while (offset < scratch_.size()) {
+        Fragment f;
+        f.reliable = reliability == Reliability::kReliable;
+        f.sn = next_sn(reliability);
+        f.first = offset == 0 && patch_ >= 1;
+        size_t chunk = std::min(max_body - fragment_header_size(f), scratch_.size() - offset);
+        f.more = offset + chunk < scratch_.size();
+        f.payload = Bytes(scratch_).subspan(offset, chunk);
+        writer_.open_batch();
+        Writer w(writer_.buffer());
+        encode(w, f);
+        writer_.close_batch();
+        offset += chunk;
+        if (writer_.pending() >= config_.flush_threshold) {
+            DORA_ZCHECK(write_now());
+            if (state_ == State::kClosed) {
+                return fail("zenoh transport closed while sending");
+            }
+        }
+    }
+    if (scratch_.capacity() > kKeepReassemblyCapacity) {
+        scratch_ = {};
+    }
+    sent_since_tick_ = true;
+    loop_.request_flush(this);
+    return {};
+}
+
+template <typename Message>
+Result<> Transport::send_control(const Message& m) {
+    writer_.close_batch();
+    frame_open_.reset();
+    writer_.open_batch();
+    Writer w(writer_.buffer());
+    encode(w, m);
+    writer_.close_batch();
+    sent_since_tick_ = true;
+    return write_now();
+}
+
+// The handshake (transport_handshake.cpp) sends these.
+template Result<> Transport::send_control<Init>(const Init&);
+template Result<> Transport::send_control<Open>(const Open&);
+
+Result<> Transport::write_now() {
+    auto done = writer_.write(fd_.get());
+    if (!done) {
+        shutdown(done.error().context("zenoh transport write"), std::nullopt);
+        return fail(done.error());
+    }
+    want_write(!*done && writer_.pending() > 0);
+    return {};
+}
+
+void Transport::want_write(bool on) {
+    if (on == writing_blocked_ || state_ == State::kClosed) {
+        return;
+    }
+    writing_blocked_ = on;
+    (void)loop_.modify_fd(fd_.get(), EPOLLIN | (on ? EPOLLOUT : 0u), this);
+}
+
+uint64_t Transport::next_sn(Reliability r) {
+    uint64_t sn = tx_sn_[index(r)];
+    tx_sn_[index(r)] = (sn + 1) & sn_mask_;
+    return sn;
+}
+
+void Transport::flush() {
+    if (state_ == State::kClosed) {
+        return;
+    }
+    writer_.close_batch();
+    frame_open_.reset();
+    (void)write_now();
+}
+
+void Transport::close(uint8_t reason) {
+    shutdown(Error::make("closed locally (reason {})", reason), reason);
+}
+
+void Transport::on_ready(uint32_t events) {
+    if (state_ == State::kConnecting) {
+        auto connected = check_connected(fd_.get());
+        if (!connected) {
+            shutdown(connected.error(), std::nullopt);
+            return;
+        }
+        (void)loop_.modify_fd(fd_.get(), EPOLLIN, this);
+        auto sent = send_init_syn();
+        if (!sent) {
+            shutdown(sent.error(), std::nullopt);
+        }
+        return;
+    }
+    if ((events & EPOLLOUT) != 0) {
+        if (!write_now()) {
+            return;
+        }
+    }
+    if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) == 0 || state_ == State::kClosed) {
+        return;
+    }
+    auto status = reader_.read(fd_.get(), [this](Bytes batch) { return on_batch(batch); });
+    if (state_ == State::kClosed) {
+        return;
+    }
+    if (!status) {
+        shutdown(status.error(), std::nullopt);
+    } else if (*status == BatchReader::Status::kEof) {
+        shutdown(Error("peer closed the connection (EOF)"), std::nullopt);
+    }
+}
+
+bool Transport::on_batch(Bytes batch) {
+    last_rx_ = Clock::now();
+    drop_frame_ = false;
+    BatchDecoder decoder(batch);
+    for (size_t guard = 0; guard <= batch.size(); ++guard) {
+        auto item = decoder.next();
+        if (!item) {
+            shutdown(item.error().context("invalid batch from peer"), kCloseInvalid);
+            return false;
+        }
+        if (!*item) {
+            break;
+        }
+        auto handled = on_item(**item);
+        if (!handled) {
+            shutdown(handled.error(), kCloseInvalid);
+            return false;
+        }
+        if (state_ == State::kClosed) {
+            return false;
+        }
+    }
+    return true;
+}
+
+Result<> Transport::on_item(BatchItem& item) {
+    if (const auto* close = std::get_if<Close>(&item)) {
+        shutdown(Error::make("peer sent CLOSE (reason {}, {})", close->reason,
+                             close->session ? "session" : "link"),
+                 std::nullopt);
+        return {};
+    }
+    if (std::holds_alternative<KeepAlive>(item)) {
+        return {};
+    }
+    if (state_ != State::kEstablished) {
+        if (const auto* init = std::get_if<Init>(&item)) {
+            return on_init(*init);
+        }
+        if (const auto* open = std::get_if<Open>(&item)) {
+            return on_open(*open);
+        }
+        return fail("unexpected {} during the handshake", item_name(item));
+    }
+    if (const auto* frame = std::get_if<FrameHeader>(&item)) {
+        Reliability r = frame->reliable ? Reliability::kReliable : Reliability::kBestEffort;
+        drop_frame_ = !sn_forward(r, frame->sn);
+        if (drop_frame_) {
+            log(fmt::format("zenoh transport: dropped FRAME with out-of-order sn {}", frame->sn));
+        }
+        return {};
+    }
+    if (const auto* framed = std::get_if<FramedNetwork>(&item)) {
+        if (!drop_frame_) {
+            handler_.on_message(
+                *this, framed->message,
+                framed->frame.reliable ? Reliability::kReliable : Reliability::kBestEffort,
+                framed->raw);
+        }
+        return {};
+    }
+    if (const auto* fragment = std::get_if<Fragment>(&item)) {
+        return on_fragment(*fragment);
+    }
+    if (std::holds_alternative<Init>(item) || std::holds_alternative<Open>(item)) {
+        return fail("unexpected {} on an established transport", item_name(item));
+    }
+    return {};  // JOIN and OAM: nothing to do on a unicast link
+}
+
+bool Transport::sn_forward(Reliability r, uint64_t sn) {
+    uint64_t& last = rx_last_[index(r)];
+    uint64_t distance = (sn - last) & sn_mask_;
+    if (sn > sn_mask_ || distance == 0 || distance > sn_mask_ / 2) {
+        return false;
+    }
+    last = sn;
+    return true;
+}
+
+Result<> Transport::on_fragment(const Fragment& f) {
+    Reliability r = f.reliable ? Reliability::kReliable : Reliability::kBestEffort;
+    // zenoh-pico marks reliable fragments best effort but numbers them on the reliable
+    // channel (PROTOCOL.md 9.2): on TCP, fragments are never dropped for their SN.
+    (void)sn_forward(r, f.sn);
+    Reassembly& ra = reassembly_[index(r)];
+    if (f.first) {
+        ra.buf.clear();
+        ra.dropping = false;
+    }
+    if (ra.dropping) {
+        ra.dropping = f.more;
+        return {};
+    }
+    if (ra.buf.size() + f.payload.size() > config_.max_message_size) {
+        log(fmt::format("zenoh transport: dropped a fragmented message over the {} byte limit",
+                        config_.max_message_size));
+        ra.buf = {};
+        ra.dropping = f.more;
+        return {};
+    }
+    ra.buf.insert(ra.buf.end(), f.payload.begin(), f.payload.end());
+    if (f.more) {
+        return {};
+    }
+    Reader reader(ra.buf);
+    auto message = decode_network(reader);
+    if (!message) {
+        return fail(message.error().context("reassembled fragments"));
+    }
+    if (!reader.empty()) {
+        return fail("reassembled fragments: {} bytes after the message", reader.remaining());
+    }
+    handler_.on_message(*this, *message, r, Bytes(ra.buf));
+    ra.buf.clear();
+    if (ra.buf.capacity() > kKeepReassemblyCapacity) {
+        ra.buf = {};
+    }
+    return {};
+}
+
+void Transport::on_tick() {
+    tick_timer_ = 0;
+    if (state_ != State::kEstablished) {
+        return;
+    }
+    auto now = Clock::now();
+    if (now - last_rx_ > lease_) {
+        shutdown(Error::make(
+                     "lease expired: nothing received for {} ms",
+                     std::chrono::duration_cast<std::chrono::milliseconds>(now - last_rx_).count()),
+                 kCloseExpired);
+        return;
+    }
+    if (!sent_since_tick_) {
+        if (!send_control(KeepAlive{})) {
+            return;
+        }
+    }
+    sent_since_tick_ = false;
+    auto interval = std::max<std::chrono::milliseconds>(std::chrono::milliseconds(1),
+                                                        lease_ / std::max(1u, config_.keep_alive));
+    tick_timer_ = loop_.add_timer(interval, [this] { on_tick(); });
+}
+
+void Transport::shutdown(Error why, std::optional<uint8_t> reason) {
+    if (state_ == State::kClosed) {
+        return;
+    }
+    if (reason && state_ != State::kConnecting) {
+        writer_.close_batch();
+        writer_.open_batch();
+        Writer w(writer_.buffer());
+        encode(w, Close{*reason, true});
+        writer_.close_batch();
+        (void)writer_.write(fd_.get());
+    }
+    state_ = State::kClosed;
+    loop_.remove_fd(fd_.get());
+    loop_.cancel_timer(tick_timer_);
+    loop_.cancel_timer(handshake_timer_);
+    tick_timer_ = handshake_timer_ = 0;
+    loop_.cancel_flush(this);
+    fd_.reset();
+    log(fmt::format("zenoh transport with {} closed: {}",
+                    peer_zid_.empty() ? std::string("(handshake)") : peer_zid_.to_string(),
+                    why.message()));
+    handler_.on_closed(*this, why);
+}
+
+}  // namespace dora::zenoh

@@ -1,0 +1,171 @@
+// Zenoh unicast transport over one TCP link (PROTOCOL.md 3.2 and 4.1-4.2): the INIT/OPEN
+// handshake with cookie as initiator or acceptor, batch size and SN resolution negotiation,
+// lease and keep-alive, FRAME batching with sequence numbers, FRAGMENT send and reassembly with a
+// size limit, CLOSE and plain EOF.
+//
+// Sending: send() encodes the message straight into the open batch (no per-message allocation);
+// the batches go out in one send() at the end of the event loop iteration, or as soon as
+// `flush_threshold` bytes are queued. A message larger than a batch is encoded once into a
+// reused scratch buffer and cut into FRAGMENTs.
+//
+// Threading contract: a Transport belongs to one EventLoop; every method is called on the loop
+// thread, and handler callbacks run there. Never destroy a Transport from inside one of its own
+// callbacks: post the destruction to the loop. on_closed is called exactly once (not when the
+// owner destroys an open transport).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/error.hpp"
+#include "core/sys.hpp"
+#include "zenoh/config.hpp"
+#include "zenoh/event_loop.hpp"
+#include "zenoh/tcp_link.hpp"
+#include "zenoh/transport_msg.hpp"
+
+namespace dora::zenoh {
+
+enum class Reliability : uint8_t { kReliable = 0, kBestEffort = 1 };
+
+struct TransportConfig {
+    WhatAmI whatami = WhatAmI::kPeer;
+    Zid zid = Zid::random();
+    uint16_t batch_size = kDefaultBatchSize;  // includes the 2-byte length prefix
+    uint8_t resolution = kDefaultResolution;
+    std::chrono::milliseconds lease{10000};
+    unsigned keep_alive = 4;                      // keep-alives per lease when idle
+    size_t max_message_size = size_t{128} << 20;  // fragment reassembly limit
+    std::chrono::milliseconds handshake_timeout{10000};
+    size_t flush_threshold = size_t{256} << 10;
+    // Receives one line per notable event (closing reasons, dropped frames). Default: stderr.
+    std::function<void(std::string_view)> log;
+};
+
+class Transport;
+
+class TransportHandler {
+  public:
+    virtual ~TransportHandler() = default;
+    virtual void on_established(Transport& /*transport*/) {}
+    // `message` and `raw` (its encoding) are valid only during the call.
+    virtual void on_message(Transport& transport, const NetworkMessage& message,
+                            Reliability reliability, Bytes raw) = 0;
+    // The link is gone: `reason` says why (peer CLOSE, EOF, lease expiry, protocol error ...).
+    virtual void on_closed(Transport& transport, const Error& reason) = 0;
+};
+
+class Transport final : public FdHandler, public Flushable {
+  public:
+    enum class State {
+        kConnecting,
+        kWaitInitAck,
+        kWaitOpenAck,
+        kWaitInitSyn,
+        kWaitOpenSyn,
+        kEstablished,
+        kClosed
+    };
+
+    // Initiator: connects to `endpoint` and runs the handshake.
+    [[nodiscard]] static Result<std::unique_ptr<Transport>> connect(EventLoop& loop,
+                                                                    const Endpoint& endpoint,
+                                                                    TransportConfig config,
+                                                                    TransportHandler& handler);
+    // Acceptor: runs the handshake on an accepted socket.
+    [[nodiscard]] static Result<std::unique_ptr<Transport>> accept(EventLoop& loop,
+                                                                   sys::UniqueFd fd,
+                                                                   TransportConfig config,
+                                                                   TransportHandler& handler);
+    ~Transport() override;
+    Transport(const Transport&) = delete;
+    Transport& operator=(const Transport&) = delete;
+
+    // Queues one network message (established transports only).
+    [[nodiscard]] Result<> send(const NetworkMessage& message,
+                                Reliability reliability = Reliability::kReliable);
+    // Sends CLOSE(reason) and closes the link; on_closed follows.
+    void close(uint8_t reason = kCloseGeneric);
+
+    [[nodiscard]] State state() const { return state_; }
+    [[nodiscard]] const Zid& peer_zid() const { return peer_zid_; }
+    [[nodiscard]] WhatAmI peer_whatami() const { return peer_whatami_; }
+    [[nodiscard]] uint16_t batch_size() const { return batch_size_; }
+    [[nodiscard]] uint8_t resolution() const { return resolution_; }
+    [[nodiscard]] std::chrono::milliseconds lease() const { return lease_; }
+    [[nodiscard]] size_t pending_bytes() const { return writer_.pending(); }
+    [[nodiscard]] const TransportConfig& config() const { return config_; }
+
+    void on_ready(uint32_t events) override;
+    void flush() override;
+
+  private:
+    Transport(EventLoop& loop, sys::UniqueFd fd, TransportConfig config, TransportHandler& handler,
+              State state);
+    [[nodiscard]] Result<> start();
+    void log(std::string_view line) const;
+
+    // Handshake (transport_handshake.cpp).
+    [[nodiscard]] Result<> send_init_syn();
+    [[nodiscard]] Result<> on_init(const Init& init);
+    [[nodiscard]] Result<> on_open(const Open& open);
+    void established();
+
+    // Receive path.
+    bool on_batch(Bytes batch);
+    [[nodiscard]] Result<> on_item(BatchItem& item);
+    [[nodiscard]] Result<> on_fragment(const Fragment& fragment);
+    bool sn_forward(Reliability r, uint64_t sn);
+
+    // Transmit path.
+    template <typename Message>
+    [[nodiscard]] Result<> send_control(const Message& m);
+    [[nodiscard]] Result<> send_fragmented(const NetworkMessage& message, Reliability r);
+    [[nodiscard]] Result<> write_now();
+    void want_write(bool on);
+    uint64_t next_sn(Reliability r);
+
+    void on_tick();
+    // Closes the link now: CLOSE is sent first if `reason` is set and the socket can take it.
+    void shutdown(Error why, std::optional<uint8_t> reason);
+
+    struct Reassembly {
+        std::vector<uint8_t> buf;
+        bool dropping = false;
+    };
+
+    EventLoop& loop_;
+    sys::UniqueFd fd_;
+    TransportConfig config_;
+    TransportHandler& handler_;
+    State state_;
+
+    BatchReader reader_;
+    BatchWriter writer_;
+    std::vector<uint8_t> scratch_;  // large messages before fragmentation
+    std::optional<Reliability> frame_open_;
+    bool writing_blocked_ = false;
+    bool sent_since_tick_ = false;
+
+    Zid peer_zid_;
+    WhatAmI peer_whatami_ = WhatAmI::kPeer;
+    uint16_t batch_size_ = kDefaultBatchSize;
+    uint8_t resolution_ = kDefaultResolution;
+    uint64_t patch_ = 0;
+    std::vector<uint8_t> cookie_;
+    std::chrono::milliseconds lease_{10000};
+    uint64_t sn_mask_ = 0;
+    uint64_t tx_sn_[2] = {0, 0};
+    uint64_t rx_last_[2] = {0, 0};
+    bool drop_frame_ = false;
+    Reassembly reassembly_[2];
+
+    Clock::time_point last_rx_;
+    EventLoop::TimerId tick_timer_ = 0;
+    EventLoop::TimerId handshake_timer_ = 0;
+};
+
+}  // namespace dora::zenoh

@@ -1,0 +1,219 @@
+// Our acceptor against a raw socket that plays the peer byte by byte: zenoh-pico's captured
+// handshake, a peer that goes silent, one that sends hostile bytes, a wrong cookie, plain EOF.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <optional>
+#include <string>
+
+#include "zenoh/test_loop.hpp"
+#include "zenoh/transport.hpp"
+
+namespace dora::zenoh {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Handler : TransportHandler {
+    int established = 0;
+    int messages = 0;
+    std::optional<std::string> closed;
+    void on_established(Transport&) override { ++established; }
+    void on_message(Transport&, const NetworkMessage&, Reliability, Bytes) override { ++messages; }
+    void on_closed(Transport&, const Error& reason) override { closed = reason.message(); }
+};
+
+// A blocking-free raw TCP peer driven from the test thread between loop iterations.
+class RawPeer {
+  public:
+    explicit RawPeer(uint16_t port) {
+        fd_ = sys::UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(port);
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        EXPECT_EQ(::connect(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    }
+    void send_batch(const std::vector<uint8_t>& body) {
+        std::vector<uint8_t> out{static_cast<uint8_t>(body.size() & 0xff),
+                                 static_cast<uint8_t>(body.size() >> 8)};
+        out.insert(out.end(), body.begin(), body.end());
+        ASSERT_EQ(::send(fd_.get(), out.data(), out.size(), MSG_NOSIGNAL),
+                  static_cast<ssize_t>(out.size()));
+    }
+    // One batch if a whole one has arrived.
+    std::optional<std::vector<uint8_t>> try_batch() {
+        uint8_t tmp[65536];
+        ssize_t n = ::recv(fd_.get(), tmp, sizeof(tmp), MSG_DONTWAIT);
+        if (n > 0) {
+            in_.insert(in_.end(), tmp, tmp + n);
+        } else if (n == 0) {
+            eof_ = true;
+        }
+        if (in_.size() < 2) {
+            return std::nullopt;
+        }
+        size_t len = in_[0] | static_cast<size_t>(in_[1]) << 8;
+        if (in_.size() < 2 + len) {
+            return std::nullopt;
+        }
+        std::vector<uint8_t> batch(in_.begin() + 2, in_.begin() + 2 + static_cast<long>(len));
+        in_.erase(in_.begin(), in_.begin() + 2 + static_cast<long>(len));
+        return batch;
+    }
+    bool eof() const { return eof_; }
+    void close() { fd_.reset(); }
+
+  private:
+    sys::UniqueFd fd_;
+    std::vector<uint8_t> in_;
+    bool eof_ = false;
+};
+
+std::vector<uint8_t> hex(std::string_view h) { return from_hex(h).value(); }
+
+class RawPeerTest : public testing::LoopTest {
+  protected:
+    void SetUp() override {
+        config_.whatami = WhatAmI::kRouter;
+        config_.log = log_sink();
+        auto endpoint = parse_endpoint("tcp/127.0.0.1:0").value();
+        listener_ = TcpListener::listen(*loop_, endpoint, [this](sys::UniqueFd fd) {
+                        transport_ =
+                            Transport::accept(*loop_, std::move(fd), config_, handler_).value();
+                    }).value();
+    }
+
+    std::vector<uint8_t> next_batch(RawPeer& peer) {
+        std::optional<std::vector<uint8_t>> batch;
+        EXPECT_TRUE(run_until([&] { return (batch = peer.try_batch()).has_value(); }));
+        return batch.value_or(std::vector<uint8_t>{});
+    }
+
+    // Plays zenoh-pico's captured client handshake (client_pub.jsonl); returns the INIT ack.
+    Init handshake(RawPeer& peer) {
+        peer.send_batch(hex("c109f2a85d4c129ffc4318f57e46aabc6ed1e50a00082701"));
+        ack_bytes_ = next_batch(peer);
+        auto item = decode_single(ack_bytes_);
+        EXPECT_TRUE(item) << item.error().message();
+        Init ack = std::get<Init>(item.value());
+        std::vector<uint8_t> open{0x42, 0x0a, 0x00};  // OPEN syn: T, lease 10 s, sn 0, cookie
+        Writer w(open);
+        w.zbytes(ack.cookie);
+        peer.send_batch(open);
+        auto open_ack = decode_single(next_batch(peer));
+        EXPECT_TRUE(open_ack && std::holds_alternative<Open>(*open_ack));
+        return ack;
+    }
+
+    std::unique_ptr<TcpListener> listener_;
+    TransportConfig config_;
+    Handler handler_;
+    std::unique_ptr<Transport> transport_;
+    std::vector<uint8_t> ack_bytes_;
+};
+
+TEST_F(RawPeerTest, PicoClientHandshakeNegotiatesItsBatchAndGetsACookie) {
+    RawPeer peer(listener_->port());
+    Init ack = handshake(peer);
+    EXPECT_TRUE(ack.ack);
+    EXPECT_EQ(ack.whatami, WhatAmI::kRouter);
+    EXPECT_EQ(ack.batch_size, 2048);
+    EXPECT_EQ(ack.resolution, 0x0a);
+    EXPECT_EQ(ack.patch, 1u);
+    EXPECT_EQ(ack.cookie.size(), 16u);
+    ASSERT_TRUE(run_until([&] { return handler_.established == 1; }));
+    EXPECT_EQ(transport_->peer_zid().to_string(), "a85d4c129ffc4318f57e46aabc6ed1e5");
+    EXPECT_EQ(transport_->peer_whatami(), WhatAmI::kClient);
+    // The captured declaration and interest frames from the same session are accepted.
+    peer.send_batch(hex("25001e2001000e64656d6f2f6578616d706c652f61"));
+    peer.send_batch(hex("25017902d301"));
+    auto push = hex("25025d010115");
+    push.resize(push.size() + 21, 'x');
+    peer.send_batch(push);
+    ASSERT_TRUE(run_until([&] { return handler_.messages == 3; }));
+}
+
+TEST_F(RawPeerTest, SilentPeerExpiresAfterTheLease) {
+    config_.lease = 200ms;
+    RawPeer peer(listener_->port());
+    handshake(peer);
+    ASSERT_TRUE(run_until([&] { return handler_.established == 1; }));
+    auto start = Clock::now();
+    ASSERT_TRUE(run_until([&] { return handler_.closed.has_value(); }, 5s));
+    EXPECT_GE(Clock::now() - start, 150ms);
+    EXPECT_NE(handler_.closed->find("lease expired"), std::string::npos) << *handler_.closed;
+    // The silent peer was told why: keep-alives, then CLOSE with reason 5 (expired).
+    bool got_close = false;
+    for (int i = 0; i < 100 && !got_close; ++i) {
+        auto batch = next_batch(peer);
+        auto item = decode_single(batch);
+        if (item && std::holds_alternative<Close>(*item)) {
+            EXPECT_EQ(std::get<Close>(*item).reason, kCloseExpired);
+            got_close = true;
+        }
+    }
+    EXPECT_TRUE(got_close);
+}
+
+TEST_F(RawPeerTest, HostileBytesCloseTheLinkWithALoggedReason) {
+    RawPeer peer(listener_->port());
+    handshake(peer);
+    ASSERT_TRUE(run_until([&] { return handler_.established == 1; }));
+    // FRAME sn 0 then a PUSH whose suffix length runs past the batch.
+    peer.send_batch(hex("2500 3d00ffffffff0f61"));
+    ASSERT_TRUE(run_until([&] { return handler_.closed.has_value(); }));
+    EXPECT_NE(handler_.closed->find("invalid batch from peer"), std::string::npos)
+        << *handler_.closed;
+    EXPECT_NE(handler_.closed->find("exceeds"), std::string::npos) << *handler_.closed;
+    EXPECT_TRUE(logged("closed: invalid batch from peer"));
+    auto item = decode_single(next_batch(peer));
+    ASSERT_TRUE(item && std::holds_alternative<Close>(*item));
+    EXPECT_EQ(std::get<Close>(*item).reason, kCloseInvalid);
+}
+
+TEST_F(RawPeerTest, UnknownTransportMessageIsHostileToo) {
+    RawPeer peer(listener_->port());
+    peer.send_batch(hex("1f 00 00"));
+    ASSERT_TRUE(run_until([&] { return handler_.closed.has_value(); }));
+    EXPECT_NE(handler_.closed->find("unknown transport message id"), std::string::npos)
+        << *handler_.closed;
+}
+
+TEST_F(RawPeerTest, WrongCookieIsRefused) {
+    RawPeer peer(listener_->port());
+    peer.send_batch(hex("c109f2a85d4c129ffc4318f57e46aabc6ed1e50a00082701"));
+    next_batch(peer);
+    peer.send_batch(hex("420a00 04 01020304"));
+    ASSERT_TRUE(run_until([&] { return handler_.closed.has_value(); }));
+    EXPECT_NE(handler_.closed->find("cookie"), std::string::npos) << *handler_.closed;
+    EXPECT_EQ(handler_.established, 0);
+}
+
+TEST_F(RawPeerTest, WrongVersionIsRefused) {
+    RawPeer peer(listener_->port());
+    peer.send_batch(hex("0108f2a85d4c129ffc4318f57e46aabc6ed1e5"));
+    ASSERT_TRUE(run_until([&] { return handler_.closed.has_value(); }));
+    EXPECT_NE(handler_.closed->find("version 0x08"), std::string::npos) << *handler_.closed;
+}
+
+TEST_F(RawPeerTest, PlainEofIsHowPicoLeaves) {
+    RawPeer peer(listener_->port());
+    handshake(peer);
+    ASSERT_TRUE(run_until([&] { return handler_.established == 1; }));
+    peer.close();
+    ASSERT_TRUE(run_until([&] { return handler_.closed.has_value(); }));
+    EXPECT_NE(handler_.closed->find("EOF"), std::string::npos) << *handler_.closed;
+}
+
+TEST_F(RawPeerTest, HandshakeThatNeverFinishesTimesOut) {
+    config_.handshake_timeout = 100ms;
+    RawPeer peer(listener_->port());
+    ASSERT_TRUE(run_until([&] { return handler_.closed.has_value(); }, 5s));
+    EXPECT_NE(handler_.closed->find("handshake not finished"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dora::zenoh
