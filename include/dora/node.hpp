@@ -120,7 +120,8 @@ class Node {
     Node& operator=(Node&&) noexcept;
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
-    // Closes this node's outputs: their receivers get INPUT_CLOSED.
+    // Receivers of this node's outputs get INPUT_CLOSED once the process has exited (the daemon
+    // closes them then, unless a restart_policy restarts the node).
     ~Node();
 
     // The next event; blocks until one arrives, or until `timeout` passes (std::nullopt is

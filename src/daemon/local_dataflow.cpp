@@ -98,6 +98,11 @@ LocalDataflow::~LocalDataflow() {
     for (auto id : timers_) {
         loop_.cancel_timer(id);
     }
+    for (auto& node : nodes_) {
+        if (node.restart_timer) {
+            loop_.cancel_timer(*node.restart_timer);
+        }
+    }
     if (grace_timer_) {
         loop_.cancel_timer(*grace_timer_);
     }
@@ -154,6 +159,7 @@ Result<> LocalDataflow::spawn(NodeState& node) {
         env[k] = v;
     }
     auto config = plan_.node_config(node.index, options_.machine_id, options_.spin_ns);
+    config.generation = node.generation;
     config.descriptor_path = descriptor_.source_file.string();
     env[message::kNodeConfigEnv] = message::to_json(config);
     env["DORA_NODE_ID"] = desc.id;
@@ -360,17 +366,30 @@ std::map<std::string, uint64_t> LocalDataflow::dropped_inputs() const {
 
 void LocalDataflow::on_exit(NodeState& node, int status) {
     node.running = false;
-    node.exited = true;
-    // Output still in the pipe belongs to this node: read what is there now.
+    // Output still in the pipe belongs to this node: read what is there now. (`exited` is set
+    // only once we know the node is not restarted, so nothing here sees the dataflow finished.)
     on_readable(node, node.out, "stdout");
     on_readable(node, node.err, "stderr");
-    close_outputs_of(node);
     reclaim_inputs_of(node);
     report_drops(node);
+    const bool success = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    node.last_status = status;
+    if (should_restart(node, success)) {
+        close_stream(node.out);
+        close_stream(node.err);
+        if (node.log != nullptr) {
+            std::fclose(node.log);
+            node.log = nullptr;
+        }
+        restart(node);
+        return;
+    }
+    node.exited = true;
+    close_outputs_of(node);
     NodeResult result;
     result.node_id = node.id;
     result.status = describe_wait_status(status);
-    result.success = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    result.success = success;
     result.killed_after_grace = node.killed_after_grace;
     result.stderr_tail.assign(node.stderr_tail.begin(), node.stderr_tail.end());
     if (!result.success) {
@@ -387,6 +406,64 @@ void LocalDataflow::on_exit(NodeState& node, int status) {
         std::fclose(node.log);
         node.log = nullptr;
     }
+    check_finished();
+}
+
+bool LocalDataflow::should_restart(const NodeState& node, bool success) const {
+    const NodeDescriptor& desc = *plan_.nodes[node.index].descriptor;
+    if (stopping_ || node.killed_after_grace) {
+        return false;
+    }
+    bool applies = desc.restart_policy == RestartPolicy::kAlways ||
+                   (desc.restart_policy == RestartPolicy::kOnFailure && !success);
+    return applies && (!desc.max_restarts || node.restarts < *desc.max_restarts);
+}
+
+void LocalDataflow::restart(NodeState& node) {
+    ++node.restarts;
+    node.generation = static_cast<uint16_t>((node.generation + 1) & 0xfff);
+    // Back off 100 ms, 200 ms, ... up to 5 s so a node that always fails does not spin.
+    auto delay = std::chrono::milliseconds(
+        std::min<int64_t>(5000, int64_t{100} << std::min<uint32_t>(node.restarts - 1, 6)));
+    const auto& max = plan_.nodes[node.index].descriptor->max_restarts;
+    note(node.id, fmt::format("node {} {}; restarting it in {} ms (restart {}{})", node.id,
+                              describe_wait_status(node.last_status), delay.count(), node.restarts,
+                              max ? fmt::format(" of {}", *max) : std::string()));
+    shm::Region& region = regions_[node.index];
+    for (uint32_t i = 0; i < region.input_count(); ++i) {
+        region.ring(i).reset_consumer();
+    }
+    node.exited = false;
+    node.running = false;
+    NodeState* n = &node;
+    auto last_result = [n](std::string status) {
+        return NodeResult{n->id, false, std::move(status), false, {}};
+    };
+    auto id = loop_.add_timer(delay, std::chrono::nanoseconds(0), [this, n, last_result] {
+        n->restart_timer.reset();
+        if (stopping_) {
+            NodeResult result = last_result(describe_wait_status(n->last_status));
+            result.success = WIFEXITED(n->last_status) && WEXITSTATUS(n->last_status) == 0;
+            finish_node(*n, std::move(result));
+            return;
+        }
+        if (auto ok = spawn(*n); !ok) {
+            note(n->id, ok.error().message());
+            finish_node(*n, last_result("could not be restarted: " + ok.error().message()));
+        }
+    });
+    if (!id) {
+        finish_node(node, last_result("could not be restarted: " + id.error().message()));
+        return;
+    }
+    node.restart_timer = *id;
+}
+
+void LocalDataflow::finish_node(NodeState& node, NodeResult result) {
+    node.exited = true;
+    node.running = false;
+    close_outputs_of(node);
+    results_.push_back(std::move(result));
     check_finished();
 }
 

@@ -8,8 +8,9 @@
 // Lifecycle: create() plans and creates the shared memory (nothing runs yet: the "prepare" phase
 // of a two-phase start); start() spawns every node and starts the timers; stop() asks every node
 // to stop and kills those still running after the grace duration; on_finished fires once every
-// node has exited. Destroying a LocalDataflow kills whatever still runs and removes its shared
-// memory.
+// node has exited. A node whose restart_policy applies is spawned again (with a short backoff) in
+// place of reporting its exit; its consumers see no INPUT_CLOSED in between. Destroying a
+// LocalDataflow kills whatever still runs and removes its shared memory.
 //
 // Thread safety: everything runs on the EventLoop's thread.
 #pragma once
@@ -96,6 +97,10 @@ class LocalDataflow {
         bool running = false;
         bool exited = false;
         bool killed_after_grace = false;
+        uint16_t generation = 0;  // incremented at each restart; names its pool's segments
+        uint32_t restarts = 0;
+        int last_status = 0;  // wait status of the last exit
+        std::optional<EventLoop::TimerId> restart_timer;
         std::filesystem::path working_dir;
         std::FILE* log = nullptr;
         Stream out;
@@ -110,6 +115,9 @@ class LocalDataflow {
     void on_readable(NodeState& node, Stream& stream, std::string_view name);
     void on_line(NodeState& node, std::string_view stream, std::string_view line);
     void on_exit(NodeState& node, int status);
+    [[nodiscard]] bool should_restart(const NodeState& node, bool success) const;
+    void restart(NodeState& node);
+    void finish_node(NodeState& node, NodeResult result);
     void close_stream(Stream& stream);
     void close_outputs_of(const NodeState& node);
     void reclaim_inputs_of(const NodeState& node);

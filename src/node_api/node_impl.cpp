@@ -171,7 +171,9 @@ Result<> NodeImpl::connect_outputs() {
     return {};
 }
 
-NodeImpl::~NodeImpl() { close_outputs(); }
+// Outputs are closed by the daemon when the process ends, not here: a node that will be restarted
+// (restart_policy) must not make its consumers see INPUT_CLOSED.
+NodeImpl::~NodeImpl() = default;
 
 void NodeImpl::close_outputs() {
     if (outputs_closed_) {

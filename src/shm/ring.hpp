@@ -91,6 +91,10 @@ class Ring {
 
     void close() { header_->closed.store(1, std::memory_order_release); }
     void mark_consumer_gone() { header_->consumer_gone.store(1, std::memory_order_release); }
+    // A restarted consumer takes the ring over again (the daemon drained it when the old one died).
+    void reset_consumer() { header_->consumer_gone.store(0, std::memory_order_release); }
+    // A restarted producer feeds the ring again.
+    void reopen() { header_->closed.store(0, std::memory_order_release); }
 
     [[nodiscard]] bool valid() const { return header_ != nullptr; }
 

@@ -283,3 +283,48 @@ nodes:
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(RunTest, OnFailurePolicyRestartsUpToMaxRestarts) {
+    auto file = dataflow(R"(
+nodes:
+  - id: crasher
+    path: NODE
+    args: crash --after 2
+    inputs: {tick: dora/timer/millis/20}
+    restart_policy: on-failure
+    max_restarts: 2
+)");
+    Process dora(run_args(file));
+    EXPECT_EQ(exit_code(dora.wait(60s)), 1) << dora.all();
+    EXPECT_TRUE(contains(dora.out(), "(restart 1 of 2)")) << dora.out();
+    EXPECT_TRUE(contains(dora.out(), "(restart 2 of 2)")) << dora.out();
+    EXPECT_FALSE(contains(dora.out(), "(restart 3")) << dora.out();
+    EXPECT_TRUE(contains(dora.err(), "node crasher failed")) << dora.err();
+    EXPECT_EQ(node_pids(dora.out()).size(), 3u) << "three incarnations: " << dora.out();
+}
+
+TEST_F(RunTest, RestartedProducerKeepsItsConsumersInputOpen) {
+    auto file = dataflow(R"(
+nodes:
+  - id: source
+    path: NODE
+    args: producer --count 5
+    outputs: [out]
+    restart_policy: always
+    max_restarts: 2
+  - id: sink
+    path: NODE
+    args: consumer --expect 15
+    inputs: {in: {source: source/out, queue_size: 100}}
+)");
+    Process dora(run_args(file));
+    EXPECT_EQ(exit_code(dora.wait(60s)), 0) << dora.all();
+    EXPECT_TRUE(contains(dora.out(), "sink: stdout    total 15")) << dora.out();
+    // The consumer sees its input closed once, after the last incarnation.
+    EXPECT_EQ(dora.out().find("input closed in"), dora.out().rfind("input closed in"))
+        << dora.out();
+}
+
+}  // namespace
