@@ -15,9 +15,11 @@ numpy and pyarrow are optional.
 
 import enum as _enum
 
-from ._dora import Array, DataType, Node, Scalar, __version__
+from ._dora import Array, DataType, Node, OutputSample, Scalar, __version__
 
-__all__ = ["Array", "DataType", "DoraStatus", "Node", "Scalar", "__version__"]
+__all__ = [
+    "Array", "DataType", "DoraStatus", "Node", "OutputSample", "Scalar", "__version__",
+]
 
 
 class DoraStatus(_enum.Enum):

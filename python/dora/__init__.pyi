@@ -32,6 +32,7 @@ SendableData = Union[
     list[str],
     list[bool],
     _ArrowArrayExportable,
+    "OutputSample",
     Any,  # any object with the buffer protocol (numpy arrays, array.array, ...)
 ]
 
@@ -94,6 +95,9 @@ class Node:
         Raises ValueError for an unknown output, TypeError for unsupported data or metadata
         (naming what is accepted), RuntimeError after close().
         """
+    def allocate_output(self, size: int) -> "OutputSample":
+        """A writable shared-memory sample of `size` bytes to fill in place and pass to
+        send_output: the payload is never copied (the fastest way to send large data)."""
     def close(self) -> None:
         """Closes every output now (receivers get INPUT_CLOSED); further sends raise."""
     def __enter__(self) -> "Node": ...
@@ -104,6 +108,17 @@ class Node:
         """This node's id in the dataflow file."""
     def dataflow_descriptor(self) -> dict[str, Any]:
         """The dataflow file, parsed (YAML mappings as dicts, sequences as lists)."""
+
+class OutputSample:
+    """A shared-memory sample from Node.allocate_output. Fill it through its writable buffer
+    (`memoryview(sample)`, `numpy.frombuffer(sample, dtype)`), release those views, then
+    `node.send_output(output_id, sample)` sends it as a uint8 array. A sample can be sent once;
+    dropped unsent, it returns to the node's pool."""
+
+    @property
+    def sent(self) -> bool: ...
+    def __len__(self) -> int: ...
+    def __buffer__(self, flags: int) -> memoryview: ...
 
 class DataType:
     """An Arrow data type, printed as pyarrow prints it ("uint8", "string", "list<item: int64>").

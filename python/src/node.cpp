@@ -25,9 +25,59 @@ const Names& names() {
 
 [[noreturn]] void raise_runtime(const Error& error) { throw std::runtime_error(error.message()); }
 
+// Locks `state`'s mutex; if another thread holds it (waiting in next()), waits without the GIL.
+std::unique_lock<std::mutex> lock(NodeState& state) {
+    std::unique_lock guard(state.mutex, std::try_to_lock);
+    if (!guard.owns_lock()) {
+        py::gil_scoped_release release;
+        guard.lock();
+    }
+    return guard;
+}
+
 }  // namespace
 
-PyNode::PyNode(std::optional<std::string> node_id) {
+PySample::~PySample() {
+    if (sample_.valid()) {
+        std::lock_guard guard(state_->mutex);
+        state_->impl->abandon(std::exchange(sample_, shm::WritableSample{}));
+    }
+}
+
+int sample_getbuffer(PyObject* obj, Py_buffer* view, int flags) {
+    view->obj = nullptr;
+    PySample* sample = nullptr;
+    try {
+        sample = &py::handle(obj).cast<PySample&>();
+    } catch (const std::exception& e) {
+        PyErr_SetString(PyExc_BufferError, e.what());
+        return -1;
+    }
+    if (sample->sent()) {
+        PyErr_SetString(
+            PyExc_BufferError,
+            "this sample was sent: it belongs to its receivers now; allocate a new one");
+        return -1;
+    }
+    auto data = sample->sample_.data();
+    if (PyBuffer_FillInfo(view, obj, data.data(), static_cast<Py_ssize_t>(data.size()), 0, flags) !=
+        0) {
+        return -1;
+    }
+    ++sample->exports;
+    return 0;
+}
+
+extern "C" {
+static int sample_getbuffer_c(PyObject* obj, Py_buffer* view, int flags) {
+    return sample_getbuffer(obj, view, flags);
+}
+static void sample_releasebuffer_c(PyObject* obj, Py_buffer*) {
+    --py::handle(obj).cast<PySample&>().exports;
+}
+}
+
+PyNode::PyNode(std::optional<std::string> node_id) : state_(std::make_shared<NodeState>()) {
     auto impl = NodeImpl::from_env();
     if (!impl) {
         raise_runtime(impl.error());
@@ -38,15 +88,8 @@ PyNode::PyNode(std::optional<std::string> node_id) {
                               "\" of its dataflow; call Node() without an id, or give the id "
                               "from the dataflow file");
     }
-    impl_ = std::move(*impl);
-}
-
-void PyNode::lock() {
-    if (!mutex_.try_lock()) {
-        // Another thread waits in next(): let it finish its slice without holding the GIL.
-        py::gil_scoped_release release;
-        mutex_.lock();
-    }
+    state_->impl = std::move(*impl);
+    impl_ = state_->impl.get();
 }
 
 py::object PyNode::to_dict(Event&& event) const {
@@ -87,7 +130,7 @@ py::object PyNode::to_dict(Event&& event) const {
 }
 
 py::object PyNode::next(std::optional<double> timeout) {
-    if (closed_) {
+    if (state_->closed) {
         throw std::runtime_error("next(): the node was closed; no more events");
     }
     using Clock = std::chrono::steady_clock;
@@ -108,7 +151,7 @@ py::object PyNode::next(std::optional<double> timeout) {
         bool finished = false;
         {
             py::gil_scoped_release release;
-            std::lock_guard guard(mutex_);
+            std::lock_guard guard(state_->mutex);
             event = impl_->next(slice);
             finished = impl_->finished();
         }
@@ -135,8 +178,8 @@ py::object PyNode::iter_next() {
     return event;
 }
 
-void PyNode::send_output(const std::string& output_id, py::handle data, py::handle metadata) {
-    if (closed_) {
+void PyNode::check_output(const std::string& output_id) const {
+    if (state_->closed) {
         throw std::runtime_error("send_output(\"" + output_id +
                                  "\"): the node was closed (node.close() or the end of its `with` "
                                  "block); send before closing it");
@@ -150,15 +193,42 @@ void PyNode::send_output(const std::string& output_id, py::handle data, py::hand
                               output_id + "\" (its outputs: " + (known.empty() ? "none" : known) +
                               "); declare it under `outputs:` of the node in the dataflow file");
     }
+}
+
+void PyNode::send_sample(const std::string& output_id, PySample& sample, Parameters params) {
+    if (sample.sent()) {
+        throw std::runtime_error("send_output(\"" + output_id +
+                                 "\"): this sample was already sent; allocate a new one");
+    }
+    if (sample.exports != 0) {
+        throw py::buffer_error("send_output(\"" + output_id +
+                               "\"): release every memoryview of the sample first (e.g. `with "
+                               "memoryview(sample) as m:`): receivers must not see it change");
+    }
+    const auto info = message::bytes_type_info(sample.size());
+    auto guard = lock(*state_);
+    // Taken out of the Python object first: whatever happens, it is sent or abandoned once.
+    auto taken = std::exchange(sample.sample_, shm::WritableSample{});
+    auto sent = impl_->send_sample(output_id, std::move(taken), info, params);
+    if (!sent) {
+        throw std::runtime_error(sent.error().message());
+    }
+}
+
+void PyNode::send_output(const std::string& output_id, py::handle data, py::handle metadata) {
+    check_output(output_id);
     Parameters params = to_parameters(metadata);
+    if (py::isinstance<PySample>(data)) {
+        send_sample(output_id, data.cast<PySample&>(), std::move(params));
+        return;
+    }
     Prepared prepared;
     prepare(data, prepared);
     Result<> sent;
     auto send = [&] {
         sent = impl_->send(output_id, prepared.info, prepared.size, params, prepared.fill);
     };
-    lock();
-    std::lock_guard guard(mutex_, std::adopt_lock);
+    auto guard = lock(*state_);
     if (prepared.size >= kReleaseGilAbove) {
         py::gil_scoped_release release;
         send();
@@ -170,10 +240,22 @@ void PyNode::send_output(const std::string& output_id, py::handle data, py::hand
     }
 }
 
+PySample PyNode::allocate_output(size_t size) {
+    if (state_->closed) {
+        throw std::runtime_error("allocate_output: the node was closed");
+    }
+    auto guard = lock(*state_);
+    auto sample = impl_->allocate(size);
+    if (!sample) {
+        throw std::runtime_error("allocate_output(" + std::to_string(size) +
+                                 "): " + sample.error().message());
+    }
+    return PySample(state_, std::move(*sample));
+}
+
 void PyNode::close() {
-    lock();
-    std::lock_guard guard(mutex_, std::adopt_lock);
-    closed_ = true;
+    auto guard = lock(*state_);
+    state_->closed = true;
     impl_->close_outputs();
 }
 
@@ -191,10 +273,25 @@ py::object PyNode::dataflow_descriptor() const {
 
 std::string PyNode::repr() const {
     return "<dora.Node " + impl_->config().node_id + " of dataflow " + impl_->config().dataflow_id +
-           (closed_ ? " (closed)" : "") + ">";
+           (state_->closed ? " (closed)" : "") + ">";
 }
 
 void bind_node(py::module_& m) {
+    auto sample = py::class_<PySample>(m, "OutputSample", R"doc(
+A writable shared-memory sample from Node.allocate_output(size): fill it through its buffer
+(memoryview(sample), numpy.frombuffer(sample, ...)), release those views, then send it with
+node.send_output(output_id, sample). It is sent as a uint8 array without any copy.)doc");
+    sample.def("__len__", &PySample::size)
+        .def_property_readonly("sent", &PySample::sent)
+        .def("__repr__", [](const PySample& s) {
+            return "<dora.OutputSample " + std::to_string(s.size()) + " bytes" +
+                   (s.sent() ? ", sent>" : ">");
+        });
+    auto* heap = reinterpret_cast<PyHeapTypeObject*>(sample.ptr());
+    heap->ht_type.tp_as_buffer = &heap->as_buffer;
+    heap->as_buffer.bf_getbuffer = sample_getbuffer_c;
+    heap->as_buffer.bf_releasebuffer = sample_releasebuffer_c;
+
     py::class_<PyNode>(m, "Node", R"doc(
 The node this process runs as, in the dataflow whose daemon started it.
 
@@ -210,6 +307,7 @@ The node this process runs as, in the dataflow whose daemon started it.
         .def("__next__", &PyNode::iter_next)
         .def("send_output", &PyNode::send_output, py::arg("output_id"), py::arg("data"),
              py::arg("metadata") = py::none())
+        .def("allocate_output", &PyNode::allocate_output, py::arg("size"))
         .def("close", &PyNode::close)
         .def("__enter__", [](py::object self) { return self; })
         .def("__exit__",

@@ -4,12 +4,15 @@
 // signals between slices, so Ctrl-C raises KeyboardInterrupt as in plain Python and a timeout is
 // never overshot by more than one slice of scheduling noise.
 //
+// allocate_output(size) hands out a writable shared-memory sample (buffer protocol) to fill in
+// place and send with send_output: no copy at all, as C++ nodes do with allocate_output.
+//
 // Sending is allowed until close() (or the Node is garbage-collected): also while handling STOP
 // and after the event stream has ended, as in dora. After close() every send raises RuntimeError.
 //
-// Thread safety: a Node may be used from several Python threads; `mutex_` serialises access to
-// the underlying NodeImpl (which is single-threaded). A thread blocked in next() holds it only for
-// one wait slice at a time, with the GIL released.
+// Thread safety: a Node may be used from several Python threads; NodeState::mutex serialises
+// access to the underlying NodeImpl (which is single-threaded). A thread blocked in next() holds it
+// only for one wait slice at a time, with the GIL released.
 #pragma once
 
 #include <pybind11/pybind11.h>
@@ -18,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <utility>
 
 #include "node_api/node_impl.hpp"
 
@@ -30,6 +34,39 @@ inline constexpr std::chrono::milliseconds kWaitSlice{50};
 // Payloads from this size on are copied into shared memory without the GIL.
 inline constexpr size_t kReleaseGilAbove = 256 * 1024;
 
+// The NodeImpl and the mutex that serialises its use, shared by the Node and its unsent samples
+// (a sample returns to the node's pool when dropped, even after the Node object is gone).
+struct NodeState {
+    std::unique_ptr<NodeImpl> impl;
+    std::mutex mutex;  // guards impl (see the thread-safety note above)
+    bool closed = false;
+};
+
+// A sample from allocate_output: writable until sent; dropped unsent, it returns to the pool.
+class PySample {
+  public:
+    PySample(std::shared_ptr<NodeState> state, shm::WritableSample sample)
+        : state_(std::move(state)), sample_(std::move(sample)) {}
+    // shm::WritableSample copies on move: the source is emptied here so only one owner abandons.
+    PySample(PySample&& other) noexcept
+        : state_(std::move(other.state_)), sample_(std::exchange(other.sample_, {})) {}
+    PySample& operator=(PySample&&) = delete;
+    PySample(const PySample&) = delete;
+    PySample& operator=(const PySample&) = delete;
+    ~PySample();
+
+    [[nodiscard]] size_t size() const { return sample_.valid() ? sample_.data().size() : 0; }
+    [[nodiscard]] bool sent() const { return !sample_.valid(); }
+    // Views (memoryview, numpy) currently exported: a sample is sent only when there are none.
+    int exports = 0;
+
+  private:
+    friend class PyNode;
+    friend int sample_getbuffer(PyObject* obj, Py_buffer* view, int flags);
+    std::shared_ptr<NodeState> state_;
+    shm::WritableSample sample_;
+};
+
 class PyNode {
   public:
     explicit PyNode(std::optional<std::string> node_id);
@@ -37,6 +74,7 @@ class PyNode {
     [[nodiscard]] py::object next(std::optional<double> timeout);
     [[nodiscard]] py::object iter_next();
     void send_output(const std::string& output_id, py::handle data, py::handle metadata);
+    [[nodiscard]] PySample allocate_output(size_t size);
     void close();
 
     [[nodiscard]] std::string dataflow_id() const;
@@ -46,11 +84,11 @@ class PyNode {
 
   private:
     [[nodiscard]] py::object to_dict(Event&& event) const;
-    void lock();
+    void check_output(const std::string& output_id) const;
+    void send_sample(const std::string& output_id, PySample& sample, Parameters params);
 
-    std::unique_ptr<NodeImpl> impl_;
-    std::mutex mutex_;  // guards impl_ (see the thread-safety note above)
-    bool closed_ = false;
+    std::shared_ptr<NodeState> state_;
+    NodeImpl* impl_ = nullptr;  // state_->impl
 };
 
 void bind_node(py::module_& m);

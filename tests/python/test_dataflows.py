@@ -172,6 +172,31 @@ nodes:
         self.assertLine(out, "cppsink: stdout    total 1")
 
 
+    def test_in_place_samples_reach_python_and_cpp(self):
+        rc, out = self.run_dataflow("""
+nodes:
+  - id: src
+    path: PYNODE
+    args: inplace --count 5 --size 1048576
+    outputs: [out]
+  - id: pysink
+    path: PYNODE
+    args: consumer --expect 5
+    inputs: {in: {source: src/out, queue_size: 100}}
+  - id: cppsink
+    path: CPPNODE
+    args: consumer --expect 5
+    inputs: {in: {source: src/out, queue_size: 100}}
+""")
+        self.assertEqual(rc, 0, out)
+        self.assertLine(out, "src: stdout    live view refused: send_output(\"out\"): release every "
+                             "memoryview")
+        self.assertLine(out, "src: stdout    second send refused: send_output(\"out\"): this "
+                             "sample was already sent")
+        self.assertLine(out, "pysink: stdout    total 5")
+        self.assertLine(out, "cppsink: stdout    total 5")
+
+
 class EventsAndTime(DataflowTest):
     def test_timer_ticks_are_empty_inputs(self):
         rc, out = self.run_dataflow("""
