@@ -102,24 +102,51 @@ Result<> Transport::send(const NetworkMessage& message, Reliability reliability)
 }
 
 Result<> Transport::send_fragmented(const NetworkMessage& message, Reliability reliability) {
+    // The message is the encoded head in scratch_ followed by `tail`. A PUT's payload is the last
+    // field of a PUSH, so it stays where the caller has it: fragments copy it once, into the
+    // batches.
     scratch_.clear();
     Writer sw(scratch_);
-    encode(sw, message);
+    Bytes tail;
+    const auto* push = std::get_if<Push>(&message);
+    if (push != nullptr && std::holds_alternative<Put>(push->body)) {
+        Push head = *push;
+        auto& put = std::get<Put>(head.body);
+        tail = put.payload;
+        put.payload = {};
+        encode(sw, head);
+        scratch_.pop_back();  // the zero length of the empty payload
+        sw.zint(tail.size());
+    } else {
+        encode(sw, message);
+    }
+    size_t total = scratch_.size() + tail.size();
+    auto append = [&](std::vector<uint8_t>& out, size_t offset, size_t len) {
+        if (offset < scratch_.size()) {
+            size_t n = std::min(len, scratch_.size() - offset);
+            out.insert(out.end(), scratch_.begin() + static_cast<std::ptrdiff_t>(offset),
+                       scratch_.begin() + static_cast<std::ptrdiff_t>(offset + n));
+            offset += n;
+            len -= n;
+        }
+        Bytes rest = tail.subspan(offset - scratch_.size(), len);
+        out.insert(out.end(), rest.begin(), rest.end());
+    };
     writer_.close_batch();
     frame_open_.reset();
     size_t max_body = batch_size_ - kLengthPrefix;
     size_t offset = 0;
-    while (offset < scratch_.size()) {
+    while (offset < total) {
         Fragment f;
         f.reliable = reliability == Reliability::kReliable;
         f.sn = next_sn(reliability);
         f.first = offset == 0 && patch_ >= 1;
-        size_t chunk = std::min(max_body - fragment_header_size(f), scratch_.size() - offset);
-        f.more = offset + chunk < scratch_.size();
-        f.payload = Bytes(scratch_).subspan(offset, chunk);
+        size_t chunk = std::min(max_body - fragment_header_size(f), total - offset);
+        f.more = offset + chunk < total;
         writer_.open_batch();
         Writer w(writer_.buffer());
-        encode(w, f);
+        encode(w, f);  // header only: the payload span is empty
+        append(writer_.buffer(), offset, chunk);
         writer_.close_batch();
         offset += chunk;
         if (writer_.pending() >= config_.flush_threshold) {
@@ -128,9 +155,6 @@ Result<> Transport::send_fragmented(const NetworkMessage& message, Reliability r
                 return fail("zenoh transport closed while sending");
             }
         }
-    }
-    if (scratch_.capacity() > kKeepReassemblyCapacity) {
-        scratch_ = {};
     }
     sent_since_tick_ = true;
     loop_.request_flush(this);
