@@ -527,7 +527,7 @@ Array Array::from_source(ArraySource source) {
     auto root = std::make_shared<ArrayRoot>();
     root->source = std::move(source);
     const ArraySource& s = root->source;
-    if (auto ok = message::export_array(s.info, s.data, s.size, s.keep_alive, &root->array,
+    if (auto ok = message::export_array(*s.info, s.data, s.size, s.keep_alive, &root->array,
                                         &root->schema);
         !ok) {
         throw py::value_error("received data is not a readable Arrow array: " +
@@ -538,8 +538,13 @@ Array Array::from_source(ArraySource source) {
 }
 
 Array Array::empty() {
+    static const auto* const kNullInfo = [] {
+        auto* info = new message::ArrowTypeInfo();  // never freed: arrays may outlive statics
+        info->format = "n";
+        return info;
+    }();
     ArraySource source;
-    source.info.format = "n";
+    source.info = kNullInfo;
     return from_source(std::move(source));
 }
 
@@ -672,14 +677,12 @@ void release_array_capsule(PyObject* capsule) {
 }
 
 py::tuple arrow_c_array(const Array& a, const py::object& requested_schema) {
-    if (!requested_schema.is_none()) {
-        // The interface allows ignoring the request; the consumer casts if it needs to.
-    }
+    (void)requested_schema;  // the interface allows ignoring it: the consumer casts if needed
     const ArraySource& s = a.root()->source;
     auto schema = std::make_unique<ArrowSchema>();
     auto array = std::make_unique<ArrowArray>();
     if (auto ok =
-            message::export_array(s.info, s.data, s.size, s.keep_alive, array.get(), schema.get());
+            message::export_array(*s.info, s.data, s.size, s.keep_alive, array.get(), schema.get());
         !ok) {
         throw py::value_error("__arrow_c_array__: " + ok.error().message());
     }

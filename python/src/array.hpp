@@ -31,9 +31,9 @@ namespace dora::python {
 
 namespace py = pybind11;
 
-// Where an array's bytes are and what keeps them alive.
+// Where an array's bytes are and what keeps them (and `info`) alive.
 struct ArraySource {
-    message::ArrowTypeInfo info;
+    const message::ArrowTypeInfo* info = nullptr;  // owned by keep_alive (or static)
     const std::byte* data = nullptr;
     uint64_t size = 0;
     std::shared_ptr<const void> keep_alive;

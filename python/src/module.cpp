@@ -10,10 +10,12 @@
 #include "array.hpp"
 #include "convert.hpp"
 #include "descriptor.hpp"
+#include "message/metadata.hpp"
 #include "node.hpp"
 
 namespace py = pybind11;
 using namespace dora::python;
+namespace message = dora::message;
 
 namespace {
 
@@ -22,14 +24,21 @@ py::tuple roundtrip(py::handle data, py::handle metadata) {
     auto params = to_parameters(metadata);
     Prepared prepared;
     prepare(data, prepared);
-    const size_t capacity = (prepared.size + 63) / 64 * 64 + 64;
-    std::shared_ptr<std::byte> buffer(static_cast<std::byte*>(std::aligned_alloc(64, capacity)),
-                                      [](std::byte* p) { std::free(p); });
-    if (!buffer) {
+    // The packed bytes and their layout, kept alive together by the Array.
+    struct Packed {
+        message::ArrowTypeInfo info;
+        std::byte* data = nullptr;
+        ~Packed() { std::free(data); }
+    };
+    auto packed = std::make_shared<Packed>();
+    packed->info = prepared.info;
+    packed->data =
+        static_cast<std::byte*>(std::aligned_alloc(64, (prepared.size + 63) / 64 * 64 + 64));
+    if (packed->data == nullptr) {
         throw std::bad_alloc();
     }
-    prepared.fill(buffer.get());
-    ArraySource source{prepared.info, buffer.get(), prepared.size, buffer};
+    prepared.fill(packed->data);
+    ArraySource source{&packed->info, packed->data, prepared.size, packed};
     const auto now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                                std::chrono::system_clock::now().time_since_epoch())
                                                .count());

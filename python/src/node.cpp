@@ -103,7 +103,7 @@ py::object PyNode::to_dict(Event&& event) const {
             Array value = Array::empty();
             if (event.holder) {
                 const auto& held = *event.holder;
-                value = Array::from_source(ArraySource{held.metadata().type_info, held.data(),
+                value = Array::from_source(ArraySource{&held.metadata().type_info, held.data(),
                                                        held.data_len(), event.holder});
             }
             d[n.value] = py::cast(std::move(value));
@@ -139,6 +139,21 @@ py::object PyNode::next(std::optional<double> timeout) {
         const double seconds = *timeout > 0 ? *timeout : 0.0;
         deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                       std::chrono::duration<double>(seconds));
+    }
+    {
+        // Fast path: an event already waiting is taken without giving up the GIL (a GIL hand-off
+        // costs more than the whole receive of a small message).
+        std::unique_lock guard(state_->mutex, std::try_to_lock);
+        if (guard.owns_lock()) {
+            std::optional<Event> event = impl_->next(std::chrono::nanoseconds(0));
+            if (event) {
+                guard.unlock();
+                return to_dict(std::move(*event));
+            }
+            if (impl_->finished()) {
+                return py::none();
+            }
+        }
     }
     for (;;) {
         std::chrono::nanoseconds slice = kWaitSlice;
