@@ -356,7 +356,8 @@ Event NodeImpl::make_input_event(InputState& input, const shm::Entry& entry) {
     event.metadata.timestamp_ns = metadata->timestamp.time_ns;
     event.metadata.arrow_format = metadata->type_info.format;
     event.metadata.length = metadata->type_info.length;
-    event.metadata.parameters = metadata->parameters;
+    event.metadata.parameters =
+        std::move(metadata->parameters);  // the holder needs only the layout
     event.data_ = values_span(metadata->type_info, view->data, view->data_len);
     event.holder = std::make_shared<ReceivedData>(region_, cache_, view->refcount, lease,
                                                   std::move(*metadata), view->data, view->data_len);

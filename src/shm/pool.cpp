@@ -39,10 +39,6 @@ std::optional<std::pair<uint32_t, size_t>> size_class(size_t needed) {
     return std::nullopt;  // unreachable: step 4 is 2^(k+1)
 }
 
-uint64_t cache_key(const Entry& e) {
-    return (uint64_t{e.sender} << 48) | (uint64_t{e.generation} << 32) | e.segment;
-}
-
 }  // namespace
 
 std::string Pool::segment_name(std::string_view prefix, uint16_t generation, uint32_t index) {
@@ -194,9 +190,18 @@ void SegmentCache::add_sender(uint16_t index, std::string prefix) {
 }
 
 Result<const Segment*> SegmentCache::segment(const Entry& entry) {
-    const uint64_t key = cache_key(entry);
-    if (auto it = segments_.find(key); it != segments_.end()) {
-        return &it->second;
+    const uint32_t key = (uint32_t{entry.sender} << 16) | entry.generation;
+    if (key != last_key_) {
+        last_ = &segments_[key];  // std::map: pointers stay valid as entries are added
+        last_key_ = key;
+    }
+    std::vector<Segment>& by_index = *last_;
+    if (entry.segment < by_index.size() && by_index[entry.segment].valid()) {
+        return &by_index[entry.segment];
+    }
+    if (entry.segment >= kMaxSegmentsPerPool) {
+        return fail("a sample names segment {} of sender {}, beyond the pool limit of {}",
+                    entry.segment, entry.sender, kMaxSegmentsPerPool);
     }
     auto prefix = prefixes_.find(entry.sender);
     if (prefix == prefixes_.end()) {
@@ -207,8 +212,11 @@ Result<const Segment*> SegmentCache::segment(const Entry& entry) {
     if (!segment) {
         return fail(segment.error());
     }
-    auto [it, inserted] = segments_.emplace(key, std::move(*segment));
-    return &it->second;
+    if (entry.segment >= by_index.size()) {
+        by_index.resize(entry.segment + 1);
+    }
+    by_index[entry.segment] = std::move(*segment);
+    return &by_index[entry.segment];
 }
 
 Result<SampleView> SegmentCache::view(const Entry& entry) {

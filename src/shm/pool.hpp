@@ -138,7 +138,11 @@ class SegmentCache {
     [[nodiscard]] Result<const Segment*> segment(const Entry& entry);
 
     std::map<uint16_t, std::string> prefixes_;
-    std::map<uint64_t, Segment> segments_;  // key: sender << 48 | generation << 32 | segment
+    // (sender << 16 | generation) -> segments by index; the last one used is remembered, since
+    // consecutive samples mostly come from the same sender.
+    std::map<uint32_t, std::vector<Segment>> segments_;
+    uint32_t last_key_ = UINT32_MAX;
+    std::vector<Segment>* last_ = nullptr;
 };
 
 }  // namespace dora::shm
