@@ -1,14 +1,12 @@
 // Our acceptor against a raw socket that plays the peer byte by byte: zenoh-pico's captured
 // handshake, a peer that goes silent, one that sends hostile bytes, a wrong cookie, plain EOF.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <optional>
 #include <string>
 
 #include "zenoh/test_loop.hpp"
+#include "zenoh/test_peer.hpp"
 #include "zenoh/transport.hpp"
 
 namespace dora::zenoh {
@@ -25,53 +23,6 @@ struct Handler : TransportHandler {
     void on_closed(Transport&, const Error& reason) override { closed = reason.message(); }
 };
 
-// A blocking-free raw TCP peer driven from the test thread between loop iterations.
-class RawPeer {
-  public:
-    explicit RawPeer(uint16_t port) {
-        fd_ = sys::UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(port);
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        EXPECT_EQ(::connect(fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    }
-    void send_batch(const std::vector<uint8_t>& body) {
-        std::vector<uint8_t> out{static_cast<uint8_t>(body.size() & 0xff),
-                                 static_cast<uint8_t>(body.size() >> 8)};
-        out.insert(out.end(), body.begin(), body.end());
-        ASSERT_EQ(::send(fd_.get(), out.data(), out.size(), MSG_NOSIGNAL),
-                  static_cast<ssize_t>(out.size()));
-    }
-    // One batch if a whole one has arrived.
-    std::optional<std::vector<uint8_t>> try_batch() {
-        uint8_t tmp[65536];
-        ssize_t n = ::recv(fd_.get(), tmp, sizeof(tmp), MSG_DONTWAIT);
-        if (n > 0) {
-            in_.insert(in_.end(), tmp, tmp + n);
-        } else if (n == 0) {
-            eof_ = true;
-        }
-        if (in_.size() < 2) {
-            return std::nullopt;
-        }
-        size_t len = in_[0] | static_cast<size_t>(in_[1]) << 8;
-        if (in_.size() < 2 + len) {
-            return std::nullopt;
-        }
-        std::vector<uint8_t> batch(in_.begin() + 2, in_.begin() + 2 + static_cast<long>(len));
-        in_.erase(in_.begin(), in_.begin() + 2 + static_cast<long>(len));
-        return batch;
-    }
-    bool eof() const { return eof_; }
-    void close() { fd_.reset(); }
-
-  private:
-    sys::UniqueFd fd_;
-    std::vector<uint8_t> in_;
-    bool eof_ = false;
-};
-
 std::vector<uint8_t> hex(std::string_view h) { return from_hex(h).value(); }
 
 class RawPeerTest : public testing::LoopTest {
@@ -86,14 +37,14 @@ class RawPeerTest : public testing::LoopTest {
                     }).value();
     }
 
-    std::vector<uint8_t> next_batch(RawPeer& peer) {
+    std::vector<uint8_t> next_batch(testing::RawPeer& peer) {
         std::optional<std::vector<uint8_t>> batch;
         EXPECT_TRUE(run_until([&] { return (batch = peer.try_batch()).has_value(); }));
         return batch.value_or(std::vector<uint8_t>{});
     }
 
     // Plays zenoh-pico's captured client handshake (client_pub.jsonl); returns the INIT ack.
-    Init handshake(RawPeer& peer) {
+    Init handshake(testing::RawPeer& peer) {
         peer.send_batch(hex("c109f2a85d4c129ffc4318f57e46aabc6ed1e50a00082701"));
         ack_bytes_ = next_batch(peer);
         auto item = decode_single(ack_bytes_);
@@ -116,7 +67,7 @@ class RawPeerTest : public testing::LoopTest {
 };
 
 TEST_F(RawPeerTest, PicoClientHandshakeNegotiatesItsBatchAndGetsACookie) {
-    RawPeer peer(listener_->port());
+    testing::RawPeer peer(listener_->port());
     Init ack = handshake(peer);
     EXPECT_TRUE(ack.ack);
     EXPECT_EQ(ack.whatami, WhatAmI::kRouter);
@@ -138,7 +89,7 @@ TEST_F(RawPeerTest, PicoClientHandshakeNegotiatesItsBatchAndGetsACookie) {
 
 TEST_F(RawPeerTest, SilentPeerExpiresAfterTheLease) {
     config_.lease = 200ms;
-    RawPeer peer(listener_->port());
+    testing::RawPeer peer(listener_->port());
     handshake(peer);
     ASSERT_TRUE(run_until([&] { return handler_.established == 1; }));
     auto start = Clock::now();
@@ -159,7 +110,7 @@ TEST_F(RawPeerTest, SilentPeerExpiresAfterTheLease) {
 }
 
 TEST_F(RawPeerTest, HostileBytesCloseTheLinkWithALoggedReason) {
-    RawPeer peer(listener_->port());
+    testing::RawPeer peer(listener_->port());
     handshake(peer);
     ASSERT_TRUE(run_until([&] { return handler_.established == 1; }));
     // FRAME sn 0 then a PUSH whose suffix length runs past the batch.
@@ -175,7 +126,7 @@ TEST_F(RawPeerTest, HostileBytesCloseTheLinkWithALoggedReason) {
 }
 
 TEST_F(RawPeerTest, UnknownTransportMessageIsHostileToo) {
-    RawPeer peer(listener_->port());
+    testing::RawPeer peer(listener_->port());
     peer.send_batch(hex("1f 00 00"));
     ASSERT_TRUE(run_until([&] { return handler_.closed.has_value(); }));
     EXPECT_NE(handler_.closed->find("unknown transport message id"), std::string::npos)
@@ -183,7 +134,7 @@ TEST_F(RawPeerTest, UnknownTransportMessageIsHostileToo) {
 }
 
 TEST_F(RawPeerTest, WrongCookieIsRefused) {
-    RawPeer peer(listener_->port());
+    testing::RawPeer peer(listener_->port());
     peer.send_batch(hex("c109f2a85d4c129ffc4318f57e46aabc6ed1e50a00082701"));
     next_batch(peer);
     peer.send_batch(hex("420a00 04 01020304"));
@@ -193,14 +144,14 @@ TEST_F(RawPeerTest, WrongCookieIsRefused) {
 }
 
 TEST_F(RawPeerTest, WrongVersionIsRefused) {
-    RawPeer peer(listener_->port());
+    testing::RawPeer peer(listener_->port());
     peer.send_batch(hex("0108f2a85d4c129ffc4318f57e46aabc6ed1e5"));
     ASSERT_TRUE(run_until([&] { return handler_.closed.has_value(); }));
     EXPECT_NE(handler_.closed->find("version 0x08"), std::string::npos) << *handler_.closed;
 }
 
 TEST_F(RawPeerTest, PlainEofIsHowPicoLeaves) {
-    RawPeer peer(listener_->port());
+    testing::RawPeer peer(listener_->port());
     handshake(peer);
     ASSERT_TRUE(run_until([&] { return handler_.established == 1; }));
     peer.close();
@@ -210,7 +161,7 @@ TEST_F(RawPeerTest, PlainEofIsHowPicoLeaves) {
 
 TEST_F(RawPeerTest, HandshakeThatNeverFinishesTimesOut) {
     config_.handshake_timeout = 100ms;
-    RawPeer peer(listener_->port());
+    testing::RawPeer peer(listener_->port());
     ASSERT_TRUE(run_until([&] { return handler_.closed.has_value(); }, 5s));
     EXPECT_NE(handler_.closed->find("handshake not finished"), std::string::npos);
 }

@@ -1,0 +1,394 @@
+#include "zenoh/session.hpp"
+
+#include "zenoh/keyexpr.hpp"
+#include "zenoh/try.hpp"
+
+namespace dora::zenoh {
+
+namespace {
+
+WhatAmI whatami_of(Mode mode) {
+    switch (mode) {
+        case Mode::kRouter:
+            return WhatAmI::kRouter;
+        case Mode::kClient:
+            return WhatAmI::kClient;
+        case Mode::kPeer:
+            break;
+    }
+    return WhatAmI::kPeer;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Session>> Session::open(EventLoop& loop, SessionOptions options) {
+    std::unique_ptr<Session> session(new Session(loop, std::move(options)));
+    DORA_ZCHECK(session->start());
+    return session;
+}
+
+Session::Session(EventLoop& loop, SessionOptions options)
+    : loop_(loop), options_(std::move(options)) {
+    options_.transport.whatami = whatami_of(options_.config.mode);
+    options_.transport.batch_size = options_.config.batch_size;
+    options_.transport.lease = std::chrono::milliseconds(options_.config.lease_ms);
+    options_.transport.keep_alive = static_cast<unsigned>(options_.config.keep_alive);
+}
+
+Session::~Session() {
+    closing_ = true;
+    for (auto id : reconnect_timers_) {
+        loop_.cancel_timer(id);
+    }
+    // Taken out first: closing calls on_closed, which must find nothing left to update.
+    auto faces = std::move(faces_);
+    faces_.clear();
+    face_ids_.clear();
+    for (auto& [id, face] : faces) {
+        if (face.transport->state() != Transport::State::kClosed) {
+            face.transport->close(kCloseGeneric);
+        }
+    }
+}
+
+void Session::log(std::string_view line) const {
+    if (options_.transport.log) {
+        options_.transport.log(line);
+    } else {
+        fmt::print(stderr, "{}\n", line);
+    }
+}
+
+Result<> Session::start() {
+    for (const auto& endpoint : options_.config.listen) {
+        DORA_ZTRY(listener, TcpListener::listen(loop_, endpoint, [this](sys::UniqueFd fd) {
+                      accept(std::move(fd));
+                  }));
+        listeners_.push_back(std::move(listener));
+    }
+    for (const auto& endpoint : options_.config.connect) {
+        connect(endpoint);
+    }
+    return {};
+}
+
+void Session::accept(sys::UniqueFd fd) {
+    auto transport = Transport::accept(loop_, std::move(fd), options_.transport, *this);
+    if (!transport) {
+        log(fmt::format("zenoh session: cannot accept: {}", transport.error().message()));
+        return;
+    }
+    uint64_t id = next_face_++;
+    face_ids_[transport->get()] = id;
+    faces_[id] = Face{id, std::move(*transport), std::nullopt, {}, {}, {}};
+}
+
+void Session::connect(const Endpoint& endpoint) {
+    if (closing_) {
+        return;
+    }
+    auto transport = Transport::connect(loop_, endpoint, options_.transport, *this);
+    if (!transport) {
+        log(fmt::format("zenoh session: connect {}: {}", endpoint.to_string(),
+                        transport.error().message()));
+        reconnect_timers_.push_back(
+            loop_.add_timer(options_.reconnect_delay, [this, endpoint] { connect(endpoint); }));
+        return;
+    }
+    uint64_t id = next_face_++;
+    face_ids_[transport->get()] = id;
+    faces_[id] = Face{id, std::move(*transport), endpoint, {}, {}, {}};
+}
+
+std::vector<uint16_t> Session::listen_ports() const {
+    std::vector<uint16_t> ports;
+    for (const auto& l : listeners_) {
+        ports.push_back(l->port());
+    }
+    return ports;
+}
+
+size_t Session::face_count() const {
+    size_t n = 0;
+    for (const auto& [id, face] : faces_) {
+        n += face.transport->state() == Transport::State::kEstablished ? 1 : 0;
+    }
+    return n;
+}
+
+Session::Face* Session::face_of(Transport& transport) {
+    auto it = face_ids_.find(&transport);
+    if (it == face_ids_.end()) {
+        return nullptr;
+    }
+    auto face = faces_.find(it->second);
+    return face == faces_.end() ? nullptr : &face->second;
+}
+
+void Session::on_established(Transport& transport) {
+    Face* face = face_of(transport);
+    if (face == nullptr) {
+        return;
+    }
+    if (mode() != Mode::kRouter) {
+        declare_local_subscribers(*face);
+    }
+    if (mode() == Mode::kPeer) {
+        // Ask a peer for its subscribers, now and as they change (Rust peers declare on interest).
+        Interest interest;
+        interest.id = face->id;
+        interest.current = true;
+        interest.future = true;
+        interest.options = kInterestKeyExprs | kInterestSubscribers;
+        (void)transport.send(interest);
+    }
+}
+
+void Session::on_closed(Transport& transport, const Error& reason) {
+    Face* face = face_of(transport);
+    if (face == nullptr) {
+        return;
+    }
+    log(fmt::format("zenoh session: face {} closed: {}", face->id, reason.message()));
+    uint64_t id = face->id;
+    std::vector<uint32_t> tokens;
+    for (const auto& [entity, token] : face->subscribers) {
+        tokens.push_back(token);
+    }
+    face->subscribers.clear();
+    face->interests.clear();
+    for (uint32_t token : tokens) {
+        remove_subscriber(token);
+    }
+    auto reconnect = face->reconnect;
+    face_ids_.erase(&transport);
+    // The transport is inside its own callback: destroy it from the loop, not here.
+    auto node = faces_.extract(id);
+    auto holder = std::make_shared<Face>(std::move(node.mapped()));
+    loop_.post([holder] {});
+    if (reconnect && !closing_) {
+        reconnect_timers_.push_back(loop_.add_timer(
+            options_.reconnect_delay, [this, endpoint = *reconnect] { connect(endpoint); }));
+    }
+}
+
+void Session::on_message(Transport& transport, const NetworkMessage& message, Reliability, Bytes) {
+    Face* face = face_of(transport);
+    if (face == nullptr) {
+        return;
+    }
+    if (const auto* push = std::get_if<Push>(&message)) {
+        on_push(*face, *push);
+    } else if (const auto* declare = std::get_if<Declare>(&message)) {
+        on_declare(*face, *declare);
+    } else if (const auto* interest = std::get_if<Interest>(&message)) {
+        on_interest(*face, *interest);
+    } else if (const auto* request = std::get_if<Request>(&message)) {
+        (void)transport.send(ResponseFinal{request->id, {}});
+    }
+}
+
+Result<std::string_view> Session::resolve(Face& face, const WireExpr& key) {
+    if (key.scope == 0) {
+        return key.suffix;
+    }
+    if (!key.sender_mapping) {
+        return fail("key scope {} refers to our declarations, and we declared none", key.scope);
+    }
+    auto it = face.keyexprs.find(key.scope);
+    if (it == face.keyexprs.end()) {
+        return fail("key scope {} was never declared", key.scope);
+    }
+    if (key.suffix.empty()) {
+        return std::string_view(it->second);
+    }
+    key_buffer_ = keyexpr::join(it->second, key.suffix);
+    return std::string_view(key_buffer_);
+}
+
+void Session::on_declare(Face& face, const Declare& declare) {
+    const Declaration& d = declare.decl;
+    switch (d.kind) {
+        case DeclKind::kKeyExpr: {
+            auto key = resolve(face, *d.key);
+            if (!key) {
+                log(fmt::format("zenoh session: D_KEYEXPR {} ignored: {}", d.id,
+                                key.error().message()));
+                return;
+            }
+            face.keyexprs[d.id] = std::string(*key);
+            return;
+        }
+        case DeclKind::kUndeclareKeyExpr:
+            face.keyexprs.erase(d.id);
+            return;
+        case DeclKind::kSubscriber: {
+            auto key = resolve(face, *d.key);
+            auto valid = key ? keyexpr::validate(*key) : Result<>(tl::unexpected(key.error()));
+            if (!valid) {
+                log(fmt::format("zenoh session: D_SUBSCRIBER {} ignored: {}", d.id,
+                                valid.error().message()));
+                return;
+            }
+            if (auto old = face.subscribers.find(d.id); old != face.subscribers.end()) {
+                remove_subscriber(old->second);
+            }
+            face.subscribers[d.id] = add_subscriber(std::string(*key), face.id, nullptr);
+            return;
+        }
+        case DeclKind::kUndeclareSubscriber: {
+            auto it = face.subscribers.find(d.id);
+            if (it != face.subscribers.end()) {
+                uint32_t token = it->second;
+                face.subscribers.erase(it);
+                remove_subscriber(token);
+            }
+            return;
+        }
+        default:
+            return;  // queryables, tokens, D_FINAL: nothing routed on them yet
+    }
+}
+
+void Session::on_push(Face& face, const Push& push) {
+    auto key = resolve(face, push.key);
+    if (!key) {
+        log(fmt::format("zenoh session: PUSH from face {} dropped: {}", face.id,
+                        key.error().message()));
+        return;
+    }
+    // Copy: delivery may reuse key_buffer_ (a callback can put()).
+    std::string_view view = *key;
+    std::string owned;
+    if (view.data() == key_buffer_.data()) {
+        owned = key_buffer_;
+        view = owned;
+    }
+    route(face.id, view, push);
+}
+
+const Session::Route& Session::route_for(std::string_view key) {
+    auto it = routes_.find(key);
+    if (it != routes_.end()) {
+        return it->second;
+    }
+    Route route;
+    for (const auto& [token, sub] : subscribers_) {
+        if (!keyexpr::intersects(sub.key, key)) {
+            continue;
+        }
+        if (sub.face == 0) {
+            route.local.push_back(token);
+        } else if (std::find(route.faces.begin(), route.faces.end(), sub.face) ==
+                   route.faces.end()) {
+            route.faces.push_back(sub.face);
+        }
+    }
+    return routes_.emplace(std::string(key), std::move(route)).first->second;
+}
+
+void Session::route(uint64_t from_face, std::string_view key, const Push& push) {
+    // Copies: callbacks may declare, undeclare or put, which clears the route cache.
+    Route route = route_for(key);
+    const auto* put = std::get_if<Put>(&push.body);
+    for (uint32_t token : route.local) {
+        auto it = subscribers_.find(token);
+        if (put != nullptr && it != subscribers_.end() && it->second.callback) {
+            it->second.callback(Sample{key, *put});
+        }
+    }
+    bool local = from_face == 0;
+    if (mode() == Mode::kClient && local) {
+        for (auto& [id, face] : faces_) {
+            send_push(face, key, push);
+        }
+        return;
+    }
+    if (mode() == Mode::kRouter || local) {
+        for (uint64_t id : route.faces) {
+            auto face = faces_.find(id);
+            if (id != from_face && face != faces_.end()) {
+                send_push(face->second, key, push);
+            }
+        }
+    }
+}
+
+void Session::send_push(Face& face, std::string_view key, const Push& push) {
+    if (face.transport->state() != Transport::State::kEstablished) {
+        return;
+    }
+    Push out{WireExpr{0, key, false}, push.ext, push.body, {}};
+    auto sent = face.transport->send(out);
+    if (!sent) {
+        log(fmt::format("zenoh session: PUSH to face {} failed: {}", face.id,
+                        sent.error().message()));
+    }
+}
+
+Result<uint32_t> Session::declare_subscriber(std::string_view key, SampleCallback cb) {
+    DORA_ZTRY(canon, keyexpr::canonize(key));
+    uint32_t token = add_subscriber(canon, 0, std::move(cb));
+    if (mode() != Mode::kRouter) {
+        for (auto& [id, face] : faces_) {
+            if (face.transport->state() == Transport::State::kEstablished) {
+                send_declaration(face, std::nullopt, DeclKind::kSubscriber, token, canon);
+            }
+        }
+    }
+    return token;
+}
+
+void Session::undeclare_subscriber(uint32_t id) {
+    auto it = subscribers_.find(id);
+    if (it == subscribers_.end() || it->second.face != 0) {
+        return;
+    }
+    if (mode() != Mode::kRouter) {
+        for (auto& [fid, face] : faces_) {
+            if (face.transport->state() == Transport::State::kEstablished) {
+                send_declaration(face, std::nullopt, DeclKind::kUndeclareSubscriber, id,
+                                 std::nullopt);
+            }
+        }
+    }
+    remove_subscriber(id);
+}
+
+Result<> Session::put(std::string_view key, Bytes payload, std::optional<Encoding> encoding) {
+    DORA_ZCHECK(keyexpr::validate(key));
+    Push push;
+    push.key = WireExpr{0, key, false};
+    Put body;
+    body.payload = payload;
+    body.encoding = encoding;
+    push.body = body;
+    route(0, key, push);
+    return {};
+}
+
+void Session::declare_local_subscribers(Face& face) {
+    for (const auto& [token, sub] : subscribers_) {
+        if (sub.face == 0) {
+            send_declaration(face, std::nullopt, DeclKind::kSubscriber, token, sub.key);
+        }
+    }
+}
+
+void Session::send_declaration(Face& face, std::optional<uint64_t> interest_id, DeclKind kind,
+                               uint64_t id, std::optional<std::string_view> key) {
+    Declare d;
+    d.interest_id = interest_id;
+    d.decl.kind = kind;
+    d.decl.id = id;
+    if (key) {
+        d.decl.key = WireExpr{0, *key, false};
+    }
+    auto sent = face.transport->send(d);
+    if (!sent) {
+        log(fmt::format("zenoh session: declaration to face {} failed: {}", face.id,
+                        sent.error().message()));
+    }
+}
+
+}  // namespace dora::zenoh

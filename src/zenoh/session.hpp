@@ -1,0 +1,151 @@
+// A Zenoh session in client, peer or router mode (PROTOCOL.md sections 4, 5 and 9): listens and
+// connects per ZenohConfig, keeps one face per transport with the keyexprs, subscribers and
+// interests that face declared, delivers PUSHes to local subscribers, and forwards them to the
+// faces whose subscribers match (only those; a client sends everything to its router, which
+// filters). Interests are answered the way zenoh-pico expects: aggregated replies carry the
+// interest's own key, every "current" reply ends with D_FINAL, and "future" interests get
+// declarations and undeclarations as matches come and go.
+//
+// Mode rules: a router forwards between faces and answers interests with local and remote
+// subscribers; a peer delivers locally, declares its subscribers to every face and answers
+// interests with its local subscribers; a client declares its subscribers to its routers.
+// Queries (REQUEST) are answered with RESPONSE_FINAL at once: no queryables yet.
+//
+// Threading contract: a Session belongs to one EventLoop; every method is called on the loop
+// thread and callbacks run there. A sample callback may call put() and declare/undeclare.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/error.hpp"
+#include "zenoh/config.hpp"
+#include "zenoh/event_loop.hpp"
+#include "zenoh/tcp_link.hpp"
+#include "zenoh/transport.hpp"
+
+namespace dora::zenoh {
+
+// One received sample; views valid only during the callback.
+struct Sample {
+    std::string_view key;
+    const Put& put;
+};
+using SampleCallback = std::function<void(const Sample&)>;
+
+struct SessionOptions {
+    ZenohConfig config;
+    TransportConfig transport;  // whatami is set from config.mode
+    std::chrono::milliseconds reconnect_delay{1000};
+};
+
+class Session final : public TransportHandler {
+  public:
+    [[nodiscard]] static Result<std::unique_ptr<Session>> open(EventLoop& loop,
+                                                               SessionOptions options);
+    ~Session() override;
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    // Subscribes to a key expression (canonized first); returns its id.
+    [[nodiscard]] Result<uint32_t> declare_subscriber(std::string_view key, SampleCallback cb);
+    void undeclare_subscriber(uint32_t id);
+    // Publishes to local subscribers and to the faces that want it.
+    [[nodiscard]] Result<> put(std::string_view key, Bytes payload,
+                               std::optional<Encoding> encoding = std::nullopt);
+
+    [[nodiscard]] const Zid& zid() const { return options_.transport.zid; }
+    [[nodiscard]] Mode mode() const { return options_.config.mode; }
+    // Ports the listeners got (useful with port 0).
+    [[nodiscard]] std::vector<uint16_t> listen_ports() const;
+    // Established faces.
+    [[nodiscard]] size_t face_count() const;
+
+    void on_established(Transport& transport) override;
+    void on_message(Transport& transport, const NetworkMessage& message, Reliability reliability,
+                    Bytes raw) override;
+    void on_closed(Transport& transport, const Error& reason) override;
+
+  private:
+    struct FaceInterest {
+        uint8_t options = 0;
+        std::optional<std::string> key;  // nullopt: every key
+        bool aggregate = false;
+        uint64_t aggregate_id = 0;  // entity id of the aggregated declaration
+        bool aggregate_declared = false;
+        std::set<uint32_t> declared;  // subscriber tokens declared (non-aggregate)
+    };
+    struct Face {
+        uint64_t id = 0;
+        std::unique_ptr<Transport> transport;
+        std::optional<Endpoint> reconnect;  // set for faces we connected
+        std::unordered_map<uint64_t, std::string> keyexprs;
+        std::unordered_map<uint64_t, uint32_t> subscribers;  // their entity id -> token
+        std::unordered_map<uint64_t, FaceInterest> interests;
+    };
+    struct Subscriber {
+        std::string key;
+        uint64_t face = 0;  // 0: local
+        SampleCallback callback;
+    };
+
+    Session(EventLoop& loop, SessionOptions options);
+    [[nodiscard]] Result<> start();
+    void connect(const Endpoint& endpoint);
+    void accept(sys::UniqueFd fd);
+    void log(std::string_view line) const;
+    Face* face_of(Transport& transport);
+
+    // Key resolution for what a face sent: its own table (sender mapping) or ours (none).
+    [[nodiscard]] Result<std::string_view> resolve(Face& face, const WireExpr& key);
+
+    void on_declare(Face& face, const Declare& declare);
+    void on_push(Face& face, const Push& push);
+    void route(uint64_t from_face, std::string_view key, const Push& push);
+    void send_push(Face& face, std::string_view key, const Push& push);
+
+    // Subscribers (session_interest.cpp holds the interest side).
+    uint32_t add_subscriber(std::string key, uint64_t face, SampleCallback cb);
+    void remove_subscriber(uint32_t token);
+    void declare_local_subscribers(Face& face);
+    void on_interest(Face& face, const Interest& interest);
+    void update_interests(uint32_t token, bool added);
+    bool visible_to(const Subscriber& sub, const Face& face) const;
+    void send_declaration(Face& face, std::optional<uint64_t> interest_id, DeclKind kind,
+                          uint64_t id, std::optional<std::string_view> key);
+
+    // Who gets a key: local subscriber tokens and faces with a matching subscriber. Cached per
+    // key so routing a PUSH allocates nothing once its key was seen; cleared on any change.
+    struct Route {
+        std::vector<uint32_t> local;
+        std::vector<uint64_t> faces;
+    };
+    struct KeyHash {
+        using is_transparent = void;
+        size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    const Route& route_for(std::string_view key);
+
+    EventLoop& loop_;
+    SessionOptions options_;
+    std::unordered_map<std::string, Route, KeyHash, std::equal_to<>> routes_;
+    std::vector<std::unique_ptr<TcpListener>> listeners_;
+    std::map<uint64_t, Face> faces_;
+    std::unordered_map<Transport*, uint64_t> face_ids_;
+    uint64_t next_face_ = 1;
+    std::map<uint32_t, Subscriber> subscribers_;
+    uint32_t next_token_ = 1;
+    uint64_t next_aggregate_ = uint64_t{1} << 31;
+    std::string key_buffer_;
+    std::vector<EventLoop::TimerId> reconnect_timers_;
+    bool closing_ = false;
+};
+
+}  // namespace dora::zenoh

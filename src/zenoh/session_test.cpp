@@ -1,0 +1,287 @@
+// Sessions over loopback: peer to peer, clients through a router, and a raw socket playing the
+// zenoh-pico publisher whose INTEREST a router must answer (PROTOCOL.md 4.4).
+#include "zenoh/session.hpp"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "zenoh/test_loop.hpp"
+#include "zenoh/test_peer.hpp"
+
+namespace dora::zenoh {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::vector<uint8_t> hex(std::string_view h) { return from_hex(h).value(); }
+
+struct Received {
+    std::vector<std::pair<std::string, std::string>> samples;  // key, payload
+    bool has(std::string_view key, std::string_view payload) const {
+        return std::find(samples.begin(), samples.end(),
+                         std::pair<std::string, std::string>(key, payload)) != samples.end();
+    }
+    bool has_key(std::string_view key) const {
+        return std::any_of(samples.begin(), samples.end(),
+                           [&](const auto& s) { return s.first == key; });
+    }
+    SampleCallback callback() {
+        return [this](const Sample& s) {
+            samples.emplace_back(std::string(s.key), std::string(as_string_view(s.put.payload)));
+        };
+    }
+};
+
+class SessionTest : public testing::LoopTest {
+  protected:
+    std::unique_ptr<Session> open(Mode mode, std::vector<std::string> listen,
+                                  std::vector<std::string> connect) {
+        SessionOptions options;
+        options.config.mode = mode;
+        for (const auto& e : listen) {
+            options.config.listen.push_back(parse_endpoint(e).value());
+        }
+        for (const auto& e : connect) {
+            options.config.connect.push_back(parse_endpoint(e).value());
+        }
+        options.transport.log = log_sink();
+        options.reconnect_delay = 50ms;
+        auto session = Session::open(*loop_, std::move(options));
+        EXPECT_TRUE(session) << session.error().message();
+        return session ? std::move(*session) : nullptr;
+    }
+
+    static std::string at(const Session& s) {
+        return "tcp/127.0.0.1:" + std::to_string(s.listen_ports().at(0));
+    }
+
+    // Network messages received by a raw peer, kept with the batches they view.
+    std::vector<NetworkMessage> drain(testing::RawPeer& peer) {
+        std::vector<NetworkMessage> out;
+        while (auto batch = peer.try_batch()) {
+            batches_.push_back(std::move(*batch));
+            BatchDecoder decoder(batches_.back());
+            for (int i = 0; i < 10000; ++i) {
+                auto item = decoder.next();
+                EXPECT_TRUE(item) << item.error().message();
+                if (!item || !*item) {
+                    break;
+                }
+                if (auto* framed = std::get_if<FramedNetwork>(&**item)) {
+                    out.push_back(framed->message);
+                }
+            }
+        }
+        return out;
+    }
+
+    // Plays zenoh-pico's client handshake against `port`.
+    void pico_handshake(testing::RawPeer& peer) {
+        peer.send_batch(hex("c109f2a85d4c129ffc4318f57e46aabc6ed1e50a00082701"));
+        std::optional<std::vector<uint8_t>> ack;
+        ASSERT_TRUE(run_until([&] { return (ack = peer.try_batch()).has_value(); }));
+        Init init = std::get<Init>(decode_single(*ack).value());
+        std::vector<uint8_t> open{0x42, 0x0a, 0x00};
+        Writer w(open);
+        w.zbytes(init.cookie);
+        peer.send_batch(open);
+        ASSERT_TRUE(run_until([&] { return peer.try_batch().has_value(); }));
+    }
+
+    std::deque<std::vector<uint8_t>> batches_;
+};
+
+TEST_F(SessionTest, PeerReceivesOnlyWhatItSubscribed) {
+    auto a = open(Mode::kPeer, {"tcp/127.0.0.1:0"}, {});
+    auto b = open(Mode::kPeer, {}, {at(*a)});
+    Received got;
+    ASSERT_TRUE(b->declare_subscriber("demo/**", got.callback()));
+    ASSERT_TRUE(run_until([&] { return a->face_count() == 1 && b->face_count() == 1; }));
+    // Wait until A has learnt B's subscriber, then publish.
+    ASSERT_TRUE(run_until([&] {
+        (void)a->put("demo/probe", as_bytes("p"));
+        return !got.samples.empty();
+    }));
+    // One link keeps order: had other/y been sent, it would arrive before demo/x.
+    ASSERT_TRUE(a->put("other/y", as_bytes("no")));
+    ASSERT_TRUE(a->put("demo/x", as_bytes("yes")));
+    ASSERT_TRUE(run_until([&] { return got.has("demo/x", "yes"); }));
+    EXPECT_FALSE(got.has_key("other/y"));
+}
+
+TEST_F(SessionTest, LocalSubscribersGetLocalPuts) {
+    auto a = open(Mode::kPeer, {}, {});
+    Received got;
+    auto id = a->declare_subscriber("a/*", got.callback()).value();
+    ASSERT_TRUE(a->put("a/b", as_bytes("1")));
+    ASSERT_TRUE(a->put("a/b/c", as_bytes("2")));
+    a->undeclare_subscriber(id);
+    ASSERT_TRUE(a->put("a/b", as_bytes("3")));
+    ASSERT_EQ(got.samples.size(), 1u);
+    EXPECT_EQ(got.samples[0].second, "1");
+    EXPECT_FALSE(a->put("a//b", as_bytes("bad")));
+}
+
+TEST_F(SessionTest, ClientsTalkThroughARouterThatFilters) {
+    auto router = open(Mode::kRouter, {"tcp/127.0.0.1:0"}, {});
+    auto sub = open(Mode::kClient, {}, {at(*router)});
+    auto pub = open(Mode::kClient, {}, {at(*router)});
+    Received got;
+    ASSERT_TRUE(sub->declare_subscriber("demo/**", got.callback()));
+    ASSERT_TRUE(run_until([&] { return router->face_count() == 2 && pub->face_count() == 1; }));
+    ASSERT_TRUE(run_until([&] {
+        (void)pub->put("demo/probe", as_bytes("p"));
+        return !got.samples.empty();
+    }));
+    ASSERT_TRUE(pub->put("x/b", as_bytes("no")));
+    ASSERT_TRUE(pub->put("demo/a", as_bytes("yes")));
+    ASSERT_TRUE(run_until([&] { return got.has("demo/a", "yes"); }));
+    EXPECT_FALSE(got.has_key("x/b"));
+}
+
+TEST_F(SessionTest, RouterForwardsToARawSubscriberOnlyMatchingPushes) {
+    auto router = open(Mode::kRouter, {"tcp/127.0.0.1:0"}, {});
+    auto pub = open(Mode::kClient, {}, {at(*router)});
+    testing::RawPeer peer(router->listen_ports().at(0));
+    pico_handshake(peer);
+    // pico z_sub: D_SUBSCRIBER id 1, N+M, scope 0, "demo/**" (client_sub capture).
+    peer.send_batch(hex("25011e6201000764656d6f2f2a2a"));
+    ASSERT_TRUE(run_until([&] { return router->face_count() == 2 && pub->face_count() == 1; }));
+    std::vector<std::string> keys;
+    ASSERT_TRUE(run_until([&] {
+        (void)pub->put("x/other", as_bytes("no"));
+        (void)pub->put("demo/a", as_bytes("yes"));
+        for (const auto& m : drain(peer)) {
+            if (const auto* push = std::get_if<Push>(&m)) {
+                keys.emplace_back(push->key.suffix);
+            }
+        }
+        return !keys.empty();
+    }));
+    for (const auto& k : keys) {
+        EXPECT_EQ(k, "demo/a");
+    }
+}
+
+TEST_F(SessionTest, PicoPublisherInterestGetsTheAggregatedReplyWithItsOwnKey) {
+    auto router = open(Mode::kRouter, {"tcp/127.0.0.1:0"}, {});
+    auto sub = open(Mode::kClient, {}, {at(*router)});
+    Received got;
+    ASSERT_TRUE(sub->declare_subscriber("demo/**", got.callback()));
+    testing::RawPeer peer(router->listen_ports().at(0));
+    pico_handshake(peer);
+    ASSERT_TRUE(run_until([&] { return router->face_count() == 2; }));
+    // Let the subscriber's declaration reach the router before the interest.
+    ASSERT_TRUE(run_until([&] { return sub->face_count() == 1; }));
+    for (int i = 0; i < 20; ++i) {
+        loop_->run_once(1ms);
+    }
+    // Captured pico publisher: D_KEYEXPR 1 = demo/example/a, INTEREST 2 C+F opts 0xd3 scope 1.
+    peer.send_batch(hex("25001e2001000e64656d6f2f6578616d706c652f61"));
+    peer.send_batch(hex("25017902d301"));
+    std::vector<Declare> replies;
+    ASSERT_TRUE(run_until([&] {
+        for (const auto& m : drain(peer)) {
+            if (const auto* d = std::get_if<Declare>(&m)) {
+                replies.push_back(*d);
+            }
+        }
+        return !replies.empty() && replies.back().decl.kind == DeclKind::kFinal;
+    }));
+    ASSERT_EQ(replies.size(), 2u);
+    EXPECT_EQ(replies[0].interest_id, 2u);
+    EXPECT_EQ(replies[0].decl.kind, DeclKind::kSubscriber);
+    EXPECT_EQ(replies[0].decl.key->suffix, "demo/example/a");
+    EXPECT_EQ(replies[1].interest_id, 2u);
+    // Then the publisher's PUSH (scope 1, sender mapping) reaches the subscriber.
+    auto push = hex("25025d010115");
+    std::string text = "[   0] Pub from Pico!";
+    push.insert(push.end(), text.begin(), text.end());
+    peer.send_batch(push);
+    ASSERT_TRUE(run_until([&] { return !got.samples.empty(); }));
+    EXPECT_EQ(got.samples[0].first, "demo/example/a");
+    EXPECT_EQ(got.samples[0].second, text);
+}
+
+TEST_F(SessionTest, FutureInterestFollowsSubscribersComingAndGoing) {
+    auto router = open(Mode::kRouter, {"tcp/127.0.0.1:0"}, {});
+    testing::RawPeer peer(router->listen_ports().at(0));
+    pico_handshake(peer);
+    peer.send_batch(hex("25001e2001000e64656d6f2f6578616d706c652f61"));
+    peer.send_batch(hex("25017902d301"));
+    std::vector<Declare> replies;
+    auto collect = [&] {
+        for (const auto& m : drain(peer)) {
+            if (const auto* d = std::get_if<Declare>(&m)) {
+                replies.push_back(*d);
+            }
+        }
+    };
+    ASSERT_TRUE(run_until([&] {
+        collect();
+        return !replies.empty();
+    }));
+    ASSERT_EQ(replies.size(), 1u);  // nothing matches yet: only D_FINAL
+    EXPECT_EQ(replies[0].decl.kind, DeclKind::kFinal);
+
+    auto sub = open(Mode::kClient, {}, {at(*router)});
+    Received got;
+    auto id = sub->declare_subscriber("demo/*/a", got.callback()).value();
+    ASSERT_TRUE(run_until([&] {
+        collect();
+        return replies.size() == 2;
+    }));
+    EXPECT_FALSE(replies[1].interest_id.has_value());
+    EXPECT_EQ(replies[1].decl.kind, DeclKind::kSubscriber);
+    EXPECT_EQ(replies[1].decl.key->suffix, "demo/example/a");
+
+    sub->undeclare_subscriber(id);
+    ASSERT_TRUE(run_until([&] {
+        collect();
+        return replies.size() == 3;
+    }));
+    EXPECT_EQ(replies[2].decl.kind, DeclKind::kUndeclareSubscriber);
+    EXPECT_EQ(replies[2].decl.id, replies[1].decl.id);
+}
+
+TEST_F(SessionTest, QueriesGetAFinalResponse) {
+    auto router = open(Mode::kRouter, {"tcp/127.0.0.1:0"}, {});
+    testing::RawPeer peer(router->listen_ports().at(0));
+    pico_handshake(peer);
+    // Captured z_get REQUEST rid 1 on demo/example/*.
+    peer.send_batch(
+        hex("2500fc01000e64656d6f2f6578616d706c652f2aa10d26904ea302430600"
+            "68656c6c6f"));
+    std::optional<ResponseFinal> final;
+    ASSERT_TRUE(run_until([&] {
+        for (const auto& m : drain(peer)) {
+            if (const auto* f = std::get_if<ResponseFinal>(&m)) {
+                final = *f;
+            }
+        }
+        return final.has_value();
+    }));
+    EXPECT_EQ(final->id, 1u);
+}
+
+TEST_F(SessionTest, ClientReconnectsAndRedeclaresAfterTheRouterRestarts) {
+    auto router = open(Mode::kRouter, {"tcp/127.0.0.1:0"}, {});
+    std::string endpoint = at(*router);
+    auto sub = open(Mode::kClient, {}, {endpoint});
+    Received got;
+    ASSERT_TRUE(sub->declare_subscriber("r/**", got.callback()));
+    ASSERT_TRUE(run_until([&] { return sub->face_count() == 1; }));
+    router.reset();
+    ASSERT_TRUE(run_until([&] { return sub->face_count() == 0; }));
+    router = open(Mode::kRouter, {endpoint}, {});
+    auto pub = open(Mode::kClient, {}, {endpoint});
+    ASSERT_TRUE(run_until([&] {
+        (void)pub->put("r/x", as_bytes("back"));
+        return !got.samples.empty();
+    }));
+    EXPECT_EQ(got.samples[0].second, "back");
+}
+
+}  // namespace
+}  // namespace dora::zenoh
