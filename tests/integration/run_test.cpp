@@ -328,3 +328,21 @@ nodes:
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(RunTest, TypedOutputsArriveWithTheirArrowTypesAndMetadata) {
+    auto file = dataflow(R"(
+nodes:
+  - {id: source, path: NODE, args: typed-producer, outputs: [text, ints, doubles, arrow]}
+  - id: sink
+    path: NODE
+    args: typed-consumer
+    inputs: {text: source/text, ints: source/ints, doubles: source/doubles, arrow: source/arrow}
+)");
+    Process dora(run_args(file));
+    EXPECT_EQ(exit_code(dora.wait(60s)), 0) << dora.all();
+    EXPECT_TRUE(contains(dora.out(), "sink: stdout    typed checked 4")) << dora.out();
+}
+
+}  // namespace
