@@ -1,0 +1,130 @@
+#include <gtest/gtest.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "daemon/dataflow_plan.hpp"
+#include "daemon/event_loop.hpp"
+#include "daemon/line_buffer.hpp"
+#include "daemon/node_command.hpp"
+#include "daemon/spawner.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace dora::daemon {
+namespace {
+
+TEST(LineBuffer, SplitsChunksIntoLinesAndKeepsThePartialOne) {
+    LineBuffer buffer;
+    std::vector<std::string> lines;
+    auto collect = [&](std::string_view l) { lines.emplace_back(l); };
+    buffer.feed("one\ntw", collect);
+    buffer.feed("o\r\nthree", collect);
+    EXPECT_EQ(lines, (std::vector<std::string>{"one", "two"}));
+    buffer.flush(collect);
+    EXPECT_EQ(lines.back(), "three");
+}
+
+TEST(LineBuffer, CutsALineThatNeverEnds) {
+    LineBuffer buffer;
+    size_t pieces = 0;
+    buffer.feed(std::string(LineBuffer::kMaxLine * 2 + 5, 'x'), [&](std::string_view l) {
+        EXPECT_EQ(l.size(), LineBuffer::kMaxLine);
+        ++pieces;
+    });
+    EXPECT_EQ(pieces, 2u);
+}
+
+Descriptor parse(const std::string& yaml) {
+    auto d = parse_descriptor(yaml, "/tmp/flow/dataflow.yml");
+    EXPECT_TRUE(d) << d.error().message();
+    return *d;
+}
+
+TEST(NodeCommand, PythonScriptsRunWithUnbufferedPython3) {
+    fs::create_directories("/tmp/flow");
+    std::ofstream("/tmp/flow/node.py") << "print(1)\n";
+    auto d = parse("nodes:\n  - {id: py, path: node.py, args: \"--a 'b c'\"}\n");
+    auto spec = node_spawn_spec(d, d.nodes[0], {});
+    ASSERT_TRUE(spec) << spec.error().message();
+    EXPECT_EQ(spec->argv,
+              (std::vector<std::string>{"python3", "-u", "/tmp/flow/node.py", "--a", "b c"}));
+    EXPECT_EQ(spec->working_dir, fs::path("/tmp/flow"));
+}
+
+TEST(NodeCommand, ShellNodesRunArgsWithShAndEnvIsExpanded) {
+    auto d = parse(
+        "nodes:\n  - id: sh\n    path: shell\n    args: echo $HOME | wc\n    env: {A: \"$X/y\", "
+        "N: 3}\n    _unstable_deploy: {working_dir: /tmp}\n");
+    auto spec = node_spawn_spec(d, d.nodes[0], {{"X", "/x"}, {"KEEP", "1"}});
+    ASSERT_TRUE(spec) << spec.error().message();
+    EXPECT_EQ(spec->argv, (std::vector<std::string>{"sh", "-c", "echo $HOME | wc"}));
+    EXPECT_EQ(spec->env.at("A"), "/x/y");
+    EXPECT_EQ(spec->env.at("N"), "3");
+    EXPECT_EQ(spec->env.at("KEEP"), "1");
+    EXPECT_EQ(spec->working_dir, fs::path("/tmp"));
+}
+
+TEST(DataflowPlan, RoutesOutputsToEveryConsumerRingAndGroupsTimers) {
+    auto d = parse(R"(
+nodes:
+  - {id: a, path: shell, outputs: [x]}
+  - {id: b, path: shell, inputs: {t: dora/timer/millis/10, in: a/x}}
+  - {id: c, path: shell, inputs: {in: {source: a/x, queue_size: 3}, t2: dora/timer/millis/10}}
+)");
+    auto plan = make_plan(d, "0190aaaa-bbbb-7ccc-8ddd-eeeeffff0000",
+                          [](const NodeDescriptor&) { return true; });
+    ASSERT_TRUE(plan);
+    ASSERT_EQ(plan->nodes.size(), 3u);
+    EXPECT_EQ(plan->nodes[0].outputs.at("x"), (std::vector<RingRef>{{1, 1}, {2, 0}}));
+    EXPECT_EQ(plan->nodes[2].inputs[0].queue_size, 3u);
+    EXPECT_EQ(plan->timers.at(10ms), (std::vector<RingRef>{{1, 0}, {2, 1}}));
+    auto config = plan->node_config(0, "m", 1000);
+    ASSERT_EQ(config.outputs.size(), 1u);
+    EXPECT_EQ(config.outputs[0].targets.size(), 2u);
+    EXPECT_EQ(config.sender_index, 1);
+}
+
+TEST(DataflowPlan, NodesOfOtherMachinesAreLeftOut) {
+    auto d = parse(R"(
+nodes:
+  - {id: a, path: shell, outputs: [x], _unstable_deploy: {machine: edge}}
+  - {id: b, path: shell, inputs: {in: a/x}, _unstable_deploy: {machine: cloud}}
+)");
+    auto plan = make_plan(d, "0190aaaa-bbbb-7ccc-8ddd-eeeeffff0000",
+                          [](const NodeDescriptor& n) { return n.deploy.machine == "cloud"; });
+    ASSERT_TRUE(plan);
+    ASSERT_EQ(plan->nodes.size(), 1u);
+    EXPECT_EQ(plan->nodes[0].descriptor->id, "b");
+}
+
+TEST(EventLoop, TimersFireAndChildExitsAreReported) {
+    auto loop = EventLoop::create();
+    ASSERT_TRUE(loop);
+    int ticks = 0;
+    auto timer = (*loop)->add_timer(1ms, 1ms, [&] { ++ticks; });
+    ASSERT_TRUE(timer);
+    auto child = spawn_process(SpawnSpec{{"sh", "-c", "echo out; exit 3"}, "/", {}});
+    ASSERT_TRUE(child) << child.error().message();
+    int status = -1;
+    (*loop)->watch_child(child->pid, [&](int s) { status = s; });
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while ((status == -1 || ticks < 3) && std::chrono::steady_clock::now() < deadline) {
+        (*loop)->run_once(10ms);
+    }
+    EXPECT_GE(ticks, 3);
+    EXPECT_EQ(describe_wait_status(status), "exited with status 3");
+}
+
+TEST(Spawner, MissingExecutableIsAnErrorNotAnExitStatus) {
+    auto child = spawn_process(SpawnSpec{{"/nonexistent/node"}, "/", {}});
+    ASSERT_FALSE(child);
+    EXPECT_NE(child.error().message().find("No such file"), std::string::npos)
+        << child.error().message();
+}
+
+}  // namespace
+}  // namespace dora::daemon
