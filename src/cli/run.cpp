@@ -130,8 +130,9 @@ void run_dataflow(const RunOptions& options) {
 
 void add_run_command(CLI::App& app) {
     auto options = std::make_shared<RunOptions>();
-    auto* cmd = app.add_subcommand("run", "Run a dataflow on this machine, without coordinator "
-                                          "or daemon (Ctrl-C stops it)");
+    auto* cmd = app.add_subcommand("run",
+                                   "Run a dataflow on this machine, without coordinator "
+                                   "or daemon (Ctrl-C stops it)");
     cmd->add_option("dataflow", options->dataflow, "The dataflow file (YAML)")->required();
     cmd->add_option("--grace-duration", options->grace_seconds,
                     "Seconds a node has to exit after STOP before it is killed")
