@@ -7,6 +7,9 @@ namespace dora::zenoh {
 
 namespace {
 
+// Queued output beyond which a face is considered not to read, and samples for it are dropped.
+constexpr size_t kMaxPendingBytes = size_t{256} << 20;
+
 WhatAmI whatami_of(Mode mode) {
     switch (mode) {
         case Mode::kRouter:
@@ -80,7 +83,7 @@ void Session::accept(sys::UniqueFd fd) {
     }
     uint64_t id = next_face_++;
     face_ids_[transport->get()] = id;
-    faces_[id] = Face{id, std::move(*transport), std::nullopt, {}, {}, {}};
+    faces_[id] = Face{id, std::move(*transport), std::nullopt, {}, {}, {}, 0};
 }
 
 void Session::connect(const Endpoint& endpoint) {
@@ -97,7 +100,7 @@ void Session::connect(const Endpoint& endpoint) {
     }
     uint64_t id = next_face_++;
     face_ids_[transport->get()] = id;
-    faces_[id] = Face{id, std::move(*transport), endpoint, {}, {}, {}};
+    faces_[id] = Face{id, std::move(*transport), endpoint, {}, {}, {}, 0};
 }
 
 std::vector<uint16_t> Session::listen_ports() const {
@@ -150,26 +153,41 @@ void Session::on_closed(Transport& transport, const Error& reason) {
         return;
     }
     log(fmt::format("zenoh session: face {} closed: {}", face->id, reason.message()));
-    uint64_t id = face->id;
-    std::vector<uint32_t> tokens;
-    for (const auto& [entity, token] : face->subscribers) {
-        tokens.push_back(token);
+    face_ids_.erase(&transport);
+    // We are inside the transport's callback, maybe inside a send from route(): tidy up from
+    // the loop, where neither the transport nor faces_ is in use.
+    std::weak_ptr<bool> alive = alive_;
+    loop_.post([this, alive, id = face->id] {
+        if (alive.lock()) {
+            remove_face(id);
+        }
+    });
+}
+
+void Session::remove_face(uint64_t id) {
+    auto node = faces_.extract(id);
+    if (node.empty()) {
+        return;
     }
-    face->subscribers.clear();
-    face->interests.clear();
-    for (uint32_t token : tokens) {
+    Face face = std::move(node.mapped());
+    for (const auto& [entity, token] : face.subscribers) {
         remove_subscriber(token);
     }
-    auto reconnect = face->reconnect;
-    face_ids_.erase(&transport);
-    // The transport is inside its own callback: destroy it from the loop, not here.
-    auto node = faces_.extract(id);
-    auto holder = std::make_shared<Face>(std::move(node.mapped()));
-    loop_.post([holder] {});
-    if (reconnect && !closing_) {
-        reconnect_timers_.push_back(loop_.add_timer(
-            options_.reconnect_delay, [this, endpoint = *reconnect] { connect(endpoint); }));
+    if (face.reconnect) {
+        schedule_reconnect(*face.reconnect);
     }
+}
+
+void Session::schedule_reconnect(const Endpoint& endpoint) {
+    if (closing_) {
+        return;
+    }
+    auto id = std::make_shared<EventLoop::TimerId>(0);
+    *id = loop_.add_timer(options_.reconnect_delay, [this, endpoint, id] {
+        std::erase(reconnect_timers_, *id);
+        connect(endpoint);
+    });
+    reconnect_timers_.push_back(*id);
 }
 
 void Session::on_message(Transport& transport, const NetworkMessage& message, Reliability, Bytes) {
@@ -288,8 +306,10 @@ const Session::Route& Session::route_for(std::string_view key) {
 }
 
 void Session::route(uint64_t from_face, std::string_view key, const Push& push) {
-    // Copies: callbacks may declare, undeclare or put, which clears the route cache.
-    Route route = route_for(key);
+    // Callbacks may declare, undeclare or put: the cache is only cleared once no route() is
+    // running, so `route` stays valid (unordered_map keeps references across inserts).
+    ++routing_depth_;
+    const Route& route = route_for(key);
     const auto* put = std::get_if<Put>(&push.body);
     for (uint32_t token : route.local) {
         auto it = subscribers_.find(token);
@@ -302,9 +322,7 @@ void Session::route(uint64_t from_face, std::string_view key, const Push& push) 
         for (auto& [id, face] : faces_) {
             send_push(face, key, push);
         }
-        return;
-    }
-    if (mode() == Mode::kRouter || local) {
+    } else if (mode() == Mode::kRouter || local) {
         for (uint64_t id : route.faces) {
             auto face = faces_.find(id);
             if (id != from_face && face != faces_.end()) {
@@ -312,10 +330,31 @@ void Session::route(uint64_t from_face, std::string_view key, const Push& push) 
             }
         }
     }
+    if (--routing_depth_ == 0 && routes_stale_) {
+        routes_.clear();
+        routes_stale_ = false;
+    }
+}
+
+void Session::invalidate_routes() {
+    if (routing_depth_ > 0) {
+        routes_stale_ = true;
+    } else {
+        routes_.clear();
+    }
 }
 
 void Session::send_push(Face& face, std::string_view key, const Push& push) {
     if (face.transport->state() != Transport::State::kEstablished) {
+        return;
+    }
+    if (face.transport->pending_bytes() > kMaxPendingBytes) {
+        // A face that does not read: drop for it, and say so (counted, never silent).
+        ++face.dropped;
+        if ((face.dropped & (face.dropped - 1)) == 0) {
+            log(fmt::format("zenoh session: face {} is not reading; {} samples dropped so far",
+                            face.id, face.dropped));
+        }
         return;
     }
     Push out{WireExpr{0, key, false}, push.ext, push.body, {}};

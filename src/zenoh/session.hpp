@@ -89,6 +89,7 @@ class Session final : public TransportHandler {
         std::unordered_map<uint64_t, std::string> keyexprs;
         std::unordered_map<uint64_t, uint32_t> subscribers;  // their entity id -> token
         std::unordered_map<uint64_t, FaceInterest> interests;
+        uint64_t dropped = 0;  // samples not sent because the face does not read
     };
     struct Subscriber {
         std::string key;
@@ -106,6 +107,8 @@ class Session final : public TransportHandler {
     // Key resolution for what a face sent: its own table (sender mapping) or ours (none).
     [[nodiscard]] Result<std::string_view> resolve(Face& face, const WireExpr& key);
 
+    void remove_face(uint64_t id);
+    void schedule_reconnect(const Endpoint& endpoint);
     void on_declare(Face& face, const Declare& declare);
     void on_push(Face& face, const Push& push);
     void route(uint64_t from_face, std::string_view key, const Push& push);
@@ -132,6 +135,7 @@ class Session final : public TransportHandler {
         size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
     };
     const Route& route_for(std::string_view key);
+    void invalidate_routes();
 
     EventLoop& loop_;
     SessionOptions options_;
@@ -145,7 +149,10 @@ class Session final : public TransportHandler {
     uint64_t next_aggregate_ = uint64_t{1} << 31;
     std::string key_buffer_;
     std::vector<EventLoop::TimerId> reconnect_timers_;
+    int routing_depth_ = 0;
+    bool routes_stale_ = false;
     bool closing_ = false;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for posted work
 };
 
 }  // namespace dora::zenoh

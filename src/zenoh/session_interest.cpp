@@ -8,7 +8,7 @@ namespace dora::zenoh {
 uint32_t Session::add_subscriber(std::string key, uint64_t face, SampleCallback cb) {
     uint32_t token = next_token_++;
     subscribers_[token] = Subscriber{std::move(key), face, std::move(cb)};
-    routes_.clear();
+    invalidate_routes();
     update_interests(token, true);
     return token;
 }
@@ -19,7 +19,7 @@ void Session::remove_subscriber(uint32_t token) {
     }
     update_interests(token, false);
     subscribers_.erase(token);
-    routes_.clear();
+    invalidate_routes();
 }
 
 bool Session::visible_to(const Subscriber& sub, const Face& face) const {
