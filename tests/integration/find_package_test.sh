@@ -8,7 +8,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 cmake --install "$build" --component node --prefix "$tmp/prefix" >/dev/null
-cp -r "$source/examples/cpp-node" "$tmp/example"
+mkdir "$tmp/example"
+(cd "$source/examples/cpp-node" && cp CMakeLists.txt counter.cpp dataflow.yml "$tmp/example/")
 cmake -S "$tmp/example" -B "$tmp/example/build" -G Ninja -DCMAKE_PREFIX_PATH="$tmp/prefix" \
     >/dev/null
 cmake --build "$tmp/example/build" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; exit 1; }
