@@ -224,7 +224,51 @@ Result<std::string> canonize(std::string_view key) {
     return out;
 }
 
+namespace {
+
+// Allocation-free check of the canonical form (the hot path: every put validates its key).
+bool is_canonical(std::string_view key) {
+    if (key.empty()) {
+        return false;
+    }
+    std::string_view previous;
+    size_t start = 0;
+    for (;;) {
+        size_t slash = key.find('/', start);
+        std::string_view chunk = key.substr(
+            start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+        if (chunk.empty() || chunk == "$*" ||
+            (previous == "**" && (chunk == "**" || chunk == "*"))) {
+            return false;
+        }
+        if (chunk != "*" && chunk != "**") {
+            for (size_t i = 0; i < chunk.size(); ++i) {
+                char c = chunk[i];
+                if (c == '#' || c == '?' || c == '*') {
+                    return false;
+                }
+                if (c == '$') {
+                    if (!at_wild(chunk, i) || at_wild(chunk, i + 2)) {
+                        return false;
+                    }
+                    ++i;
+                }
+            }
+        }
+        if (slash == std::string_view::npos) {
+            return true;
+        }
+        previous = chunk;
+        start = slash + 1;
+    }
+}
+
+}  // namespace
+
 Result<> validate(std::string_view key) {
+    if (is_canonical(key)) {
+        return {};
+    }
     auto canon = canonize(key);
     if (!canon) {
         return fail(canon.error());

@@ -51,6 +51,12 @@ void check_keyexprs(std::string_view input) {
     if (nul == std::string_view::npos || input.size() > 512) {
         return;
     }
+    // validate() (fast path) agrees with canonize(): valid exactly when already canonical.
+    std::string_view raw = input.substr(0, nul);
+    auto raw_canon = keyexpr::canonize(raw);
+    if (static_cast<bool>(keyexpr::validate(raw)) != (raw_canon && *raw_canon == raw)) {
+        std::abort();
+    }
     auto a = keyexpr::canonize(input.substr(0, nul));
     auto b = keyexpr::canonize(input.substr(nul + 1));
     if (!a || !b) {
