@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 namespace dora::sys {
 
@@ -33,6 +34,19 @@ Result<> write_all(int fd, std::string_view data) {
         data.remove_prefix(static_cast<size_t>(n));
     }
     return {};
+}
+
+std::string machine_identity() {
+    for (const char* file : {"/etc/machine-id", "/proc/sys/kernel/random/boot_id"}) {
+        std::ifstream in(file);
+        std::string id;
+        if (in && std::getline(in, id) && !id.empty()) {
+            return id;
+        }
+    }
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    return host;
 }
 
 Result<> set_nonblocking(int fd) {

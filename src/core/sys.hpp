@@ -4,6 +4,7 @@
 // synchronised (one owner at a time).
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -41,6 +42,10 @@ class UniqueFd {
 
 // Writes all of `data`, retrying on EINTR and short writes.
 [[nodiscard]] Result<> write_all(int fd, std::string_view data);
+
+// Identifies this machine's filesystem view: /etc/machine-id (or the kernel boot id). Processes in
+// different network namespaces of one host share it, and so share files.
+[[nodiscard]] std::string machine_identity();
 
 // Sets O_NONBLOCK and FD_CLOEXEC on `fd`.
 [[nodiscard]] Result<> set_nonblocking(int fd);

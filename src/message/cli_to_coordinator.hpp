@@ -1,0 +1,82 @@
+// cli -> coordinator requests. Each gets one reply (coordinator_to_cli.hpp) except an attached
+// start and a followed log, which stream until the dataflow ends.
+//
+// Thread safety: plain values.
+#pragma once
+
+#include "message/common.hpp"
+
+namespace dora::message {
+
+// `dora start`: the dataflow file's text and absolute path travel, so daemons on other machines
+// get the same descriptor. `cli_machine` identifies the CLI's machine (machine_identity()) so a
+// daemon on the same machine can run nodes in the dataflow file's directory.
+struct CliStart {
+    std::string descriptor_yaml;
+    std::string descriptor_path;
+    std::string name;
+    bool attach = true;
+    std::string cli_machine;
+    static constexpr const char* kType = "cli.start";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CliStart, descriptor_yaml, descriptor_path, name,
+                                                attach, cli_machine)
+
+// `dora stop [UUID | --name NAME] [--grace-duration S]`; neither id nor name: the only running one.
+struct CliStop {
+    std::string dataflow_id;
+    std::string name;
+    std::optional<int64_t> grace_ms;
+    static constexpr const char* kType = "cli.stop";
+};
+inline void to_json(nlohmann::json& j, const CliStop& m) {
+    j = {{"dataflow_id", m.dataflow_id}, {"name", m.name}};
+    if (m.grace_ms) j["grace_ms"] = *m.grace_ms;
+}
+inline void from_json(const nlohmann::json& j, CliStop& m) {
+    m.dataflow_id = j.value("dataflow_id", "");
+    m.name = j.value("name", "");
+    if (j.contains("grace_ms") && !j["grace_ms"].is_null())
+        m.grace_ms = j["grace_ms"].get<int64_t>();
+}
+
+struct CliList {
+    static constexpr const char* kType = "cli.list";
+};
+inline void to_json(nlohmann::json& j, const CliList&) { j = nlohmann::json::object(); }
+inline void from_json(const nlohmann::json&, CliList&) {}
+
+// `dora logs [DATAFLOW] NODE [--follow]`: DATAFLOW is a uuid or a name ("" = the only/last one).
+struct CliLogs {
+    std::string dataflow;
+    std::string node_id;
+    bool follow = false;
+    static constexpr const char* kType = "cli.logs";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CliLogs, dataflow, node_id, follow)
+
+// `dora check` without a dataflow, and `dora check --dataflow F` (machines must have daemons).
+struct CliCheck {
+    std::string descriptor_yaml;  // "" = only report daemons
+    std::string descriptor_path;
+    static constexpr const char* kType = "cli.check";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CliCheck, descriptor_yaml, descriptor_path)
+
+struct CliBuild {
+    std::string descriptor_yaml;
+    std::string descriptor_path;
+    std::string cli_machine;
+    static constexpr const char* kType = "cli.build";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CliBuild, descriptor_yaml, descriptor_path,
+                                                cli_machine)
+
+// `dora destroy`: stop every dataflow, then every daemon, then the coordinator.
+struct CliDestroy {
+    static constexpr const char* kType = "cli.destroy";
+};
+inline void to_json(nlohmann::json& j, const CliDestroy&) { j = nlohmann::json::object(); }
+inline void from_json(const nlohmann::json&, CliDestroy&) {}
+
+}  // namespace dora::message

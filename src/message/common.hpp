@@ -1,0 +1,59 @@
+// Types shared by the control-plane messages (see control.hpp for the framing and the hello).
+//
+// Thread safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dora::message {
+
+// The final state of one node of a dataflow, as a daemon reports it.
+struct NodeResultInfo {
+    std::string node_id;
+    std::string machine_id;
+    bool success = false;
+    std::string status;  // "exited with status 0", "was killed by signal 9 (SIGKILL)"
+    bool killed_after_grace = false;
+    std::vector<std::string> stderr_tail;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NodeResultInfo, node_id, machine_id, success,
+                                                status, killed_after_grace, stderr_tail)
+
+// One line a node (or the runtime, stream "dora") wrote.
+struct LogLine {
+    std::string dataflow_id;
+    std::string node_id;
+    std::string machine_id;
+    std::string stream;  // stdout | stderr | dora
+    std::string line;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LogLine, dataflow_id, node_id, machine_id, stream,
+                                                line)
+
+// A daemon as the coordinator knows it.
+struct DaemonInfo {
+    std::string machine_id;                    // "" = the default daemon
+    std::vector<std::string> zenoh_endpoints;  // where its Zenoh session listens, "tcp/ip:port"
+    bool connected = true;
+    int64_t last_heartbeat_ms_ago = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DaemonInfo, machine_id, zenoh_endpoints, connected,
+                                                last_heartbeat_ms_ago)
+
+// A dataflow as `dora list` shows it.
+struct DataflowInfo {
+    std::string id;
+    std::string name;
+    std::string status;  // preparing | running | stopping | finished | failed
+    // machine id -> node ids
+    std::vector<std::pair<std::string, std::vector<std::string>>> nodes_per_machine;
+    std::vector<NodeResultInfo> results;  // once finished
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataflowInfo, id, name, status, nodes_per_machine,
+                                                results)
+
+}  // namespace dora::message

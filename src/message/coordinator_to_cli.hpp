@@ -1,0 +1,75 @@
+// coordinator -> cli replies and streamed events. Any request may instead get ErrorMessage.
+//
+// Thread safety: plain values.
+#pragma once
+
+#include "message/common.hpp"
+
+namespace dora::message {
+
+struct StartTriggered {
+    std::string dataflow_id;
+    static constexpr const char* kType = "coordinator.start_triggered";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StartTriggered, dataflow_id)
+
+// Streamed to an attached `dora start` and a following `dora logs`.
+struct LogEvent {
+    LogLine log;
+    static constexpr const char* kType = "coordinator.log";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LogEvent, log)
+
+// Ends an attached start: the dataflow's result.
+struct DataflowResult {
+    std::string dataflow_id;
+    bool success = false;
+    std::vector<NodeResultInfo> results;
+    std::string error;  // set when it never ran (e.g. a daemon refused to prepare it)
+    static constexpr const char* kType = "coordinator.dataflow_result";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataflowResult, dataflow_id, success, results,
+                                                error)
+
+struct DataflowList {
+    std::vector<DataflowInfo> dataflows;
+    std::vector<DaemonInfo> daemons;
+    static constexpr const char* kType = "coordinator.list";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataflowList, dataflows, daemons)
+
+// Log file content (`dora logs`); with follow, further LogEvents come after it.
+struct LogsReply {
+    std::string dataflow_id;
+    std::string node_id;
+    std::string machine_id;
+    std::string content;
+    static constexpr const char* kType = "coordinator.logs";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LogsReply, dataflow_id, node_id, machine_id,
+                                                content)
+
+// `dora build`: one line of a build command's output, then BuildResult.
+struct BuildOutput {
+    std::string node_id;
+    std::string machine_id;
+    std::string line;
+    static constexpr const char* kType = "coordinator.build_output";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BuildOutput, node_id, machine_id, line)
+
+struct BuildResult {
+    bool success = false;
+    std::string message;
+    static constexpr const char* kType = "coordinator.build_result";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BuildResult, success, message)
+
+// A request done (stop, destroy, check); `message` says what happened.
+struct Done {
+    std::string message;
+    static constexpr const char* kType = "coordinator.done";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Done, message)
+
+}  // namespace dora::message

@@ -1,0 +1,79 @@
+// coordinator -> daemon.
+//
+// Thread safety: plain values.
+#pragma once
+
+#include "message/common.hpp"
+
+namespace dora::message {
+
+// Reply to DaemonRegister, and sent again whenever the set of daemons changes: the Zenoh
+// endpoints of every other daemon, so daemons connect to each other without multicast.
+struct Peers {
+    std::vector<DaemonInfo> peers;
+    static constexpr const char* kType = "coordinator.peers";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Peers, peers)
+
+// Phase one of a start: set up this machine's part of the dataflow, spawn nothing.
+struct PrepareDataflow {
+    std::string dataflow_id;
+    std::string name;
+    std::string descriptor_yaml;
+    std::string descriptor_path;
+    std::string cli_machine;  // machine_identity() of the CLI that started it
+    static constexpr const char* kType = "coordinator.prepare";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PrepareDataflow, dataflow_id, name, descriptor_yaml,
+                                                descriptor_path, cli_machine)
+
+// Phase two: every daemon is prepared; spawn.
+struct SpawnDataflow {
+    std::string dataflow_id;
+    static constexpr const char* kType = "coordinator.spawn";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SpawnDataflow, dataflow_id)
+
+struct StopDataflow {
+    std::string dataflow_id;
+    int64_t grace_ms = 15000;
+    static constexpr const char* kType = "coordinator.stop";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StopDataflow, dataflow_id, grace_ms)
+
+// Read `out/<dataflow>/log_<node>.txt` where the node ran; reply DaemonLogsReply.
+struct ReadLogs {
+    uint64_t request_id = 0;
+    std::string dataflow_id;
+    std::string node_id;
+    static constexpr const char* kType = "coordinator.read_logs";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ReadLogs, request_id, dataflow_id, node_id)
+
+// Run the `build` commands of this machine's nodes; reply DaemonBuildOutput*, DaemonBuildResult.
+struct BuildNodes {
+    uint64_t request_id = 0;
+    std::string descriptor_yaml;
+    std::string descriptor_path;
+    std::string cli_machine;
+    static constexpr const char* kType = "coordinator.build";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BuildNodes, request_id, descriptor_yaml,
+                                                descriptor_path, cli_machine)
+
+// Stop everything and exit (dora destroy).
+struct DestroyDaemon {
+    static constexpr const char* kType = "coordinator.destroy";
+};
+inline void to_json(nlohmann::json& j, const DestroyDaemon&) { j = nlohmann::json::object(); }
+inline void from_json(const nlohmann::json&, DestroyDaemon&) {}
+
+struct CoordinatorHeartbeat {
+    static constexpr const char* kType = "coordinator.heartbeat";
+};
+inline void to_json(nlohmann::json& j, const CoordinatorHeartbeat&) {
+    j = nlohmann::json::object();
+}
+inline void from_json(const nlohmann::json&, CoordinatorHeartbeat&) {}
+
+}  // namespace dora::message

@@ -1,0 +1,84 @@
+// daemon -> coordinator.
+//
+// Thread safety: plain values.
+#pragma once
+
+#include "message/common.hpp"
+
+namespace dora::message {
+
+// First message after the hello, and again after every reconnect: who the daemon is and what it
+// still runs (dataflows survive a coordinator restart).
+struct DaemonRegister {
+    std::string machine_id;  // "" = default daemon
+    std::vector<std::string> zenoh_endpoints;
+    std::vector<std::string> running_dataflows;
+    static constexpr const char* kType = "daemon.register";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DaemonRegister, machine_id, zenoh_endpoints,
+                                                running_dataflows)
+
+struct DaemonHeartbeat {
+    static constexpr const char* kType = "daemon.heartbeat";
+};
+inline void to_json(nlohmann::json& j, const DaemonHeartbeat&) { j = nlohmann::json::object(); }
+inline void from_json(const nlohmann::json&, DaemonHeartbeat&) {}
+
+// Phase one of a start done: shared memory set up, nothing spawned yet; or why not.
+struct DataflowPrepared {
+    std::string dataflow_id;
+    bool success = false;
+    std::string error;
+    static constexpr const char* kType = "daemon.prepared";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataflowPrepared, dataflow_id, success, error)
+
+// Phase two done: every node of this machine spawned (or why not).
+struct DataflowSpawned {
+    std::string dataflow_id;
+    bool success = false;
+    std::string error;
+    static constexpr const char* kType = "daemon.spawned";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataflowSpawned, dataflow_id, success, error)
+
+struct DaemonLog {
+    LogLine log;
+    static constexpr const char* kType = "daemon.log";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DaemonLog, log)
+
+// Every node of the dataflow on this machine has exited.
+struct DataflowFinishedOnMachine {
+    std::string dataflow_id;
+    std::vector<NodeResultInfo> results;
+    static constexpr const char* kType = "daemon.finished";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataflowFinishedOnMachine, dataflow_id, results)
+
+// Reply to ReadLogs.
+struct DaemonLogsReply {
+    uint64_t request_id = 0;
+    std::string content;
+    std::string error;
+    static constexpr const char* kType = "daemon.logs";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DaemonLogsReply, request_id, content, error)
+
+struct DaemonBuildOutput {
+    uint64_t request_id = 0;
+    std::string node_id;
+    std::string line;
+    static constexpr const char* kType = "daemon.build_output";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DaemonBuildOutput, request_id, node_id, line)
+
+struct DaemonBuildResult {
+    uint64_t request_id = 0;
+    bool success = false;
+    std::string message;  // names the failed node and its exit status
+    static constexpr const char* kType = "daemon.build_result";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DaemonBuildResult, request_id, success, message)
+
+}  // namespace dora::message
