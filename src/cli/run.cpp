@@ -11,7 +11,7 @@
 #include "cli/commands.hpp"
 #include "core/descriptor.hpp"
 #include "core/uuid.hpp"
-#include "daemon/event_loop.hpp"
+#include "core/event_loop.hpp"
 #include "daemon/local_dataflow.hpp"
 #include "daemon/python_env.hpp"
 #include "shm/segment.hpp"
@@ -61,7 +61,7 @@ void run_dataflow(const RunOptions& options) {
         throw Exception(ok.error());
     }
     shm::remove_stale_segments();
-    auto loop = or_throw(daemon::EventLoop::create());
+    auto loop = or_throw(EventLoop::create());
     const std::string id = Uuid::new_v7().to_string();
 
     daemon::LocalDataflowOptions flow_options;

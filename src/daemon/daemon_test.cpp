@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "daemon/dataflow_plan.hpp"
-#include "daemon/event_loop.hpp"
+#include "core/event_loop.hpp"
 #include "daemon/line_buffer.hpp"
 #include "daemon/node_command.hpp"
 #include "daemon/spawner.hpp"

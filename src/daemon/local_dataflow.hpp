@@ -28,7 +28,7 @@
 
 #include "core/descriptor.hpp"
 #include "daemon/dataflow_plan.hpp"
-#include "daemon/event_loop.hpp"
+#include "core/event_loop.hpp"
 #include "daemon/line_buffer.hpp"
 #include "shm/pool.hpp"
 #include "shm/region.hpp"

@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "core/descriptor.hpp"
-#include "daemon/event_loop.hpp"
+#include "core/event_loop.hpp"
 #include "shm/pool.hpp"
 
 namespace fs = std::filesystem;

@@ -1,6 +1,6 @@
-// The daemon's event loop: one thread, epoll, and every source of events (file descriptors,
-// timers, signals, child exits) turned into a callback that runs on that thread. Only callbacks
-// change daemon state, so the state needs no locks.
+// The event loop of the daemon and the coordinator: one thread, epoll, and every source of events
+// (file descriptors, timers, signals, child exits) turned into a callback that runs on that thread.
+// Only callbacks change daemon state, so the state needs no locks.
 //
 // Signals: the loop blocks SIGCHLD, SIGINT, SIGTERM and SIGHUP for the calling thread at
 // construction and reads them through a signalfd; child processes must restore the mask (the
@@ -24,7 +24,7 @@
 #include "core/error.hpp"
 #include "core/sys.hpp"
 
-namespace dora::daemon {
+namespace dora {
 
 class EventLoop {
   public:
@@ -83,4 +83,4 @@ class EventLoop {
     bool stopped_ = false;
 };
 
-}  // namespace dora::daemon
+}  // namespace dora

@@ -1,4 +1,4 @@
-#include "daemon/event_loop.hpp"
+#include "core/event_loop.hpp"
 
 #include <signal.h>
 #include <sys/epoll.h>
@@ -10,7 +10,7 @@
 
 #include <cerrno>
 
-namespace dora::daemon {
+namespace dora {
 
 namespace {
 
@@ -227,4 +227,4 @@ void EventLoop::run() {
 
 void EventLoop::stop() { stopped_ = true; }
 
-}  // namespace dora::daemon
+}  // namespace dora
