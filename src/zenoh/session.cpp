@@ -81,9 +81,7 @@ void Session::accept(sys::UniqueFd fd) {
         log(fmt::format("zenoh session: cannot accept: {}", transport.error().message()));
         return;
     }
-    uint64_t id = next_face_++;
-    face_ids_[transport->get()] = id;
-    faces_[id] = Face{id, std::move(*transport), std::nullopt, {}, {}, {}, 0};
+    add_face(std::move(*transport), std::nullopt);
 }
 
 void Session::connect(const Endpoint& endpoint) {
@@ -98,9 +96,16 @@ void Session::connect(const Endpoint& endpoint) {
             loop_.add_timer(options_.reconnect_delay, [this, endpoint] { connect(endpoint); }));
         return;
     }
+    add_face(std::move(*transport), endpoint);
+}
+
+void Session::add_face(std::unique_ptr<Transport> transport, std::optional<Endpoint> reconnect) {
     uint64_t id = next_face_++;
-    face_ids_[transport->get()] = id;
-    faces_[id] = Face{id, std::move(*transport), endpoint, {}, {}, {}, 0};
+    face_ids_[transport.get()] = id;
+    Face& face = faces_[id];
+    face.id = id;
+    face.transport = std::move(transport);
+    face.reconnect = std::move(reconnect);
 }
 
 std::vector<uint16_t> Session::listen_ports() const {
@@ -173,6 +178,7 @@ void Session::remove_face(uint64_t id) {
     for (const auto& [entity, token] : face.subscribers) {
         remove_subscriber(token);
     }
+    drop_queries_of(id);
     if (face.reconnect) {
         schedule_reconnect(*face.reconnect);
     }
@@ -202,7 +208,11 @@ void Session::on_message(Transport& transport, const NetworkMessage& message, Re
     } else if (const auto* interest = std::get_if<Interest>(&message)) {
         on_interest(*face, *interest);
     } else if (const auto* request = std::get_if<Request>(&message)) {
-        (void)transport.send(ResponseFinal{request->id, {}});
+        on_request(*face, *request);
+    } else if (const auto* response = std::get_if<Response>(&message)) {
+        on_response(*face, *response);
+    } else if (const auto* final = std::get_if<ResponseFinal>(&message)) {
+        on_response_final(*face, final->id);
     }
 }
 
@@ -263,8 +273,22 @@ void Session::on_declare(Face& face, const Declare& declare) {
             }
             return;
         }
+        case DeclKind::kQueryable: {
+            auto key = resolve(face, *d.key);
+            auto valid = key ? keyexpr::validate(*key) : Result<>(tl::unexpected(key.error()));
+            if (!valid) {
+                log(fmt::format("zenoh session: D_QUERYABLE {} ignored: {}", d.id,
+                                valid.error().message()));
+                return;
+            }
+            face.queryables[d.id] = std::string(*key);
+            return;
+        }
+        case DeclKind::kUndeclareQueryable:
+            face.queryables.erase(d.id);
+            return;
         default:
-            return;  // queryables, tokens, D_FINAL: nothing routed on them yet
+            return;  // tokens, D_FINAL: nothing routed on them yet
     }
 }
 

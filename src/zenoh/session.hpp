@@ -9,7 +9,9 @@
 // Mode rules: a router forwards between faces and answers interests with local and remote
 // subscribers; a peer delivers locally, declares its subscribers to every face and answers
 // interests with its local subscribers; a client declares its subscribers to its routers.
-// Queries (REQUEST) are answered with RESPONSE_FINAL at once: no queryables yet.
+// Queries: a router forwards REQUESTs to faces whose queryables match and maps the RESPONSEs
+// back; without a match (and in peer/client mode, which has no local queryables yet) the
+// REQUEST gets RESPONSE_FINAL at once.
 //
 // Threading contract: a Session belongs to one EventLoop; every method is called on the loop
 // thread and callbacks run there. A sample callback may call put() and declare/undeclare.
@@ -89,6 +91,7 @@ class Session final : public TransportHandler {
         std::unordered_map<uint64_t, std::string> keyexprs;
         std::unordered_map<uint64_t, uint32_t> subscribers;  // their entity id -> token
         std::unordered_map<uint64_t, FaceInterest> interests;
+        std::unordered_map<uint64_t, std::string> queryables;  // their entity id -> key
         uint64_t dropped = 0;  // samples not sent because the face does not read
     };
     struct Subscriber {
@@ -107,7 +110,16 @@ class Session final : public TransportHandler {
     // Key resolution for what a face sent: its own table (sender mapping) or ours (none).
     [[nodiscard]] Result<std::string_view> resolve(Face& face, const WireExpr& key);
 
+    void add_face(std::unique_ptr<Transport> transport, std::optional<Endpoint> reconnect);
     void remove_face(uint64_t id);
+    // Queries (session_query.cpp): a router forwards REQUESTs to faces with a matching
+    // queryable under its own request ids and maps RESPONSEs back; the origin gets one
+    // RESPONSE_FINAL once every target finished (or at once if none matches).
+    void on_request(Face& face, const Request& request);
+    void on_response(Face& face, const Response& response);
+    void on_response_final(Face& face, uint64_t id);
+    void finish_query(uint64_t origin_face, uint64_t origin_id);
+    void drop_queries_of(uint64_t face);
     void schedule_reconnect(const Endpoint& endpoint);
     void on_declare(Face& face, const Declare& declare);
     void on_push(Face& face, const Push& push);
@@ -149,6 +161,14 @@ class Session final : public TransportHandler {
     uint64_t next_aggregate_ = uint64_t{1} << 31;
     std::string key_buffer_;
     std::vector<EventLoop::TimerId> reconnect_timers_;
+    struct QueryKey {
+        uint64_t face;
+        uint64_t id;
+        friend auto operator<=>(const QueryKey&, const QueryKey&) = default;
+    };
+    std::map<QueryKey, QueryKey> forwarded_;  // (target face, our id) -> (origin face, id)
+    std::map<QueryKey, size_t> outstanding_;  // (origin face, id) -> targets not finished
+    uint64_t next_request_ = 1;
     int routing_depth_ = 0;
     bool routes_stale_ = false;
     bool closing_ = false;

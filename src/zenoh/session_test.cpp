@@ -265,6 +265,73 @@ TEST_F(SessionTest, QueriesGetAFinalResponse) {
     EXPECT_EQ(final->id, 1u);
 }
 
+// FRAME(sn) carrying one network message, as a raw peer sends it.
+std::vector<uint8_t> framed(uint64_t sn, const NetworkMessage& m) {
+    std::vector<uint8_t> out;
+    Writer w(out);
+    encode(w, FrameHeader{true, sn, {}});
+    encode(w, m);
+    return out;
+}
+
+TEST_F(SessionTest, RouterForwardsAQueryAndMapsTheRepliesBack) {
+    auto router = open(Mode::kRouter, {"tcp/127.0.0.1:0"}, {});
+    testing::RawPeer queryable(router->listen_ports().at(0));
+    pico_handshake(queryable);
+    Declare key;
+    key.decl = Declaration{DeclKind::kKeyExpr, 1, WireExpr{0, "demo/example/q", false}};
+    queryable.send_batch(framed(0, key));
+    Declare decl;
+    decl.decl = Declaration{DeclKind::kQueryable, 1, WireExpr{1, "", true}};
+    queryable.send_batch(framed(1, decl));
+    testing::RawPeer getter(router->listen_ports().at(0));
+    pico_handshake(getter);
+    ASSERT_TRUE(run_until([&] { return router->face_count() == 2; }));
+    for (int i = 0; i < 20; ++i) {
+        loop_->run_once(1ms);
+    }
+    // Captured z_get REQUEST rid 1 on demo/example/*.
+    getter.send_batch(
+        hex("2500fc01000e64656d6f2f6578616d706c652f2aa10d26904ea302430600"
+            "68656c6c6f"));
+    std::optional<Request> forwarded;
+    ASSERT_TRUE(run_until([&] {
+        for (const auto& m : drain(queryable)) {
+            if (const auto* r = std::get_if<Request>(&m)) {
+                forwarded = *r;
+            }
+        }
+        return forwarded.has_value();
+    }));
+    EXPECT_EQ(forwarded->key.suffix, "demo/example/*");
+    EXPECT_EQ(forwarded->timeout, 10000u);
+    EXPECT_EQ(forwarded->query.consolidation, 2);
+
+    std::string text = "Queryable from Pico!";
+    Put put;
+    put.payload = as_bytes(text);
+    Response reply;
+    reply.id = forwarded->id;
+    reply.key = WireExpr{1, "", true};
+    reply.body = Reply{std::nullopt, put};
+    queryable.send_batch(framed(2, reply));
+    queryable.send_batch(framed(3, ResponseFinal{forwarded->id, {}}));
+
+    std::vector<NetworkMessage> back;
+    ASSERT_TRUE(run_until([&] {
+        for (auto& m : drain(getter)) {
+            back.push_back(std::move(m));
+        }
+        return !back.empty() && std::holds_alternative<ResponseFinal>(back.back());
+    }));
+    ASSERT_EQ(back.size(), 2u);
+    const auto& response = std::get<Response>(back[0]);
+    EXPECT_EQ(response.id, 1u);
+    EXPECT_EQ(response.key.suffix, "demo/example/q");
+    EXPECT_EQ(as_string_view(std::get<Put>(std::get<Reply>(response.body).body).payload), text);
+    EXPECT_EQ(std::get<ResponseFinal>(back[1]).id, 1u);
+}
+
 TEST_F(SessionTest, ClientReconnectsAndRedeclaresAfterTheRouterRestarts) {
     auto router = open(Mode::kRouter, {"tcp/127.0.0.1:0"}, {});
     std::string endpoint = at(*router);
