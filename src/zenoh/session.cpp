@@ -234,56 +234,55 @@ Result<std::string_view> Session::resolve(Face& face, const WireExpr& key) {
     return std::string_view(key_buffer_);
 }
 
+std::optional<std::string> Session::declared_key(Face& face, const Declaration& d,
+                                                 std::string_view what) {
+    auto key = resolve(face, *d.key);
+    auto valid = key ? keyexpr::validate(*key) : Result<>(tl::unexpected(key.error()));
+    if (!valid) {
+        log(fmt::format("zenoh session: {} {} from face {} ignored: {}", what, d.id, face.id,
+                        valid.error().message()));
+        return std::nullopt;
+    }
+    return std::string(*key);
+}
+
 void Session::on_declare(Face& face, const Declare& declare) {
     const Declaration& d = declare.decl;
     switch (d.kind) {
         case DeclKind::kKeyExpr: {
+            // A prefix need not be a key expression on its own: only resolved, not validated.
             auto key = resolve(face, *d.key);
-            if (!key) {
-                log(fmt::format("zenoh session: D_KEYEXPR {} ignored: {}", d.id,
-                                key.error().message()));
-                return;
+            if (key) {
+                face.keyexprs[d.id] = std::string(*key);
+            } else {
+                log(fmt::format("zenoh session: D_KEYEXPR {} from face {} ignored: {}", d.id,
+                                face.id, key.error().message()));
             }
-            face.keyexprs[d.id] = std::string(*key);
             return;
         }
         case DeclKind::kUndeclareKeyExpr:
             face.keyexprs.erase(d.id);
             return;
-        case DeclKind::kSubscriber: {
-            auto key = resolve(face, *d.key);
-            auto valid = key ? keyexpr::validate(*key) : Result<>(tl::unexpected(key.error()));
-            if (!valid) {
-                log(fmt::format("zenoh session: D_SUBSCRIBER {} ignored: {}", d.id,
-                                valid.error().message()));
-                return;
+        case DeclKind::kSubscriber:
+            if (auto key = declared_key(face, d, "D_SUBSCRIBER")) {
+                if (auto old = face.subscribers.find(d.id); old != face.subscribers.end()) {
+                    remove_subscriber(old->second);
+                }
+                face.subscribers[d.id] = add_subscriber(std::move(*key), face.id, nullptr);
             }
-            if (auto old = face.subscribers.find(d.id); old != face.subscribers.end()) {
-                remove_subscriber(old->second);
-            }
-            face.subscribers[d.id] = add_subscriber(std::string(*key), face.id, nullptr);
             return;
-        }
-        case DeclKind::kUndeclareSubscriber: {
-            auto it = face.subscribers.find(d.id);
-            if (it != face.subscribers.end()) {
+        case DeclKind::kUndeclareSubscriber:
+            if (auto it = face.subscribers.find(d.id); it != face.subscribers.end()) {
                 uint32_t token = it->second;
                 face.subscribers.erase(it);
                 remove_subscriber(token);
             }
             return;
-        }
-        case DeclKind::kQueryable: {
-            auto key = resolve(face, *d.key);
-            auto valid = key ? keyexpr::validate(*key) : Result<>(tl::unexpected(key.error()));
-            if (!valid) {
-                log(fmt::format("zenoh session: D_QUERYABLE {} ignored: {}", d.id,
-                                valid.error().message()));
-                return;
+        case DeclKind::kQueryable:
+            if (auto key = declared_key(face, d, "D_QUERYABLE")) {
+                face.queryables[d.id] = std::move(*key);
             }
-            face.queryables[d.id] = std::string(*key);
             return;
-        }
         case DeclKind::kUndeclareQueryable:
             face.queryables.erase(d.id);
             return;

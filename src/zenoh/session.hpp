@@ -121,6 +121,9 @@ class Session final : public TransportHandler {
     void finish_query(uint64_t origin_face, uint64_t origin_id);
     void drop_queries_of(uint64_t face);
     void schedule_reconnect(const Endpoint& endpoint);
+    // The key a declaration names, canonical; nullopt (logged) if it cannot be used.
+    std::optional<std::string> declared_key(Face& face, const Declaration& d,
+                                            std::string_view what);
     void on_declare(Face& face, const Declare& declare);
     void on_push(Face& face, const Push& push);
     void route(uint64_t from_face, std::string_view key, const Push& push);
