@@ -123,6 +123,28 @@ TEST_F(SessionTest, LocalSubscribersGetLocalPuts) {
     EXPECT_FALSE(a->put("a//b", as_bytes("bad")));
 }
 
+TEST_F(SessionTest, PicoPeerSubscriberGetsOnlyMatchingPushes) {
+    auto a = open(Mode::kPeer, {"tcp/127.0.0.1:0"}, {});
+    testing::RawPeer peer(a->listen_ports().at(0));
+    pico_handshake(peer);
+    // pico peer z_sub declares at once, without waiting for an interest: D_SUBSCRIBER demo/**.
+    peer.send_batch(hex("25001e6201000764656d6f2f2a2a"));
+    std::vector<std::string> keys;
+    ASSERT_TRUE(run_until([&] {
+        (void)a->put("other/x", as_bytes("no"));
+        (void)a->put("demo/y", as_bytes("yes"));
+        for (const auto& m : drain(peer)) {
+            if (const auto* push = std::get_if<Push>(&m)) {
+                keys.emplace_back(push->key.suffix);
+            }
+        }
+        return !keys.empty();
+    }));
+    for (const auto& k : keys) {
+        EXPECT_EQ(k, "demo/y");
+    }
+}
+
 TEST_F(SessionTest, ClientsTalkThroughARouterThatFilters) {
     auto router = open(Mode::kRouter, {"tcp/127.0.0.1:0"}, {});
     auto sub = open(Mode::kClient, {}, {at(*router)});

@@ -87,6 +87,16 @@ TEST_F(RawPeerTest, PicoClientHandshakeNegotiatesItsBatchAndGetsACookie) {
     ASSERT_TRUE(run_until([&] { return handler_.messages == 3; }));
 }
 
+TEST_F(RawPeerTest, PicoInitWithoutSizesMeansTheDefaults) {
+    // The 65535 build omits S (big_client_sub capture): resolution 0x0a, batch 65535.
+    testing::RawPeer peer(listener_->port());
+    peer.send_batch(hex("8109f270791e60e3966fd48f2981ac79f2809c2701"));
+    auto ack = std::get<Init>(decode_single(next_batch(peer)).value());
+    EXPECT_EQ(ack.batch_size, kDefaultBatchSize);
+    EXPECT_EQ(ack.resolution, kDefaultResolution);
+    EXPECT_EQ(ack.patch, 1u);
+}
+
 TEST_F(RawPeerTest, SilentPeerExpiresAfterTheLease) {
     config_.lease = 200ms;
     testing::RawPeer peer(listener_->port());

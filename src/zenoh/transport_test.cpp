@@ -180,6 +180,20 @@ TEST_F(TransportTest, IdleLinkStaysUpThroughKeepAlives) {
     EXPECT_EQ(client->state(), Transport::State::kEstablished);
 }
 
+TEST_F(TransportTest, HandshakeOverIpv6Loopback) {
+    auto any6 = parse_endpoint("tcp/[::1]:0").value();
+    std::unique_ptr<Transport> accepted;
+    auto listener6 = TcpListener::listen(*loop_, any6, [&](sys::UniqueFd fd) {
+        accepted = Transport::accept(*loop_, std::move(fd), server_config_, server_).value();
+    });
+    if (!listener6) {
+        GTEST_SKIP() << "no IPv6 loopback here: " << listener6.error().message();
+    }
+    auto endpoint = parse_endpoint("tcp/[::1]:" + std::to_string((*listener6)->port())).value();
+    auto client = Transport::connect(*loop_, endpoint, client_config_, client_).value();
+    ASSERT_TRUE(run_until([&] { return client_.established && server_.established; }));
+}
+
 TEST_F(TransportTest, ConnectionRefusedIsReportedAsClosed) {
     auto endpoint = this->endpoint();
     listener_.reset();
