@@ -76,6 +76,15 @@ class SessionTest : public testing::LoopTest {
         return out;
     }
 
+    // Appends the keys of the PUSHes the raw peer received.
+    void append_push_keys(testing::RawPeer& peer, std::vector<std::string>& keys) {
+        for (const auto& m : drain(peer)) {
+            if (const auto* push = std::get_if<Push>(&m)) {
+                keys.emplace_back(push->key.suffix);
+            }
+        }
+    }
+
     // Plays zenoh-pico's client handshake against `port`.
     void pico_handshake(testing::RawPeer& peer) {
         peer.send_batch(hex("c109f2a85d4c129ffc4318f57e46aabc6ed1e50a00082701"));
@@ -133,11 +142,7 @@ TEST_F(SessionTest, PicoPeerSubscriberGetsOnlyMatchingPushes) {
     ASSERT_TRUE(run_until([&] {
         (void)a->put("other/x", as_bytes("no"));
         (void)a->put("demo/y", as_bytes("yes"));
-        for (const auto& m : drain(peer)) {
-            if (const auto* push = std::get_if<Push>(&m)) {
-                keys.emplace_back(push->key.suffix);
-            }
-        }
+        append_push_keys(peer, keys);
         return !keys.empty();
     }));
     for (const auto& k : keys) {
@@ -174,11 +179,7 @@ TEST_F(SessionTest, RouterForwardsToARawSubscriberOnlyMatchingPushes) {
     ASSERT_TRUE(run_until([&] {
         (void)pub->put("x/other", as_bytes("no"));
         (void)pub->put("demo/a", as_bytes("yes"));
-        for (const auto& m : drain(peer)) {
-            if (const auto* push = std::get_if<Push>(&m)) {
-                keys.emplace_back(push->key.suffix);
-            }
-        }
+        append_push_keys(peer, keys);
         return !keys.empty();
     }));
     for (const auto& k : keys) {
