@@ -19,6 +19,8 @@ void add_new_command(CLI::App& app);
 void add_version_command(CLI::App& app);
 // Defined in run.cpp (added later): `dora run DATAFLOW`.
 void add_run_command(CLI::App& app);
+// daemon.cpp: `dora daemon`.
+void add_daemon_command(CLI::App& app);
 
 // "dora-cpp <version>", the project version from CMake.
 [[nodiscard]] std::string version_text();

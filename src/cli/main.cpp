@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
     dora::cli::add_new_command(app);
     dora::cli::add_version_command(app);
     dora::cli::add_run_command(app);
+    dora::cli::add_daemon_command(app);
 
     try {
         app.parse(argc, argv);

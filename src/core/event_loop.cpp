@@ -90,6 +90,16 @@ Result<> EventLoop::add_fd(int fd, uint32_t events, FdCallback callback) {
     return {};
 }
 
+Result<> EventLoop::modify_fd(int fd, uint32_t events) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.fd = fd;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev) != 0) {
+        return fail(sys::errno_error("epoll_ctl(MOD)"));
+    }
+    return {};
+}
+
 void EventLoop::remove_fd(int fd) {
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
     fds_.erase(fd);

@@ -40,6 +40,7 @@ class EventLoop {
 
     // Watches `fd` (not owned) for `events` (EPOLLIN etc.).
     [[nodiscard]] Result<> add_fd(int fd, uint32_t events, FdCallback callback);
+    [[nodiscard]] Result<> modify_fd(int fd, uint32_t events);
     void remove_fd(int fd);
 
     // Calls `callback` after `delay`, then every `interval` if it is non-zero.

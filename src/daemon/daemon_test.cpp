@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "daemon/dataflow_plan.hpp"
 #include "core/event_loop.hpp"
+#include "daemon/dataflow_plan.hpp"
 #include "daemon/line_buffer.hpp"
 #include "daemon/node_command.hpp"
 #include "daemon/spawner.hpp"

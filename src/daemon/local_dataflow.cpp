@@ -13,6 +13,7 @@
 #include "core/hlc.hpp"
 #include "daemon/node_command.hpp"
 #include "daemon/spawner.hpp"
+#include "message/arrow_layout.hpp"
 #include "message/metadata.hpp"
 #include "message/node_config.hpp"
 
@@ -266,23 +267,19 @@ void LocalDataflow::send_stdout_line(const NodeState& node, std::string_view lin
     if (it == planned.outputs.end() || it->second.empty()) {
         return;
     }
-    // A one-element Utf8 array: int32 offsets {0, n} at 0, the bytes at 64.
+    const std::string_view strings[] = {line};
+    auto layout = message::utf8_layout(strings);
     message::Metadata metadata;
     static HlcClock clock;
     metadata.timestamp = clock.now();
-    metadata.type_info.format = "u";
-    metadata.type_info.length = 1;
-    metadata.type_info.buffers = {message::BufferRef::null(), message::BufferRef{0, 8},
-                                  message::BufferRef{64, line.size()}};
+    metadata.type_info = layout.type_info;
     std::string meta = message::encode(metadata);
-    auto sample = daemon_pool_->allocate(64 + line.size(), meta.size());
+    auto sample = daemon_pool_->allocate(layout.total_size, meta.size());
     if (!sample) {
         note(node.id, sample.error().message());
         return;
     }
-    int32_t offsets[2] = {0, static_cast<int32_t>(line.size())};
-    std::memcpy(sample->data().data(), offsets, sizeof offsets);
-    std::memcpy(sample->data().data() + 64, line.data(), line.size());
+    message::pack_utf8(strings, layout, sample->data().data());
     auto entry = daemon_pool_->publish(std::move(*sample), std::as_bytes(std::span(meta)),
                                        static_cast<uint32_t>(it->second.size()), monotonic_ns());
     if (!entry) {

@@ -27,8 +27,8 @@
 #include <vector>
 
 #include "core/descriptor.hpp"
-#include "daemon/dataflow_plan.hpp"
 #include "core/event_loop.hpp"
+#include "daemon/dataflow_plan.hpp"
 #include "daemon/line_buffer.hpp"
 #include "shm/pool.hpp"
 #include "shm/region.hpp"

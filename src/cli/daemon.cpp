@@ -1,0 +1,104 @@
+// `dora daemon`: runs this machine's daemon in the foreground (see src/daemon/daemon.hpp).
+#include "daemon/daemon.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "core/event_loop.hpp"
+#include "daemon/python_env.hpp"
+#include "message/auth.hpp"
+#include "shm/segment.hpp"
+
+namespace dora::cli {
+namespace {
+
+struct DaemonCliOptions {
+    std::string machine_id;
+    std::string coordinator_addr = "127.0.0.1";
+    uint16_t coordinator_port = 53290;
+    uint16_t local_listen_port = 53291;
+    std::string token_file;
+    std::string work_dir;
+};
+
+std::string default_work_dir(const std::string& machine_id) {
+    const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+    std::string base = runtime != nullptr && *runtime != '\0'
+                           ? std::string(runtime) + "/dora"
+                           : fmt::format("/tmp/dora-{}", ::getuid());
+    return fmt::format("{}/daemon-{}", base, machine_id.empty() ? "default" : machine_id);
+}
+
+void run_daemon(const DaemonCliOptions& cli) {
+    daemon::DaemonOptions options;
+    options.machine_id = cli.machine_id;
+    options.coordinator_addr = cli.coordinator_addr;
+    options.coordinator_port = cli.coordinator_port;
+    options.local_listen_port = cli.local_listen_port;
+    options.work_dir = cli.work_dir.empty() ? default_work_dir(cli.machine_id) : cli.work_dir;
+    options.dora_version = version_text();
+    auto token = message::load_token(cli.token_file.empty()
+                                         ? std::nullopt
+                                         : std::optional<std::filesystem::path>(cli.token_file));
+    if (!token) {
+        throw Exception(token.error());
+    }
+    options.token = *token;
+    options.extra_node_env["PYTHONPATH"] =
+        daemon::prepend_python_path(daemon::dora_python_path(), std::getenv("PYTHONPATH"));
+    shm::remove_stale_segments();
+
+    auto loop = EventLoop::create();
+    if (!loop) {
+        throw Exception(loop.error());
+    }
+    auto d = daemon::Daemon::create(**loop, options);
+    if (!d) {
+        throw Exception(d.error());
+    }
+    int interrupts = 0;
+    auto on_signal = [&] {
+        if (++interrupts == 1) {
+            std::cerr << "[daemon] stopping: every dataflow on this machine gets STOP (interrupt "
+                         "again to kill the nodes)\n";
+            (*d)->shut_down(std::chrono::seconds(15));
+        } else {
+            (*d)->shut_down(std::chrono::seconds(0));
+        }
+    };
+    (*loop)->on_signal(SIGINT, on_signal);
+    (*loop)->on_signal(SIGTERM, on_signal);
+    (*d)->start();
+    std::cerr << "[daemon] machine `" << options.machine_id << "` connecting to the coordinator at "
+              << options.coordinator_addr << ":" << options.coordinator_port << "\n";
+    (*loop)->run();
+}
+
+}  // namespace
+
+void add_daemon_command(CLI::App& app) {
+    auto options = std::make_shared<DaemonCliOptions>();
+    auto* cmd = app.add_subcommand("daemon", "Run the daemon of this machine (foreground)");
+    cmd->add_option("--machine-id", options->machine_id,
+                    "This machine's id, as nodes name it in `deploy: machine:` (none: the default "
+                    "daemon)");
+    cmd->add_option("--coordinator-addr", options->coordinator_addr, "Coordinator address")
+        ->capture_default_str();
+    cmd->add_option("--coordinator-port", options->coordinator_port, "Coordinator port for daemons")
+        ->capture_default_str();
+    cmd->add_option("--local-listen-port", options->local_listen_port,
+                    "Port on 127.0.0.1 for dynamic nodes (give each daemon of a machine its own)")
+        ->capture_default_str();
+    cmd->add_option("--token-file", options->token_file,
+                    "File with the cluster token (else DORA_TOKEN or ~/.config/dora/token)");
+    cmd->add_option("--work-dir", options->work_dir,
+                    "Where dataflows started from other machines run (default under "
+                    "$XDG_RUNTIME_DIR/dora or /tmp/dora-$UID)");
+    cmd->callback([options] { run_daemon(*options); });
+}
+
+}  // namespace dora::cli
