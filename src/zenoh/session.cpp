@@ -417,13 +417,15 @@ void Session::undeclare_subscriber(uint32_t id) {
     remove_subscriber(id);
 }
 
-Result<> Session::put(std::string_view key, Bytes payload, std::optional<Encoding> encoding) {
+Result<> Session::put(std::string_view key, Bytes payload, std::optional<Encoding> encoding,
+                      std::optional<Bytes> attachment) {
     DORA_ZCHECK(keyexpr::validate(key));
     Push push;
     push.key = WireExpr{0, key, false};
     Put body;
     body.payload = payload;
     body.encoding = encoding;
+    body.attachment = attachment;
     push.body = body;
     route(0, key, push);
     return {};

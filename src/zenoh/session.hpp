@@ -61,7 +61,10 @@ class Session final : public TransportHandler {
     void undeclare_subscriber(uint32_t id);
     // Publishes to local subscribers and to the faces that want it.
     [[nodiscard]] Result<> put(std::string_view key, Bytes payload,
-                               std::optional<Encoding> encoding = std::nullopt);
+                               std::optional<Encoding> encoding = std::nullopt,
+                               std::optional<Bytes> attachment = std::nullopt);
+    // Connects to one more endpoint (and reconnects to it whenever the link drops).
+    void connect_to(const Endpoint& endpoint) { connect(endpoint); }
 
     [[nodiscard]] const Zid& zid() const { return options_.transport.zid; }
     [[nodiscard]] Mode mode() const { return options_.config.mode; }
