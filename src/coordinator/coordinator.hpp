@@ -1,0 +1,210 @@
+// The dora coordinator: the control plane's hub. It accepts daemons (default port 53290) and CLIs
+// (control port 6012), keeps the daemon registry (machine id, Zenoh endpoints, heartbeats) and
+// the dataflows (uuid v7, name, descriptor, per-machine nodes, results; finished ones archived),
+// runs the two-phase start (PrepareDataflow to every involved daemon, SpawnDataflow once all are
+// prepared), fans node logs out to attached CLIs and `dora logs --follow`, and relays stop, logs,
+// build, check and destroy requests. The data plane never passes through it.
+//
+// Contract with daemons beyond the message definitions (see DESIGN.md section 5):
+//  - a daemon registers once per connection; a second daemon with the same machine id is refused
+//    while the first is connected; the registry keeps a disconnected daemon (shown in list/check)
+//    until it re-registers;
+//  - DaemonRegister.running_dataflows lists every dataflow the daemon still runs or whose
+//    DataflowFinishedOnMachine it has not yet delivered (it sends those right after registering);
+//    a dataflow the coordinator expected on that machine but not listed is finished there as lost;
+//    a listed dataflow the coordinator does not know (it restarted) is adopted as "recovered";
+//  - after DataflowSpawned (either outcome) a daemon eventually sends DataflowFinishedOnMachine;
+//    a StopDataflow for a prepared but not spawned dataflow makes the daemon drop it;
+//  - any message from a daemon counts as a heartbeat; silence for `daemon_timeout` closes the
+//    connection and marks the daemon disconnected; its dataflows keep running.
+//
+// Thread safety: everything runs on the EventLoop's thread; the object is not shared.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "coordinator/connection.hpp"
+#include "coordinator/handshake.hpp"
+#include "core/event_loop.hpp"
+#include "message/common.hpp"
+
+namespace dora::coordinator {
+
+struct CoordinatorOptions {
+    std::string interface = "0.0.0.0";
+    uint16_t port = 53290;
+    std::string control_interface = "127.0.0.1";
+    uint16_t control_port = 6012;
+    bool listen = true;  // false: no sockets (tests and fuzzing hand connections to adopt())
+    std::optional<std::string> token;
+    std::string dora_version;
+    std::chrono::milliseconds heartbeat_interval{2000};
+    std::chrono::milliseconds daemon_timeout{10000};
+    std::chrono::milliseconds hello_timeout{10000};
+    std::chrono::milliseconds prepare_timeout{60000};
+    std::chrono::milliseconds destroy_timeout{30000};
+    size_t max_archived = 100;
+    // Where the coordinator's own log lines go (default: stderr).
+    std::function<void(const std::string&)> log;
+};
+
+class Coordinator {
+  public:
+    [[nodiscard]] static Result<std::unique_ptr<Coordinator>> create(EventLoop& loop,
+                                                                     CoordinatorOptions options);
+    ~Coordinator();
+    Coordinator(const Coordinator&) = delete;
+    Coordinator& operator=(const Coordinator&) = delete;
+
+    [[nodiscard]] uint16_t daemon_port() const { return daemon_port_; }
+    [[nodiscard]] uint16_t control_port() const { return control_port_; }
+
+    enum class Port { kDaemon, kControl };
+    // Serves `fd` as a connection accepted on `port` (the listeners use it; so do tests).
+    void adopt(sys::UniqueFd fd, Port port, std::string peer_address, bool loopback);
+
+    // True once `dora destroy` has completed; the loop has then been stopped.
+    [[nodiscard]] bool destroyed() const { return destroyed_; }
+    [[nodiscard]] size_t connection_count() const { return peers_.size(); }
+
+  private:
+    struct Peer {
+        std::unique_ptr<Connection> connection;
+        Port port = Port::kControl;
+        message::Challenge challenge;
+        std::optional<EventLoop::TimerId> hello_timer;
+        std::optional<std::string> machine;  // a registered daemon's machine id
+    };
+    struct DaemonState {
+        std::string machine_id;
+        std::string address;
+        std::vector<std::string> zenoh_endpoints;
+        std::optional<Connection::Id> connection;  // std::nullopt: disconnected
+        std::chrono::steady_clock::time_point last_heartbeat;
+    };
+    enum class Status { kPreparing, kRunning, kStopping, kFinished, kFailed };
+    struct Dataflow {
+        std::string id;
+        std::string name;
+        std::string yaml;
+        std::string path;
+        std::string cli_machine;
+        Status status = Status::kPreparing;
+        bool recovered = false;  // adopted from a daemon after a coordinator restart
+        std::map<std::string, std::vector<std::string>> nodes_per_machine;
+        std::set<std::string> awaiting_prepared;
+        std::set<std::string> awaiting_finished;
+        std::vector<message::NodeResultInfo> results;
+        std::string error;
+        std::optional<int64_t> stop_grace_ms;
+        std::set<Connection::Id> attached;
+        std::map<std::string, std::set<Connection::Id>> followers;  // node -> `logs --follow`
+        std::set<Connection::Id> stop_waiters;
+        std::optional<EventLoop::TimerId> prepare_timer;
+        [[nodiscard]] bool active() const {
+            return status != Status::kFinished && status != Status::kFailed;
+        }
+    };
+    struct LogRequest {
+        Connection::Id cli = 0;
+        std::string dataflow_id;
+        std::string node_id;
+        std::string machine;
+        bool follow = false;
+    };
+    struct BuildJob {
+        Connection::Id cli = 0;
+        std::set<uint64_t> pending;  // request ids
+        bool success = true;
+        std::vector<std::string> failures;
+    };
+
+    Coordinator(EventLoop& loop, CoordinatorOptions options);
+    [[nodiscard]] Result<> start_listening();
+    void on_accept(int listen_fd, Port port);
+    void on_message(Connection& connection, nlohmann::json message);
+    void on_closed(Connection& connection, const std::string& reason);
+    void refuse(Connection& connection, const std::string& why);
+    void on_heartbeat_tick();
+    void log(const std::string& line) const;
+    [[nodiscard]] Connection* connection(Connection::Id id);
+    void send_to(Connection::Id id, const nlohmann::json& message);
+    bool send_to_daemon(const std::string& machine, const nlohmann::json& message);
+    [[nodiscard]] std::vector<std::string> connected_machines() const;
+    [[nodiscard]] std::string missing_daemons_error(const std::set<std::string>& machines) const;
+
+    // Daemons (coordinator.cpp).
+    void on_daemon_message(Peer& peer, const nlohmann::json& message);
+    void on_register(Peer& peer, const nlohmann::json& message);
+    void on_daemon_lost(const std::string& machine, const std::string& reason);
+    void reconcile(const std::string& machine, const std::vector<std::string>& running);
+    void broadcast_peers();
+    void on_destroy(Connection::Id cli);
+    void maybe_finish_destroy();
+
+    // CLIs and dataflows (dataflows.cpp; list, check, logs and build in requests.cpp).
+    void on_cli_message(Peer& peer, const nlohmann::json& message);
+    void on_start(Connection& cli, const nlohmann::json& message);
+    void on_stop(Connection& cli, const nlohmann::json& message);
+    void on_list(Connection& cli);
+    void on_logs(Connection& cli, const nlohmann::json& message);
+    void on_check(Connection& cli, const nlohmann::json& message);
+    void on_build(Connection& cli, const nlohmann::json& message);
+    void on_prepared(const std::string& machine, const nlohmann::json& message);
+    void on_spawned(const std::string& machine, const nlohmann::json& message);
+    void on_daemon_log(const std::string& machine, const nlohmann::json& message);
+    void on_finished_on_machine(const std::string& machine, const nlohmann::json& message);
+    void on_logs_reply(const std::string& machine, const nlohmann::json& message);
+    void on_build_output(const std::string& machine, const nlohmann::json& message);
+    void on_build_result(const std::string& machine, const nlohmann::json& message);
+    void stop_dataflow(Dataflow& dataflow, int64_t grace_ms);
+    void fail_start(Dataflow& dataflow, const std::string& error);
+    void machine_finished(Dataflow& dataflow, const std::string& machine,
+                          std::vector<message::NodeResultInfo> results);
+    void finish_dataflow(Dataflow& dataflow);
+    void forget_cli(Connection::Id cli);
+    void fail_requests_to(const std::string& machine);
+    void build_request_done(uint64_t request, bool success, const std::string& failure);
+    [[nodiscard]] Result<Dataflow*> find_active(const std::string& id, const std::string& name);
+    [[nodiscard]] Result<Dataflow*> find_for_logs(const std::string& dataflow);
+    [[nodiscard]] message::DataflowInfo info(const Dataflow& dataflow) const;
+    [[nodiscard]] static const char* status_name(Status status);
+
+    EventLoop& loop_;
+    CoordinatorOptions options_;
+    sys::UniqueFd daemon_listener_;
+    sys::UniqueFd control_listener_;
+    uint16_t daemon_port_ = 0;
+    uint16_t control_port_ = 0;
+    std::optional<EventLoop::TimerId> heartbeat_timer_;
+    Connection::Id next_connection_ = 1;
+    std::map<Connection::Id, Peer> peers_;
+    std::map<std::string, DaemonState> daemons_;
+    std::map<std::string, Dataflow> dataflows_;  // by id: active and archived
+    std::deque<std::string> archived_;           // ids, oldest first
+    uint64_t next_request_ = 1;
+    std::map<uint64_t, LogRequest> log_requests_;
+    struct BuildRequest {
+        uint64_t job = 0;
+        std::string machine;
+    };
+    std::map<uint64_t, BuildRequest> build_requests_;
+    std::map<uint64_t, BuildJob> build_jobs_;
+    std::optional<Connection::Id> destroy_requester_;
+    bool destroying_ = false;
+    bool destroyed_ = false;
+    std::optional<EventLoop::TimerId> destroy_timer_;
+    // Callbacks posted to the loop hold a weak reference: they may run after this is destroyed.
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+};
+
+}  // namespace dora::coordinator

@@ -1,0 +1,564 @@
+// The coordinator's state machine, driven in-process: fake daemons and CLIs speak the control
+// messages over socketpairs handed to Coordinator::adopt(); the test pumps the event loop until
+// the message it expects arrives (with a deadline, never a fixed sleep).
+#include "coordinator/coordinator.hpp"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "message/auth.hpp"
+#include "message/cli_to_coordinator.hpp"
+#include "message/coordinator_to_cli.hpp"
+#include "message/coordinator_to_daemon.hpp"
+#include "message/daemon_to_coordinator.hpp"
+
+namespace dora::coordinator {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+namespace msg = dora::message;
+
+struct Fixture;
+
+// The far end of one connection.
+struct FakePeer {
+    Fixture* fixture = nullptr;
+    sys::UniqueFd fd;
+    msg::FrameReader reader;
+    bool closed = false;
+
+    void send_raw(std::string_view bytes) { ASSERT_TRUE(sys::write_all(fd.get(), bytes)); }
+    void send(const json& message) { send_raw(msg::encode_frame(message)); }
+    // The next message, or std::nullopt when the connection closed or nothing came in time.
+    std::optional<json> next(std::chrono::milliseconds timeout = 3000ms);
+    // Skips messages until one of `type` arrives.
+    std::optional<json> next_of(const std::string& type,
+                                std::chrono::milliseconds timeout = 3000ms) {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            auto m = next(std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now()));
+            if (!m) return std::nullopt;
+            if ((*m)["type"] == type) return m;
+        }
+        return std::nullopt;
+    }
+    // True once the coordinator closed this connection.
+    bool wait_closed(std::chrono::milliseconds timeout = 3000ms) {
+        while (!closed && next(timeout)) {
+        }
+        return closed;
+    }
+};
+
+struct Fixture : ::testing::Test {
+    std::unique_ptr<EventLoop> loop;
+    std::unique_ptr<Coordinator> coordinator;
+    std::vector<std::string> logs;
+
+    void make(std::optional<std::string> token = std::nullopt,
+              std::function<void(CoordinatorOptions&)> tweak = {}) {
+        coordinator.reset();  // before the loop it uses
+        loop = std::move(*EventLoop::create());
+        CoordinatorOptions options;
+        options.listen = false;
+        options.token = std::move(token);
+        options.dora_version = "test";
+        options.log = [this](const std::string& line) { logs.push_back(line); };
+        if (tweak) tweak(options);
+        auto created = Coordinator::create(*loop, options);
+        ASSERT_TRUE(created) << created.error().message();
+        coordinator = std::move(*created);
+    }
+    void SetUp() override { make(); }
+    void TearDown() override { coordinator.reset(); }
+
+    std::unique_ptr<FakePeer> connect(Coordinator::Port port, bool loopback = true) {
+        int fds[2];
+        EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+        EXPECT_TRUE(sys::set_nonblocking(fds[0]));
+        auto peer = std::make_unique<FakePeer>();
+        peer->fixture = this;
+        peer->fd = sys::UniqueFd(fds[1]);
+        coordinator->adopt(sys::UniqueFd(fds[0]), port, "test-peer", loopback);
+        return peer;
+    }
+    // Connects and completes the hello; `proof_token` signs the nonce.
+    std::unique_ptr<FakePeer> hello(Coordinator::Port port, std::optional<std::string> token = {},
+                                    bool loopback = true, int protocol = msg::kProtocolVersion) {
+        auto peer = connect(port, loopback);
+        auto challenge = peer->next();
+        EXPECT_TRUE(challenge);
+        EXPECT_EQ((*challenge)["type"], msg::Challenge::kType);
+        msg::Hello h;
+        h.protocol = protocol;
+        h.dora_version = "peer-version";
+        h.role = port == Coordinator::Port::kDaemon ? "daemon" : "cli";
+        if (token) h.proof = msg::hmac_proof(*token, (*challenge)["nonce"].get<std::string>());
+        peer->send(msg::make(h));
+        return peer;
+    }
+    std::unique_ptr<FakePeer> cli() {
+        auto peer = hello(Coordinator::Port::kControl);
+        EXPECT_EQ(peer->next().value_or(json())["type"], msg::Welcome::kType);
+        return peer;
+    }
+    std::unique_ptr<FakePeer> daemon(const std::string& machine,
+                                     std::vector<std::string> running = {}) {
+        auto peer = hello(Coordinator::Port::kDaemon);
+        EXPECT_EQ(peer->next().value_or(json())["type"], msg::Welcome::kType);
+        peer->send(msg::make(msg::DaemonRegister{machine, {"tcp/127.0.0.1:7000"}, running}));
+        EXPECT_TRUE(peer->next_of(msg::Peers::kType));
+        return peer;
+    }
+    msg::DataflowList list() {
+        auto c = cli();
+        c->send(msg::make(msg::CliList{}));
+        auto reply = c->next_of(msg::DataflowList::kType);
+        EXPECT_TRUE(reply);
+        return reply ? *msg::parse_as<msg::DataflowList>(*reply) : msg::DataflowList{};
+    }
+};
+
+std::optional<json> FakePeer::next(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        auto m = reader.next();
+        if (!m) return std::nullopt;
+        if (*m) return std::move(**m);
+        if (closed || std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+        fixture->loop->run_once(5ms);
+        pollfd p{fd.get(), POLLIN, 0};
+        if (::poll(&p, 1, 0) > 0) {
+            char buffer[65536];
+            ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+            if (n <= 0) {
+                closed = true;
+            } else {
+                reader.feed(std::string_view(buffer, static_cast<size_t>(n)));
+            }
+        }
+    }
+}
+
+const char* kTwoMachineFlow = R"(
+nodes:
+  - id: sensor
+    path: sensor.py
+    _unstable_deploy: {machine: edge1}
+    outputs: [reading]
+  - id: aggregator
+    path: aggregator.py
+    deploy: {machine: cloud}
+    inputs: {reading: sensor/reading}
+)";
+
+std::string start_flow(FakePeer& cli, const std::string& yaml, const std::string& name = "",
+                       bool attach = true) {
+    cli.send(msg::make(msg::CliStart{yaml, "/flows/flow.yml", name, attach, "cli-machine"}));
+    auto reply = cli.next();
+    if (!reply || (*reply)["type"] != msg::StartTriggered::kType) {
+        ADD_FAILURE() << "no start_triggered: " << reply.value_or(json()).dump();
+        return {};
+    }
+    return (*reply)["dataflow_id"];
+}
+
+// --- hello and authentication ---
+
+TEST_F(Fixture, LoopbackPeerWithoutTokenIsWelcomed) {
+    auto peer = hello(Coordinator::Port::kControl);
+    EXPECT_EQ(peer->next().value_or(json())["type"], msg::Welcome::kType);
+}
+
+TEST_F(Fixture, RemotePeerWithoutTokenIsToldHowToConfigureOne) {
+    auto peer = hello(Coordinator::Port::kControl, std::nullopt, /*loopback=*/false);
+    auto reply = peer->next();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ((*reply)["type"], msg::ErrorMessage::kType);
+    std::string text = (*reply)["message"];
+    EXPECT_NE(text.find("protected mode"), std::string::npos) << text;
+    EXPECT_NE(text.find("DORA_TOKEN"), std::string::npos) << text;
+    EXPECT_TRUE(peer->wait_closed());
+}
+
+TEST_F(Fixture, RemotePeerWithTheRightTokenIsWelcomed) {
+    make("secret");
+    auto peer = hello(Coordinator::Port::kControl, "secret", /*loopback=*/false);
+    EXPECT_EQ(peer->next().value_or(json())["type"], msg::Welcome::kType);
+}
+
+TEST_F(Fixture, WrongTokenIsRejected) {
+    make("secret");
+    auto peer = hello(Coordinator::Port::kControl, "guess");
+    auto reply = peer->next();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ((*reply)["type"], msg::ErrorMessage::kType);
+    EXPECT_NE((*reply)["message"].get<std::string>().find("does not match"), std::string::npos);
+    EXPECT_TRUE(peer->wait_closed());
+}
+
+TEST_F(Fixture, MissingTokenIsRejectedByATokenProtectedCoordinator) {
+    make("secret");
+    auto peer = hello(Coordinator::Port::kDaemon);  // loopback, but no proof
+    auto reply = peer->next();
+    ASSERT_TRUE(reply);
+    EXPECT_NE((*reply)["message"].get<std::string>().find("requires a cluster token"),
+              std::string::npos);
+    EXPECT_TRUE(peer->wait_closed());
+}
+
+TEST_F(Fixture, ProtocolMismatchNamesBothVersions) {
+    auto peer = hello(Coordinator::Port::kControl, std::nullopt, true, 99);
+    auto reply = peer->next();
+    ASSERT_TRUE(reply);
+    std::string text = (*reply)["message"];
+    EXPECT_NE(text.find("protocol 1"), std::string::npos) << text;
+    EXPECT_NE(text.find("protocol 99"), std::string::npos) << text;
+    EXPECT_NE(text.find("peer-version"), std::string::npos) << text;
+    EXPECT_TRUE(peer->wait_closed());
+}
+
+TEST_F(Fixture, DaemonOnTheControlPortIsSentToTheDaemonPort) {
+    auto peer = connect(Coordinator::Port::kControl);
+    ASSERT_TRUE(peer->next());
+    msg::Hello h;
+    h.role = "daemon";
+    peer->send(msg::make(h));
+    auto reply = peer->next();
+    ASSERT_TRUE(reply);
+    EXPECT_NE((*reply)["message"].get<std::string>().find("daemons connect"), std::string::npos);
+}
+
+TEST_F(Fixture, RequestBeforeHelloIsRefused) {
+    auto peer = connect(Coordinator::Port::kControl);
+    ASSERT_TRUE(peer->next());
+    peer->send(msg::make(msg::CliList{}));
+    auto reply = peer->next();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ((*reply)["type"], msg::ErrorMessage::kType);
+    EXPECT_TRUE(peer->wait_closed());
+}
+
+TEST_F(Fixture, HostileFramesCloseOnlyThatConnection) {
+    auto good = cli();
+    for (std::string bytes :
+         {std::string("\xff\xff\xff\x7f", 4), std::string("\x05\x00\x00\x00hello", 9),
+          std::string("\x02\x00\x00\x00[]", 6), std::string(70000, 'a')}) {
+        auto bad = connect(Coordinator::Port::kControl);
+        ASSERT_TRUE(bad->next());
+        bad->send_raw(bytes);
+        EXPECT_TRUE(bad->wait_closed()) << bytes.substr(0, 8);
+    }
+    good->send(msg::make(msg::CliList{}));
+    EXPECT_TRUE(good->next_of(msg::DataflowList::kType));
+}
+
+TEST_F(Fixture, SilentPeerIsClosedAfterTheHelloTimeout) {
+    make(std::nullopt, [](CoordinatorOptions& o) { o.hello_timeout = 50ms; });
+    auto peer = connect(Coordinator::Port::kControl);
+    EXPECT_TRUE(peer->wait_closed());
+}
+
+// --- daemon registry ---
+
+TEST_F(Fixture, DuplicateMachineIdIsRefusedNamingIt) {
+    auto first = daemon("edge1");
+    auto second = hello(Coordinator::Port::kDaemon);
+    ASSERT_TRUE(second->next());  // welcome
+    second->send(msg::make(msg::DaemonRegister{"edge1", {}, {}}));
+    auto reply = second->next_of(msg::ErrorMessage::kType);
+    ASSERT_TRUE(reply);
+    EXPECT_NE((*reply)["message"].get<std::string>().find("`edge1`"), std::string::npos);
+    EXPECT_TRUE(second->wait_closed());
+}
+
+TEST_F(Fixture, EveryDaemonLearnsTheOthersEndpoints) {
+    auto edge = daemon("edge1");
+    auto cloud = daemon("cloud");
+    auto peers = edge->next_of(msg::Peers::kType);
+    ASSERT_TRUE(peers);
+    auto parsed = msg::parse_as<msg::Peers>(*peers);
+    ASSERT_EQ(parsed->peers.size(), 1u);
+    EXPECT_EQ(parsed->peers[0].machine_id, "cloud");
+    EXPECT_EQ(parsed->peers[0].zenoh_endpoints, std::vector<std::string>{"tcp/127.0.0.1:7000"});
+}
+
+TEST_F(Fixture, SilentDaemonIsMarkedDisconnectedAndComesBackByRegistering) {
+    make(std::nullopt, [](CoordinatorOptions& o) {
+        o.heartbeat_interval = 20ms;
+        o.daemon_timeout = 100ms;
+    });
+    auto edge = daemon("edge1");
+    EXPECT_TRUE(edge->next_of(msg::CoordinatorHeartbeat::kType));
+    EXPECT_TRUE(edge->wait_closed());
+    auto daemons = list().daemons;
+    ASSERT_EQ(daemons.size(), 1u);
+    EXPECT_FALSE(daemons[0].connected);
+    auto again = daemon("edge1");
+    EXPECT_TRUE(list().daemons[0].connected);
+}
+
+// --- dataflows ---
+
+TEST_F(Fixture, StartNamesAMachineWithoutDaemonAndTheConnectedOnes) {
+    auto cloud = daemon("cloud");
+    auto c = cli();
+    c->send(msg::make(msg::CliStart{kTwoMachineFlow, "/f.yml", "", true, ""}));
+    auto reply = c->next();
+    ASSERT_TRUE(reply);
+    ASSERT_EQ((*reply)["type"], msg::ErrorMessage::kType);
+    std::string text = (*reply)["message"];
+    EXPECT_NE(text.find("machine `edge1`"), std::string::npos) << text;
+    EXPECT_NE(text.find("connected daemons: `cloud`"), std::string::npos) << text;
+    EXPECT_FALSE(cloud->next_of(msg::PrepareDataflow::kType, 100ms));
+}
+
+TEST_F(Fixture, InvalidDataflowIsRejectedBeforeAnythingIsSent) {
+    auto d = daemon("");
+    auto c = cli();
+    c->send(msg::make(msg::CliStart{"nodes:\n  - id: a\n    pathh: x\n", "/f.yml", "", true, ""}));
+    auto reply = c->next();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ((*reply)["type"], msg::ErrorMessage::kType);
+    EXPECT_NE((*reply)["message"].get<std::string>().find("pathh"), std::string::npos);
+}
+
+TEST_F(Fixture, TwoPhaseStartSpawnsOnlyOnceEveryDaemonIsPrepared) {
+    auto edge = daemon("edge1");
+    auto cloud = daemon("cloud");
+    auto c = cli();
+    std::string id = start_flow(*c, kTwoMachineFlow, "sensors");
+    auto prepare = edge->next_of(msg::PrepareDataflow::kType);
+    ASSERT_TRUE(prepare);
+    EXPECT_EQ((*prepare)["dataflow_id"], id);
+    EXPECT_EQ((*prepare)["cli_machine"], "cli-machine");
+    ASSERT_TRUE(cloud->next_of(msg::PrepareDataflow::kType));
+
+    edge->send(msg::make(msg::DataflowPrepared{id, true, ""}));
+    EXPECT_FALSE(edge->next_of(msg::SpawnDataflow::kType, 100ms));
+    cloud->send(msg::make(msg::DataflowPrepared{id, true, ""}));
+    EXPECT_TRUE(edge->next_of(msg::SpawnDataflow::kType));
+    EXPECT_TRUE(cloud->next_of(msg::SpawnDataflow::kType));
+
+    edge->send(msg::make(msg::DaemonLog{{id, "sensor", "", "stdout", "reading 1"}}));
+    auto log = c->next_of(msg::LogEvent::kType);
+    ASSERT_TRUE(log);
+    EXPECT_EQ((*log)["log"]["machine_id"], "edge1");
+    EXPECT_EQ((*log)["log"]["line"], "reading 1");
+
+    edge->send(msg::make(msg::DataflowFinishedOnMachine{
+        id, {{"sensor", "", true, "exited with status 0", false, {}}}}));
+    cloud->send(msg::make(msg::DataflowFinishedOnMachine{
+        id, {{"aggregator", "", true, "exited with status 0", false, {}}}}));
+    auto result = c->next_of(msg::DataflowResult::kType);
+    ASSERT_TRUE(result);
+    EXPECT_TRUE((*result)["success"]);
+    EXPECT_EQ((*result)["results"].size(), 2u);
+    auto dataflows = list().dataflows;
+    ASSERT_EQ(dataflows.size(), 1u);
+    EXPECT_EQ(dataflows[0].status, "finished");
+    EXPECT_EQ(dataflows[0].name, "sensors");
+}
+
+TEST_F(Fixture, FailedNodeMakesTheResultAFailure) {
+    auto d = daemon("");
+    auto c = cli();
+    std::string id = start_flow(*c, "nodes:\n  - id: a\n    path: a.py\n");
+    d->send(msg::make(msg::DataflowPrepared{id, true, ""}));
+    ASSERT_TRUE(d->next_of(msg::SpawnDataflow::kType));
+    d->send(msg::make(msg::DataflowFinishedOnMachine{
+        id, {{"a", "", false, "exited with status 3", false, {"boom"}}}}));
+    auto result = c->next_of(msg::DataflowResult::kType);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE((*result)["success"]);
+    EXPECT_EQ(list().dataflows[0].status, "failed");
+}
+
+TEST_F(Fixture, PrepareFailureStopsTheOthersAndEndsTheDataflowWithTheError) {
+    auto edge = daemon("edge1");
+    auto cloud = daemon("cloud");
+    auto c = cli();
+    std::string id = start_flow(*c, kTwoMachineFlow);
+    edge->send(msg::make(msg::DataflowPrepared{id, true, ""}));
+    cloud->send(msg::make(msg::DataflowPrepared{id, false, "aggregator.py: no such file"}));
+    auto result = c->next_of(msg::DataflowResult::kType);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE((*result)["success"]);
+    EXPECT_NE((*result)["error"].get<std::string>().find("no such file"), std::string::npos);
+    EXPECT_TRUE(edge->next_of(msg::StopDataflow::kType));
+    EXPECT_FALSE(edge->next_of(msg::SpawnDataflow::kType, 100ms));
+}
+
+TEST_F(Fixture, StopByNameWaitsForTheResult) {
+    auto d = daemon("");
+    auto starter = cli();
+    std::string id = start_flow(*starter, "nodes:\n  - id: a\n    path: a.py\n", "flow", false);
+    d->send(msg::make(msg::DataflowPrepared{id, true, ""}));
+    ASSERT_TRUE(d->next_of(msg::SpawnDataflow::kType));
+    auto stopper = cli();
+    msg::CliStop stop;
+    stop.name = "flow";
+    stop.grace_ms = 2000;
+    stopper->send(msg::make(stop));
+    auto sent = d->next_of(msg::StopDataflow::kType);
+    ASSERT_TRUE(sent);
+    EXPECT_EQ((*sent)["grace_ms"], 2000);
+    EXPECT_EQ(list().dataflows[0].status, "stopping");
+    d->send(msg::make(msg::DataflowFinishedOnMachine{id, {{"a", "", true, "ok", false, {}}}}));
+    auto result = stopper->next_of(msg::DataflowResult::kType);
+    ASSERT_TRUE(result);
+    EXPECT_EQ((*result)["dataflow_id"], id);
+}
+
+TEST_F(Fixture, StopWithoutIdNeedsExactlyOneRunningDataflow) {
+    auto c = cli();
+    c->send(msg::make(msg::CliStop{}));
+    auto reply = c->next();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ((*reply)["message"], "no dataflow is running");
+}
+
+TEST_F(Fixture, NameMustBeUniqueAmongRunningDataflows) {
+    auto d = daemon("");
+    auto c = cli();
+    start_flow(*c, "nodes:\n  - id: a\n    path: a.py\n", "same", false);
+    c->send(msg::make(
+        msg::CliStart{"nodes:\n  - id: a\n    path: a.py\n", "/f.yml", "same", false, ""}));
+    auto reply = c->next();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ((*reply)["type"], msg::ErrorMessage::kType);
+    EXPECT_NE((*reply)["message"].get<std::string>().find("`same`"), std::string::npos);
+}
+
+TEST_F(Fixture, CliThatLeavesMidAttachIsDroppedAndTheDataflowRuns) {
+    auto d = daemon("");
+    std::string id;
+    {
+        auto c = cli();
+        id = start_flow(*c, "nodes:\n  - id: a\n    path: a.py\n");
+    }
+    d->send(msg::make(msg::DataflowPrepared{id, true, ""}));
+    ASSERT_TRUE(d->next_of(msg::SpawnDataflow::kType));
+    d->send(msg::make(msg::DaemonLog{{id, "a", "", "stdout", "still here"}}));
+    EXPECT_EQ(list().dataflows[0].status, "running");
+}
+
+TEST_F(Fixture, LogsAskTheDaemonThatRanTheNodeAndFollowStreams) {
+    auto edge = daemon("edge1");
+    auto cloud = daemon("cloud");
+    auto starter = cli();
+    std::string id = start_flow(*starter, kTwoMachineFlow, "", false);
+    edge->send(msg::make(msg::DataflowPrepared{id, true, ""}));
+    cloud->send(msg::make(msg::DataflowPrepared{id, true, ""}));
+    ASSERT_TRUE(edge->next_of(msg::SpawnDataflow::kType));
+
+    auto c = cli();
+    c->send(msg::make(msg::CliLogs{"", "sensor", true}));
+    auto read = edge->next_of(msg::ReadLogs::kType);
+    ASSERT_TRUE(read);
+    EXPECT_EQ((*read)["node_id"], "sensor");
+    edge->send(msg::make(msg::DaemonLogsReply{(*read)["request_id"], "line 1\n", ""}));
+    auto reply = c->next_of(msg::LogsReply::kType);
+    ASSERT_TRUE(reply);
+    EXPECT_EQ((*reply)["content"], "line 1\n");
+    EXPECT_EQ((*reply)["machine_id"], "edge1");
+    edge->send(msg::make(msg::DaemonLog{{id, "sensor", "", "stdout", "line 2"}}));
+    auto event = c->next_of(msg::LogEvent::kType);
+    ASSERT_TRUE(event);
+    EXPECT_EQ((*event)["log"]["line"], "line 2");
+    edge->send(msg::make(msg::DataflowFinishedOnMachine{id, {}}));
+    cloud->send(msg::make(msg::DataflowFinishedOnMachine{id, {}}));
+    EXPECT_TRUE(c->next_of(msg::DataflowResult::kType));
+}
+
+TEST_F(Fixture, BuildIsRelayedToTheDaemonsWithBuildCommands) {
+    auto edge = daemon("edge1");
+    auto cloud = daemon("cloud");
+    auto c = cli();
+    c->send(msg::make(msg::CliBuild{R"(
+nodes:
+  - id: sensor
+    path: sensor
+    build: make sensor
+    deploy: {machine: edge1}
+  - id: other
+    path: other.py
+    deploy: {machine: cloud}
+)",
+                                    "/f.yml", "m"}));
+    auto build = edge->next_of(msg::BuildNodes::kType);
+    ASSERT_TRUE(build);
+    EXPECT_FALSE(cloud->next_of(msg::BuildNodes::kType, 100ms));
+    uint64_t request = (*build)["request_id"];
+    edge->send(msg::make(msg::DaemonBuildOutput{request, "sensor", "cc -o sensor"}));
+    auto output = c->next_of(msg::BuildOutput::kType);
+    ASSERT_TRUE(output);
+    EXPECT_EQ((*output)["machine_id"], "edge1");
+    edge->send(msg::make(msg::DaemonBuildResult{request, false, "sensor: exited with 2"}));
+    auto result = c->next_of(msg::BuildResult::kType);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE((*result)["success"]);
+    EXPECT_NE((*result)["message"].get<std::string>().find("exited with 2"), std::string::npos);
+}
+
+TEST_F(Fixture, CheckNamesMissingMachines) {
+    auto cloud = daemon("cloud");
+    auto c = cli();
+    c->send(msg::make(msg::CliCheck{kTwoMachineFlow, "/f.yml"}));
+    auto reply = c->next();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ((*reply)["type"], msg::ErrorMessage::kType);
+    EXPECT_NE((*reply)["message"].get<std::string>().find("`edge1`"), std::string::npos);
+    c->send(msg::make(msg::CliCheck{}));
+    EXPECT_EQ(c->next().value_or(json())["type"], msg::Done::kType);
+}
+
+TEST_F(Fixture, ReconnectingDaemonKeepsItsDataflowAndLostOnesFinish) {
+    auto edge = daemon("edge1");
+    auto cloud = daemon("cloud");
+    auto c = cli();
+    std::string id = start_flow(*c, kTwoMachineFlow);
+    edge->send(msg::make(msg::DataflowPrepared{id, true, ""}));
+    cloud->send(msg::make(msg::DataflowPrepared{id, true, ""}));
+    ASSERT_TRUE(cloud->next_of(msg::SpawnDataflow::kType));
+    edge.reset();  // connection drops; edge1 comes back still running it
+    edge = daemon("edge1", {id});
+    EXPECT_EQ(list().dataflows[0].status, "running");
+    cloud.reset();  // cloud comes back without it: its nodes are lost
+    cloud = daemon("cloud", {});
+    edge->send(msg::make(msg::DataflowFinishedOnMachine{id, {}}));
+    auto result = c->next_of(msg::DataflowResult::kType);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE((*result)["success"]);
+}
+
+TEST_F(Fixture, DaemonRunningAnUnknownDataflowIsAdoptedAfterACoordinatorRestart) {
+    auto edge = daemon("edge1", {"0190a1b2-0000-7000-8000-000000000001"});
+    auto dataflows = list().dataflows;
+    ASSERT_EQ(dataflows.size(), 1u);
+    EXPECT_EQ(dataflows[0].status, "running");
+    auto c = cli();
+    c->send(msg::make(msg::CliStop{}));
+    EXPECT_TRUE(edge->next_of(msg::StopDataflow::kType));
+}
+
+TEST_F(Fixture, DestroyStopsDaemonsThenRepliesAndStopsTheLoop) {
+    auto d = daemon("");
+    auto c = cli();
+    c->send(msg::make(msg::CliDestroy{}));
+    ASSERT_TRUE(d->next_of(msg::DestroyDaemon::kType));
+    d.reset();
+    auto done = c->next_of(msg::Done::kType);
+    ASSERT_TRUE(done);
+    EXPECT_TRUE(coordinator->destroyed());
+    c.reset();
+    for (int i = 0; i < 100 && !loop->stopped(); ++i) loop->run_once(10ms);
+    EXPECT_TRUE(loop->stopped());
+}
+
+}  // namespace
+}  // namespace dora::coordinator

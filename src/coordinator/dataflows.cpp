@@ -1,0 +1,421 @@
+// The coordinator's CLI requests and dataflow lifecycle: two-phase start, stop, results, logs,
+// list, check, build.
+#include <algorithm>
+
+#include "coordinator/coordinator.hpp"
+#include "coordinator/placement.hpp"
+#include "core/descriptor.hpp"
+#include "core/uuid.hpp"
+#include "message/cli_to_coordinator.hpp"
+#include "message/coordinator_to_cli.hpp"
+#include "message/coordinator_to_daemon.hpp"
+#include "message/daemon_to_coordinator.hpp"
+
+namespace dora::coordinator {
+
+namespace {
+
+nlohmann::json error_message(const std::string& text) {
+    return message::make(message::ErrorMessage{text});
+}
+
+}  // namespace
+
+const char* Coordinator::status_name(Status status) {
+    switch (status) {
+        case Status::kPreparing:
+            return "preparing";
+        case Status::kRunning:
+            return "running";
+        case Status::kStopping:
+            return "stopping";
+        case Status::kFinished:
+            return "finished";
+        case Status::kFailed:
+            return "failed";
+    }
+    return "?";
+}
+
+void Coordinator::on_cli_message(Peer& peer, const nlohmann::json& message) {
+    Connection& cli = *peer.connection;
+    const std::string type = message.value("type", "");
+    if (destroying_) {
+        cli.send(error_message("the coordinator is shutting down (dora destroy)"));
+        return;
+    }
+    if (type == message::CliStart::kType) {
+        on_start(cli, message);
+    } else if (type == message::CliStop::kType) {
+        on_stop(cli, message);
+    } else if (type == message::CliList::kType) {
+        on_list(cli);
+    } else if (type == message::CliLogs::kType) {
+        on_logs(cli, message);
+    } else if (type == message::CliCheck::kType) {
+        on_check(cli, message);
+    } else if (type == message::CliBuild::kType) {
+        on_build(cli, message);
+    } else if (type == message::CliDestroy::kType) {
+        on_destroy(cli.id());
+    } else {
+        refuse(cli,
+               fmt::format("unknown request `{}` (is this CLI a different dora version?)", type));
+    }
+}
+
+void Coordinator::on_start(Connection& cli, const nlohmann::json& message) {
+    auto start = message::parse_as<message::CliStart>(message);
+    if (!start) {
+        refuse(cli, start.error().message());
+        return;
+    }
+    auto descriptor = parse_for_cluster(start->descriptor_yaml, start->descriptor_path);
+    if (!descriptor) {
+        cli.send(error_message(descriptor.error().message()));
+        return;
+    }
+    if (!start->name.empty()) {
+        for (const auto& [id, other] : dataflows_) {
+            if (other.active() && other.name == start->name) {
+                cli.send(error_message(fmt::format(
+                    "a dataflow named `{}` is already running ({}); stop it first (`dora stop "
+                    "--name {}`) or choose another name",
+                    start->name, id, start->name)));
+                return;
+            }
+        }
+    }
+    auto machines = nodes_by_machine(*descriptor);
+    if (auto missing = missing_daemons_error(machines_of(machines)); !missing.empty()) {
+        cli.send(error_message("cannot start the dataflow: " + missing));
+        return;
+    }
+    Dataflow dataflow;
+    dataflow.id = Uuid::new_v7().to_string();
+    dataflow.name = start->name;
+    dataflow.yaml = std::move(start->descriptor_yaml);
+    dataflow.path = start->descriptor_path;
+    dataflow.cli_machine = start->cli_machine;
+    dataflow.nodes_per_machine = std::move(machines);
+    dataflow.awaiting_prepared = machines_of(dataflow.nodes_per_machine);
+    dataflow.awaiting_finished = dataflow.awaiting_prepared;
+    if (start->attach) {
+        dataflow.attached.insert(cli.id());
+    }
+    const std::string id = dataflow.id;
+    auto& stored = dataflows_.emplace(id, std::move(dataflow)).first->second;
+    log(fmt::format("starting dataflow {}{} on {} machine(s)", id,
+                    stored.name.empty() ? "" : " (" + stored.name + ")",
+                    stored.nodes_per_machine.size()));
+    cli.send(message::make(message::StartTriggered{id}));
+    auto timer = loop_.add_timer(options_.prepare_timeout, std::chrono::nanoseconds(0), [this, id] {
+        auto it = dataflows_.find(id);
+        if (it == dataflows_.end()) {
+            return;
+        }
+        it->second.prepare_timer.reset();
+        if (it->second.status == Status::kPreparing) {
+            std::string waiting;
+            for (const auto& m : it->second.awaiting_prepared) {
+                waiting += (waiting.empty() ? "`" : ", `") + m + "`";
+            }
+            fail_start(it->second, fmt::format("daemon(s) {} did not prepare the dataflow within "
+                                               "{} s",
+                                               waiting, options_.prepare_timeout.count() / 1000));
+        }
+    });
+    if (timer) {
+        stored.prepare_timer = *timer;
+    }
+    message::PrepareDataflow prepare{id, stored.name, stored.yaml, stored.path, stored.cli_machine};
+    auto prepare_json = message::make(prepare);
+    for (const auto& [machine, nodes] : stored.nodes_per_machine) {
+        send_to_daemon(machine, prepare_json);
+    }
+}
+
+void Coordinator::on_prepared(const std::string& machine, const nlohmann::json& message) {
+    auto prepared = message::parse_as<message::DataflowPrepared>(message);
+    if (!prepared) {
+        log(prepared.error().message());
+        return;
+    }
+    auto it = dataflows_.find(prepared->dataflow_id);
+    if (it == dataflows_.end() || it->second.status != Status::kPreparing) {
+        return;  // stopped or failed meanwhile: the daemon was told to drop it
+    }
+    Dataflow& dataflow = it->second;
+    if (!prepared->success) {
+        fail_start(dataflow, fmt::format("machine `{}` could not prepare the dataflow: {}", machine,
+                                         prepared->error));
+        return;
+    }
+    dataflow.awaiting_prepared.erase(machine);
+    if (!dataflow.awaiting_prepared.empty()) {
+        return;
+    }
+    if (dataflow.prepare_timer) {
+        loop_.cancel_timer(*dataflow.prepare_timer);
+        dataflow.prepare_timer.reset();
+    }
+    dataflow.status = Status::kRunning;
+    auto spawn = message::make(message::SpawnDataflow{dataflow.id});
+    for (const auto& [m, nodes] : dataflow.nodes_per_machine) {
+        send_to_daemon(m, spawn);
+    }
+    log(fmt::format("dataflow {} prepared everywhere: spawning", dataflow.id));
+}
+
+void Coordinator::on_spawned(const std::string& machine, const nlohmann::json& message) {
+    auto spawned = message::parse_as<message::DataflowSpawned>(message);
+    if (!spawned) {
+        log(spawned.error().message());
+        return;
+    }
+    auto it = dataflows_.find(spawned->dataflow_id);
+    if (it == dataflows_.end() || !it->second.active() || spawned->success) {
+        return;
+    }
+    Dataflow& dataflow = it->second;
+    std::string error =
+        fmt::format("machine `{}` could not spawn its nodes: {}", machine, spawned->error);
+    log(fmt::format("dataflow {}: {}", dataflow.id, error));
+    if (dataflow.error.empty()) {
+        dataflow.error = error;
+    }
+    // Nodes that did start elsewhere are stopped; this machine may or may not report them.
+    stop_dataflow(dataflow, 15000);
+    if (dataflow.awaiting_finished.erase(machine) > 0 && dataflow.awaiting_finished.empty()) {
+        finish_dataflow(dataflow);
+    }
+}
+
+void Coordinator::fail_start(Dataflow& dataflow, const std::string& error) {
+    log(fmt::format("dataflow {} failed to start: {}", dataflow.id, error));
+    dataflow.error = error;
+    auto stop = message::make(message::StopDataflow{dataflow.id, 0});
+    for (const auto& [machine, nodes] : dataflow.nodes_per_machine) {
+        send_to_daemon(machine, stop);
+    }
+    dataflow.awaiting_finished.clear();
+    finish_dataflow(dataflow);
+}
+
+void Coordinator::stop_dataflow(Dataflow& dataflow, int64_t grace_ms) {
+    if (dataflow.status == Status::kPreparing) {
+        fail_start(dataflow, "stopped before it started");
+        return;
+    }
+    dataflow.status = Status::kStopping;
+    dataflow.stop_grace_ms = grace_ms;
+    auto stop = message::make(message::StopDataflow{dataflow.id, grace_ms});
+    for (const auto& machine : dataflow.awaiting_finished) {
+        send_to_daemon(machine, stop);
+    }
+}
+
+void Coordinator::reconcile(const std::string& machine, const std::vector<std::string>& running) {
+    std::set<std::string> listed(running.begin(), running.end());
+    for (auto& [id, dataflow] : dataflows_) {
+        if (!dataflow.active() || !dataflow.nodes_per_machine.count(machine)) {
+            continue;
+        }
+        if (listed.count(id)) {
+            if (dataflow.status == Status::kStopping && dataflow.awaiting_finished.count(machine)) {
+                send_to_daemon(machine, message::make(message::StopDataflow{
+                                            id, dataflow.stop_grace_ms.value_or(15000)}));
+            }
+            continue;
+        }
+        if (!dataflow.awaiting_finished.count(machine)) {
+            continue;
+        }
+        // The daemon restarted: whatever ran there is gone.
+        std::vector<message::NodeResultInfo> lost;
+        for (const auto& node : dataflow.nodes_per_machine[machine]) {
+            message::NodeResultInfo r;
+            r.node_id = node;
+            r.machine_id = machine;
+            r.status = fmt::format("was lost: the daemon of machine `{}` restarted", machine);
+            lost.push_back(std::move(r));
+        }
+        log(fmt::format("dataflow {}: the daemon of `{}` no longer runs it", id, machine));
+        machine_finished(dataflow, machine, std::move(lost));
+    }
+    for (const auto& id : listed) {
+        auto [it, inserted] = dataflows_.try_emplace(id);
+        Dataflow& dataflow = it->second;
+        if (inserted) {
+            // The coordinator restarted while this dataflow ran: adopt it so it can be listed
+            // and stopped; its nodes are not known.
+            dataflow.id = id;
+            dataflow.status = Status::kRunning;
+            dataflow.recovered = true;
+            log(fmt::format("adopted running dataflow {} from `{}`", id, machine));
+        }
+        if (dataflow.recovered && dataflow.active()) {
+            dataflow.nodes_per_machine.try_emplace(machine);
+            dataflow.awaiting_finished.insert(machine);
+        }
+    }
+}
+
+void Coordinator::on_daemon_log(const std::string& machine, const nlohmann::json& message) {
+    auto log_message = message::parse_as<message::DaemonLog>(message);
+    if (!log_message) {
+        log(log_message.error().message());
+        return;
+    }
+    auto it = dataflows_.find(log_message->log.dataflow_id);
+    if (it == dataflows_.end()) {
+        return;
+    }
+    log_message->log.machine_id = machine;
+    const Dataflow& dataflow = it->second;
+    auto event = message::make(message::LogEvent{std::move(log_message->log)});
+    for (auto cli : dataflow.attached) {
+        send_to(cli, event);
+    }
+    if (auto f = dataflow.followers.find(event["log"]["node_id"].get<std::string>());
+        f != dataflow.followers.end()) {
+        for (auto cli : f->second) {
+            if (!dataflow.attached.count(cli)) {
+                send_to(cli, event);
+            }
+        }
+    }
+}
+
+void Coordinator::on_finished_on_machine(const std::string& machine,
+                                         const nlohmann::json& message) {
+    auto finished = message::parse_as<message::DataflowFinishedOnMachine>(message);
+    if (!finished) {
+        log(finished.error().message());
+        return;
+    }
+    auto it = dataflows_.find(finished->dataflow_id);
+    if (it == dataflows_.end() || !it->second.active()) {
+        return;
+    }
+    machine_finished(it->second, machine, std::move(finished->results));
+}
+
+void Coordinator::machine_finished(Dataflow& dataflow, const std::string& machine,
+                                   std::vector<message::NodeResultInfo> results) {
+    for (auto& r : results) {
+        if (r.machine_id.empty()) {
+            r.machine_id = machine;
+        }
+        dataflow.results.push_back(std::move(r));
+    }
+    if (dataflow.awaiting_finished.erase(machine) > 0 && dataflow.awaiting_finished.empty()) {
+        finish_dataflow(dataflow);
+    }
+}
+
+void Coordinator::finish_dataflow(Dataflow& dataflow) {
+    if (dataflow.prepare_timer) {
+        loop_.cancel_timer(*dataflow.prepare_timer);
+        dataflow.prepare_timer.reset();
+    }
+    bool success =
+        dataflow.error.empty() && std::all_of(dataflow.results.begin(), dataflow.results.end(),
+                                              [](const auto& r) { return r.success; });
+    dataflow.status = success ? Status::kFinished : Status::kFailed;
+    log(fmt::format("dataflow {} {}", dataflow.id, success ? "finished" : "failed"));
+    auto result = message::make(
+        message::DataflowResult{dataflow.id, success, dataflow.results, dataflow.error});
+    std::set<Connection::Id> told;
+    auto tell = [&](Connection::Id cli) {
+        if (told.insert(cli).second) {
+            send_to(cli, result);
+        }
+    };
+    for (auto cli : dataflow.attached) tell(cli);
+    for (const auto& [node, clis] : dataflow.followers) {
+        for (auto cli : clis) tell(cli);
+    }
+    for (auto cli : dataflow.stop_waiters) tell(cli);
+    dataflow.attached.clear();
+    dataflow.followers.clear();
+    dataflow.stop_waiters.clear();
+    archived_.push_back(dataflow.id);
+    while (archived_.size() > options_.max_archived) {
+        dataflows_.erase(archived_.front());
+        archived_.pop_front();
+    }
+}
+
+void Coordinator::forget_cli(Connection::Id cli) {
+    for (auto& [id, dataflow] : dataflows_) {
+        dataflow.attached.erase(cli);
+        dataflow.stop_waiters.erase(cli);
+        for (auto& [node, clis] : dataflow.followers) {
+            clis.erase(cli);
+        }
+    }
+    std::erase_if(log_requests_, [cli](const auto& entry) { return entry.second.cli == cli; });
+    for (auto& [job_id, job] : build_jobs_) {
+        if (job.cli == cli) {
+            job.cli = 0;  // the build goes on; nobody is told
+        }
+    }
+}
+
+Result<Coordinator::Dataflow*> Coordinator::find_active(const std::string& id,
+                                                        const std::string& name) {
+    std::vector<Dataflow*> active;
+    for (auto& [key, dataflow] : dataflows_) {
+        if (dataflow.active()) {
+            active.push_back(&dataflow);
+        }
+    }
+    if (!id.empty()) {
+        auto it = dataflows_.find(id);
+        if (it == dataflows_.end()) {
+            return fail("no dataflow with id {} (see `dora list`)", id);
+        }
+        if (!it->second.active()) {
+            return fail("dataflow {} has already {}", id, status_name(it->second.status));
+        }
+        return &it->second;
+    }
+    if (!name.empty()) {
+        for (auto* d : active) {
+            if (d->name == name) return d;
+        }
+        return fail("no running dataflow is named `{}` (see `dora list`)", name);
+    }
+    if (active.size() == 1) {
+        return active.front();
+    }
+    if (active.empty()) {
+        return fail("no dataflow is running");
+    }
+    std::string which;
+    for (auto* d : active) {
+        which += fmt::format("\n  {}{}", d->id, d->name.empty() ? "" : "  " + d->name);
+    }
+    return fail("{} dataflows are running; say which one (a UUID or --name):{}", active.size(),
+                which);
+}
+
+void Coordinator::on_stop(Connection& cli, const nlohmann::json& message) {
+    auto stop = message::parse_as<message::CliStop>(message);
+    if (!stop) {
+        refuse(cli, stop.error().message());
+        return;
+    }
+    auto dataflow = find_active(stop->dataflow_id, stop->name);
+    if (!dataflow) {
+        cli.send(error_message(dataflow.error().message()));
+        return;
+    }
+    Dataflow& d = **dataflow;
+    log(fmt::format("stopping dataflow {}", d.id));
+    d.stop_waiters.insert(cli.id());
+    stop_dataflow(d, stop->grace_ms.value_or(15000));
+}
+
+}  // namespace dora::coordinator

@@ -1,0 +1,38 @@
+// The coordinator's side of the hello (control.hpp): what it sends first, and the decision on
+// the peer's Hello. Pure functions, so the decision is tested and fuzzed without sockets.
+//
+// Rules (DESIGN.md section 5): the protocol versions must match (the error names both); the
+// role must be the one this port serves ("daemon" on the daemon port, "cli" on the control port);
+// with a cluster token the proof must be HMAC(token, nonce); without one (protected mode) only
+// loopback peers are accepted and a remote peer is told how to configure a token.
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "core/error.hpp"
+#include "message/control.hpp"
+
+namespace dora::coordinator {
+
+struct HelloPolicy {
+    std::optional<std::string> token;
+    std::string dora_version;
+    std::string expected_role;  // "daemon" or "cli"
+    uint16_t daemon_port = 0;   // named in the error when a peer knocks on the wrong port
+    uint16_t control_port = 0;
+};
+
+// The challenge to send on accept (a fresh nonce).
+[[nodiscard]] message::Challenge make_challenge(const HelloPolicy& policy);
+
+// Accepts or refuses `hello` (any JSON frame the peer sent first). The error is the message to
+// send back before closing.
+[[nodiscard]] Result<message::Hello> check_hello(const HelloPolicy& policy,
+                                                 const message::Challenge& challenge,
+                                                 const nlohmann::json& hello, bool loopback_peer);
+
+}  // namespace dora::coordinator

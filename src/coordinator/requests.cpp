@@ -1,0 +1,310 @@
+// The coordinator's CLI requests that do not change a dataflow: list, check, logs and build.
+#include <algorithm>
+
+#include "coordinator/coordinator.hpp"
+#include "coordinator/placement.hpp"
+#include "core/descriptor.hpp"
+#include "message/cli_to_coordinator.hpp"
+#include "message/coordinator_to_cli.hpp"
+#include "message/coordinator_to_daemon.hpp"
+#include "message/daemon_to_coordinator.hpp"
+
+namespace dora::coordinator {
+
+namespace {
+
+nlohmann::json error_message(const std::string& text) {
+    return message::make(message::ErrorMessage{text});
+}
+
+}  // namespace
+
+message::DataflowInfo Coordinator::info(const Dataflow& dataflow) const {
+    message::DataflowInfo out;
+    out.id = dataflow.id;
+    out.name = dataflow.name;
+    out.status = status_name(dataflow.status);
+    for (const auto& [machine, nodes] : dataflow.nodes_per_machine) {
+        out.nodes_per_machine.emplace_back(machine, nodes);
+    }
+    out.results = dataflow.results;
+    return out;
+}
+
+void Coordinator::on_list(Connection& cli) {
+    message::DataflowList list;
+    for (const auto& [id, dataflow] : dataflows_) {
+        list.dataflows.push_back(info(dataflow));
+    }
+    auto now = std::chrono::steady_clock::now();
+    for (const auto& [machine, daemon] : daemons_) {
+        list.daemons.push_back(
+            {machine, daemon.zenoh_endpoints, daemon.connection.has_value(),
+             std::chrono::duration_cast<std::chrono::milliseconds>(now - daemon.last_heartbeat)
+                 .count()});
+    }
+    cli.send(message::make(list));
+}
+
+void Coordinator::on_check(Connection& cli, const nlohmann::json& message) {
+    auto check = message::parse_as<message::CliCheck>(message);
+    if (!check) {
+        refuse(cli, check.error().message());
+        return;
+    }
+    std::string daemons;
+    for (const auto& [machine, daemon] : daemons_) {
+        daemons += fmt::format("\n  {}: {}", machine.empty() ? "(default)" : machine,
+                               daemon.connection ? "connected" : "disconnected");
+    }
+    if (check->descriptor_yaml.empty()) {
+        if (connected_machines().empty()) {
+            cli.send(error_message(
+                "no daemon is connected to the coordinator; start one with `dora daemon` (or "
+                "`dora up` on this machine)" +
+                daemons));
+            return;
+        }
+        cli.send(message::make(message::Done{"daemons:" + daemons}));
+        return;
+    }
+    auto descriptor = parse_for_cluster(check->descriptor_yaml, check->descriptor_path);
+    if (!descriptor) {
+        cli.send(error_message(descriptor.error().message()));
+        return;
+    }
+    if (auto missing = missing_daemons_error(machines_of(nodes_by_machine(*descriptor)));
+        !missing.empty()) {
+        cli.send(error_message(missing));
+        return;
+    }
+    cli.send(message::make(message::Done{"every machine of the dataflow has a daemon:" + daemons}));
+}
+
+Result<Coordinator::Dataflow*> Coordinator::find_for_logs(const std::string& dataflow) {
+    // Newest first: uuid v7 ids sort by creation time.
+    Dataflow* newest_archived = nullptr;
+    std::vector<Dataflow*> active;
+    for (auto it = dataflows_.rbegin(); it != dataflows_.rend(); ++it) {
+        Dataflow& d = it->second;
+        if (!dataflow.empty() && d.id != dataflow && d.name != dataflow) {
+            continue;
+        }
+        if (d.active()) {
+            active.push_back(&d);
+        } else if (newest_archived == nullptr) {
+            newest_archived = &d;
+        }
+    }
+    if (active.size() == 1) return active.front();
+    if (active.size() > 1) {
+        return fail("{} dataflows are running; say which one: `dora logs <UUID or NAME> <NODE>`",
+                    active.size());
+    }
+    if (newest_archived != nullptr) return newest_archived;
+    if (dataflow.empty()) {
+        return fail("no dataflow has run on this coordinator yet");
+    }
+    return fail("no dataflow with id or name `{}` (see `dora list`)", dataflow);
+}
+
+void Coordinator::on_logs(Connection& cli, const nlohmann::json& message) {
+    auto request = message::parse_as<message::CliLogs>(message);
+    if (!request) {
+        refuse(cli, request.error().message());
+        return;
+    }
+    auto found = find_for_logs(request->dataflow);
+    if (!found) {
+        cli.send(error_message(found.error().message()));
+        return;
+    }
+    Dataflow& dataflow = **found;
+    std::optional<std::string> machine;
+    for (const auto& [m, nodes] : dataflow.nodes_per_machine) {
+        if (std::find(nodes.begin(), nodes.end(), request->node_id) != nodes.end()) {
+            machine = m;
+        }
+    }
+    if (!machine) {
+        cli.send(error_message(
+            fmt::format("dataflow {} has no node `{}`", dataflow.id, request->node_id)));
+        return;
+    }
+    uint64_t request_id = next_request_++;
+    if (!send_to_daemon(*machine, message::make(message::ReadLogs{request_id, dataflow.id,
+                                                                  request->node_id}))) {
+        cli.send(error_message(fmt::format(
+            "node `{}` ran on machine `{}`, whose daemon is not connected: its log is in "
+            "out/{}/log_{}.txt in the node's working directory there",
+            request->node_id, *machine, dataflow.id, request->node_id)));
+        return;
+    }
+    log_requests_[request_id] =
+        LogRequest{cli.id(), dataflow.id, request->node_id, *machine, request->follow};
+    if (request->follow && dataflow.active()) {
+        // Lines from now on stream as LogEvents once the file content has been sent.
+        dataflow.followers[request->node_id].insert(cli.id());
+    }
+}
+
+void Coordinator::on_logs_reply(const std::string& machine, const nlohmann::json& message) {
+    auto reply = message::parse_as<message::DaemonLogsReply>(message);
+    if (!reply) {
+        log(reply.error().message());
+        return;
+    }
+    auto it = log_requests_.find(reply->request_id);
+    if (it == log_requests_.end() || it->second.machine != machine) {
+        return;
+    }
+    LogRequest request = std::move(it->second);
+    log_requests_.erase(it);
+    if (!reply->error.empty()) {
+        send_to(request.cli, error_message(reply->error));
+        if (auto d = dataflows_.find(request.dataflow_id); d != dataflows_.end()) {
+            d->second.followers[request.node_id].erase(request.cli);
+        }
+        return;
+    }
+    send_to(request.cli, message::make(message::LogsReply{request.dataflow_id, request.node_id,
+                                                          machine, std::move(reply->content)}));
+    auto d = dataflows_.find(request.dataflow_id);
+    if (request.follow && (d == dataflows_.end() || !d->second.active())) {
+        // Finished meanwhile (or before): nothing more will come.
+        const Dataflow* dataflow = d == dataflows_.end() ? nullptr : &d->second;
+        send_to(
+            request.cli,
+            message::make(message::DataflowResult{
+                request.dataflow_id, dataflow != nullptr && dataflow->status == Status::kFinished,
+                dataflow != nullptr ? dataflow->results : std::vector<message::NodeResultInfo>{},
+                dataflow != nullptr ? dataflow->error : std::string()}));
+    }
+}
+
+void Coordinator::on_build(Connection& cli, const nlohmann::json& message) {
+    auto build = message::parse_as<message::CliBuild>(message);
+    if (!build) {
+        refuse(cli, build.error().message());
+        return;
+    }
+    auto descriptor = parse_for_cluster(build->descriptor_yaml, build->descriptor_path);
+    if (!descriptor) {
+        cli.send(error_message(descriptor.error().message()));
+        return;
+    }
+    std::set<std::string> machines;
+    for (const auto& node : descriptor->nodes) {
+        if (node.build || node.git) {
+            machines.insert(descriptor->effective_deploy(node).machine.value_or(""));
+        }
+    }
+    if (machines.empty()) {
+        cli.send(message::make(message::BuildResult{true, "no node has a build command"}));
+        return;
+    }
+    if (auto missing = missing_daemons_error(machines); !missing.empty()) {
+        cli.send(error_message("cannot build the dataflow: " + missing));
+        return;
+    }
+    uint64_t job_id = next_request_++;
+    BuildJob& job = build_jobs_[job_id];
+    job.cli = cli.id();
+    for (const auto& machine : machines) {
+        uint64_t request = next_request_++;
+        job.pending.insert(request);
+        build_requests_[request] = BuildRequest{job_id, machine};
+        send_to_daemon(machine, message::make(message::BuildNodes{request, build->descriptor_yaml,
+                                                                  build->descriptor_path,
+                                                                  build->cli_machine}));
+    }
+    log(fmt::format("building dataflow {} on {} machine(s)", build->descriptor_path,
+                    machines.size()));
+}
+
+void Coordinator::on_build_output(const std::string& machine, const nlohmann::json& message) {
+    auto output = message::parse_as<message::DaemonBuildOutput>(message);
+    if (!output) {
+        log(output.error().message());
+        return;
+    }
+    auto request = build_requests_.find(output->request_id);
+    if (request == build_requests_.end() || request->second.machine != machine) {
+        return;
+    }
+    auto job = build_jobs_.find(request->second.job);
+    if (job != build_jobs_.end() && job->second.cli != 0) {
+        send_to(job->second.cli, message::make(message::BuildOutput{output->node_id, machine,
+                                                                    std::move(output->line)}));
+    }
+}
+
+void Coordinator::on_build_result(const std::string& machine, const nlohmann::json& message) {
+    auto result = message::parse_as<message::DaemonBuildResult>(message);
+    if (!result) {
+        log(result.error().message());
+        return;
+    }
+    auto request = build_requests_.find(result->request_id);
+    if (request == build_requests_.end() || request->second.machine != machine) {
+        return;
+    }
+    build_request_done(result->request_id, result->success,
+                       fmt::format("machine `{}`: {}", machine, result->message));
+}
+
+void Coordinator::build_request_done(uint64_t request, bool success, const std::string& failure) {
+    auto it = build_requests_.find(request);
+    if (it == build_requests_.end()) {
+        return;
+    }
+    uint64_t job_id = it->second.job;
+    build_requests_.erase(it);
+    auto job = build_jobs_.find(job_id);
+    if (job == build_jobs_.end()) {
+        return;
+    }
+    job->second.pending.erase(request);
+    if (!success) {
+        job->second.success = false;
+        job->second.failures.push_back(failure);
+    }
+    if (!job->second.pending.empty()) {
+        return;
+    }
+    std::string text = job->second.success ? "build finished" : "build failed:";
+    for (const auto& f : job->second.failures) {
+        text += "\n  " + f;
+    }
+    if (job->second.cli != 0) {
+        send_to(job->second.cli, message::make(message::BuildResult{job->second.success, text}));
+    }
+    build_jobs_.erase(job);
+}
+
+void Coordinator::fail_requests_to(const std::string& machine) {
+    for (auto it = log_requests_.begin(); it != log_requests_.end();) {
+        if (it->second.machine == machine) {
+            send_to(it->second.cli,
+                    error_message(fmt::format("the daemon of machine `{}` disconnected before "
+                                              "sending the log",
+                                              machine)));
+            it = log_requests_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    std::vector<uint64_t> lost;
+    for (const auto& [request, build] : build_requests_) {
+        if (build.machine == machine) {
+            lost.push_back(request);
+        }
+    }
+    for (auto request : lost) {
+        build_request_done(
+            request, false,
+            fmt::format("machine `{}`: the daemon disconnected during the build", machine));
+    }
+}
+
+}  // namespace dora::coordinator
