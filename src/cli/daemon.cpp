@@ -12,6 +12,7 @@
 #include "daemon/python_env.hpp"
 #include "message/auth.hpp"
 #include "shm/segment.hpp"
+#include "zenoh/config.hpp"
 
 namespace dora::cli {
 namespace {
@@ -50,6 +51,23 @@ void run_daemon(const DaemonCliOptions& cli) {
     options.token = *token;
     options.extra_node_env["PYTHONPATH"] =
         daemon::prepend_python_path(daemon::dora_python_path(), std::getenv("PYTHONPATH"));
+    if (const char* file = std::getenv("ZENOH_CONFIG"); file != nullptr && *file != '\0') {
+        auto config = zenoh::load_config(file);
+        if (!config) {
+            throw Exception(config.error().context("ZENOH_CONFIG"));
+        }
+        if (!config->unknown_keys.empty()) {
+            std::string keys;
+            for (const auto& k : config->unknown_keys) keys += (keys.empty() ? "" : ", ") + k;
+            std::cerr << "[daemon] ZENOH_CONFIG: ignoring keys dora-cpp does not use: " << keys
+                      << "\n";
+        }
+        options.zenoh = *config;
+    } else {
+        options.zenoh.mode = zenoh::Mode::kPeer;
+        auto any = zenoh::parse_endpoint("tcp/0.0.0.0:0");
+        options.zenoh.listen.push_back(*any);
+    }
     shm::remove_stale_segments();
 
     auto loop = EventLoop::create();

@@ -1,5 +1,7 @@
 #include "daemon/daemon.hpp"
 
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -19,6 +21,32 @@
 namespace dora::daemon {
 
 namespace {
+
+// The local address this machine uses to reach `host`: what other machines on that network can
+// reach us at. (A UDP connect sends nothing; it only picks the route.)
+std::string local_address_towards(const std::string& host, uint16_t port) {
+    addrinfo hints{};
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_DGRAM;
+    addrinfo* res = nullptr;
+    if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) {
+        return "127.0.0.1";
+    }
+    std::string address = "127.0.0.1";
+    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && ::connect(fd, res->ai_addr, res->ai_addrlen) == 0) {
+        sockaddr_in local{};
+        socklen_t len = sizeof local;
+        char text[INET_ADDRSTRLEN] = {};
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 &&
+            ::inet_ntop(AF_INET, &local.sin_addr, text, sizeof text) != nullptr) {
+            address = text;
+        }
+    }
+    if (fd >= 0) ::close(fd);
+    ::freeaddrinfo(res);
+    return address;
+}
 
 void say(std::string_view text) {
     std::string line = fmt::format("[daemon] {}\n", text);
@@ -70,6 +98,16 @@ Result<std::unique_ptr<Daemon>> Daemon::create(EventLoop& loop, DaemonOptions op
             }
         });
     }
+    ZenohBridgeOptions zenoh;
+    zenoh.machine_id = daemon->options_.machine_id;
+    zenoh.config = daemon->options_.zenoh;
+    zenoh.advertised_host =
+        local_address_towards(daemon->options_.coordinator_addr, daemon->options_.coordinator_port);
+    auto bridge = ZenohBridge::start(zenoh);
+    if (!bridge) {
+        return fail(bridge.error());
+    }
+    daemon->bridge_ = std::move(*bridge);
     CoordinatorLinkOptions link;
     link.host = daemon->options_.coordinator_addr;
     link.port = daemon->options_.coordinator_port;
@@ -98,6 +136,7 @@ void Daemon::start() { link_->start(); }
 void Daemon::on_connected() {
     message::DaemonRegister reg;
     reg.machine_id = options_.machine_id;
+    reg.zenoh_endpoints = bridge_->endpoints();
     for (const auto& [id, flow] : dataflows_) {
         reg.running_dataflows.push_back(id);
     }
@@ -121,8 +160,12 @@ void Daemon::on_message(const nlohmann::json& m) {
     } else if (type == message::DestroyDaemon::kType) {
         say("the coordinator asked this daemon to shut down (dora destroy)");
         shut_down(kDefaultGraceDuration);
-    } else if (type == message::Peers::kType || type == message::CoordinatorHeartbeat::kType) {
-        // Peers matter for remote routing (Zenoh); heartbeats only keep the link alive.
+    } else if (type == message::Peers::kType) {
+        if (auto peers = message::parse_as<message::Peers>(m)) {
+            bridge_->set_peers(peers->peers);
+        }
+    } else if (type == message::CoordinatorHeartbeat::kType) {
+        // Heartbeats only keep the link alive.
     } else if (type == message::ErrorMessage::kType) {
         say("the coordinator reports an error: " + m.value("message", std::string()));
     } else {
@@ -219,8 +262,39 @@ void Daemon::prepare(const nlohmann::json& m) {
         link_->send(message::make(reply));
         return;
     }
+    if (auto routed = bridge_->attach(**local); !routed) {
+        reply.error = fmt::format("machine `{}`: routing to other machines: {}",
+                                  options_.machine_id, routed.error().message());
+        link_->send(message::make(reply));
+        return;
+    }
     flow->local = std::move(*local);
     dataflows_.emplace(id, std::move(flow));
+    // Report "prepared" once the machines consuming our outputs have subscribed (their
+    // declarations travel asynchronously), so that no early output is lost; give up waiting after
+    // a few seconds (a peer may be unreachable: its data is then lost, as with any network).
+    await_routing(id, std::chrono::steady_clock::now() + std::chrono::seconds(3));
+}
+
+void Daemon::await_routing(const std::string& id, std::chrono::steady_clock::time_point deadline) {
+    auto it = dataflows_.find(id);
+    if (it == dataflows_.end()) {
+        return;
+    }
+    bool ready = bridge_->remote_subscribers_ready(*it->second->local);
+    if (!ready && std::chrono::steady_clock::now() < deadline) {
+        (void)loop_.add_timer(std::chrono::milliseconds(20), std::chrono::nanoseconds(0),
+                              [this, id, deadline] { await_routing(id, deadline); });
+        return;
+    }
+    if (!ready) {
+        say(
+            fmt::format("dataflow {}: no subscriber on another machine yet for some outputs; "
+                        "starting anyway",
+                        id));
+    }
+    message::DataflowPrepared reply;
+    reply.dataflow_id = id;
     reply.success = true;
     link_->send(message::make(reply));
 }
@@ -269,6 +343,7 @@ void Daemon::finished(const std::string& dataflow_id) {
     link_->send(message::make(done));
     say(fmt::format("dataflow {} finished on this machine", dataflow_id));
     // Keep the descriptor for `dora logs`; free the shared memory now.
+    bridge_->detach(dataflow_id);
     it->second->local.reset();
     archived_.emplace(dataflow_id, std::move(it->second));
     dataflows_.erase(it);

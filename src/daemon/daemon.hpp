@@ -16,6 +16,7 @@
 #include "core/event_loop.hpp"
 #include "daemon/coordinator_link.hpp"
 #include "daemon/local_dataflow.hpp"
+#include "daemon/zenoh_bridge.hpp"
 
 namespace dora::daemon {
 
@@ -28,6 +29,8 @@ struct DaemonOptions {
     std::filesystem::path work_dir;  // per-dataflow dirs for dataflows started elsewhere
     std::string dora_version;
     std::map<std::string, std::string> extra_node_env;  // e.g. PYTHONPATH
+    // Zenoh between machines: ZENOH_CONFIG's content, or peer mode on tcp/0.0.0.0:0.
+    zenoh::ZenohConfig zenoh;
 };
 
 class Daemon {
@@ -55,6 +58,8 @@ class Daemon {
     void on_message(const nlohmann::json& message);
     void on_connected();
     void prepare(const nlohmann::json& message);
+    // Replies "prepared" once remote consumers have subscribed to our outputs, or at `deadline`.
+    void await_routing(const std::string& id, std::chrono::steady_clock::time_point deadline);
     void spawn(const nlohmann::json& message);
     void stop(const nlohmann::json& message);
     void read_logs(const nlohmann::json& message);
@@ -69,6 +74,7 @@ class Daemon {
 
     EventLoop& loop_;
     DaemonOptions options_;
+    std::unique_ptr<ZenohBridge> bridge_;
     std::unique_ptr<CoordinatorLink> link_;
     std::map<std::string, std::unique_ptr<Dataflow>> dataflows_;
     // Finished dataflows' descriptors, for `dora logs` after the end.

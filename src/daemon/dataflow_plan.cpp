@@ -2,9 +2,16 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <variant>
 
 namespace dora::daemon {
+
+std::string output_key(std::string_view network_id, std::string_view dataflow_id,
+                       std::string_view node, std::string_view output) {
+    return fmt::format("dora/{}/{}/output/{}/{}", network_id, dataflow_id, node, output);
+}
 
 std::string DataflowPlan::pool_prefix(uint16_t sender) const {
     return fmt::format("{}.p{}", prefix, sender);
@@ -37,6 +44,11 @@ message::NodeConfig DataflowPlan::node_config(size_t index, const std::string& m
                 out.targets.push_back({nodes[r.node].region, r.ring});
             }
         }
+        for (uint32_t e = 0; e < egress.size(); ++e) {
+            if (egress[e].node == index && egress[e].output == output) {
+                out.targets.push_back({egress_region, e});
+            }
+        }
         c.outputs.push_back(std::move(out));
     }
     c.sender_index = node.sender;
@@ -47,19 +59,31 @@ message::NodeConfig DataflowPlan::node_config(size_t index, const std::string& m
     for (const auto& n : nodes) {
         c.senders.push_back({n.sender, pool_prefix(n.sender)});
     }
+    if (!ingress.empty()) {
+        c.senders.push_back({kIngressSender, pool_prefix(kIngressSender)});
+    }
     c.descriptor_path = "";
     c.spin_ns = spin_ns;
     return c;
 }
 
 Result<DataflowPlan> make_plan(const Descriptor& descriptor, const std::string& dataflow_id,
-                               const std::function<bool(const NodeDescriptor&)>& is_local) {
+                               const std::function<bool(const NodeDescriptor&)>& is_local,
+                               std::string_view network_id, std::string_view machine_tag) {
     DataflowPlan plan;
     plan.dataflow_id = dataflow_id;
     // The random tail of the UUIDv7 keeps names short and unique per dataflow.
     std::string id_tail =
         dataflow_id.size() >= 12 ? dataflow_id.substr(dataflow_id.size() - 12) : dataflow_id;
     plan.prefix = fmt::format("/dora.{}.{}", ::getpid(), id_tail);
+    if (!machine_tag.empty()) {
+        // Several daemons in one process (tests) must not share names: add the machine.
+        std::string tag;
+        for (char c : machine_tag) {
+            if (std::isalnum(static_cast<unsigned char>(c)) && tag.size() < 16) tag.push_back(c);
+        }
+        plan.prefix += "." + tag;
+    }
     std::map<std::string, size_t, std::less<>> index;
     for (const auto& node : descriptor.nodes) {
         if (!is_local(node)) {
@@ -88,11 +112,46 @@ Result<DataflowPlan> make_plan(const Descriptor& descriptor, const std::string& 
                 const auto& src = std::get<NodeOutputSource>(inputs[i].source);
                 if (auto it = index.find(src.node); it != index.end()) {
                     plan.nodes[it->second].outputs[src.output].push_back(ref);
+                    continue;
                 }
-                // A producer on another machine feeds this ring through the daemon (remote
-                // routing); nothing to plan locally.
+                // A producer on another machine: the daemon brings its output here.
+                auto key = output_key(network_id, dataflow_id, src.node, src.output);
+                auto stream = std::find_if(plan.ingress.begin(), plan.ingress.end(),
+                                           [&](const IngressStream& s) { return s.key == key; });
+                if (stream == plan.ingress.end()) {
+                    plan.ingress.push_back({src.node, src.output, key, {}});
+                    stream = plan.ingress.end() - 1;
+                }
+                stream->receivers.push_back(ref);
             }
         }
+    }
+    // Outputs of local nodes that remote nodes consume.
+    for (const auto& consumer : descriptor.nodes) {
+        if (is_local(consumer)) {
+            continue;
+        }
+        for (const auto& input : consumer.inputs) {
+            const auto* src = std::get_if<NodeOutputSource>(&input.source);
+            if (src == nullptr) {
+                continue;
+            }
+            auto producer = index.find(src->node);
+            if (producer == index.end()) {
+                continue;
+            }
+            auto key = output_key(network_id, dataflow_id, src->node, src->output);
+            auto stream = std::find_if(plan.egress.begin(), plan.egress.end(),
+                                       [&](const EgressStream& s) { return s.key == key; });
+            if (stream == plan.egress.end()) {
+                plan.egress.push_back({producer->second, src->output, key, input.queue_size});
+            } else {
+                stream->queue_size = std::max(stream->queue_size, input.queue_size);
+            }
+        }
+    }
+    if (!plan.egress.empty()) {
+        plan.egress_region = plan.prefix + ".egress";
     }
     return plan;
 }

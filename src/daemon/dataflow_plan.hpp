@@ -42,11 +42,38 @@ struct PlannedNode {
     std::map<std::string, std::vector<RingRef>> outputs;  // output id -> local receivers
 };
 
+// An output of a local node that nodes on other machines consume: the node also pushes it into
+// ring `ring` of the daemon's egress region, and the daemon publishes it on `key`.
+struct EgressStream {
+    size_t node = 0;
+    std::string output;
+    std::string key;
+    uint32_t queue_size = kDefaultQueueSize;
+};
+
+// An output of a node on another machine that local nodes consume: the daemon subscribes to
+// `key` and writes what arrives into the receivers' rings.
+struct IngressStream {
+    std::string node;  // the remote producer
+    std::string output;
+    std::string key;
+    std::vector<RingRef> receivers;
+};
+
+inline constexpr uint16_t kIngressSender = 0xfffe;
+
+// `dora/{network_id}/{dataflow_id}/output/{node}/{output}`
+[[nodiscard]] std::string output_key(std::string_view network_id, std::string_view dataflow_id,
+                                     std::string_view node, std::string_view output);
+
 struct DataflowPlan {
     std::string dataflow_id;
     std::string prefix;  // "/dora.<daemon pid>.<id>": every shm name of this dataflow starts so
     std::vector<PlannedNode> nodes;
     std::map<std::chrono::nanoseconds, std::vector<RingRef>> timers;  // interval -> receivers
+    std::vector<EgressStream> egress;  // ring i of the egress region = egress[i]
+    std::vector<IngressStream> ingress;
+    std::string egress_region;  // shm name; empty when nothing leaves this machine
 
     [[nodiscard]] std::string pool_prefix(uint16_t sender) const;
     [[nodiscard]] const PlannedNode* find(std::string_view node_id) const;
@@ -54,9 +81,11 @@ struct DataflowPlan {
                                                   int64_t spin_ns) const;
 };
 
-// Plans the nodes for which `is_local` is true (all of them for `dora run`).
+// Plans the nodes for which `is_local` is true (all of them for `dora run`); outputs crossing to
+// or from other machines become egress and ingress streams named under `network_id`.
 [[nodiscard]] Result<DataflowPlan> make_plan(
     const Descriptor& descriptor, const std::string& dataflow_id,
-    const std::function<bool(const NodeDescriptor&)>& is_local);
+    const std::function<bool(const NodeDescriptor&)>& is_local,
+    std::string_view network_id = "default", std::string_view machine_tag = "");
 
 }  // namespace dora::daemon

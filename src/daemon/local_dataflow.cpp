@@ -50,7 +50,8 @@ Result<> LocalDataflow::prepare() {
     if (!is_local) {
         is_local = [](const NodeDescriptor&) { return true; };
     }
-    auto plan = make_plan(descriptor_, options_.dataflow_id, is_local);
+    auto plan =
+        make_plan(descriptor_, options_.dataflow_id, is_local, "default", options_.machine_id);
     if (!plan) {
         return fail(plan.error());
     }
@@ -75,6 +76,20 @@ Result<> LocalDataflow::prepare() {
         state.working_dir = node_working_dir(descriptor_, *p.descriptor);
         state.reported_drops.assign(p.inputs.size(), 0);
         nodes_.push_back(std::move(state));
+    }
+    if (!plan_.egress.empty()) {
+        std::vector<uint32_t> caps;
+        for (const auto& e : plan_.egress) {
+            caps.push_back(std::max<uint32_t>(e.queue_size, 64));
+        }
+        auto egress = shm::Region::create(plan_.egress_region, caps);
+        if (!egress) {
+            return fail(egress.error().context("preparing the queues to other machines"));
+        }
+        egress_ = std::move(*egress);
+    }
+    if (!plan_.ingress.empty()) {
+        senders.emplace(kIngressSender, plan_.pool_prefix(kIngressSender));
     }
     daemon_pool_ = std::make_unique<shm::Pool>(plan_.pool_prefix(kDaemonSender), kDaemonSender, 0);
     cache_ = std::make_unique<shm::SegmentCache>(std::move(senders));
@@ -317,6 +332,12 @@ void LocalDataflow::close_outputs_of(const NodeState& node) {
         for (const RingRef& r : receivers) {
             regions_[r.node].ring(r.ring).close();
             regions_[r.node].signal().notify();
+        }
+    }
+    for (uint32_t e = 0; e < plan_.egress.size(); ++e) {
+        if (plan_.egress[e].node == node.index) {
+            egress_.ring(e).close();
+            egress_.signal().notify();
         }
     }
     // stdout-as-output was produced by the daemon on the node's behalf: it ends with the node too.

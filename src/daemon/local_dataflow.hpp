@@ -80,6 +80,10 @@ class LocalDataflow {
     [[nodiscard]] bool finished() const { return finished_; }
     [[nodiscard]] const std::vector<NodeResult>& results() const { return results_; }
     [[nodiscard]] const DataflowPlan& plan() const { return plan_; }
+    // For remote routing: the input region of plan node `node`, and the egress region (null when
+    // no output leaves this machine). They live as long as this object.
+    [[nodiscard]] shm::Region& region(size_t node) { return regions_[node]; }
+    [[nodiscard]] shm::Region* egress_region() { return egress_.valid() ? &egress_ : nullptr; }
     [[nodiscard]] const std::string& id() const { return options_.dataflow_id; }
     // Dropped inputs per "node/input", read from the rings.
     [[nodiscard]] std::map<std::string, uint64_t> dropped_inputs() const;
@@ -132,6 +136,7 @@ class LocalDataflow {
     LocalDataflowOptions options_;
     DataflowPlan plan_;
     std::vector<shm::Region> regions_;  // by plan node index
+    shm::Region egress_;                // one ring per plan_.egress stream
     std::vector<NodeState> nodes_;
     std::unique_ptr<shm::Pool> daemon_pool_;
     std::unique_ptr<shm::SegmentCache> cache_;
