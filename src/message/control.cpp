@@ -34,12 +34,13 @@ Result<std::optional<nlohmann::json>> FrameReader::next() {
         return std::optional<nlohmann::json>();
     }
     std::string_view body(buffer_.data() + offset_ + 4, n);
+    auto json = nlohmann::json::parse(body, nullptr, false);
+    // Compact only after parsing: erasing moves the bytes `body` points at.
     offset_ += 4 + n;
     if (offset_ > buffer_.size() / 2) {
         buffer_.erase(0, offset_);
         offset_ = 0;
     }
-    auto json = nlohmann::json::parse(body, nullptr, false);
     if (json.is_discarded() || !json.is_object() || !json.contains("type") ||
         !json["type"].is_string()) {
         return fail("a control message is not a JSON object with a \"type\"");

@@ -37,6 +37,20 @@ TEST(Control, FramesRoundTripAcrossArbitraryChunks) {
     EXPECT_EQ(got[1]["type"], CliList::kType);
 }
 
+TEST(Control, SeveralFramesInOneReadAllDecode) {
+    // A large frame followed by small ones: taking the first compacts the buffer.
+    CliStart big;
+    big.descriptor_yaml = std::string(300, 'x');
+    FrameReader reader;
+    reader.feed(encode_frame(make(big)) + encode_frame(make(CliList{})) +
+                encode_frame(make(CliList{})));
+    for (int i = 0; i < 3; ++i) {
+        auto m = reader.next();
+        ASSERT_TRUE(m) << i << ": " << m.error().message();
+        ASSERT_TRUE(*m) << i;
+    }
+}
+
 TEST(Control, OversizedLengthIsRefusedBeforeBuffering) {
     FrameReader reader;
     reader.feed(std::string("\xff\xff\xff\x7f", 4));
