@@ -1,10 +1,16 @@
-// `dora check [--dataflow FILE | FILE]`: parse and validate a dataflow without running it.
+// `dora check [--dataflow FILE | FILE]`: parse and validate a dataflow without running it; when
+// a coordinator answers, also check that every machine the dataflow names has a daemon. Without
+// a dataflow: check the coordinator and its daemons.
 #include <algorithm>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/coordinator_client.hpp"
 #include "core/descriptor.hpp"
+#include "message/cli_to_coordinator.hpp"
 
 namespace dora::cli {
 namespace {
@@ -12,12 +18,42 @@ namespace {
 struct CheckOptions {
     std::string dataflow_flag;
     std::string dataflow_positional;
-    std::string coordinator_addr = "127.0.0.1";
-    uint16_t coordinator_port = 6012;
+    ClientOptions client;
 };
 
 size_t count_lines(const std::string& text) {
     return static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+}
+
+// `dora check` without a dataflow: is the coordinator there, and which daemons are connected.
+void check_cluster(const CheckOptions& options) {
+    auto client = connect_or_throw(options.client);
+    std::cout << "coordinator at " << client.where() << ": ok" << std::endl;
+    auto reply = or_throw(client.request(message::make(message::CliCheck{}), message::Done::kType,
+                                         std::chrono::seconds(10)));
+    std::cout << reply.value("message", std::string()) << std::endl;
+}
+
+// With a reachable coordinator, every machine of the dataflow must have a daemon.
+void check_machines(const CheckOptions& options, const std::string& file) {
+    ClientOptions quick = options.client;
+    quick.connect_timeout = std::chrono::milliseconds(1000);
+    auto client = CoordinatorClient::connect(quick);
+    if (!client) {
+        std::cerr << "(no coordinator answers at " << quick.addr << ":" << quick.port
+                  << ": the machines of the dataflow were not checked)\n";
+        return;
+    }
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    message::CliCheck check{text.str(), std::filesystem::absolute(file).string()};
+    auto reply =
+        client->request(message::make(check), message::Done::kType, std::chrono::seconds(10));
+    if (!reply) {
+        throw Exception(reply.error().context(fmt::format("dataflow {}", file)));
+    }
+    std::cout << file << ": " << reply->value("message", std::string()) << "\n";
 }
 
 void run_check(const CheckOptions& options) {
@@ -30,9 +66,8 @@ void run_check(const CheckOptions& options) {
     std::string file =
         options.dataflow_flag.empty() ? options.dataflow_positional : options.dataflow_flag;
     if (file.empty()) {
-        throw Exception(
-            Error("checking the coordinator and daemons is not supported yet; "
-                  "check a dataflow with `dora check --dataflow <file.yml>`"));
+        check_cluster(options);
+        return;
     }
     auto descriptor = read_descriptor(file);
     if (descriptor) {
@@ -40,6 +75,7 @@ void run_check(const CheckOptions& options) {
         if (valid) {
             std::cout << file << ": dataflow is valid (" << descriptor->nodes.size()
                       << (descriptor->nodes.size() == 1 ? " node" : " nodes") << ")\n";
+            check_machines(options, file);
             return;
         }
         descriptor = tl::unexpected(valid.error());
@@ -60,10 +96,7 @@ void add_check_command(CLI::App& app) {
         ->option_text("PATH");
     command->add_option("dataflow", options->dataflow_positional,
                         "Path to the dataflow file (same as --dataflow)");
-    command->add_option("--coordinator-addr", options->coordinator_addr,
-                        "Address of the dora coordinator (not checked yet)");
-    command->add_option("--coordinator-port", options->coordinator_port,
-                        "Control port of the dora coordinator (not checked yet)");
+    add_client_options(command, options->client);
     command->callback([options] { run_check(*options); });
 }
 

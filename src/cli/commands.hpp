@@ -21,6 +21,15 @@ void add_version_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 // daemon.cpp: `dora daemon`.
 void add_daemon_command(CLI::App& app);
+// The coordinator and the verbs that talk to it (coordinator_client.hpp).
+void add_coordinator_command(CLI::App& app);
+void add_up_command(CLI::App& app);
+void add_destroy_command(CLI::App& app);
+void add_start_command(CLI::App& app);
+void add_stop_command(CLI::App& app);
+void add_list_command(CLI::App& app);
+void add_logs_command(CLI::App& app);
+void add_build_command(CLI::App& app);
 
 // "dora-cpp <version>", the project version from CMake.
 [[nodiscard]] std::string version_text();

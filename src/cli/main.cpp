@@ -19,6 +19,14 @@ int main(int argc, char** argv) {
     dora::cli::add_version_command(app);
     dora::cli::add_run_command(app);
     dora::cli::add_daemon_command(app);
+    dora::cli::add_coordinator_command(app);
+    dora::cli::add_up_command(app);
+    dora::cli::add_destroy_command(app);
+    dora::cli::add_build_command(app);
+    dora::cli::add_start_command(app);
+    dora::cli::add_stop_command(app);
+    dora::cli::add_list_command(app);
+    dora::cli::add_logs_command(app);
 
     try {
         app.parse(argc, argv);

@@ -1,0 +1,74 @@
+// `dora coordinator`: runs the coordinator in the foreground (see src/coordinator/).
+#include "coordinator/coordinator.hpp"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "cli/coordinator_client.hpp"
+#include "message/auth.hpp"
+
+namespace dora::cli {
+namespace {
+
+struct CoordinatorCliOptions {
+    std::string interface = "0.0.0.0";
+    uint16_t port = kDefaultDaemonPort;
+    std::string control_interface = "127.0.0.1";
+    uint16_t control_port = kDefaultControlPort;
+    std::string token_file;
+};
+
+void run_coordinator(const CoordinatorCliOptions& cli) {
+    coordinator::CoordinatorOptions options;
+    options.interface = cli.interface;
+    options.port = cli.port;
+    options.control_interface = cli.control_interface;
+    options.control_port = cli.control_port;
+    options.dora_version = version_text();
+    options.token = or_throw(message::load_token(
+        cli.token_file.empty() ? std::nullopt
+                               : std::optional<std::filesystem::path>(cli.token_file)));
+    auto loop = or_throw(EventLoop::create());
+    auto coordinator = or_throw(coordinator::Coordinator::create(*loop, options));
+    auto stop = [&loop] {
+        std::cerr << "[coordinator] interrupted: exiting (daemons and dataflows keep running; "
+                     "they reconnect to the next coordinator)"
+                  << std::endl;
+        loop->stop();
+    };
+    loop->on_signal(SIGINT, stop);
+    loop->on_signal(SIGTERM, stop);
+    // Tests and scripts read the bound ports from this line (port 0 asks for free ones).
+    std::printf("coordinator listening: daemons on %s:%u, control on %s:%u%s\n",
+                cli.interface.c_str(), static_cast<unsigned>(coordinator->daemon_port()),
+                cli.control_interface.c_str(), static_cast<unsigned>(coordinator->control_port()),
+                options.token ? " (cluster token required)"
+                              : " (no cluster token: only this machine may connect)");
+    std::fflush(stdout);
+    loop->run();
+}
+
+}  // namespace
+
+void add_coordinator_command(CLI::App& app) {
+    auto options = std::make_shared<CoordinatorCliOptions>();
+    auto* cmd = app.add_subcommand("coordinator", "Run the dora coordinator (foreground)");
+    cmd->add_option("--interface", options->interface, "Address to listen on for daemons")
+        ->capture_default_str();
+    cmd->add_option("--port", options->port, "Port for daemons (0: any free port)")
+        ->capture_default_str();
+    cmd->add_option("--control-interface", options->control_interface,
+                    "Address to listen on for the CLI")
+        ->capture_default_str();
+    cmd->add_option("--control-port", options->control_port, "Port for the CLI (0: any free port)")
+        ->capture_default_str();
+    cmd->add_option("--token-file", options->token_file,
+                    "File with the cluster token (else DORA_TOKEN or ~/.config/dora/token; "
+                    "without one only this machine may connect)");
+    cmd->callback([options] { run_coordinator(*options); });
+}
+
+}  // namespace dora::cli

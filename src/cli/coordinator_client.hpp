@@ -1,0 +1,92 @@
+// The CLI's side of the control plane: a blocking connection to the coordinator's control port
+// (connect with a timeout, the hello with the cluster token, then frames with timeouts), and the
+// flags every client verb shares (--coordinator-addr, --coordinator-port, --token-file).
+//
+// Thread safety: a CoordinatorClient is used by one thread at a time.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+#include "core/sys.hpp"
+#include "message/control.hpp"
+#include "message/coordinator_to_cli.hpp"
+
+namespace dora::cli {
+
+inline constexpr uint16_t kDefaultControlPort = 6012;
+inline constexpr uint16_t kDefaultDaemonPort = 53290;
+
+struct ClientOptions {
+    std::string addr = "127.0.0.1";
+    uint16_t port = kDefaultControlPort;
+    std::string token_file;  // "" = DORA_TOKEN or the config dir's token
+    std::chrono::milliseconds connect_timeout{3000};
+};
+
+// Adds --coordinator-addr, --coordinator-port and --token-file to `command`.
+void add_client_options(CLI::App* command, ClientOptions& options);
+
+class CoordinatorClient {
+  public:
+    // Connects and completes the hello. An unreachable coordinator gives an error that says how
+    // to start one.
+    [[nodiscard]] static Result<CoordinatorClient> connect(const ClientOptions& options);
+
+    [[nodiscard]] Result<> send(const nlohmann::json& message);
+    // The next message; std::nullopt when nothing arrived within `timeout`; an error when the
+    // coordinator closed the connection or sent something unreadable.
+    [[nodiscard]] Result<std::optional<nlohmann::json>> receive(std::chrono::milliseconds timeout);
+    // Sends `message` and waits for a reply of `expected_type`; an ErrorMessage reply becomes an
+    // error with its text.
+    [[nodiscard]] Result<nlohmann::json> request(const nlohmann::json& message,
+                                                 std::string_view expected_type,
+                                                 std::chrono::milliseconds timeout);
+
+    // For poll() beside other descriptors (signals).
+    [[nodiscard]] int fd() const { return fd_.get(); }
+    [[nodiscard]] const std::string& where() const { return where_; }
+
+  private:
+    CoordinatorClient() = default;
+    [[nodiscard]] Result<> hello(const ClientOptions& options);
+
+    sys::UniqueFd fd_;
+    message::FrameReader reader_;
+    std::string where_;  // "addr:port"
+};
+
+// The verbs' throwing forms (CLI edge).
+[[nodiscard]] CoordinatorClient connect_or_throw(const ClientOptions& options);
+template <typename T>
+T or_throw(Result<T>&& result) {
+    if (!result) {
+        throw Exception(result.error());
+    }
+    return std::move(*result);
+}
+inline void or_throw(Result<>&& result) {
+    if (!result) {
+        throw Exception(result.error());
+    }
+}
+
+// "5", "2.5", "500ms", "5s", "1m" -> milliseconds (a bare number is seconds, as in dora).
+[[nodiscard]] Result<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+// `<node> on daemon `<machine>`: <stream>    <line>` (`<node>: ...` for the default daemon),
+// as `dora run` prints node output.
+[[nodiscard]] std::string format_log_line(const std::string& node, const std::string& machine,
+                                          const std::string& stream, const std::string& line);
+
+// Reports a dataflow's result like `dora run`: failed nodes with their exit status and last stderr
+// lines (stderr), then throws dora::Exception unless every node succeeded.
+void report_result(const message::DataflowResult& result);
+
+}  // namespace dora::cli

@@ -1,0 +1,141 @@
+// `dora start DATAFLOW [--name N] [--attach|--detach]`: hands the dataflow to the coordinator;
+// attached (the default), prints the nodes' output until the dataflow ends and exits with its
+// result (0 only if every node succeeded). Ctrl-C stops the dataflow; a second one stops waiting.
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.hpp"
+#include "cli/coordinator_client.hpp"
+#include "message/cli_to_coordinator.hpp"
+#include "message/coordinator_to_cli.hpp"
+
+namespace dora::cli {
+namespace {
+
+struct StartOptions {
+    ClientOptions client;
+    std::string dataflow;
+    std::string name;
+    bool attach = false;
+    bool detach = false;
+};
+
+std::string read_text(const std::filesystem::path& file) {
+    std::ifstream in(file);
+    if (!in) {
+        throw Exception(Error::make("cannot read the dataflow file {}", file.string()));
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// SIGINT/SIGTERM as a descriptor to poll beside the connection.
+sys::UniqueFd signal_fd() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    ::sigprocmask(SIG_BLOCK, &set, nullptr);
+    return sys::UniqueFd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+}
+
+void attach(CoordinatorClient& client, const std::string& id) {
+    auto signals = signal_fd();
+    int interrupts = 0;
+    for (;;) {
+        pollfd fds[2] = {{client.fd(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
+        ::poll(fds, 2, -1);
+        if (fds[1].revents & POLLIN) {
+            signalfd_siginfo info{};
+            while (::read(signals.get(), &info, sizeof info) == sizeof info) {
+                const char* name = info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
+                if (++interrupts == 1) {
+                    std::cerr << "received " << name << ": stopping dataflow " << id
+                              << " (interrupt again to stop waiting)\n";
+                    message::CliStop stop;
+                    stop.dataflow_id = id;
+                    or_throw(client.send(message::make(stop)));
+                } else {
+                    throw Exception(Error::make(
+                        "stopped waiting for dataflow {}; it may still be stopping (see `dora "
+                        "list`)",
+                        id));
+                }
+            }
+        }
+        if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+            continue;
+        }
+        // Take every message that is ready before polling again.
+        for (auto m = or_throw(client.receive(std::chrono::milliseconds(0))); m;
+             m = or_throw(client.receive(std::chrono::milliseconds(0)))) {
+            const std::string type = (*m)["type"];
+            if (type == message::LogEvent::kType) {
+                auto event = or_throw(message::parse_as<message::LogEvent>(*m));
+                std::string text = format_log_line(event.log.node_id, event.log.machine_id,
+                                                   event.log.stream, event.log.line);
+                std::fwrite(text.data(), 1, text.size(), stdout);
+                std::fflush(stdout);
+            } else if (type == message::DataflowResult::kType) {
+                report_result(or_throw(message::parse_as<message::DataflowResult>(*m)));
+                return;
+            } else if (type == message::ErrorMessage::kType) {
+                // e.g. the stop came after the dataflow had ended: the result follows anyway.
+                std::cerr << "coordinator: " << (*m).value("message", std::string()) << "\n";
+            }
+        }
+    }
+}
+
+void run_start(const StartOptions& options) {
+    if (options.attach && options.detach) {
+        throw Exception(Error("--attach and --detach exclude each other; give one"));
+    }
+    std::error_code ec;
+    auto path = std::filesystem::absolute(options.dataflow, ec);
+    if (ec) {
+        throw Exception(Error::make("cannot resolve {}: {}", options.dataflow, ec.message()));
+    }
+    message::CliStart start;
+    start.descriptor_yaml = read_text(path);
+    start.descriptor_path = path.lexically_normal().string();
+    start.name = options.name;
+    start.attach = !options.detach;
+    start.cli_machine = sys::machine_identity();
+
+    auto client = connect_or_throw(options.client);
+    auto reply = or_throw(client.request(message::make(start), message::StartTriggered::kType,
+                                         std::chrono::seconds(30)));
+    std::string id = reply.value("dataflow_id", "");
+    std::cout << "dataflow start triggered: " << id << std::endl;
+    if (options.detach) {
+        return;
+    }
+    std::cout << "attaching to dataflow (use --detach to run in background)" << std::endl;
+    attach(client, id);
+}
+
+}  // namespace
+
+void add_start_command(CLI::App& app) {
+    auto options = std::make_shared<StartOptions>();
+    auto* cmd = app.add_subcommand("start", "Start a dataflow on the running coordinator");
+    cmd->add_option("dataflow", options->dataflow, "The dataflow file (YAML)")->required();
+    cmd->add_option("--name", options->name, "A name for the dataflow (unique among running ones)");
+    cmd->add_flag("--attach", options->attach,
+                  "Wait for the dataflow to finish, printing its output (the default)");
+    cmd->add_flag("--detach", options->detach, "Return once the dataflow is started");
+    add_client_options(cmd, options->client);
+    cmd->callback([options] { run_start(*options); });
+}
+
+}  // namespace dora::cli

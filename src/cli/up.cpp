@@ -1,0 +1,176 @@
+// `dora up`: makes sure a coordinator and a default daemon run on this machine, starting them in
+// the background (detached, output to a log file under $XDG_RUNTIME_DIR/dora or /tmp/dora-$UID)
+// when they do not answer yet; returns once the daemon is registered.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "cli/commands.hpp"
+#include "cli/coordinator_client.hpp"
+#include "message/cli_to_coordinator.hpp"
+
+namespace dora::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct UpOptions {
+    ClientOptions client;
+    uint16_t daemon_port = kDefaultDaemonPort;
+    std::optional<uint16_t> local_listen_port;
+};
+
+std::filesystem::path runtime_dir() {
+    const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+    std::filesystem::path dir =
+        runtime != nullptr && *runtime != '\0'
+            ? std::filesystem::path(runtime) / "dora"
+            : std::filesystem::path(fmt::format("/tmp/dora-{}", ::getuid()));
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    return dir;
+}
+
+struct Started {
+    pid_t pid = -1;
+    std::filesystem::path log;
+};
+
+// Runs this `dora` binary with `args` in its own session, detached from the terminal.
+Started spawn_detached(const std::vector<std::string>& args, const std::filesystem::path& log) {
+    std::error_code ec;
+    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) {
+        throw Exception(Error::make("cannot find the dora binary: {}", ec.message()));
+    }
+    std::vector<std::string> argv{self.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log_fd < 0) {
+        throw Exception(sys::errno_error("opening " + log.string()));
+    }
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::setsid();
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        int null_fd = ::open("/dev/null", O_RDONLY);
+        ::dup2(null_fd, 0);
+        ::dup2(log_fd, 1);
+        ::dup2(log_fd, 2);
+        std::vector<char*> raw;
+        for (auto& a : argv) raw.push_back(a.data());
+        raw.push_back(nullptr);
+        ::execv(raw[0], raw.data());
+        ::_exit(127);
+    }
+    ::close(log_fd);
+    if (pid < 0) {
+        throw Exception(sys::errno_error("fork"));
+    }
+    return {pid, log};
+}
+
+std::string tail(const std::filesystem::path& file) {
+    std::ifstream in(file);
+    std::string content((std::istreambuf_iterator<char>(in)), {});
+    if (content.size() > 2000) content = content.substr(content.size() - 2000);
+    return content;
+}
+
+bool exited(pid_t pid) {
+    int status = 0;
+    return ::waitpid(pid, &status, WNOHANG) == pid;
+}
+
+std::optional<CoordinatorClient> try_connect(ClientOptions options) {
+    options.connect_timeout = std::chrono::milliseconds(1000);
+    auto client = CoordinatorClient::connect(options);
+    if (!client) return std::nullopt;
+    return std::move(*client);
+}
+
+bool default_daemon_connected(CoordinatorClient& client) {
+    auto reply = client.request(message::make(message::CliList{}), message::DataflowList::kType,
+                                std::chrono::seconds(5));
+    if (!reply) return false;
+    auto list = message::parse_as<message::DataflowList>(*reply);
+    if (!list) return false;
+    for (const auto& d : list->daemons) {
+        if (d.machine_id.empty() && d.connected) return true;
+    }
+    return false;
+}
+
+[[noreturn]] void gave_up(const std::string& what, const Started& started) {
+    throw Exception(Error::make("the {} did not come up; its log ({}):\n{}", what,
+                                started.log.string(), tail(started.log)));
+}
+
+void run_up(const UpOptions& options) {
+    auto dir = runtime_dir();
+    std::vector<std::string> token_args;
+    if (!options.client.token_file.empty()) {
+        token_args = {"--token-file", std::filesystem::absolute(options.client.token_file)};
+    }
+    auto client = try_connect(options.client);
+    if (client) {
+        std::cout << "coordinator already running at " << client->where() << std::endl;
+    } else {
+        std::vector<std::string> args{"coordinator", "--port", std::to_string(options.daemon_port),
+                                      "--control-port", std::to_string(options.client.port)};
+        args.insert(args.end(), token_args.begin(), token_args.end());
+        auto started = spawn_detached(args, dir / "coordinator.log");
+        auto deadline = Clock::now() + std::chrono::seconds(10);
+        while (!(client = try_connect(options.client))) {
+            if (exited(started.pid) || Clock::now() > deadline) gave_up("coordinator", started);
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        std::cout << "started coordinator (pid " << started.pid << ", log " << started.log.string()
+                  << ")" << std::endl;
+    }
+    if (default_daemon_connected(*client)) {
+        std::cout << "daemon already running" << std::endl;
+        return;
+    }
+    std::vector<std::string> args{"daemon", "--coordinator-addr", options.client.addr,
+                                  "--coordinator-port", std::to_string(options.daemon_port)};
+    if (options.local_listen_port) {
+        args.insert(args.end(),
+                    {"--local-listen-port", std::to_string(*options.local_listen_port)});
+    }
+    args.insert(args.end(), token_args.begin(), token_args.end());
+    auto started = spawn_detached(args, dir / "daemon.log");
+    auto deadline = Clock::now() + std::chrono::seconds(15);
+    while (!default_daemon_connected(*client)) {
+        if (exited(started.pid) || Clock::now() > deadline) gave_up("daemon", started);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::cout << "started daemon (pid " << started.pid << ", log " << started.log.string() << ")"
+              << std::endl;
+}
+
+}  // namespace
+
+void add_up_command(CLI::App& app) {
+    auto options = std::make_shared<UpOptions>();
+    auto* cmd = app.add_subcommand(
+        "up", "Start a coordinator and a daemon on this machine (in the background) if needed");
+    add_client_options(cmd, options->client);
+    cmd->add_option("--daemon-port", options->daemon_port,
+                    "Port the coordinator listens on for daemons")
+        ->capture_default_str();
+    cmd->add_option("--local-listen-port", options->local_listen_port,
+                    "The daemon's port for dynamic nodes (default 53291)");
+    cmd->callback([options] { run_up(*options); });
+}
+
+}  // namespace dora::cli
