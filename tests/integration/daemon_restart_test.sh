@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# A coordinator and daemons edge1 and cloud on loopback. Mid-run, edge1's daemon is killed with
+# SIGKILL: its node dies with it, the coordinator shows edge1 disconnected, the cloud side keeps
+# running. A new edge1 daemon registers; `dora stop` then ends the dataflow, which reports the lost
+# node as failed.
+#   daemon_restart_test.sh <dora binary> <test node binary>
+set -euo pipefail
+DORA=$1
+NODE=$2
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+    set +e
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() {
+    echo "FAILED: $*"
+    for f in "$WORK"/*.log "$WORK"/*.out; do [[ -f $f ]] && { echo "== $f"; tail -15 "$f"; }; done
+    exit 1
+}
+wait_for() {  # wait_for <seconds> <command...>: until the command succeeds
+    local limit=$1; shift
+    for _ in $(seq $((limit * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+    return 1
+}
+
+"$DORA" coordinator --port 0 --control-port 0 >"$WORK/coordinator.log" 2>&1 &
+PIDS+=($!)
+wait_for 10 grep -q "coordinator listening" "$WORK/coordinator.log" || fail "coordinator start"
+DPORT=$(grep -o "daemons on [0-9.]*:[0-9]*" "$WORK/coordinator.log" | grep -o "[0-9]*$")
+CPORT=$(grep -o "control on [0-9.]*:[0-9]*" "$WORK/coordinator.log" | grep -o "[0-9]*$")
+daemon() {
+    "$DORA" daemon --machine-id "$1" --coordinator-port "$DPORT" --local-listen-port 0 \
+        --work-dir "$WORK/work-$1" >"$WORK/daemon-$1-$2.log" 2>&1 &
+    PIDS+=($!)
+    LAST=$!
+}
+listing() { "$DORA" list --coordinator-port "$CPORT"; }
+daemon edge1 a
+EDGE=$LAST
+daemon cloud a
+wait_for 10 bash -c "\"$DORA\" list --coordinator-port $CPORT | grep -c ' connected' | grep -q 2" ||
+    fail "daemons did not register"
+
+cat >"$WORK/flow.yml" <<YAML
+nodes:
+  - {id: source, path: $NODE, args: producer --count 100000 --interval-ms 20, outputs: [out], _unstable_deploy: {machine: edge1}}
+  - {id: sink, path: $NODE, args: consumer, inputs: {in: {source: source/out, queue_size: 100}}, _unstable_deploy: {machine: cloud}}
+YAML
+"$DORA" start "$WORK/flow.yml" --coordinator-port "$CPORT" >"$WORK/start.out" 2>&1 &
+PIDS+=($!)
+START=$!
+wait_for 20 grep -q "source on daemon \`edge1\`: stdout    pid" "$WORK/start.out" || fail "no start"
+SOURCE_PID=$(grep -o "source on daemon \`edge1\`: stdout    pid [0-9]*" "$WORK/start.out" | grep -o "[0-9]*$")
+
+kill -9 "$EDGE"
+wait_for 5 bash -c "! kill -0 $SOURCE_PID 2>/dev/null || grep -q '^Z' <(ps -o stat= -p $SOURCE_PID)" ||
+    fail "the node of the killed daemon still runs"
+wait_for 15 bash -c "\"$DORA\" list --coordinator-port $CPORT | grep -q 'edge1 *disconnected'" ||
+    fail "the coordinator did not notice the lost daemon"
+listing | grep -q "running" || fail "the dataflow should keep running on cloud"
+
+daemon edge1 b
+wait_for 15 bash -c "\"$DORA\" list --coordinator-port $CPORT | grep -q 'edge1 *connected'" ||
+    fail "the restarted daemon did not register"
+"$DORA" stop --coordinator-port "$CPORT" --grace-duration 5 >"$WORK/stop.out" 2>&1 || true
+grep -q "stopped" "$WORK/stop.out" || fail "dora stop"
+status=0
+wait_for 20 bash -c "! kill -0 $START 2>/dev/null" || fail "dora start did not end"
+wait "$START" || status=$?
+[[ $status -ne 0 ]] || fail "the dataflow lost a node: dora start must not exit 0"
+grep -q "node source on daemon \`edge1\` failed" "$WORK/start.out" || fail "lost node not reported"
+grep -q "sink on daemon \`cloud\`: stdout    stop requested" "$WORK/start.out" || fail "cloud side not stopped"
+echo "daemon killed and restarted mid-run: ok"
