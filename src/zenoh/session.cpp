@@ -72,6 +72,9 @@ Result<> Session::start() {
     for (const auto& endpoint : options_.config.connect) {
         connect(endpoint);
     }
+    if (options_.config.multicast.enabled) {
+        DORA_ZCHECK(start_scouting());
+    }
     return {};
 }
 
@@ -120,6 +123,16 @@ size_t Session::face_count() const {
     size_t n = 0;
     for (const auto& [id, face] : faces_) {
         n += face.transport->state() == Transport::State::kEstablished ? 1 : 0;
+    }
+    return n;
+}
+
+size_t Session::pending_bytes() const {
+    size_t n = 0;
+    for (const auto& [id, face] : faces_) {
+        if (face.transport->state() != Transport::State::kClosed) {
+            n += face.transport->pending_bytes();
+        }
     }
     return n;
 }
@@ -179,8 +192,11 @@ void Session::remove_face(uint64_t id) {
         remove_subscriber(token);
     }
     drop_queries_of(id);
+    scouted_.erase(id);
     if (face.reconnect) {
         schedule_reconnect(*face.reconnect);
+    } else if (scouter_) {
+        scouter_->scout_now();
     }
 }
 
@@ -415,6 +431,23 @@ void Session::undeclare_subscriber(uint32_t id) {
         }
     }
     remove_subscriber(id);
+}
+
+bool Session::has_remote_subscriber(std::string_view key) const {
+    if (mode() == Mode::kClient) {
+        return face_count() > 0;
+    }
+    for (const auto& [token, sub] : subscribers_) {
+        if (sub.face == 0 || !keyexpr::intersects(sub.key, key)) {
+            continue;
+        }
+        auto face = faces_.find(sub.face);
+        if (face != faces_.end() &&
+            face->second.transport->state() == Transport::State::kEstablished) {
+            return true;
+        }
+    }
+    return false;
 }
 
 Result<> Session::put(std::string_view key, Bytes payload, std::optional<Encoding> encoding,

@@ -13,6 +13,11 @@
 // back; without a match (and in peer/client mode, which has no local queryables yet) the
 // REQUEST gets RESPONSE_FINAL at once.
 //
+// Multicast scouting (only when config.multicast.enabled): routers and peers answer SCOUTs with
+// a HELLO naming their listeners; a client without connect endpoints scouts until it has a
+// router (or peer), a peer scouts for routers and peers and connects to each one it has no link
+// with (between two of our peers, the one with the smaller ZID connects).
+//
 // Threading contract: a Session belongs to one EventLoop; every method is called on the loop
 // thread and callbacks run there. A sample callback may call put() and declare/undeclare.
 #pragma once
@@ -30,6 +35,7 @@
 #include "core/error.hpp"
 #include "zenoh/config.hpp"
 #include "zenoh/event_loop.hpp"
+#include "zenoh/scouting.hpp"
 #include "zenoh/tcp_link.hpp"
 #include "zenoh/transport.hpp"
 
@@ -63,6 +69,8 @@ class Session final : public TransportHandler {
     [[nodiscard]] Result<> put(std::string_view key, Bytes payload,
                                std::optional<Encoding> encoding = std::nullopt,
                                std::optional<Bytes> attachment = std::nullopt);
+    // Bytes queued on all links and not yet written.
+    [[nodiscard]] size_t pending_bytes() const;
     // Connects to one more endpoint (and reconnects to it whenever the link drops).
     void connect_to(const Endpoint& endpoint) { connect(endpoint); }
 
@@ -72,6 +80,10 @@ class Session final : public TransportHandler {
     [[nodiscard]] std::vector<uint16_t> listen_ports() const;
     // Established faces.
     [[nodiscard]] size_t face_count() const;
+    // Whether a subscriber of another face (a peer's, or one a router told us of) matches `key`
+    // on an established link. In client mode: whether a router link is up (a client sends every
+    // put to its router, which filters; routers do not declare subscribers to clients).
+    [[nodiscard]] bool has_remote_subscriber(std::string_view key) const;
 
     void on_established(Transport& transport) override;
     void on_message(Transport& transport, const NetworkMessage& message, Reliability reliability,
@@ -124,6 +136,10 @@ class Session final : public TransportHandler {
     void finish_query(uint64_t origin_face, uint64_t origin_id);
     void drop_queries_of(uint64_t face);
     void schedule_reconnect(const Endpoint& endpoint);
+    // Scouting (session_scouting.cpp).
+    [[nodiscard]] Result<> start_scouting();
+    void on_hello(const Hello& hello);
+    [[nodiscard]] bool linked_to(const Zid& zid) const;
     // The key a declaration names, canonical; nullopt (logged) if it cannot be used.
     std::optional<std::string> declared_key(Face& face, const Declaration& d,
                                             std::string_view what);
@@ -167,6 +183,8 @@ class Session final : public TransportHandler {
     uint64_t next_aggregate_ = uint64_t{1} << 31;
     std::string key_buffer_;
     std::vector<EventLoop::TimerId> reconnect_timers_;
+    std::unique_ptr<Scouter> scouter_;
+    std::map<uint64_t, Zid> scouted_;  // faces connected from a HELLO -> the ZID it named
     struct QueryKey {
         uint64_t face;
         uint64_t id;
