@@ -31,6 +31,11 @@ void add_list_command(CLI::App& app);
 void add_logs_command(CLI::App& app);
 void add_build_command(CLI::App& app);
 
+// router.cpp: `dora router`.
+void add_router_command(CLI::App& app);
+// zenoh_tools.cpp: `dora zenoh sub|pub|ping|pong|scout`.
+void add_zenoh_command(CLI::App& app);
+
 // "dora-cpp <version>", the project version from CMake.
 [[nodiscard]] std::string version_text();
 

@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
     dora::cli::add_stop_command(app);
     dora::cli::add_list_command(app);
     dora::cli::add_logs_command(app);
+    dora::cli::add_router_command(app);
+    dora::cli::add_zenoh_command(app);
 
     try {
         app.parse(argc, argv);

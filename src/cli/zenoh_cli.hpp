@@ -1,0 +1,57 @@
+// What `dora router` and the `dora zenoh` tools share: the Zenoh options every one of them takes
+// (`--config`, `-m`, `-e`, `-l`, `--no-multicast-scouting`, ZENOH_CONFIG honoured the way zenoh's
+// examples do), and running a Zenoh event loop until Ctrl-C / SIGTERM or a deadline.
+//
+// Errors are thrown as dora::Exception (this is the CLI edge).
+//
+// Thread safety: CLI start-up and the loop thread only.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "zenoh/config.hpp"
+#include "zenoh/event_loop.hpp"
+#include "zenoh/session.hpp"
+
+namespace dora::cli {
+
+struct ZenohCliOptions {
+    std::string config_file;  // else ZENOH_CONFIG, else defaults
+    std::string mode;         // peer|client|router; empty: the config's (default peer)
+    std::vector<std::string> connect;
+    std::vector<std::string> listen;
+    bool no_multicast = false;
+};
+
+// Adds --config/-c, --mode/-m (unless `with_mode` is false), --connect/-e, --listen/-l and
+// --no-multicast-scouting to `cmd`.
+void add_zenoh_options(CLI::App* cmd, ZenohCliOptions& options, bool with_mode = true);
+
+// The config file (or ZENOH_CONFIG) with the command-line options on top: `-e` and `-l` replace
+// the file's lists, `-m` its mode. Unknown keys are reported once on stderr. Throws on errors.
+[[nodiscard]] zenoh::ZenohConfig resolve_zenoh_config(const ZenohCliOptions& options,
+                                                      std::string_view tool);
+
+// A loop and a session; Ctrl-C and SIGTERM stop the loop.
+struct ZenohRuntime {
+    std::unique_ptr<zenoh::EventLoop> loop;
+    std::unique_ptr<zenoh::Session> session;
+};
+// Opens a session with `config` (throws on errors) and says on stderr what it listens on (real
+// ports). Transport log lines go to stderr only when `verbose` is set or DORA_ZENOH_LOG is set.
+[[nodiscard]] ZenohRuntime open_zenoh(zenoh::ZenohConfig config, bool verbose = false,
+                                      bool announce = true);
+
+// Runs the loop until it is stopped (signal or code) or `limit` passed (zero: no limit).
+// Returns true when it stopped because of a signal.
+bool run_zenoh_loop(zenoh::EventLoop& loop, std::chrono::milliseconds limit);
+
+// "text" when the bytes are valid UTF-8 without control characters other than tab, else
+// "0x<hex>" (what the sub tool prints).
+[[nodiscard]] std::string printable_payload(std::span<const uint8_t> bytes);
+
+}  // namespace dora::cli

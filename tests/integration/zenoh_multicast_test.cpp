@@ -1,0 +1,228 @@
+// Multicast scouting with real binaries, ONLY inside a private network namespace that holds
+// nothing but loopback: each test forks a child that unshares its network namespace, brings lo
+// up with a multicast route, and runs `dora router` / `dora zenoh ...` there. The namespace
+// dies with the child's process group, which the parent kills by id on timeout or failure.
+// Skipped unless root with `ip` available (multicast never touches the real interfaces).
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <regex>
+
+#include "process.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using dora::testing::Process;
+
+namespace {
+
+constexpr int kSkip = 77;
+
+std::string ip_binary() {
+    for (const char* p : {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"}) {
+        if (::access(p, X_OK) == 0) {
+            return p;
+        }
+    }
+    return {};
+}
+
+bool contains(const std::string& text, const std::string& what) {
+    return text.find(what) != std::string::npos;
+}
+
+std::vector<std::string> dora(std::vector<std::string> args) {
+    args.insert(args.begin(), DORA_CLI_BINARY);
+    return args;
+}
+
+// A scenario returns "" on success, else what went wrong. It runs in the namespace.
+using Scenario = std::function<std::string(const fs::path& dir)>;
+
+class ZenohScoutingTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (::geteuid() != 0) {
+            GTEST_SKIP() << "needs root to create a network namespace";
+        }
+        ip_ = ip_binary();
+        if (ip_.empty()) {
+            GTEST_SKIP() << "no `ip` command";
+        }
+        dir_ = fs::temp_directory_path() / ("dora-zenoh-scout-" + std::to_string(::getpid()));
+        fs::create_directories(dir_);
+    }
+    void TearDown() override {
+        if (!dir_.empty()) {
+            fs::remove_all(dir_);
+        }
+    }
+
+    void write(const std::string& name, const std::string& text) {
+        std::ofstream(dir_ / name) << text;
+    }
+
+    // Runs `scenario` in a child inside a fresh network namespace.
+    void run_in_netns(const Scenario& scenario) {
+        int pipefd[2];
+        ASSERT_EQ(::pipe(pipefd), 0);
+        pid_t child = ::fork();
+        ASSERT_GE(child, 0);
+        if (child == 0) {
+            ::close(pipefd[0]);
+            ::setpgid(0, 0);  // the parent kills the whole group on timeout
+            auto report = [&](int code, const std::string& text) {
+                (void)!::write(pipefd[1], text.data(), text.size());
+                ::_exit(code);
+            };
+            if (::unshare(CLONE_NEWNET) != 0) {
+                report(kSkip, std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno));
+            }
+            for (const std::string& cmd :
+                 {ip_ + " link set lo up", ip_ + " link set lo multicast on",
+                  ip_ + " route add 224.0.0.0/4 dev lo"}) {
+                if (std::system(cmd.c_str()) != 0) {
+                    report(kSkip, "could not run: " + cmd);
+                }
+            }
+            std::string error = scenario(dir_);
+            report(error.empty() ? 0 : 1, error);
+        }
+        ::close(pipefd[1]);
+        int status = 0;
+        bool done = dora::testing::wait_until(
+            [&] { return ::waitpid(child, &status, WNOHANG) == child; }, 90s);
+        if (!done) {
+            ::kill(-child, SIGKILL);
+            ::waitpid(child, &status, 0);
+        }
+        std::string message;
+        char buf[4096];
+        for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof(buf))) > 0;) {
+            message.append(buf, static_cast<size_t>(n));
+        }
+        ::close(pipefd[0]);
+        ::kill(-child, SIGKILL);  // anything of the scenario still alive (none, normally)
+        ASSERT_TRUE(done) << "scenario timed out";
+        ASSERT_TRUE(WIFEXITED(status)) << "scenario crashed: " << message;
+        if (WEXITSTATUS(status) == kSkip) {
+            GTEST_SKIP() << message;
+        }
+        EXPECT_EQ(WEXITSTATUS(status), 0) << message;
+    }
+
+    std::string ip_;
+    fs::path dir_;
+};
+
+// Waits for `re` in the process's stdout; "" or what went wrong.
+std::string expect_out(Process& p, const std::regex& re, std::smatch* m = nullptr,
+                       std::chrono::milliseconds limit = 15s) {
+    std::smatch local;
+    std::smatch& match = m != nullptr ? *m : local;
+    if (p.pump_until([&] { return std::regex_search(p.out(), match, re); }, limit)) {
+        return {};
+    }
+    return "expected output not seen; got:\n" + p.all();
+}
+
+std::string wait_ok(Process& p, const std::string& what) {
+    int status = p.wait(30s);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        return {};
+    }
+    return what + " failed (status " + std::to_string(status) + "):\n" + p.all();
+}
+
+// A subscriber on `prefix/**` and a publisher of `prefix/x` = `value`, both with `config` only
+// (no endpoints): they must find each other by scouting.
+std::string exchange(const std::string& config, const std::string& prefix, const std::string& value,
+                     int wait_ms) {
+    Process sub(dora({"zenoh", "sub", prefix + "/**", "-c", config, "-n", "1"}));
+    if (!sub.pump_until([&] { return contains(sub.err(), "Declaring"); }, 10s)) {
+        return "sub did not start:\n" + sub.all();
+    }
+    Process pub(dora(
+        {"zenoh", "pub", prefix + "/x", value, "-c", config, "--wait", std::to_string(wait_ms)}));
+    if (auto e = wait_ok(pub, "pub"); !e.empty()) {
+        return e;
+    }
+    if (auto e = wait_ok(sub, "sub"); !e.empty()) {
+        return e;
+    }
+    std::string want = "('" + prefix + "/x': '" + value + "')";
+    return contains(sub.out(), want) ? "" : "no sample:\n" + sub.all();
+}
+
+TEST_F(ZenohScoutingTest, RouterAnswersAScoutWithItsZidAndLocator) {
+    write("router.json5",
+          "{ scouting: { multicast: { enabled: true, address: '224.0.0.224:7446', "
+          "interface: 'lo' } } }");
+    run_in_netns([](const fs::path& dir) -> std::string {
+        std::string cfg = (dir / "router.json5").string();
+        Process router(dora({"router", "-c", cfg, "-l", "tcp/127.0.0.1:0"}));
+        std::smatch m;
+        auto err = expect_out(router, std::regex(R"(zid ([0-9a-f]+)\)[^]*listening on (\S+))"), &m);
+        if (!err.empty()) {
+            return err;
+        }
+        std::string zid = m[1].str();
+        std::string locator = m[2].str();
+        if (!contains(router.out(), "multicast scouting on 224.0.0.224:7446 (interface lo)")) {
+            return "router did not say it scouts:\n" + router.all();
+        }
+        Process scout(dora({"zenoh", "scout", "-c", cfg, "--timeout", "1000"}));
+        if (auto e = wait_ok(scout, "scout"); !e.empty()) {
+            return e;
+        }
+        std::string want =
+            "Hello { zid: " + zid + ", whatami: \"router\", locators: [\"" + locator + "\"] }";
+        return contains(scout.out(), want) ? ""
+                                           : "scout output lacks " + want + ":\n" + scout.all();
+    });
+}
+
+TEST_F(ZenohScoutingTest, ClientsWithoutEndpointsFindTheRouterByScouting) {
+    write("router.json5", "{ scouting: { multicast: { enabled: true, interface: 'lo' } } }");
+    write("client.json5",
+          "{ mode: 'client', scouting: { multicast: { enabled: true, interface: 'lo' } } }");
+    run_in_netns([](const fs::path& dir) -> std::string {
+        Process router(
+            dora({"router", "-c", (dir / "router.json5").string(), "-l", "tcp/0.0.0.0:0"}));
+        if (auto e = expect_out(router, std::regex("listening on")); !e.empty()) {
+            return e;
+        }
+        return exchange((dir / "client.json5").string(), "mc", "found", 5000);
+    });
+}
+
+TEST_F(ZenohScoutingTest, TwoPeersFindEachOtherWithoutARouter) {
+    write("peer.json5",
+          "{ mode: 'peer', listen: { endpoints: ['tcp/127.0.0.1:0'] }, "
+          "scouting: { multicast: { enabled: true, interface: 'lo' } } }");
+    run_in_netns([](const fs::path& dir) -> std::string {
+        return exchange((dir / "peer.json5").string(), "p2p", "peer", 10000);
+    });
+}
+
+TEST_F(ZenohScoutingTest, MulticastStaysOffUnlessConfigured) {
+    run_in_netns([](const fs::path&) -> std::string {
+        Process router(dora({"router", "-l", "tcp/127.0.0.1:0"}));
+        if (auto e = expect_out(router, std::regex("multicast scouting off")); !e.empty()) {
+            return e;
+        }
+        Process scout(dora({"zenoh", "scout", "--timeout", "500"}));
+        scout.wait(30s);
+        return contains(scout.out(), "Did not find any zenoh process.")
+                   ? ""
+                   : "a router without multicast answered:\n" + scout.all();
+    });
+}
+
+}  // namespace
