@@ -27,7 +27,14 @@ size_t count_lines(const std::string& text) {
 
 // `dora check` without a dataflow: is the coordinator there, and which daemons are connected.
 void check_cluster(const CheckOptions& options) {
-    auto client = connect_or_throw(options.client);
+    auto connected = CoordinatorClient::connect(options.client);
+    if (!connected) {
+        throw Exception(Error::make(
+            "{}\n(to check a dataflow file without a coordinator: `dora check --dataflow "
+            "<file.yml>`)",
+            connected.error().message()));
+    }
+    auto& client = *connected;
     std::cout << "coordinator at " << client.where() << ": ok" << std::endl;
     auto reply = or_throw(client.request(message::make(message::CliCheck{}), message::Done::kType,
                                          std::chrono::seconds(10)));
@@ -40,9 +47,7 @@ void check_machines(const CheckOptions& options, const std::string& file) {
     quick.connect_timeout = std::chrono::milliseconds(1000);
     auto client = CoordinatorClient::connect(quick);
     if (!client) {
-        std::cerr << "(no coordinator answers at " << quick.addr << ":" << quick.port
-                  << ": the machines of the dataflow were not checked)\n";
-        return;
+        return;  // no coordinator: the machines are checked when the dataflow starts
     }
     std::ifstream in(file);
     std::stringstream text;
