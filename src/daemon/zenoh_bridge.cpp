@@ -200,7 +200,10 @@ void ZenohBridge::egress_loop(Route* route) {
         std::atomic<uint32_t>* refcount;  // null for an end marker
     };
     static const uint8_t kEnd[1] = {kEndOfStreamMarker};
-    while (!route->stop.load()) {
+    // After stop is requested, one more pass drains what the producers left and sends the end
+    // markers of the rings they closed (detach comes right after the last producer exited).
+    for (bool last_pass = false; !last_pass;) {
+        last_pass = route->stop.load();
         const uint32_t seen = region->signal().current();
         std::vector<Item> batch;
         for (uint32_t i = 0; i < plan.egress.size(); ++i) {
@@ -238,7 +241,12 @@ void ZenohBridge::egress_loop(Route* route) {
             while (route->in_flight.load() > kMaxInFlight && !route->stop.load()) {
                 std::this_thread::sleep_for(std::chrono::microseconds(100));
             }
-            continue;
+            if (!last_pass) {
+                continue;
+            }
+        }
+        if (last_pass) {
+            break;
         }
         region->signal().wait(seen,
                               std::chrono::steady_clock::now() + std::chrono::milliseconds(100),
