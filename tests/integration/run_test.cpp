@@ -346,3 +346,23 @@ nodes:
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(RunTest, StdoutLinesBecomeOutputsWithSendStdoutAs) {
+    auto file = dataflow(R"(
+nodes:
+  - id: talker
+    path: shell
+    args: "echo one; echo two; echo three"
+    outputs: [lines]
+    send_stdout_as: lines
+  - {id: listener, path: NODE, args: ticks, inputs: {lines: {source: talker/lines, queue_size: 10}}}
+)");
+    Process dora(run_args(file));
+    EXPECT_EQ(exit_code(dora.wait(60s)), 0) << dora.all();
+    EXPECT_TRUE(contains(dora.out(), "talker: stdout    two")) << dora.out();
+    EXPECT_TRUE(contains(dora.out(), "listener: stdout    ticks lines 3")) << dora.out();
+}
+
+}  // namespace
