@@ -40,6 +40,7 @@ Session::Session(EventLoop& loop, SessionOptions options)
 
 Session::~Session() {
     closing_ = true;
+    close_publish_queue();
     for (auto id : reconnect_timers_) {
         loop_.cancel_timer(id);
     }

@@ -20,6 +20,7 @@
 //
 // Threading contract: a Session belongs to one EventLoop; every method is called on the loop
 // thread and callbacks run there. A sample callback may call put() and declare/undeclare.
+// The one exception is Publisher (from publisher()): any thread may publish through it.
 #pragma once
 
 #include <chrono>
@@ -48,6 +49,45 @@ struct Sample {
 };
 using SampleCallback = std::function<void(const Sample&)>;
 
+// One sample handed to a Publisher by another thread. The views (key, payload, attachment) must
+// stay valid until `release` runs.
+struct OutgoingSample {
+    std::string_view key;
+    Bytes payload;
+    std::optional<Bytes> attachment;
+    // Runs exactly once: on the loop thread right after the sample was put (its bytes are then
+    // copied into the link batches, or it was dropped for a link that does not read), or on the
+    // publishing thread if the session is already gone. May be empty.
+    std::function<void()> release;
+};
+
+class Session;
+
+// A thread-safe handle for publishing from threads other than the loop thread. publish() hands
+// over a whole batch with one lock and at most one wake-up of the loop: while the loop has not
+// drained earlier batches, new ones are appended to the same hand-over. The loop puts the samples
+// in order (the same rules as Session::put: local subscribers, matching faces, drops counted for
+// faces that do not read), then runs each release.
+//
+// Thread safety: copyable; every method may be called from any thread, also after the Session
+// was destroyed (publish then fails and releases at once). The EventLoop must outlive the
+// Session (as always); Publishers may outlive both.
+class Publisher {
+  public:
+    Publisher() = default;
+    // Queues `samples` for the loop thread. Fails (after running every release) if the session
+    // is closed; invalid keys are logged and skipped on the loop, never thrown back.
+    [[nodiscard]] Result<> publish(std::vector<OutgoingSample> samples) const;
+    // Samples handed over and not yet put: a producer can bound its backlog with this.
+    [[nodiscard]] size_t queued() const;
+
+  private:
+    friend class Session;
+    struct Queue;
+    explicit Publisher(std::shared_ptr<Queue> queue) : queue_(std::move(queue)) {}
+    std::shared_ptr<Queue> queue_;
+};
+
 struct SessionOptions {
     ZenohConfig config;
     TransportConfig transport;  // whatami is set from config.mode
@@ -71,6 +111,8 @@ class Session final : public TransportHandler {
                                std::optional<Bytes> attachment = std::nullopt);
     // Bytes queued on all links and not yet written.
     [[nodiscard]] size_t pending_bytes() const;
+    // A handle through which other threads publish (loop thread to create; see Publisher).
+    [[nodiscard]] Publisher publisher();
     // Connects to one more endpoint (and reconnects to it whenever the link drops).
     void connect_to(const Endpoint& endpoint) { connect(endpoint); }
 
@@ -91,6 +133,7 @@ class Session final : public TransportHandler {
     void on_closed(Transport& transport, const Error& reason) override;
 
   private:
+    friend class Publisher;
     struct FaceInterest {
         uint8_t options = 0;
         std::optional<std::string> key;  // nullopt: every key
@@ -184,6 +227,9 @@ class Session final : public TransportHandler {
     std::string key_buffer_;
     std::vector<EventLoop::TimerId> reconnect_timers_;
     std::unique_ptr<Scouter> scouter_;
+    std::shared_ptr<Publisher::Queue> publish_queue_;  // session_publisher.cpp
+    void drain_publish_queue();
+    void close_publish_queue();
     std::map<uint64_t, Zid> scouted_;  // faces connected from a HELLO -> the ZID it named
     struct QueryKey {
         uint64_t face;
