@@ -24,11 +24,12 @@ Result<message::Hello> check_hello(const HelloPolicy& policy, const message::Cha
     }
     if (parsed->protocol != message::kProtocolVersion) {
         return fail(
-            "control protocol mismatch: this coordinator (dora-cpp {}) speaks protocol {}, the "
-            "{} (dora-cpp {}) speaks protocol {}; run the same dora version everywhere",
+            "control protocol mismatch: this coordinator ({}) speaks protocol {}, the {} ({}) "
+            "speaks protocol {}; run the same dora version everywhere",
             policy.dora_version, message::kProtocolVersion,
             parsed->role.empty() ? "peer" : parsed->role,
-            parsed->dora_version.empty() ? "?" : parsed->dora_version, parsed->protocol);
+            parsed->dora_version.empty() ? "unknown version" : parsed->dora_version,
+            parsed->protocol);
     }
     if (parsed->role != policy.expected_role) {
         if (parsed->role == "daemon") {
