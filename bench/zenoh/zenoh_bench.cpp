@@ -22,7 +22,7 @@ using namespace dora::zenoh;
 using namespace std::chrono_literals;
 
 constexpr std::string_view kKey = "bench/data";
-constexpr size_t kMaxPending = size_t{4} << 20;  // publisher back-pressure: queued bytes
+constexpr size_t kMaxPending = size_t{16} << 20;  // publisher back-pressure: queued bytes
 
 // One session on its own thread and loop.
 class Node {
