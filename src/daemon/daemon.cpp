@@ -140,6 +140,9 @@ void Daemon::on_connected() {
     for (const auto& [id, flow] : dataflows_) {
         reg.running_dataflows.push_back(id);
     }
+    reg.running_dataflows.insert(reg.running_dataflows.end(), unreported_finishes_.begin(),
+                                 unreported_finishes_.end());
+    unreported_finishes_.clear();  // the queued finish messages follow the registration
     link_->send_now(message::make(reg));
     say(fmt::format("connected to the coordinator at {}:{} as machine `{}`",
                     options_.coordinator_addr, options_.coordinator_port, options_.machine_id));
@@ -311,6 +314,7 @@ void Daemon::spawn(const nlohmann::json& m) {
         link_->send(message::make(reply));
         return;
     }
+    it->second->spawned = true;
     auto ok = it->second->local->start();
     reply.success = static_cast<bool>(ok);
     if (!ok) {
@@ -324,9 +328,18 @@ void Daemon::spawn(const nlohmann::json& m) {
 void Daemon::stop(const nlohmann::json& m) {
     auto request = message::parse_as<message::StopDataflow>(m);
     if (!request) return;
-    if (auto it = dataflows_.find(request->dataflow_id); it != dataflows_.end()) {
-        it->second->local->stop(std::chrono::milliseconds(request->grace_ms));
+    auto it = dataflows_.find(request->dataflow_id);
+    if (it == dataflows_.end()) {
+        return;
     }
+    if (!it->second->spawned) {
+        // Prepared but never spawned (preparing failed elsewhere): nothing runs; drop it.
+        bridge_->detach(request->dataflow_id);
+        dataflows_.erase(it);
+        maybe_exit();
+        return;
+    }
+    it->second->local->stop(std::chrono::milliseconds(request->grace_ms));
 }
 
 void Daemon::finished(const std::string& dataflow_id) {
@@ -339,6 +352,9 @@ void Daemon::finished(const std::string& dataflow_id) {
         done.results.push_back(message::NodeResultInfo{r.node_id, options_.machine_id, r.success,
                                                        r.status, r.killed_after_grace,
                                                        r.stderr_tail});
+    }
+    if (!link_->connected()) {
+        unreported_finishes_.push_back(dataflow_id);
     }
     link_->send(message::make(done));
     say(fmt::format("dataflow {} finished on this machine", dataflow_id));
@@ -431,8 +447,14 @@ void Daemon::build(const nlohmann::json& m) {
 
 void Daemon::shut_down(std::chrono::nanoseconds grace) {
     shutting_down_ = true;
-    for (auto& [id, flow] : dataflows_) {
-        flow->local->stop(grace);
+    for (auto it = dataflows_.begin(); it != dataflows_.end();) {
+        if (!it->second->spawned) {
+            bridge_->detach(it->first);  // prepared only: nothing to stop
+            it = dataflows_.erase(it);
+        } else {
+            it->second->local->stop(grace);
+            ++it;
+        }
     }
     maybe_exit();
 }

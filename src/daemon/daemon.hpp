@@ -51,6 +51,7 @@ class Daemon {
         std::string name;
         Descriptor descriptor;
         std::unique_ptr<LocalDataflow> local;
+        bool spawned = false;
         bool finished = false;
     };
 
@@ -79,6 +80,9 @@ class Daemon {
     std::map<std::string, std::unique_ptr<Dataflow>> dataflows_;
     // Finished dataflows' descriptors, for `dora logs` after the end.
     std::map<std::string, std::unique_ptr<Dataflow>> archived_;
+    // Finished while the coordinator was unreachable: their finish message waits in the link's
+    // queue, so the next registration still lists them (else they would count as lost).
+    std::vector<std::string> unreported_finishes_;
     sys::UniqueFd listen_fd_;
     bool shutting_down_ = false;
 };
