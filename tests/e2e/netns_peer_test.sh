@@ -23,6 +23,10 @@ PIDS=()
 
 cleanup() {
     set +e
+    # Everything inside our namespaces is ours; ip netns del alone would leave it running.
+    for h in "${HOSTS[@]}"; do
+        for pid in $(ip netns pids "dora-$h-$tag" 2>/dev/null); do PIDS+=("$pid"); done
+    done
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
     for pid in "${PIDS[@]}"; do
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -49,14 +53,16 @@ for h in "${HOSTS[@]}"; do
     ip -n "$ns" link set eth0 up
     i=$((i + 1))
 done
+# Foreground helper only: a backgrounded shell function would record the subshell's PID, not the
+# process's, so background processes are started with `ip netns exec` directly.
 on() { local h=$1; shift; ip netns exec "dora-$h-$tag" "$@"; }
 
 export DORA_TOKEN=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-on cloud "$DORA" coordinator >"$WORK/coordinator.log" 2>&1 &
+ip netns exec "dora-cloud-$tag" "$DORA" coordinator >"$WORK/coordinator.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do grep -q "coordinator listening" "$WORK/coordinator.log" && break; sleep 0.1; done
 for h in "${HOSTS[@]}"; do
-    on "$h" "$DORA" daemon --machine-id "$h" --coordinator-addr "${ADDR[cloud]}" \
+    ip netns exec "dora-$h-$tag" "$DORA" daemon --machine-id "$h" --coordinator-addr "${ADDR[cloud]}" \
         --work-dir "$WORK/work-$h" >"$WORK/daemon-$h.log" 2>&1 &
     PIDS+=($!)
 done
@@ -92,3 +98,12 @@ grep -q 'sink on daemon `cloud`: stdout    received one 30' "$WORK/start.out" ||
 grep -q 'sink on daemon `cloud`: stdout    received two 20' "$WORK/start.out" || fail "edge2's data"
 grep -q 'p1 on daemon `edge1`: stdout    producer sent 30' "$WORK/start.out" || fail "edge1 logs"
 echo "netns peer-to-peer: 3 hosts, fan-in across machines: ok"
+cleanup
+trap - EXIT
+for h in "${HOSTS[@]}"; do
+    if ip netns list | grep -q "dora-$h-$tag"; then echo "FAILED: namespace dora-$h-$tag left behind"; exit 1; fi
+done
+if pgrep -f -- "--coordinator-addr ${ADDR[cloud]} " >/dev/null; then
+    echo "FAILED: a daemon outlived the test"
+    exit 1
+fi
