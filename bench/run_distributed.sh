@@ -18,7 +18,7 @@ while (($#)); do
 done
 BUILD=${BUILD:-$PWD/build/release}
 if [[ -z ${NO_BUILD:-} ]]; then
-    cmake --preset release -DDORA_BUILD_TESTS=ON >/dev/null
+    cmake --preset release -DDORA_BUILD_TESTS=ON -DDORA_SKIP_MODULES= >/dev/null
     cmake --build "$BUILD" --target dora_cli dora_bench_node dora_test_node >/dev/null
 fi
 DORA=$BUILD/src/cli/dora

@@ -16,7 +16,7 @@ while (($#)); do
     esac
 done
 
-cmake --preset release -DDORA_SKIP_MODULES="${DORA_SKIP_MODULES:-}" >/dev/null && cmake --build --preset release --target dora_cli dora_bench_node >/dev/null
+cmake --preset release -DDORA_SKIP_MODULES= >/dev/null && cmake --build --preset release --target dora_cli dora_bench_node >/dev/null
 BUILD=$PWD/build/release
 DORA=$BUILD/src/cli/dora
 NODE=$BUILD/bench/cpp/dora_bench_node
@@ -67,7 +67,8 @@ for size in 1024 65536 1048576; do
     ddsperf -D 6 pub size "$size" >/dev/null 2>&1 || true
     wait "$sub" 2>/dev/null || true
     rates=$(grep -E "rate" "$WORK/sub.txt" | tail -n +3 || true)
-    ks=$(sed -n 's/.*rate \([0-9.]*\) kS\/s.*/\1/p' <<<"$rates" | median_of)
-    mb=$(sed -n 's/.*kS\/s \([0-9.]*\) Mb\/s.*/\1/p' <<<"$rates" | median_of)
+    ks=$(sed -n 's/.* rate \([0-9.]*\) kS\/s.*/\1/p' <<<"$rates" | median_of)
+    # From the per-second sample rate (the line's last Mb/s figure is cumulative).
+    mb=$(awk -v k="$ks" -v s="$size" 'BEGIN { if (k == "-") print "-"; else printf "%.0f", k * s * 8 / 1000 }')
     printf "%-10s %12s %12s\n" "$size B" "$ks" "$mb"
 done

@@ -35,9 +35,13 @@ Segment::~Segment() {
 
 namespace {
 
-Result<std::byte*> map_fd(int fd, size_t size, bool writable, std::string_view name) {
+Result<std::byte*> map_fd(int fd, size_t size, bool writable, std::string_view name,
+                          bool populate) {
     int prot = PROT_READ | (writable ? PROT_WRITE : 0);
-    void* p = ::mmap(nullptr, size, prot, MAP_SHARED, fd, 0);
+    // A new segment is about to be written whole: faulting its pages in one go is several times
+    // cheaper than one fault per 4 KiB page on first touch.
+    int flags = MAP_SHARED | (populate ? MAP_POPULATE : 0);
+    void* p = ::mmap(nullptr, size, prot, flags, fd, 0);
     if (p == MAP_FAILED) {
         return fail(
             sys::errno_error(fmt::format("mmap of shared memory {} ({} bytes)", name, size)));
@@ -58,7 +62,7 @@ Result<Segment> Segment::create(std::string_view name, size_t size) {
         ::shm_unlink(n.c_str());
         return fail(err);
     }
-    auto data = map_fd(fd.get(), size, true, n);
+    auto data = map_fd(fd.get(), size, true, n, true);
     if (!data) {
         ::shm_unlink(n.c_str());
         return fail(data.error());
@@ -84,7 +88,7 @@ Result<Segment> Segment::open(std::string_view name, bool writable) {
         return fail("shared memory {} is empty", n);
     }
     auto size = static_cast<size_t>(st.st_size);
-    auto data = map_fd(fd.get(), size, writable, n);
+    auto data = map_fd(fd.get(), size, writable, n, false);
     if (!data) {
         return fail(data.error());
     }
