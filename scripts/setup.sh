@@ -32,5 +32,7 @@ if ((${#missing[@]})); then
 fi
 
 preset=${1:-dev}
-cmake --preset "$preset" -DPython_EXECUTABLE="$(command -v python3)" >/dev/null
+# Explicit values: a build directory configured by hand earlier must not silently lack a part.
+cmake --preset "$preset" -DPython_EXECUTABLE="$(command -v python3)" -DDORA_BUILD_PYTHON=ON \
+    -DDORA_SKIP_MODULES= >/dev/null
 cmake --build --preset "$preset"
