@@ -436,9 +436,9 @@ void Daemon::build(const nlohmann::json& m) {
         int status = ::pclose(pipe);
         if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
             result.success = false;
-            result.message =
-                fmt::format("machine `{}`: the build of node {} ({}) {}", options_.machine_id,
-                            node.id, *node.build, describe_wait_status(status));
+            // The coordinator puts the machine in front.
+            result.message = fmt::format("the build of node {} ({}) {}", node.id, *node.build,
+                                         describe_wait_status(status));
             break;
         }
     }
