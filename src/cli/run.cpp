@@ -9,9 +9,10 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/coordinator_client.hpp"
 #include "core/descriptor.hpp"
-#include "core/uuid.hpp"
 #include "core/event_loop.hpp"
+#include "core/uuid.hpp"
 #include "daemon/local_dataflow.hpp"
 #include "daemon/python_env.hpp"
 #include "shm/segment.hpp"
@@ -37,24 +38,6 @@ std::chrono::nanoseconds seconds(double s) {
     return std::chrono::nanoseconds(static_cast<int64_t>(s * 1e9));
 }
 
-void print_failures(const std::vector<daemon::NodeResult>& results) {
-    for (const auto& r : results) {
-        if (r.success) {
-            continue;
-        }
-        std::cerr << "node " << r.node_id << " failed: it " << r.status
-                  << (r.killed_after_grace ? " (killed: it did not stop within the grace duration)"
-                                           : "")
-                  << "\n";
-        if (!r.stderr_tail.empty()) {
-            std::cerr << "  last lines of its stderr:\n";
-            for (const auto& line : r.stderr_tail) {
-                std::cerr << "    " << line << "\n";
-            }
-        }
-    }
-}
-
 void run_dataflow(const RunOptions& options) {
     auto descriptor = or_throw(read_descriptor(options.dataflow));
     if (auto ok = validate(descriptor); !ok) {
@@ -73,7 +56,7 @@ void run_dataflow(const RunOptions& options) {
     flow_options.on_log = [](const std::string& node, std::string_view stream,
                              std::string_view line) {
         // `<node>: stdout    <line>`, as dora prints it.
-        std::string text = fmt::format("{}: {:<9} {}\n", node, stream, line);
+        std::string text = format_log_line(node, "", std::string(stream), std::string(line));
         std::fwrite(text.data(), 1, text.size(), stdout);
         std::fflush(stdout);
     };
@@ -109,21 +92,15 @@ void run_dataflow(const RunOptions& options) {
     }
     loop->run();
 
-    const auto& results = flow->results();
-    size_t failed = 0;
-    std::string names;
-    for (const auto& r : results) {
-        if (!r.success) {
-            ++failed;
-            names += (names.empty() ? "" : ", ") + r.node_id;
-        }
+    message::DataflowResult result;
+    result.dataflow_id = id;
+    result.success = true;
+    for (const auto& r : flow->results()) {
+        result.success = result.success && r.success;
+        result.results.push_back(message::NodeResultInfo{r.node_id, "", r.success, r.status,
+                                                         r.killed_after_grace, r.stderr_tail});
     }
-    if (failed != 0) {
-        print_failures(results);
-        throw Exception(Error::make("dataflow {} failed: {} of {} node(s) failed ({})", id, failed,
-                                    results.size(), names));
-    }
-    std::cerr << "dataflow " << id << " finished successfully\n";
+    report_result(result);  // throws when a node failed
 }
 
 }  // namespace
