@@ -9,6 +9,7 @@
 #include "core/descriptor.hpp"
 #include "core/event_loop.hpp"
 #include "shm/pool.hpp"
+#include "test_node_yaml.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -16,15 +17,10 @@ using namespace std::chrono_literals;
 namespace dora::daemon {
 namespace {
 
-std::string with_node(std::string yaml) {
-    for (size_t p; (p = yaml.find("NODE")) != std::string::npos;) {
-        yaml.replace(p, 4, DORA_TEST_NODE);
-    }
-    return yaml;
-}
+using dora::testing::with_test_node;
 
 TEST(LocalDataflow, SamplesHeldByADeadNodeGoBackToTheirPool) {
-    auto descriptor = parse_descriptor(with_node(R"(
+    auto descriptor = parse_descriptor(with_test_node(R"(
 nodes:
   - {id: source, path: NODE, args: producer --count 6 --size 1000, outputs: [out]}
   - {id: holder, path: NODE, args: hold --count 3, inputs: {in: {source: source/out, queue_size: 100}}}

@@ -9,6 +9,7 @@
 #include "core/uuid.hpp"
 #include "daemon/local_dataflow.hpp"
 #include "daemon/zenoh_bridge.hpp"
+#include "test_node_yaml.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -16,12 +17,7 @@ using namespace std::chrono_literals;
 namespace dora::daemon {
 namespace {
 
-std::string with_node(std::string yaml) {
-    for (size_t p; (p = yaml.find("NODE")) != std::string::npos;) {
-        yaml.replace(p, 4, DORA_TEST_NODE);
-    }
-    return yaml;
-}
+using dora::testing::with_test_node;
 
 std::unique_ptr<ZenohBridge> bridge(const std::string& machine) {
     ZenohBridgeOptions options;
@@ -34,7 +30,7 @@ std::unique_ptr<ZenohBridge> bridge(const std::string& machine) {
 }
 
 TEST(RemoteRouting, ProducerOnOneMachineFeedsConsumerOnAnotherThenClosesIt) {
-    auto descriptor = parse_descriptor(with_node(R"(
+    auto descriptor = parse_descriptor(with_test_node(R"(
 nodes:
   - id: source
     path: NODE
