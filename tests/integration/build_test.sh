@@ -5,36 +5,11 @@
 #   build_test.sh <dora binary>
 set -euo pipefail
 DORA=$1
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    set +e
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-fail() { echo "FAILED: $*"; cat "$WORK"/*.out "$WORK"/*.log 2>/dev/null | tail -30; exit 1; }
-wait_for() {
-    local limit=$1; shift
-    for _ in $(seq $((limit * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-    return 1
-}
-"$DORA" coordinator --port 0 --control-port 0 >"$WORK/coordinator.log" 2>&1 &
-PIDS+=($!)
-wait_for 10 grep -q "coordinator listening" "$WORK/coordinator.log" || fail "coordinator"
-DPORT=$(grep -o "daemons on [0-9.]*:[0-9]*" "$WORK/coordinator.log" | grep -o "[0-9]*$")
-CPORT=$(grep -o "control on [0-9.]*:[0-9]*" "$WORK/coordinator.log" | grep -o "[0-9]*$")
-for m in edge1 cloud; do
-    "$DORA" daemon --machine-id $m --coordinator-port "$DPORT" --local-listen-port 0 \
-        --work-dir "$WORK/work-$m" >"$WORK/daemon-$m.log" 2>&1 &
-    PIDS+=($!)
-done
-wait_for 10 bash -c "\"$DORA\" list --coordinator-port $CPORT | grep -c ' connected' | grep -q 2" ||
-    fail "daemons"
+source "$(dirname "$0")/cluster_lib.sh"
+start_coordinator
+start_daemon edge1
+start_daemon cloud
+wait_for_daemons 2
 
 mkdir "$WORK/flow"
 cat >"$WORK/flow/good.yml" <<'YAML'

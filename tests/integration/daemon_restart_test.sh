@@ -7,46 +7,12 @@
 set -euo pipefail
 DORA=$1
 NODE=$2
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    set +e
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-fail() {
-    echo "FAILED: $*"
-    for f in "$WORK"/*.log "$WORK"/*.out; do [[ -f $f ]] && { echo "== $f"; tail -15 "$f"; }; done
-    exit 1
-}
-wait_for() {  # wait_for <seconds> <command...>: until the command succeeds
-    local limit=$1; shift
-    for _ in $(seq $((limit * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-    return 1
-}
-
-"$DORA" coordinator --port 0 --control-port 0 >"$WORK/coordinator.log" 2>&1 &
-PIDS+=($!)
-wait_for 10 grep -q "coordinator listening" "$WORK/coordinator.log" || fail "coordinator start"
-DPORT=$(grep -o "daemons on [0-9.]*:[0-9]*" "$WORK/coordinator.log" | grep -o "[0-9]*$")
-CPORT=$(grep -o "control on [0-9.]*:[0-9]*" "$WORK/coordinator.log" | grep -o "[0-9]*$")
-daemon() {
-    "$DORA" daemon --machine-id "$1" --coordinator-port "$DPORT" --local-listen-port 0 \
-        --work-dir "$WORK/work-$1" >"$WORK/daemon-$1-$2.log" 2>&1 &
-    PIDS+=($!)
-    LAST=$!
-}
-listing() { "$DORA" list --coordinator-port "$CPORT"; }
-daemon edge1 a
+source "$(dirname "$0")/cluster_lib.sh"
+start_coordinator
+start_daemon edge1 a
 EDGE=$LAST
-daemon cloud a
-wait_for 10 bash -c "\"$DORA\" list --coordinator-port $CPORT | grep -c ' connected' | grep -q 2" ||
-    fail "daemons did not register"
+start_daemon cloud a
+wait_for_daemons 2
 
 cat >"$WORK/flow.yml" <<YAML
 nodes:
@@ -64,9 +30,9 @@ wait_for 5 bash -c "! kill -0 $SOURCE_PID 2>/dev/null || grep -q '^Z' <(ps -o st
     fail "the node of the killed daemon still runs"
 wait_for 15 bash -c "\"$DORA\" list --coordinator-port $CPORT | grep -q 'edge1 *disconnected'" ||
     fail "the coordinator did not notice the lost daemon"
-listing | grep -q "running" || fail "the dataflow should keep running on cloud"
+"$DORA" list --coordinator-port "$CPORT" | grep -q "running" || fail "the dataflow should keep running on cloud"
 
-daemon edge1 b
+start_daemon edge1 b
 wait_for 15 bash -c "\"$DORA\" list --coordinator-port $CPORT | grep -q 'edge1 *connected'" ||
     fail "the restarted daemon did not register"
 "$DORA" stop --coordinator-port "$CPORT" --grace-duration 5 >"$WORK/stop.out" 2>&1 || true

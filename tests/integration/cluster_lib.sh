@@ -1,0 +1,64 @@
+# Shared by the shell integration tests that run a coordinator and daemons on loopback.
+# Source it after setting DORA; it sets WORK (a scratch dir) and an EXIT trap that stops every
+# process recorded in PIDS (by PID) and removes WORK.
+#   start_coordinator            -> DPORT (daemons), CPORT (CLI)
+#   start_daemon MACHINE [TAG]   -> LAST (its PID); log in $WORK/daemon-MACHINE[-TAG].log
+#   wait_for SECONDS CMD...      until CMD succeeds
+#   wait_for_daemons N           until N daemons are connected
+#   fail MESSAGE                 print logs and exit 1
+WORK=$(mktemp -d)
+PIDS=()
+cluster_cleanup() {
+    set +e
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null
+    done
+    rm -rf "$WORK"
+}
+trap cluster_cleanup EXIT
+
+fail() {
+    echo "FAILED: $*"
+    for f in "$WORK"/*.log "$WORK"/*.out; do
+        [[ -f $f ]] && { echo "== $f"; tail -15 "$f"; }
+    done
+    exit 1
+}
+
+wait_for() {
+    local limit=$1
+    shift
+    for _ in $(seq $((limit * 10))); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+start_coordinator() {
+    "$DORA" coordinator --port 0 --control-port 0 >"$WORK/coordinator.log" 2>&1 &
+    PIDS+=($!)
+    wait_for 10 grep -q "coordinator listening" "$WORK/coordinator.log" || fail "coordinator start"
+    DPORT=$(grep -o "daemons on [0-9.]*:[0-9]*" "$WORK/coordinator.log" | grep -o "[0-9]*$")
+    CPORT=$(grep -o "control on [0-9.]*:[0-9]*" "$WORK/coordinator.log" | grep -o "[0-9]*$")
+}
+
+start_daemon() {
+    local machine=$1 tag=${2:+-$2}
+    "$DORA" daemon --machine-id "$machine" --coordinator-port "$DPORT" --local-listen-port 0 \
+        --work-dir "$WORK/work-$machine" >"$WORK/daemon-$machine$tag.log" 2>&1 &
+    PIDS+=($!)
+    LAST=$!
+}
+
+connected_daemons() { "$DORA" list --coordinator-port "$CPORT" 2>/dev/null | grep -c " connected"; }
+wait_for_daemons() {
+    local n=$1
+    for _ in $(seq 100); do
+        [[ $(connected_daemons || true) -ge $n ]] && return 0
+        sleep 0.1
+    done
+    fail "$n daemons did not register"
+}
