@@ -166,9 +166,9 @@ nodes:
         return std::regex_search(dora.out(), m, re) ? std::stoi(m[1]) : -1;
     };
     EXPECT_EQ(count("secs"), 1) << dora.out();
-    EXPECT_GE(count("millis"), 12) << dora.out();
+    EXPECT_GE(count("millis"), 10) << dora.out();  // ~15; a loaded CI machine may be late
     EXPECT_LE(count("millis"), 16) << dora.out();
-    EXPECT_GE(count("hz"), 26) << dora.out();
+    EXPECT_GE(count("hz"), 20) << dora.out();  // ~31
     EXPECT_LE(count("hz"), 32) << dora.out();
 }
 
