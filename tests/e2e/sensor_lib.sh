@@ -1,0 +1,107 @@
+# shellcheck shell=bash
+# Shared helpers of the sensor-network e2e tests (sourced, not run).
+#
+# Every process a test starts carries DORA_E2E_MARKER=<unique> in its environment, and so do
+# all their descendants (coordinator, daemons, nodes): `marked_pids` finds exactly what this
+# test started, however deep, without matching anyone else's processes by name.
+
+E2E_MARKER=dora-e2e-$$-$RANDOM$RANDOM
+export DORA_E2E_MARKER=$E2E_MARKER
+
+# PIDs of live processes (not zombies) whose environment holds this test's marker.
+marked_pids() {
+    local dir pid
+    for dir in /proc/[0-9]*; do
+        pid=${dir#/proc/}
+        [[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
+        if grep -qzx "DORA_E2E_MARKER=$E2E_MARKER" "$dir/environ" 2>/dev/null; then
+            [[ $(awk '{print $3}' "$dir/stat" 2>/dev/null) == Z ]] || echo "$pid"
+        fi
+    done
+}
+
+# The marked process whose command line contains all of the given words, e.g.
+# `marked_pid_with daemon --machine-id edge2`.
+marked_pid_with() {
+    local pid cmdline word
+    for pid in $(marked_pids); do
+        cmdline=" $({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null) "
+        for word in "$@"; do
+            [[ $cmdline == *" $word "* ]] || continue 2
+        done
+        echo "$pid"
+        return 0
+    done
+    return 1
+}
+
+# Kills what is left of this test's processes (TERM, then KILL after 5 s).
+kill_marked() {
+    local pids pid
+    pids=$(marked_pids)
+    [[ -z $pids ]] && return 0
+    for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
+    for _ in $(seq 50); do
+        [[ -z $(marked_pids) ]] && return 0
+        sleep 0.1
+    done
+    for pid in $(marked_pids); do kill -KILL "$pid" 2>/dev/null || true; done
+}
+
+# start_stamped OUT COMMAND...: runs COMMAND in the background with its output (stdout and
+# stderr) written to OUT, each line prefixed with the time it was read (epoch seconds, µs).
+# Sets COMMAND_PID and STAMP_PID.
+# shellcheck disable=SC2034  # both PIDs are for the caller
+start_stamped() {
+    local out=$1 fifo
+    shift
+    fifo=$(mktemp -u "$out.fifo.XXXXXX")
+    mkfifo "$fifo"
+    (
+        while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done
+    ) <"$fifo" >"$out" &
+    STAMP_PID=$!
+    "$@" >"$fifo" 2>&1 &
+    COMMAND_PID=$!
+}
+
+# wait_for SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds; 1 on timeout.
+wait_for() {
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.1
+    done
+}
+
+# Number of complete summaries (=== end of summary ===) in the aggregator's output file.
+summaries_in() {
+    if [[ -f $1 ]]; then grep -c '=== end of summary ===' "$1" || true; else echo 0; fi
+}
+
+# summary_block FILE N: the lines of the N-th complete summary (1-based; -1 = the last).
+summary_block() {
+    awk -v want="$2" '
+        /=== Sensor network summary/ { n++; block = "" }
+        { block = block $0 "\n" }
+        /=== end of summary ===/ { blocks[n] = block }
+        END { if (want < 0) want = n; printf "%s", blocks[want] }' "$1"
+}
+
+# sensor_count FILE N SENSOR: the count of SENSOR in the N-th summary (-1: the last).
+sensor_count() {
+    summary_block "$1" "$2" | awk -v s="$3" '$0 ~ "stdout +" s " " {
+        for (i = 1; i <= NF; i++) if ($i ~ /^count=/) { sub(/^count=/, "", $i); print $i; exit } }'
+}
+
+# sensor_status FILE N SENSOR: ACTIVE or INACTIVE in the N-th summary (-1: the last).
+sensor_status() {
+    summary_block "$1" "$2" | awk -v s="$3" '$0 ~ "stdout +" s " " {
+        for (i = 1; i <= NF; i++) if ($i == s) { print $(i + 1); exit } }'
+}
+
+fail() {
+    echo "FAILED: $*" >&2
+    exit 1
+}
