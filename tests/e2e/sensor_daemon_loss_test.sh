@@ -12,15 +12,7 @@ SRC=$2
 # shellcheck source=sensor_lib.sh
 source "$(dirname "$0")/sensor_lib.sh"
 
-WORK=$(mktemp -d /tmp/dora-e2e-loss.XXXXXX)
-OUT=$WORK/demo.out
-cleanup() {
-    local rc=$?
-    kill_marked
-    if ((rc == 0)); then rm -rf "$WORK"; else echo "output kept in $WORK" >&2; fi
-}
-trap cleanup EXIT
-show() { sed -E 's/^[0-9.]+ //' "$OUT" | grep -v -e ': stdout    \[' -e 'Received from' >&2; }
+e2e_workdir loss
 
 start_stamped "$OUT" bash "$SRC/scripts/demo.sh" --dora "$DORA"
 has_summaries() { (($(summaries_in "$OUT") >= $1)); }

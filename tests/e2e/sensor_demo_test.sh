@@ -11,21 +11,13 @@ SRC=$2
 # shellcheck source=sensor_lib.sh
 source "$(dirname "$0")/sensor_lib.sh"
 
-WORK=$(mktemp -d /tmp/dora-e2e-demo.XXXXXX)
-OUT=$WORK/demo.out
-cleanup() {
-    local rc=$?
-    kill_marked
-    if ((rc == 0)); then rm -rf "$WORK"; else echo "output kept in $WORK" >&2; fi
-}
-trap cleanup EXIT
+e2e_workdir demo
 
 DURATION=23
 start_stamped "$OUT" bash "$SRC/scripts/demo.sh" --dora "$DORA" --duration "$DURATION"
 status=0
 wait "$COMMAND_PID" || status=$?
 wait "$STAMP_PID"
-show() { sed -E 's/^[0-9.]+ //' "$OUT" | grep -v -e ': stdout    \[' -e 'Received from' >&2; }
 ((status == 0)) || { show; fail "demo.sh exited with $status"; }
 
 # Readings from every sensor arrive within a few seconds of the start.

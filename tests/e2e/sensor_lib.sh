@@ -105,3 +105,22 @@ fail() {
     echo "FAILED: $*" >&2
     exit 1
 }
+
+# e2e_workdir NAME: makes WORK (a fresh directory) and OUT (the demo's output file in it) and
+# sets an EXIT trap that kills what is left of this test's processes and removes WORK, or
+# keeps it for a look when the test failed.
+# shellcheck disable=SC2034  # OUT is for the caller
+e2e_workdir() {
+    WORK=$(mktemp -d "/tmp/dora-e2e-$1.XXXXXX")
+    OUT=$WORK/demo.out
+    trap e2e_cleanup EXIT
+}
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+e2e_cleanup() {
+    local rc=$?
+    kill_marked
+    if ((rc == 0)); then rm -rf "$WORK"; else echo "output kept in $WORK" >&2; fi
+}
+
+# show: the demo's output without the timestamps and the per-reading lines (for failures).
+show() { sed -E 's/^[0-9.]+ //' "$OUT" | grep -v -e ': stdout    \[' -e 'Received from' >&2; }
