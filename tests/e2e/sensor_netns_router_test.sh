@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# e2e: the sensor network across separate networks, joined only by a router host.
+#
+#   edge LAN 10.77.1.0/24: edge1 .11, edge2 .12, edge3 .13, router .1
+#   cloud LAN 10.77.2.0/24: cloud .10, router .1
+#
+# Every host is a network namespace; each LAN is a bridge in a private "switch" namespace,
+# joined to the hosts by veth pairs, so nothing touches this machine's own network. The router
+# host does not forward IP: an edge can reach the cloud only through the Zenoh router
+# (`dora router`) running there, which is also where the coordinator runs (with a cluster
+# token, since no daemon is on its loopback). Every daemon uses ZENOH_CONFIG in client mode with
+# the router as its endpoint, and multicast scouting off. Asserts the cloud aggregator gets all
+# three sensors and `dora zenoh sub 'dora/**'` on the router host sees their readings.
+#   sensor_netns_router_test.sh <dora binary> <source dir>
+# Exit 77 (skipped) when not root or `ip netns` is unavailable.
+set -euo pipefail
+DORA=$1
+SRC=$2
+if [[ $(id -u) -ne 0 ]] || ! command -v ip >/dev/null || ! ip netns list >/dev/null 2>&1; then
+    echo "SKIP: needs root and ip netns"
+    exit 77
+fi
+# shellcheck source=sensor_lib.sh
+source "$(dirname "$0")/sensor_lib.sh"
+e2e_workdir netns
+
+tag=$$
+SW=dsn-sw-$tag
+HOSTS=(router edge1 edge2 edge3 cloud)
+declare -A ADDR=([edge1]=10.77.1.11 [edge2]=10.77.1.12 [edge3]=10.77.1.13 [cloud]=10.77.2.10)
+declare -A LAN=([edge1]=edge [edge2]=edge [edge3]=edge [cloud]=cloud)
+declare -A ROUTER_ADDR=([edge]=10.77.1.1 [cloud]=10.77.2.1)
+ns() { echo "dsn-$1-$tag"; }
+
+# Processes first (everything in our namespaces is ours), then the namespaces, whatever failed.
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+teardown() {
+    local rc=$? h pid
+    set +e
+    for h in "${HOSTS[@]}"; do
+        for pid in $(ip netns pids "$(ns "$h")" 2>/dev/null); do kill -TERM "$pid" 2>/dev/null; done
+    done
+    kill_marked
+    for h in "${HOSTS[@]}"; do
+        for pid in $(ip netns pids "$(ns "$h")" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+        ip netns del "$(ns "$h")" 2>/dev/null
+    done
+    ip netns del "$SW" 2>/dev/null
+    if [[ -n $(marked_pids) ]] || ip netns list | grep -q -- "-$tag\b"; then
+        echo "FAILED: processes or namespaces left behind" >&2
+        rc=1
+    fi
+    (exit "$rc")
+    e2e_cleanup
+}
+trap teardown EXIT
+
+ip netns add "$SW"
+for lan in edge cloud; do
+    ip -n "$SW" link add "br-$lan" type bridge
+    ip -n "$SW" link set "br-$lan" up
+done
+plug() {  # plug HOST LAN IFNAME ADDRESS: a veth from HOST's IFNAME to the LAN's bridge
+    local port="p${#PORTS[@]}"
+    PORTS+=("$port")
+    ip link add "$port" netns "$SW" type veth peer name "$3" netns "$(ns "$1")"
+    ip -n "$SW" link set "$port" master "br-$2" up
+    ip -n "$(ns "$1")" addr add "$4/24" dev "$3"
+    ip -n "$(ns "$1")" link set "$3" up
+}
+PORTS=()
+for h in "${HOSTS[@]}"; do
+    ip netns add "$(ns "$h")"
+    ip -n "$(ns "$h")" link set lo up
+done
+ip netns exec "$(ns router)" sysctl -qw net.ipv4.ip_forward=0
+plug router edge eth0 "${ROUTER_ADDR[edge]}"
+plug router cloud eth1 "${ROUTER_ADDR[cloud]}"
+for h in edge1 edge2 edge3 cloud; do plug "$h" "${LAN[$h]}" eth0 "${ADDR[$h]}"; done
+if ip netns exec "$(ns edge1)" ip route get "${ADDR[cloud]}" >/dev/null 2>&1; then
+    fail "edge1 has a route to the cloud; the test needs separate networks"
+fi
+
+# The cluster token, the example's Zenoh config with the router's address on each LAN.
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/token"
+for lan in edge cloud; do
+    sed "s#203.0.113.10#${ROUTER_ADDR[$lan]}#" "$SRC/examples/sensor-network/zenoh_config.json5" \
+        >"$WORK/zenoh-$lan.json5"
+    grep -q "tcp/${ROUTER_ADDR[$lan]}:7447" "$WORK/zenoh-$lan.json5" || fail "zenoh config"
+done
+
+on() { local h=$1; shift; ip netns exec "$(ns "$h")" "$@"; }
+ip netns exec "$(ns router)" "$DORA" router --listen tcp/0.0.0.0:7447 --no-multicast-scouting \
+    >"$WORK/router.log" 2>&1 &
+ip netns exec "$(ns router)" "$DORA" coordinator --token-file "$WORK/token" \
+    >"$WORK/coordinator.log" 2>&1 &
+listening() { grep -q "$2" "$WORK/$1.log"; }
+wait_for 20 listening router 'listening on tcp/0.0.0.0:7447' || fail "router: $(cat "$WORK/router.log")"
+wait_for 20 listening coordinator 'coordinator listening' || fail "coordinator did not start"
+ip netns exec "$(ns router)" "$DORA" zenoh sub 'dora/**' -m client -e tcp/127.0.0.1:7447 \
+    --no-multicast-scouting >"$WORK/sub.log" 2>&1 &
+for h in edge1 edge2 edge3 cloud; do
+    ZENOH_CONFIG=$WORK/zenoh-${LAN[$h]}.json5 ip netns exec "$(ns "$h")" "$DORA" daemon \
+        --machine-id "$h" --coordinator-addr "${ROUTER_ADDR[${LAN[$h]}]}" \
+        --token-file "$WORK/token" --local-listen-port 0 >"$WORK/daemon-$h.log" 2>&1 &
+done
+all_connected() {
+    (($(on router "$DORA" list --token-file "$WORK/token" 2>/dev/null | grep -c ' connected ') == 4))
+}
+wait_for 30 all_connected || { tail -n 5 "$WORK"/daemon-*.log >&2; fail "daemons did not register"; }
+
+start_stamped "$OUT" ip netns exec "$(ns router)" "$DORA" start \
+    "$SRC/examples/sensor-network/dataflow.yml" --attach --token-file "$WORK/token"
+received_all() {
+    local s
+    for s in sensor_temp sensor_humidity sensor_pressure; do
+        grep -q "Received from $s:" "$OUT" || return 1
+        grep -q "output/sensor-${s#sensor_}/reading" "$WORK/sub.log" || return 1
+    done
+}
+wait_for 30 received_all || { show; tail -n 3 "$WORK/sub.log" >&2; fail "not every sensor arrived"; }
+has_summary() { (($(summaries_in "$OUT") >= 1)); }
+wait_for 20 has_summary || { show; fail "no summary"; }
+summary_block "$OUT" 1 | grep -q 'Active sensors: 3/3' || { show; fail "3 active sensors"; }
+grep -m1 'output/sensor-temp/reading' "$WORK/sub.log"
+
+kill -TERM "$COMMAND_PID"
+status=0
+wait "$COMMAND_PID" || status=$?
+wait "$STAMP_PID"
+((status == 0)) || { show; fail "dora start exited with $status"; }
+grep -q 'finished successfully' "$OUT" || { show; fail "the dataflow did not finish cleanly"; }
+echo "netns router e2e: ok (edges -> router host -> cloud; zenoh sub on the router saw the data)"
