@@ -52,6 +52,9 @@ status=0
 wait "$COMMAND_PID" || status=$?
 wait "$STAMP_PID"
 echo "demo.sh exited with $status after SIGTERM"
+# demo.sh keeps its daemons' logs when the dataflow did not end with 0 (it may not here).
+kept=$(sed -nE 's/.*demo: logs of the coordinator and daemons: (.*)$/\1/p' "$OUT")
+[[ -n $kept && -d $kept ]] && cp -r "$kept" "$WORK/demo-logs" && rm -rf "$kept"
 grep -q 'demo: dataflow ended' "$OUT" || { show; fail "demo.sh did not end the dataflow"; }
 left=$(marked_pids)
 [[ -z $left ]] || { ps -o pid,cmd -p "${left//$'\n'/,}" >&2; fail "processes left behind"; }
