@@ -536,6 +536,30 @@ TEST_F(Fixture, ReconnectingDaemonKeepsItsDataflowAndLostOnesFinish) {
     EXPECT_FALSE((*result)["success"]);
 }
 
+TEST_F(Fixture, StopCompletesWhenAMachinesDaemonIsGoneAndStopsItIfItReturns) {
+    auto edge = daemon("edge1");
+    auto cloud = daemon("cloud");
+    auto c = cli();
+    std::string id = start_flow(*c, kTwoMachineFlow);
+    edge->send(msg::make(msg::DataflowPrepared{id, true, ""}));
+    cloud->send(msg::make(msg::DataflowPrepared{id, true, ""}));
+    ASSERT_TRUE(cloud->next_of(msg::SpawnDataflow::kType));
+    edge.reset();  // edge1's daemon dies
+    auto stopper = cli();
+    stopper->send(msg::make(msg::CliStop{}));
+    ASSERT_TRUE(cloud->next_of(msg::StopDataflow::kType));
+    cloud->send(msg::make(msg::DataflowFinishedOnMachine{id, {}}));
+    auto result = stopper->next_of(msg::DataflowResult::kType);
+    ASSERT_TRUE(result) << "the stop must not wait for the unreachable machine";
+    EXPECT_FALSE((*result)["success"]);
+    EXPECT_NE(result->dump().find("unreachable"), std::string::npos) << result->dump();
+    // edge1 comes back still running it: it is told to stop.
+    edge = daemon("edge1", {id});
+    auto stop = edge->next_of(msg::StopDataflow::kType);
+    ASSERT_TRUE(stop);
+    EXPECT_EQ((*stop)["dataflow_id"], id);
+}
+
 TEST_F(Fixture, DaemonRunningAnUnknownDataflowIsAdoptedAfterACoordinatorRestart) {
     auto edge = daemon("edge1", {"0190a1b2-0000-7000-8000-000000000001"});
     auto dataflows = list().dataflows;

@@ -210,8 +210,29 @@ void Coordinator::stop_dataflow(Dataflow& dataflow, int64_t grace_ms) {
     dataflow.status = Status::kStopping;
     dataflow.stop_grace_ms = grace_ms;
     auto stop = message::make(message::StopDataflow{dataflow.id, grace_ms});
+    std::vector<std::string> unreachable;
     for (const auto& machine : dataflow.awaiting_finished) {
-        send_to_daemon(machine, stop);
+        auto daemon = daemons_.find(machine);
+        if (daemon == daemons_.end() || !daemon->second.connection) {
+            unreachable.push_back(machine);
+        } else {
+            send_to_daemon(machine, stop);
+        }
+    }
+    // A machine whose daemon is gone cannot report: its nodes count as lost now, so the stop
+    // completes. (If that daemon comes back still running them, reconcile() stops them.)
+    for (const auto& machine : unreachable) {
+        std::vector<message::NodeResultInfo> lost;
+        for (const auto& node : dataflow.nodes_per_machine[machine]) {
+            message::NodeResultInfo r;
+            r.node_id = node;
+            r.machine_id = machine;
+            r.status = fmt::format("was lost: the daemon of machine `{}` is unreachable", machine);
+            lost.push_back(std::move(r));
+        }
+        log(fmt::format("dataflow {}: the daemon of `{}` is unreachable; its nodes count as lost",
+                        dataflow.id, machine));
+        machine_finished(dataflow, machine, std::move(lost));
     }
 }
 
@@ -257,6 +278,10 @@ void Coordinator::reconcile(const std::string& machine, const std::vector<std::s
         if (dataflow.recovered && dataflow.active()) {
             dataflow.nodes_per_machine.try_emplace(machine);
             dataflow.awaiting_finished.insert(machine);
+        } else if (!dataflow.active()) {
+            // Ended here while that daemon was unreachable (its nodes were counted as lost):
+            // whatever still runs there must stop.
+            send_to_daemon(machine, message::make(message::StopDataflow{id, 0}));
         }
     }
 }
