@@ -21,12 +21,6 @@ namespace dora::daemon {
 
 namespace {
 
-uint64_t monotonic_ns() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
-}
-
 constexpr auto kDropReportInterval = std::chrono::seconds(1);
 
 }  // namespace
@@ -285,8 +279,7 @@ void LocalDataflow::send_stdout_line(const NodeState& node, std::string_view lin
     const std::string_view strings[] = {line};
     auto layout = message::utf8_layout(strings);
     message::Metadata metadata;
-    static HlcClock clock;
-    metadata.timestamp = clock.now();
+    metadata.timestamp = clock_.now();
     metadata.type_info = layout.type_info;
     std::string meta = message::encode(metadata);
     auto sample = daemon_pool_->allocate(layout.total_size, meta.size());
@@ -295,8 +288,9 @@ void LocalDataflow::send_stdout_line(const NodeState& node, std::string_view lin
         return;
     }
     message::pack_utf8(strings, layout, sample->data().data());
-    auto entry = daemon_pool_->publish(std::move(*sample), std::as_bytes(std::span(meta)),
-                                       static_cast<uint32_t>(it->second.size()), monotonic_ns());
+    auto entry =
+        daemon_pool_->publish(std::move(*sample), std::as_bytes(std::span(meta)),
+                              static_cast<uint32_t>(it->second.size()), shm::send_time_ns());
     if (!entry) {
         note(node.id, entry.error().message());
         return;
@@ -317,7 +311,7 @@ void LocalDataflow::on_timer(std::chrono::nanoseconds interval) {
     shm::Entry tick;
     tick.kind = shm::EntryKind::kTimer;
     tick.sender = kDaemonSender;
-    tick.time_ns = monotonic_ns();
+    tick.time_ns = shm::send_time_ns();
     for (const RingRef& r : it->second) {
         if (nodes_[r.node].exited) {
             continue;

@@ -28,6 +28,7 @@
 
 #include "core/descriptor.hpp"
 #include "core/event_loop.hpp"
+#include "core/hlc.hpp"
 #include "daemon/dataflow_plan.hpp"
 #include "daemon/line_buffer.hpp"
 #include "shm/pool.hpp"
@@ -139,6 +140,7 @@ class LocalDataflow {
     shm::Region egress_;                // one ring per plan_.egress stream
     std::vector<NodeState> nodes_;
     std::unique_ptr<shm::Pool> daemon_pool_;
+    HlcClock clock_;  // stamps what the daemon sends on a node's behalf (send_stdout_as)
     std::unique_ptr<shm::SegmentCache> cache_;
     std::vector<EventLoop::TimerId> timers_;
     std::optional<EventLoop::TimerId> grace_timer_;

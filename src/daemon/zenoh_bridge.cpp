@@ -11,12 +11,6 @@ namespace dora::daemon {
 
 namespace {
 
-uint64_t monotonic_ns() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
-}
-
 // Samples handed to the network thread but not yet published: beyond this, the egress thread
 // waits (its rings keep dropping the oldest, as every dora queue does).
 constexpr size_t kMaxInFlight = 4096;
@@ -153,7 +147,7 @@ Result<> ZenohBridge::attach(LocalDataflow& dataflow) {
                         }
                         auto entry = r->ingress_pool->publish(
                             std::move(*sample_out), std::as_bytes(meta),
-                            static_cast<uint32_t>(s->receivers.size()), monotonic_ns());
+                            static_cast<uint32_t>(s->receivers.size()), shm::send_time_ns());
                         if (!entry) {
                             return;
                         }

@@ -13,12 +13,6 @@ namespace {
 
 constexpr size_t kMetadataReserve = 1024;
 
-uint64_t monotonic_ns() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
-}
-
 size_t align64(size_t n) { return (n + 63) & ~size_t{63}; }
 
 // The bytes of the values buffer of a primitive/binary array, or of the first buffer there is.
@@ -235,7 +229,7 @@ Result<> NodeImpl::publish(Output& out, shm::WritableSample&& sample,
     scratch_.resize(meta_size);
     message::encode(metadata, scratch_);
     auto entry = pool_.publish(std::move(sample), scratch_,
-                               static_cast<uint32_t>(out.targets.size()), monotonic_ns());
+                               static_cast<uint32_t>(out.targets.size()), shm::send_time_ns());
     if (!entry) {
         return fail(entry.error());
     }

@@ -1,8 +1,16 @@
 #include "shm/ring.hpp"
 
+#include <time.h>
+
 #include <new>
 
 namespace dora::shm {
+
+uint64_t send_time_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
 
 uint64_t Entry::pack() const {
     return (static_cast<uint64_t>(kind) << 60) | (static_cast<uint64_t>(generation & 0xfff) << 48) |

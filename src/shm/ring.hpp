@@ -23,6 +23,10 @@ enum class EntryKind : uint8_t {
     kTimer = 2,   // a tick, no data
 };
 
+// CLOCK_MONOTONIC now, in ns: the `time_ns` every producer stamps on the entries it pushes (one
+// clock for all processes of a machine, so a consumer can order entries of different rings).
+[[nodiscard]] uint64_t send_time_ns();
+
 // What travels through a ring. `time_ns` is the CLOCK_MONOTONIC time of sending, used to deliver
 // inputs of one node in sending order.
 struct Entry {
