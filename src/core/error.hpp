@@ -27,14 +27,22 @@ class Error {
     }
 
     [[nodiscard]] const std::string& message() const { return message_; }
+    // The errno behind a system call's error (0 when the error has no such cause), so callers can
+    // react to one condition (EADDRINUSE, ...) without reading the text.
+    [[nodiscard]] int code() const { return code_; }
+    [[nodiscard]] Error with_code(int code) && {
+        code_ = code;
+        return std::move(*this);
+    }
 
-    // Returns this error with "<where>: " put in front of its message.
+    // Returns this error with "<where>: " put in front of its message (the code is kept).
     [[nodiscard]] Error context(std::string_view where) const& {
-        return Error(fmt::format("{}: {}", where, message_));
+        return Error(fmt::format("{}: {}", where, message_)).with_code(code_);
     }
 
   private:
     std::string message_;
+    int code_ = 0;
 };
 
 template <typename T = void>

@@ -1,87 +1,200 @@
-// The event loop of the daemon and the coordinator: one thread, epoll, and every source of events
-// (file descriptors, timers, signals, child exits) turned into a callback that runs on that thread.
-// Only callbacks change daemon state, so the state needs no locks.
+// The one event loop of every dora process (daemon, coordinator, router, Zenoh tools, `dora run`):
+// a thread, epoll, and every source of events (file descriptors, timers, signals, child exits,
+// work posted from other threads, end-of-iteration flushes) turned into a callback that runs on
+// that thread. Only callbacks change a component's state, so the state needs no locks.
 //
-// Signals: the loop blocks SIGCHLD, SIGINT, SIGTERM and SIGHUP for the calling thread at
-// construction and reads them through a signalfd; child processes must restore the mask (the
-// spawner does). Create the loop before any other thread so they inherit the blocked mask.
+// Registrations are move-only handles that cancel themselves when destroyed: FdWatch (owns the
+// descriptor too, so it leaves epoll before it is closed), Timer, ChildWatch and Deferred. A
+// handle may be destroyed from inside its own callback, and may outlive the loop (it is then
+// inert). Nothing posted to the loop runs after the loop is destroyed.
 //
-// Thread safety: everything runs on the thread that calls run()/run_once(), except wake(), which
-// any thread may call to make run_once() return early, and post(), which queues a callback from
-// any thread.
+// Time: timers use the loop's TimeSource (real steady time by default; tests inject a
+// ManualClock and drive the loop with run_once). Components read the time through now() so that
+// tests control every duration they compare.
+//
+// Signals: the loop blocks SIGCHLD, SIGINT, SIGTERM and SIGHUP for the creating thread and reads
+// them through a signalfd; create the loop before any other thread so threads inherit the blocked
+// mask (child processes must restore it: the spawner does).
+//
+// Thread safety: everything runs on the thread that calls run()/run_once() (the loop thread),
+// except post(), stop() and is_loop_thread(), which any thread may call. Handles are used on the
+// loop thread.
 #pragma once
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
-#include <vector>
 
 #include "core/error.hpp"
 #include "core/sys.hpp"
 
 namespace dora {
 
+using SteadyClock = std::chrono::steady_clock;
+
+// Where a loop's timers read the time.
+class TimeSource {
+  public:
+    virtual ~TimeSource() = default;
+    [[nodiscard]] virtual SteadyClock::time_point now() const = 0;
+};
+
+// A clock that moves only when told (tests). Starts at an arbitrary fixed point.
+class ManualClock final : public TimeSource {
+  public:
+    [[nodiscard]] SteadyClock::time_point now() const override { return now_; }
+    void advance(SteadyClock::duration d) { now_ += d; }
+
+  private:
+    SteadyClock::time_point now_ = SteadyClock::time_point(std::chrono::hours(1000));
+};
+
+namespace detail {
+class LoopCore;
+}
+
+// A watched file descriptor, owned: destroying (or reset()) removes it from the loop and closes
+// it. release() removes it from the loop and hands the descriptor back.
+class FdWatch {
+  public:
+    FdWatch() = default;
+    FdWatch(FdWatch&& other) noexcept;
+    FdWatch& operator=(FdWatch&& other) noexcept;
+    FdWatch(const FdWatch&) = delete;
+    FdWatch& operator=(const FdWatch&) = delete;
+    ~FdWatch() { reset(); }
+
+    [[nodiscard]] int fd() const { return fd_.get(); }
+    [[nodiscard]] bool active() const { return fd_.valid(); }
+    // Changes the epoll event mask (EPOLLIN, EPOLLOUT, ...).
+    [[nodiscard]] Result<> set_events(uint32_t events);
+    void reset();
+    [[nodiscard]] sys::UniqueFd release();
+
+  private:
+    friend class EventLoop;
+    std::weak_ptr<detail::LoopCore> core_;
+    uint64_t id_ = 0;
+    sys::UniqueFd fd_;
+};
+
+// A one-shot or periodic timer; destroying (or cancel()) cancels it.
+class Timer {
+  public:
+    Timer() = default;
+    Timer(Timer&& other) noexcept;
+    Timer& operator=(Timer&& other) noexcept;
+    Timer(const Timer&) = delete;
+    Timer& operator=(const Timer&) = delete;
+    ~Timer() { cancel(); }
+
+    void cancel();
+    // False once a one-shot timer has fired or the timer was cancelled.
+    [[nodiscard]] bool active() const;
+
+  private:
+    friend class EventLoop;
+    std::weak_ptr<detail::LoopCore> core_;
+    uint64_t id_ = 0;
+};
+
+// Interest in one child process's exit; destroying it stops watching (the process is not touched).
+class ChildWatch {
+  public:
+    ChildWatch() = default;
+    ChildWatch(ChildWatch&& other) noexcept;
+    ChildWatch& operator=(ChildWatch&& other) noexcept;
+    ChildWatch(const ChildWatch&) = delete;
+    ChildWatch& operator=(const ChildWatch&) = delete;
+    ~ChildWatch() { reset(); }
+
+    void reset();
+
+  private:
+    friend class EventLoop;
+    std::weak_ptr<detail::LoopCore> core_;
+    pid_t pid_ = -1;
+    uint64_t id_ = 0;
+};
+
+// A callback that runs once at the end of the loop iteration in which request() was called
+// (however often it was called): many sends become one flush. Destroying it cancels.
+class Deferred {
+  public:
+    Deferred() = default;
+    Deferred(Deferred&& other) noexcept;
+    Deferred& operator=(Deferred&& other) noexcept;
+    Deferred(const Deferred&) = delete;
+    Deferred& operator=(const Deferred&) = delete;
+    ~Deferred() { reset(); }
+
+    void request();
+    void reset();
+
+  private:
+    friend class EventLoop;
+    std::weak_ptr<detail::LoopCore> core_;
+    uint64_t id_ = 0;
+};
+
 class EventLoop {
   public:
     using Callback = std::function<void()>;
     using FdCallback = std::function<void(uint32_t events)>;  // EPOLLIN/EPOLLOUT/EPOLLHUP/...
     using ExitCallback = std::function<void(int wait_status)>;
-    using TimerId = uint64_t;
 
-    [[nodiscard]] static Result<std::unique_ptr<EventLoop>> create();
+    struct Options {
+        const TimeSource* time = nullptr;  // null: real steady time
+    };
+
+    [[nodiscard]] static Result<std::unique_ptr<EventLoop>> create(Options options);
+    [[nodiscard]] static Result<std::unique_ptr<EventLoop>> create() { return create(Options{}); }
     ~EventLoop();
     EventLoop(const EventLoop&) = delete;
     EventLoop& operator=(const EventLoop&) = delete;
 
-    // Watches `fd` (not owned) for `events` (EPOLLIN etc.).
-    [[nodiscard]] Result<> add_fd(int fd, uint32_t events, FdCallback callback);
-    [[nodiscard]] Result<> modify_fd(int fd, uint32_t events);
-    void remove_fd(int fd);
+    // Watches `fd` (taken over) for `events`; `callback` gets the ready events.
+    [[nodiscard]] Result<FdWatch> watch(sys::UniqueFd fd, uint32_t events, FdCallback callback);
 
-    // Calls `callback` after `delay`, then every `interval` if it is non-zero.
-    [[nodiscard]] Result<TimerId> add_timer(std::chrono::nanoseconds delay,
-                                            std::chrono::nanoseconds interval, Callback callback);
-    void cancel_timer(TimerId id);
+    // Calls `callback` once after `delay`.
+    [[nodiscard]] Timer add_timer(SteadyClock::duration delay, Callback callback);
+    // Calls `callback` every `interval`, the first time after `first` (default: one interval).
+    // Late ticks coalesce: a loop that was busy for three intervals calls it once.
+    [[nodiscard]] Timer add_periodic(SteadyClock::duration interval, Callback callback);
+    [[nodiscard]] Timer add_periodic(SteadyClock::duration first, SteadyClock::duration interval,
+                                     Callback callback);
 
-    // Calls `callback` with the wait status when child `pid` exits.
-    void watch_child(pid_t pid, ExitCallback callback);
-    // Calls `callback` on SIGINT, SIGTERM or SIGHUP.
+    // Calls `callback` with the wait status when child `pid` exits (it is reaped here).
+    [[nodiscard]] ChildWatch watch_child(pid_t pid, ExitCallback callback);
+    // Calls `callback` on SIGINT, SIGTERM or SIGHUP (one handler per signal, for the loop's life).
     void on_signal(int signal, Callback callback);
 
-    // Queues `callback` to run on the loop thread (any thread may call this).
-    void post(Callback callback);
+    [[nodiscard]] Deferred defer(Callback callback);
 
-    // Runs until stop() is called.
-    void run();
-    // Handles the events that are ready, waiting up to `timeout` for the first; for tests and
-    // for callers that interleave other work. Returns false once stop() was called.
-    bool run_once(std::chrono::milliseconds timeout);
+    // Queues `callback` to run on the loop thread soon (any thread may call this). Callbacks still
+    // queued when the loop is destroyed never run.
+    void post(Callback callback);
+    // Makes run() return after the current iteration (any thread may call this).
     void stop();
-    [[nodiscard]] bool stopped() const { return stopped_; }
+    [[nodiscard]] bool stop_requested() const;
+    [[nodiscard]] bool is_loop_thread() const;
+
+    // Runs until stop(); the request is then consumed, so a later run() runs again.
+    void run();
+    // One iteration: waits up to `timeout` for the first event (less if a timer is due sooner),
+    // handles what is ready, runs due timers and deferred calls. The calling thread becomes the
+    // loop thread. Returns false once stop() was requested.
+    bool run_once(SteadyClock::duration timeout);
+
+    [[nodiscard]] SteadyClock::time_point now() const;
 
   private:
-    EventLoop() = default;
-    void handle_signals();
-    void reap_children();
-    void run_posted();
-
-    sys::UniqueFd epoll_;
-    sys::UniqueFd signal_fd_;
-    sys::UniqueFd wake_fd_;
-    std::map<int, std::shared_ptr<FdCallback>> fds_;
-    std::map<TimerId, std::pair<int, std::shared_ptr<Callback>>> timers_;  // id -> (timerfd, cb)
-    std::map<int, TimerId> timer_by_fd_;
-    TimerId next_timer_ = 1;
-    std::map<pid_t, ExitCallback> children_;
-    std::map<int, Callback> signal_handlers_;
-    std::mutex posted_mutex_;  // guards posted_
-    std::vector<Callback> posted_;
-    bool stopped_ = false;
+    explicit EventLoop(std::shared_ptr<detail::LoopCore> core);
+    std::shared_ptr<detail::LoopCore> core_;
 };
 
 }  // namespace dora

@@ -12,7 +12,7 @@ namespace dora::sys {
 Error errno_error(std::string_view what) { return errno_error(what, errno); }
 
 Error errno_error(std::string_view what, int err) {
-    return Error::make("{}: {}", what, std::strerror(err));
+    return Error::make("{}: {}", what, std::strerror(err)).with_code(err);
 }
 
 void UniqueFd::reset(int fd) {
