@@ -243,6 +243,18 @@ TEST_F(Fixture, RequestBeforeHelloIsRefused) {
     EXPECT_TRUE(peer->wait_closed());
 }
 
+TEST_F(Fixture, AnUnknownMessageTypeIsAProtocolErrorNamingBothVersions) {
+    auto d = daemon("edge1");
+    d->send(msg::with_type("daemon.teleport", {}));
+    auto reply = d->next_of(msg::ErrorMessage::kType);
+    ASSERT_TRUE(reply);
+    const std::string text = (*reply)["message"];
+    EXPECT_NE(text.find("daemon.teleport"), std::string::npos) << text;
+    EXPECT_NE(text.find("peer-version"), std::string::npos) << text;  // the daemon's version
+    EXPECT_NE(text.find("test"), std::string::npos) << text;          // the coordinator's
+    EXPECT_TRUE(d->wait_closed());
+}
+
 TEST_F(Fixture, HostileFramesCloseOnlyThatConnection) {
     auto good = cli();
     for (std::string bytes :
@@ -580,8 +592,8 @@ TEST_F(Fixture, DestroyStopsDaemonsThenRepliesAndStopsTheLoop) {
     ASSERT_TRUE(done);
     EXPECT_TRUE(coordinator->destroyed());
     c.reset();
-    for (int i = 0; i < 100 && !loop->stopped(); ++i) loop->run_once(10ms);
-    EXPECT_TRUE(loop->stopped());
+    for (int i = 0; i < 100 && !loop->stop_requested(); ++i) loop->run_once(10ms);
+    EXPECT_TRUE(loop->stop_requested());
 }
 
 }  // namespace
