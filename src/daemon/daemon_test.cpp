@@ -101,24 +101,6 @@ nodes:
     EXPECT_EQ(plan->nodes[0].descriptor->id, "b");
 }
 
-TEST(EventLoop, TimersFireAndChildExitsAreReported) {
-    auto loop = EventLoop::create();
-    ASSERT_TRUE(loop);
-    int ticks = 0;
-    auto timer = (*loop)->add_timer(1ms, 1ms, [&] { ++ticks; });
-    ASSERT_TRUE(timer);
-    auto child = spawn_process(SpawnSpec{{"sh", "-c", "echo out; exit 3"}, "/", {}});
-    ASSERT_TRUE(child) << child.error().message();
-    int status = -1;
-    (*loop)->watch_child(child->pid, [&](int s) { status = s; });
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while ((status == -1 || ticks < 3) && std::chrono::steady_clock::now() < deadline) {
-        (*loop)->run_once(10ms);
-    }
-    EXPECT_GE(ticks, 3);
-    EXPECT_EQ(describe_wait_status(status), "exited with status 3");
-}
-
 TEST(Spawner, MissingExecutableIsAnErrorNotAnExitStatus) {
     auto child = spawn_process(SpawnSpec{{"/nonexistent/node"}, "/", {}});
     ASSERT_FALSE(child);

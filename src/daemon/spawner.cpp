@@ -51,6 +51,33 @@ const char* step_name(int step) {
 
 }  // namespace
 
+ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
+    if (this != &other) {
+        kill_and_reap();
+        pid_ = std::exchange(other.pid_, -1);
+    }
+    return *this;
+}
+
+void ChildProcess::signal_group(int signal) const {
+    if (pid_ > 0) {
+        // The group may be gone already (ESRCH) while the leader is a zombie: nothing to do then.
+        ::kill(-pid_, signal);
+        ::kill(pid_, signal);
+    }
+}
+
+void ChildProcess::kill_and_reap() {
+    if (pid_ <= 0) {
+        return;
+    }
+    signal_group(SIGKILL);
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+}
+
 std::map<std::string, std::string> current_environment() {
     std::map<std::string, std::string> env;
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
@@ -130,7 +157,8 @@ Result<SpawnedProcess> spawn_process(const SpawnSpec& spec) {
         ::execvpe(argv[0], argv.data(), envp.data());
         child_fail(report->write.get(), 3);
     }
-    ::setpgid(pid, pid);  // also from the parent: no race with the kill of a group
+    ::setpgid(pid, pid);      // also from the parent: no race with the kill of a group
+    ChildProcess child(pid);  // from here on, any early return kills and reaps it
     out->write.reset();
     err->write.reset();
     report->write.reset();
@@ -142,6 +170,7 @@ Result<SpawnedProcess> spawn_process(const SpawnSpec& spec) {
     if (n == static_cast<ssize_t>(sizeof msg)) {
         int status = 0;
         ::waitpid(pid, &status, 0);
+        child.reaped();
         return fail("{} {} in {}: {}", step_name(msg[0]), spec.argv[0], dir, std::strerror(msg[1]));
     }
     if (auto ok = sys::set_nonblocking(out->read.get()); !ok) {
@@ -150,7 +179,7 @@ Result<SpawnedProcess> spawn_process(const SpawnSpec& spec) {
     if (auto ok = sys::set_nonblocking(err->read.get()); !ok) {
         return fail(ok.error());
     }
-    return SpawnedProcess{pid, std::move(out->read), std::move(err->read)};
+    return SpawnedProcess{std::move(child), std::move(out->read), std::move(err->read)};
 }
 
 }  // namespace dora::daemon
