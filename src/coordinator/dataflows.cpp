@@ -119,8 +119,8 @@ void Coordinator::handle(const std::string& machine, const message::DataflowPrep
     dataflow.prepare_deadline.cancel();
     dataflow.status = Status::kRunning;
     auto spawn = message::make(message::SpawnDataflow{dataflow.id});
-    for (const auto& [m, nodes] : dataflow.nodes_per_machine) {
-        send_to_daemon(m, spawn);
+    for (const auto& [other, nodes] : dataflow.nodes_per_machine) {
+        send_to_daemon(other, spawn);
     }
     log(fmt::format("dataflow {} prepared everywhere: spawning", dataflow.id));
 }

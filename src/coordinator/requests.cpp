@@ -161,8 +161,8 @@ void Coordinator::handle(const std::string& machine, message::DaemonLogsReply& m
     }
 }
 
-void Coordinator::handle(Peer& cli, const message::CliBuild& request) {
-    const auto* build = &request;
+void Coordinator::handle(Peer& cli, const message::CliBuild& build_request) {
+    const auto* build = &build_request;
     auto descriptor = parse_for_cluster(build->descriptor_yaml, build->descriptor_path);
     if (!descriptor) {
         cli.channel->send(error_message(descriptor.error().message()));
