@@ -40,6 +40,15 @@ void CoordinatorLink::on_heartbeat_tick() {
 
 void CoordinatorLink::connect() {
     retired_.reset();
+    if (options_.connector) {
+        auto fd = options_.connector();
+        if (!fd) {
+            schedule_reconnect(fd.error().message());
+            return;
+        }
+        open_channel(std::move(*fd));
+        return;
+    }
     auto addresses = net::resolve(options_.host, options_.port);
     if (!addresses) {
         schedule_reconnect(addresses.error().message());
@@ -72,8 +81,12 @@ void CoordinatorLink::on_connect_ready() {
             where(), ok.error().message()));
         return;
     }
+    open_channel(connecting_.release());
+}
+
+void CoordinatorLink::open_channel(sys::UniqueFd fd) {
     auto channel = message::Channel::open(
-        loop_, connecting_.release(), [this](nlohmann::json m) { on_frame(std::move(m)); },
+        loop_, std::move(fd), [this](nlohmann::json m) { on_frame(std::move(m)); },
         [this](const std::string& reason) {
             if (state_ != State::kIdle) {  // not a close this link asked for
                 schedule_reconnect(fmt::format("the connection to the coordinator at {} ended: {}",

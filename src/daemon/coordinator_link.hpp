@@ -34,6 +34,9 @@ struct CoordinatorLinkOptions {
     std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds max_backoff{5000};
     size_t max_queued = 100'000;
+    // Makes a connected socket to the coordinator instead of TCP to host:port (tests hand one end
+    // of a socketpair; each call is one connection attempt).
+    std::function<Result<sys::UniqueFd>()> connector;
 };
 
 class CoordinatorLink {
@@ -61,6 +64,7 @@ class CoordinatorLink {
     enum class State { kIdle, kConnecting, kHello, kReady };
     void connect();
     void on_connect_ready();
+    void open_channel(sys::UniqueFd fd);
     void on_frame(nlohmann::json message);
     void on_hello_frame(const nlohmann::json& message);
     void on_ready();

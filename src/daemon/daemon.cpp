@@ -54,6 +54,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(EventLoop& loop, DaemonOptions op
     link.dora_version = o.dora_version;
     link.heartbeat_interval = o.heartbeat_interval;
     link.silence_limit = o.silence_limit;
+    link.connector = o.coordinator_connector;
     Daemon* self = daemon.get();
     daemon->link_ = std::make_unique<CoordinatorLink>(
         loop, link, [self](message::CoordinatorToDaemon m) { self->on_message(std::move(m)); },

@@ -38,6 +38,8 @@ struct DaemonOptions {
     // Coordinator link tuning (tests shorten the heartbeat).
     std::chrono::milliseconds heartbeat_interval{2000};
     std::chrono::milliseconds silence_limit{10000};
+    // Instead of TCP to coordinator_addr:port (tests: one end of a socketpair per attempt).
+    std::function<Result<sys::UniqueFd>()> coordinator_connector;
     // Where the daemon's own lines go (default: stderr, prefixed "[daemon] ").
     std::function<void(const std::string&)> log;
 };

@@ -109,7 +109,8 @@ nodes:
   - {id: c, path: shell, inputs: {in: {source: a/x, queue_size: 30}, again: a/x}, _unstable_deploy: {machine: cloud}}
 )");
     const std::string id = "0190aaaa-bbbb-7ccc-8ddd-eeeeffff0000";
-    auto edge = make_plan(d, id, [](const NodeDescriptor& n) { return n.deploy.machine == "edge"; });
+    auto edge =
+        make_plan(d, id, [](const NodeDescriptor& n) { return n.deploy.machine == "edge"; });
     ASSERT_TRUE(edge);
     ASSERT_EQ(edge->egress.size(), 1u);  // one stream however many remote consumers
     EXPECT_EQ(edge->egress[0].key, output_key("default", id, "a", "x"));
