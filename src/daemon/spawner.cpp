@@ -32,6 +32,7 @@ Result<Pipe> make_pipe() {
 // failing step through `report` and exits.
 [[noreturn]] void child_fail(int report, int step) {
     int msg[2] = {step, errno};
+    // Nothing is left to do if this fails: the parent then sees exit status 127 without a reason.
     (void)!::write(report, msg, sizeof msg);
     ::_exit(127);
 }
