@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "core/lifecycle.hpp"
 #include "core/net.hpp"
 #include "core/sys.hpp"
 #include "daemon/node_command.hpp"
@@ -130,27 +131,18 @@ const char* Daemon::phase_name(Phase phase) {
 }
 
 void Daemon::set_phase(Dataflow& dataflow, Phase to) {
-    const Phase from = dataflow.phase;
-    bool allowed = false;
-    switch (from) {
-        case Phase::kPreparing:
-            allowed = to == Phase::kPrepared;
-            break;
-        case Phase::kPrepared:
-            allowed = to == Phase::kRunning;
-            break;
-        case Phase::kRunning:
-            allowed = to == Phase::kStopping || to == Phase::kFinished;
-            break;
-        case Phase::kStopping:
-            allowed = to == Phase::kFinished;
-            break;
-        case Phase::kFinished:
-            break;
-    }
-    if (!allowed) {
+    using P = Phase;
+    static constexpr Transition<Phase> kTransitions[] = {
+        {P::kPreparing, P::kPrepared},  // routing ready, "prepared" reported
+        {P::kPrepared, P::kRunning},    // spawned
+        {P::kRunning, P::kStopping},    // stop requested
+        {P::kRunning, P::kFinished},    // every node exited
+        {P::kStopping, P::kFinished},
+    };
+    if (!transition_allowed<Phase>(kTransitions, dataflow.phase, to)) {
+        // A bug in this file, not an input error: say so loudly and keep the old phase.
         say(fmt::format("internal error: dataflow {} cannot go from {} to {}", dataflow.id,
-                        phase_name(from), phase_name(to)));
+                        phase_name(dataflow.phase), phase_name(to)));
         return;
     }
     dataflow.phase = to;

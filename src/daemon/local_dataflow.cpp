@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "core/hlc.hpp"
+#include "core/lifecycle.hpp"
 #include "daemon/node_command.hpp"
 #include "daemon/spawner.hpp"
 #include "message/arrow_layout.hpp"
@@ -113,25 +114,19 @@ const char* LocalDataflow::phase_name(NodePhase phase) {
 }
 
 void LocalDataflow::set_phase(NodeState& node, NodePhase to) {
-    const NodePhase from = node.phase;
-    bool allowed = false;
-    switch (from) {
-        case NodePhase::kPending:
-            allowed = to == NodePhase::kRunning || to == NodePhase::kExited;
-            break;
-        case NodePhase::kRunning:
-            allowed = to == NodePhase::kExited || to == NodePhase::kRestarting;
-            break;
-        case NodePhase::kRestarting:
-            allowed = to == NodePhase::kRunning || to == NodePhase::kExited;
-            break;
-        case NodePhase::kExited:
-            break;
-    }
-    if (!allowed) {
+    using P = NodePhase;
+    static constexpr Transition<NodePhase> kTransitions[] = {
+        {P::kPending, P::kRunning},     // spawned
+        {P::kPending, P::kExited},      // the dataflow stopped before it started
+        {P::kRunning, P::kExited},      // its exit is final
+        {P::kRunning, P::kRestarting},  // restart_policy applies
+        {P::kRestarting, P::kRunning},  // spawned again
+        {P::kRestarting, P::kExited},   // stopped meanwhile, or the respawn failed
+    };
+    if (!transition_allowed<NodePhase>(kTransitions, node.phase, to)) {
         // A bug in this file, not an input error: say so loudly and keep the old state.
         note(node.id, fmt::format("internal error: node {} cannot go from {} to {}", node.id,
-                                  phase_name(from), phase_name(to)));
+                                  phase_name(node.phase), phase_name(to)));
         return;
     }
     node.phase = to;
