@@ -200,6 +200,8 @@ class Coordinator {
     [[nodiscard]] Result<Dataflow*> find_active(const std::string& id, const std::string& name);
     [[nodiscard]] Result<Dataflow*> find_for_logs(const std::string& dataflow);
     [[nodiscard]] message::DataflowInfo info(const Dataflow& dataflow) const;
+    // The allowed status transitions are in one table here.
+    void set_status(Dataflow& dataflow, Status to);
     [[nodiscard]] static const char* status_name(Status status);
 
     EventLoop& loop_;

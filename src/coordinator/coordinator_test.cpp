@@ -74,7 +74,12 @@ struct Fixture : ::testing::Test {
         coordinator = std::move(*created);
     }
     void SetUp() override { make(); }
-    void TearDown() override { coordinator.reset(); }
+    void TearDown() override {
+        coordinator.reset();
+        for (const auto& line : logs) {
+            EXPECT_EQ(line.find("internal error"), std::string::npos) << line;
+        }
+    }
 
     std::unique_ptr<FakePeer> connect(Coordinator::Port port, bool loopback = true) {
         int fds[2];

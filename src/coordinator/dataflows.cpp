@@ -5,6 +5,7 @@
 #include "coordinator/coordinator.hpp"
 #include "coordinator/placement.hpp"
 #include "core/descriptor.hpp"
+#include "core/lifecycle.hpp"
 #include "core/uuid.hpp"
 #include "message/cli_to_coordinator.hpp"
 #include "message/coordinator_to_cli.hpp"
@@ -20,6 +21,26 @@ nlohmann::json error_message(const std::string& text) {
 }
 
 }  // namespace
+
+void Coordinator::set_status(Dataflow& dataflow, Status to) {
+    using S = Status;
+    static constexpr Transition<Status> kTransitions[] = {
+        {S::kPreparing, S::kRunning},  // every machine prepared: spawned (or adopted)
+        {S::kPreparing, S::kFailed},   // a machine could not prepare, or stopped meanwhile
+        {S::kRunning, S::kStopping},   // `dora stop`, a spawn failure, destroy
+        {S::kRunning, S::kFinished},   // every machine reported its nodes' results
+        {S::kRunning, S::kFailed},
+        {S::kStopping, S::kStopping},  // stopped again (another grace duration)
+        {S::kStopping, S::kFinished},
+        {S::kStopping, S::kFailed},
+    };
+    if (!transition_allowed<Status>(kTransitions, dataflow.status, to)) {
+        log(fmt::format("internal error: dataflow {} cannot go from {} to {}", dataflow.id,
+                        status_name(dataflow.status), status_name(to)));
+        return;
+    }
+    dataflow.status = to;
+}
 
 const char* Coordinator::status_name(Status status) {
     switch (status) {
@@ -117,7 +138,7 @@ void Coordinator::handle(const std::string& machine, const message::DataflowPrep
         return;
     }
     dataflow.prepare_deadline.cancel();
-    dataflow.status = Status::kRunning;
+    set_status(dataflow, Status::kRunning);
     auto spawn = message::make(message::SpawnDataflow{dataflow.id});
     for (const auto& [other, nodes] : dataflow.nodes_per_machine) {
         send_to_daemon(other, spawn);
@@ -161,7 +182,7 @@ void Coordinator::stop_dataflow(Dataflow& dataflow, int64_t grace_ms) {
         fail_start(dataflow, "stopped before it started");
         return;
     }
-    dataflow.status = Status::kStopping;
+    set_status(dataflow, Status::kStopping);
     dataflow.stop_grace_ms = grace_ms;
     auto stop = message::make(message::StopDataflow{dataflow.id, grace_ms});
     std::vector<std::string> unreachable;
@@ -224,7 +245,7 @@ void Coordinator::reconcile(const std::string& machine, const std::vector<std::s
             // The coordinator restarted while this dataflow ran: adopt it so it can be listed
             // and stopped; its nodes are not known.
             dataflow.id = id;
-            dataflow.status = Status::kRunning;
+            set_status(dataflow, Status::kRunning);
             dataflow.recovered = true;
             log(fmt::format("adopted running dataflow {} from `{}`", id, machine));
         }
@@ -288,7 +309,7 @@ void Coordinator::finish_dataflow(Dataflow& dataflow) {
     bool success =
         dataflow.error.empty() && std::all_of(dataflow.results.begin(), dataflow.results.end(),
                                               [](const auto& r) { return r.success; });
-    dataflow.status = success ? Status::kFinished : Status::kFailed;
+    set_status(dataflow, success ? Status::kFinished : Status::kFailed);
     log(fmt::format("dataflow {} {}", dataflow.id, success ? "finished" : "failed"));
     auto result = message::make(
         message::DataflowResult{dataflow.id, success, dataflow.results, dataflow.error});
