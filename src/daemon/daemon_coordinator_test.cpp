@@ -57,6 +57,7 @@ class DaemonTest : public ::testing::Test {
     void TearDown() override {
         daemon_.reset();
         loop_->run_once(0ms);
+        EXPECT_FALSE(said("internal error")) << ::testing::PrintToString(said_);
     }
 
     void send(const nlohmann::json& message) {
