@@ -37,13 +37,6 @@ std::unique_lock<std::mutex> lock(NodeState& state) {
 
 }  // namespace
 
-PySample::~PySample() {
-    if (sample_.valid()) {
-        std::lock_guard guard(state_->mutex);
-        state_->impl->abandon(std::exchange(sample_, shm::WritableSample{}));
-    }
-}
-
 int sample_getbuffer(PyObject* obj, Py_buffer* view, int flags) {
     view->obj = nullptr;
     PySample* sample = nullptr;
@@ -222,8 +215,8 @@ void PyNode::send_sample(const std::string& output_id, PySample& sample, Paramet
     }
     const auto info = message::bytes_type_info(sample.size());
     auto guard = lock(*state_);
-    // Taken out of the Python object first: whatever happens, it is sent or abandoned once.
-    auto taken = std::exchange(sample.sample_, shm::WritableSample{});
+    // Taken out of the Python object first: whatever happens, it is sent or freed once.
+    shm::WritableSample taken = std::move(sample.sample_);
     auto sent = impl_->send_sample(output_id, std::move(taken), info, params);
     if (!sent) {
         throw std::runtime_error(sent.error().message());

@@ -42,18 +42,17 @@ struct NodeState {
     bool closed = false;
 };
 
-// A sample from allocate_output: writable until sent; dropped unsent, it returns to the pool.
+// A sample from allocate_output: writable until sent; dropped unsent, it returns to the pool
+// (shm::WritableSample does that itself, on any thread, even after the node is gone).
 class PySample {
   public:
     PySample(std::shared_ptr<NodeState> state, shm::WritableSample sample)
         : state_(std::move(state)), sample_(std::move(sample)) {}
-    // shm::WritableSample copies on move: the source is emptied here so only one owner abandons.
-    PySample(PySample&& other) noexcept
-        : state_(std::move(other.state_)), sample_(std::exchange(other.sample_, {})) {}
+    PySample(PySample&& other) noexcept = default;
     PySample& operator=(PySample&&) = delete;
     PySample(const PySample&) = delete;
     PySample& operator=(const PySample&) = delete;
-    ~PySample();
+    ~PySample() = default;
 
     [[nodiscard]] size_t size() const { return sample_.valid() ? sample_.data().size() : 0; }
     [[nodiscard]] bool sent() const { return !sample_.valid(); }

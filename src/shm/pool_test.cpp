@@ -5,15 +5,36 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
+#include <optional>
+#include <type_traits>
 
 #include "shm/region.hpp"
 
 namespace dora::shm {
 namespace {
 
+// A sample is published or abandoned exactly once: it cannot be copied, and moving empties it.
+static_assert(!std::is_copy_constructible_v<WritableSample>);
+static_assert(!std::is_copy_assignable_v<WritableSample>);
+static_assert(std::is_nothrow_move_constructible_v<WritableSample>);
+static_assert(std::is_nothrow_move_assignable_v<WritableSample>);
+
 std::string unique_prefix(const char* what) {
     static int counter = 0;
     return fmt::format("/dora.{}.test.{}.{}", ::getpid(), what, counter++);
+}
+
+// Whether this process has a mapping of the shared-memory object `name` (e.g. "/dora.1.x").
+bool mapped(const std::string& name) {
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+        if (line.find("/dev/shm" + name) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
 }
 
 struct PoolTest : ::testing::Test {
@@ -92,6 +113,68 @@ TEST_F(PoolTest, CorruptHeaderIsRejectedByReceiver) {
     auto view = cache.view(e);
     ASSERT_FALSE(view);
     EXPECT_NE(view.error().message().find("outside the segment"), std::string::npos);
+}
+
+TEST_F(PoolTest, MovingASampleEmptiesItSoItIsPublishedOnlyOnce) {
+    auto sample = pool.allocate(5, 64);
+    ASSERT_TRUE(sample);
+    WritableSample moved = std::move(*sample);
+    EXPECT_FALSE(sample->valid());
+    EXPECT_TRUE(sample->data().empty());
+    ASSERT_TRUE(moved.valid());
+    auto entry = pool.publish(std::move(moved), {}, 1, 0);
+    ASSERT_TRUE(entry) << entry.error().message();
+    EXPECT_FALSE(moved.valid());
+    auto again = pool.publish(std::move(moved), {}, 1, 0);
+    ASSERT_FALSE(again);
+    EXPECT_NE(again.error().message().find("empty sample"), std::string::npos);
+    // The receiver still holds the sample: publishing twice did not free it for reuse.
+    auto next = pool.allocate(5, 64);
+    ASSERT_TRUE(next);
+    EXPECT_NE(next->segment_index(), entry->segment);
+}
+
+TEST_F(PoolTest, SampleDestroyedUnsentIsFreeAgain) {
+    uint32_t index = 0;
+    {
+        auto sample = pool.allocate(5, 64);
+        ASSERT_TRUE(sample);
+        index = sample->segment_index();
+    }
+    auto next = pool.allocate(5, 64);
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->segment_index(), index);
+    EXPECT_EQ(pool.segment_count(), 1u);
+}
+
+TEST_F(PoolTest, MoveAssigningOverAnUnsentSampleFreesIt) {
+    auto a = pool.allocate(5, 64);
+    auto b = pool.allocate(5, 64);
+    ASSERT_TRUE(a && b);
+    const uint32_t overwritten = a->segment_index();
+    *a = std::move(*b);
+    EXPECT_FALSE(b->valid());
+    auto c = pool.allocate(5, 64);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->segment_index(), overwritten);
+    EXPECT_EQ(pool.segment_count(), 2u);
+}
+
+TEST(PoolLifetimeTest, SampleOutlivingItsPoolStaysWritableThenUnmaps) {
+    const std::string prefix = unique_prefix("outlive");
+    const std::string name = Pool::segment_name(prefix, 0, 0);
+    std::optional<WritableSample> sample;
+    {
+        Pool pool(prefix, 1, 0);
+        auto allocated = pool.allocate(16, 64);
+        ASSERT_TRUE(allocated);
+        sample.emplace(std::move(*allocated));
+        pool.unlink_all();
+    }
+    ASSERT_TRUE(mapped(name)) << "the sample keeps its segment mapped";
+    std::memset(sample->data().data(), 0xab, 16);
+    sample.reset();
+    EXPECT_FALSE(mapped(name)) << "the last owner unmaps the segment";
 }
 
 TEST_F(PoolTest, UnknownSenderIsAnError) {
