@@ -13,8 +13,6 @@ namespace {
 
 constexpr size_t kMetadataReserve = 1024;
 
-size_t align64(size_t n) { return (n + 63) & ~size_t{63}; }
-
 // The bytes of the values buffer of a primitive/binary array, or of the first buffer there is.
 std::span<const std::byte> values_span(const message::ArrowTypeInfo& info, const std::byte* data,
                                        uint64_t data_len) {
@@ -213,9 +211,7 @@ Result<> NodeImpl::publish(Output& out, shm::WritableSample&& sample,
                            const message::ArrowTypeInfo& info, const Parameters& parameters) {
     message::Metadata metadata{clock_.now(), info, parameters};
     const size_t meta_size = message::encoded_size(metadata);
-    const size_t room =
-        sample.segment_size() - shm::kSampleHeaderSize - align64(sample.data().size());
-    if (meta_size > room) {
+    if (meta_size > sample.metadata_capacity()) {
         // Large metadata: move the data to a sample with room for it (rare).
         auto bigger = pool_.allocate(sample.data().size(), meta_size);
         if (!bigger) {

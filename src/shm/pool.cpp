@@ -1,5 +1,7 @@
 #include "shm/pool.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <bit>
 #include <cstring>
@@ -42,6 +44,12 @@ std::optional<std::pair<uint32_t, size_t>> size_class(size_t needed) {
 
 }  // namespace
 
+size_t sample_header_size() {
+    static const size_t size =
+        std::max(kMinSampleHeaderSize, static_cast<size_t>(::sysconf(_SC_PAGESIZE)));
+    return size;
+}
+
 WritableSample::WritableSample(WritableSample&& other) noexcept
     : mapping_(std::move(other.mapping_)),
       header_(std::exchange(other.header_, nullptr)),
@@ -67,7 +75,7 @@ size_t WritableSample::metadata_capacity() const {
     if (header_ == nullptr) {
         return 0;
     }
-    return segment_size_ - kSampleHeaderSize - align64(data_len_);
+    return segment_size_ - sample_header_size() - align64(data_len_);
 }
 
 void WritableSample::abandon() {
@@ -101,7 +109,7 @@ Pool::Pool(std::string prefix, uint16_t sender_index, uint16_t generation)
 Pool::~Pool() = default;
 
 Result<WritableSample> Pool::allocate(size_t data_len, size_t metadata_reserve) {
-    const size_t header_size = kSampleHeaderSize;
+    const size_t header_size = sample_header_size();
     const size_t needed = header_size + align64(data_len) + metadata_reserve;
     auto cls_and_size = size_class(needed);
     if (!cls_and_size) {
@@ -163,7 +171,7 @@ Result<Entry> Pool::publish(WritableSample&& sample, std::span<const std::byte> 
         return fail("metadata of {} bytes does not fit the sample", metadata.size());
     }
     SampleHeader* header = taken.header_;
-    const size_t meta_offset = kSampleHeaderSize + align64(taken.data_len_);
+    const size_t meta_offset = sample_header_size() + align64(taken.data_len_);
     if (!metadata.empty()) {
         std::memcpy(taken.segment_base() + meta_offset, metadata.data(), metadata.size());
     }
@@ -204,7 +212,7 @@ void Pool::unlink_all() {
 
 Result<SampleView> SampleView::validate(const Segment& segment) {
     const size_t size = segment.size();
-    const size_t header_size = kSampleHeaderSize;
+    const size_t header_size = sample_header_size();
     if (size < header_size) {
         return fail("sample segment {} is too small", segment.name());
     }
@@ -258,8 +266,9 @@ Result<const Segment*> SegmentCache::segment(const Entry& entry) {
     if (prefix == prefixes_.end()) {
         return fail("a sample came from unknown sender {}", entry.sender);
     }
-    auto segment =
-        Segment::open(Pool::segment_name(prefix->second, entry.generation, entry.segment), true);
+    // The header page read-write (release() decrements its count), the payload read-only.
+    auto segment = Segment::open_with_writable_head(
+        Pool::segment_name(prefix->second, entry.generation, entry.segment), sample_header_size());
     if (!segment) {
         return fail(segment.error());
     }
@@ -283,7 +292,7 @@ void SegmentCache::release(const Entry& entry) {
         return;
     }
     auto segment = this->segment(entry);
-    if (segment && (*segment)->size() >= kSampleHeaderSize) {
+    if (segment && (*segment)->size() >= sample_header_size()) {
         (*segment)->as<SampleHeader>()->refcount.fetch_sub(1, std::memory_order_acq_rel);
     }
 }

@@ -6,9 +6,14 @@
 // reference count in its header drops to zero, which receivers do when they release the sample.
 // Nothing is ever copied between processes.
 //
-// Segment layout: [SampleHeader, 64 B][data, 64-aligned][metadata]. Receivers map segments
-// read-write (they decrement the count) through a SegmentCache and must treat every header field
-// as untrusted: `SampleView::validate` bounds-checks them against the mapped size.
+// Segment layout: [SampleHeader, alone in the first page][data, from sample_header_size()]
+// [metadata, 64-aligned after the data]. The sender maps all of it read-write. Receivers
+// (SegmentCache) map the header page read-write, because releasing a sample decrements its
+// reference count, and everything from the data on READ-ONLY: a receiver that writes into a payload
+// other receivers read faults instead of corrupting it. The page of padding per segment is the
+// price of that split (mappings are created once per segment and kept, so there is no per-message
+// cost). Receivers must treat every header field as untrusted: `SampleView::validate` bounds-checks
+// them against the mapped size.
 //
 // Ownership: a WritableSample is move-only and owns its unsent sample: destroyed unsent, it
 // returns the sample to the pool; publish() consumes it. It keeps its segment mapped by shared
@@ -35,7 +40,12 @@
 namespace dora::shm {
 
 inline constexpr uint32_t kSampleMagic = 0x73616d70;  // "samp"
-inline constexpr size_t kSampleHeaderSize = 64;
+inline constexpr size_t kMinSampleHeaderSize = 4096;
+
+// Bytes before a sample's data: the header page, which receivers map read-write apart from the
+// read-only payload. The page size of the machine, at least 4 KiB (so the layout is the same for
+// every process of a machine).
+[[nodiscard]] size_t sample_header_size();
 inline constexpr uint32_t kMaxSegmentsPerPool = 1u << 16;
 
 struct SampleHeader {
@@ -47,7 +57,7 @@ struct SampleHeader {
     uint64_t metadata_len = 0;
     uint64_t sequence = 0;
 };
-static_assert(sizeof(SampleHeader) <= kSampleHeaderSize);
+static_assert(sizeof(SampleHeader) <= kMinSampleHeaderSize);
 
 // A sample being written by its sender. Move-only (a move empties the source), so it is published
 // or abandoned exactly once: Pool::publish consumes it, and one destroyed unsent is free again.

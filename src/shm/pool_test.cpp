@@ -37,6 +37,24 @@ bool mapped(const std::string& name) {
     return false;
 }
 
+// The permissions ("rw-s", "r--s", ...) of the mapping that contains `address`, or "" if none.
+std::string permissions_at(const void* address) {
+    const auto at = reinterpret_cast<uintptr_t>(address);
+    std::ifstream maps("/proc/self/maps");
+    std::string range;
+    std::string perms;
+    std::string rest;
+    while (maps >> range >> perms && std::getline(maps, rest)) {
+        const size_t dash = range.find('-');
+        const uintptr_t start = std::stoull(range.substr(0, dash), nullptr, 16);
+        const uintptr_t end = std::stoull(range.substr(dash + 1), nullptr, 16);
+        if (at >= start && at < end) {
+            return perms;
+        }
+    }
+    return "";
+}
+
 struct PoolTest : ::testing::Test {
     std::string prefix = unique_prefix("pool");
     Pool pool{prefix, 1, 0};
@@ -88,13 +106,41 @@ TEST_F(PoolTest, LargeAndSmallSamplesUseSeparateSizeClasses) {
     pool.abandon(std::move(*big));
     auto small = pool.allocate(8, 64);
     ASSERT_TRUE(small);
-    EXPECT_EQ(small->segment_size(), 4096u);
+    EXPECT_EQ(small->segment_size(), sample_header_size() + 1024);  // the smallest class above
     pool.abandon(std::move(*small));
     // 1 MiB of data plus header and metadata needs a 1.25 MiB segment, not 2 MiB.
     auto mib = pool.allocate(1 << 20, 1024);
     ASSERT_TRUE(mib);
     EXPECT_EQ(mib->segment_size(), (size_t{5} << 20) / 4);
     pool.abandon(std::move(*mib));
+}
+
+TEST_F(PoolTest, ReceiverMapsTheHeaderReadWriteAndThePayloadReadOnly) {
+    Entry e = send("hello", 1, "meta");
+    auto view = cache.view(e);
+    ASSERT_TRUE(view) << view.error().message();
+    EXPECT_EQ(permissions_at(view->refcount), "rw-s");
+    EXPECT_EQ(permissions_at(view->data), "r--s");
+    EXPECT_EQ(permissions_at(view->metadata), "r--s");
+    cache.release(e);  // through the writable header
+    EXPECT_EQ(view->refcount->load(), 0u);
+}
+
+TEST_F(PoolTest, SenderMapsTheWholeSampleReadWrite) {
+    auto sample = pool.allocate(64, 64);
+    ASSERT_TRUE(sample);
+    EXPECT_EQ(permissions_at(sample->header()), "rw-s");
+    EXPECT_EQ(permissions_at(sample->data().data()), "rw-s");
+}
+
+TEST_F(PoolTest, ReceiverWritingIntoThePayloadFaults) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    Entry e = send("hello", 1);
+    auto view = cache.view(e);
+    ASSERT_TRUE(view) << view.error().message();
+    auto* payload = const_cast<std::byte*>(view->data);
+    EXPECT_DEATH({ *static_cast<volatile std::byte*>(payload) = std::byte{'j'}; }, "");
+    EXPECT_EQ(static_cast<char>(view->data[0]), 'h');
 }
 
 TEST_F(PoolTest, MetadataThatDoesNotFitIsRefused) {
