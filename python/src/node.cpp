@@ -5,6 +5,7 @@
 #include "array.hpp"
 #include "convert.hpp"
 #include "descriptor.hpp"
+#include "node_api/node_access.hpp"
 
 namespace dora::python {
 
@@ -94,10 +95,9 @@ py::object PyNode::to_dict(Event&& event) const {
             d[n.type] = n.input;
             d[n.id] = py::str(event.id);
             Array value = Array::empty();
-            if (event.holder) {
-                const auto& held = *event.holder;
-                value = Array::from_source(ArraySource{&held.metadata().type_info, held.data(),
-                                                       held.data_len(), event.holder});
+            if (const auto& holder = detail::NodeAccess::holder(event)) {
+                value = Array::from_source(ArraySource{&holder->metadata().type_info,
+                                                       holder->data(), holder->data_len(), holder});
             }
             d[n.value] = py::cast(std::move(value));
             d[n.metadata] =
