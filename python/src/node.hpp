@@ -18,10 +18,12 @@
 #include <pybind11/pybind11.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "node_api/node_impl.hpp"
 
@@ -79,6 +81,9 @@ class PyNode {
     [[nodiscard]] std::string dataflow_id() const;
     [[nodiscard]] std::string node_id() const;
     [[nodiscard]] py::object dataflow_descriptor() const;
+    [[nodiscard]] std::vector<std::string> input_ids() const;
+    [[nodiscard]] std::vector<std::string> output_ids() const;
+    [[nodiscard]] std::map<std::string, uint64_t> dropped_inputs() const;
     [[nodiscard]] std::string repr() const;
 
   private:
