@@ -100,9 +100,12 @@ class NodeApiTest : public ::testing::Test {
         return detail::NodeAccess::make_node(std::move(*impl));
     }
 
-    // The peer sends `text` as a UInt8 array into ring `ring` of the node, stamped `time_ns`.
-    shm::Entry peer_send(uint32_t ring, std::string_view text, uint64_t time_ns) {
-        message::Metadata metadata{clock_.now(), message::bytes_type_info(text.size()), {}};
+    // The peer sends `text` as a UInt8 array into ring `ring` of the node, stamped `time_ns`
+    // (and with `hlc` as its clock's timestamp, if given).
+    shm::Entry peer_send(uint32_t ring, std::string_view text, uint64_t time_ns,
+                         std::optional<Timestamp> hlc = std::nullopt) {
+        message::Metadata metadata{
+            hlc.value_or(clock_.now()), message::bytes_type_info(text.size()), {}};
         const std::string meta = message::encode(metadata);
         auto sample = peer_pool_->allocate(text.size(), meta.size());
         EXPECT_TRUE(sample) << sample.error().message();
@@ -251,6 +254,23 @@ TEST_F(NodeApiTest, FullInputQueueDropsTheOldestAndCountsIt) {
     EXPECT_EQ(text_of(second->data()), "m4");
 }
 
+TEST_F(NodeApiTest, InputFromAClockFarAheadIsDeliveredAndReportedOnce) {
+    Node node = make_node(config_);
+    Timestamp ahead = clock_.now();
+    ahead.time_ns += 3'600'000'000'000;  // an hour ahead: beyond the allowed drift
+    ::testing::internal::CaptureStderr();
+    peer_send(0, "from the future", 100, ahead);
+    peer_send(0, "again", 200, ahead);
+    auto first = node.next(std::chrono::seconds(5));
+    auto second = node.next(std::chrono::seconds(5));
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(first && second);
+    EXPECT_EQ(text_of(first->data()), "from the future");
+    EXPECT_EQ(first->metadata.timestamp_ns, ahead.time_ns) << "the sender's timestamp is kept";
+    EXPECT_NE(err.find("dora: node node, input a: hlc: timestamp"), std::string::npos) << err;
+    EXPECT_EQ(err.find("reported once"), err.rfind("reported once")) << err;
+}
+
 TEST_F(NodeApiTest, ReceivedDataIsReadOnlyAndCopiesOfAnEventKeepItAlive) {
     auto entry = peer_send(0, "shared", 100);
     std::optional<Event> copy;
@@ -308,7 +328,7 @@ TEST_F(NodeApiTest, TryFromEnvOutsideADataflowSaysHowToStartTheNode) {
     auto node = Node::try_from_env();
     ASSERT_FALSE(node);
     EXPECT_NE(node.error().find("started outside a dataflow"), std::string::npos);
-    EXPECT_THROW((void)Node::from_env(), NodeError);
+    EXPECT_THROW((void)Node::from_env(), NodeError);  // throws: there is no result to use
 }
 
 TEST_F(NodeApiTest, SampleFilledInPlaceIsSentWithoutCopy) {
@@ -418,7 +438,7 @@ TEST(NodeResultTest, HoldsAValueOrAnErrorMessage) {
     auto failed = NodeResult<std::string>::failure("went wrong");
     ASSERT_FALSE(failed.has_value());
     EXPECT_EQ(failed.error(), "went wrong");
-    EXPECT_THROW((void)failed.value(), NodeError);
+    EXPECT_THROW((void)failed.value(), NodeError);  // throws: there is no value to use
 
     NodeResult<> ok;
     EXPECT_TRUE(ok);

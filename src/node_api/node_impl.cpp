@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -419,7 +420,14 @@ Event NodeImpl::make_input_event(InputState& input, const shm::Entry& entry) {
         view->refcount->fetch_sub(1, std::memory_order_acq_rel);
         return error_event(ok.error());
     }
-    (void)clock_.update(metadata->timestamp);
+    if (auto ok = clock_.update(metadata->timestamp); !ok && !clock_warning_given_) {
+        // The input is still delivered (the data is fine, the sender's clock is not) and the
+        // node's clock is not dragged along; the refusal is reported once on stderr, which the
+        // daemon keeps in the node's log.
+        clock_warning_given_ = true;
+        std::fprintf(stderr, "dora: node %s, input %s: %s (reported once)\n",
+                     config_.node_id.c_str(), input.id.c_str(), ok.error().message().c_str());
+    }
     int64_t lease = region_->leases().add(entry.pack());
     event.type = EventType::Input;
     event.metadata.timestamp_ns = metadata->timestamp.time_ns;

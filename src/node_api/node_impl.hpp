@@ -151,6 +151,7 @@ class NodeImpl {
     std::map<std::string, std::shared_ptr<shm::Region>> target_regions_;
     std::map<std::string, Output, std::less<>> outputs_;
     std::vector<std::byte> scratch_;
+    bool clock_warning_given_ = false;  // an input's timestamp was refused by clock_ (once)
     std::shared_ptr<const void> identity_ = std::make_shared<const char>('\0');
 };
 

@@ -206,6 +206,11 @@ void Pool::release(const Entry& entry) {
 
 void Pool::unlink_all() {
     for (auto& slot : segments_) {
+        // Nothing to handle: unlink_segment counts a name that is already gone (swept by the
+        // daemon's remove_segments_with_prefix) as success, and the only other failures, EACCES
+        // or EPERM on a name this process created, need someone to change /dev/shm under us; the
+        // name is then left to the daemon's sweeps (remove_segments_with_prefix at the end of the
+        // dataflow, remove_stale_segments at start).
         (void)unlink_segment(slot.segment->name());
     }
 }

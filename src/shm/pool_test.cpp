@@ -279,7 +279,7 @@ TEST(RegionTest, ChildProcessReceivesThroughRegionAndReleases) {
     EXPECT_EQ(again->segment_index(), entry->segment);
     pool.abandon(std::move(*again));
     pool.unlink_all();
-    (void)unlink_segment(region_name);
+    EXPECT_TRUE(unlink_segment(region_name));
 }
 
 TEST(RegionTest, OpeningSomethingElseIsRefused) {
@@ -288,7 +288,7 @@ TEST(RegionTest, OpeningSomethingElseIsRefused) {
     ASSERT_TRUE(seg);
     auto region = Region::open(name);
     EXPECT_FALSE(region);
-    (void)unlink_segment(name);
+    EXPECT_TRUE(unlink_segment(name));
 }
 
 TEST(RegionTest, LeaseTableRecordsHeldSamples) {
@@ -304,7 +304,7 @@ TEST(RegionTest, LeaseTableRecordsHeldSamples) {
     leases.for_each([&](uint64_t v) { held.push_back(v); });
     EXPECT_EQ(held, std::vector<uint64_t>{22});
     leases.remove(b);
-    (void)unlink_segment(name);
+    EXPECT_TRUE(unlink_segment(name));
 }
 
 }  // namespace
