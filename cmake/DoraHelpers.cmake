@@ -7,12 +7,16 @@ set(DORA_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wconversion)
 #
 # OBJECTS: the module is part of libdora-node. Its sources are compiled once into the object
 # library `dora_<NAME>_objects`, from which `dora_<NAME>` is archived and the installable
-# libdora-node.a is assembled (src/node_api/CMakeLists.txt). Compile settings of such a module belong on `dora_<NAME>_objects`.
+# libdora-node.a is assembled (src/node_api/CMakeLists.txt); they are compiled with hidden
+# visibility, so that libdora-node.so exports only what include/dora marks DORA_NODE_API.
+# Compile settings of such a module belong on `dora_<NAME>_objects`.
 function(dora_module name)
     cmake_parse_arguments(ARG "OBJECTS" "" "SOURCES;DEPS;PUBLIC_DEPS" ${ARGN})
     if(ARG_OBJECTS)
         set(target dora_${name}_objects)
         add_library(${target} OBJECT ${ARG_SOURCES})
+        set_target_properties(${target} PROPERTIES
+            CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
         add_library(dora_${name} STATIC)
         # Linked directly, the object library puts its objects into the archive; its usage
         # requirements (include paths, dependencies) pass on to whoever links dora_<NAME>.
