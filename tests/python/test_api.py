@@ -149,6 +149,8 @@ class ArrayBehaviour(unittest.TestCase):
                 self.arr.to_numpy()
         else:
             self.assertEqual(self.arr.to_numpy().tolist(), [10, 20, 30, 40])
+            self.assertFalse(self.arr.to_numpy().flags.writeable, "shared memory is read-only")
+            self.assertTrue(self.arr.to_numpy(writable=True).flags.writeable)
 
     def test_equality_and_repr(self):
         same, _ = roundtrip(array.array("i", [10, 20, 30, 40]))
