@@ -37,7 +37,7 @@ inline constexpr std::chrono::milliseconds kWaitSlice{50};
 inline constexpr size_t kReleaseGilAbove = 256 * 1024;
 
 // The NodeImpl and the mutex that serialises its use, shared by the Node and its unsent samples
-// (a sample returns to the node's pool when dropped, even after the Node object is gone).
+// (a sample remembers which node may send it; it frees itself without the node).
 struct NodeState {
     std::unique_ptr<NodeImpl> impl;
     std::mutex mutex;  // guards impl (see the thread-safety note above)
