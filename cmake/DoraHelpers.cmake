@@ -2,16 +2,34 @@
 
 set(DORA_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wconversion)
 
-# dora_module(NAME SOURCES ... DEPS ...): one static library per module, `dora_<NAME>`,
-# with the repository's src/ and include/ on its include path.
+# dora_module(NAME [OBJECTS] SOURCES ... DEPS ... PUBLIC_DEPS ...): one static library per
+# module, `dora_<NAME>`, with the repository's src/ and include/ on its include path.
+#
+# OBJECTS: the module is part of libdora-node. Its sources are compiled once into the object
+# library `dora_<NAME>_objects`, from which `dora_<NAME>` is archived and the installable
+# libdora-node.a is assembled (src/node_api/CMakeLists.txt); they are compiled with hidden
+# visibility, so that libdora-node.so exports only what include/dora marks DORA_NODE_API.
+# Compile settings of such a module belong on `dora_<NAME>_objects`.
 function(dora_module name)
-    cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PUBLIC_DEPS" ${ARGN})
-    add_library(dora_${name} STATIC ${ARG_SOURCES})
-    target_include_directories(dora_${name} PUBLIC
+    cmake_parse_arguments(ARG "OBJECTS" "" "SOURCES;DEPS;PUBLIC_DEPS" ${ARGN})
+    if(ARG_OBJECTS)
+        set(target dora_${name}_objects)
+        add_library(${target} OBJECT ${ARG_SOURCES})
+        set_target_properties(${target} PROPERTIES
+            CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
+        add_library(dora_${name} STATIC)
+        # Linked directly, the object library puts its objects into the archive; its usage
+        # requirements (include paths, dependencies) pass on to whoever links dora_<NAME>.
+        target_link_libraries(dora_${name} PUBLIC ${target})
+    else()
+        set(target dora_${name})
+        add_library(${target} STATIC ${ARG_SOURCES})
+    endif()
+    target_include_directories(${target} PUBLIC
         $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/src>
         $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>)
-    target_compile_options(dora_${name} PRIVATE ${DORA_WARNINGS})
-    target_link_libraries(dora_${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_DEPS})
+    target_compile_options(${target} PRIVATE ${DORA_WARNINGS})
+    target_link_libraries(${target} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_DEPS})
 endfunction()
 
 # dora_test(NAME SOURCES ... LIBS ... [LABEL unit|integration|e2e] [TIMEOUT s]):

@@ -2,7 +2,8 @@
 //
 // A node is a process started by a dora daemon (`dora run` or `dora start`). It reads events
 // (inputs, closed inputs, stop) and sends outputs. Data never gets copied between processes:
-// outputs are written into a shared-memory sample and receivers read that same memory.
+// outputs are written into a shared-memory sample and receivers read that same memory, mapped
+// read-only.
 //
 //     auto node = dora::Node::from_env();
 //     while (auto event = node.next()) {
@@ -11,31 +12,44 @@
 //         }
 //     }
 //
-// Errors: `from_env`, `next` and `send_output` throw dora::NodeError (a std::exception) with a
-// message that says what to do; the `try_` variants return dora::NodeResult instead.
+// Errors: `from_env`, `send_output*`, `allocate_output` and `dataflow_descriptor` throw
+// dora::NodeError (a std::exception) with a message that says what to do; their `try_` variants
+// (`try_from_env`, `try_send_output`, ...) return a dora::NodeResult instead (node_result.hpp).
+// The throwing calls are the `try_` calls plus NodeResult::value(): one implementation.
 //
 // Thread safety: a Node is used by one thread at a time (move it between threads freely). Events
-// and the data they reference may be kept, moved and destroyed on any thread; data stays valid
-// as long as one Event (or an ArrowArray exported from it) references it.
+// and the data they reference may be kept, copied, moved and destroyed on any thread; data stays
+// valid as long as one Event (or an ArrowArray exported from it) references it. An OutputSample
+// may be destroyed on any thread, also after its Node is gone.
 #pragma once
 
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <variant>
 #include <vector>
 
 #include "dora/arrow.hpp"
+#include "dora/export.hpp"
+#include "dora/node_result.hpp"
 
 namespace dora {
+
+// The element types send_output_array and Event::as<T> take: the fixed-width Arrow primitive
+// types (Int8 .. UInt64, Float32, Float64). bool is not one (Arrow packs booleans as bits).
+template <typename T>
+concept Primitive = std::same_as<T, int8_t> || std::same_as<T, uint8_t> ||
+    std::same_as<T, int16_t> || std::same_as<T, uint16_t> || std::same_as<T, int32_t> ||
+    std::same_as<T, uint32_t> || std::same_as<T, int64_t> || std::same_as<T, uint64_t> ||
+    std::same_as<T, float> || std::same_as<T, double>;
 
 // A metadata parameter value, as in dora: bool, integer, float, string, or lists of them.
 using Parameter = std::variant<bool, int64_t, double, std::string, std::vector<bool>,
@@ -49,12 +63,37 @@ enum class StopCause {
     AllInputsClosed,  // every input of this node was closed by its producer
 };
 
-class NodeError : public std::runtime_error {
-  public:
-    using std::runtime_error::runtime_error;
-};
-
 class ReceivedData;  // opaque keep-alive of a received sample
+class NodeImpl;      // opaque implementation of Node
+namespace detail {
+struct NodeAccess;  // the runtime's own access to the private parts below (not installed)
+
+// The Arrow C format string of a Primitive type.
+template <Primitive T>
+constexpr const char* arrow_format() {
+    if constexpr (std::same_as<T, int8_t>) {
+        return "c";
+    } else if constexpr (std::same_as<T, uint8_t>) {
+        return "C";
+    } else if constexpr (std::same_as<T, int16_t>) {
+        return "s";
+    } else if constexpr (std::same_as<T, uint16_t>) {
+        return "S";
+    } else if constexpr (std::same_as<T, int32_t>) {
+        return "i";
+    } else if constexpr (std::same_as<T, uint32_t>) {
+        return "I";
+    } else if constexpr (std::same_as<T, int64_t>) {
+        return "l";
+    } else if constexpr (std::same_as<T, uint64_t>) {
+        return "L";
+    } else if constexpr (std::same_as<T, float>) {
+        return "f";
+    } else {
+        return "g";
+    }
+}
+}  // namespace detail
 
 struct EventMetadata {
     uint64_t timestamp_ns = 0;  // hybrid logical clock time of sending, ns since the UNIX epoch
@@ -63,7 +102,9 @@ struct EventMetadata {
     Parameters parameters;
 };
 
-class Event {
+// One event of the node's event stream. Copies share the received data (read-only shared
+// memory), which stays mapped while any copy lives.
+class DORA_NODE_API Event {
   public:
     EventType type = EventType::Error;
     std::string id;  // the input id (Input, InputClosed)
@@ -75,7 +116,7 @@ class Event {
     // payload itself; for primitive arrays the values; empty for timer ticks.
     [[nodiscard]] std::span<const std::byte> data() const { return data_; }
     // The values as a span of T when the data is a primitive array of exactly that type.
-    template <typename T>
+    template <Primitive T>
     [[nodiscard]] std::optional<std::span<const T>> as() const;
     // The data as text when it is a one-element Utf8/LargeUtf8 array or a UInt8 array.
     [[nodiscard]] std::optional<std::string_view> as_string() const;
@@ -83,45 +124,44 @@ class Event {
     // structs and must call their release callbacks. Returns an error message on failure.
     [[nodiscard]] std::optional<std::string> to_arrow(ArrowArray* array, ArrowSchema* schema) const;
 
-    // Keeps the received sample alive (shared by copies of this event).
-    std::shared_ptr<const ReceivedData> holder;
-
   private:
-    friend class NodeImpl;
+    friend struct detail::NodeAccess;
     std::span<const std::byte> data_;
+    std::shared_ptr<const ReceivedData> holder_;  // keeps the sample mapped; shared by copies
 };
 
 // A shared-memory sample the node fills in place before sending (large outputs: no extra copy).
-class OutputSample {
+// Move-only. Destroyed unsent, it goes back to its node's pool; it may outlive its Node: it then
+// only frees its memory, and sending it fails with NodeError.
+class DORA_NODE_API OutputSample {
   public:
     OutputSample();
     OutputSample(OutputSample&&) noexcept;
     OutputSample& operator=(OutputSample&&) noexcept;
     OutputSample(const OutputSample&) = delete;
     OutputSample& operator=(const OutputSample&) = delete;
-    ~OutputSample();  // an unsent sample goes back to the pool
+    ~OutputSample();
 
+    // The writable bytes; empty once sent (or for a default-constructed sample).
     [[nodiscard]] std::span<std::byte> data() const;
 
   private:
-    friend class Node;
-    friend class NodeImpl;
+    friend struct detail::NodeAccess;
     struct State;
     std::unique_ptr<State> state_;
 };
 
-class NodeImpl;
-
-class Node {
+class DORA_NODE_API Node {
   public:
     // Joins the dataflow whose daemon started this process (reads DORA_NODE_CONFIG).
     [[nodiscard]] static Node from_env();
+    [[nodiscard]] static NodeResult<Node> try_from_env();
     Node(Node&&) noexcept;
     Node& operator=(Node&&) noexcept;
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
     // Receivers of this node's outputs get INPUT_CLOSED once the process has exited (the daemon
-    // closes them then, unless a restart_policy restarts the node).
+    // closes them then, unless a restart_policy restarts the node), or at once after close().
     ~Node();
 
     // The next event; blocks until one arrives, or until `timeout` passes (std::nullopt is
@@ -134,24 +174,50 @@ class Node {
     // Sends bytes as a UInt8 array.
     void send_output(std::string_view output_id, std::span<const std::byte> data,
                      const Parameters& parameters = {});
+    [[nodiscard]] NodeResult<> try_send_output(std::string_view output_id,
+                                               std::span<const std::byte> data,
+                                               const Parameters& parameters = {});
     // Sends text as a one-element Utf8 array.
     void send_output_string(std::string_view output_id, std::string_view text,
                             const Parameters& parameters = {});
+    [[nodiscard]] NodeResult<> try_send_output_string(std::string_view output_id,
+                                                      std::string_view text,
+                                                      const Parameters& parameters = {});
     // Sends a primitive array (int8..int64, uint8..uint64, float, double).
-    template <typename T>
-    requires std::is_arithmetic_v<T> &&
-        (!std::is_same_v<T, bool>)void send_output_array(std::string_view output_id,
-                                                         std::span<const T> values,
-                                                         const Parameters& parameters = {});
+    template <Primitive T>
+    void send_output_array(std::string_view output_id, std::span<const T> values,
+                           const Parameters& parameters = {}) {
+        try_send_output_array(output_id, values, parameters).value();
+    }
+    template <Primitive T>
+    [[nodiscard]] NodeResult<> try_send_output_array(std::string_view output_id,
+                                                     std::span<const T> values,
+                                                     const Parameters& parameters = {}) {
+        return try_send_primitive(output_id, detail::arrow_format<T>(), values.data(),
+                                  values.size(), sizeof(T), parameters);
+    }
     // Sends an Arrow C Data Interface array (copied once into shared memory). Takes ownership:
-    // both structs are released before this returns.
+    // both structs are released before this returns, also when sending fails.
     void send_output_arrow(std::string_view output_id, ArrowArray* array, ArrowSchema* schema,
                            const Parameters& parameters = {});
+    [[nodiscard]] NodeResult<> try_send_output_arrow(std::string_view output_id, ArrowArray* array,
+                                                     ArrowSchema* schema,
+                                                     const Parameters& parameters = {});
 
     // A sample of `size` bytes to fill in place, then send with send_output_sample.
     [[nodiscard]] OutputSample allocate_output(size_t size);
+    [[nodiscard]] NodeResult<OutputSample> try_allocate_output(size_t size);
+    // Sends a sample of this node as a UInt8 array. The sample is consumed: when sending fails
+    // it goes back to the pool.
     void send_output_sample(std::string_view output_id, OutputSample&& sample,
                             const Parameters& parameters = {});
+    [[nodiscard]] NodeResult<> try_send_output_sample(std::string_view output_id,
+                                                      OutputSample&& sample,
+                                                      const Parameters& parameters = {});
+
+    // Closes every output now: receivers get INPUT_CLOSED once they have read what was sent;
+    // every later send fails. Inputs are not affected: next() keeps delivering events.
+    void close();
 
     [[nodiscard]] const std::string& dataflow_id() const;
     [[nodiscard]] const std::string& node_id() const;
@@ -159,6 +225,11 @@ class Node {
     [[nodiscard]] std::vector<std::string> output_ids() const;
     // Path of the dataflow file (may be empty for dynamic nodes).
     [[nodiscard]] const std::string& dataflow_descriptor_path() const;
+    // The dataflow file as JSON text (YAML converted with the YAML 1.2 core schema: plain
+    // scalars become null, booleans, integers or floats; everything else strings), to parse with
+    // any JSON library. Fails when this node has no dataflow file or it cannot be read.
+    [[nodiscard]] std::string dataflow_descriptor() const;
+    [[nodiscard]] NodeResult<std::string> try_dataflow_descriptor() const;
     // Inputs dropped because their queue was full, per input id, since the node started.
     [[nodiscard]] std::map<std::string, uint64_t> dropped_inputs() const;
 
@@ -185,58 +256,19 @@ class Node {
     Iterator begin() { return Iterator(this); }
     std::default_sentinel_t end() { return {}; }
 
-    // Implementation access for the Python bindings.
-    [[nodiscard]] NodeImpl& impl() { return *impl_; }
-
   private:
+    friend struct detail::NodeAccess;
     explicit Node(std::unique_ptr<NodeImpl> impl);
-    void send_primitive(std::string_view output_id, const char* format, const void* values,
-                        size_t count, size_t element_size, const Parameters& parameters);
+    [[nodiscard]] NodeResult<> try_send_primitive(std::string_view output_id, const char* format,
+                                                  const void* values, size_t count,
+                                                  size_t element_size,
+                                                  const Parameters& parameters);
     std::unique_ptr<NodeImpl> impl_;
 };
 
-namespace detail {
-template <typename T>
-constexpr const char* arrow_format() {
-    if constexpr (std::is_same_v<T, int8_t>)
-        return "c";
-    else if constexpr (std::is_same_v<T, uint8_t>)
-        return "C";
-    else if constexpr (std::is_same_v<T, int16_t>)
-        return "s";
-    else if constexpr (std::is_same_v<T, uint16_t>)
-        return "S";
-    else if constexpr (std::is_same_v<T, int32_t>)
-        return "i";
-    else if constexpr (std::is_same_v<T, uint32_t>)
-        return "I";
-    else if constexpr (std::is_same_v<T, int64_t>)
-        return "l";
-    else if constexpr (std::is_same_v<T, uint64_t>)
-        return "L";
-    else if constexpr (std::is_same_v<T, float>)
-        return "f";
-    else if constexpr (std::is_same_v<T, double>)
-        return "g";
-    else
-        return nullptr;
-}
-}  // namespace detail
-
-template <typename T>
-requires std::is_arithmetic_v<T> &&
-    (!std::is_same_v<T, bool>)void Node::send_output_array(std::string_view output_id,
-                                                           std::span<const T> values,
-                                                           const Parameters& parameters) {
-    static_assert(detail::arrow_format<T>() != nullptr, "unsupported element type");
-    send_primitive(output_id, detail::arrow_format<T>(), values.data(), values.size(), sizeof(T),
-                   parameters);
-}
-
-template <typename T>
+template <Primitive T>
 std::optional<std::span<const T>> Event::as() const {
-    const char* fmt = detail::arrow_format<T>();
-    if (fmt == nullptr || metadata.arrow_format != fmt) {
+    if (metadata.arrow_format != detail::arrow_format<T>()) {
         return std::nullopt;
     }
     return std::span<const T>(reinterpret_cast<const T*>(data_.data()), data_.size() / sizeof(T));

@@ -99,7 +99,9 @@ class Node:
         """A writable shared-memory sample of `size` bytes to fill in place and pass to
         send_output: the payload is never copied (the fastest way to send large data)."""
     def close(self) -> None:
-        """Closes every output now (receivers get INPUT_CLOSED); further sends raise."""
+        """Closes every output now (receivers get INPUT_CLOSED once they have read what was
+        sent) and ends this node's event stream; further send_output, allocate_output and next
+        calls raise RuntimeError."""
     def __enter__(self) -> "Node": ...
     def __exit__(self, *args: object) -> bool: ...
     def dataflow_id(self) -> str:
@@ -107,7 +109,17 @@ class Node:
     def node_id(self) -> str:
         """This node's id in the dataflow file."""
     def dataflow_descriptor(self) -> dict[str, Any]:
-        """The dataflow file, parsed (YAML mappings as dicts, sequences as lists)."""
+        """The dataflow file, parsed: mappings as dicts, sequences as lists, plain scalars as
+        YAML 1.2's core schema reads them (None, bool, int, float, else str; `.inf`/`.nan`
+        become None). No YAML package is needed. Raises RuntimeError when this node has no
+        dataflow file (dynamic nodes) or it cannot be read."""
+    def input_ids(self) -> list[str]:
+        """The ids of this node's inputs, as in the dataflow file."""
+    def output_ids(self) -> list[str]:
+        """The ids of this node's outputs, as in the dataflow file."""
+    def dropped_inputs(self) -> dict[str, int]:
+        """Per input id, how many inputs were dropped because the input's queue (queue_size)
+        was full, since the node started."""
 
 class OutputSample:
     """A shared-memory sample from Node.allocate_output. Fill it through its writable buffer

@@ -1,8 +1,8 @@
 // The dataflow file as Python objects, for Node.dataflow_descriptor().
 //
-// Parsed with yaml-cpp (no PyYAML needed). Plain scalars resolve as YAML 1.2's core schema does:
-// null, booleans, integers (decimal, 0x, 0o), floats (.inf, .nan) and otherwise strings; quoted
-// scalars stay strings. Mappings become dicts, sequences lists.
+// node_api converts the YAML file to JSON text (node_api/descriptor_json.hpp: YAML 1.2 core-schema
+// scalars, mappings as objects, sequences as arrays); the standard library's json module turns
+// that into dicts, lists, str, int, float, bool and None. No YAML package is needed.
 //
 // Thread safety: call with the GIL held.
 #pragma once
@@ -15,10 +15,10 @@ namespace dora::python {
 
 namespace py = pybind11;
 
-// Throws RuntimeError naming the file when it cannot be read or parsed.
-[[nodiscard]] py::object load_yaml_file(const std::string& path);
+// JSON text as Python objects (json.loads).
+[[nodiscard]] py::object json_to_python(const std::string& json);
 
-// The same for YAML text (tests).
+// YAML text as dataflow_descriptor() converts it (test hook); ValueError when it is not YAML.
 [[nodiscard]] py::object load_yaml_text(const std::string& text);
 
 }  // namespace dora::python

@@ -5,6 +5,7 @@
 #include "array.hpp"
 #include "convert.hpp"
 #include "descriptor.hpp"
+#include "node_api/node_access.hpp"
 
 namespace dora::python {
 
@@ -36,13 +37,6 @@ std::unique_lock<std::mutex> lock(NodeState& state) {
 }
 
 }  // namespace
-
-PySample::~PySample() {
-    if (sample_.valid()) {
-        std::lock_guard guard(state_->mutex);
-        state_->impl->abandon(std::exchange(sample_, shm::WritableSample{}));
-    }
-}
 
 int sample_getbuffer(PyObject* obj, Py_buffer* view, int flags) {
     view->obj = nullptr;
@@ -101,10 +95,9 @@ py::object PyNode::to_dict(Event&& event) const {
             d[n.type] = n.input;
             d[n.id] = py::str(event.id);
             Array value = Array::empty();
-            if (event.holder) {
-                const auto& held = *event.holder;
-                value = Array::from_source(ArraySource{&held.metadata().type_info, held.data(),
-                                                       held.data_len(), event.holder});
+            if (const auto& holder = detail::NodeAccess::holder(event)) {
+                value = Array::from_source(ArraySource{&holder->metadata().type_info,
+                                                       holder->data(), holder->data_len(), holder});
             }
             d[n.value] = py::cast(std::move(value));
             d[n.metadata] =
@@ -211,6 +204,11 @@ void PyNode::check_output(const std::string& output_id) const {
 }
 
 void PyNode::send_sample(const std::string& output_id, PySample& sample, Parameters params) {
+    if (sample.state_ != state_) {
+        throw py::value_error("send_output(\"" + output_id +
+                              "\"): this sample was allocated by another Node; send it through "
+                              "the node that allocated it");
+    }
     if (sample.sent()) {
         throw std::runtime_error("send_output(\"" + output_id +
                                  "\"): this sample was already sent; allocate a new one");
@@ -222,8 +220,8 @@ void PyNode::send_sample(const std::string& output_id, PySample& sample, Paramet
     }
     const auto info = message::bytes_type_info(sample.size());
     auto guard = lock(*state_);
-    // Taken out of the Python object first: whatever happens, it is sent or abandoned once.
-    auto taken = std::exchange(sample.sample_, shm::WritableSample{});
+    // Taken out of the Python object first: whatever happens, it is sent or freed once.
+    shm::WritableSample taken = std::move(sample.sample_);
     auto sent = impl_->send_sample(output_id, std::move(taken), info, params);
     if (!sent) {
         throw std::runtime_error(sent.error().message());
@@ -278,13 +276,17 @@ std::string PyNode::dataflow_id() const { return impl_->config().dataflow_id; }
 std::string PyNode::node_id() const { return impl_->config().node_id; }
 
 py::object PyNode::dataflow_descriptor() const {
-    const std::string& path = impl_->config().descriptor_path;
-    if (path.empty()) {
-        throw std::runtime_error(
-            "dataflow_descriptor(): the daemon did not give this node its dataflow file");
+    auto json = impl_->dataflow_descriptor();
+    if (!json) {
+        raise_runtime(json.error());
     }
-    return load_yaml_file(path);
+    return json_to_python(*json);
 }
+
+// The three below read immutable configuration and atomic counters: no lock needed.
+std::vector<std::string> PyNode::input_ids() const { return impl_->input_ids(); }
+std::vector<std::string> PyNode::output_ids() const { return impl_->output_ids(); }
+std::map<std::string, uint64_t> PyNode::dropped_inputs() const { return impl_->dropped_inputs(); }
 
 std::string PyNode::repr() const {
     return "<dora.Node " + impl_->config().node_id + " of dataflow " + impl_->config().dataflow_id +
@@ -333,6 +335,9 @@ The node this process runs as, in the dataflow whose daemon started it.
         .def("dataflow_id", &PyNode::dataflow_id)
         .def("node_id", &PyNode::node_id)
         .def("dataflow_descriptor", &PyNode::dataflow_descriptor)
+        .def("input_ids", &PyNode::input_ids)
+        .def("output_ids", &PyNode::output_ids)
+        .def("dropped_inputs", &PyNode::dropped_inputs)
         .def("__repr__", &PyNode::repr);
 }
 

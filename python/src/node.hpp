@@ -18,10 +18,12 @@
 #include <pybind11/pybind11.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "node_api/node_impl.hpp"
 
@@ -35,25 +37,24 @@ inline constexpr std::chrono::milliseconds kWaitSlice{50};
 inline constexpr size_t kReleaseGilAbove = 256 * 1024;
 
 // The NodeImpl and the mutex that serialises its use, shared by the Node and its unsent samples
-// (a sample returns to the node's pool when dropped, even after the Node object is gone).
+// (a sample remembers which node may send it; it frees itself without the node).
 struct NodeState {
     std::unique_ptr<NodeImpl> impl;
     std::mutex mutex;  // guards impl (see the thread-safety note above)
     bool closed = false;
 };
 
-// A sample from allocate_output: writable until sent; dropped unsent, it returns to the pool.
+// A sample from allocate_output: writable until sent; dropped unsent, it returns to the pool
+// (shm::WritableSample does that itself, on any thread, even after the node is gone).
 class PySample {
   public:
     PySample(std::shared_ptr<NodeState> state, shm::WritableSample sample)
         : state_(std::move(state)), sample_(std::move(sample)) {}
-    // shm::WritableSample copies on move: the source is emptied here so only one owner abandons.
-    PySample(PySample&& other) noexcept
-        : state_(std::move(other.state_)), sample_(std::exchange(other.sample_, {})) {}
+    PySample(PySample&& other) noexcept = default;
     PySample& operator=(PySample&&) = delete;
     PySample(const PySample&) = delete;
     PySample& operator=(const PySample&) = delete;
-    ~PySample();
+    ~PySample() = default;
 
     [[nodiscard]] size_t size() const { return sample_.valid() ? sample_.data().size() : 0; }
     [[nodiscard]] bool sent() const { return !sample_.valid(); }
@@ -80,6 +81,9 @@ class PyNode {
     [[nodiscard]] std::string dataflow_id() const;
     [[nodiscard]] std::string node_id() const;
     [[nodiscard]] py::object dataflow_descriptor() const;
+    [[nodiscard]] std::vector<std::string> input_ids() const;
+    [[nodiscard]] std::vector<std::string> output_ids() const;
+    [[nodiscard]] std::map<std::string, uint64_t> dropped_inputs() const;
     [[nodiscard]] std::string repr() const;
 
   private:

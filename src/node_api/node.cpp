@@ -1,27 +1,30 @@
-// dora::Node: the throwing convenience layer over NodeImpl.
+// dora::Node: the public API over NodeImpl. Each fallible call is implemented once, as its try_
+// variant returning NodeResult; the throwing call is that result's value().
 #include "dora/node.hpp"
 
+#include <cstring>
+
 #include "message/arrow_layout.hpp"
+#include "node_api/node_access.hpp"
 #include "node_api/node_impl.hpp"
 
 namespace dora {
 
 namespace {
 
-template <typename T>
-T value_or_throw(Result<T>&& result) {
+NodeResult<> to_node_result(Result<>&& result) {
     if (!result) {
-        throw NodeError(result.error().message());
+        return NodeResult<>::failure(result.error().message());
     }
-    if constexpr (!std::is_void_v<T>) {
-        return std::move(*result);
-    }
+    return {};
 }
 
-void check(Result<> result) {
+template <typename T>
+NodeResult<T> to_node_result(Result<T>&& result) {
     if (!result) {
-        throw NodeError(result.error().message());
+        return NodeResult<T>::failure(result.error().message());
     }
+    return NodeResult<T>(std::move(*result));
 }
 
 }  // namespace
@@ -35,31 +38,37 @@ std::optional<std::string_view> Event::as_string() const {
 }
 
 std::optional<std::string> Event::to_arrow(ArrowArray* array, ArrowSchema* schema) const {
-    if (!holder) {
+    if (!holder_) {
         message::ArrowTypeInfo empty;
         empty.format = "n";
         auto ok = message::export_array(empty, nullptr, 0, nullptr, array, schema);
         return ok ? std::nullopt : std::optional<std::string>(ok.error().message());
     }
-    auto ok = message::export_array(holder->metadata().type_info, holder->data(),
-                                    holder->data_len(), holder, array, schema);
+    auto ok = message::export_array(holder_->metadata().type_info, holder_->data(),
+                                    holder_->data_len(), holder_, array, schema);
     return ok ? std::nullopt : std::optional<std::string>(ok.error().message());
 }
 
+// The state holds a shm::WritableSample, which frees an unsent sample by itself and keeps its
+// segment mapped: nothing here needs the node, which may be gone.
 OutputSample::OutputSample() = default;
 OutputSample::OutputSample(OutputSample&&) noexcept = default;
 OutputSample& OutputSample::operator=(OutputSample&&) noexcept = default;
-OutputSample::~OutputSample() {
-    if (state_ && state_->node != nullptr && state_->sample.valid()) {
-        state_->node->abandon(std::move(state_->sample));
-    }
-}
+OutputSample::~OutputSample() = default;
 
 std::span<std::byte> OutputSample::data() const {
     return state_ ? state_->sample.data() : std::span<std::byte>{};
 }
 
-Node Node::from_env() { return Node(value_or_throw(NodeImpl::from_env())); }
+Node Node::from_env() { return try_from_env().value(); }
+
+NodeResult<Node> Node::try_from_env() {
+    auto impl = NodeImpl::from_env();
+    if (!impl) {
+        return NodeResult<Node>::failure(impl.error().message());
+    }
+    return Node(std::move(*impl));
+}
 
 Node::Node(std::unique_ptr<NodeImpl> impl) : impl_(std::move(impl)) {}
 Node::Node(Node&&) noexcept = default;
@@ -74,47 +83,64 @@ bool Node::finished() const { return impl_->finished(); }
 
 void Node::send_output(std::string_view output_id, std::span<const std::byte> data,
                        const Parameters& parameters) {
-    check(impl_->send_bytes(output_id, data, parameters));
+    try_send_output(output_id, data, parameters).value();
+}
+
+NodeResult<> Node::try_send_output(std::string_view output_id, std::span<const std::byte> data,
+                                   const Parameters& parameters) {
+    return to_node_result(impl_->send_bytes(output_id, data, parameters));
 }
 
 void Node::send_output_string(std::string_view output_id, std::string_view text,
                               const Parameters& parameters) {
-    check(impl_->send_string(output_id, text, parameters));
+    try_send_output_string(output_id, text, parameters).value();
 }
 
-void Node::send_primitive(std::string_view output_id, const char* format, const void* values,
-                          size_t count, size_t element_size, const Parameters& parameters) {
+NodeResult<> Node::try_send_output_string(std::string_view output_id, std::string_view text,
+                                          const Parameters& parameters) {
+    return to_node_result(impl_->send_string(output_id, text, parameters));
+}
+
+NodeResult<> Node::try_send_primitive(std::string_view output_id, const char* format,
+                                      const void* values, size_t count, size_t element_size,
+                                      const Parameters& parameters) {
     const size_t bytes = count * element_size;
-    check(impl_->send(output_id, message::primitive_type_info(format, count, element_size), bytes,
-                      parameters, [&](std::byte* dest) {
-                          if (bytes != 0) {
-                              std::memcpy(dest, values, bytes);
-                          }
-                      }));
+    return to_node_result(impl_->send(output_id,
+                                      message::primitive_type_info(format, count, element_size),
+                                      bytes, parameters, [&](std::byte* dest) {
+                                          if (bytes != 0) {
+                                              std::memcpy(dest, values, bytes);
+                                          }
+                                      }));
 }
 
 void Node::send_output_arrow(std::string_view output_id, ArrowArray* array, ArrowSchema* schema,
                              const Parameters& parameters) {
-    check(impl_->send_arrow(output_id, array, schema, parameters));
+    try_send_output_arrow(output_id, array, schema, parameters).value();
 }
 
-OutputSample Node::allocate_output(size_t size) {
-    OutputSample sample;
-    sample.state_ = std::make_unique<OutputSample::State>();
-    sample.state_->node = impl_.get();
-    sample.state_->sample = value_or_throw(impl_->allocate(size));
-    return sample;
+NodeResult<> Node::try_send_output_arrow(std::string_view output_id, ArrowArray* array,
+                                         ArrowSchema* schema, const Parameters& parameters) {
+    return to_node_result(impl_->send_arrow(output_id, array, schema, parameters));
+}
+
+OutputSample Node::allocate_output(size_t size) { return try_allocate_output(size).value(); }
+
+NodeResult<OutputSample> Node::try_allocate_output(size_t size) {
+    return to_node_result(impl_->allocate_output(size));
 }
 
 void Node::send_output_sample(std::string_view output_id, OutputSample&& sample,
                               const Parameters& parameters) {
-    if (!sample.state_ || !sample.state_->sample.valid()) {
-        throw NodeError("send_output_sample: the sample was already sent or is empty");
-    }
-    auto data = sample.state_->sample.data();
-    check(impl_->send_sample(output_id, std::move(sample.state_->sample),
-                             message::bytes_type_info(data.size()), parameters));
+    try_send_output_sample(output_id, std::move(sample), parameters).value();
 }
+
+NodeResult<> Node::try_send_output_sample(std::string_view output_id, OutputSample&& sample,
+                                          const Parameters& parameters) {
+    return to_node_result(impl_->send_output_sample(output_id, std::move(sample), parameters));
+}
+
+void Node::close() { impl_->close_outputs(); }
 
 const std::string& Node::dataflow_id() const { return impl_->config().dataflow_id; }
 const std::string& Node::node_id() const { return impl_->config().node_id; }
@@ -122,21 +148,14 @@ const std::string& Node::dataflow_descriptor_path() const {
     return impl_->config().descriptor_path;
 }
 
-std::vector<std::string> Node::input_ids() const {
-    std::vector<std::string> ids;
-    for (const auto& i : impl_->config().inputs) {
-        ids.push_back(i.id);
-    }
-    return ids;
+std::string Node::dataflow_descriptor() const { return try_dataflow_descriptor().value(); }
+
+NodeResult<std::string> Node::try_dataflow_descriptor() const {
+    return to_node_result(impl_->dataflow_descriptor());
 }
 
-std::vector<std::string> Node::output_ids() const {
-    std::vector<std::string> ids;
-    for (const auto& o : impl_->config().outputs) {
-        ids.push_back(o.id);
-    }
-    return ids;
-}
+std::vector<std::string> Node::input_ids() const { return impl_->input_ids(); }
+std::vector<std::string> Node::output_ids() const { return impl_->output_ids(); }
 
 std::map<std::string, uint64_t> Node::dropped_inputs() const { return impl_->dropped_inputs(); }
 

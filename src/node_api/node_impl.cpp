@@ -2,18 +2,22 @@
 
 #include <time.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
+#include "core/sys.hpp"
 #include "message/arrow_layout.hpp"
+#include "node_api/descriptor_json.hpp"
+#include "node_api/node_access.hpp"
 
 namespace dora {
 
 namespace {
 
 constexpr size_t kMetadataReserve = 1024;
-
-size_t align64(size_t n) { return (n + 63) & ~size_t{63}; }
 
 // The bytes of the values buffer of a primitive/binary array, or of the first buffer there is.
 std::span<const std::byte> values_span(const message::ArrowTypeInfo& info, const std::byte* data,
@@ -213,17 +217,15 @@ Result<> NodeImpl::publish(Output& out, shm::WritableSample&& sample,
                            const message::ArrowTypeInfo& info, const Parameters& parameters) {
     message::Metadata metadata{clock_.now(), info, parameters};
     const size_t meta_size = message::encoded_size(metadata);
-    const size_t room =
-        sample.segment_size() - shm::kSampleHeaderSize - align64(sample.data().size());
-    if (meta_size > room) {
-        // Large metadata: move the data to a sample with room for it (rare).
+    if (meta_size > sample.metadata_capacity()) {
+        // Large metadata: move the data to a sample with room for it (rare). Assigning the bigger
+        // sample gives the first one back to the pool.
         auto bigger = pool_.allocate(sample.data().size(), meta_size);
         if (!bigger) {
             pool_.abandon(std::move(sample));
             return fail(bigger.error());
         }
         std::memcpy(bigger->data().data(), sample.data().data(), sample.data().size());
-        pool_.abandon(std::move(sample));
         sample = std::move(*bigger);
     }
     scratch_.resize(meta_size);
@@ -298,6 +300,86 @@ Result<> NodeImpl::send_arrow(std::string_view output_id, ArrowArray* array, Arr
                 [&](std::byte* dest) { message::pack(*array, *plan, dest); });
 }
 
+Result<OutputSample> NodeImpl::allocate_output(size_t size) {
+    auto sample = allocate(size);
+    if (!sample) {
+        return fail(sample.error().context(fmt::format("allocate_output({})", size)));
+    }
+    return detail::NodeAccess::make_sample(
+        detail::NodeAccess::SampleState{identity_, std::move(*sample)});
+}
+
+Result<> NodeImpl::send_output_sample(std::string_view output_id, OutputSample&& sample,
+                                      const Parameters& parameters) {
+    detail::NodeAccess::SampleState* state = detail::NodeAccess::state(sample);
+    if (state == nullptr || !state->sample.valid()) {
+        return fail(
+            "send_output_sample(\"{}\"): the sample was already sent, or is empty (moved "
+            "from or default-constructed); allocate one with allocate_output",
+            output_id);
+    }
+    // Taken out of the caller's sample first: whatever happens below it is sent or freed once.
+    shm::WritableSample taken = std::move(state->sample);
+    const bool mine =
+        !state->owner.owner_before(identity_) && !identity_.owner_before(state->owner);
+    if (!mine) {
+        if (state->owner.expired()) {
+            return fail(
+                "send_output_sample(\"{}\"): the sample was allocated by a dora::Node that "
+                "has been destroyed; its memory is freed, allocate a new sample",
+                output_id);
+        }
+        return fail(
+            "send_output_sample(\"{}\"): the sample was allocated by another dora::Node; "
+            "send it through the node that allocated it",
+            output_id);
+    }
+    const auto info = message::bytes_type_info(taken.data().size());
+    return send_sample(output_id, std::move(taken), info, parameters);
+}
+
+std::vector<std::string> NodeImpl::input_ids() const {
+    std::vector<std::string> ids;
+    for (const auto& input : config_.inputs) {
+        ids.push_back(input.id);
+    }
+    return ids;
+}
+
+std::vector<std::string> NodeImpl::output_ids() const {
+    std::vector<std::string> ids;
+    for (const auto& output : config_.outputs) {
+        ids.push_back(output.id);
+    }
+    return ids;
+}
+
+Result<std::string> NodeImpl::dataflow_descriptor() const {
+    const std::string& path = config_.descriptor_path;
+    if (path.empty()) {
+        return fail(
+            "dataflow_descriptor(): node {} was not given its dataflow file by the daemon "
+            "(dynamic nodes have none)",
+            config_.node_id);
+    }
+    std::ifstream file(path, std::ios::binary);
+    if (!file.is_open()) {
+        return fail(sys::errno_error(
+            fmt::format("dataflow_descriptor(): cannot open the dataflow file {}", path)));
+    }
+    std::ostringstream text;
+    text << file.rdbuf();
+    if (file.bad()) {
+        return fail("dataflow_descriptor(): cannot read the dataflow file {}", path);
+    }
+    auto json = node_api::yaml_to_json(text.str());
+    if (!json) {
+        return fail(
+            json.error().context(fmt::format("dataflow_descriptor(): the dataflow file {}", path)));
+    }
+    return std::move(*json);
+}
+
 std::map<std::string, uint64_t> NodeImpl::dropped_inputs() const {
     std::map<std::string, uint64_t> result;
     for (const auto& input : inputs_) {
@@ -338,7 +420,14 @@ Event NodeImpl::make_input_event(InputState& input, const shm::Entry& entry) {
         view->refcount->fetch_sub(1, std::memory_order_acq_rel);
         return error_event(ok.error());
     }
-    (void)clock_.update(metadata->timestamp);
+    if (auto ok = clock_.update(metadata->timestamp); !ok && !clock_warning_given_) {
+        // The input is still delivered (the data is fine, the sender's clock is not) and the
+        // node's clock is not dragged along; the refusal is reported once on stderr, which the
+        // daemon keeps in the node's log.
+        clock_warning_given_ = true;
+        std::fprintf(stderr, "dora: node %s, input %s: %s (reported once)\n",
+                     config_.node_id.c_str(), input.id.c_str(), ok.error().message().c_str());
+    }
     int64_t lease = region_->leases().add(entry.pack());
     event.type = EventType::Input;
     event.metadata.timestamp_ns = metadata->timestamp.time_ns;
@@ -346,9 +435,11 @@ Event NodeImpl::make_input_event(InputState& input, const shm::Entry& entry) {
     event.metadata.length = metadata->type_info.length;
     event.metadata.parameters =
         std::move(metadata->parameters);  // the holder needs only the layout
-    event.data_ = values_span(metadata->type_info, view->data, view->data_len);
-    event.holder = std::make_shared<ReceivedData>(region_, cache_, view->refcount, lease,
-                                                  std::move(*metadata), view->data, view->data_len);
+    const auto values = values_span(metadata->type_info, view->data, view->data_len);
+    detail::NodeAccess::set_data(
+        event, values,
+        std::make_shared<ReceivedData>(region_, cache_, view->refcount, lease, std::move(*metadata),
+                                       view->data, view->data_len));
     return event;
 }
 

@@ -1,5 +1,6 @@
 // The implementation behind dora::Node (include/dora/node.hpp), also used directly by the Python
-// bindings. Errors are values here; dora::Node turns them into NodeError.
+// bindings (through detail::NodeAccess, node_access.hpp). Errors are values here; dora::Node turns
+// them into NodeResult / NodeError.
 //
 // Receiving: the node waits on the Signal of its own shm::Region, then takes from its input
 // rings the entry that was sent first; closed and empty rings become INPUT_CLOSED, a stop flag
@@ -8,8 +9,15 @@
 // Sending: the node writes into a sample of its own shm::Pool and pushes one ring entry to each
 // receiver's region, then wakes each receiver. The daemon is not involved.
 //
-// Thread safety: one thread at a time uses a NodeImpl. ReceivedData (held by events) may be
-// released on any thread: it touches only atomics in shared memory.
+// Ownership: a NodeImpl owns its pool, its input region and the mappings of its receivers'
+// regions. Received data (ReceivedData) shares the region and the segment cache, so events may
+// outlive the node. An unsent sample (shm::WritableSample) keeps its own segment mapped, so it may
+// outlive the node too; OutputSample::State remembers which node allocated it (`owner`, a weak
+// reference to the node's identity) so that sending it elsewhere, or after the node is gone,
+// fails with a clear error instead of touching a dead pool.
+//
+// Thread safety: one thread at a time uses a NodeImpl. ReceivedData (held by events) and unsent
+// samples may be released on any thread: they touch only atomics in shared memory.
 #pragma once
 
 #include <atomic>
@@ -55,7 +63,7 @@ class ReceivedData {
 };
 
 struct OutputSample::State {
-    NodeImpl* node = nullptr;
+    std::weak_ptr<const void> owner;  // NodeImpl::identity() of the node that allocated it
     shm::WritableSample sample;
 };
 
@@ -85,14 +93,26 @@ class NodeImpl {
     [[nodiscard]] Result<> send_sample(std::string_view output_id, shm::WritableSample&& sample,
                                        const message::ArrowTypeInfo& info,
                                        const Parameters& parameters);
-    void abandon(shm::WritableSample&& sample) { pool_.abandon(std::move(sample)); }
+    // The public API's samples: allocate_output ties the sample to this node; send_output_sample
+    // sends it as a UInt8 array, or fails (and frees it) when another node, or a node that no
+    // longer exists, allocated it.
+    [[nodiscard]] Result<OutputSample> allocate_output(size_t size);
+    [[nodiscard]] Result<> send_output_sample(std::string_view output_id, OutputSample&& sample,
+                                              const Parameters& parameters);
 
     // Closes every output now (receivers get INPUT_CLOSED); further sends fail.
     void close_outputs();
+    [[nodiscard]] bool outputs_closed() const { return outputs_closed_; }
 
     [[nodiscard]] const message::NodeConfig& config() const { return config_; }
+    [[nodiscard]] std::vector<std::string> input_ids() const;
+    [[nodiscard]] std::vector<std::string> output_ids() const;
     [[nodiscard]] std::map<std::string, uint64_t> dropped_inputs() const;
     [[nodiscard]] bool has_output(std::string_view id) const;
+    // The dataflow file as JSON text (see Node::dataflow_descriptor).
+    [[nodiscard]] Result<std::string> dataflow_descriptor() const;
+    // What samples of this node remember; expires with the node.
+    [[nodiscard]] const std::shared_ptr<const void>& identity() const { return identity_; }
 
   private:
     struct Target {
@@ -131,6 +151,8 @@ class NodeImpl {
     std::map<std::string, std::shared_ptr<shm::Region>> target_regions_;
     std::map<std::string, Output, std::less<>> outputs_;
     std::vector<std::byte> scratch_;
+    bool clock_warning_given_ = false;  // an input's timestamp was refused by clock_ (once)
+    std::shared_ptr<const void> identity_ = std::make_shared<const char>('\0');
 };
 
 template <typename Fill>

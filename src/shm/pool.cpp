@@ -1,10 +1,13 @@
 #include "shm/pool.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <bit>
 #include <cstring>
 #include <new>
 #include <optional>
+#include <utility>
 
 #include "fmt/format.h"
 
@@ -41,6 +44,57 @@ std::optional<std::pair<uint32_t, size_t>> size_class(size_t needed) {
 
 }  // namespace
 
+size_t sample_header_size() {
+    static const size_t size =
+        std::max(kMinSampleHeaderSize, static_cast<size_t>(::sysconf(_SC_PAGESIZE)));
+    return size;
+}
+
+WritableSample::WritableSample(WritableSample&& other) noexcept
+    : mapping_(std::move(other.mapping_)),
+      header_(std::exchange(other.header_, nullptr)),
+      data_(std::exchange(other.data_, nullptr)),
+      data_len_(std::exchange(other.data_len_, 0)),
+      segment_size_(std::exchange(other.segment_size_, 0)),
+      segment_(std::exchange(other.segment_, 0)) {}
+
+WritableSample& WritableSample::operator=(WritableSample&& other) noexcept {
+    if (this != &other) {
+        abandon();
+        mapping_ = std::move(other.mapping_);
+        header_ = std::exchange(other.header_, nullptr);
+        data_ = std::exchange(other.data_, nullptr);
+        data_len_ = std::exchange(other.data_len_, 0);
+        segment_size_ = std::exchange(other.segment_size_, 0);
+        segment_ = std::exchange(other.segment_, 0);
+    }
+    return *this;
+}
+
+size_t WritableSample::metadata_capacity() const {
+    if (header_ == nullptr) {
+        return 0;
+    }
+    return segment_size_ - sample_header_size() - align64(data_len_);
+}
+
+void WritableSample::abandon() {
+    if (header_ != nullptr) {
+        // Free again: the pool's next allocate() may hand this segment out.
+        header_->refcount.store(0, std::memory_order_release);
+    }
+    forget();
+}
+
+void WritableSample::forget() {
+    mapping_.reset();
+    header_ = nullptr;
+    data_ = nullptr;
+    data_len_ = 0;
+    segment_size_ = 0;
+    segment_ = 0;
+}
+
 std::string Pool::segment_name(std::string_view prefix, uint16_t generation, uint32_t index) {
     return fmt::format("{}.g{}.s{}", prefix, generation, index);
 }
@@ -55,7 +109,8 @@ Pool::Pool(std::string prefix, uint16_t sender_index, uint16_t generation)
 Pool::~Pool() = default;
 
 Result<WritableSample> Pool::allocate(size_t data_len, size_t metadata_reserve) {
-    const size_t needed = kSampleHeaderSize + align64(data_len) + metadata_reserve;
+    const size_t header_size = sample_header_size();
+    const size_t needed = header_size + align64(data_len) + metadata_reserve;
     auto cls_and_size = size_class(needed);
     if (!cls_and_size) {
         return fail("a sample of {} bytes is larger than dora supports", data_len);
@@ -66,7 +121,7 @@ Result<WritableSample> Pool::allocate(size_t data_len, size_t metadata_reserve) 
     // Round-robin from the last hit: the oldest samples are the likeliest to be free again.
     for (size_t n = 0; n < list.size(); ++n) {
         size_t i = (class_cursor_[cls] + n) % list.size();
-        auto* header = segments_[list[i]].segment.as<SampleHeader>();
+        auto* header = segments_[list[i]].segment->as<SampleHeader>();
         if (header->refcount.load(std::memory_order_acquire) == 0) {
             found = list[i];
             class_cursor_[cls] = i + 1;
@@ -87,35 +142,40 @@ Result<WritableSample> Pool::allocate(size_t data_len, size_t metadata_reserve) 
         }
         auto* header = new (segment->data()) SampleHeader();
         header->magic = kSampleMagic;
-        header->capacity = segment_size - kSampleHeaderSize;
-        segments_.push_back(Slot{std::move(*segment), index});
+        header->capacity = segment_size - header_size;
+        segments_.push_back(Slot{std::make_shared<Segment>(std::move(*segment)), index});
         list.push_back(index);
         found = index;
     }
     Slot& slot = segments_[*found];
-    auto* header = slot.segment.as<SampleHeader>();
+    auto* header = slot.segment->as<SampleHeader>();
     header->refcount.store(1, std::memory_order_relaxed);  // held by the writer
     WritableSample sample;
+    sample.mapping_ = slot.segment;
     sample.header_ = header;
-    sample.data_ = slot.segment.data() + kSampleHeaderSize;
+    sample.data_ = slot.segment->data() + header_size;
     sample.data_len_ = data_len;
-    sample.segment_size_ = slot.segment.size();
+    sample.segment_size_ = slot.segment->size();
     sample.segment_ = *found;
     return sample;
 }
 
 Result<Entry> Pool::publish(WritableSample&& sample, std::span<const std::byte> metadata,
                             uint32_t receivers, uint64_t time_ns) {
-    SampleHeader* header = sample.header_;
-    const size_t meta_offset = kSampleHeaderSize + align64(sample.data_len_);
-    if (meta_offset + metadata.size() > sample.segment_size_) {
-        abandon(std::move(sample));
+    // Taken over first: whatever happens below, the caller's sample is empty afterwards.
+    WritableSample taken = std::move(sample);
+    if (!taken.valid()) {
+        return fail("publishing an empty sample (already sent, or never allocated)");
+    }
+    if (metadata.size() > taken.metadata_capacity()) {
         return fail("metadata of {} bytes does not fit the sample", metadata.size());
     }
+    SampleHeader* header = taken.header_;
+    const size_t meta_offset = sample_header_size() + align64(taken.data_len_);
     if (!metadata.empty()) {
-        std::memcpy(sample.segment_base() + meta_offset, metadata.data(), metadata.size());
+        std::memcpy(taken.segment_base() + meta_offset, metadata.data(), metadata.size());
     }
-    header->data_len = sample.data_len_;
+    header->data_len = taken.data_len_;
     header->metadata_offset = meta_offset;
     header->metadata_len = metadata.size();
     header->sequence = ++sequence_;
@@ -124,17 +184,15 @@ Result<Entry> Pool::publish(WritableSample&& sample, std::span<const std::byte> 
     entry.kind = EntryKind::kSample;
     entry.sender = sender_;
     entry.generation = generation_;
-    entry.segment = sample.segment_;
+    entry.segment = taken.segment_;
     entry.time_ns = time_ns;
-    sample.header_ = nullptr;
+    taken.forget();  // the receivers hold it now
     return entry;
 }
 
 void Pool::abandon(WritableSample&& sample) {
-    if (sample.header_ != nullptr) {
-        sample.header_->refcount.store(0, std::memory_order_release);
-        sample.header_ = nullptr;
-    }
+    WritableSample taken = std::move(sample);
+    taken.abandon();
 }
 
 void Pool::release(const Entry& entry) {
@@ -142,19 +200,25 @@ void Pool::release(const Entry& entry) {
         entry.generation != generation_ || entry.segment >= segments_.size()) {
         return;
     }
-    segments_[entry.segment].segment.as<SampleHeader>()->refcount.fetch_sub(
+    segments_[entry.segment].segment->as<SampleHeader>()->refcount.fetch_sub(
         1, std::memory_order_acq_rel);
 }
 
 void Pool::unlink_all() {
     for (auto& slot : segments_) {
-        (void)unlink_segment(slot.segment.name());
+        // Nothing to handle: unlink_segment counts a name that is already gone (swept by the
+        // daemon's remove_segments_with_prefix) as success, and the only other failures, EACCES
+        // or EPERM on a name this process created, need someone to change /dev/shm under us; the
+        // name is then left to the daemon's sweeps (remove_segments_with_prefix at the end of the
+        // dataflow, remove_stale_segments at start).
+        (void)unlink_segment(slot.segment->name());
     }
 }
 
 Result<SampleView> SampleView::validate(const Segment& segment) {
     const size_t size = segment.size();
-    if (size < kSampleHeaderSize) {
+    const size_t header_size = sample_header_size();
+    if (size < header_size) {
         return fail("sample segment {} is too small", segment.name());
     }
     auto* header = segment.as<SampleHeader>();
@@ -166,15 +230,15 @@ Result<SampleView> SampleView::validate(const Segment& segment) {
     if (magic != kSampleMagic) {
         return fail("sample segment {} has a bad magic number", segment.name());
     }
-    if (data_len > size - kSampleHeaderSize || meta_offset > size ||
-        meta_len > size - meta_offset || meta_offset < kSampleHeaderSize + data_len) {
+    if (data_len > size - header_size || meta_offset > size || meta_len > size - meta_offset ||
+        meta_offset < header_size + data_len) {
         return fail(
             "sample segment {} has lengths outside the segment (data {}, metadata {}+{}, "
             "segment {})",
             segment.name(), data_len, meta_offset, meta_len, size);
     }
     SampleView view;
-    view.data = segment.data() + kSampleHeaderSize;
+    view.data = segment.data() + header_size;
     view.data_len = data_len;
     view.metadata = segment.data() + meta_offset;
     view.metadata_len = meta_len;
@@ -207,8 +271,9 @@ Result<const Segment*> SegmentCache::segment(const Entry& entry) {
     if (prefix == prefixes_.end()) {
         return fail("a sample came from unknown sender {}", entry.sender);
     }
-    auto segment =
-        Segment::open(Pool::segment_name(prefix->second, entry.generation, entry.segment), true);
+    // The header page read-write (release() decrements its count), the payload read-only.
+    auto segment = Segment::open_with_writable_head(
+        Pool::segment_name(prefix->second, entry.generation, entry.segment), sample_header_size());
     if (!segment) {
         return fail(segment.error());
     }
@@ -232,7 +297,7 @@ void SegmentCache::release(const Entry& entry) {
         return;
     }
     auto segment = this->segment(entry);
-    if (segment && (*segment)->size() >= kSampleHeaderSize) {
+    if (segment && (*segment)->size() >= sample_header_size()) {
         (*segment)->as<SampleHeader>()->refcount.fetch_sub(1, std::memory_order_acq_rel);
     }
 }

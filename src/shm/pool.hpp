@@ -1,17 +1,28 @@
 // Sample pools: where outputs are written, once, and read in place by every local receiver.
 //
 // A Pool belongs to one sender (a node process, or the daemon for timers and remote data). Each
-// sample lives in its own shared-memory segment whose size is a power of two; segments are
-// created on demand and then reused forever: a segment is free again when the reference count in
-// its header drops to zero, which receivers do when they release the sample. Nothing is ever
-// copied between processes.
+// sample lives in its own shared-memory segment whose size is a size class (see pool.cpp);
+// segments are created on demand and then reused forever: a segment is free again when the
+// reference count in its header drops to zero, which receivers do when they release the sample.
+// Nothing is ever copied between processes.
 //
-// Segment layout: [SampleHeader, 64 B][data, 64-aligned][metadata]. Receivers map segments
-// read-write (they decrement the count) through a SegmentCache and must treat every header field
-// as untrusted: `SampleView::validate` bounds-checks them against the mapped size.
+// Segment layout: [SampleHeader, alone in the first page][data, from sample_header_size()]
+// [metadata, 64-aligned after the data]. The sender maps all of it read-write. Receivers
+// (SegmentCache) map the header page read-write, because releasing a sample decrements its
+// reference count, and everything from the data on READ-ONLY: a receiver that writes into a payload
+// other receivers read faults instead of corrupting it. The page of padding per segment is the
+// price of that split (mappings are created once per segment and kept, so there is no per-message
+// cost). Receivers must treat every header field as untrusted: `SampleView::validate` bounds-checks
+// them against the mapped size.
+//
+// Ownership: a WritableSample is move-only and owns its unsent sample: destroyed unsent, it
+// returns the sample to the pool; publish() consumes it. It keeps its segment mapped by shared
+// ownership, so it may outlive its Pool (it then only unmaps its segment).
 //
 // Thread safety: a Pool is used by one thread at a time. A SegmentCache is used by one thread at
-// a time. The reference counts in the headers are atomics shared between processes.
+// a time. A WritableSample may be destroyed on any thread (it touches only an atomic in shared
+// memory and a shared_ptr). The reference counts in the headers are atomics shared between
+// processes.
 #pragma once
 
 #include <atomic>
@@ -29,7 +40,12 @@
 namespace dora::shm {
 
 inline constexpr uint32_t kSampleMagic = 0x73616d70;  // "samp"
-inline constexpr size_t kSampleHeaderSize = 64;
+inline constexpr size_t kMinSampleHeaderSize = 4096;
+
+// Bytes before a sample's data: the header page, which receivers map read-write apart from the
+// read-only payload. The page size of the machine, at least 4 KiB (so the layout is the same for
+// every process of a machine).
+[[nodiscard]] size_t sample_header_size();
 inline constexpr uint32_t kMaxSegmentsPerPool = 1u << 16;
 
 struct SampleHeader {
@@ -41,22 +57,36 @@ struct SampleHeader {
     uint64_t metadata_len = 0;
     uint64_t sequence = 0;
 };
-static_assert(sizeof(SampleHeader) <= kSampleHeaderSize);
+static_assert(sizeof(SampleHeader) <= kMinSampleHeaderSize);
 
-// A sample being written by its sender. Move-only; returned to the pool by Pool::abandon or
-// handed to receivers by the sender.
+// A sample being written by its sender. Move-only (a move empties the source), so it is published
+// or abandoned exactly once: Pool::publish consumes it, and one destroyed unsent is free again.
 class WritableSample {
   public:
     WritableSample() = default;
+    WritableSample(WritableSample&& other) noexcept;
+    WritableSample& operator=(WritableSample&& other) noexcept;
+    WritableSample(const WritableSample&) = delete;
+    WritableSample& operator=(const WritableSample&) = delete;
+    ~WritableSample() { abandon(); }
+
     [[nodiscard]] std::span<std::byte> data() const { return {data_, data_len_}; }
     [[nodiscard]] std::byte* segment_base() const { return reinterpret_cast<std::byte*>(header_); }
     [[nodiscard]] SampleHeader* header() const { return header_; }
     [[nodiscard]] uint32_t segment_index() const { return segment_; }
     [[nodiscard]] size_t segment_size() const { return segment_size_; }
+    // Bytes of metadata publish() can write after the data without a bigger segment.
+    [[nodiscard]] size_t metadata_capacity() const;
     [[nodiscard]] bool valid() const { return header_ != nullptr; }
 
   private:
     friend class Pool;
+    // Gives an unsent sample back to its pool (reference count 0: free) and empties this.
+    void abandon();
+    // Empties this without touching the sample (it was published).
+    void forget();
+
+    std::shared_ptr<const Segment> mapping_;  // keeps the segment mapped if the Pool goes first
     SampleHeader* header_ = nullptr;
     std::byte* data_ = nullptr;
     size_t data_len_ = 0;
@@ -70,6 +100,8 @@ class Pool {
     Pool(std::string prefix, uint16_t sender_index, uint16_t generation);
     Pool(Pool&&) = default;
     Pool& operator=(Pool&&) = default;
+    Pool(const Pool&) = delete;
+    Pool& operator=(const Pool&) = delete;
     ~Pool();
 
     // A free sample with room for `data_len` bytes of data and `metadata_reserve` bytes of
@@ -83,7 +115,7 @@ class Pool {
                                         std::span<const std::byte> metadata, uint32_t receivers,
                                         uint64_t time_ns);
 
-    // Gives an unsent sample back.
+    // Gives an unsent sample back (what destroying it does too).
     void abandon(WritableSample&& sample);
 
     // Releases one reference of an entry of this pool (e.g. one dropped from a full ring).
@@ -100,7 +132,7 @@ class Pool {
 
   private:
     struct Slot {
-        Segment segment;
+        std::shared_ptr<Segment> segment;  // shared with the WritableSample written in it
         uint32_t index;
     };
     std::string prefix_;

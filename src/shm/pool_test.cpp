@@ -5,15 +5,54 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
+#include <optional>
+#include <type_traits>
 
 #include "shm/region.hpp"
 
 namespace dora::shm {
 namespace {
 
+// A sample is published or abandoned exactly once: it cannot be copied, and moving empties it.
+static_assert(!std::is_copy_constructible_v<WritableSample>);
+static_assert(!std::is_copy_assignable_v<WritableSample>);
+static_assert(std::is_nothrow_move_constructible_v<WritableSample>);
+static_assert(std::is_nothrow_move_assignable_v<WritableSample>);
+
 std::string unique_prefix(const char* what) {
     static int counter = 0;
     return fmt::format("/dora.{}.test.{}.{}", ::getpid(), what, counter++);
+}
+
+// Whether this process has a mapping of the shared-memory object `name` (e.g. "/dora.1.x").
+bool mapped(const std::string& name) {
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+        if (line.find("/dev/shm" + name) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// The permissions ("rw-s", "r--s", ...) of the mapping that contains `address`, or "" if none.
+std::string permissions_at(const void* address) {
+    const auto at = reinterpret_cast<uintptr_t>(address);
+    std::ifstream maps("/proc/self/maps");
+    std::string range;
+    std::string perms;
+    std::string rest;
+    while (maps >> range >> perms && std::getline(maps, rest)) {
+        const size_t dash = range.find('-');
+        const uintptr_t start = std::stoull(range.substr(0, dash), nullptr, 16);
+        const uintptr_t end = std::stoull(range.substr(dash + 1), nullptr, 16);
+        if (at >= start && at < end) {
+            return perms;
+        }
+    }
+    return "";
 }
 
 struct PoolTest : ::testing::Test {
@@ -67,13 +106,41 @@ TEST_F(PoolTest, LargeAndSmallSamplesUseSeparateSizeClasses) {
     pool.abandon(std::move(*big));
     auto small = pool.allocate(8, 64);
     ASSERT_TRUE(small);
-    EXPECT_EQ(small->segment_size(), 4096u);
+    EXPECT_EQ(small->segment_size(), sample_header_size() + 1024);  // the smallest class above
     pool.abandon(std::move(*small));
     // 1 MiB of data plus header and metadata needs a 1.25 MiB segment, not 2 MiB.
     auto mib = pool.allocate(1 << 20, 1024);
     ASSERT_TRUE(mib);
     EXPECT_EQ(mib->segment_size(), (size_t{5} << 20) / 4);
     pool.abandon(std::move(*mib));
+}
+
+TEST_F(PoolTest, ReceiverMapsTheHeaderReadWriteAndThePayloadReadOnly) {
+    Entry e = send("hello", 1, "meta");
+    auto view = cache.view(e);
+    ASSERT_TRUE(view) << view.error().message();
+    EXPECT_EQ(permissions_at(view->refcount), "rw-s");
+    EXPECT_EQ(permissions_at(view->data), "r--s");
+    EXPECT_EQ(permissions_at(view->metadata), "r--s");
+    cache.release(e);  // through the writable header
+    EXPECT_EQ(view->refcount->load(), 0u);
+}
+
+TEST_F(PoolTest, SenderMapsTheWholeSampleReadWrite) {
+    auto sample = pool.allocate(64, 64);
+    ASSERT_TRUE(sample);
+    EXPECT_EQ(permissions_at(sample->header()), "rw-s");
+    EXPECT_EQ(permissions_at(sample->data().data()), "rw-s");
+}
+
+TEST_F(PoolTest, ReceiverWritingIntoThePayloadFaults) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    Entry e = send("hello", 1);
+    auto view = cache.view(e);
+    ASSERT_TRUE(view) << view.error().message();
+    auto* payload = const_cast<std::byte*>(view->data);
+    EXPECT_DEATH({ *static_cast<volatile std::byte*>(payload) = std::byte{'j'}; }, "");
+    EXPECT_EQ(static_cast<char>(view->data[0]), 'h');
 }
 
 TEST_F(PoolTest, MetadataThatDoesNotFitIsRefused) {
@@ -92,6 +159,68 @@ TEST_F(PoolTest, CorruptHeaderIsRejectedByReceiver) {
     auto view = cache.view(e);
     ASSERT_FALSE(view);
     EXPECT_NE(view.error().message().find("outside the segment"), std::string::npos);
+}
+
+TEST_F(PoolTest, MovingASampleEmptiesItSoItIsPublishedOnlyOnce) {
+    auto sample = pool.allocate(5, 64);
+    ASSERT_TRUE(sample);
+    WritableSample moved = std::move(*sample);
+    EXPECT_FALSE(sample->valid());
+    EXPECT_TRUE(sample->data().empty());
+    ASSERT_TRUE(moved.valid());
+    auto entry = pool.publish(std::move(moved), {}, 1, 0);
+    ASSERT_TRUE(entry) << entry.error().message();
+    EXPECT_FALSE(moved.valid());
+    auto again = pool.publish(std::move(moved), {}, 1, 0);
+    ASSERT_FALSE(again);
+    EXPECT_NE(again.error().message().find("empty sample"), std::string::npos);
+    // The receiver still holds the sample: publishing twice did not free it for reuse.
+    auto next = pool.allocate(5, 64);
+    ASSERT_TRUE(next);
+    EXPECT_NE(next->segment_index(), entry->segment);
+}
+
+TEST_F(PoolTest, SampleDestroyedUnsentIsFreeAgain) {
+    uint32_t index = 0;
+    {
+        auto sample = pool.allocate(5, 64);
+        ASSERT_TRUE(sample);
+        index = sample->segment_index();
+    }
+    auto next = pool.allocate(5, 64);
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->segment_index(), index);
+    EXPECT_EQ(pool.segment_count(), 1u);
+}
+
+TEST_F(PoolTest, MoveAssigningOverAnUnsentSampleFreesIt) {
+    auto a = pool.allocate(5, 64);
+    auto b = pool.allocate(5, 64);
+    ASSERT_TRUE(a && b);
+    const uint32_t overwritten = a->segment_index();
+    *a = std::move(*b);
+    EXPECT_FALSE(b->valid());
+    auto c = pool.allocate(5, 64);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->segment_index(), overwritten);
+    EXPECT_EQ(pool.segment_count(), 2u);
+}
+
+TEST(PoolLifetimeTest, SampleOutlivingItsPoolStaysWritableThenUnmaps) {
+    const std::string prefix = unique_prefix("outlive");
+    const std::string name = Pool::segment_name(prefix, 0, 0);
+    std::optional<WritableSample> sample;
+    {
+        Pool pool(prefix, 1, 0);
+        auto allocated = pool.allocate(16, 64);
+        ASSERT_TRUE(allocated);
+        sample.emplace(std::move(*allocated));
+        pool.unlink_all();
+    }
+    ASSERT_TRUE(mapped(name)) << "the sample keeps its segment mapped";
+    std::memset(sample->data().data(), 0xab, 16);
+    sample.reset();
+    EXPECT_FALSE(mapped(name)) << "the last owner unmaps the segment";
 }
 
 TEST_F(PoolTest, UnknownSenderIsAnError) {
@@ -150,7 +279,7 @@ TEST(RegionTest, ChildProcessReceivesThroughRegionAndReleases) {
     EXPECT_EQ(again->segment_index(), entry->segment);
     pool.abandon(std::move(*again));
     pool.unlink_all();
-    (void)unlink_segment(region_name);
+    EXPECT_TRUE(unlink_segment(region_name));
 }
 
 TEST(RegionTest, OpeningSomethingElseIsRefused) {
@@ -159,7 +288,7 @@ TEST(RegionTest, OpeningSomethingElseIsRefused) {
     ASSERT_TRUE(seg);
     auto region = Region::open(name);
     EXPECT_FALSE(region);
-    (void)unlink_segment(name);
+    EXPECT_TRUE(unlink_segment(name));
 }
 
 TEST(RegionTest, LeaseTableRecordsHeldSamples) {
@@ -175,7 +304,7 @@ TEST(RegionTest, LeaseTableRecordsHeldSamples) {
     leases.for_each([&](uint64_t v) { held.push_back(v); });
     EXPECT_EQ(held, std::vector<uint64_t>{22});
     leases.remove(b);
-    (void)unlink_segment(name);
+    EXPECT_TRUE(unlink_segment(name));
 }
 
 }  // namespace

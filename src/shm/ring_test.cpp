@@ -68,8 +68,8 @@ TEST(Ring, GoneConsumerGetsNothingAndEntryComesBack) {
 TEST(Ring, PeekShowsOldestTimeWithoutTakingIt) {
     LocalRing r(4);
     EXPECT_FALSE(r.ring.peek_time());
-    (void)r.ring.push(sample(1, 100));
-    (void)r.ring.push(sample(2, 200));
+    EXPECT_FALSE(r.ring.push(sample(1, 100))) << "room for 4: nothing dropped";
+    EXPECT_FALSE(r.ring.push(sample(2, 200)));
     EXPECT_EQ(r.ring.peek_time(), 100u);
     EXPECT_EQ(r.ring.pop()->segment, 1u);
     EXPECT_EQ(r.ring.peek_time(), 200u);

@@ -99,6 +99,48 @@ Result<Segment> Segment::open(std::string_view name, bool writable) {
     return s;
 }
 
+Result<Segment> Segment::open_with_writable_head(std::string_view name, size_t writable_head) {
+    std::string n(name);
+    const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    if (writable_head == 0 || writable_head % page != 0) {
+        return fail(
+            "mapping shared memory {}: the writable head of {} bytes is not a multiple of "
+            "the page size ({} bytes)",
+            n, writable_head, page);
+    }
+    sys::UniqueFd fd(::shm_open(n.c_str(), O_RDWR | O_CLOEXEC, 0));
+    if (!fd.valid()) {
+        return fail(sys::errno_error(fmt::format("opening shared memory {}", n)));
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) {
+        return fail(sys::errno_error(fmt::format("fstat of shared memory {}", n)));
+    }
+    if (st.st_size <= 0 || static_cast<size_t>(st.st_size) <= writable_head) {
+        return fail("shared memory {} has {} bytes, too few for a {}-byte header and data", n,
+                    st.st_size, writable_head);
+    }
+    auto size = static_cast<size_t>(st.st_size);
+    // One read-only mapping, then the head made writable: the range stays contiguous (offsets
+    // from the start work as for any segment) and it costs two syscalls once per segment, since
+    // receivers keep segments mapped.
+    auto data = map_fd(fd.get(), size, false, n, false);
+    if (!data) {
+        return fail(data.error());
+    }
+    if (::mprotect(*data, writable_head, PROT_READ | PROT_WRITE) != 0) {
+        auto err =
+            sys::errno_error(fmt::format("making the header of shared memory {} writable", n));
+        ::munmap(*data, size);
+        return fail(err);
+    }
+    Segment s;
+    s.name_ = std::move(n);
+    s.data_ = *data;
+    s.size_ = size;
+    return s;
+}
+
 Result<> unlink_segment(std::string_view name) {
     std::string n(name);
     if (::shm_unlink(n.c_str()) != 0 && errno != ENOENT) {

@@ -5,6 +5,10 @@
 // for the lifetime of a dataflow. Names start with "/dora." so stale ones can be found and removed
 // (see remove_stale_segments).
 //
+// Read-only parts of a mapping guard against mistakes (a receiver writing into data other
+// processes read faults at once); they are no security boundary: every process of a dataflow runs
+// as the same user and could map the object read-write itself.
+//
 // Thread safety: a Segment is a move-only owner; its memory is shared by design and is
 // synchronised by the structures placed in it (atomics), not by this class.
 #pragma once
@@ -34,6 +38,12 @@ class Segment {
     [[nodiscard]] static Result<Segment> create(std::string_view name, size_t size);
     // Maps an existing segment, read-write or read-only, with its current size.
     [[nodiscard]] static Result<Segment> open(std::string_view name, bool writable);
+    // Maps an existing segment with its first `writable_head` bytes read-write and the rest
+    // read-only, as one contiguous range: a sample receiver updates the header (the reference
+    // count) but must never change the payload other receivers read. `writable_head` must be a
+    // multiple of the page size and smaller than the segment.
+    [[nodiscard]] static Result<Segment> open_with_writable_head(std::string_view name,
+                                                                 size_t writable_head);
 
     [[nodiscard]] std::byte* data() const { return data_; }
     [[nodiscard]] size_t size() const { return size_; }

@@ -149,6 +149,8 @@ class ArrayBehaviour(unittest.TestCase):
                 self.arr.to_numpy()
         else:
             self.assertEqual(self.arr.to_numpy().tolist(), [10, 20, 30, 40])
+            self.assertFalse(self.arr.to_numpy().flags.writeable, "shared memory is read-only")
+            self.assertTrue(self.arr.to_numpy(writable=True).flags.writeable)
 
     def test_equality_and_repr(self):
         same, _ = roundtrip(array.array("i", [10, 20, 30, 40]))
@@ -161,8 +163,22 @@ class DescriptorYaml(unittest.TestCase):
         got = _dora._load_yaml('a: [1, 0x10, 1.5, "2", true, ~, hello, -3]\nb: {c: d}')
         self.assertEqual(got, {"a": [1, 16, 1.5, "2", True, None, "hello", -3], "b": {"c": "d"}})
 
+    def test_numbers_keep_their_kind_and_non_finite_floats_become_none(self):
+        got = _dora._load_yaml("[100.0, 12345678901234567890123, .inf, .nan, 0o17]")
+        self.assertEqual(got, [100.0, 12345678901234567890123, None, None, 15])
+        self.assertIsInstance(got[0], float)
+
+    def test_invalid_yaml_raises_value_error(self):
+        with self.assertRaisesRegex(ValueError, "not valid YAML"):
+            _dora._load_yaml("a: [1, 2\nb: c")
+
 
 class Package(unittest.TestCase):
+    def test_node_has_the_same_calls_as_the_cpp_api(self):
+        for name in ("next", "send_output", "allocate_output", "close", "dataflow_id", "node_id",
+                     "dataflow_descriptor", "input_ids", "output_ids", "dropped_inputs"):
+            self.assertTrue(callable(getattr(dora.Node, name, None)), name)
+
     def test_public_names(self):
         for name in ("Node", "Array", "Scalar", "DataType", "DoraStatus", "__version__"):
             self.assertTrue(hasattr(dora, name), name)

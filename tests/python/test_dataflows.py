@@ -250,6 +250,57 @@ nodes:
         self.assertLine(out, "descriptor nodes ['describer'] dataflow_id_ok=True")
 
 
+class NodeInfoAndClose(DataflowTest):
+    def test_input_and_output_ids(self):
+        rc, out = self.run_dataflow("""
+nodes:
+  - id: source
+    path: CPPNODE
+    args: producer --count 1 --size 16
+    outputs: [out]
+  - id: inspector
+    path: PYNODE
+    args: ids
+    inputs: {first: source/out, second: dora/timer/millis/100}
+    outputs: [x, y]
+""")
+        self.assertEqual(rc, 0, out)
+        self.assertLine(out, "inputs ['first', 'second'] outputs ['x', 'y']")
+
+    def test_dropped_inputs_count_what_a_full_queue_dropped(self):
+        rc, out = self.run_dataflow("""
+nodes:
+  - id: source
+    path: CPPNODE
+    args: producer --count 20 --size 16
+    outputs: [out]
+  - id: slow
+    path: PYNODE
+    args: drops --expect 18
+    inputs: {in: {source: source/out, queue_size: 2}}
+""")
+        self.assertEqual(rc, 0, out)
+        self.assertLine(out, "dropped {'in': 18}")
+        self.assertLine(out, "received after drops 2")
+
+    def test_close_gives_receivers_input_closed_while_the_node_still_runs(self):
+        done = os.path.join(self.dir, "consumer.done")
+        rc, out = self.run_dataflow(f"""
+nodes:
+  - id: closer
+    path: PYNODE
+    args: close-wait --done-file {done}
+    outputs: [out]
+  - id: sink
+    path: PYNODE
+    args: consumer --expect 1 --done-file {done}
+    inputs: {{in: closer/out}}
+""")
+        self.assertEqual(rc, 0, out)
+        self.assertLine(out, "sink: stdout    input closed in")
+        self.assertLine(out, "closer: stdout    consumer finished while the closed node lived: True")
+
+
 class Misuse(DataflowTest):
     def test_misuse_raises_clear_exceptions(self):
         rc, out = self.run_dataflow("""

@@ -1,0 +1,459 @@
+// node_api against an in-process "daemon": the test creates the shared-memory regions, rings and
+// pools itself, as the daemon would (without linking it), and drives dora::Node through them.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/hlc.hpp"
+#include "dora/node.hpp"
+#include "message/arrow_layout.hpp"
+#include "message/metadata.hpp"
+#include "message/node_config.hpp"
+#include "node_api/node_access.hpp"
+#include "node_api/node_impl.hpp"
+#include "shm/pool.hpp"
+#include "shm/region.hpp"
+
+namespace dora {
+namespace {
+
+static_assert(Primitive<int8_t> && Primitive<uint64_t> && Primitive<float> && Primitive<double>);
+static_assert(!Primitive<bool> && !Primitive<char> && !Primitive<long double>);
+static_assert(!Primitive<std::string>);
+
+// The permissions ("rw-s", "r--s", ...) of the mapping that contains `address`, or "" if none.
+std::string permissions_at(const void* address) {
+    const auto at = reinterpret_cast<uintptr_t>(address);
+    std::ifstream maps("/proc/self/maps");
+    std::string range;
+    std::string perms;
+    std::string rest;
+    while (maps >> range >> perms && std::getline(maps, rest)) {
+        const size_t dash = range.find('-');
+        const uintptr_t start = std::stoull(range.substr(0, dash), nullptr, 16);
+        const uintptr_t end = std::stoull(range.substr(dash + 1), nullptr, 16);
+        if (at >= start && at < end) {
+            return perms;
+        }
+    }
+    return "";
+}
+
+bool mapped(const std::string& shm_name) {
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+        if (line.find("/dev/shm" + shm_name) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string text_of(std::span<const std::byte> data) {
+    return {reinterpret_cast<const char*>(data.data()), data.size()};
+}
+
+// One node ("node", sender 1) with inputs "a" (ring 0) and "b" (ring 1) fed by a peer pool
+// (sender 2), and an output "out" whose receiver region ("sink") the test reads directly.
+class NodeApiTest : public ::testing::Test {
+  protected:
+    static constexpr uint16_t kNodeSender = 1;
+    static constexpr uint16_t kPeerSender = 2;
+
+    NodeApiTest() {
+        static int counter = 0;
+        prefix_ = fmt::format("/dora.{}.nodeapi.{}", ::getpid(), counter++);
+        const std::vector<uint32_t> node_rings{4, 2};
+        const std::vector<uint32_t> sink_rings{8};
+        node_region_ = shm::Region::create(prefix_ + ".r0", node_rings).value();
+        sink_region_ = shm::Region::create(prefix_ + ".r1", sink_rings).value();
+        peer_pool_.emplace(prefix_ + ".p2", kPeerSender, 0);
+        config_ = config_for("node", kNodeSender);
+    }
+    ~NodeApiTest() override { shm::remove_segments_with_prefix(prefix_.substr(1)); }
+
+    message::NodeConfig config_for(std::string node_id, uint16_t sender) const {
+        message::NodeConfig c;
+        c.dataflow_id = "0190c2a4-0000-7000-8000-000000000000";
+        c.node_id = std::move(node_id);
+        c.machine_id = "test";
+        c.region = prefix_ + ".r0";
+        c.inputs = {{"a", 0}, {"b", 1}};
+        c.outputs = {{"out", {{prefix_ + ".r1", 0}}}, {"unused", {}}};
+        c.sender_index = sender;
+        c.pool_prefix = fmt::format("{}.p{}", prefix_, sender);
+        c.senders = {{kPeerSender, prefix_ + ".p2"}};
+        c.spin_ns = 0;
+        return c;
+    }
+
+    static Node make_node(message::NodeConfig config) {
+        auto impl = NodeImpl::from_config(std::move(config));
+        EXPECT_TRUE(impl) << impl.error().message();
+        return detail::NodeAccess::make_node(std::move(*impl));
+    }
+
+    // The peer sends `text` as a UInt8 array into ring `ring` of the node, stamped `time_ns`
+    // (and with `hlc` as its clock's timestamp, if given).
+    shm::Entry peer_send(uint32_t ring, std::string_view text, uint64_t time_ns,
+                         std::optional<Timestamp> hlc = std::nullopt) {
+        message::Metadata metadata{
+            hlc.value_or(clock_.now()), message::bytes_type_info(text.size()), {}};
+        const std::string meta = message::encode(metadata);
+        auto sample = peer_pool_->allocate(text.size(), meta.size());
+        EXPECT_TRUE(sample) << sample.error().message();
+        std::memcpy(sample->data().data(), text.data(), text.size());
+        auto entry =
+            peer_pool_->publish(std::move(*sample), std::as_bytes(std::span(meta)), 1, time_ns);
+        EXPECT_TRUE(entry) << entry.error().message();
+        if (auto dropped = node_region_.ring(ring).push(*entry)) {
+            peer_pool_->release(*dropped);  // what a producer does with an entry dropped for it
+        }
+        node_region_.signal().notify();
+        return *entry;
+    }
+
+    // The reference count of segment `index` of the pool `pool_prefix`, read as the daemon would.
+    static uint32_t refcount_of(const std::string& pool_prefix, uint32_t index) {
+        auto segment = shm::Segment::open(shm::Pool::segment_name(pool_prefix, 0, index), false);
+        EXPECT_TRUE(segment) << segment.error().message();
+        return segment ? segment->as<shm::SampleHeader>()->refcount.load() : UINT32_MAX;
+    }
+
+    std::string prefix_;
+    shm::Region node_region_;
+    shm::Region sink_region_;
+    std::optional<shm::Pool> peer_pool_;
+    HlcClock clock_;
+    message::NodeConfig config_;
+};
+
+TEST_F(NodeApiTest, InputsArriveInSendingOrderAcrossRings) {
+    Node node = make_node(config_);
+    peer_send(1, "first", 100);
+    peer_send(0, "second", 200);
+    peer_send(1, "third", 300);
+    std::vector<std::string> got;
+    for (int i = 0; i < 3; ++i) {
+        auto event = node.next(std::chrono::seconds(5));
+        ASSERT_TRUE(event);
+        ASSERT_EQ(event->type, EventType::Input);
+        got.push_back(event->id + ":" + text_of(event->data()));
+    }
+    EXPECT_EQ(got, (std::vector<std::string>{"b:first", "a:second", "b:third"}));
+    EXPECT_FALSE(node.next(std::chrono::milliseconds(1))) << "nothing else was sent";
+    EXPECT_FALSE(node.finished());
+}
+
+TEST_F(NodeApiTest, ClosedInputsGiveInputClosedThenStopWhenAllAreClosed) {
+    Node node = make_node(config_);
+    peer_send(0, "last words", 100);
+    node_region_.ring(0).close();
+    node_region_.signal().notify();
+    auto input = node.next(std::chrono::seconds(5));
+    ASSERT_TRUE(input);
+    EXPECT_EQ(input->type, EventType::Input) << "what was queued before closing comes first";
+    auto closed = node.next(std::chrono::seconds(5));
+    ASSERT_TRUE(closed);
+    EXPECT_EQ(closed->type, EventType::InputClosed);
+    EXPECT_EQ(closed->id, "a");
+    node_region_.ring(1).close();
+    auto closed_b = node.next(std::chrono::seconds(5));
+    ASSERT_TRUE(closed_b);
+    EXPECT_EQ(closed_b->type, EventType::InputClosed);
+    EXPECT_EQ(closed_b->id, "b");
+    auto stop = node.next(std::chrono::seconds(5));
+    ASSERT_TRUE(stop);
+    EXPECT_EQ(stop->type, EventType::Stop);
+    EXPECT_EQ(stop->stop_cause, StopCause::AllInputsClosed);
+    EXPECT_FALSE(node.next());
+    EXPECT_TRUE(node.finished());
+}
+
+TEST_F(NodeApiTest, StopRequestGivesStopThenTheStreamEnds) {
+    Node node = make_node(config_);
+    node_region_.request_stop(shm::StopReason::kStopRequested);
+    auto stop = node.next(std::chrono::seconds(5));
+    ASSERT_TRUE(stop);
+    EXPECT_EQ(stop->type, EventType::Stop);
+    EXPECT_EQ(stop->stop_cause, StopCause::Requested);
+    EXPECT_FALSE(node.next());
+    EXPECT_TRUE(node.finished());
+}
+
+TEST_F(NodeApiTest, SentOutputArrivesInTheReceiversRingWithItsMetadata) {
+    Node node = make_node(config_);
+    const std::string text = "hello sink";
+    node.send_output("out", std::as_bytes(std::span(text)), {{"answer", int64_t{42}}});
+
+    auto entry = sink_region_.ring(0).pop();
+    ASSERT_TRUE(entry);
+    EXPECT_EQ(entry->sender, kNodeSender);
+    shm::SegmentCache cache({{kNodeSender, config_.pool_prefix}});
+    auto view = cache.view(*entry);
+    ASSERT_TRUE(view) << view.error().message();
+    EXPECT_EQ(text_of({view->data, view->data_len}), text);
+    auto metadata = message::decode({view->metadata, view->metadata_len});
+    ASSERT_TRUE(metadata) << metadata.error().message();
+    EXPECT_EQ(metadata->type_info.format, "C");
+    EXPECT_EQ(std::get<int64_t>(metadata->parameters.at("answer")), 42);
+    cache.release(*entry);
+    EXPECT_EQ(refcount_of(config_.pool_prefix, entry->segment), 0u);
+}
+
+TEST_F(NodeApiTest, PrimitiveArraysKeepTheirTypeAndReadBackWithAs) {
+    Node sender = make_node(config_);
+    const std::vector<int32_t> values{1, -2, 3};
+    sender.send_output_array("out", std::span<const int32_t>(values));
+    auto entry = sink_region_.ring(0).pop();
+    ASSERT_TRUE(entry);
+    shm::SegmentCache cache({{kNodeSender, config_.pool_prefix}});
+    auto view = cache.view(*entry);
+    ASSERT_TRUE(view);
+    auto metadata = message::decode({view->metadata, view->metadata_len});
+    ASSERT_TRUE(metadata);
+    EXPECT_EQ(metadata->type_info.format, "i");
+    EXPECT_EQ(metadata->type_info.length, 3);
+    cache.release(*entry);
+
+    // The receiving side: a peer sends int32 values to the node; as<int32_t> reads them.
+    message::Metadata peer_meta{clock_.now(), message::primitive_type_info("i", 3, 4), {}};
+    const std::string meta = message::encode(peer_meta);
+    auto sample = peer_pool_->allocate(12, meta.size());
+    ASSERT_TRUE(sample);
+    std::memcpy(sample->data().data(), values.data(), 12);
+    auto sent = peer_pool_->publish(std::move(*sample), std::as_bytes(std::span(meta)), 1, 1);
+    ASSERT_TRUE(sent);
+    ASSERT_FALSE(node_region_.ring(0).push(*sent));
+    auto event = sender.next(std::chrono::seconds(5));
+    ASSERT_TRUE(event);
+    auto as_int = event->as<int32_t>();
+    ASSERT_TRUE(as_int);
+    EXPECT_EQ(std::vector<int32_t>(as_int->begin(), as_int->end()), values);
+    EXPECT_FALSE(event->as<float>()) << "another type is not reinterpreted";
+}
+
+TEST_F(NodeApiTest, FullInputQueueDropsTheOldestAndCountsIt) {
+    Node node = make_node(config_);
+    for (int i = 0; i < 5; ++i) {
+        peer_send(1, fmt::format("m{}", i), 100 + static_cast<uint64_t>(i));  // ring b holds 2
+    }
+    EXPECT_EQ(node.dropped_inputs().at("b"), 3u);
+    EXPECT_EQ(node.dropped_inputs().at("a"), 0u);
+    auto first = node.next(std::chrono::seconds(5));
+    auto second = node.next(std::chrono::seconds(5));
+    ASSERT_TRUE(first && second);
+    EXPECT_EQ(text_of(first->data()), "m3");
+    EXPECT_EQ(text_of(second->data()), "m4");
+}
+
+TEST_F(NodeApiTest, InputFromAClockFarAheadIsDeliveredAndReportedOnce) {
+    Node node = make_node(config_);
+    Timestamp ahead = clock_.now();
+    ahead.time_ns += 3'600'000'000'000;  // an hour ahead: beyond the allowed drift
+    ::testing::internal::CaptureStderr();
+    peer_send(0, "from the future", 100, ahead);
+    peer_send(0, "again", 200, ahead);
+    auto first = node.next(std::chrono::seconds(5));
+    auto second = node.next(std::chrono::seconds(5));
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(first && second);
+    EXPECT_EQ(text_of(first->data()), "from the future");
+    EXPECT_EQ(first->metadata.timestamp_ns, ahead.time_ns) << "the sender's timestamp is kept";
+    EXPECT_NE(err.find("dora: node node, input a: hlc: timestamp"), std::string::npos) << err;
+    EXPECT_EQ(err.find("reported once"), err.rfind("reported once")) << err;
+}
+
+TEST_F(NodeApiTest, ReceivedDataIsReadOnlyAndCopiesOfAnEventKeepItAlive) {
+    auto entry = peer_send(0, "shared", 100);
+    std::optional<Event> copy;
+    {
+        Node node = make_node(config_);
+        auto event = node.next(std::chrono::seconds(5));
+        ASSERT_TRUE(event);
+        EXPECT_EQ(permissions_at(event->data().data()), "r--s");
+        copy = *event;
+    }
+    // The original event and the node are gone; the copy still holds the sample.
+    EXPECT_EQ(text_of(copy->data()), "shared");
+    EXPECT_EQ(refcount_of(prefix_ + ".p2", entry.segment), 1u);
+    copy.reset();
+    EXPECT_EQ(refcount_of(prefix_ + ".p2", entry.segment), 0u);
+}
+
+TEST_F(NodeApiTest, CloseClosesOutputsAndLaterSendsFail) {
+    Node node = make_node(config_);
+    node.send_output_string("out", "before");
+    node.close();
+    EXPECT_TRUE(sink_region_.ring(0).closed());
+    auto sent = node.try_send_output_string("out", "after");
+    ASSERT_FALSE(sent);
+    EXPECT_NE(sent.error().find("outputs are closed"), std::string::npos) << sent.error();
+    EXPECT_THROW(node.send_output_string("out", "after"), NodeError);
+    auto entry = sink_region_.ring(0).pop();
+    ASSERT_TRUE(entry) << "what was sent before closing is still delivered";
+    EXPECT_FALSE(sink_region_.ring(0).pop());
+    shm::SegmentCache({{kNodeSender, config_.pool_prefix}}).release(*entry);
+}
+
+TEST_F(NodeApiTest, TryVariantsReturnTheErrorTheThrowingCallsThrow) {
+    Node node = make_node(config_);
+    const std::byte one[1] = {std::byte{1}};
+    auto sent = node.try_send_output("nope", one);
+    ASSERT_FALSE(sent);
+    EXPECT_NE(sent.error().find("has no output \"nope\" (its outputs: out, unused)"),
+              std::string::npos)
+        << sent.error();
+    try {
+        node.send_output("nope", one);
+        FAIL() << "send_output to an unknown output did not throw";
+    } catch (const NodeError& e) {
+        EXPECT_EQ(e.what(), sent.error());
+    }
+    EXPECT_TRUE(node.try_send_output("unused", one)) << "an output nobody consumes accepts data";
+    auto huge = node.try_allocate_output(size_t{1} << 50);
+    ASSERT_FALSE(huge);
+    EXPECT_NE(huge.error().find("larger than dora supports"), std::string::npos) << huge.error();
+}
+
+TEST_F(NodeApiTest, TryFromEnvOutsideADataflowSaysHowToStartTheNode) {
+    ::unsetenv(message::kNodeConfigEnv);
+    auto node = Node::try_from_env();
+    ASSERT_FALSE(node);
+    EXPECT_NE(node.error().find("started outside a dataflow"), std::string::npos);
+    EXPECT_THROW((void)Node::from_env(), NodeError);  // throws: there is no result to use
+}
+
+TEST_F(NodeApiTest, SampleFilledInPlaceIsSentWithoutCopy) {
+    Node node = make_node(config_);
+    OutputSample sample = node.allocate_output(4);
+    std::memcpy(sample.data().data(), "abcd", 4);
+    const std::byte* written = sample.data().data();
+    node.send_output_sample("out", std::move(sample));
+    EXPECT_TRUE(sample.data().empty())
+        << "a sent sample is empty";  // NOLINT(bugprone-use-after-move)
+    auto resend = node.try_send_output_sample("out", std::move(sample));
+    ASSERT_FALSE(resend);
+    EXPECT_NE(resend.error().find("already sent"), std::string::npos);
+
+    auto entry = sink_region_.ring(0).pop();
+    ASSERT_TRUE(entry);
+    shm::SegmentCache cache({{kNodeSender, config_.pool_prefix}});
+    auto view = cache.view(*entry);
+    ASSERT_TRUE(view);
+    EXPECT_EQ(text_of({view->data, view->data_len}), "abcd");
+    EXPECT_NE(static_cast<const void*>(view->data), static_cast<const void*>(written))
+        << "the receiver has its own (read-only) mapping of the same memory";
+    cache.release(*entry);
+}
+
+TEST_F(NodeApiTest, SampleDestroyedAfterItsNodeFreesItsSegment) {
+    std::optional<OutputSample> sample;
+    {
+        Node node = make_node(config_);
+        sample = node.allocate_output(64);
+    }
+    const std::string segment = shm::Pool::segment_name(config_.pool_prefix, 0, 0);
+    EXPECT_TRUE(mapped(segment)) << "the sample keeps its memory mapped";
+    std::memset(sample->data().data(), 1, 64);
+    EXPECT_EQ(refcount_of(config_.pool_prefix, 0), 1u);
+    sample.reset();
+    EXPECT_EQ(refcount_of(config_.pool_prefix, 0), 0u) << "the segment is free again";
+    EXPECT_FALSE(mapped(segment)) << "and unmapped";
+}
+
+TEST_F(NodeApiTest, SampleSentAfterItsNodeIsDestroyedFailsClearly) {
+    std::optional<OutputSample> sample;
+    {
+        Node node = make_node(config_);
+        sample = node.allocate_output(64);
+    }
+    Node other = make_node(config_for("other", 3));
+    auto sent = other.try_send_output_sample("out", std::move(*sample));
+    ASSERT_FALSE(sent);
+    EXPECT_NE(sent.error().find("allocated by a dora::Node that has been destroyed"),
+              std::string::npos)
+        << sent.error();
+    EXPECT_FALSE(sink_region_.ring(0).pop()) << "nothing was sent";
+    EXPECT_EQ(refcount_of(config_.pool_prefix, 0), 0u) << "the refused sample was freed";
+}
+
+TEST_F(NodeApiTest, SampleOfAnotherLiveNodeIsRefused) {
+    Node node = make_node(config_);
+    Node other = make_node(config_for("other", 3));
+    OutputSample sample = node.allocate_output(8);
+    EXPECT_THROW(other.send_output_sample("out", std::move(sample)), NodeError);
+    EXPECT_FALSE(sink_region_.ring(0).pop());
+}
+
+TEST_F(NodeApiTest, MovedNodeKeepsItsSamples) {
+    Node node = make_node(config_);
+    OutputSample sample = node.allocate_output(2);
+    Node moved = std::move(node);
+    EXPECT_TRUE(moved.try_send_output_sample("out", std::move(sample)));
+    auto entry = sink_region_.ring(0).pop();
+    ASSERT_TRUE(entry);
+    shm::SegmentCache({{kNodeSender, config_.pool_prefix}}).release(*entry);
+}
+
+TEST_F(NodeApiTest, IdsAndDataflowDescriptor) {
+    const std::string path = fmt::format("/tmp/dora-node-api-test-{}.yml", ::getpid());
+    {
+        std::ofstream file(path);
+        file << "nodes:\n  - id: node\n    inputs: {a: x/y}\n    env: {N: 0x10, F: 1.5}\n";
+    }
+    config_.descriptor_path = path;
+    Node node = make_node(config_);
+    EXPECT_EQ(node.input_ids(), (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(node.output_ids(), (std::vector<std::string>{"out", "unused"}));
+    EXPECT_EQ(node.node_id(), "node");
+    EXPECT_EQ(node.dataflow_descriptor_path(), path);
+    EXPECT_EQ(node.dataflow_descriptor(),
+              R"({"nodes":[{"id":"node","inputs":{"a":"x/y"},"env":{"N":16,"F":1.5}}]})");
+    ::unlink(path.c_str());
+    auto gone = node.try_dataflow_descriptor();
+    ASSERT_FALSE(gone);
+    EXPECT_NE(gone.error().find("cannot open the dataflow file"), std::string::npos);
+
+    Node dynamic = make_node(config_for("other", 3));
+    auto none = dynamic.try_dataflow_descriptor();
+    ASSERT_FALSE(none);
+    EXPECT_NE(none.error().find("not given its dataflow file"), std::string::npos);
+}
+
+TEST(NodeResultTest, HoldsAValueOrAnErrorMessage) {
+    NodeResult<std::string> value(std::string("v"));
+    ASSERT_TRUE(value);
+    EXPECT_EQ(*value, "v");
+    EXPECT_EQ(value->size(), 1u);
+    EXPECT_TRUE(value.error().empty());
+
+    auto failed = NodeResult<std::string>::failure("went wrong");
+    ASSERT_FALSE(failed.has_value());
+    EXPECT_EQ(failed.error(), "went wrong");
+    EXPECT_THROW((void)failed.value(), NodeError);  // throws: there is no value to use
+
+    NodeResult<> ok;
+    EXPECT_TRUE(ok);
+    EXPECT_NO_THROW(ok.value());
+    auto not_ok = NodeResult<>::failure("nope");
+    EXPECT_FALSE(not_ok);
+    EXPECT_THROW(not_ok.value(), NodeError);
+}
+
+TEST(NodeResultTest, ValueMovesOutOfARvalueResult) {
+    auto result = NodeResult<std::unique_ptr<int>>(std::make_unique<int>(7));
+    std::unique_ptr<int> taken = std::move(result).value();
+    ASSERT_TRUE(taken);
+    EXPECT_EQ(*taken, 7);
+}
+
+}  // namespace
+}  // namespace dora

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `cmake --install --prefix P` puts the dora Python package under P (never into the system's
+# site-packages), where the interpreter imports it from with PYTHONPATH=P/<site dir>.
+#   install_test.sh <build dir> <python> <site dir relative to the prefix>
+set -euo pipefail
+build=$1 python=$2 site=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+cmake --install "$build" --component python --prefix "$tmp/prefix" >"$tmp/install.log"
+if grep -v "$tmp/prefix" "$tmp/install.log" | grep -E "^-- (Installing|Up-to-date):"; then
+    echo "the python component installed files outside the prefix (above)"
+    exit 1
+fi
+for f in "$site/dora/__init__.py" "$site/dora/__init__.pyi" "lib/dora/python/dora/__init__.py"; do
+    [[ -f $tmp/prefix/$f ]] || { echo "missing $f under the prefix"; cat "$tmp/install.log"; exit 1; }
+done
+ls "$tmp/prefix/$site/dora/"_dora*.so >/dev/null
+
+found=$(cd "$tmp" && PYTHONPATH="$tmp/prefix/$site" "$python" -c \
+    'import dora, dora._dora; print(dora.__file__); print(dora._dora.__file__)')
+case $found in
+    "$tmp/prefix/$site/dora/__init__.py"*"$tmp/prefix/$site/dora/_dora"*) ;;
+    *) echo "python imported dora from elsewhere:"; echo "$found"; exit 1 ;;
+esac
+echo "dora installed under the prefix at $site and imported from there"
