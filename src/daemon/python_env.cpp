@@ -18,10 +18,15 @@ bool is_inside(const std::filesystem::path& path, const std::filesystem::path& d
 std::string dora_python_path() {
     std::error_code ec;
     const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (!ec && is_inside(exe, DORA_BUILD_DIR)) {
+    if (ec) {
+        return DORA_PYTHON_INSTALL_DIR;  // no /proc: the configured prefix is the best guess
+    }
+    if (is_inside(exe, DORA_BUILD_DIR)) {
         return DORA_PYTHON_BUILD_DIR;
     }
-    return DORA_PYTHON_INSTALL_DIR;
+    // Installed: <prefix>/bin/dora finds <prefix>/<libdir>/dora/python, wherever the prefix was
+    // put (`cmake --install --prefix P`, a relocated .deb).
+    return (exe.parent_path() / DORA_PYTHON_INSTALL_RELATIVE).lexically_normal().string();
 }
 
 std::string prepend_python_path(const std::string& dir, const char* existing) {

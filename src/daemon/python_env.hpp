@@ -2,8 +2,8 @@
 // nodes it spawns (DESIGN.md section 7: a node can never load a mismatched version).
 //
 // A daemon running from a build tree uses that build's staged package (<build>/python); an
-// installed daemon uses the installed copy (<libdir>/dora/python). Both paths are fixed at
-// configure time (DORA_PYTHON_BUILD_DIR, DORA_PYTHON_INSTALL_DIR).
+// installed daemon uses the installed copy next to its own prefix (<exe>/../<libdir>/dora/python),
+// so an installation moved with `cmake --install --prefix P` still finds its own package.
 //
 // Thread safety: pure functions (reads /proc/self/exe).
 #pragma once

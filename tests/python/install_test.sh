@@ -23,4 +23,17 @@ case $found in
     "$tmp/prefix/$site/dora/__init__.py"*"$tmp/prefix/$site/dora/_dora"*) ;;
     *) echo "python imported dora from elsewhere:"; echo "$found"; exit 1 ;;
 esac
-echo "dora installed under the prefix at $site and imported from there"
+# The installed daemon (here `dora run`, the same code) puts its own installed package first on a
+# Python node's PYTHONPATH, found next to its executable wherever the prefix went.
+cmake --install "$build" --component Unspecified --prefix "$tmp/prefix" >>"$tmp/install.log"
+mkdir "$tmp/flow"
+cat >"$tmp/flow/where.py" <<'PY'
+import dora
+print("dora from", dora.__file__, flush=True)
+PY
+printf 'nodes:\n  - {id: where, path: where.py}\n' >"$tmp/flow/flow.yml"
+(cd "$tmp/flow" && "$tmp/prefix/bin/dora" run flow.yml >"$tmp/run.out" 2>&1) ||
+    { cat "$tmp/run.out"; echo "the installed dora could not run a Python node"; exit 1; }
+grep -q "dora from $tmp/prefix/lib/dora/python/dora/__init__.py" "$tmp/run.out" ||
+    { cat "$tmp/run.out"; echo "the node did not import the installed package"; exit 1; }
+echo "dora installed under the prefix at $site and imported from there, also by nodes"
