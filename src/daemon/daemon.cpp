@@ -259,6 +259,9 @@ void Daemon::handle(const message::PrepareDataflow& request) {
         log.log = {id, node, options_.machine_id, std::string(stream), std::string(line)};
         link_->send(message::make(log));
     };
+    options.on_node_ready = [this, id](const std::string& node) {
+        say(fmt::format("dataflow {}: node `{}` is ready", id, node));
+    };
     // Runs inside a node's exit handling: act at the end of the iteration, not here.
     options.on_finished = [this] { finish_pending_.request(); };
     auto local = LocalDataflow::create(loop_, flow->descriptor, options);

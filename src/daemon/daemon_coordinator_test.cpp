@@ -162,6 +162,23 @@ nodes:
     EXPECT_EQ(finished->results[0].machine_id, "edge1");
 }
 
+TEST_F(DaemonTest, ANodeThatJoinsIsReportedReadyAsDoraSaysIt) {
+    hello();
+    const std::string id = "0190aaaa-bbbb-7ccc-8ddd-000000000006";
+    send(msg::make(flow(id, fmt::format(R"(
+nodes:
+  - {{id: joiner, path: {}, args: "producer --count 3 --size 8", outputs: [out], _unstable_deploy: {{machine: edge1}}}}
+  - {{id: outsider, path: shell, args: "sleep 0.3", _unstable_deploy: {{machine: edge1}}}}
+)",
+                                        DORA_TEST_NODE))));
+    ASSERT_TRUE(next_of<msg::DataflowPrepared>());
+    send(msg::make(msg::SpawnDataflow{id}));
+    ASSERT_TRUE(next_of<msg::DataflowFinishedOnMachine>());
+    EXPECT_TRUE(said(fmt::format("dataflow {}: node `joiner` is ready", id)))
+        << ::testing::PrintToString(said_);
+    EXPECT_FALSE(said("node `outsider` is ready"));  // never opened the node API
+}
+
 TEST_F(DaemonTest, APrepareThatCannotRunSaysWhyAndSpawnsNothing) {
     hello();
     const std::string id = "0190aaaa-bbbb-7ccc-8ddd-000000000002";

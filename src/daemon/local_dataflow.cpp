@@ -23,6 +23,8 @@ namespace dora::daemon {
 namespace {
 
 constexpr auto kDropReportInterval = std::chrono::seconds(1);
+constexpr auto kFastReadyLook = std::chrono::milliseconds(10);
+constexpr auto kFastReadyLookFor = std::chrono::seconds(3);
 
 }  // namespace
 
@@ -152,6 +154,7 @@ Result<> LocalDataflow::start() {
         for (auto& node : nodes_) {
             report_drops(node);
         }
+        check_ready();  // nodes slower to join than the fast look below
     });
     check_finished();  // a dataflow with no local nodes is finished at once
     return {};
@@ -196,6 +199,17 @@ Result<> LocalDataflow::spawn(NodeState& node) {
     }
     node.process = std::move(*process);
     set_phase(node, NodePhase::kRunning);
+    node.ready_reported = false;
+    // Look for the node joining every few ms for its first seconds (most join within
+    // milliseconds), then once a second with the drop reports.
+    if (!ready_timer_.active()) {
+        const auto until = loop_.now() + kFastReadyLookFor;
+        ready_timer_ = loop_.add_periodic(kFastReadyLook, [this, until] {
+            if (!check_ready() || loop_.now() > until) {
+                ready_timer_.cancel();
+            }
+        });
+    }
     return {};
 }
 
@@ -305,6 +319,24 @@ void LocalDataflow::reclaim_inputs_of(const NodeState& node) {
     leases.clear();
 }
 
+bool LocalDataflow::check_ready() {
+    bool waiting = false;
+    for (auto& node : nodes_) {
+        if (node.phase != NodePhase::kRunning || node.ready_reported) {
+            continue;
+        }
+        if (!regions_[node.index].attached()) {
+            waiting = true;
+            continue;
+        }
+        node.ready_reported = true;
+        if (options_.on_node_ready) {
+            options_.on_node_ready(node.id);
+        }
+    }
+    return waiting;
+}
+
 void LocalDataflow::report_drops(NodeState& node) {
     const auto& planned = plan_.nodes[node.index];
     for (uint32_t i = 0; i < planned.inputs.size(); ++i) {
@@ -334,6 +366,7 @@ void LocalDataflow::on_exit(NodeState& node, int status) {
     // The WatchedProcess has delivered every line the node wrote; this runs as its last act, so
     // it may be destroyed here (a restart replaces it).
     auto finished_process = std::move(node.process);
+    check_ready();  // a node that joined and exited between two looks still joined
     reclaim_inputs_of(node);
     report_drops(node);
     const bool success = WIFEXITED(status) && WEXITSTATUS(status) == 0;
@@ -383,6 +416,7 @@ void LocalDataflow::restart(NodeState& node) {
     for (uint32_t i = 0; i < region.input_count(); ++i) {
         region.ring(i).reset_consumer();
     }
+    region.clear_attached();  // the next incarnation says when it has joined
     NodeState* n = &node;
     auto last_result = [n](std::string status) {
         return NodeResult{n->id, false, std::move(status), false, {}};

@@ -61,6 +61,8 @@ struct LocalDataflowOptions {
     std::function<void(const std::string& node, std::string_view stream, std::string_view line)>
         on_log;
     std::function<void()> on_finished;
+    // A node joined its dataflow (its process opened the node API): dora's "node is ready".
+    std::function<void(const std::string& node)> on_node_ready;
 };
 
 class LocalDataflow {
@@ -113,6 +115,7 @@ class LocalDataflow {
         LogFile log;
         std::deque<std::string> stderr_tail;
         std::vector<uint64_t> reported_drops;  // per input
+        bool ready_reported = false;           // this incarnation joined and was reported
     };
 
     LocalDataflow(EventLoop& loop, const Descriptor& descriptor, LocalDataflowOptions options);
@@ -129,6 +132,8 @@ class LocalDataflow {
     void on_timer(std::chrono::nanoseconds interval);
     void send_stdout_line(const NodeState& node, std::string_view line);
     void report_drops(NodeState& node);
+    // Reports nodes that joined since the last look; true while a running node has not joined.
+    bool check_ready();
     void check_finished();
     void note(const std::string& node, std::string_view text);
 
@@ -145,6 +150,7 @@ class LocalDataflow {
     std::vector<Timer> timers_;
     Timer grace_timer_;
     Timer drop_timer_;
+    Timer ready_timer_;  // looks for joining nodes often for a while after a spawn
     std::vector<NodeResult> results_;
     bool started_ = false;
     bool stopping_ = false;

@@ -121,6 +121,7 @@ Result<std::unique_ptr<NodeImpl>> NodeImpl::from_config(message::NodeConfig conf
     if (auto ok = node->connect_outputs(); !ok) {
         return fail(ok.error());
     }
+    node->region_->mark_attached();  // the daemon reports the node ready
     return node;
 }
 

@@ -23,7 +23,7 @@
 namespace dora::shm {
 
 inline constexpr uint32_t kRegionMagic = 0x646f7261;  // "dora"
-inline constexpr uint32_t kRegionVersion = 1;
+inline constexpr uint32_t kRegionVersion = 2;
 inline constexpr uint32_t kDefaultLeaseCapacity = 4096;
 inline constexpr uint32_t kMaxInputs = 4096;
 inline constexpr uint32_t kMaxQueueSize = 1'000'000;
@@ -40,6 +40,9 @@ struct RegionHeader {
     alignas(64) Signal signal;
     std::atomic<uint32_t> stop{0};  // a StopReason
     std::atomic<uint32_t> lease_hint{0};
+    // Set by the node once it has joined (mapped this region and its outputs): the daemon reports
+    // it ready. Cleared by the daemon before a restarted node's next incarnation.
+    std::atomic<uint32_t> attached{0};
     // Followed by uint64_t ring_offsets[input_count], the rings, the lease table.
 };
 
@@ -89,6 +92,13 @@ class Region {
     [[nodiscard]] StopReason stop_reason() const {
         return static_cast<StopReason>(header()->stop.load(std::memory_order_acquire));
     }
+
+    // The consumer (node) side says it has joined; the daemon side asks and resets.
+    void mark_attached() { header()->attached.store(1, std::memory_order_release); }
+    [[nodiscard]] bool attached() const {
+        return header()->attached.load(std::memory_order_acquire) != 0;
+    }
+    void clear_attached() { header()->attached.store(0, std::memory_order_release); }
 
     [[nodiscard]] const std::string& name() const { return segment_.name(); }
     [[nodiscard]] bool valid() const { return segment_.valid(); }
