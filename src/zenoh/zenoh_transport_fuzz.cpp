@@ -2,6 +2,7 @@
 // socketpair completes the handshake with a scripted peer, then the input is written as the peer's
 // byte stream (batches, fragments, SNs, CLOSE...). Any input must end in delivered messages or a
 // clean close, never a crash or a hang.
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -9,11 +10,22 @@
 #include <cstdlib>
 #include <vector>
 
+#include "core/event_loop.hpp"
 #include "zenoh/transport.hpp"
 
 namespace {
 
 using namespace dora::zenoh;
+
+// The loop blocks SIGINT/SIGTERM to read them through a signalfd; give libFuzzer its signals
+// back (it stops on Ctrl-C and on -max_total_time through them).
+std::unique_ptr<dora::EventLoop> make_loop() {
+    sigset_t before;
+    ::pthread_sigmask(SIG_SETMASK, nullptr, &before);
+    auto loop = dora::EventLoop::create().value();
+    ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
+    return loop;
+}
 
 struct Sink : TransportHandler {
     bool closed = false;
@@ -45,7 +57,7 @@ std::vector<uint8_t> recv_batch(int fd) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    static auto loop = EventLoop::create().value();
+    static auto loop = make_loop();
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
         return 0;
