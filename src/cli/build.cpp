@@ -28,25 +28,22 @@ void run_build(const BuildOptions& options) {
     text << in.rdbuf();
     message::CliBuild build{text.str(), path.string(), sys::machine_identity()};
     auto client = connect_or_throw(options.client);
-    or_throw(client.send(message::make(build)));
+    or_throw(client.send(build));
     for (;;) {
         auto m = or_throw(client.receive(std::chrono::hours(24)));
         if (!m) continue;
-        const std::string type = (*m)["type"];
-        if (type == message::BuildOutput::kType) {
-            auto line = or_throw(message::parse_as<message::BuildOutput>(*m));
-            std::string out = format_log_line(line.node_id, line.machine_id, "build", line.line);
+        if (auto* line = std::get_if<message::BuildOutput>(&*m)) {
+            std::string out = format_log_line(line->node_id, line->machine_id, "build", line->line);
             std::fwrite(out.data(), 1, out.size(), stdout);
             std::fflush(stdout);
-        } else if (type == message::BuildResult::kType) {
-            auto result = or_throw(message::parse_as<message::BuildResult>(*m));
-            if (!result.success) {
-                throw Exception(Error(result.message));
+        } else if (auto* result = std::get_if<message::BuildResult>(&*m)) {
+            if (!result->success) {
+                throw Exception(Error(result->message));
             }
-            std::cout << result.message << std::endl;
+            std::cout << result->message << std::endl;
             return;
-        } else if (type == message::ErrorMessage::kType) {
-            throw Exception(Error((*m).value("message", std::string())));
+        } else if (auto* error = std::get_if<message::ErrorMessage>(&*m)) {
+            throw Exception(Error(error->message));
         }
     }
 }

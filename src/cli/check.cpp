@@ -36,9 +36,9 @@ void check_cluster(const CheckOptions& options) {
     }
     auto& client = *connected;
     std::cout << "coordinator at " << client.where() << ": ok" << std::endl;
-    auto reply = or_throw(client.request(message::make(message::CliCheck{}), message::Done::kType,
-                                         std::chrono::seconds(10)));
-    std::cout << reply.value("message", std::string()) << std::endl;
+    auto reply =
+        or_throw(client.request<message::Done>(message::CliCheck{}, std::chrono::seconds(10)));
+    std::cout << reply.message << std::endl;
 }
 
 // With a reachable coordinator, every machine of the dataflow must have a daemon.
@@ -53,12 +53,11 @@ void check_machines(const CheckOptions& options, const std::string& file) {
     std::stringstream text;
     text << in.rdbuf();
     message::CliCheck check{text.str(), std::filesystem::absolute(file).string()};
-    auto reply =
-        client->request(message::make(check), message::Done::kType, std::chrono::seconds(10));
+    auto reply = client->request<message::Done>(check, std::chrono::seconds(10));
     if (!reply) {
         throw Exception(reply.error().context(fmt::format("dataflow {}", file)));
     }
-    std::cout << file << ": " << reply->value("message", std::string()) << "\n";
+    std::cout << file << ": " << reply->message << "\n";
 }
 
 void run_check(const CheckOptions& options) {

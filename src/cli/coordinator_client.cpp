@@ -1,19 +1,15 @@
 #include "cli/coordinator_client.hpp"
 
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "core/net.hpp"
 #include "message/auth.hpp"
+#include "message/client_hello.hpp"
 
 namespace dora::cli {
 
@@ -21,41 +17,26 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int remaining_ms(Clock::time_point deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    return static_cast<int>(std::max<int64_t>(0, left.count()));
-}
-
-// One non-blocking connect attempt to `address`, waiting until `deadline`.
-Result<sys::UniqueFd> connect_one(const addrinfo& address, Clock::time_point deadline) {
-    sys::UniqueFd fd(
-        ::socket(address.ai_family, address.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd.valid()) {
-        return fail(sys::errno_error("socket"));
-    }
-    if (::connect(fd.get(), address.ai_addr, address.ai_addrlen) != 0) {
-        if (errno != EINPROGRESS) {
-            return fail(sys::errno_error("connect"));
-        }
-        pollfd p{fd.get(), POLLOUT, 0};
-        if (::poll(&p, 1, remaining_ms(deadline)) <= 0) {
-            return fail("connect: timed out");
-        }
-        int err = 0;
-        socklen_t len = sizeof err;
-        ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err != 0) {
-            return fail(sys::errno_error("connect", err));
-        }
-    }
-    int one = 1;
-    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
+std::chrono::milliseconds until(Clock::time_point deadline) {
+    return std::max(std::chrono::milliseconds(0),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
 }
 
 }  // namespace
 
 void add_client_options(CLI::App* command, ClientOptions& options) {
+    if (const char* addr = std::getenv("DORA_COORDINATOR_ADDR"); addr != nullptr && *addr != 0) {
+        options.addr = addr;
+    }
+    if (const char* port = std::getenv("DORA_COORDINATOR_PORT"); port != nullptr && *port != 0) {
+        uint16_t value = 0;
+        auto [end, ec] = std::from_chars(port, port + std::strlen(port), value);
+        if (ec != std::errc() || *end != 0 || value == 0) {
+            throw Exception(
+                Error::make("DORA_COORDINATOR_PORT=`{}` is not a port number (1-65535)", port));
+        }
+        options.port = value;
+    }
     command->add_option("--coordinator-addr", options.addr, "Address of the dora coordinator")
         ->capture_default_str();
     command->add_option("--coordinator-port", options.port, "Control port of the dora coordinator")
@@ -66,36 +47,17 @@ void add_client_options(CLI::App* command, ClientOptions& options) {
 
 Result<CoordinatorClient> CoordinatorClient::connect(const ClientOptions& options) {
     CoordinatorClient client;
-    client.where_ = fmt::format("{}:{}", options.addr, options.port);
-    auto unreachable = [&](const std::string& why) {
+    client.where_ = net::join_host_port(options.addr, options.port);
+    auto fd = net::connect_tcp(options.addr, options.port, options.connect_timeout);
+    if (!fd) {
         return fail(
             "cannot reach the dora coordinator at {} ({}): start one on this machine with "
             "`dora up` (coordinator and daemon) or `dora coordinator`, or point "
-            "--coordinator-addr/--coordinator-port at a running one",
-            client.where_, why);
-    };
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* found = nullptr;
-    std::string port = std::to_string(options.port);
-    if (int rc = ::getaddrinfo(options.addr.c_str(), port.c_str(), &hints, &found); rc != 0) {
-        return unreachable(::gai_strerror(rc));
+            "--coordinator-addr/--coordinator-port (or DORA_COORDINATOR_ADDR/"
+            "DORA_COORDINATOR_PORT) at a running one",
+            client.where_, fd.error().message());
     }
-    auto deadline = Clock::now() + options.connect_timeout;
-    std::string why = "no address";
-    for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
-        auto fd = connect_one(*a, deadline);
-        if (fd) {
-            client.fd_ = std::move(*fd);
-            break;
-        }
-        why = fd.error().message();
-    }
-    ::freeaddrinfo(found);
-    if (!client.fd_.valid()) {
-        return unreachable(why);
-    }
+    client.fd_ = std::move(*fd);
     if (auto ok = client.hello(options); !ok) {
         return fail(ok.error().context(fmt::format("coordinator at {}", client.where_)));
     }
@@ -103,119 +65,72 @@ Result<CoordinatorClient> CoordinatorClient::connect(const ClientOptions& option
 }
 
 Result<> CoordinatorClient::hello(const ClientOptions& options) {
-    auto challenge_json = receive(options.connect_timeout);
-    if (!challenge_json) {
-        return fail(challenge_json.error());
+    auto first = stream_.receive_blocking(fd_.get(), options.connect_timeout);
+    if (!first) {
+        return fail(first.error());
     }
-    if (!*challenge_json) {
+    if (!*first) {
         return fail("no hello from the coordinator within {} ms (is this a dora coordinator?)",
                     options.connect_timeout.count());
     }
-    if ((**challenge_json)["type"] == message::ErrorMessage::kType) {
-        return fail("{}", (**challenge_json).value("message", std::string()));
-    }
-    auto challenge = message::parse_as<message::Challenge>(**challenge_json);
-    if (!challenge) {
-        return fail(challenge.error());
-    }
+    coordinator_version_ = (**first).value("dora_version", std::string());
     auto token = message::load_token(
         options.token_file.empty() ? std::nullopt
                                    : std::optional<std::filesystem::path>(options.token_file));
     if (!token) {
         return fail(token.error());
     }
-    message::Hello hello;
-    hello.dora_version = version_text();
-    hello.role = "cli";
-    if (*token) {
-        hello.proof = message::hmac_proof(**token, challenge->nonce);
+    auto hello = message::answer_challenge(**first, "cli", version_text(), *token);
+    if (!hello) {
+        return fail(hello.error());
     }
-    auto welcome = request(message::make(hello), message::Welcome::kType, options.connect_timeout);
-    if (!welcome) {
-        return fail(welcome.error());
-    }
-    return {};
-}
-
-Result<> CoordinatorClient::send(const nlohmann::json& message) {
-    std::string frame = message::encode_frame(message);
-    std::string_view rest = frame;
-    while (!rest.empty()) {
-        ssize_t n = ::send(fd_.get(), rest.data(), rest.size(), MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                pollfd p{fd_.get(), POLLOUT, 0};
-                ::poll(&p, 1, 1000);
-                continue;
-            }
-            return fail(sys::errno_error("sending to the coordinator"));
-        }
-        rest.remove_prefix(static_cast<size_t>(n));
-    }
-    return {};
-}
-
-Result<std::optional<nlohmann::json>> CoordinatorClient::receive(
-    std::chrono::milliseconds timeout) {
-    auto deadline = Clock::now() + timeout;
-    for (;;) {
-        auto m = reader_.next();
-        if (!m) {
-            return fail(m.error());
-        }
-        if (*m) {
-            return m;
-        }
-        pollfd p{fd_.get(), POLLIN, 0};
-        int ready = ::poll(&p, 1, remaining_ms(deadline));
-        if (ready < 0 && errno != EINTR) {
-            return fail(sys::errno_error("poll"));
-        }
-        if (ready <= 0) {
-            if (Clock::now() >= deadline) {
-                return std::optional<nlohmann::json>();
-            }
-            continue;
-        }
-        char buffer[65536];
-        ssize_t n = ::read(fd_.get(), buffer, sizeof buffer);
-        if (n == 0) {
-            return fail("the coordinator at {} closed the connection", where_);
-        }
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN) continue;
-            return fail(sys::errno_error("reading from the coordinator"));
-        }
-        reader_.feed(std::string_view(buffer, static_cast<size_t>(n)));
-    }
-}
-
-Result<nlohmann::json> CoordinatorClient::request(const nlohmann::json& message,
-                                                  std::string_view expected_type,
-                                                  std::chrono::milliseconds timeout) {
-    if (auto ok = send(message); !ok) {
+    if (auto ok = stream_.send_blocking(fd_.get(), message::make(*hello), options.connect_timeout);
+        !ok) {
         return fail(ok.error());
     }
-    auto deadline = Clock::now() + timeout;
-    for (;;) {
-        auto reply = receive(std::chrono::milliseconds(remaining_ms(deadline)));
-        if (!reply) {
-            return fail(reply.error());
-        }
-        if (!*reply) {
-            return fail("no reply from the coordinator at {} within {} s", where_,
-                        static_cast<double>(timeout.count()) / 1000.0);
-        }
-        const std::string type = (**reply)["type"];
-        if (type == message::ErrorMessage::kType) {
-            return fail("{}", (**reply).value("message", std::string()));
-        }
-        if (type == expected_type) {
-            return std::move(**reply);
-        }
-        // Anything else (a heartbeat, a stray event) is not the reply.
+    auto reply = stream_.receive_blocking(fd_.get(), options.connect_timeout);
+    if (!reply) {
+        return fail(reply.error());
     }
+    if (!*reply) {
+        return fail("no answer to the hello within {} ms", options.connect_timeout.count());
+    }
+    const std::string type = (**reply).value("type", std::string());
+    if (type == message::ErrorMessage::kType) {
+        return fail("{}", message::refusal_text(**reply));
+    }
+    if (type != message::Welcome::kType) {
+        return fail("unexpected `{}` in answer to the hello", type);
+    }
+    return {};
+}
+
+Result<> CoordinatorClient::send(const message::CliRequest& request) {
+    return stream_.send_blocking(fd_.get(), message::make(request), std::chrono::seconds(30));
+}
+
+Result<std::optional<message::CoordinatorToCli>> CoordinatorClient::receive(
+    std::chrono::milliseconds timeout) {
+    return receive_until(Clock::now() + timeout);
+}
+
+Result<std::optional<message::CoordinatorToCli>> CoordinatorClient::receive_until(
+    Clock::time_point deadline) {
+    auto json = stream_.receive_blocking(fd_.get(), until(deadline));
+    if (!json) {
+        return fail(json.error().context(fmt::format("coordinator at {}", where_)));
+    }
+    if (!*json) {
+        return std::optional<message::CoordinatorToCli>();
+    }
+    auto decoded = message::decode<message::CoordinatorToCli>(
+        **json,
+        message::Versions{"CLI", version_text(), fmt::format("the coordinator at {}", where_),
+                          coordinator_version_});
+    if (!decoded) {
+        return fail(decoded.error());
+    }
+    return std::optional<message::CoordinatorToCli>(std::move(*decoded));
 }
 
 CoordinatorClient connect_or_throw(const ClientOptions& options) {

@@ -15,8 +15,9 @@
 
 #include "core/error.hpp"
 #include "core/sys.hpp"
-#include "message/control.hpp"
+#include "message/cli_to_coordinator.hpp"
 #include "message/coordinator_to_cli.hpp"
+#include "message/framed_stream.hpp"
 
 namespace dora::cli {
 
@@ -30,24 +31,26 @@ struct ClientOptions {
     std::chrono::milliseconds connect_timeout{3000};
 };
 
-// Adds --coordinator-addr, --coordinator-port and --token-file to `command`.
+// Adds --coordinator-addr, --coordinator-port and --token-file to `command`. Their defaults come
+// from DORA_COORDINATOR_ADDR and DORA_COORDINATOR_PORT when set (as in dora), else 127.0.0.1:6012.
 void add_client_options(CLI::App* command, ClientOptions& options);
 
 class CoordinatorClient {
   public:
     // Connects and completes the hello. An unreachable coordinator gives an error that says how
-    // to start one.
+    // to start one; a refusal gives the coordinator's reason.
     [[nodiscard]] static Result<CoordinatorClient> connect(const ClientOptions& options);
 
-    [[nodiscard]] Result<> send(const nlohmann::json& message);
-    // The next message; std::nullopt when nothing arrived within `timeout`; an error when the
-    // coordinator closed the connection or sent something unreadable.
-    [[nodiscard]] Result<std::optional<nlohmann::json>> receive(std::chrono::milliseconds timeout);
-    // Sends `message` and waits for a reply of `expected_type`; an ErrorMessage reply becomes an
-    // error with its text.
-    [[nodiscard]] Result<nlohmann::json> request(const nlohmann::json& message,
-                                                 std::string_view expected_type,
-                                                 std::chrono::milliseconds timeout);
+    [[nodiscard]] Result<> send(const message::CliRequest& request);
+    // The next message, decoded; std::nullopt when nothing arrived within `timeout`; an error when
+    // the coordinator closed the connection or sent something this CLI cannot read.
+    [[nodiscard]] Result<std::optional<message::CoordinatorToCli>> receive(
+        std::chrono::milliseconds timeout);
+    // Sends `request` and waits for the reply of type `Reply`, skipping other messages; an
+    // ErrorMessage reply becomes an error with its text.
+    template <typename Reply>
+    [[nodiscard]] Result<Reply> request(const message::CliRequest& request,
+                                        std::chrono::milliseconds timeout);
 
     // For poll() beside other descriptors (signals).
     [[nodiscard]] int fd() const { return fd_.get(); }
@@ -56,11 +59,40 @@ class CoordinatorClient {
   private:
     CoordinatorClient() = default;
     [[nodiscard]] Result<> hello(const ClientOptions& options);
+    [[nodiscard]] Result<std::optional<message::CoordinatorToCli>> receive_until(
+        std::chrono::steady_clock::time_point deadline);
 
     sys::UniqueFd fd_;
-    message::FrameReader reader_;
-    std::string where_;  // "addr:port"
+    message::FramedStream stream_;
+    std::string where_;                // "addr:port"
+    std::string coordinator_version_;  // from its challenge
 };
+
+template <typename Reply>
+Result<Reply> CoordinatorClient::request(const message::CliRequest& request,
+                                         std::chrono::milliseconds timeout) {
+    if (auto ok = send(request); !ok) {
+        return fail(ok.error());
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        auto reply = receive_until(deadline);
+        if (!reply) {
+            return fail(reply.error());
+        }
+        if (!*reply) {
+            return fail("no reply from the coordinator at {} within {} s", where_,
+                        static_cast<double>(timeout.count()) / 1000.0);
+        }
+        if (auto* error = std::get_if<message::ErrorMessage>(&**reply)) {
+            return fail("{}", error->message);
+        }
+        if (auto* wanted = std::get_if<Reply>(&**reply)) {
+            return std::move(*wanted);
+        }
+        // Anything else (a log line of an earlier request) is not the reply.
+    }
+}
 
 // The verbs' throwing forms (CLI edge).
 [[nodiscard]] CoordinatorClient connect_or_throw(const ClientOptions& options);

@@ -10,9 +10,9 @@ namespace {
 
 void run_destroy(const ClientOptions& options) {
     auto client = connect_or_throw(options);
-    auto reply = or_throw(client.request(message::make(message::CliDestroy{}), message::Done::kType,
-                                         std::chrono::seconds(60)));
-    std::cout << reply.value("message", std::string("destroyed")) << std::endl;
+    auto reply =
+        or_throw(client.request<message::Done>(message::CliDestroy{}, std::chrono::seconds(60)));
+    std::cout << reply.message << std::endl;
 }
 
 }  // namespace

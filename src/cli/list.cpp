@@ -21,9 +21,8 @@ std::string nodes_text(const message::DataflowInfo& dataflow) {
 
 void run_list(const ClientOptions& options) {
     auto client = connect_or_throw(options);
-    auto reply = or_throw(client.request(message::make(message::CliList{}),
-                                         message::DataflowList::kType, std::chrono::seconds(10)));
-    auto list = or_throw(message::parse_as<message::DataflowList>(reply));
+    auto list = or_throw(
+        client.request<message::DataflowList>(message::CliList{}, std::chrono::seconds(10)));
     size_t name_width = 4;
     for (const auto& d : list.dataflows) name_width = std::max(name_width, d.name.size());
     std::string out =

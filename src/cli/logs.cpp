@@ -31,9 +31,7 @@ void run_logs(const LogsOptions& options) {
     }
     request.follow = options.follow;
     auto client = connect_or_throw(options.client);
-    auto reply = or_throw(client.request(message::make(request), message::LogsReply::kType,
-                                         std::chrono::seconds(30)));
-    auto logs = or_throw(message::parse_as<message::LogsReply>(reply));
+    auto logs = or_throw(client.request<message::LogsReply>(request, std::chrono::seconds(30)));
     write_out(logs.content);
     if (!options.follow) {
         return;
@@ -41,14 +39,12 @@ void run_logs(const LogsOptions& options) {
     for (;;) {
         auto m = or_throw(client.receive(std::chrono::hours(24)));
         if (!m) continue;
-        const std::string type = (*m)["type"];
-        if (type == message::LogEvent::kType) {
-            auto event = or_throw(message::parse_as<message::LogEvent>(*m));
-            write_out(event.log.line + "\n");
-        } else if (type == message::DataflowResult::kType) {
+        if (auto* event = std::get_if<message::LogEvent>(&*m)) {
+            write_out(event->log.line + "\n");
+        } else if (std::holds_alternative<message::DataflowResult>(*m)) {
             return;
-        } else if (type == message::ErrorMessage::kType) {
-            throw Exception(Error((*m).value("message", std::string())));
+        } else if (auto* error = std::get_if<message::ErrorMessage>(&*m)) {
+            throw Exception(Error(error->message));
         }
     }
 }

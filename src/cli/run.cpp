@@ -78,9 +78,9 @@ void run_dataflow(const RunOptions& options) {
     loop->on_signal(SIGINT, [&] { on_interrupt("SIGINT"); });
     loop->on_signal(SIGTERM, [&] { on_interrupt("SIGTERM"); });
     loop->on_signal(SIGHUP, [&] { on_interrupt("SIGHUP"); });
+    Timer stop_after;
     if (options.stop_after_seconds > 0) {
-        (void)loop->add_timer(seconds(options.stop_after_seconds), std::chrono::nanoseconds(0),
-                              [&] { flow->stop(); });
+        stop_after = loop->add_timer(seconds(options.stop_after_seconds), [&] { flow->stop(); });
     }
 
     std::cerr << "running dataflow " << id << "\n";

@@ -63,7 +63,7 @@ void attach(CoordinatorClient& client, const std::string& id) {
                               << " (interrupt again to stop waiting)\n";
                     message::CliStop stop;
                     stop.dataflow_id = id;
-                    or_throw(client.send(message::make(stop)));
+                    or_throw(client.send(stop));
                 } else {
                     throw Exception(Error::make(
                         "stopped waiting for dataflow {}; it may still be stopping (see `dora "
@@ -78,19 +78,17 @@ void attach(CoordinatorClient& client, const std::string& id) {
         // Take every message that is ready before polling again.
         for (auto m = or_throw(client.receive(std::chrono::milliseconds(0))); m;
              m = or_throw(client.receive(std::chrono::milliseconds(0)))) {
-            const std::string type = (*m)["type"];
-            if (type == message::LogEvent::kType) {
-                auto event = or_throw(message::parse_as<message::LogEvent>(*m));
-                std::string text = format_log_line(event.log.node_id, event.log.machine_id,
-                                                   event.log.stream, event.log.line);
+            if (auto* event = std::get_if<message::LogEvent>(&*m)) {
+                std::string text = format_log_line(event->log.node_id, event->log.machine_id,
+                                                   event->log.stream, event->log.line);
                 std::fwrite(text.data(), 1, text.size(), stdout);
                 std::fflush(stdout);
-            } else if (type == message::DataflowResult::kType) {
-                report_result(or_throw(message::parse_as<message::DataflowResult>(*m)));
+            } else if (auto* result = std::get_if<message::DataflowResult>(&*m)) {
+                report_result(*result);
                 return;
-            } else if (type == message::ErrorMessage::kType) {
+            } else if (auto* error = std::get_if<message::ErrorMessage>(&*m)) {
                 // e.g. the stop came after the dataflow had ended: the result follows anyway.
-                std::cerr << "coordinator: " << (*m).value("message", std::string()) << "\n";
+                std::cerr << "coordinator: " << error->message << "\n";
             }
         }
     }
@@ -113,14 +111,14 @@ void run_start(const StartOptions& options) {
     start.cli_machine = sys::machine_identity();
 
     auto client = connect_or_throw(options.client);
-    auto reply = or_throw(client.request(message::make(start), message::StartTriggered::kType,
-                                         std::chrono::seconds(30)));
-    std::string id = reply.value("dataflow_id", "");
+    auto reply = or_throw(client.request<message::StartTriggered>(start, std::chrono::seconds(30)));
+    const std::string& id = reply.dataflow_id;
     std::cout << "dataflow start triggered: " << id << std::endl;
     if (options.detach) {
         return;
     }
-    std::cout << "attaching to dataflow (use --detach to run in background)" << std::endl;
+    // On stderr, as dora prints it: stdout stays the nodes' output.
+    std::cerr << "attaching to dataflow (use `--detach` to run in background)" << std::endl;
     attach(client, id);
 }
 

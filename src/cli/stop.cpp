@@ -28,9 +28,8 @@ void run_stop(const StopOptions& options) {
     }
     auto client = connect_or_throw(options.client);
     // Nodes get the grace duration, then are killed; the daemons then report.
-    auto reply = or_throw(client.request(message::make(stop), message::DataflowResult::kType,
-                                         wait + std::chrono::seconds(30)));
-    auto result = or_throw(message::parse_as<message::DataflowResult>(reply));
+    auto result =
+        or_throw(client.request<message::DataflowResult>(stop, wait + std::chrono::seconds(30)));
     std::cout << "dataflow " << result.dataflow_id << " stopped" << std::endl;
     report_result(result);
 }

@@ -99,10 +99,7 @@ std::optional<CoordinatorClient> try_connect(ClientOptions options) {
 }
 
 bool default_daemon_connected(CoordinatorClient& client) {
-    auto reply = client.request(message::make(message::CliList{}), message::DataflowList::kType,
-                                std::chrono::seconds(5));
-    if (!reply) return false;
-    auto list = message::parse_as<message::DataflowList>(*reply);
+    auto list = client.request<message::DataflowList>(message::CliList{}, std::chrono::seconds(5));
     if (!list) return false;
     for (const auto& d : list->daemons) {
         if (d.machine_id.empty() && d.connected) return true;

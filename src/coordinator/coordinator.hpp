@@ -1,9 +1,13 @@
 // The dora coordinator: the control plane's hub. It accepts daemons (default port 53290) and CLIs
-// (control port 6012), keeps the daemon registry (machine id, Zenoh endpoints, heartbeats) and
-// the dataflows (uuid v7, name, descriptor, per-machine nodes, results; finished ones archived),
-// runs the two-phase start (PrepareDataflow to every involved daemon, SpawnDataflow once all are
-// prepared), fans node logs out to attached CLIs and `dora logs --follow`, and relays stop, logs,
-// build, check and destroy requests. The data plane never passes through it.
+// (control port 6012), keeps the daemon registry (registry.hpp) and the dataflows (uuid v7, name,
+// descriptor, per-machine nodes, results; finished ones archived), runs the two-phase start
+// (PrepareDataflow to every involved daemon, SpawnDataflow once all are prepared), fans node logs
+// out to attached CLIs and `dora logs --follow`, and relays stop, logs, build, check and destroy
+// requests. The data plane never passes through it.
+//
+// Every connection is a message::Channel. Before its hello a connection may send little and has a
+// deadline; after it, each message is decoded once into its direction's variant
+// (message::DaemonToCoordinator or message::CliRequest) and handled by the overload for its type.
 //
 // Contract with daemons beyond the message definitions (see DESIGN.md section 5):
 //  - a daemon registers once per connection; a second daemon with the same machine id is refused
@@ -32,10 +36,13 @@
 #include <string>
 #include <vector>
 
-#include "coordinator/connection.hpp"
 #include "coordinator/handshake.hpp"
+#include "coordinator/registry.hpp"
 #include "core/event_loop.hpp"
+#include "message/channel.hpp"
+#include "message/cli_to_coordinator.hpp"
 #include "message/common.hpp"
+#include "message/daemon_to_coordinator.hpp"
 
 namespace dora::coordinator {
 
@@ -56,6 +63,10 @@ struct CoordinatorOptions {
     // Where the coordinator's own log lines go (default: stderr).
     std::function<void(const std::string&)> log;
 };
+
+// Before the hello a peer may send at most this much: an unauthenticated peer cannot make the
+// coordinator buffer a 16 MiB frame.
+inline constexpr size_t kMaxPreHelloBytes = 64 * 1024;
 
 class Coordinator {
   public:
@@ -78,18 +89,17 @@ class Coordinator {
 
   private:
     struct Peer {
-        std::unique_ptr<Connection> connection;
+        ConnectionId id = 0;
         Port port = Port::kControl;
-        message::Challenge challenge;
-        std::optional<EventLoop::TimerId> hello_timer;
-        std::optional<std::string> machine;  // a registered daemon's machine id
-    };
-    struct DaemonState {
-        std::string machine_id;
+        std::unique_ptr<message::Channel> channel;
         std::string address;
-        std::vector<std::string> zenoh_endpoints;
-        std::optional<Connection::Id> connection;  // std::nullopt: disconnected
-        std::chrono::steady_clock::time_point last_heartbeat;
+        bool loopback = false;
+        message::Challenge challenge;
+        Timer hello_deadline;
+        bool authenticated = false;
+        bool closed = false;
+        std::string dora_version;            // from its hello
+        std::optional<std::string> machine;  // a registered daemon's machine id
     };
     enum class Status { kPreparing, kRunning, kStopping, kFinished, kFailed };
     struct Dataflow {
@@ -106,105 +116,116 @@ class Coordinator {
         std::vector<message::NodeResultInfo> results;
         std::string error;
         std::optional<int64_t> stop_grace_ms;
-        std::set<Connection::Id> attached;
-        std::map<std::string, std::set<Connection::Id>> followers;  // node -> `logs --follow`
-        std::set<Connection::Id> stop_waiters;
-        std::optional<EventLoop::TimerId> prepare_timer;
+        std::set<ConnectionId> attached;
+        std::map<std::string, std::set<ConnectionId>> followers;  // node -> `logs --follow`
+        std::set<ConnectionId> stop_waiters;
+        Timer prepare_deadline;
         [[nodiscard]] bool active() const {
             return status != Status::kFinished && status != Status::kFailed;
         }
     };
     struct LogRequest {
-        Connection::Id cli = 0;
+        ConnectionId cli = 0;
         std::string dataflow_id;
         std::string node_id;
         std::string machine;
         bool follow = false;
     };
     struct BuildJob {
-        Connection::Id cli = 0;
+        ConnectionId cli = 0;
         std::set<uint64_t> pending;  // request ids
         bool success = true;
         std::vector<std::string> failures;
+    };
+    struct BuildRequest {
+        uint64_t job = 0;
+        std::string machine;
     };
 
     Coordinator(EventLoop& loop, CoordinatorOptions options);
     [[nodiscard]] Result<> start_listening();
     void on_accept(int listen_fd, Port port);
-    void on_message(Connection& connection, nlohmann::json message);
-    void on_closed(Connection& connection, const std::string& reason);
-    void refuse(Connection& connection, const std::string& why);
+    void on_message(ConnectionId id, nlohmann::json message);
+    void on_hello(Peer& peer, const nlohmann::json& message);
+    void on_closed(ConnectionId id, const std::string& reason);
+    void reap_closed();
+    void refuse(Peer& peer, const std::string& why);
     void on_heartbeat_tick();
     void log(const std::string& line) const;
-    [[nodiscard]] Connection* connection(Connection::Id id);
-    void send_to(Connection::Id id, const nlohmann::json& message);
+    [[nodiscard]] Peer* peer(ConnectionId id);
+    [[nodiscard]] message::Versions versions_of(const Peer& peer) const;
+    void send_to(ConnectionId id, const nlohmann::json& message);
     bool send_to_daemon(const std::string& machine, const nlohmann::json& message);
-    [[nodiscard]] std::vector<std::string> connected_machines() const;
-    [[nodiscard]] std::string missing_daemons_error(const std::set<std::string>& machines) const;
 
     // Daemons (coordinator.cpp).
-    void on_daemon_message(Peer& peer, const nlohmann::json& message);
-    void on_register(Peer& peer, const nlohmann::json& message);
-    void on_daemon_lost(const std::string& machine, const std::string& reason);
+    void on_daemon_message(Peer& peer, message::DaemonToCoordinator message);
+    void on_register(Peer& peer, const message::DaemonRegister& registration);
+    void on_daemon_lost(const std::string& machine, ConnectionId connection,
+                        const std::string& reason);
     void reconcile(const std::string& machine, const std::vector<std::string>& running);
     void broadcast_peers();
-    void on_destroy(Connection::Id cli);
+    void on_destroy(ConnectionId cli);
     void maybe_finish_destroy();
 
-    // CLIs and dataflows (dataflows.cpp; list, check, logs and build in requests.cpp).
-    void on_cli_message(Peer& peer, const nlohmann::json& message);
-    void on_start(Connection& cli, const nlohmann::json& message);
-    void on_stop(Connection& cli, const nlohmann::json& message);
-    void on_list(Connection& cli);
-    void on_logs(Connection& cli, const nlohmann::json& message);
-    void on_check(Connection& cli, const nlohmann::json& message);
-    void on_build(Connection& cli, const nlohmann::json& message);
-    void on_prepared(const std::string& machine, const nlohmann::json& message);
-    void on_spawned(const std::string& machine, const nlohmann::json& message);
-    void on_daemon_log(const std::string& machine, const nlohmann::json& message);
-    void on_finished_on_machine(const std::string& machine, const nlohmann::json& message);
-    void on_logs_reply(const std::string& machine, const nlohmann::json& message);
-    void on_build_output(const std::string& machine, const nlohmann::json& message);
-    void on_build_result(const std::string& machine, const nlohmann::json& message);
+    // What each daemon message does (dataflows.cpp and requests.cpp).
+    void handle(const std::string& machine, const message::DaemonRegister& m);
+    void handle(const std::string& machine, const message::DaemonHeartbeat& m);
+    void handle(const std::string& machine, const message::DataflowPrepared& m);
+    void handle(const std::string& machine, const message::DataflowSpawned& m);
+    void handle(const std::string& machine, message::DaemonLog& m);
+    void handle(const std::string& machine, message::DataflowFinishedOnMachine& m);
+    void handle(const std::string& machine, message::DaemonLogsReply& m);
+    void handle(const std::string& machine, message::DaemonBuildOutput& m);
+    void handle(const std::string& machine, const message::DaemonBuildResult& m);
+    void handle(const std::string& machine, const message::ErrorMessage& m);
+
+    // What each CLI request does (dataflows.cpp and requests.cpp).
+    void on_cli_message(Peer& peer, message::CliRequest request);
+    void handle(Peer& cli, message::CliStart& m);
+    void handle(Peer& cli, const message::CliStop& m);
+    void handle(Peer& cli, const message::CliList& m);
+    void handle(Peer& cli, const message::CliLogs& m);
+    void handle(Peer& cli, const message::CliCheck& m);
+    void handle(Peer& cli, const message::CliBuild& m);
+    void handle(Peer& cli, const message::CliDestroy& m);
+
     void stop_dataflow(Dataflow& dataflow, int64_t grace_ms);
     void fail_start(Dataflow& dataflow, const std::string& error);
     void machine_finished(Dataflow& dataflow, const std::string& machine,
                           std::vector<message::NodeResultInfo> results);
     void finish_dataflow(Dataflow& dataflow);
-    void forget_cli(Connection::Id cli);
+    void forget_cli(ConnectionId cli);
     void fail_requests_to(const std::string& machine);
     void build_request_done(uint64_t request, bool success, const std::string& failure);
     [[nodiscard]] Result<Dataflow*> find_active(const std::string& id, const std::string& name);
     [[nodiscard]] Result<Dataflow*> find_for_logs(const std::string& dataflow);
     [[nodiscard]] message::DataflowInfo info(const Dataflow& dataflow) const;
+    // The allowed status transitions are in one table here.
+    void set_status(Dataflow& dataflow, Status to);
     [[nodiscard]] static const char* status_name(Status status);
 
     EventLoop& loop_;
     CoordinatorOptions options_;
-    sys::UniqueFd daemon_listener_;
-    sys::UniqueFd control_listener_;
+    FdWatch daemon_listener_;
+    FdWatch control_listener_;
     uint16_t daemon_port_ = 0;
     uint16_t control_port_ = 0;
-    std::optional<EventLoop::TimerId> heartbeat_timer_;
-    Connection::Id next_connection_ = 1;
-    std::map<Connection::Id, Peer> peers_;
-    std::map<std::string, DaemonState> daemons_;
+    Timer heartbeat_;
+    ConnectionId next_connection_ = 1;
+    std::map<ConnectionId, Peer> peers_;
+    // Closed peers are erased at the end of the iteration, never inside their channel's callbacks.
+    Deferred reap_;
+    DaemonRegistry registry_;
     std::map<std::string, Dataflow> dataflows_;  // by id: active and archived
     std::deque<std::string> archived_;           // ids, oldest first
     uint64_t next_request_ = 1;
     std::map<uint64_t, LogRequest> log_requests_;
-    struct BuildRequest {
-        uint64_t job = 0;
-        std::string machine;
-    };
     std::map<uint64_t, BuildRequest> build_requests_;
     std::map<uint64_t, BuildJob> build_jobs_;
-    std::optional<Connection::Id> destroy_requester_;
+    std::optional<ConnectionId> destroy_requester_;
     bool destroying_ = false;
     bool destroyed_ = false;
-    std::optional<EventLoop::TimerId> destroy_timer_;
-    // Callbacks posted to the loop hold a weak reference: they may run after this is destroyed.
-    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+    Timer destroy_deadline_;
 };
 
 }  // namespace dora::coordinator

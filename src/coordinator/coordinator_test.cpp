@@ -74,7 +74,12 @@ struct Fixture : ::testing::Test {
         coordinator = std::move(*created);
     }
     void SetUp() override { make(); }
-    void TearDown() override { coordinator.reset(); }
+    void TearDown() override {
+        coordinator.reset();
+        for (const auto& line : logs) {
+            EXPECT_EQ(line.find("internal error"), std::string::npos) << line;
+        }
+    }
 
     std::unique_ptr<FakePeer> connect(Coordinator::Port port, bool loopback = true) {
         int fds[2];
@@ -241,6 +246,18 @@ TEST_F(Fixture, RequestBeforeHelloIsRefused) {
     ASSERT_TRUE(reply);
     EXPECT_EQ((*reply)["type"], msg::ErrorMessage::kType);
     EXPECT_TRUE(peer->wait_closed());
+}
+
+TEST_F(Fixture, AnUnknownMessageTypeIsAProtocolErrorNamingBothVersions) {
+    auto d = daemon("edge1");
+    d->send(msg::with_type("daemon.teleport", {}));
+    auto reply = d->next_of(msg::ErrorMessage::kType);
+    ASSERT_TRUE(reply);
+    const std::string text = (*reply)["message"];
+    EXPECT_NE(text.find("daemon.teleport"), std::string::npos) << text;
+    EXPECT_NE(text.find("peer-version"), std::string::npos) << text;  // the daemon's version
+    EXPECT_NE(text.find("test"), std::string::npos) << text;          // the coordinator's
+    EXPECT_TRUE(d->wait_closed());
 }
 
 TEST_F(Fixture, HostileFramesCloseOnlyThatConnection) {
@@ -580,8 +597,8 @@ TEST_F(Fixture, DestroyStopsDaemonsThenRepliesAndStopsTheLoop) {
     ASSERT_TRUE(done);
     EXPECT_TRUE(coordinator->destroyed());
     c.reset();
-    for (int i = 0; i < 100 && !loop->stopped(); ++i) loop->run_once(10ms);
-    EXPECT_TRUE(loop->stopped());
+    for (int i = 0; i < 100 && !loop->stop_requested(); ++i) loop->run_once(10ms);
+    EXPECT_TRUE(loop->stop_requested());
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "coordinator/coordinator.hpp"
 #include "coordinator/placement.hpp"
 #include "core/descriptor.hpp"
+#include "core/lifecycle.hpp"
 #include "core/uuid.hpp"
 #include "message/cli_to_coordinator.hpp"
 #include "message/coordinator_to_cli.hpp"
@@ -20,6 +21,26 @@ nlohmann::json error_message(const std::string& text) {
 }
 
 }  // namespace
+
+void Coordinator::set_status(Dataflow& dataflow, Status to) {
+    using S = Status;
+    static constexpr Transition<Status> kTransitions[] = {
+        {S::kPreparing, S::kRunning},  // every machine prepared: spawned (or adopted)
+        {S::kPreparing, S::kFailed},   // a machine could not prepare, or stopped meanwhile
+        {S::kRunning, S::kStopping},   // `dora stop`, a spawn failure, destroy
+        {S::kRunning, S::kFinished},   // every machine reported its nodes' results
+        {S::kRunning, S::kFailed},
+        {S::kStopping, S::kStopping},  // stopped again (another grace duration)
+        {S::kStopping, S::kFinished},
+        {S::kStopping, S::kFailed},
+    };
+    if (!transition_allowed<Status>(kTransitions, dataflow.status, to)) {
+        log(fmt::format("internal error: dataflow {} cannot go from {} to {}", dataflow.id,
+                        status_name(dataflow.status), status_name(to)));
+        return;
+    }
+    dataflow.status = to;
+}
 
 const char* Coordinator::status_name(Status status) {
     switch (status) {
@@ -37,48 +58,17 @@ const char* Coordinator::status_name(Status status) {
     return "?";
 }
 
-void Coordinator::on_cli_message(Peer& peer, const nlohmann::json& message) {
-    Connection& cli = *peer.connection;
-    const std::string type = message.value("type", "");
-    if (destroying_) {
-        cli.send(error_message("the coordinator is shutting down (dora destroy)"));
-        return;
-    }
-    if (type == message::CliStart::kType) {
-        on_start(cli, message);
-    } else if (type == message::CliStop::kType) {
-        on_stop(cli, message);
-    } else if (type == message::CliList::kType) {
-        on_list(cli);
-    } else if (type == message::CliLogs::kType) {
-        on_logs(cli, message);
-    } else if (type == message::CliCheck::kType) {
-        on_check(cli, message);
-    } else if (type == message::CliBuild::kType) {
-        on_build(cli, message);
-    } else if (type == message::CliDestroy::kType) {
-        on_destroy(cli.id());
-    } else {
-        refuse(cli,
-               fmt::format("unknown request `{}` (is this CLI a different dora version?)", type));
-    }
-}
-
-void Coordinator::on_start(Connection& cli, const nlohmann::json& message) {
-    auto start = message::parse_as<message::CliStart>(message);
-    if (!start) {
-        refuse(cli, start.error().message());
-        return;
-    }
+void Coordinator::handle(Peer& cli, message::CliStart& request) {
+    auto* start = &request;
     auto descriptor = parse_for_cluster(start->descriptor_yaml, start->descriptor_path);
     if (!descriptor) {
-        cli.send(error_message(descriptor.error().message()));
+        cli.channel->send(error_message(descriptor.error().message()));
         return;
     }
     if (!start->name.empty()) {
         for (const auto& [id, other] : dataflows_) {
             if (other.active() && other.name == start->name) {
-                cli.send(error_message(fmt::format(
+                cli.channel->send(error_message(fmt::format(
                     "a dataflow named `{}` is already running ({}); stop it first (`dora stop "
                     "--name {}`) or choose another name",
                     start->name, id, start->name)));
@@ -87,8 +77,8 @@ void Coordinator::on_start(Connection& cli, const nlohmann::json& message) {
         }
     }
     auto machines = nodes_by_machine(*descriptor);
-    if (auto missing = missing_daemons_error(machines_of(machines)); !missing.empty()) {
-        cli.send(error_message("cannot start the dataflow: " + missing));
+    if (auto missing = registry_.missing_daemons_error(machines_of(machines)); !missing.empty()) {
+        cli.channel->send(error_message("cannot start the dataflow: " + missing));
         return;
     }
     Dataflow dataflow;
@@ -101,20 +91,19 @@ void Coordinator::on_start(Connection& cli, const nlohmann::json& message) {
     dataflow.awaiting_prepared = machines_of(dataflow.nodes_per_machine);
     dataflow.awaiting_finished = dataflow.awaiting_prepared;
     if (start->attach) {
-        dataflow.attached.insert(cli.id());
+        dataflow.attached.insert(cli.id);
     }
     const std::string id = dataflow.id;
     auto& stored = dataflows_.emplace(id, std::move(dataflow)).first->second;
     log(fmt::format("starting dataflow {}{} on {} machine(s)", id,
                     stored.name.empty() ? "" : " (" + stored.name + ")",
                     stored.nodes_per_machine.size()));
-    cli.send(message::make(message::StartTriggered{id}));
-    auto timer = loop_.add_timer(options_.prepare_timeout, std::chrono::nanoseconds(0), [this, id] {
+    cli.channel->send(message::make(message::StartTriggered{id}));
+    stored.prepare_deadline = loop_.add_timer(options_.prepare_timeout, [this, id] {
         auto it = dataflows_.find(id);
         if (it == dataflows_.end()) {
             return;
         }
-        it->second.prepare_timer.reset();
         if (it->second.status == Status::kPreparing) {
             std::string waiting;
             for (const auto& m : it->second.awaiting_prepared) {
@@ -125,9 +114,6 @@ void Coordinator::on_start(Connection& cli, const nlohmann::json& message) {
                                                waiting, options_.prepare_timeout.count() / 1000));
         }
     });
-    if (timer) {
-        stored.prepare_timer = *timer;
-    }
     message::PrepareDataflow prepare{id, stored.name, stored.yaml, stored.path, stored.cli_machine};
     auto prepare_json = message::make(prepare);
     for (const auto& [machine, nodes] : stored.nodes_per_machine) {
@@ -135,12 +121,8 @@ void Coordinator::on_start(Connection& cli, const nlohmann::json& message) {
     }
 }
 
-void Coordinator::on_prepared(const std::string& machine, const nlohmann::json& message) {
-    auto prepared = message::parse_as<message::DataflowPrepared>(message);
-    if (!prepared) {
-        log(prepared.error().message());
-        return;
-    }
+void Coordinator::handle(const std::string& machine, const message::DataflowPrepared& m) {
+    const auto* prepared = &m;
     auto it = dataflows_.find(prepared->dataflow_id);
     if (it == dataflows_.end() || it->second.status != Status::kPreparing) {
         return;  // stopped or failed meanwhile: the daemon was told to drop it
@@ -155,24 +137,17 @@ void Coordinator::on_prepared(const std::string& machine, const nlohmann::json& 
     if (!dataflow.awaiting_prepared.empty()) {
         return;
     }
-    if (dataflow.prepare_timer) {
-        loop_.cancel_timer(*dataflow.prepare_timer);
-        dataflow.prepare_timer.reset();
-    }
-    dataflow.status = Status::kRunning;
+    dataflow.prepare_deadline.cancel();
+    set_status(dataflow, Status::kRunning);
     auto spawn = message::make(message::SpawnDataflow{dataflow.id});
-    for (const auto& [m, nodes] : dataflow.nodes_per_machine) {
-        send_to_daemon(m, spawn);
+    for (const auto& [other, nodes] : dataflow.nodes_per_machine) {
+        send_to_daemon(other, spawn);
     }
     log(fmt::format("dataflow {} prepared everywhere: spawning", dataflow.id));
 }
 
-void Coordinator::on_spawned(const std::string& machine, const nlohmann::json& message) {
-    auto spawned = message::parse_as<message::DataflowSpawned>(message);
-    if (!spawned) {
-        log(spawned.error().message());
-        return;
-    }
+void Coordinator::handle(const std::string& machine, const message::DataflowSpawned& m) {
+    const auto* spawned = &m;
     auto it = dataflows_.find(spawned->dataflow_id);
     if (it == dataflows_.end() || !it->second.active() || spawned->success) {
         return;
@@ -207,13 +182,12 @@ void Coordinator::stop_dataflow(Dataflow& dataflow, int64_t grace_ms) {
         fail_start(dataflow, "stopped before it started");
         return;
     }
-    dataflow.status = Status::kStopping;
+    set_status(dataflow, Status::kStopping);
     dataflow.stop_grace_ms = grace_ms;
     auto stop = message::make(message::StopDataflow{dataflow.id, grace_ms});
     std::vector<std::string> unreachable;
     for (const auto& machine : dataflow.awaiting_finished) {
-        auto daemon = daemons_.find(machine);
-        if (daemon == daemons_.end() || !daemon->second.connection) {
+        if (!registry_.connected(machine)) {
             unreachable.push_back(machine);
         } else {
             send_to_daemon(machine, stop);
@@ -271,7 +245,7 @@ void Coordinator::reconcile(const std::string& machine, const std::vector<std::s
             // The coordinator restarted while this dataflow ran: adopt it so it can be listed
             // and stopped; its nodes are not known.
             dataflow.id = id;
-            dataflow.status = Status::kRunning;
+            set_status(dataflow, Status::kRunning);
             dataflow.recovered = true;
             log(fmt::format("adopted running dataflow {} from `{}`", id, machine));
         }
@@ -286,12 +260,8 @@ void Coordinator::reconcile(const std::string& machine, const std::vector<std::s
     }
 }
 
-void Coordinator::on_daemon_log(const std::string& machine, const nlohmann::json& message) {
-    auto log_message = message::parse_as<message::DaemonLog>(message);
-    if (!log_message) {
-        log(log_message.error().message());
-        return;
-    }
+void Coordinator::handle(const std::string& machine, message::DaemonLog& m) {
+    auto* log_message = &m;
     auto it = dataflows_.find(log_message->log.dataflow_id);
     if (it == dataflows_.end()) {
         return;
@@ -312,13 +282,8 @@ void Coordinator::on_daemon_log(const std::string& machine, const nlohmann::json
     }
 }
 
-void Coordinator::on_finished_on_machine(const std::string& machine,
-                                         const nlohmann::json& message) {
-    auto finished = message::parse_as<message::DataflowFinishedOnMachine>(message);
-    if (!finished) {
-        log(finished.error().message());
-        return;
-    }
+void Coordinator::handle(const std::string& machine, message::DataflowFinishedOnMachine& m) {
+    auto* finished = &m;
     auto it = dataflows_.find(finished->dataflow_id);
     if (it == dataflows_.end() || !it->second.active()) {
         return;
@@ -340,19 +305,16 @@ void Coordinator::machine_finished(Dataflow& dataflow, const std::string& machin
 }
 
 void Coordinator::finish_dataflow(Dataflow& dataflow) {
-    if (dataflow.prepare_timer) {
-        loop_.cancel_timer(*dataflow.prepare_timer);
-        dataflow.prepare_timer.reset();
-    }
+    dataflow.prepare_deadline.cancel();
     bool success =
         dataflow.error.empty() && std::all_of(dataflow.results.begin(), dataflow.results.end(),
                                               [](const auto& r) { return r.success; });
-    dataflow.status = success ? Status::kFinished : Status::kFailed;
+    set_status(dataflow, success ? Status::kFinished : Status::kFailed);
     log(fmt::format("dataflow {} {}", dataflow.id, success ? "finished" : "failed"));
     auto result = message::make(
         message::DataflowResult{dataflow.id, success, dataflow.results, dataflow.error});
-    std::set<Connection::Id> told;
-    auto tell = [&](Connection::Id cli) {
+    std::set<ConnectionId> told;
+    auto tell = [&](ConnectionId cli) {
         if (told.insert(cli).second) {
             send_to(cli, result);
         }
@@ -372,7 +334,7 @@ void Coordinator::finish_dataflow(Dataflow& dataflow) {
     }
 }
 
-void Coordinator::forget_cli(Connection::Id cli) {
+void Coordinator::forget_cli(ConnectionId cli) {
     for (auto& [id, dataflow] : dataflows_) {
         dataflow.attached.erase(cli);
         dataflow.stop_waiters.erase(cli);
@@ -426,20 +388,16 @@ Result<Coordinator::Dataflow*> Coordinator::find_active(const std::string& id,
                 which);
 }
 
-void Coordinator::on_stop(Connection& cli, const nlohmann::json& message) {
-    auto stop = message::parse_as<message::CliStop>(message);
-    if (!stop) {
-        refuse(cli, stop.error().message());
-        return;
-    }
+void Coordinator::handle(Peer& cli, const message::CliStop& request) {
+    const auto* stop = &request;
     auto dataflow = find_active(stop->dataflow_id, stop->name);
     if (!dataflow) {
-        cli.send(error_message(dataflow.error().message()));
+        cli.channel->send(error_message(dataflow.error().message()));
         return;
     }
     Dataflow& d = **dataflow;
     log(fmt::format("stopping dataflow {}", d.id));
-    d.stop_waiters.insert(cli.id());
+    d.stop_waiters.insert(cli.id);
     stop_dataflow(d, stop->grace_ms.value_or(15000));
 }
 

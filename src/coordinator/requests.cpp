@@ -31,54 +31,41 @@ message::DataflowInfo Coordinator::info(const Dataflow& dataflow) const {
     return out;
 }
 
-void Coordinator::on_list(Connection& cli) {
+void Coordinator::handle(Peer& cli, const message::CliList&) {
     message::DataflowList list;
     for (const auto& [id, dataflow] : dataflows_) {
         list.dataflows.push_back(info(dataflow));
     }
-    auto now = std::chrono::steady_clock::now();
-    for (const auto& [machine, daemon] : daemons_) {
-        list.daemons.push_back(
-            {machine, daemon.zenoh_endpoints, daemon.connection.has_value(),
-             std::chrono::duration_cast<std::chrono::milliseconds>(now - daemon.last_heartbeat)
-                 .count()});
-    }
-    cli.send(message::make(list));
+    list.daemons = registry_.list(loop_.now());
+    cli.channel->send(message::make(list));
 }
 
-void Coordinator::on_check(Connection& cli, const nlohmann::json& message) {
-    auto check = message::parse_as<message::CliCheck>(message);
-    if (!check) {
-        refuse(cli, check.error().message());
-        return;
-    }
-    std::string daemons;
-    for (const auto& [machine, daemon] : daemons_) {
-        daemons += fmt::format("\n  {}: {}", machine.empty() ? "(default)" : machine,
-                               daemon.connection ? "connected" : "disconnected");
-    }
+void Coordinator::handle(Peer& cli, const message::CliCheck& request) {
+    const auto* check = &request;
+    const std::string daemons = registry_.summary();
     if (check->descriptor_yaml.empty()) {
-        if (connected_machines().empty()) {
-            cli.send(error_message(
+        if (registry_.connected_machines().empty()) {
+            cli.channel->send(error_message(
                 "no daemon is connected to the coordinator; start one with `dora daemon` (or "
                 "`dora up` on this machine)" +
                 daemons));
             return;
         }
-        cli.send(message::make(message::Done{"daemons:" + daemons}));
+        cli.channel->send(message::make(message::Done{"daemons:" + daemons}));
         return;
     }
     auto descriptor = parse_for_cluster(check->descriptor_yaml, check->descriptor_path);
     if (!descriptor) {
-        cli.send(error_message(descriptor.error().message()));
+        cli.channel->send(error_message(descriptor.error().message()));
         return;
     }
-    if (auto missing = missing_daemons_error(machines_of(nodes_by_machine(*descriptor)));
+    if (auto missing = registry_.missing_daemons_error(machines_of(nodes_by_machine(*descriptor)));
         !missing.empty()) {
-        cli.send(error_message(missing));
+        cli.channel->send(error_message(missing));
         return;
     }
-    cli.send(message::make(message::Done{"every machine of the dataflow has a daemon:" + daemons}));
+    cli.channel->send(
+        message::make(message::Done{"every machine of the dataflow has a daemon:" + daemons}));
 }
 
 Result<Coordinator::Dataflow*> Coordinator::find_for_logs(const std::string& dataflow) {
@@ -108,15 +95,11 @@ Result<Coordinator::Dataflow*> Coordinator::find_for_logs(const std::string& dat
     return fail("no dataflow with id or name `{}` (see `dora list`)", dataflow);
 }
 
-void Coordinator::on_logs(Connection& cli, const nlohmann::json& message) {
-    auto request = message::parse_as<message::CliLogs>(message);
-    if (!request) {
-        refuse(cli, request.error().message());
-        return;
-    }
+void Coordinator::handle(Peer& cli, const message::CliLogs& logs) {
+    const auto* request = &logs;
     auto found = find_for_logs(request->dataflow);
     if (!found) {
-        cli.send(error_message(found.error().message()));
+        cli.channel->send(error_message(found.error().message()));
         return;
     }
     Dataflow& dataflow = **found;
@@ -127,33 +110,29 @@ void Coordinator::on_logs(Connection& cli, const nlohmann::json& message) {
         }
     }
     if (!machine) {
-        cli.send(error_message(
+        cli.channel->send(error_message(
             fmt::format("dataflow {} has no node `{}`", dataflow.id, request->node_id)));
         return;
     }
     uint64_t request_id = next_request_++;
     if (!send_to_daemon(*machine, message::make(message::ReadLogs{request_id, dataflow.id,
                                                                   request->node_id}))) {
-        cli.send(error_message(fmt::format(
+        cli.channel->send(error_message(fmt::format(
             "node `{}` ran on machine `{}`, whose daemon is not connected: its log is in "
             "out/{}/log_{}.txt in the node's working directory there",
             request->node_id, *machine, dataflow.id, request->node_id)));
         return;
     }
     log_requests_[request_id] =
-        LogRequest{cli.id(), dataflow.id, request->node_id, *machine, request->follow};
+        LogRequest{cli.id, dataflow.id, request->node_id, *machine, request->follow};
     if (request->follow && dataflow.active()) {
         // Lines from now on stream as LogEvents once the file content has been sent.
-        dataflow.followers[request->node_id].insert(cli.id());
+        dataflow.followers[request->node_id].insert(cli.id);
     }
 }
 
-void Coordinator::on_logs_reply(const std::string& machine, const nlohmann::json& message) {
-    auto reply = message::parse_as<message::DaemonLogsReply>(message);
-    if (!reply) {
-        log(reply.error().message());
-        return;
-    }
+void Coordinator::handle(const std::string& machine, message::DaemonLogsReply& m) {
+    auto* reply = &m;
     auto it = log_requests_.find(reply->request_id);
     if (it == log_requests_.end() || it->second.machine != machine) {
         return;
@@ -182,15 +161,11 @@ void Coordinator::on_logs_reply(const std::string& machine, const nlohmann::json
     }
 }
 
-void Coordinator::on_build(Connection& cli, const nlohmann::json& message) {
-    auto build = message::parse_as<message::CliBuild>(message);
-    if (!build) {
-        refuse(cli, build.error().message());
-        return;
-    }
+void Coordinator::handle(Peer& cli, const message::CliBuild& build_request) {
+    const auto* build = &build_request;
     auto descriptor = parse_for_cluster(build->descriptor_yaml, build->descriptor_path);
     if (!descriptor) {
-        cli.send(error_message(descriptor.error().message()));
+        cli.channel->send(error_message(descriptor.error().message()));
         return;
     }
     std::set<std::string> machines;
@@ -200,16 +175,16 @@ void Coordinator::on_build(Connection& cli, const nlohmann::json& message) {
         }
     }
     if (machines.empty()) {
-        cli.send(message::make(message::BuildResult{true, "no node has a build command"}));
+        cli.channel->send(message::make(message::BuildResult{true, "no node has a build command"}));
         return;
     }
-    if (auto missing = missing_daemons_error(machines); !missing.empty()) {
-        cli.send(error_message("cannot build the dataflow: " + missing));
+    if (auto missing = registry_.missing_daemons_error(machines); !missing.empty()) {
+        cli.channel->send(error_message("cannot build the dataflow: " + missing));
         return;
     }
     uint64_t job_id = next_request_++;
     BuildJob& job = build_jobs_[job_id];
-    job.cli = cli.id();
+    job.cli = cli.id;
     for (const auto& machine : machines) {
         uint64_t request = next_request_++;
         job.pending.insert(request);
@@ -222,12 +197,8 @@ void Coordinator::on_build(Connection& cli, const nlohmann::json& message) {
                     machines.size()));
 }
 
-void Coordinator::on_build_output(const std::string& machine, const nlohmann::json& message) {
-    auto output = message::parse_as<message::DaemonBuildOutput>(message);
-    if (!output) {
-        log(output.error().message());
-        return;
-    }
+void Coordinator::handle(const std::string& machine, message::DaemonBuildOutput& m) {
+    auto* output = &m;
     auto request = build_requests_.find(output->request_id);
     if (request == build_requests_.end() || request->second.machine != machine) {
         return;
@@ -239,12 +210,8 @@ void Coordinator::on_build_output(const std::string& machine, const nlohmann::js
     }
 }
 
-void Coordinator::on_build_result(const std::string& machine, const nlohmann::json& message) {
-    auto result = message::parse_as<message::DaemonBuildResult>(message);
-    if (!result) {
-        log(result.error().message());
-        return;
-    }
+void Coordinator::handle(const std::string& machine, const message::DaemonBuildResult& m) {
+    const auto* result = &m;
     auto request = build_requests_.find(result->request_id);
     if (request == build_requests_.end() || request->second.machine != machine) {
         return;

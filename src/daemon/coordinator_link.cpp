@@ -1,16 +1,9 @@
 #include "daemon/coordinator_link.hpp"
 
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-
-#include "message/auth.hpp"
+#include "core/net.hpp"
+#include "message/client_hello.hpp"
 #include "message/daemon_to_coordinator.hpp"
 
 namespace dora::daemon {
@@ -24,238 +17,193 @@ CoordinatorLink::CoordinatorLink(EventLoop& loop, CoordinatorLinkOptions options
       on_connected_(std::move(on_connected)),
       on_problem_(std::move(on_problem)) {}
 
-CoordinatorLink::~CoordinatorLink() {
-    if (reconnect_timer_) loop_.cancel_timer(*reconnect_timer_);
-    if (heartbeat_timer_) loop_.cancel_timer(*heartbeat_timer_);
-    if (fd_.valid()) loop_.remove_fd(fd_.get());
+std::string CoordinatorLink::where() const {
+    return net::join_host_port(options_.host, options_.port);
 }
 
 void CoordinatorLink::start() {
     connect();
-    auto id = loop_.add_timer(options_.heartbeat_interval, options_.heartbeat_interval, [this] {
-        if (state_ == State::kReady) {
-            if (std::chrono::steady_clock::now() - last_received_ > options_.silence_limit) {
-                schedule_reconnect("the coordinator sent nothing for " +
-                                   std::to_string(options_.silence_limit.count() / 1000) + " s");
-                return;
-            }
-            send_now(message::make(message::DaemonHeartbeat{}));
-        }
-    });
-    if (id) heartbeat_timer_ = *id;
+    heartbeat_ = loop_.add_periodic(options_.heartbeat_interval, [this] { on_heartbeat_tick(); });
 }
 
-void CoordinatorLink::disconnect() {
-    if (fd_.valid()) {
-        loop_.remove_fd(fd_.get());
-        fd_.reset();
+void CoordinatorLink::on_heartbeat_tick() {
+    if (state_ != State::kReady) {
+        return;
     }
-    reader_ = message::FrameReader();
-    out_.clear();
-    want_write_ = false;
-    state_ = State::kIdle;
-}
-
-void CoordinatorLink::schedule_reconnect(const std::string& why) {
-    const bool was_ready = state_ == State::kReady;
-    disconnect();
-    if (on_problem_) on_problem_(why);
-    if (was_ready) backoff_ = std::chrono::milliseconds(100);
-    if (reconnect_timer_) loop_.cancel_timer(*reconnect_timer_);
-    auto id = loop_.add_timer(backoff_, std::chrono::nanoseconds(0), [this] {
-        reconnect_timer_.reset();
-        connect();
-    });
-    if (id) reconnect_timer_ = *id;
-    backoff_ = std::min(backoff_ * 2, options_.max_backoff);
+    if (loop_.now() - last_received_ > options_.silence_limit) {
+        schedule_reconnect(fmt::format("the coordinator at {} sent nothing for {} s", where(),
+                                       options_.silence_limit.count() / 1000));
+        return;
+    }
+    send_now(message::make(message::DaemonHeartbeat{}));
 }
 
 void CoordinatorLink::connect() {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
-    std::string port = std::to_string(options_.port);
-    if (int rc = ::getaddrinfo(options_.host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-        schedule_reconnect("cannot resolve coordinator address " + options_.host + ": " +
-                           gai_strerror(rc));
+    retired_.reset();
+    if (options_.connector) {
+        auto fd = options_.connector();
+        if (!fd) {
+            schedule_reconnect(fd.error().message());
+            return;
+        }
+        open_channel(std::move(*fd));
         return;
     }
-    int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        ::freeaddrinfo(res);
-        schedule_reconnect(sys::errno_error("socket").message());
+    auto addresses = net::resolve(options_.host, options_.port);
+    if (!addresses) {
+        schedule_reconnect(addresses.error().message());
         return;
     }
-    fd_.reset(fd);
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    int rc = ::connect(fd, res->ai_addr, res->ai_addrlen);
-    ::freeaddrinfo(res);
-    if (rc != 0 && errno != EINPROGRESS) {
-        schedule_reconnect(
-            sys::errno_error("connecting to the coordinator at " + options_.host + ":" + port)
-                .message());
+    auto fd = net::connect_start(addresses->front());
+    if (!fd) {
+        schedule_reconnect(fd.error().message());
         return;
     }
+    auto watch = loop_.watch(std::move(*fd), EPOLLOUT, [this](uint32_t) { on_connect_ready(); });
+    if (!watch) {
+        schedule_reconnect(watch.error().message());
+        return;
+    }
+    connecting_ = std::move(*watch);
     state_ = State::kConnecting;
-    want_write_ = true;
-    if (auto ok = loop_.add_fd(fd, EPOLLIN | EPOLLOUT, [this](uint32_t ev) { on_io(ev); }); !ok) {
-        schedule_reconnect(ok.error().message());
-    }
+    connect_deadline_ = loop_.add_timer(options_.connect_timeout, [this] {
+        schedule_reconnect(fmt::format("connecting to the coordinator at {} timed out after {} s",
+                                       where(), options_.connect_timeout.count() / 1000));
+    });
 }
 
-void CoordinatorLink::update_interest() {
-    bool need = !out_.empty() || state_ == State::kConnecting;
-    if (need != want_write_ && fd_.valid()) {
-        want_write_ = need;
-        (void)loop_.modify_fd(fd_.get(), EPOLLIN | (need ? EPOLLOUT : 0u));
+void CoordinatorLink::on_connect_ready() {
+    connect_deadline_.cancel();
+    if (auto ok = net::connect_result(connecting_.fd()); !ok) {
+        schedule_reconnect(fmt::format(
+            "cannot connect to the coordinator at {}: {} (is it running? start it with `dora up` "
+            "or `dora coordinator`)",
+            where(), ok.error().message()));
+        return;
     }
+    open_channel(connecting_.release());
 }
 
-void CoordinatorLink::on_io(uint32_t events) {
-    if (state_ == State::kConnecting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
-        int err = 0;
-        socklen_t len = sizeof err;
-        ::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err != 0) {
-            schedule_reconnect(
-                fmt::format("cannot connect to the coordinator at {}:{}: {} (is it "
-                            "running? start it with `dora up` or `dora "
-                            "coordinator`)",
-                            options_.host, options_.port, std::strerror(err)));
-            return;
-        }
-        state_ = State::kHello;
-        last_received_ = std::chrono::steady_clock::now();
-        update_interest();
-    }
-    if (events & EPOLLIN) {
-        char buf[65536];
-        for (;;) {
-            ssize_t n = ::read(fd_.get(), buf, sizeof buf);
-            if (n > 0) {
-                reader_.feed(std::string_view(buf, static_cast<size_t>(n)));
-                continue;
+void CoordinatorLink::open_channel(sys::UniqueFd fd) {
+    auto channel = message::Channel::open(
+        loop_, std::move(fd), [this](nlohmann::json m) { on_frame(std::move(m)); },
+        [this](const std::string& reason) {
+            if (state_ != State::kIdle) {  // not a close this link asked for
+                schedule_reconnect(fmt::format("the connection to the coordinator at {} ended: {}",
+                                               where(), reason));
             }
-            if (n == 0) {
-                schedule_reconnect("the coordinator closed the connection");
-                return;
-            }
-            if (errno == EAGAIN || errno == EINTR) break;
-            schedule_reconnect(sys::errno_error("reading from the coordinator").message());
-            return;
-        }
-        for (;;) {
-            auto frame = reader_.next();
-            if (!frame) {
-                schedule_reconnect(frame.error().message());
-                return;
-            }
-            if (!*frame) break;
-            last_received_ = std::chrono::steady_clock::now();
-            on_frame(**frame);
-            if (state_ == State::kIdle) {
-                return;  // the frame made us drop the connection
-            }
-        }
+        });
+    if (!channel) {
+        schedule_reconnect(channel.error().message());
+        return;
     }
-    if ((events & EPOLLOUT) && state_ != State::kConnecting) {
-        write_some();
-    }
-    if (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN)) {
-        schedule_reconnect("the connection to the coordinator failed");
-    }
+    channel_ = std::move(*channel);
+    state_ = State::kHello;
+    last_received_ = loop_.now();
 }
 
-void CoordinatorLink::on_frame(const nlohmann::json& frame) {
-    const std::string type = frame.value("type", "");
+void CoordinatorLink::on_frame(nlohmann::json message) {
+    last_received_ = loop_.now();
     if (state_ == State::kHello) {
-        if (type == message::Challenge::kType) {
-            auto challenge = message::parse_as<message::Challenge>(frame);
-            if (!challenge) {
-                schedule_reconnect(challenge.error().message());
-                return;
-            }
-            if (challenge->protocol != message::kProtocolVersion) {
-                schedule_reconnect(fmt::format(
-                    "the coordinator speaks control protocol {} (dora {}), this daemon speaks {} "
-                    "(dora {}): run the same dora version everywhere",
-                    challenge->protocol, challenge->dora_version, message::kProtocolVersion,
-                    options_.dora_version));
-                return;
-            }
-            message::Hello hello;
-            hello.dora_version = options_.dora_version;
-            hello.role = "daemon";
-            if (options_.token) {
-                hello.proof = message::hmac_proof(*options_.token, challenge->nonce);
-            } else if (challenge->token_required) {
-                if (on_problem_)
-                    on_problem_(std::string("the coordinator requires a cluster token and this "
-                                            "daemon has none: ") +
-                                message::kTokenHelp);
-            }
-            out_ += message::encode_frame(message::make(hello));
-            write_some();
-            return;
-        }
-        if (type == message::Welcome::kType) {
-            state_ = State::kReady;
-            backoff_ = std::chrono::milliseconds(100);
-            if (on_connected_) on_connected_();
-            while (!queued_.empty()) {
-                out_ += queued_.front();
-                queued_.pop_front();
-            }
-            if (dropped_ != 0) {
-                if (on_problem_)
-                    on_problem_(
-                        fmt::format("{} message(s) to the coordinator were dropped while "
-                                    "it was unreachable",
-                                    dropped_));
-                dropped_ = 0;
-            }
-            write_some();
-            return;
-        }
-        if (type == message::ErrorMessage::kType) {
-            schedule_reconnect("the coordinator refused this daemon: " +
-                               frame.value("message", std::string("(no reason given)")));
-            return;
-        }
-        schedule_reconnect("unexpected " + type + " before the hello finished");
+        on_hello_frame(message);
         return;
     }
-    if (on_message_) on_message_(frame);
-}
-
-void CoordinatorLink::write_some() {
-    while (!out_.empty() && fd_.valid()) {
-        ssize_t n = ::send(fd_.get(), out_.data(), out_.size(), MSG_NOSIGNAL);
-        if (n > 0) {
-            out_.erase(0, static_cast<size_t>(n));
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
-        schedule_reconnect(sys::errno_error("writing to the coordinator").message());
+    if (state_ != State::kReady) {
         return;
     }
-    update_interest();
+    auto decoded = message::decode<message::CoordinatorToDaemon>(
+        message,
+        message::Versions{"daemon", options_.dora_version,
+                          fmt::format("the coordinator at {}", where()), coordinator_version_});
+    if (!decoded) {
+        // A newer coordinator may send what we do not know: report it, keep the connection.
+        if (on_problem_) on_problem_(decoded.error().message());
+        return;
+    }
+    on_message_(std::move(*decoded));
 }
 
-void CoordinatorLink::send_now(const nlohmann::json& m) {
-    if (state_ != State::kReady) return;
-    out_ += message::encode_frame(m);
-    write_some();
+void CoordinatorLink::on_hello_frame(const nlohmann::json& message) {
+    const std::string type = message.value("type", std::string());
+    if (type == message::Welcome::kType) {
+        on_ready();
+        return;
+    }
+    if (type == message::ErrorMessage::kType) {
+        schedule_reconnect(fmt::format("the coordinator at {} refused this daemon: {}", where(),
+                                       message.value("message", std::string("(no reason)"))));
+        return;
+    }
+    coordinator_version_ = message.value("dora_version", std::string());
+    auto hello =
+        message::answer_challenge(message, "daemon", options_.dora_version, options_.token);
+    if (!hello) {
+        schedule_reconnect(fmt::format("coordinator at {}: {}", where(), hello.error().message()));
+        return;
+    }
+    channel_->send(message::make(*hello));
 }
 
-void CoordinatorLink::send(const nlohmann::json& m) {
+void CoordinatorLink::on_ready() {
+    state_ = State::kReady;
+    last_problem_.clear();
+    backoff_ = std::chrono::milliseconds(100);
+    if (on_connected_) on_connected_();
+    while (!queued_.empty() && state_ == State::kReady) {
+        channel_->send(queued_.front());
+        queued_.pop_front();
+    }
+    if (dropped_ != 0) {
+        if (on_problem_) {
+            on_problem_(fmt::format(
+                "{} message(s) to the coordinator were dropped while it was unreachable (more "
+                "than {} waited)",
+                dropped_, options_.max_queued));
+        }
+        dropped_ = 0;
+    }
+}
+
+void CoordinatorLink::schedule_reconnect(const std::string& why) {
+    if (reconnect_.active()) {
+        return;  // already scheduled: this is the same failure seen again (e.g. the close after it)
+    }
+    const bool was_ready = state_ == State::kReady;
+    state_ = State::kIdle;
+    connect_deadline_.cancel();
+    connecting_.reset();
+    if (channel_) {
+        // May run inside the channel's own callback: end it now, destroy it later.
+        auto channel = std::move(channel_);
+        channel->close("reconnecting");
+        retired_ = std::move(channel);
+    }
+    if (was_ready) {
+        backoff_ = std::chrono::milliseconds(100);
+    }
+    // The same failure on every retry is said once (a refused daemon would otherwise repeat the
+    // coordinator's reason every few seconds forever).
+    if (on_problem_ && why != last_problem_) {
+        on_problem_(fmt::format("{} (retrying every {} s at most)", why,
+                                options_.max_backoff.count() / 1000));
+    }
+    last_problem_ = why;
+    reconnect_ = loop_.add_timer(backoff_, [this] { connect(); });
+    backoff_ = std::min(backoff_ * 2, options_.max_backoff);
+}
+
+void CoordinatorLink::send_now(const nlohmann::json& message) {
     if (state_ == State::kReady) {
-        send_now(m);
+        channel_->send(message);
+    }
+}
+
+void CoordinatorLink::send(const nlohmann::json& message) {
+    if (state_ == State::kReady) {
+        channel_->send(message);
         return;
     }
-    queued_.push_back(message::encode_frame(m));
+    queued_.push_back(message);
     while (queued_.size() > options_.max_queued) {
         queued_.pop_front();
         ++dropped_;
@@ -263,16 +211,8 @@ void CoordinatorLink::send(const nlohmann::json& m) {
 }
 
 void CoordinatorLink::flush(std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!out_.empty() && fd_.valid() && std::chrono::steady_clock::now() < deadline) {
-        ssize_t n = ::send(fd_.get(), out_.data(), out_.size(), MSG_NOSIGNAL);
-        if (n > 0) {
-            out_.erase(0, static_cast<size_t>(n));
-        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-            break;
-        } else {
-            ::usleep(1000);
-        }
+    if (channel_) {
+        channel_->flush_blocking(timeout);
     }
 }
 

@@ -1,7 +1,12 @@
 // The daemon's connection to the coordinator: connects (and reconnects with backoff, forever),
-// does the hello with the cluster token, then carries control messages both ways and heartbeats.
-// While disconnected, outgoing messages are kept (up to a bound; the oldest are dropped and
-// counted) and sent after the next successful connection.
+// answers the hello with the cluster token (message/client_hello.hpp), then carries control
+// messages both ways and heartbeats. Messages from the coordinator arrive decoded, one
+// message::CoordinatorToDaemon each. While disconnected, outgoing messages are kept (up to a bound;
+// the oldest are dropped and counted, and the count is reported) and sent after the next
+// successful connection.
+//
+// Every reason a connection attempt failed or a connection ended reaches `on_problem`, with what
+// the coordinator said when it refused this daemon (its reason names what to do).
 //
 // Thread safety: everything runs on the EventLoop's thread.
 #pragma once
@@ -9,12 +14,13 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "core/event_loop.hpp"
-#include "core/sys.hpp"
-#include "message/control.hpp"
+#include "message/channel.hpp"
+#include "message/coordinator_to_daemon.hpp"
 
 namespace dora::daemon {
 
@@ -24,20 +30,23 @@ struct CoordinatorLinkOptions {
     std::optional<std::string> token;
     std::string dora_version;
     std::chrono::milliseconds heartbeat_interval{2000};
-    std::chrono::milliseconds silence_limit{10000};  // no message for this long: reconnect
+    std::chrono::milliseconds silence_limit{10000};  // nothing received for this long: reconnect
+    std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds max_backoff{5000};
     size_t max_queued = 100'000;
+    // Makes a connected socket to the coordinator instead of TCP to host:port (tests hand one end
+    // of a socketpair; each call is one connection attempt).
+    std::function<Result<sys::UniqueFd>()> connector;
 };
 
 class CoordinatorLink {
   public:
-    using MessageHandler = std::function<void(const nlohmann::json&)>;
+    using MessageHandler = std::function<void(message::CoordinatorToDaemon message)>;
     // `on_connected` runs after every successful hello (send the registration from there);
-    // `on_problem` reports why a connection attempt failed or a connection dropped.
+    // `on_problem` reports why a connection attempt failed or a connection ended.
     CoordinatorLink(EventLoop& loop, CoordinatorLinkOptions options, MessageHandler on_message,
                     std::function<void()> on_connected,
                     std::function<void(const std::string&)> on_problem);
-    ~CoordinatorLink();
     CoordinatorLink(const CoordinatorLink&) = delete;
     CoordinatorLink& operator=(const CoordinatorLink&) = delete;
 
@@ -47,18 +56,20 @@ class CoordinatorLink {
     // Sends only if connected (registration, heartbeats): never queued.
     void send_now(const nlohmann::json& message);
     [[nodiscard]] bool connected() const { return state_ == State::kReady; }
+    [[nodiscard]] std::string where() const;
     // Writes out what is buffered, blocking up to `timeout` (before exiting).
     void flush(std::chrono::milliseconds timeout);
 
   private:
     enum class State { kIdle, kConnecting, kHello, kReady };
     void connect();
+    void on_connect_ready();
+    void open_channel(sys::UniqueFd fd);
+    void on_frame(nlohmann::json message);
+    void on_hello_frame(const nlohmann::json& message);
+    void on_ready();
     void schedule_reconnect(const std::string& why);
-    void on_io(uint32_t events);
-    void on_frame(const nlohmann::json& message);
-    void write_some();
-    void update_interest();
-    void disconnect();
+    void on_heartbeat_tick();
 
     EventLoop& loop_;
     CoordinatorLinkOptions options_;
@@ -66,16 +77,20 @@ class CoordinatorLink {
     std::function<void()> on_connected_;
     std::function<void(const std::string&)> on_problem_;
     State state_ = State::kIdle;
-    sys::UniqueFd fd_;
-    message::FrameReader reader_;
-    std::string out_;                 // bytes to write on the current connection
-    std::deque<std::string> queued_;  // frames kept while disconnected
+    FdWatch connecting_;  // the socket while its connect is in progress
+    Timer connect_deadline_;
+    std::unique_ptr<message::Channel> channel_;
+    // The previous connection's channel: ended inside its own callback, destroyed at the next
+    // connection attempt (never from its own callbacks).
+    std::unique_ptr<message::Channel> retired_;
+    std::string coordinator_version_;    // from its challenge
+    std::deque<nlohmann::json> queued_;  // kept while disconnected
     uint64_t dropped_ = 0;
     std::chrono::milliseconds backoff_{100};
-    std::optional<EventLoop::TimerId> reconnect_timer_;
-    std::optional<EventLoop::TimerId> heartbeat_timer_;
-    std::chrono::steady_clock::time_point last_received_;
-    bool want_write_ = false;
+    Timer reconnect_;
+    Timer heartbeat_;
+    SteadyClock::time_point last_received_;
+    std::string last_problem_;
 };
 
 }  // namespace dora::daemon

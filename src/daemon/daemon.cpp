@@ -1,11 +1,7 @@
 #include "daemon/daemon.hpp"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,125 +9,144 @@
 #include <iostream>
 #include <sstream>
 
+#include "core/lifecycle.hpp"
+#include "core/net.hpp"
 #include "core/sys.hpp"
 #include "daemon/node_command.hpp"
+#include "daemon/spawner.hpp"
 #include "message/coordinator_to_daemon.hpp"
 #include "message/daemon_to_coordinator.hpp"
 
 namespace dora::daemon {
-
-namespace {
-
-// The local address this machine uses to reach `host`: what other machines on that network can
-// reach us at. (A UDP connect sends nothing; it only picks the route.)
-std::string local_address_towards(const std::string& host, uint16_t port) {
-    addrinfo hints{};
-    hints.ai_family = AF_INET;
-    hints.ai_socktype = SOCK_DGRAM;
-    addrinfo* res = nullptr;
-    if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) {
-        return "127.0.0.1";
-    }
-    std::string address = "127.0.0.1";
-    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && ::connect(fd, res->ai_addr, res->ai_addrlen) == 0) {
-        sockaddr_in local{};
-        socklen_t len = sizeof local;
-        char text[INET_ADDRSTRLEN] = {};
-        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 &&
-            ::inet_ntop(AF_INET, &local.sin_addr, text, sizeof text) != nullptr) {
-            address = text;
-        }
-    }
-    if (fd >= 0) ::close(fd);
-    ::freeaddrinfo(res);
-    return address;
-}
-
-void say(std::string_view text) {
-    std::string line = fmt::format("[daemon] {}\n", text);
-    std::fwrite(line.data(), 1, line.size(), stderr);
-}
-
-}  // namespace
 
 Daemon::Daemon(EventLoop& loop, DaemonOptions options)
     : loop_(loop), options_(std::move(options)) {}
 
 Result<std::unique_ptr<Daemon>> Daemon::create(EventLoop& loop, DaemonOptions options) {
     std::unique_ptr<Daemon> daemon(new Daemon(loop, std::move(options)));
+    const DaemonOptions& o = daemon->options_;
     std::error_code ec;
-    std::filesystem::create_directories(daemon->options_.work_dir, ec);
+    std::filesystem::create_directories(o.work_dir, ec);
     if (ec) {
-        return fail("cannot create the daemon's work directory {}: {}",
-                    daemon->options_.work_dir.string(), ec.message());
+        return fail("cannot create the daemon's work directory {}: {}", o.work_dir.string(),
+                    ec.message());
     }
-    // The local listen port (dynamic nodes connect here, as in dora): taking it also makes two
-    // daemons configured with the same port on one machine fail loudly instead of mixing up.
-    if (daemon->options_.local_listen_port != 0) {
-        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(daemon->options_.local_listen_port);
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-            ::listen(fd, 16) != 0) {
-            auto err =
-                sys::errno_error(fmt::format("listening on 127.0.0.1:{} (--local-listen-port)",
-                                             daemon->options_.local_listen_port));
-            if (fd >= 0) ::close(fd);
-            return fail(
-                "{}; another daemon on this machine probably uses that port: give each "
-                "daemon its own --local-listen-port",
-                err.message());
-        }
-        daemon->listen_fd_.reset(fd);
-        Daemon* self = daemon.get();
-        (void)loop.add_fd(fd, EPOLLIN, [self](uint32_t) {
-            int c = ::accept4(self->listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-            if (c >= 0) {
-                const char* text =
-                    "dora-cpp daemon: dynamic nodes are not supported yet; give the node a path "
-                    "in the dataflow so the daemon spawns it\n";
-                (void)!::write(c, text, std::strlen(text));
-                ::close(c);
-            }
-        });
-    }
+    daemon->listen_for_dynamic_nodes();
+    Daemon* raw = daemon.get();
+    daemon->finish_pending_ = loop.defer([raw] { raw->finish_ready_dataflows(); });
     ZenohBridgeOptions zenoh;
-    zenoh.machine_id = daemon->options_.machine_id;
-    zenoh.config = daemon->options_.zenoh;
-    zenoh.advertised_host =
-        local_address_towards(daemon->options_.coordinator_addr, daemon->options_.coordinator_port);
+    zenoh.machine_id = o.machine_id;
+    zenoh.config = o.zenoh;
+    zenoh.advertised_host = net::local_address_towards(o.coordinator_addr, o.coordinator_port);
     auto bridge = ZenohBridge::start(zenoh);
     if (!bridge) {
         return fail(bridge.error());
     }
     daemon->bridge_ = std::move(*bridge);
+    auto build_env = current_environment();
+    for (const auto& [key, value] : o.extra_node_env) {
+        build_env[key] = value;
+    }
+    daemon->builds_ = std::make_unique<BuildRunner>(loop, std::move(build_env));
     CoordinatorLinkOptions link;
-    link.host = daemon->options_.coordinator_addr;
-    link.port = daemon->options_.coordinator_port;
-    link.token = daemon->options_.token;
-    link.dora_version = daemon->options_.dora_version;
+    link.host = o.coordinator_addr;
+    link.port = o.coordinator_port;
+    link.token = o.token;
+    link.dora_version = o.dora_version;
+    link.heartbeat_interval = o.heartbeat_interval;
+    link.silence_limit = o.silence_limit;
+    link.connector = o.coordinator_connector;
     Daemon* self = daemon.get();
-    std::string last_problem;
     daemon->link_ = std::make_unique<CoordinatorLink>(
-        loop, link, [self](const nlohmann::json& m) { self->on_message(m); },
-        [self] { self->on_connected(); },
-        [last_problem](const std::string& why) mutable {
-            if (why != last_problem) {  // do not repeat the same reason every retry
-                say(why);
-                last_problem = why;
-            }
-        });
+        loop, link, [self](message::CoordinatorToDaemon m) { self->on_message(std::move(m)); },
+        [self] { self->on_connected(); }, [self](const std::string& why) { self->say(why); });
     return daemon;
 }
 
-Daemon::~Daemon() {
-    if (listen_fd_.valid()) loop_.remove_fd(listen_fd_.get());
-}
+Daemon::~Daemon() = default;
 
 void Daemon::start() { link_->start(); }
+
+void Daemon::say(std::string_view text) const {
+    if (options_.log) {
+        options_.log(std::string(text));
+        return;
+    }
+    std::string line = fmt::format("[daemon] {}\n", text);
+    std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+void Daemon::listen_for_dynamic_nodes() {
+    const uint16_t port = options_.local_listen_port;
+    if (port == 0) {
+        return;
+    }
+    auto listener = net::listen_tcp("127.0.0.1", port);
+    if (!listener) {
+        // As dora 0.3.12 does: several daemons on one machine share the default port; the later
+        // ones run without it.
+        say(fmt::format(
+            "warning: {}{}; this daemon runs without a local listen port, so dynamic nodes cannot "
+            "connect to it (give each daemon on this machine its own --local-listen-port)",
+            listener.error().message(),
+            listener.error().code() == EADDRINUSE
+                ? " (another daemon on this machine probably uses "
+                  "that port)"
+                : ""));
+        return;
+    }
+    int fd = listener->fd.get();
+    auto watch = loop_.watch(std::move(listener->fd), EPOLLIN, [fd](uint32_t) {
+        auto accepted = net::accept_tcp(fd);
+        if (accepted && *accepted) {
+            const std::string text =
+                "dora-cpp daemon: dynamic nodes are not supported yet; give the node a path in the "
+                "dataflow so the daemon spawns it\n";
+            // Best effort: the peer may already be gone; the connection closes either way.
+            (void)!::send((*accepted)->fd.get(), text.data(), text.size(), MSG_NOSIGNAL);
+        }
+    });
+    if (!watch) {
+        say(fmt::format("warning: cannot watch the local listen port: {}",
+                        watch.error().message()));
+        return;
+    }
+    local_listener_ = std::move(*watch);
+}
+
+const char* Daemon::phase_name(Phase phase) {
+    switch (phase) {
+        case Phase::kPreparing:
+            return "preparing";
+        case Phase::kPrepared:
+            return "prepared";
+        case Phase::kRunning:
+            return "running";
+        case Phase::kStopping:
+            return "stopping";
+        case Phase::kFinished:
+            return "finished";
+    }
+    return "?";
+}
+
+void Daemon::set_phase(Dataflow& dataflow, Phase to) {
+    using P = Phase;
+    static constexpr Transition<Phase> kTransitions[] = {
+        {P::kPreparing, P::kPrepared},  // routing ready, "prepared" reported
+        {P::kPrepared, P::kRunning},    // spawned
+        {P::kRunning, P::kStopping},    // stop requested
+        {P::kRunning, P::kFinished},    // every node exited
+        {P::kStopping, P::kFinished},
+    };
+    if (!transition_allowed<Phase>(kTransitions, dataflow.phase, to)) {
+        // A bug in this file, not an input error: say so loudly and keep the old phase.
+        say(fmt::format("internal error: dataflow {} cannot go from {} to {}", dataflow.id,
+                        phase_name(dataflow.phase), phase_name(to)));
+        return;
+    }
+    dataflow.phase = to;
+}
 
 void Daemon::on_connected() {
     message::DaemonRegister reg;
@@ -144,36 +159,27 @@ void Daemon::on_connected() {
                                  unreported_finishes_.end());
     unreported_finishes_.clear();  // the queued finish messages follow the registration
     link_->send_now(message::make(reg));
-    say(fmt::format("connected to the coordinator at {}:{} as machine `{}`",
-                    options_.coordinator_addr, options_.coordinator_port, options_.machine_id));
+    say(fmt::format("connected to the coordinator at {} as machine `{}`", link_->where(),
+                    options_.machine_id));
 }
 
-void Daemon::on_message(const nlohmann::json& m) {
-    const std::string type = m.value("type", "");
-    if (type == message::PrepareDataflow::kType) {
-        prepare(m);
-    } else if (type == message::SpawnDataflow::kType) {
-        spawn(m);
-    } else if (type == message::StopDataflow::kType) {
-        stop(m);
-    } else if (type == message::ReadLogs::kType) {
-        read_logs(m);
-    } else if (type == message::BuildNodes::kType) {
-        build(m);
-    } else if (type == message::DestroyDaemon::kType) {
-        say("the coordinator asked this daemon to shut down (dora destroy)");
-        shut_down(kDefaultGraceDuration);
-    } else if (type == message::Peers::kType) {
-        if (auto peers = message::parse_as<message::Peers>(m)) {
-            bridge_->set_peers(peers->peers);
-        }
-    } else if (type == message::CoordinatorHeartbeat::kType) {
-        // Heartbeats only keep the link alive.
-    } else if (type == message::ErrorMessage::kType) {
-        say("the coordinator reports an error: " + m.value("message", std::string()));
-    } else {
-        say("ignoring an unknown message from the coordinator: " + type);
-    }
+void Daemon::on_message(message::CoordinatorToDaemon message) {
+    std::visit([this](const auto& m) { handle(m); }, message);
+}
+
+void Daemon::handle(const message::Peers& m) { bridge_->set_peers(m.peers); }
+
+void Daemon::handle(const message::DestroyDaemon&) {
+    say("the coordinator asked this daemon to shut down (dora destroy)");
+    shut_down(kDefaultGraceDuration);
+}
+
+void Daemon::handle(const message::CoordinatorHeartbeat&) {
+    // Heartbeats only keep the link alive.
+}
+
+void Daemon::handle(const message::ErrorMessage& m) {
+    say("the coordinator reports an error: " + m.message);
 }
 
 bool Daemon::is_local(const Descriptor& descriptor, const NodeDescriptor& node) const {
@@ -221,29 +227,24 @@ Result<Descriptor> Daemon::load_descriptor(const std::string& dataflow_id, const
     return descriptor;
 }
 
-void Daemon::prepare(const nlohmann::json& m) {
-    auto request = message::parse_as<message::PrepareDataflow>(m);
-    if (!request) {
-        say(request.error().message());
-        return;
-    }
+void Daemon::handle(const message::PrepareDataflow& request) {
     message::DataflowPrepared reply;
-    reply.dataflow_id = request->dataflow_id;
-    if (dataflows_.contains(request->dataflow_id)) {
+    reply.dataflow_id = request.dataflow_id;
+    if (dataflows_.contains(request.dataflow_id)) {
         reply.success = true;  // a repeated request after a reconnect
         link_->send(message::make(reply));
         return;
     }
-    auto descriptor = load_descriptor(request->dataflow_id, request->descriptor_yaml,
-                                      request->descriptor_path, request->cli_machine);
+    auto descriptor = load_descriptor(request.dataflow_id, request.descriptor_yaml,
+                                      request.descriptor_path, request.cli_machine);
     if (!descriptor) {
         reply.error = descriptor.error().message();
         link_->send(message::make(reply));
         return;
     }
     auto flow = std::make_unique<Dataflow>();
-    flow->id = request->dataflow_id;
-    flow->name = request->name;
+    flow->id = request.dataflow_id;
+    flow->name = request.name;
     flow->descriptor = std::move(*descriptor);
     LocalDataflowOptions options;
     options.dataflow_id = flow->id;
@@ -258,7 +259,8 @@ void Daemon::prepare(const nlohmann::json& m) {
         log.log = {id, node, options_.machine_id, std::string(stream), std::string(line)};
         link_->send(message::make(log));
     };
-    options.on_finished = [this, id] { loop_.post([this, id] { finished(id); }); };
+    // Runs inside a node's exit handling: act at the end of the iteration, not here.
+    options.on_finished = [this] { finish_pending_.request(); };
     auto local = LocalDataflow::create(loop_, flow->descriptor, options);
     if (!local) {
         reply.error = fmt::format("machine `{}`: {}", options_.machine_id, local.error().message());
@@ -276,18 +278,19 @@ void Daemon::prepare(const nlohmann::json& m) {
     // Report "prepared" once the machines consuming our outputs have subscribed (their
     // declarations travel asynchronously), so that no early output is lost; give up waiting after
     // a few seconds (a peer may be unreachable: its data is then lost, as with any network).
-    await_routing(id, std::chrono::steady_clock::now() + std::chrono::seconds(3));
+    await_routing(id, loop_.now() + std::chrono::seconds(3));
 }
 
-void Daemon::await_routing(const std::string& id, std::chrono::steady_clock::time_point deadline) {
+void Daemon::await_routing(const std::string& id, SteadyClock::time_point deadline) {
     auto it = dataflows_.find(id);
-    if (it == dataflows_.end()) {
+    if (it == dataflows_.end() || it->second->phase != Phase::kPreparing) {
         return;
     }
-    bool ready = bridge_->remote_subscribers_ready(*it->second->local);
-    if (!ready && std::chrono::steady_clock::now() < deadline) {
-        (void)loop_.add_timer(std::chrono::milliseconds(20), std::chrono::nanoseconds(0),
-                              [this, id, deadline] { await_routing(id, deadline); });
+    Dataflow& flow = *it->second;
+    bool ready = bridge_->remote_subscribers_ready(*flow.local);
+    if (!ready && loop_.now() < deadline) {
+        flow.routing_poll = loop_.add_timer(std::chrono::milliseconds(20),
+                                            [this, id, deadline] { await_routing(id, deadline); });
         return;
     }
     if (!ready) {
@@ -296,59 +299,91 @@ void Daemon::await_routing(const std::string& id, std::chrono::steady_clock::tim
                         "starting anyway",
                         id));
     }
+    set_phase(flow, Phase::kPrepared);
     message::DataflowPrepared reply;
     reply.dataflow_id = id;
     reply.success = true;
     link_->send(message::make(reply));
 }
 
-void Daemon::spawn(const nlohmann::json& m) {
-    auto request = message::parse_as<message::SpawnDataflow>(m);
-    if (!request) return;
-    auto it = dataflows_.find(request->dataflow_id);
+void Daemon::handle(const message::SpawnDataflow& request) {
+    auto it = dataflows_.find(request.dataflow_id);
     message::DataflowSpawned reply;
-    reply.dataflow_id = request->dataflow_id;
-    if (it == dataflows_.end()) {
-        reply.error = fmt::format("machine `{}` has no prepared dataflow {}", options_.machine_id,
-                                  request->dataflow_id);
+    reply.dataflow_id = request.dataflow_id;
+    if (it == dataflows_.end() || it->second->phase != Phase::kPrepared) {
+        reply.error = fmt::format(
+            "machine `{}` has no prepared dataflow {}{}", options_.machine_id, request.dataflow_id,
+            it == dataflows_.end() ? std::string()
+                                   : fmt::format(" (it is {})", phase_name(it->second->phase)));
         link_->send(message::make(reply));
         return;
     }
-    it->second->spawned = true;
-    auto ok = it->second->local->start();
+    Dataflow& flow = *it->second;
+    set_phase(flow, Phase::kRunning);
+    auto ok = flow.local->start();
     reply.success = static_cast<bool>(ok);
     if (!ok) {
         reply.error = fmt::format("machine `{}`: {}", options_.machine_id, ok.error().message());
+        say(fmt::format("dataflow {}: {}", request.dataflow_id, ok.error().message()));
+    } else {
+        say(fmt::format("dataflow {}: {} node(s) started", request.dataflow_id,
+                        flow.local->plan().nodes.size()));
     }
     link_->send(message::make(reply));
-    say(fmt::format("dataflow {}: {} node(s) started", request->dataflow_id,
-                    it->second->local->plan().nodes.size()));
 }
 
-void Daemon::stop(const nlohmann::json& m) {
-    auto request = message::parse_as<message::StopDataflow>(m);
-    if (!request) return;
-    auto it = dataflows_.find(request->dataflow_id);
+void Daemon::handle(const message::StopDataflow& request) {
+    auto it = dataflows_.find(request.dataflow_id);
     if (it == dataflows_.end()) {
         return;
     }
-    if (!it->second->spawned) {
-        // Prepared but never spawned (preparing failed elsewhere): nothing runs; drop it.
-        bridge_->detach(request->dataflow_id);
-        dataflows_.erase(it);
-        maybe_exit();
-        return;
+    Dataflow& flow = *it->second;
+    switch (flow.phase) {
+        case Phase::kPreparing:
+        case Phase::kPrepared:
+            // Never spawned (preparing failed elsewhere): nothing runs; drop it.
+            drop(request.dataflow_id);
+            maybe_exit();
+            return;
+        case Phase::kRunning:
+            set_phase(flow, Phase::kStopping);
+            [[fallthrough]];
+        case Phase::kStopping:
+            flow.local->stop(std::chrono::milliseconds(request.grace_ms));
+            return;
+        case Phase::kFinished:
+            return;
     }
-    it->second->local->stop(std::chrono::milliseconds(request->grace_ms));
+}
+
+void Daemon::drop(const std::string& id) {
+    bridge_->detach(id);
+    dataflows_.erase(id);
+}
+
+void Daemon::finish_ready_dataflows() {
+    std::vector<std::string> done;
+    for (const auto& [id, flow] : dataflows_) {
+        if (flow->local && flow->local->finished() &&
+            (flow->phase == Phase::kRunning || flow->phase == Phase::kStopping)) {
+            done.push_back(id);
+        }
+    }
+    for (const auto& id : done) {
+        finished(id);
+    }
 }
 
 void Daemon::finished(const std::string& dataflow_id) {
     auto it = dataflows_.find(dataflow_id);
-    if (it == dataflows_.end() || it->second->finished) return;
-    it->second->finished = true;
+    if (it == dataflows_.end()) {
+        return;
+    }
+    Dataflow& flow = *it->second;
+    set_phase(flow, Phase::kFinished);
     message::DataflowFinishedOnMachine done;
     done.dataflow_id = dataflow_id;
-    for (const auto& r : it->second->local->results()) {
+    for (const auto& r : flow.local->results()) {
         done.results.push_back(message::NodeResultInfo{r.node_id, options_.machine_id, r.success,
                                                        r.status, r.killed_after_grace,
                                                        r.stderr_tail});
@@ -360,30 +395,28 @@ void Daemon::finished(const std::string& dataflow_id) {
     say(fmt::format("dataflow {} finished on this machine", dataflow_id));
     // Keep the descriptor for `dora logs`; free the shared memory now.
     bridge_->detach(dataflow_id);
-    it->second->local.reset();
+    flow.local.reset();
     archived_.emplace(dataflow_id, std::move(it->second));
     dataflows_.erase(it);
     maybe_exit();
 }
 
-void Daemon::read_logs(const nlohmann::json& m) {
-    auto request = message::parse_as<message::ReadLogs>(m);
-    if (!request) return;
+void Daemon::handle(const message::ReadLogs& request) {
     message::DaemonLogsReply reply;
-    reply.request_id = request->request_id;
+    reply.request_id = request.request_id;
     const Dataflow* flow = nullptr;
-    if (auto it = dataflows_.find(request->dataflow_id); it != dataflows_.end()) {
+    if (auto it = dataflows_.find(request.dataflow_id); it != dataflows_.end()) {
         flow = it->second.get();
-    } else if (auto a = archived_.find(request->dataflow_id); a != archived_.end()) {
+    } else if (auto a = archived_.find(request.dataflow_id); a != archived_.end()) {
         flow = a->second.get();
     }
-    const NodeDescriptor* node = flow ? flow->descriptor.find_node(request->node_id) : nullptr;
+    const NodeDescriptor* node = flow ? flow->descriptor.find_node(request.node_id) : nullptr;
     if (node == nullptr) {
         reply.error = fmt::format("machine `{}` has no node {} of dataflow {}", options_.machine_id,
-                                  request->node_id, request->dataflow_id);
+                                  request.node_id, request.dataflow_id);
     } else {
-        auto file = node_working_dir(flow->descriptor, *node) / "out" / request->dataflow_id /
-                    fmt::format("log_{}.txt", request->node_id);
+        auto file = node_working_dir(flow->descriptor, *node) / "out" / request.dataflow_id /
+                    fmt::format("log_{}.txt", request.node_id);
         std::ifstream in(file);
         if (!in) {
             reply.error =
@@ -397,64 +430,64 @@ void Daemon::read_logs(const nlohmann::json& m) {
     link_->send(message::make(reply));
 }
 
-void Daemon::build(const nlohmann::json& m) {
-    auto request = message::parse_as<message::BuildNodes>(m);
-    if (!request) return;
-    message::DaemonBuildResult result;
-    result.request_id = request->request_id;
-    auto descriptor = parse_descriptor(request->descriptor_yaml, request->descriptor_path);
+void Daemon::handle(const message::BuildNodes& request) {
+    const uint64_t request_id = request.request_id;
+    auto reply = [this, request_id](bool success, const std::string& text) {
+        link_->send(message::make(message::DaemonBuildResult{request_id, success, text}));
+    };
+    auto descriptor = parse_descriptor(request.descriptor_yaml, request.descriptor_path);
     if (!descriptor) {
-        result.message = descriptor.error().message();
-        link_->send(message::make(result));
+        reply(false, descriptor.error().message());
         return;
     }
-    if (request->cli_machine != sys::machine_identity()) {
+    if (request.cli_machine != sys::machine_identity()) {
         descriptor->base_dir = options_.work_dir / "build";
         std::error_code ec;
         std::filesystem::create_directories(descriptor->base_dir, ec);
+        if (ec) {
+            reply(false, fmt::format("cannot create the build directory {}: {}",
+                                     descriptor->base_dir.string(), ec.message()));
+            return;
+        }
     }
-    // Builds run one after the other, synchronously: a daemon has nothing else to do while the
-    // user waits for `dora build`, and the output order stays readable.
-    result.success = true;
+    std::vector<BuildRunner::Step> steps;
     for (const auto& node : descriptor->nodes) {
-        if (!node.build || !is_local(*descriptor, node)) continue;
-        auto dir = node_working_dir(*descriptor, node);
-        std::string command = fmt::format("cd '{}' && {} 2>&1", dir.string(), *node.build);
-        FILE* pipe = ::popen(command.c_str(), "r");
-        if (pipe == nullptr) {
-            result.success = false;
-            result.message = fmt::format("node {}: cannot run its build command", node.id);
-            break;
-        }
-        char line[4096];
-        while (std::fgets(line, sizeof line, pipe) != nullptr) {
-            std::string text(line);
-            if (!text.empty() && text.back() == '\n') text.pop_back();
-            link_->send(
-                message::make(message::DaemonBuildOutput{request->request_id, node.id, text}));
-        }
-        int status = ::pclose(pipe);
-        if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-            result.success = false;
-            // The coordinator puts the machine in front.
-            result.message = fmt::format("the build of node {} ({}) {}", node.id, *node.build,
-                                         describe_wait_status(status));
-            break;
+        if (node.build && is_local(*descriptor, node)) {
+            steps.push_back({node.id, *node.build, node_working_dir(*descriptor, node)});
         }
     }
-    link_->send(message::make(result));
+    builds_->run(
+        std::move(steps),
+        [this, request_id](const std::string& node, std::string_view line) {
+            link_->send(
+                message::make(message::DaemonBuildOutput{request_id, node, std::string(line)}));
+        },
+        // The coordinator puts the machine in front of the message.
+        reply);
 }
 
 void Daemon::shut_down(std::chrono::nanoseconds grace) {
     shutting_down_ = true;
-    for (auto it = dataflows_.begin(); it != dataflows_.end();) {
-        if (!it->second->spawned) {
-            bridge_->detach(it->first);  // prepared only: nothing to stop
-            it = dataflows_.erase(it);
-        } else {
-            it->second->local->stop(grace);
-            ++it;
+    builds_->cancel_all();
+    std::vector<std::string> unspawned;
+    for (auto& [id, flow] : dataflows_) {
+        switch (flow->phase) {
+            case Phase::kPreparing:
+            case Phase::kPrepared:
+                unspawned.push_back(id);  // prepared only: nothing to stop
+                break;
+            case Phase::kRunning:
+                set_phase(*flow, Phase::kStopping);
+                [[fallthrough]];
+            case Phase::kStopping:
+                flow->local->stop(grace);
+                break;
+            case Phase::kFinished:
+                break;
         }
+    }
+    for (const auto& id : unspawned) {
+        drop(id);
     }
     maybe_exit();
 }

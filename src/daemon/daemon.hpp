@@ -3,6 +3,9 @@
 // to the coordinator, reports results, serves `dora logs` and `dora build`, and keeps its nodes
 // running while the coordinator is away (reconnecting forever, re-announcing what it runs).
 //
+// Nothing here blocks the loop: builds run as watched child processes (BuildRunner), node
+// processes likewise (LocalDataflow), the coordinator link is non-blocking.
+//
 // Thread safety: everything runs on the EventLoop's thread.
 #pragma once
 
@@ -14,6 +17,7 @@
 
 #include "core/descriptor.hpp"
 #include "core/event_loop.hpp"
+#include "daemon/build_runner.hpp"
 #include "daemon/coordinator_link.hpp"
 #include "daemon/local_dataflow.hpp"
 #include "daemon/zenoh_bridge.hpp"
@@ -31,6 +35,13 @@ struct DaemonOptions {
     std::map<std::string, std::string> extra_node_env;  // e.g. PYTHONPATH
     // Zenoh between machines: ZENOH_CONFIG's content, or peer mode on tcp/0.0.0.0:0.
     zenoh::ZenohConfig zenoh;
+    // Coordinator link tuning (tests shorten the heartbeat).
+    std::chrono::milliseconds heartbeat_interval{2000};
+    std::chrono::milliseconds silence_limit{10000};
+    // Instead of TCP to coordinator_addr:port (tests: one end of a socketpair per attempt).
+    std::function<Result<sys::UniqueFd>()> coordinator_connector;
+    // Where the daemon's own lines go (default: stderr, prefixed "[daemon] ").
+    std::function<void(const std::string&)> log;
 };
 
 class Daemon {
@@ -42,8 +53,19 @@ class Daemon {
     Daemon& operator=(const Daemon&) = delete;
 
     void start();
-    // Stops every dataflow (grace) and then the loop (SIGINT/SIGTERM, `dora destroy`).
+    // Stops every dataflow (grace), cancels builds, and then stops the loop (SIGINT/SIGTERM,
+    // `dora destroy`).
     void shut_down(std::chrono::nanoseconds grace);
+
+    // A dataflow's lifecycle on this machine. The allowed transitions are in one place
+    // (Daemon::set_phase):
+    //   kPreparing -> kPrepared (routing ready, "prepared" reported)
+    //   kPrepared  -> kRunning (spawned)
+    //   kRunning   -> kStopping (stop requested) | kFinished (every node exited)
+    //   kStopping  -> kFinished
+    // A dataflow stopped before it was spawned (kPreparing or kPrepared) is dropped: nothing ran.
+    enum class Phase { kPreparing, kPrepared, kRunning, kStopping, kFinished };
+    [[nodiscard]] static const char* phase_name(Phase phase);
 
   private:
     struct Dataflow {
@@ -51,20 +73,29 @@ class Daemon {
         std::string name;
         Descriptor descriptor;
         std::unique_ptr<LocalDataflow> local;
-        bool spawned = false;
-        bool finished = false;
+        Phase phase = Phase::kPreparing;
+        Timer routing_poll;  // while kPreparing: waits for remote subscribers
     };
 
     Daemon(EventLoop& loop, DaemonOptions options);
-    void on_message(const nlohmann::json& message);
+    void say(std::string_view text) const;
+    void listen_for_dynamic_nodes();
+    void set_phase(Dataflow& dataflow, Phase to);
     void on_connected();
-    void prepare(const nlohmann::json& message);
+    void on_message(message::CoordinatorToDaemon message);
+    void handle(const message::Peers& m);
+    void handle(const message::PrepareDataflow& m);
+    void handle(const message::SpawnDataflow& m);
+    void handle(const message::StopDataflow& m);
+    void handle(const message::ReadLogs& m);
+    void handle(const message::BuildNodes& m);
+    void handle(const message::DestroyDaemon& m);
+    void handle(const message::CoordinatorHeartbeat& m);
+    void handle(const message::ErrorMessage& m);
     // Replies "prepared" once remote consumers have subscribed to our outputs, or at `deadline`.
-    void await_routing(const std::string& id, std::chrono::steady_clock::time_point deadline);
-    void spawn(const nlohmann::json& message);
-    void stop(const nlohmann::json& message);
-    void read_logs(const nlohmann::json& message);
-    void build(const nlohmann::json& message);
+    void await_routing(const std::string& id, SteadyClock::time_point deadline);
+    void drop(const std::string& id);
+    void finish_ready_dataflows();
     [[nodiscard]] Result<Descriptor> load_descriptor(const std::string& dataflow_id,
                                                      const std::string& yaml,
                                                      const std::string& path,
@@ -77,13 +108,15 @@ class Daemon {
     DaemonOptions options_;
     std::unique_ptr<ZenohBridge> bridge_;
     std::unique_ptr<CoordinatorLink> link_;
+    std::unique_ptr<BuildRunner> builds_;
     std::map<std::string, std::unique_ptr<Dataflow>> dataflows_;
     // Finished dataflows' descriptors, for `dora logs` after the end.
     std::map<std::string, std::unique_ptr<Dataflow>> archived_;
     // Finished while the coordinator was unreachable: their finish message waits in the link's
     // queue, so the next registration still lists them (else they would count as lost).
     std::vector<std::string> unreported_finishes_;
-    sys::UniqueFd listen_fd_;
+    FdWatch local_listener_;
+    Deferred finish_pending_;  // LocalDataflow::on_finished: report at the end of the iteration
     bool shutting_down_ = false;
 };
 

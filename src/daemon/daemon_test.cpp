@@ -101,22 +101,28 @@ nodes:
     EXPECT_EQ(plan->nodes[0].descriptor->id, "b");
 }
 
-TEST(EventLoop, TimersFireAndChildExitsAreReported) {
-    auto loop = EventLoop::create();
-    ASSERT_TRUE(loop);
-    int ticks = 0;
-    auto timer = (*loop)->add_timer(1ms, 1ms, [&] { ++ticks; });
-    ASSERT_TRUE(timer);
-    auto child = spawn_process(SpawnSpec{{"sh", "-c", "echo out; exit 3"}, "/", {}});
-    ASSERT_TRUE(child) << child.error().message();
-    int status = -1;
-    (*loop)->watch_child(child->pid, [&](int s) { status = s; });
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while ((status == -1 || ticks < 3) && std::chrono::steady_clock::now() < deadline) {
-        (*loop)->run_once(10ms);
-    }
-    EXPECT_GE(ticks, 3);
-    EXPECT_EQ(describe_wait_status(status), "exited with status 3");
+TEST(DataflowPlan, OutputsCrossingMachinesBecomeEgressAndIngressStreams) {
+    auto d = parse(R"(
+nodes:
+  - {id: a, path: shell, outputs: [x], _unstable_deploy: {machine: edge}}
+  - {id: b, path: shell, inputs: {in: {source: a/x, queue_size: 4}}, _unstable_deploy: {machine: cloud}}
+  - {id: c, path: shell, inputs: {in: {source: a/x, queue_size: 30}, again: a/x}, _unstable_deploy: {machine: cloud}}
+)");
+    const std::string id = "0190aaaa-bbbb-7ccc-8ddd-eeeeffff0000";
+    auto edge =
+        make_plan(d, id, [](const NodeDescriptor& n) { return n.deploy.machine == "edge"; });
+    ASSERT_TRUE(edge);
+    ASSERT_EQ(edge->egress.size(), 1u);  // one stream however many remote consumers
+    EXPECT_EQ(edge->egress[0].key, output_key("default", id, "a", "x"));
+    EXPECT_EQ(edge->egress[0].queue_size, 30u);  // the deepest remote queue
+    EXPECT_FALSE(edge->egress_region.empty());
+    EXPECT_TRUE(edge->ingress.empty());
+    auto cloud =
+        make_plan(d, id, [](const NodeDescriptor& n) { return n.deploy.machine == "cloud"; });
+    ASSERT_TRUE(cloud);
+    ASSERT_EQ(cloud->ingress.size(), 1u);  // one subscription feeds every local receiver
+    EXPECT_EQ(cloud->ingress[0].receivers, (std::vector<RingRef>{{0, 0}, {1, 0}, {1, 1}}));
+    EXPECT_TRUE(cloud->egress.empty());
 }
 
 TEST(Spawner, MissingExecutableIsAnErrorNotAnExitStatus) {

@@ -67,24 +67,32 @@ message::NodeConfig DataflowPlan::node_config(size_t index, const std::string& m
     return c;
 }
 
-Result<DataflowPlan> make_plan(const Descriptor& descriptor, const std::string& dataflow_id,
-                               const std::function<bool(const NodeDescriptor&)>& is_local,
-                               std::string_view network_id, std::string_view machine_tag) {
-    DataflowPlan plan;
-    plan.dataflow_id = dataflow_id;
+namespace {
+
+using NodeIndex = std::map<std::string, size_t, std::less<>>;
+
+// "/dora.<pid>.<id tail>[.<machine>]": every shared-memory name of the dataflow starts so.
+std::string shm_prefix(const std::string& dataflow_id, std::string_view machine_tag) {
     // The random tail of the UUIDv7 keeps names short and unique per dataflow.
     std::string id_tail =
         dataflow_id.size() >= 12 ? dataflow_id.substr(dataflow_id.size() - 12) : dataflow_id;
-    plan.prefix = fmt::format("/dora.{}.{}", ::getpid(), id_tail);
+    std::string prefix = fmt::format("/dora.{}.{}", ::getpid(), id_tail);
     if (!machine_tag.empty()) {
         // Several daemons in one process (tests) must not share names: add the machine.
         std::string tag;
         for (char c : machine_tag) {
             if (std::isalnum(static_cast<unsigned char>(c)) && tag.size() < 16) tag.push_back(c);
         }
-        plan.prefix += "." + tag;
+        prefix += "." + tag;
     }
-    std::map<std::string, size_t, std::less<>> index;
+    return prefix;
+}
+
+// Step 1: the nodes that run here, each with its sender index, input region and inputs.
+Result<NodeIndex> plan_local_nodes(const Descriptor& descriptor,
+                                   const std::function<bool(const NodeDescriptor&)>& is_local,
+                                   DataflowPlan& plan) {
+    NodeIndex index;
     for (const auto& node : descriptor.nodes) {
         if (!is_local(node)) {
             continue;
@@ -102,31 +110,43 @@ Result<DataflowPlan> make_plan(const Descriptor& descriptor, const std::string& 
         index.emplace(node.id, plan.nodes.size());
         plan.nodes.push_back(std::move(p));
     }
+    return index;
+}
+
+// Step 2: where each local input comes from: a timer, a local producer's output, or a producer on
+// another machine (an ingress stream the daemon subscribes to).
+void route_inputs(const NodeIndex& index, std::string_view network_id, DataflowPlan& plan) {
     for (size_t n = 0; n < plan.nodes.size(); ++n) {
         const auto& inputs = plan.nodes[n].inputs;
         for (uint32_t i = 0; i < inputs.size(); ++i) {
             RingRef ref{n, i};
             if (const auto* timer = std::get_if<TimerSource>(&inputs[i].source)) {
                 plan.timers[timer->interval].push_back(ref);
-            } else {
-                const auto& src = std::get<NodeOutputSource>(inputs[i].source);
-                if (auto it = index.find(src.node); it != index.end()) {
-                    plan.nodes[it->second].outputs[src.output].push_back(ref);
-                    continue;
-                }
-                // A producer on another machine: the daemon brings its output here.
-                auto key = output_key(network_id, dataflow_id, src.node, src.output);
-                auto stream = std::find_if(plan.ingress.begin(), plan.ingress.end(),
-                                           [&](const IngressStream& s) { return s.key == key; });
-                if (stream == plan.ingress.end()) {
-                    plan.ingress.push_back({src.node, src.output, key, {}});
-                    stream = plan.ingress.end() - 1;
-                }
-                stream->receivers.push_back(ref);
+                continue;
             }
+            const auto& src = std::get<NodeOutputSource>(inputs[i].source);
+            if (auto it = index.find(src.node); it != index.end()) {
+                plan.nodes[it->second].outputs[src.output].push_back(ref);
+                continue;
+            }
+            auto key = output_key(network_id, plan.dataflow_id, src.node, src.output);
+            auto stream = std::find_if(plan.ingress.begin(), plan.ingress.end(),
+                                       [&](const IngressStream& s) { return s.key == key; });
+            if (stream == plan.ingress.end()) {
+                plan.ingress.push_back({src.node, src.output, key, {}});
+                stream = plan.ingress.end() - 1;
+            }
+            stream->receivers.push_back(ref);
         }
     }
-    // Outputs of local nodes that remote nodes consume.
+}
+
+// Step 3: outputs of local nodes that nodes on other machines consume (egress streams); the
+// egress ring of a stream is as deep as its deepest remote consumer's queue.
+void route_outputs_to_other_machines(const Descriptor& descriptor,
+                                     const std::function<bool(const NodeDescriptor&)>& is_local,
+                                     const NodeIndex& index, std::string_view network_id,
+                                     DataflowPlan& plan) {
     for (const auto& consumer : descriptor.nodes) {
         if (is_local(consumer)) {
             continue;
@@ -140,7 +160,7 @@ Result<DataflowPlan> make_plan(const Descriptor& descriptor, const std::string& 
             if (producer == index.end()) {
                 continue;
             }
-            auto key = output_key(network_id, dataflow_id, src->node, src->output);
+            auto key = output_key(network_id, plan.dataflow_id, src->node, src->output);
             auto stream = std::find_if(plan.egress.begin(), plan.egress.end(),
                                        [&](const EgressStream& s) { return s.key == key; });
             if (stream == plan.egress.end()) {
@@ -153,6 +173,22 @@ Result<DataflowPlan> make_plan(const Descriptor& descriptor, const std::string& 
     if (!plan.egress.empty()) {
         plan.egress_region = plan.prefix + ".egress";
     }
+}
+
+}  // namespace
+
+Result<DataflowPlan> make_plan(const Descriptor& descriptor, const std::string& dataflow_id,
+                               const std::function<bool(const NodeDescriptor&)>& is_local,
+                               std::string_view network_id, std::string_view machine_tag) {
+    DataflowPlan plan;
+    plan.dataflow_id = dataflow_id;
+    plan.prefix = shm_prefix(dataflow_id, machine_tag);
+    auto index = plan_local_nodes(descriptor, is_local, plan);
+    if (!index) {
+        return fail(index.error());
+    }
+    route_inputs(*index, network_id, plan);
+    route_outputs_to_other_machines(descriptor, is_local, *index, network_id, plan);
     return plan;
 }
 

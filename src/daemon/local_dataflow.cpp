@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "core/hlc.hpp"
+#include "core/lifecycle.hpp"
 #include "daemon/node_command.hpp"
 #include "daemon/spawner.hpp"
 #include "message/arrow_layout.hpp"
@@ -91,35 +92,44 @@ Result<> LocalDataflow::prepare() {
 }
 
 LocalDataflow::~LocalDataflow() {
-    kill_all();
+    // Processes first (each WatchedProcess kills and reaps its own), then the shared memory.
     for (auto& node : nodes_) {
-        if (node.pid > 0 && node.running) {
-            // Reap synchronously: the process was just sent SIGKILL.
-            int status = 0;
-            ::waitpid(node.pid, &status, 0);
-        }
-        close_stream(node.out);
-        close_stream(node.err);
-        if (node.log != nullptr) {
-            std::fclose(node.log);
-            node.log = nullptr;
-        }
-    }
-    for (auto id : timers_) {
-        loop_.cancel_timer(id);
-    }
-    for (auto& node : nodes_) {
-        if (node.restart_timer) {
-            loop_.cancel_timer(*node.restart_timer);
-        }
-    }
-    if (grace_timer_) {
-        loop_.cancel_timer(*grace_timer_);
-    }
-    if (drop_timer_) {
-        loop_.cancel_timer(*drop_timer_);
+        node.process.reset();
     }
     shm::remove_segments_with_prefix(plan_.prefix.substr(1) + ".");
+}
+
+const char* LocalDataflow::phase_name(NodePhase phase) {
+    switch (phase) {
+        case NodePhase::kPending:
+            return "pending";
+        case NodePhase::kRunning:
+            return "running";
+        case NodePhase::kRestarting:
+            return "restarting";
+        case NodePhase::kExited:
+            return "exited";
+    }
+    return "?";
+}
+
+void LocalDataflow::set_phase(NodeState& node, NodePhase to) {
+    using P = NodePhase;
+    static constexpr Transition<NodePhase> kTransitions[] = {
+        {P::kPending, P::kRunning},     // spawned
+        {P::kPending, P::kExited},      // the dataflow stopped before it started
+        {P::kRunning, P::kExited},      // its exit is final
+        {P::kRunning, P::kRestarting},  // restart_policy applies
+        {P::kRestarting, P::kRunning},  // spawned again
+        {P::kRestarting, P::kExited},   // stopped meanwhile, or the respawn failed
+    };
+    if (!transition_allowed<NodePhase>(kTransitions, node.phase, to)) {
+        // A bug in this file, not an input error: say so loudly and keep the old state.
+        note(node.id, fmt::format("internal error: node {} cannot go from {} to {}", node.id,
+                                  phase_name(node.phase), phase_name(to)));
+        return;
+    }
+    node.phase = to;
 }
 
 Result<> LocalDataflow::start() {
@@ -127,8 +137,8 @@ Result<> LocalDataflow::start() {
     for (auto& node : nodes_) {
         if (auto ok = spawn(node); !ok) {
             for (auto& n : nodes_) {
-                if (!n.running) {
-                    n.exited = true;  // never started: nothing to wait for
+                if (n.phase == NodePhase::kPending) {
+                    set_phase(n, NodePhase::kExited);  // never started: nothing to wait for
                 }
             }
             stop(std::chrono::seconds(0));
@@ -136,21 +146,13 @@ Result<> LocalDataflow::start() {
         }
     }
     for (const auto& [interval, receivers] : plan_.timers) {
-        auto id = loop_.add_timer(interval, interval, [this, i = interval] { on_timer(i); });
-        if (!id) {
-            stop(std::chrono::seconds(0));
-            return fail(id.error());
-        }
-        timers_.push_back(*id);
+        timers_.push_back(loop_.add_periodic(interval, [this, i = interval] { on_timer(i); }));
     }
-    auto id = loop_.add_timer(kDropReportInterval, kDropReportInterval, [this] {
+    drop_timer_ = loop_.add_periodic(kDropReportInterval, [this] {
         for (auto& node : nodes_) {
             report_drops(node);
         }
     });
-    if (id) {
-        drop_timer_ = *id;
-    }
     check_finished();  // a dataflow with no local nodes is finished at once
     return {};
 }
@@ -178,75 +180,27 @@ Result<> LocalDataflow::spawn(NodeState& node) {
     if (!spec) {
         return fail(spec.error());
     }
-    std::error_code ec;
-    auto log_dir = node.working_dir / "out" / options_.dataflow_id;
-    std::filesystem::create_directories(log_dir, ec);
-    if (ec) {
-        return fail("node {}: cannot create its log directory {}: {}", desc.id, log_dir.string(),
-                    ec.message());
+    auto log = LogFile::open(node.working_dir / "out" / options_.dataflow_id /
+                             fmt::format("log_{}.txt", desc.id));
+    if (!log) {
+        return fail(log.error().context(fmt::format("node {}", desc.id)));
     }
-    auto log_path = log_dir / fmt::format("log_{}.txt", desc.id);
-    node.log = std::fopen(log_path.c_str(), "a");
-    if (node.log == nullptr) {
-        return fail("node {}: cannot open its log file {}: {}", desc.id, log_path.string(),
-                    std::strerror(errno));
-    }
-    auto process = spawn_process(*spec);
+    node.log = std::move(*log);
+    NodeState* n = &node;
+    auto process = WatchedProcess::spawn(
+        loop_, *spec,
+        [this, n](std::string_view stream, std::string_view line) { on_line(*n, stream, line); },
+        [this, n](int status) { on_exit(*n, status); });
     if (!process) {
         return fail(process.error().context(fmt::format("spawning node {}", desc.id)));
     }
-    node.pid = process->pid;
-    node.running = true;
-    node.out.fd = std::move(process->stdout_fd);
-    node.err.fd = std::move(process->stderr_fd);
-    node.out.open = node.err.open = true;
-    NodeState* n = &node;
-    auto watch = [this, n](Stream& s, std::string_view name) -> Result<> {
-        return loop_.add_fd(s.fd.get(), EPOLLIN,
-                            [this, n, &s, name](uint32_t) { on_readable(*n, s, name); });
-    };
-    if (auto ok = watch(node.out, "stdout"); !ok) {
-        return fail(ok.error());
-    }
-    if (auto ok = watch(node.err, "stderr"); !ok) {
-        return fail(ok.error());
-    }
-    loop_.watch_child(node.pid, [this, n](int status) { on_exit(*n, status); });
+    node.process = std::move(*process);
+    set_phase(node, NodePhase::kRunning);
     return {};
 }
 
-void LocalDataflow::close_stream(Stream& stream) {
-    if (stream.open) {
-        loop_.remove_fd(stream.fd.get());
-        stream.fd.reset();
-        stream.open = false;
-    }
-}
-
-void LocalDataflow::on_readable(NodeState& node, Stream& stream, std::string_view name) {
-    char buf[65536];
-    for (int rounds = 0; rounds < 16; ++rounds) {  // bounded: other events get their turn
-        ssize_t n = ::read(stream.fd.get(), buf, sizeof buf);
-        if (n > 0) {
-            stream.lines.feed(std::string_view(buf, static_cast<size_t>(n)),
-                              [&](std::string_view line) { on_line(node, name, line); });
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-            return;
-        }
-        stream.lines.flush([&](std::string_view line) { on_line(node, name, line); });
-        close_stream(stream);
-        check_finished();
-        return;
-    }
-}
-
 void LocalDataflow::on_line(NodeState& node, std::string_view stream, std::string_view line) {
-    if (node.log != nullptr) {
-        fmt::print(node.log, "{}: {}\n", stream, line);
-        std::fflush(node.log);
-    }
+    node.log.write_line(stream, line);
     if (stream == "stderr") {
         node.stderr_tail.emplace_back(line);
         if (node.stderr_tail.size() > kStderrTailLines) {
@@ -313,7 +267,7 @@ void LocalDataflow::on_timer(std::chrono::nanoseconds interval) {
     tick.sender = kDaemonSender;
     tick.time_ns = shm::send_time_ns();
     for (const RingRef& r : it->second) {
-        if (nodes_[r.node].exited) {
+        if (nodes_[r.node].phase == NodePhase::kExited) {
             continue;
         }
         (void)regions_[r.node].ring(r.ring).push(tick);  // a dropped tick holds nothing
@@ -377,27 +331,19 @@ std::map<std::string, uint64_t> LocalDataflow::dropped_inputs() const {
 }
 
 void LocalDataflow::on_exit(NodeState& node, int status) {
-    node.running = false;
-    // Output still in the pipe belongs to this node: read what is there now. (`exited` is set
-    // only once we know the node is not restarted, so nothing here sees the dataflow finished.)
-    on_readable(node, node.out, "stdout");
-    on_readable(node, node.err, "stderr");
+    // The WatchedProcess has delivered every line the node wrote; this runs as its last act, so
+    // it may be destroyed here (a restart replaces it).
+    auto finished_process = std::move(node.process);
     reclaim_inputs_of(node);
     report_drops(node);
     const bool success = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     node.last_status = status;
+    node.log.close();
     if (should_restart(node, success)) {
-        close_stream(node.out);
-        close_stream(node.err);
-        if (node.log != nullptr) {
-            std::fclose(node.log);
-            node.log = nullptr;
-        }
+        set_phase(node, NodePhase::kRestarting);
         restart(node);
         return;
     }
-    node.exited = true;
-    close_outputs_of(node);
     NodeResult result;
     result.node_id = node.id;
     result.status = describe_wait_status(status);
@@ -410,15 +356,7 @@ void LocalDataflow::on_exit(NodeState& node, int status) {
                                       ? " after it did not stop within the grace duration"
                                       : ""));
     }
-    results_.push_back(std::move(result));
-    // Pipes may stay open in grandchildren: do not wait for their EOF.
-    close_stream(node.out);
-    close_stream(node.err);
-    if (node.log != nullptr) {
-        std::fclose(node.log);
-        node.log = nullptr;
-    }
-    check_finished();
+    finish_node(node, std::move(result));
 }
 
 bool LocalDataflow::should_restart(const NodeState& node, bool success) const {
@@ -445,14 +383,11 @@ void LocalDataflow::restart(NodeState& node) {
     for (uint32_t i = 0; i < region.input_count(); ++i) {
         region.ring(i).reset_consumer();
     }
-    node.exited = false;
-    node.running = false;
     NodeState* n = &node;
     auto last_result = [n](std::string status) {
         return NodeResult{n->id, false, std::move(status), false, {}};
     };
-    auto id = loop_.add_timer(delay, std::chrono::nanoseconds(0), [this, n, last_result] {
-        n->restart_timer.reset();
+    node.restart_timer = loop_.add_timer(delay, [this, n, last_result] {
         if (stopping_) {
             NodeResult result = last_result(describe_wait_status(n->last_status));
             result.success = WIFEXITED(n->last_status) && WEXITSTATUS(n->last_status) == 0;
@@ -464,16 +399,11 @@ void LocalDataflow::restart(NodeState& node) {
             finish_node(*n, last_result("could not be restarted: " + ok.error().message()));
         }
     });
-    if (!id) {
-        finish_node(node, last_result("could not be restarted: " + id.error().message()));
-        return;
-    }
-    node.restart_timer = *id;
 }
 
 void LocalDataflow::finish_node(NodeState& node, NodeResult result) {
-    node.exited = true;
-    node.running = false;
+    set_phase(node, NodePhase::kExited);
+    node.restart_timer.cancel();
     close_outputs_of(node);
     results_.push_back(std::move(result));
     check_finished();
@@ -484,23 +414,14 @@ void LocalDataflow::check_finished() {
         return;
     }
     for (const auto& node : nodes_) {
-        if (!node.exited) {
+        if (node.phase != NodePhase::kExited) {
             return;
         }
     }
     finished_ = true;
-    for (auto id : timers_) {
-        loop_.cancel_timer(id);
-    }
     timers_.clear();
-    if (grace_timer_) {
-        loop_.cancel_timer(*grace_timer_);
-        grace_timer_.reset();
-    }
-    if (drop_timer_) {
-        loop_.cancel_timer(*drop_timer_);
-        drop_timer_.reset();
-    }
+    grace_timer_.cancel();
+    drop_timer_.cancel();
     if (options_.on_finished) {
         options_.on_finished();
     }
@@ -509,43 +430,28 @@ void LocalDataflow::check_finished() {
 void LocalDataflow::stop(std::optional<std::chrono::nanoseconds> grace) {
     if (!stopping_) {
         stopping_ = true;
-        for (auto id : timers_) {
-            loop_.cancel_timer(id);
-        }
         timers_.clear();
         for (auto& node : nodes_) {
-            if (!node.exited) {
+            if (node.phase != NodePhase::kExited) {
                 regions_[node.index].request_stop(shm::StopReason::kStopRequested);
             }
         }
     }
-    auto delay = grace.value_or(options_.grace);
-    if (grace_timer_) {
-        loop_.cancel_timer(*grace_timer_);
-    }
-    auto id = loop_.add_timer(delay, std::chrono::nanoseconds(0), [this] {
-        grace_timer_.reset();
+    grace_timer_ = loop_.add_timer(grace.value_or(options_.grace), [this] {
         for (auto& node : nodes_) {
-            if (node.running) {
+            if (node.phase == NodePhase::kRunning) {
                 node.killed_after_grace = true;
-                ::kill(-node.pid, SIGKILL);
-                ::kill(node.pid, SIGKILL);
+                node.process->signal_group(SIGKILL);
             }
         }
     });
-    if (id) {
-        grace_timer_ = *id;
-    } else {
-        kill_all();
-    }
     check_finished();
 }
 
 void LocalDataflow::kill_all() {
     for (auto& node : nodes_) {
-        if (node.running) {
-            ::kill(-node.pid, SIGKILL);
-            ::kill(node.pid, SIGKILL);
+        if (node.phase == NodePhase::kRunning) {
+            node.process->signal_group(SIGKILL);
         }
     }
 }

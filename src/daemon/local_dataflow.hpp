@@ -30,7 +30,8 @@
 #include "core/event_loop.hpp"
 #include "core/hlc.hpp"
 #include "daemon/dataflow_plan.hpp"
-#include "daemon/line_buffer.hpp"
+#include "daemon/log_file.hpp"
+#include "daemon/watched_process.hpp"
 #include "shm/pool.hpp"
 #include "shm/region.hpp"
 
@@ -89,27 +90,27 @@ class LocalDataflow {
     // Dropped inputs per "node/input", read from the rings.
     [[nodiscard]] std::map<std::string, uint64_t> dropped_inputs() const;
 
+    // A node's lifecycle on this machine. The allowed transitions are in one place
+    // (LocalDataflow::set_phase):
+    //   kPending    -> kRunning (spawned) | kExited (the dataflow stopped before it started)
+    //   kRunning    -> kExited (its exit is final) | kRestarting (restart_policy applies)
+    //   kRestarting -> kRunning (spawned again) | kExited (stopped meanwhile, or respawn failed)
+    enum class NodePhase { kPending, kRunning, kRestarting, kExited };
+    [[nodiscard]] static const char* phase_name(NodePhase phase);
+
   private:
-    struct Stream {
-        sys::UniqueFd fd;
-        LineBuffer lines;
-        bool open = false;
-    };
     struct NodeState {
         size_t index = 0;
         std::string id;
-        pid_t pid = -1;
-        bool running = false;
-        bool exited = false;
+        NodePhase phase = NodePhase::kPending;
+        std::unique_ptr<WatchedProcess> process;  // while kRunning
         bool killed_after_grace = false;
         uint16_t generation = 0;  // incremented at each restart; names its pool's segments
         uint32_t restarts = 0;
         int last_status = 0;  // wait status of the last exit
-        std::optional<EventLoop::TimerId> restart_timer;
+        Timer restart_timer;
         std::filesystem::path working_dir;
-        std::FILE* log = nullptr;
-        Stream out;
-        Stream err;
+        LogFile log;
         std::deque<std::string> stderr_tail;
         std::vector<uint64_t> reported_drops;  // per input
     };
@@ -117,13 +118,12 @@ class LocalDataflow {
     LocalDataflow(EventLoop& loop, const Descriptor& descriptor, LocalDataflowOptions options);
     [[nodiscard]] Result<> prepare();
     [[nodiscard]] Result<> spawn(NodeState& node);
-    void on_readable(NodeState& node, Stream& stream, std::string_view name);
+    void set_phase(NodeState& node, NodePhase to);
     void on_line(NodeState& node, std::string_view stream, std::string_view line);
     void on_exit(NodeState& node, int status);
     [[nodiscard]] bool should_restart(const NodeState& node, bool success) const;
     void restart(NodeState& node);
     void finish_node(NodeState& node, NodeResult result);
-    void close_stream(Stream& stream);
     void close_outputs_of(const NodeState& node);
     void reclaim_inputs_of(const NodeState& node);
     void on_timer(std::chrono::nanoseconds interval);
@@ -142,9 +142,9 @@ class LocalDataflow {
     std::unique_ptr<shm::Pool> daemon_pool_;
     HlcClock clock_;  // stamps what the daemon sends on a node's behalf (send_stdout_as)
     std::unique_ptr<shm::SegmentCache> cache_;
-    std::vector<EventLoop::TimerId> timers_;
-    std::optional<EventLoop::TimerId> grace_timer_;
-    std::optional<EventLoop::TimerId> drop_timer_;
+    std::vector<Timer> timers_;
+    Timer grace_timer_;
+    Timer drop_timer_;
     std::vector<NodeResult> results_;
     bool started_ = false;
     bool stopping_ = false;

@@ -32,6 +32,7 @@ Result<Pipe> make_pipe() {
 // failing step through `report` and exits.
 [[noreturn]] void child_fail(int report, int step) {
     int msg[2] = {step, errno};
+    // Nothing is left to do if this fails: the parent then sees exit status 127 without a reason.
     (void)!::write(report, msg, sizeof msg);
     ::_exit(127);
 }
@@ -50,6 +51,33 @@ const char* step_name(int step) {
 }
 
 }  // namespace
+
+ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
+    if (this != &other) {
+        kill_and_reap();
+        pid_ = std::exchange(other.pid_, -1);
+    }
+    return *this;
+}
+
+void ChildProcess::signal_group(int signal) const {
+    if (pid_ > 0) {
+        // The group may be gone already (ESRCH) while the leader is a zombie: nothing to do then.
+        ::kill(-pid_, signal);
+        ::kill(pid_, signal);
+    }
+}
+
+void ChildProcess::kill_and_reap() {
+    if (pid_ <= 0) {
+        return;
+    }
+    signal_group(SIGKILL);
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+}
 
 std::map<std::string, std::string> current_environment() {
     std::map<std::string, std::string> env;
@@ -130,7 +158,8 @@ Result<SpawnedProcess> spawn_process(const SpawnSpec& spec) {
         ::execvpe(argv[0], argv.data(), envp.data());
         child_fail(report->write.get(), 3);
     }
-    ::setpgid(pid, pid);  // also from the parent: no race with the kill of a group
+    ::setpgid(pid, pid);      // also from the parent: no race with the kill of a group
+    ChildProcess child(pid);  // from here on, any early return kills and reaps it
     out->write.reset();
     err->write.reset();
     report->write.reset();
@@ -142,6 +171,7 @@ Result<SpawnedProcess> spawn_process(const SpawnSpec& spec) {
     if (n == static_cast<ssize_t>(sizeof msg)) {
         int status = 0;
         ::waitpid(pid, &status, 0);
+        child.reaped();
         return fail("{} {} in {}: {}", step_name(msg[0]), spec.argv[0], dir, std::strerror(msg[1]));
     }
     if (auto ok = sys::set_nonblocking(out->read.get()); !ok) {
@@ -150,7 +180,7 @@ Result<SpawnedProcess> spawn_process(const SpawnSpec& spec) {
     if (auto ok = sys::set_nonblocking(err->read.get()); !ok) {
         return fail(ok.error());
     }
-    return SpawnedProcess{pid, std::move(out->read), std::move(err->read)};
+    return SpawnedProcess{std::move(child), std::move(out->read), std::move(err->read)};
 }
 
 }  // namespace dora::daemon

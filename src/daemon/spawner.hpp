@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.hpp"
@@ -27,8 +28,35 @@ struct SpawnSpec {
     std::map<std::string, std::string> env;  // the complete environment of the process
 };
 
+// A child process in its own process group, owned: destroying it while it may still run kills
+// the group (SIGKILL) and reaps it, so no child outlives its owner by accident. Whoever reaps the
+// process (the event loop's ChildWatch) calls reaped(), after which the pid is never signalled
+// again (it may belong to another process by then).
+class ChildProcess {
+  public:
+    ChildProcess() = default;
+    explicit ChildProcess(pid_t pid) : pid_(pid) {}
+    ChildProcess(ChildProcess&& other) noexcept : pid_(std::exchange(other.pid_, -1)) {}
+    ChildProcess& operator=(ChildProcess&& other) noexcept;
+    ChildProcess(const ChildProcess&) = delete;
+    ChildProcess& operator=(const ChildProcess&) = delete;
+    ~ChildProcess() { kill_and_reap(); }
+
+    [[nodiscard]] pid_t pid() const { return pid_; }
+    [[nodiscard]] bool running() const { return pid_ > 0; }
+    // Sends `signal` to the process and its group (no-op once reaped).
+    void signal_group(int signal) const;
+    // The process was reaped elsewhere: forget it.
+    void reaped() { pid_ = -1; }
+    // SIGKILL to the group, then a blocking wait (quick: the process cannot ignore SIGKILL).
+    void kill_and_reap();
+
+  private:
+    pid_t pid_ = -1;
+};
+
 struct SpawnedProcess {
-    pid_t pid = -1;
+    ChildProcess process;
     sys::UniqueFd stdout_fd;  // non-blocking read ends
     sys::UniqueFd stderr_fd;
 };

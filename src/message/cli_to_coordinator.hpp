@@ -79,4 +79,8 @@ struct CliDestroy {
 inline void to_json(nlohmann::json& j, const CliDestroy&) { j = nlohmann::json::object(); }
 inline void from_json(const nlohmann::json&, CliDestroy&) {}
 
+// Everything a CLI may send after the hello.
+using CliRequest =
+    std::variant<CliStart, CliStop, CliList, CliLogs, CliCheck, CliBuild, CliDestroy>;
+
 }  // namespace dora::message

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "message/control.hpp"
+
 namespace dora::message {
 
 // The final state of one node of a dataflow, as a daemon reports it.

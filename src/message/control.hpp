@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "core/error.hpp"
 
@@ -97,6 +98,59 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ErrorMessage, message)
 template <typename T>
 [[nodiscard]] nlohmann::json make(const T& message) {
     return with_type(T::kType, nlohmann::json(message));
+}
+
+// The typed JSON of whichever message a direction's variant holds.
+template <typename... Ts>
+[[nodiscard]] nlohmann::json make(const std::variant<Ts...>& message) {
+    return std::visit([](const auto& m) { return make(m); }, message);
+}
+
+// Both ends of a connection, named in protocol errors so the user sees which versions disagree.
+struct Versions {
+    std::string_view self;    // "coordinator", "daemon", "CLI"
+    std::string_view ours;    // our dora version text
+    std::string_view peer;    // "the daemon of machine `edge1` (10.0.0.2:41234)"
+    std::string_view theirs;  // the dora version the peer gave in its hello ("" if unknown)
+};
+
+namespace detail {
+template <typename Variant, size_t I = 0>
+Result<Variant> decode_alternative(const nlohmann::json& message, std::string_view type,
+                                   bool& matched) {
+    if constexpr (I == std::variant_size_v<Variant>) {
+        return Variant{};
+    } else {
+        using T = std::variant_alternative_t<I, Variant>;
+        if (type == T::kType) {
+            matched = true;
+            auto parsed = parse_as<T>(message);
+            if (!parsed) {
+                return tl::unexpected<Error>(parsed.error());
+            }
+            return Variant(std::in_place_index<I>, std::move(*parsed));
+        }
+        return decode_alternative<Variant, I + 1>(message, type, matched);
+    }
+}
+}  // namespace detail
+
+// Decodes a message of one direction (a std::variant of its message structs) in one step: its
+// "type" picks the struct, its fields fill it. An unknown type is a protocol error naming both
+// sides' versions; malformed fields name the message type.
+template <typename Variant>
+[[nodiscard]] Result<Variant> decode(const nlohmann::json& message, const Versions& versions) {
+    const std::string type = message.value("type", std::string());
+    bool matched = false;
+    auto decoded = detail::decode_alternative<Variant>(message, type, matched);
+    if (!matched) {
+        return fail(
+            "protocol error: {} sent a message of unknown type `{}` ({}{}); this {} is {} "
+            "(control protocol {}): run the same dora version on every machine",
+            versions.peer, type, versions.theirs.empty() ? "version unknown" : "it runs ",
+            versions.theirs, versions.self, versions.ours, kProtocolVersion);
+    }
+    return decoded;
 }
 
 }  // namespace dora::message

@@ -8,7 +8,9 @@
 
 #include "message/auth.hpp"
 #include "message/cli_to_coordinator.hpp"
+#include "message/client_hello.hpp"
 #include "message/coordinator_to_daemon.hpp"
+#include "message/daemon_to_coordinator.hpp"
 
 namespace dora::message {
 namespace {
@@ -112,6 +114,76 @@ TEST(Auth, TokenComesFromFileThenEnvironment) {
     EXPECT_FALSE(load_token(dir / "empty"));
     EXPECT_FALSE(load_token(dir / "missing"));
     std::filesystem::remove_all(dir);
+}
+
+const Versions kVersions{"coordinator", "dora-cpp 0.1.0", "the daemon of machine `edge1`",
+                         "dora-cpp 0.2.0"};
+
+TEST(Control, DecodePicksTheStructOfTheMessageType) {
+    CliStop stop;
+    stop.name = "flow";
+    stop.grace_ms = 2500;
+    auto decoded = decode<CliRequest>(make(CliRequest(stop)), kVersions);
+    ASSERT_TRUE(decoded) << decoded.error().message();
+    ASSERT_TRUE(std::holds_alternative<CliStop>(*decoded));
+    EXPECT_EQ(std::get<CliStop>(*decoded).name, "flow");
+    EXPECT_EQ(std::get<CliStop>(*decoded).grace_ms, 2500);
+}
+
+TEST(Control, AnUnknownMessageTypeIsAProtocolErrorNamingBothVersions) {
+    auto decoded = decode<DaemonToCoordinator>(with_type("daemon.teleport", {}), kVersions);
+    ASSERT_FALSE(decoded);
+    const auto& text = decoded.error().message();
+    EXPECT_NE(text.find("daemon.teleport"), std::string::npos) << text;
+    EXPECT_NE(text.find("dora-cpp 0.1.0"), std::string::npos) << text;
+    EXPECT_NE(text.find("dora-cpp 0.2.0"), std::string::npos) << text;
+    EXPECT_NE(text.find("edge1"), std::string::npos) << text;
+}
+
+TEST(Control, AMalformedKnownMessageNamesItsType) {
+    auto decoded = decode<CoordinatorToDaemon>(
+        with_type(StopDataflow::kType, {{"grace_ms", "soon"}}), kVersions);
+    ASSERT_FALSE(decoded);
+    EXPECT_NE(decoded.error().message().find(StopDataflow::kType), std::string::npos)
+        << decoded.error().message();
+}
+
+Challenge challenge_with(bool token_required, int protocol = kProtocolVersion) {
+    Challenge c;
+    c.protocol = protocol;
+    c.dora_version = "dora-cpp 9.9.9";
+    c.nonce = random_hex32();
+    c.token_required = token_required;
+    return c;
+}
+
+TEST(ClientHello, ProvesTheTokenOverTheNonce) {
+    auto c = challenge_with(true);
+    auto hello = answer_challenge(make(c), "daemon", "dora-cpp 0.1.0", std::string("secret"));
+    ASSERT_TRUE(hello) << hello.error().message();
+    EXPECT_EQ(hello->role, "daemon");
+    EXPECT_TRUE(proofs_equal(hello->proof, hmac_proof("secret", c.nonce)));
+}
+
+TEST(ClientHello, ARequiredTokenThatIsMissingSaysHowToSetOne) {
+    auto hello = answer_challenge(make(challenge_with(true)), "daemon", "v", std::nullopt);
+    ASSERT_FALSE(hello);
+    EXPECT_NE(hello.error().message().find("--token-file"), std::string::npos);
+}
+
+TEST(ClientHello, AProtocolMismatchNamesBothVersions) {
+    auto hello = answer_challenge(make(challenge_with(false, kProtocolVersion + 1)), "cli",
+                                  "dora-cpp 0.1.0", std::nullopt);
+    ASSERT_FALSE(hello);
+    EXPECT_NE(hello.error().message().find("dora-cpp 9.9.9"), std::string::npos);
+    EXPECT_NE(hello.error().message().find("dora-cpp 0.1.0"), std::string::npos);
+}
+
+TEST(ClientHello, ARefusalCarriesTheCoordinatorsReason) {
+    auto hello = answer_challenge(make(ErrorMessage{"machine `x` is already connected"}), "daemon",
+                                  "v", std::nullopt);
+    ASSERT_FALSE(hello);
+    EXPECT_NE(hello.error().message().find("machine `x` is already connected"), std::string::npos);
 }
 
 }  // namespace

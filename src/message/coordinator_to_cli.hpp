@@ -72,4 +72,8 @@ struct Done {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Done, message)
 
+// Everything a coordinator sends a CLI after the hello.
+using CoordinatorToCli = std::variant<StartTriggered, LogEvent, DataflowResult, DataflowList,
+                                      LogsReply, BuildOutput, BuildResult, Done, ErrorMessage>;
+
 }  // namespace dora::message

@@ -76,4 +76,9 @@ inline void to_json(nlohmann::json& j, const CoordinatorHeartbeat&) {
 }
 inline void from_json(const nlohmann::json&, CoordinatorHeartbeat&) {}
 
+// Everything a coordinator sends a daemon after the hello.
+using CoordinatorToDaemon =
+    std::variant<Peers, PrepareDataflow, SpawnDataflow, StopDataflow, ReadLogs, BuildNodes,
+                 DestroyDaemon, CoordinatorHeartbeat, ErrorMessage>;
+
 }  // namespace dora::message

@@ -81,4 +81,10 @@ struct DaemonBuildResult {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DaemonBuildResult, request_id, success, message)
 
+// Everything a daemon sends its coordinator after the hello.
+using DaemonToCoordinator =
+    std::variant<DaemonRegister, DaemonHeartbeat, DataflowPrepared, DataflowSpawned, DaemonLog,
+                 DataflowFinishedOnMachine, DaemonLogsReply, DaemonBuildOutput, DaemonBuildResult,
+                 ErrorMessage>;
+
 }  // namespace dora::message

@@ -167,7 +167,9 @@ TEST_F(Cluster, AttachedStartStreamsEveryMachinesOutputAndExitsZero) {
     EXPECT_TRUE(
         std::regex_search(result.out, std::regex("dataflow start triggered: [0-9a-f-]{36}")))
         << result.out;
-    EXPECT_TRUE(contains(result.out, "attaching to dataflow (use --detach to run in background)"));
+    EXPECT_TRUE(
+        contains(result.err, "attaching to dataflow (use `--detach` to run in background)"))
+        << result.err;
     EXPECT_TRUE(contains(result.out, "sink on daemon `edge1`: stdout    total 5")) << result.out;
     EXPECT_TRUE(contains(result.out, "beacon on daemon `cloud`: stdout    producer sent 3"))
         << result.out;

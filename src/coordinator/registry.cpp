@@ -1,0 +1,132 @@
+#include "coordinator/registry.hpp"
+
+namespace dora::coordinator {
+
+std::string machine_name(const std::string& machine) {
+    return machine.empty() ? std::string("the default daemon") : fmt::format("`{}`", machine);
+}
+
+Result<DaemonRegistry::Registration> DaemonRegistry::add(const std::string& machine,
+                                                         ConnectionId connection,
+                                                         std::string address,
+                                                         std::vector<std::string> zenoh_endpoints,
+                                                         SteadyClock::time_point now) {
+    auto existing = daemons_.find(machine);
+    if (existing != daemons_.end() && existing->second.connection) {
+        return fail(
+            "a daemon for machine {} is already connected (from {}); give each daemon its own "
+            "`--machine-id`",
+            machine_name(machine), existing->second.address);
+    }
+    const bool again = existing != daemons_.end();
+    Daemon& daemon = daemons_[machine];
+    daemon.machine_id = machine;
+    daemon.address = std::move(address);
+    daemon.zenoh_endpoints = std::move(zenoh_endpoints);
+    daemon.connection = connection;
+    daemon.last_heard = now;
+    return again ? Registration::kReconnected : Registration::kNew;
+}
+
+void DaemonRegistry::heard_from(const std::string& machine, SteadyClock::time_point now) {
+    if (auto it = daemons_.find(machine); it != daemons_.end()) {
+        it->second.last_heard = now;
+    }
+}
+
+bool DaemonRegistry::disconnected(const std::string& machine, ConnectionId connection) {
+    auto it = daemons_.find(machine);
+    if (it == daemons_.end() || it->second.connection != connection) {
+        return false;
+    }
+    it->second.connection.reset();
+    return true;
+}
+
+void DaemonRegistry::disconnect_all() {
+    for (auto& [machine, daemon] : daemons_) {
+        daemon.connection.reset();
+    }
+}
+
+std::optional<ConnectionId> DaemonRegistry::connection_of(const std::string& machine) const {
+    auto it = daemons_.find(machine);
+    return it == daemons_.end() ? std::nullopt : it->second.connection;
+}
+
+std::vector<std::string> DaemonRegistry::connected_machines() const {
+    std::vector<std::string> machines;
+    for (const auto& [machine, daemon] : daemons_) {
+        if (daemon.connection) {
+            machines.push_back(machine);
+        }
+    }
+    return machines;
+}
+
+std::vector<ConnectionId> DaemonRegistry::silent(SteadyClock::time_point now,
+                                                 SteadyClock::duration timeout) const {
+    std::vector<ConnectionId> out;
+    for (const auto& [machine, daemon] : daemons_) {
+        if (daemon.connection && now - daemon.last_heard > timeout) {
+            out.push_back(*daemon.connection);
+        }
+    }
+    return out;
+}
+
+std::string DaemonRegistry::missing_daemons_error(const std::set<std::string>& machines) const {
+    std::string names;
+    std::string hint;
+    for (const auto& machine : machines) {
+        if (connected(machine)) {
+            continue;
+        }
+        names += (names.empty() ? "" : ", ") + machine_name(machine);
+        hint += fmt::format("{}`dora daemon{}{}`", hint.empty() ? "" : ", ",
+                            machine.empty() ? "" : " --machine-id ", machine);
+    }
+    if (names.empty()) {
+        return {};
+    }
+    std::string connected_names;
+    for (const auto& machine : connected_machines()) {
+        connected_names += (connected_names.empty() ? "" : ", ") + machine_name(machine);
+    }
+    return fmt::format(
+        "no daemon is connected for machine {} (connected daemons: {}); start one on that "
+        "machine with {} pointing --coordinator-addr at this coordinator",
+        names, connected_names.empty() ? "none" : connected_names, hint);
+}
+
+std::vector<message::DaemonInfo> DaemonRegistry::peers_of(const std::string& machine) const {
+    std::vector<message::DaemonInfo> peers;
+    for (const auto& [other, daemon] : daemons_) {
+        if (other != machine) {
+            peers.push_back({other, daemon.zenoh_endpoints, daemon.connection.has_value(), 0});
+        }
+    }
+    return peers;
+}
+
+std::vector<message::DaemonInfo> DaemonRegistry::list(SteadyClock::time_point now) const {
+    std::vector<message::DaemonInfo> out;
+    for (const auto& [machine, daemon] : daemons_) {
+        out.push_back(
+            {machine, daemon.zenoh_endpoints, daemon.connection.has_value(),
+             std::chrono::duration_cast<std::chrono::milliseconds>(now - daemon.last_heard)
+                 .count()});
+    }
+    return out;
+}
+
+std::string DaemonRegistry::summary() const {
+    std::string text;
+    for (const auto& [machine, daemon] : daemons_) {
+        text += fmt::format("\n  {}: {}", machine.empty() ? "(default)" : machine,
+                            daemon.connection ? "connected" : "disconnected");
+    }
+    return text;
+}
+
+}  // namespace dora::coordinator

@@ -1,0 +1,75 @@
+// The coordinator's daemon registry, without I/O: which daemon serves which machine id, from
+// which address, on which connection, with which Zenoh endpoints, and when it was last heard.
+// The coordinator feeds it events and asks it questions; it decides nothing about dataflows.
+//
+// Rules: one connected daemon per machine id (a second is refused while the first is connected);
+// a disconnected daemon stays known (shown by `dora list`/`dora check`) until it registers again;
+// a daemon silent for longer than the timeout counts as gone.
+//
+// Thread safety: a plain value used by one thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/event_loop.hpp"
+#include "message/common.hpp"
+
+namespace dora::coordinator {
+
+using ConnectionId = uint64_t;
+
+// "the default daemon" for "", else "`edge1`".
+[[nodiscard]] std::string machine_name(const std::string& machine);
+
+class DaemonRegistry {
+  public:
+    struct Daemon {
+        std::string machine_id;
+        std::string address;  // where it connected from
+        std::vector<std::string> zenoh_endpoints;
+        std::optional<ConnectionId> connection;  // std::nullopt: disconnected
+        SteadyClock::time_point last_heard;
+    };
+    enum class Registration { kNew, kReconnected };
+
+    // A daemon registers for `machine` on `connection`. Refused (the error is the reason to send
+    // it) while another daemon of that machine is connected.
+    [[nodiscard]] Result<Registration> add(const std::string& machine, ConnectionId connection,
+                                           std::string address,
+                                           std::vector<std::string> zenoh_endpoints,
+                                           SteadyClock::time_point now);
+    void heard_from(const std::string& machine, SteadyClock::time_point now);
+    // The daemon of `machine` lost `connection`; false when that was not its connection.
+    bool disconnected(const std::string& machine, ConnectionId connection);
+    // Every daemon counts as disconnected (destroy gave up waiting for them).
+    void disconnect_all();
+
+    [[nodiscard]] std::optional<ConnectionId> connection_of(const std::string& machine) const;
+    [[nodiscard]] bool connected(const std::string& machine) const {
+        return connection_of(machine).has_value();
+    }
+    [[nodiscard]] std::vector<std::string> connected_machines() const;
+    // Connections of connected daemons not heard from for longer than `timeout`.
+    [[nodiscard]] std::vector<ConnectionId> silent(SteadyClock::time_point now,
+                                                   SteadyClock::duration timeout) const;
+    // "" when each of `machines` has a connected daemon, else what to start where.
+    [[nodiscard]] std::string missing_daemons_error(const std::set<std::string>& machines) const;
+    // Every daemon other than `machine`'s, with its endpoints (what a daemon dials).
+    [[nodiscard]] std::vector<message::DaemonInfo> peers_of(const std::string& machine) const;
+    // Every daemon, as `dora list` shows them.
+    [[nodiscard]] std::vector<message::DaemonInfo> list(SteadyClock::time_point now) const;
+    // "\n  edge1: connected\n  cloud: disconnected" for `dora check`.
+    [[nodiscard]] std::string summary() const;
+
+  private:
+    std::map<std::string, Daemon> daemons_;
+};
+
+}  // namespace dora::coordinator

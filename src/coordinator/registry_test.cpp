@@ -1,0 +1,73 @@
+#include "coordinator/registry.hpp"
+
+#include <gtest/gtest.h>
+
+namespace dora::coordinator {
+namespace {
+
+using namespace std::chrono_literals;
+
+class RegistryTest : public ::testing::Test {
+  protected:
+    DaemonRegistry registry_;
+    SteadyClock::time_point t0_ = SteadyClock::time_point(1h);
+};
+
+TEST_F(RegistryTest, ADaemonRegistersAndIsConnected) {
+    auto r = registry_.add("edge1", 1, "10.0.0.1:4000", {"tcp/10.0.0.1:7000"}, t0_);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(*r, DaemonRegistry::Registration::kNew);
+    EXPECT_EQ(registry_.connection_of("edge1"), 1u);
+    EXPECT_EQ(registry_.connected_machines(), std::vector<std::string>{"edge1"});
+}
+
+TEST_F(RegistryTest, ASecondDaemonForAConnectedMachineIsRefusedWithAHint) {
+    ASSERT_TRUE(registry_.add("edge1", 1, "10.0.0.1:4000", {}, t0_));
+    auto second = registry_.add("edge1", 2, "10.0.0.2:4000", {}, t0_);
+    ASSERT_FALSE(second);
+    EXPECT_NE(second.error().message().find("10.0.0.1:4000"), std::string::npos);
+    EXPECT_NE(second.error().message().find("--machine-id"), std::string::npos);
+    EXPECT_EQ(registry_.connection_of("edge1"), 1u);
+}
+
+TEST_F(RegistryTest, ADisconnectedDaemonStaysKnownAndMayComeBack) {
+    ASSERT_TRUE(registry_.add("edge1", 1, "a", {}, t0_));
+    EXPECT_FALSE(registry_.disconnected("edge1", 99));  // not its connection
+    EXPECT_TRUE(registry_.disconnected("edge1", 1));
+    EXPECT_FALSE(registry_.connected("edge1"));
+    auto list = registry_.list(t0_);
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_FALSE(list[0].connected);
+    auto again = registry_.add("edge1", 3, "b", {}, t0_);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(*again, DaemonRegistry::Registration::kReconnected);
+}
+
+TEST_F(RegistryTest, SilentDaemonsAreThoseNotHeardFromWithinTheTimeout) {
+    ASSERT_TRUE(registry_.add("quiet", 1, "a", {}, t0_));
+    ASSERT_TRUE(registry_.add("chatty", 2, "b", {}, t0_));
+    registry_.heard_from("chatty", t0_ + 9s);
+    EXPECT_TRUE(registry_.silent(t0_ + 10s, 10s).empty());
+    EXPECT_EQ(registry_.silent(t0_ + 11s, 10s), std::vector<ConnectionId>{1});
+}
+
+TEST_F(RegistryTest, MissingDaemonsAreNamedWithTheCommandToStartThem) {
+    ASSERT_TRUE(registry_.add("cloud", 1, "a", {}, t0_));
+    EXPECT_EQ(registry_.missing_daemons_error({"cloud"}), "");
+    auto text = registry_.missing_daemons_error({"cloud", "edge2"});
+    EXPECT_NE(text.find("`edge2`"), std::string::npos) << text;
+    EXPECT_NE(text.find("dora daemon --machine-id edge2"), std::string::npos) << text;
+    EXPECT_NE(text.find("connected daemons: `cloud`"), std::string::npos) << text;
+}
+
+TEST_F(RegistryTest, PeersOfAMachineAreEveryOtherDaemonWithItsEndpoints) {
+    ASSERT_TRUE(registry_.add("a", 1, "x", {"tcp/1.1.1.1:1"}, t0_));
+    ASSERT_TRUE(registry_.add("b", 2, "y", {"tcp/2.2.2.2:2"}, t0_));
+    auto peers = registry_.peers_of("a");
+    ASSERT_EQ(peers.size(), 1u);
+    EXPECT_EQ(peers[0].machine_id, "b");
+    EXPECT_EQ(peers[0].zenoh_endpoints, std::vector<std::string>{"tcp/2.2.2.2:2"});
+}
+
+}  // namespace
+}  // namespace dora::coordinator

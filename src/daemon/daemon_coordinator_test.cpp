@@ -1,0 +1,271 @@
+// The daemon driven in-process by a fake coordinator over a socketpair: the hello, registration,
+// the two-phase start, results, logs, builds beside heartbeats, refusal and protocol errors.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <deque>
+
+#include "core/sys.hpp"
+#include "core/testing/temp_dir.hpp"
+#include "daemon/daemon.hpp"
+#include "message/auth.hpp"
+#include "message/coordinator_to_daemon.hpp"
+#include "message/daemon_to_coordinator.hpp"
+#include "message/framed_stream.hpp"
+
+namespace dora::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+namespace msg = dora::message;
+
+class DaemonTest : public ::testing::Test {
+  protected:
+    std::unique_ptr<EventLoop> loop_ = EventLoop::create().value();
+    testing::TempDir dir_{"dora-daemon-test"};
+    std::vector<std::string> said_;
+    sys::UniqueFd coordinator_;  // our end of the current connection
+    msg::FramedStream stream_;
+    int connections_ = 0;
+    std::unique_ptr<Daemon> daemon_;
+
+    void SetUp() override {
+        DaemonOptions options;
+        options.machine_id = "edge1";
+        options.local_listen_port = 0;
+        options.work_dir = dir_.path() / "work";
+        options.dora_version = "daemon-under-test";
+        options.heartbeat_interval = 100ms;
+        options.silence_limit = 5s;
+        options.zenoh.mode = zenoh::Mode::kPeer;
+        options.zenoh.listen.push_back(*zenoh::parse_endpoint("tcp/127.0.0.1:0"));
+        options.log = [this](const std::string& line) { said_.push_back(line); };
+        options.coordinator_connector = [this]() -> Result<sys::UniqueFd> {
+            int fds[2];
+            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
+                return fail(sys::errno_error("socketpair"));
+            }
+            coordinator_.reset(fds[1]);
+            stream_ = msg::FramedStream();
+            ++connections_;
+            return sys::UniqueFd(fds[0]);
+        };
+        daemon_ = Daemon::create(*loop_, options).value();
+        daemon_->start();
+    }
+
+    void TearDown() override {
+        daemon_.reset();
+        loop_->run_once(0ms);
+        EXPECT_FALSE(said("internal error")) << ::testing::PrintToString(said_);
+    }
+
+    void send(const nlohmann::json& message) {
+        ASSERT_TRUE(stream_.send_blocking(coordinator_.get(), message, 1s));
+    }
+
+    // The next message from the daemon (pumping its loop), or std::nullopt after `limit`.
+    std::optional<nlohmann::json> next(std::chrono::milliseconds limit = 5000ms) {
+        auto deadline = SteadyClock::now() + limit;
+        while (SteadyClock::now() < deadline) {
+            if (auto m = stream_.next(); m && *m) {
+                return **m;
+            }
+            loop_->run_once(5ms);
+            (void)stream_.read_some(coordinator_.get());  // EOF shows as no more messages
+        }
+        return std::nullopt;
+    }
+    // Skips messages until one of type T.
+    template <typename T>
+    std::optional<T> next_of(std::chrono::milliseconds limit = 5000ms) {
+        auto deadline = SteadyClock::now() + limit;
+        while (SteadyClock::now() < deadline) {
+            auto m = next(std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - SteadyClock::now()));
+            if (m && (*m)["type"] == T::kType) {
+                return msg::parse_as<T>(*m).value();
+            }
+        }
+        return std::nullopt;
+    }
+
+    msg::DaemonRegister hello() {
+        msg::Challenge challenge;
+        challenge.dora_version = "fake-coordinator";
+        challenge.nonce = msg::random_hex32();
+        send(msg::make(challenge));
+        auto answer = next_of<msg::Hello>();
+        EXPECT_TRUE(answer);
+        EXPECT_EQ(answer.value_or(msg::Hello{}).role, "daemon");
+        send(msg::make(msg::Welcome{}));
+        auto registration = next_of<msg::DaemonRegister>();
+        EXPECT_TRUE(registration);
+        return registration.value_or(msg::DaemonRegister{});
+    }
+
+    bool said(std::string_view needle) const {
+        for (const auto& line : said_) {
+            if (line.find(needle) != std::string::npos) return true;
+        }
+        return false;
+    }
+
+    msg::PrepareDataflow flow(const std::string& id, const std::string& yaml) {
+        auto file = dir_.write("flow/" + id + ".yml", yaml);
+        return msg::PrepareDataflow{id, "", yaml, file.string(), sys::machine_identity()};
+    }
+};
+
+TEST_F(DaemonTest, RegistersWithItsMachineIdAndZenohEndpointsAfterTheHello) {
+    auto registration = hello();
+    EXPECT_EQ(registration.machine_id, "edge1");
+    ASSERT_EQ(registration.zenoh_endpoints.size(), 1u);
+    EXPECT_EQ(registration.zenoh_endpoints[0].rfind("tcp/", 0), 0u);
+    EXPECT_TRUE(registration.running_dataflows.empty());
+    EXPECT_TRUE(said("connected to the coordinator"));
+}
+
+TEST_F(DaemonTest, ARefusalIsReportedWithTheCoordinatorsReason) {
+    send(msg::make(msg::ErrorMessage{"authentication failed: the cluster token does not match"}));
+    auto deadline = SteadyClock::now() + 5s;
+    while (!said("the cluster token does not match") && SteadyClock::now() < deadline) {
+        loop_->run_once(10ms);
+    }
+    EXPECT_TRUE(said("refused this daemon: authentication failed"))
+        << ::testing::PrintToString(said_);
+}
+
+TEST_F(DaemonTest, RunsADataflowInTwoPhasesAndReportsItsOutputAndResult) {
+    hello();
+    const std::string id = "0190aaaa-bbbb-7ccc-8ddd-000000000001";
+    send(msg::make(flow(id, R"(
+nodes:
+  - {id: talker, path: shell, args: "echo hello from talker", _unstable_deploy: {machine: edge1}}
+  - {id: elsewhere, path: shell, args: "true", _unstable_deploy: {machine: cloud}}
+)")));
+    auto prepared = next_of<msg::DataflowPrepared>();
+    ASSERT_TRUE(prepared);
+    EXPECT_TRUE(prepared->success) << prepared->error;
+    send(msg::make(msg::SpawnDataflow{id}));
+    auto spawned = next_of<msg::DataflowSpawned>();
+    ASSERT_TRUE(spawned);
+    EXPECT_TRUE(spawned->success) << spawned->error;
+    auto log = next_of<msg::DaemonLog>();
+    ASSERT_TRUE(log);
+    EXPECT_EQ(log->log.node_id, "talker");
+    EXPECT_EQ(log->log.line, "hello from talker");
+    auto finished = next_of<msg::DataflowFinishedOnMachine>();
+    ASSERT_TRUE(finished);
+    ASSERT_EQ(finished->results.size(), 1u);  // only this machine's node
+    EXPECT_TRUE(finished->results[0].success);
+    EXPECT_EQ(finished->results[0].machine_id, "edge1");
+}
+
+TEST_F(DaemonTest, APrepareThatCannotRunSaysWhyAndSpawnsNothing) {
+    hello();
+    const std::string id = "0190aaaa-bbbb-7ccc-8ddd-000000000002";
+    send(msg::make(flow(id,
+                        "nodes:\n  - {id: n, path: ./missing-binary, _unstable_deploy: "
+                        "{machine: edge1}}\n")));
+    auto prepared = next_of<msg::DataflowPrepared>();
+    ASSERT_TRUE(prepared);
+    EXPECT_FALSE(prepared->success);
+    EXPECT_NE(prepared->error.find("missing-binary"), std::string::npos) << prepared->error;
+    send(msg::make(msg::SpawnDataflow{id}));
+    auto spawned = next_of<msg::DataflowSpawned>();
+    ASSERT_TRUE(spawned);
+    EXPECT_FALSE(spawned->success);
+}
+
+TEST_F(DaemonTest, AStopBeforeTheSpawnDropsThePreparedDataflow) {
+    hello();
+    const std::string id = "0190aaaa-bbbb-7ccc-8ddd-000000000003";
+    send(msg::make(flow(id,
+                        "nodes:\n  - {id: n, path: shell, args: \"sleep 30\", "
+                        "_unstable_deploy: {machine: edge1}}\n")));
+    ASSERT_TRUE(next_of<msg::DataflowPrepared>());
+    send(msg::make(msg::StopDataflow{id, 0}));
+    send(msg::make(msg::SpawnDataflow{id}));
+    auto spawned = next_of<msg::DataflowSpawned>();
+    ASSERT_TRUE(spawned);
+    EXPECT_FALSE(spawned->success);
+    EXPECT_NE(spawned->error.find("no prepared dataflow"), std::string::npos) << spawned->error;
+}
+
+TEST_F(DaemonTest, HeartbeatsAndDataflowsGoOnWhileAQuietBuildRuns) {
+    hello();
+    const std::string id = "0190aaaa-bbbb-7ccc-8ddd-000000000004";
+    send(msg::make(flow(id,
+                        "nodes:\n  - {id: ticker, path: shell, args: \"for i in 1 2 3 4 5 6 7 "
+                        "8 9 10; do echo tick $i; sleep 0.2; done\", _unstable_deploy: "
+                        "{machine: edge1}}\n")));
+    ASSERT_TRUE(next_of<msg::DataflowPrepared>());
+    send(msg::make(msg::SpawnDataflow{id}));
+    ASSERT_TRUE(next_of<msg::DataflowSpawned>());
+    const std::string build_yaml =
+        "nodes:\n  - {id: slow, path: shell, args: \"true\", build: \"sleep 2; echo built\", "
+        "_unstable_deploy: {machine: edge1}}\n";
+    auto file = dir_.write("build/flow.yml", build_yaml);
+    send(msg::make(msg::BuildNodes{7, build_yaml, file.string(), sys::machine_identity()}));
+    int heartbeats = 0;
+    int ticks = 0;
+    std::optional<msg::DaemonBuildResult> result;
+    std::vector<std::string> build_lines;
+    auto deadline = SteadyClock::now() + 15s;
+    while (!result && SteadyClock::now() < deadline) {
+        auto m = next(1000ms);
+        if (!m) continue;
+        const std::string type = (*m)["type"];
+        if (type == msg::DaemonHeartbeat::kType) ++heartbeats;
+        if (type == msg::DaemonLog::kType &&
+            (*m)["log"]["line"].get<std::string>().find("tick") == 0)
+            ++ticks;
+        if (type == msg::DaemonBuildOutput::kType) build_lines.push_back((*m)["line"]);
+        if (type == msg::DaemonBuildResult::kType)
+            result = msg::parse_as<msg::DaemonBuildResult>(*m).value();
+    }
+    ASSERT_TRUE(result);
+    EXPECT_TRUE(result->success) << result->message;
+    EXPECT_EQ(result->request_id, 7u);
+    EXPECT_EQ(build_lines, std::vector<std::string>{"built"});
+    // During the 2 s build: heartbeats every 100 ms and the node's ticks every 200 ms went on.
+    EXPECT_GE(heartbeats, 10);
+    EXPECT_GE(ticks, 5);
+}
+
+TEST_F(DaemonTest, AnUnknownMessageFromTheCoordinatorIsReportedAndTheLinkStays) {
+    hello();
+    send(msg::with_type("coordinator.teleport", {}));
+    auto deadline = SteadyClock::now() + 5s;
+    while (!said("coordinator.teleport") && SteadyClock::now() < deadline) {
+        loop_->run_once(10ms);
+    }
+    EXPECT_TRUE(said("coordinator.teleport"));
+    EXPECT_TRUE(said("fake-coordinator"));  // the peer's version is named
+    EXPECT_TRUE(next_of<msg::DaemonHeartbeat>());
+    EXPECT_EQ(connections_, 1);
+}
+
+TEST_F(DaemonTest, AfterTheCoordinatorIsLostTheDaemonReconnectsAndListsWhatItRuns) {
+    hello();
+    const std::string id = "0190aaaa-bbbb-7ccc-8ddd-000000000005";
+    send(msg::make(flow(id,
+                        "nodes:\n  - {id: n, path: shell, args: \"sleep 30\", "
+                        "_unstable_deploy: {machine: edge1}}\n")));
+    ASSERT_TRUE(next_of<msg::DataflowPrepared>());
+    send(msg::make(msg::SpawnDataflow{id}));
+    ASSERT_TRUE(next_of<msg::DataflowSpawned>());
+    coordinator_.reset();  // the coordinator goes away
+    auto deadline = SteadyClock::now() + 10s;
+    while (connections_ < 2 && SteadyClock::now() < deadline) {
+        loop_->run_once(10ms);
+    }
+    ASSERT_EQ(connections_, 2);
+    auto registration = hello();
+    EXPECT_EQ(registration.running_dataflows, std::vector<std::string>{id});
+    EXPECT_TRUE(said("ended"));
+}
+
+}  // namespace
+}  // namespace dora::daemon

@@ -1,0 +1,150 @@
+#include "message/framed_stream.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "core/sys.hpp"
+
+namespace dora::message {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr int kMaxReadsPerCall = 16;
+
+int remaining_ms(Clock::time_point deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    return static_cast<int>(std::max<int64_t>(0, left.count()));
+}
+
+}  // namespace
+
+Result<> FramedStream::queue(const nlohmann::json& message) {
+    if (queued_bytes() > max_queued_) {
+        return fail("the peer does not read its messages ({} bytes wait to be sent)",
+                    queued_bytes());
+    }
+    if (sent_ != 0 && sent_ == out_.size()) {
+        out_.clear();
+        sent_ = 0;
+    }
+    out_ += encode_frame(message);
+    return {};
+}
+
+Result<bool> FramedStream::write_some(int fd) {
+    while (sent_ < out_.size()) {
+        ssize_t n = ::send(fd, out_.data() + sent_, out_.size() - sent_, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break;
+            }
+            return fail(sys::errno_error("write"));
+        }
+        sent_ += static_cast<size_t>(n);
+    }
+    if (sent_ == out_.size()) {
+        out_.clear();
+        sent_ = 0;
+        return true;
+    }
+    // Compact once the written part dominates, so the buffer does not grow without bound.
+    if (sent_ > out_.size() / 2) {
+        out_.erase(0, sent_);
+        sent_ = 0;
+    }
+    return false;
+}
+
+Result<FramedStream::Input> FramedStream::read_some(int fd) {
+    if (eof_) {
+        return Input::kEof;
+    }
+    char buffer[kReadChunk];
+    for (int round = 0; round < kMaxReadsPerCall; ++round) {
+        ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n == 0) {
+            eof_ = true;
+            return Input::kEof;
+        }
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break;
+            }
+            return fail(sys::errno_error("read"));
+        }
+        received_ += static_cast<size_t>(n);
+        if (input_limit_ != 0 && received_ > input_limit_) {
+            return fail("the peer sent more than {} bytes before completing the hello",
+                        input_limit_);
+        }
+        reader_.feed(std::string_view(buffer, static_cast<size_t>(n)));
+    }
+    return Input::kOpen;
+}
+
+Result<> FramedStream::send_blocking(int fd, const nlohmann::json& message,
+                                     std::chrono::milliseconds timeout) {
+    if (auto ok = queue(message); !ok) {
+        return ok;
+    }
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+        auto done = write_some(fd);
+        if (!done) {
+            return fail(done.error());
+        }
+        if (*done) {
+            return {};
+        }
+        pollfd p{fd, POLLOUT, 0};
+        int ready = ::poll(&p, 1, remaining_ms(deadline));
+        if (ready < 0 && errno != EINTR) {
+            return fail(sys::errno_error("poll"));
+        }
+        if (ready == 0) {
+            return fail("the peer did not take the message within {} ms", timeout.count());
+        }
+    }
+}
+
+Result<std::optional<nlohmann::json>> FramedStream::receive_blocking(
+    int fd, std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+        auto message = next();
+        if (!message || *message) {
+            return message;
+        }
+        if (eof_) {
+            return fail("the connection was closed by the peer");
+        }
+        pollfd p{fd, POLLIN, 0};
+        int ready = ::poll(&p, 1, remaining_ms(deadline));
+        if (ready < 0 && errno != EINTR) {
+            return fail(sys::errno_error("poll"));
+        }
+        if (ready <= 0) {
+            if (Clock::now() >= deadline) {
+                return std::optional<nlohmann::json>();
+            }
+            continue;
+        }
+        if (auto input = read_some(fd); !input) {
+            return fail(input.error());
+        }
+    }
+}
+
+}  // namespace dora::message

@@ -1,0 +1,66 @@
+// The control plane's byte stream over one TCP socket: outgoing frames queued and written as the
+// socket takes them, incoming bytes cut into messages (control.hpp framing). The socket is not
+// owned (its owner watches it on an event loop, or polls it); every call gets the descriptor.
+// Used by every control connection: the coordinator's connections and the daemon's link through
+// Channel (channel.hpp), the CLI directly with the blocking helpers.
+//
+// Limits: a peer that sends a frame over kMaxFrameSize, or (before set_input_limit(0)) more than
+// the input limit in all, fails the stream; a peer that does not read its messages fails it once
+// more than `max_queued` bytes wait.
+//
+// Thread safety: one thread at a time.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "core/error.hpp"
+#include "message/control.hpp"
+
+namespace dora::message {
+
+inline constexpr size_t kMaxQueuedBytes = 64u << 20;
+
+class FramedStream {
+  public:
+    explicit FramedStream(size_t max_queued = kMaxQueuedBytes) : max_queued_(max_queued) {}
+
+    // Appends one message to the output; fails when the peer has left too much unread.
+    [[nodiscard]] Result<> queue(const nlohmann::json& message);
+    // Writes what the socket takes now; true once nothing is left.
+    [[nodiscard]] Result<bool> write_some(int fd);
+    [[nodiscard]] size_t queued_bytes() const { return out_.size() - sent_; }
+
+    enum class Input { kOpen, kEof };
+    // Reads what the socket has (a bounded amount, so other work gets its turn) into the input
+    // buffer. Complete messages are then taken with next(); kEof after the peer closed (the
+    // messages before the end are still there to take).
+    [[nodiscard]] Result<Input> read_some(int fd);
+    // The next complete message, std::nullopt if more bytes are needed.
+    [[nodiscard]] Result<std::optional<nlohmann::json>> next() { return reader_.next(); }
+
+    // Bytes a peer may send in all before the limit is lifted (0: no limit).
+    void set_input_limit(size_t bytes) { input_limit_ = bytes; }
+
+    // Blocking forms (poll) for a client without an event loop.
+    [[nodiscard]] Result<> send_blocking(int fd, const nlohmann::json& message,
+                                         std::chrono::milliseconds timeout);
+    // The next message within `timeout` (std::nullopt when none came); an error once the peer
+    // closed or sent something unreadable.
+    [[nodiscard]] Result<std::optional<nlohmann::json>> receive_blocking(
+        int fd, std::chrono::milliseconds timeout);
+
+  private:
+    size_t max_queued_;
+    std::string out_;
+    size_t sent_ = 0;
+    FrameReader reader_;
+    size_t received_ = 0;
+    size_t input_limit_ = 0;
+    bool eof_ = false;
+};
+
+}  // namespace dora::message
