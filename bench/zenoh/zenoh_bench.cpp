@@ -31,7 +31,8 @@ constexpr size_t kMaxPending = size_t{16} << 20;  // publisher back-pressure: qu
 class Node {
   public:
     Node(Mode mode, std::vector<std::string> listen, std::vector<std::string> connect) {
-        loop_ = EventLoop::create().value();
+        // Signals stay with the process (Ctrl-C ends the benchmark).
+        loop_ = EventLoop::create({nullptr, /*handle_signals=*/false}).value();
         SessionOptions options;
         options.config.mode = mode;
         for (const auto& e : listen) {

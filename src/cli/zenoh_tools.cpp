@@ -107,12 +107,8 @@ Result<std::vector<std::string>> daemon_zenoh_endpoints(const ClientOptions& opt
     if (!client) {
         return fail(client.error());
     }
-    auto reply = client->request(message::make(message::CliList{}), message::DataflowList::kType,
-                                 std::chrono::seconds(10));
-    if (!reply) {
-        return fail(reply.error());
-    }
-    auto list = message::parse_as<message::DataflowList>(*reply);
+    auto list =
+        client->request<message::DataflowList>(message::CliList{}, std::chrono::seconds(10));
     if (!list) {
         return fail(list.error());
     }

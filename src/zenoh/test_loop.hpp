@@ -6,7 +6,6 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <signal.h>
 
 #include <chrono>
 #include <string>
@@ -16,14 +15,9 @@
 
 namespace dora::zenoh::testing {
 
-// The loop blocks SIGINT/SIGTERM for its thread (it reads them through a signalfd); these tests
-// watch no signals, so the test binary keeps its default Ctrl-C.
+// These tests watch no signals: the loop leaves them alone (Ctrl-C still ends the binary).
 inline std::unique_ptr<EventLoop> make_test_loop(const TimeSource* time = nullptr) {
-    sigset_t before;
-    ::pthread_sigmask(SIG_SETMASK, nullptr, &before);
-    auto loop = EventLoop::create({time}).value();
-    ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
-    return loop;
+    return EventLoop::create({time, /*handle_signals=*/false}).value();
 }
 
 class LoopTest : public ::testing::Test {

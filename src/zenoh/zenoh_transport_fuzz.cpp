@@ -2,7 +2,6 @@
 // socketpair completes the handshake with a scripted peer, then the input is written as the peer's
 // byte stream (batches, fragments, SNs, CLOSE...). Any input must end in delivered messages or a
 // clean close, never a crash or a hang.
-#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,14 +16,9 @@ namespace {
 
 using namespace dora::zenoh;
 
-// The loop blocks SIGINT/SIGTERM to read them through a signalfd; give libFuzzer its signals
-// back (it stops on Ctrl-C and on -max_total_time through them).
+// Signals stay libFuzzer's: Ctrl-C stops it.
 std::unique_ptr<dora::EventLoop> make_loop() {
-    sigset_t before;
-    ::pthread_sigmask(SIG_SETMASK, nullptr, &before);
-    auto loop = dora::EventLoop::create().value();
-    ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
-    return loop;
+    return dora::EventLoop::create({nullptr, /*handle_signals=*/false}).value();
 }
 
 struct Sink : TransportHandler {
