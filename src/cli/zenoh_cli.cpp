@@ -1,9 +1,6 @@
 #include "cli/zenoh_cli.hpp"
 
 #include <signal.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -20,9 +17,13 @@ void add_zenoh_options(CLI::App* cmd, ZenohCliOptions& options, bool with_mode) 
             ->check(CLI::IsMember({"peer", "client", "router"}));
     }
     cmd->add_option("-e,--connect", options.connect,
-                    "Endpoint to connect to, e.g. tcp/127.0.0.1:7447 (repeatable)");
+                    "Endpoint to connect to, e.g. tcp/127.0.0.1:7447 (repeat for more)")
+        ->allow_extra_args(false)
+        ->type_name("ENDPOINT");
     cmd->add_option("-l,--listen", options.listen,
-                    "Endpoint to listen on, e.g. tcp/0.0.0.0:7447 (repeatable)");
+                    "Endpoint to listen on, e.g. tcp/0.0.0.0:7447 (repeat for more)")
+        ->allow_extra_args(false)
+        ->type_name("ENDPOINT");
     cmd->add_flag("--no-multicast-scouting", options.no_multicast,
                   "Disable multicast scouting even if the configuration enables it");
 }
@@ -43,13 +44,22 @@ std::vector<zenoh::Endpoint> endpoints(const std::vector<std::string>& texts) {
 
 }  // namespace
 
-zenoh::ZenohConfig resolve_zenoh_config(const ZenohCliOptions& options, std::string_view tool) {
-    std::string file = options.config_file;
-    if (file.empty()) {
-        if (const char* env = std::getenv("ZENOH_CONFIG"); env != nullptr && *env != '\0') {
-            file = env;
-        }
+namespace {
+
+std::string config_file(const ZenohCliOptions& options) {
+    if (!options.config_file.empty()) {
+        return options.config_file;
     }
+    const char* env = std::getenv("ZENOH_CONFIG");
+    return env != nullptr ? env : "";
+}
+
+}  // namespace
+
+bool has_config_file(const ZenohCliOptions& options) { return !config_file(options).empty(); }
+
+zenoh::ZenohConfig resolve_zenoh_config(const ZenohCliOptions& options, std::string_view tool) {
+    std::string file = config_file(options);
     zenoh::ZenohConfig config;
     if (!file.empty()) {
         auto loaded = zenoh::load_config(file);
@@ -87,7 +97,7 @@ zenoh::ZenohConfig resolve_zenoh_config(const ZenohCliOptions& options, std::str
 
 ZenohRuntime open_zenoh(zenoh::ZenohConfig config, bool verbose, bool announce) {
     ZenohRuntime rt;
-    auto loop = zenoh::EventLoop::create();
+    auto loop = EventLoop::create();
     if (!loop) {
         throw Exception(loop.error());
     }
@@ -113,60 +123,23 @@ ZenohRuntime open_zenoh(zenoh::ZenohConfig config, bool verbose, bool announce) 
     return rt;
 }
 
-namespace {
-
-// Turns SIGINT/SIGTERM into a loop stop, through a signalfd watched by the loop.
-class SignalStop final : public zenoh::FdHandler {
-  public:
-    explicit SignalStop(zenoh::EventLoop& loop) : loop_(loop) {
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGTERM);
-        ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
-        fd_ = sys::UniqueFd(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
-        if (fd_.valid()) {
-            (void)loop_.add_fd(fd_.get(), EPOLLIN, this);
-        }
+bool run_zenoh_loop(EventLoop& loop, std::chrono::milliseconds limit) {
+    // The handlers stay registered for the loop's life: the flag is shared with them.
+    auto signalled = std::make_shared<bool>(false);
+    for (int signal : {SIGINT, SIGTERM, SIGHUP}) {
+        loop.on_signal(signal, [&loop, signalled] {
+            *signalled = true;
+            loop.stop();
+        });
     }
-    ~SignalStop() override {
-        if (fd_.valid()) {
-            loop_.remove_fd(fd_.get());
-        }
-    }
-    SignalStop(const SignalStop&) = delete;
-    SignalStop& operator=(const SignalStop&) = delete;
-
-    void on_ready(uint32_t) override {
-        signalfd_siginfo info{};
-        while (::read(fd_.get(), &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) {
-            signalled_ = true;
-        }
-        if (signalled_) {
-            loop_.stop();
-        }
-    }
-    [[nodiscard]] bool signalled() const { return signalled_; }
-
-  private:
-    zenoh::EventLoop& loop_;
-    sys::UniqueFd fd_;
-    bool signalled_ = false;
-};
-
-}  // namespace
-
-bool run_zenoh_loop(zenoh::EventLoop& loop, std::chrono::milliseconds limit) {
-    SignalStop signals(loop);
-    zenoh::EventLoop::TimerId timer = 0;
+    Timer deadline;
     if (limit.count() > 0) {
-        timer = loop.add_timer(limit, [&loop] { loop.stop(); });
+        deadline = loop.add_timer(limit, [&loop] { loop.stop(); });
     }
     std::fflush(stdout);
     loop.run();
-    loop.cancel_timer(timer);
     std::fflush(stdout);
-    return signals.signalled();
+    return *signalled;
 }
 
 namespace {

@@ -1,6 +1,7 @@
 // What `dora router` and the `dora zenoh` tools share: the Zenoh options every one of them takes
 // (`--config`, `-m`, `-e`, `-l`, `--no-multicast-scouting`, ZENOH_CONFIG honoured the way zenoh's
-// examples do), and running a Zenoh event loop until Ctrl-C / SIGTERM or a deadline.
+// examples do), and running the process's event loop until Ctrl-C / SIGTERM / SIGHUP or a
+// deadline.
 //
 // Errors are thrown as dora::Exception (this is the CLI edge).
 //
@@ -13,8 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "core/event_loop.hpp"
 #include "zenoh/config.hpp"
-#include "zenoh/event_loop.hpp"
 #include "zenoh/session.hpp"
 
 namespace dora::cli {
@@ -28,27 +29,34 @@ struct ZenohCliOptions {
 };
 
 // Adds --config/-c, --mode/-m (unless `with_mode` is false), --connect/-e, --listen/-l and
-// --no-multicast-scouting to `cmd`.
+// --no-multicast-scouting to `cmd`. -e and -l take one endpoint per occurrence (repeat them), so
+// they never swallow the positionals that follow, as in zenoh's examples.
 void add_zenoh_options(CLI::App* cmd, ZenohCliOptions& options, bool with_mode = true);
+
+// Whether a config file is in play: --config, or ZENOH_CONFIG set.
+[[nodiscard]] bool has_config_file(const ZenohCliOptions& options);
 
 // The config file (or ZENOH_CONFIG) with the command-line options on top: `-e` and `-l` replace
 // the file's lists, `-m` its mode. Unknown keys are reported once on stderr. Throws on errors.
 [[nodiscard]] zenoh::ZenohConfig resolve_zenoh_config(const ZenohCliOptions& options,
                                                       std::string_view tool);
 
-// A loop and a session; Ctrl-C and SIGTERM stop the loop.
+// The process's event loop and a session on it (the session is destroyed first).
 struct ZenohRuntime {
-    std::unique_ptr<zenoh::EventLoop> loop;
+    std::unique_ptr<EventLoop> loop;
     std::unique_ptr<zenoh::Session> session;
 };
-// Opens a session with `config` (throws on errors) and says on stderr what it listens on (real
-// ports). Transport log lines go to stderr only when `verbose` is set or DORA_ZENOH_LOG is set.
+// Creates the loop (which blocks SIGINT/SIGTERM/SIGHUP for this thread: call it before any
+// blocking work that Ctrl-C should interrupt, and before starting threads) and opens a session
+// with `config` (throws on errors), then says on stderr what it listens on (real ports).
+// Transport log lines (links opening and closing) go to stderr only when `verbose` is set or
+// DORA_ZENOH_LOG is set.
 [[nodiscard]] ZenohRuntime open_zenoh(zenoh::ZenohConfig config, bool verbose = false,
                                       bool announce = true);
 
 // Runs the loop until it is stopped (signal or code) or `limit` passed (zero: no limit).
-// Returns true when it stopped because of a signal.
-bool run_zenoh_loop(zenoh::EventLoop& loop, std::chrono::milliseconds limit);
+// Returns true when it stopped because of SIGINT, SIGTERM or SIGHUP.
+bool run_zenoh_loop(EventLoop& loop, std::chrono::milliseconds limit);
 
 // "text" when the bytes are valid UTF-8 without control characters other than tab, else
 // "0x<hex>" (what the sub tool prints).

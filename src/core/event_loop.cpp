@@ -383,17 +383,19 @@ Result<std::unique_ptr<EventLoop>> EventLoop::create(Options options) {
     if (!core->epoll.valid()) {
         return fail(sys::errno_error("epoll_create1"));
     }
-    sigset_t set;
-    sigemptyset(&set);
-    for (int s : kHandledSignals) {
-        sigaddset(&set, s);
-    }
-    if (int rc = ::pthread_sigmask(SIG_BLOCK, &set, nullptr); rc != 0) {
-        return fail(sys::errno_error("pthread_sigmask", rc));
-    }
-    core->signal_fd = sys::UniqueFd(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
-    if (!core->signal_fd.valid()) {
-        return fail(sys::errno_error("signalfd"));
+    if (options.handle_signals) {
+        sigset_t set;
+        sigemptyset(&set);
+        for (int s : kHandledSignals) {
+            sigaddset(&set, s);
+        }
+        if (int rc = ::pthread_sigmask(SIG_BLOCK, &set, nullptr); rc != 0) {
+            return fail(sys::errno_error("pthread_sigmask", rc));
+        }
+        core->signal_fd = sys::UniqueFd(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+        if (!core->signal_fd.valid()) {
+            return fail(sys::errno_error("signalfd"));
+        }
     }
     core->wake_fd = sys::UniqueFd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     if (!core->wake_fd.valid()) {
@@ -406,6 +408,9 @@ Result<std::unique_ptr<EventLoop>> EventLoop::create(Options options) {
     for (auto [fd, id] :
          {std::pair{core->signal_fd.get(), kSignalId}, std::pair{core->wake_fd.get(), kWakeId},
           std::pair{core->timer_fd.get(), kTimerFdId}}) {
+        if (fd < 0) {
+            continue;  // no signalfd: signals are another loop's
+        }
         if (auto ok = core->epoll_control(EPOLL_CTL_ADD, fd, EPOLLIN, id); !ok) {
             return fail(ok.error());
         }
@@ -523,7 +528,9 @@ bool EventLoop::run_once(SteadyClock::duration timeout) {
                          static_cast<int>(std::clamp<int64_t>(ms, 0, 60'000)));
     for (int i = 0; i < n && !core->stop.load(); ++i) {
         const auto& event = events[static_cast<size_t>(i)];
-        switch (event.data.u64) {
+        // Copied: epoll_event is packed, and find() would bind a reference to a misaligned field.
+        const uint64_t id = event.data.u64;
+        switch (id) {
             case kWakeId:
                 core->drain_wake();
                 core->run_posted();
@@ -540,7 +547,7 @@ bool EventLoop::run_once(SteadyClock::duration timeout) {
             default:
                 break;
         }
-        auto it = core->fds.find(event.data.u64);
+        auto it = core->fds.find(id);
         if (it == core->fds.end()) {
             continue;  // removed by an earlier callback of this round
         }

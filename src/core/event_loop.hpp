@@ -14,7 +14,9 @@
 //
 // Signals: the loop blocks SIGCHLD, SIGINT, SIGTERM and SIGHUP for the creating thread and reads
 // them through a signalfd; create the loop before any other thread so threads inherit the blocked
-// mask (child processes must restore it: the spawner does).
+// mask (child processes must restore it: the spawner does). A process-directed signal is read by
+// one signalfd only, so a process has one loop that handles signals: any other loop (a network
+// thread's, a benchmark's) is created with `handle_signals = false`, and leaves them to it.
 //
 // Thread safety: everything runs on the thread that calls run()/run_once() (the loop thread),
 // except post(), stop() and is_loop_thread(), which any thread may call. Handles are used on the
@@ -149,6 +151,9 @@ class EventLoop {
 
     struct Options {
         const TimeSource* time = nullptr;  // null: real steady time
+        // False: no signalfd and no change to the signal mask; on_signal and watch_child are then
+        // not available (this loop never learns of signals or child exits).
+        bool handle_signals = true;
     };
 
     [[nodiscard]] static Result<std::unique_ptr<EventLoop>> create(Options options);

@@ -247,5 +247,22 @@ TEST(EventLoopRealTime, SignalHandlerRuns) {
     EXPECT_TRUE(got);
 }
 
+TEST(EventLoopRealTime, ALoopThatDoesNotHandleSignalsLeavesThemToTheOneThatDoes) {
+    auto main_loop = EventLoop::create().value();
+    auto network_loop = EventLoop::create({nullptr, /*handle_signals=*/false}).value();
+    bool got = false;
+    main_loop->on_signal(SIGHUP, [&] { got = true; });
+    ASSERT_EQ(::kill(::getpid(), SIGHUP), 0);
+    // Had the second loop a signalfd too, it would read (and drop) the signal here.
+    for (int i = 0; i < 5; ++i) {
+        network_loop->run_once(10ms);
+    }
+    auto deadline = SteadyClock::now() + 5s;
+    while (!got && SteadyClock::now() < deadline) {
+        main_loop->run_once(50ms);
+    }
+    EXPECT_TRUE(got);
+}
+
 }  // namespace
 }  // namespace dora

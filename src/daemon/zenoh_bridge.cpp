@@ -20,8 +20,8 @@ constexpr size_t kMaxInFlight = 4096;
 struct ZenohBridge::Route {
     std::string dataflow_id;
     LocalDataflow* dataflow = nullptr;
-    std::vector<uint32_t> subscriptions;      // network thread
-    std::unique_ptr<shm::Pool> ingress_pool;  // network thread
+    std::vector<zenoh::Subscription> subscriptions;  // network thread
+    std::unique_ptr<shm::Pool> ingress_pool;         // network thread
     std::thread egress;
     std::atomic<bool> stop{false};
     std::atomic<size_t> in_flight{0};
@@ -34,7 +34,8 @@ ZenohBridge::ZenohBridge(ZenohBridgeOptions options) : options_(std::move(option
 
 Result<std::unique_ptr<ZenohBridge>> ZenohBridge::start(ZenohBridgeOptions options) {
     std::unique_ptr<ZenohBridge> bridge(new ZenohBridge(std::move(options)));
-    auto loop = zenoh::EventLoop::create();
+    // The daemon's loop handles signals and child exits; this thread inherits its blocked mask.
+    auto loop = EventLoop::create({nullptr, /*handle_signals=*/false});
     if (!loop) {
         return fail(loop.error());
     }
@@ -163,7 +164,7 @@ Result<> ZenohBridge::attach(LocalDataflow& dataflow) {
                     result = fail(id.error());
                     return;
                 }
-                r->subscriptions.push_back(*id);
+                r->subscriptions.push_back(std::move(*id));
             }
         });
         if (!result) {
@@ -268,12 +269,7 @@ void ZenohBridge::detach(const std::string& dataflow_id) {
     if (route->egress.joinable()) {
         route->egress.join();
     }
-    run_on_network([&] {
-        for (uint32_t id : route->subscriptions) {
-            session_->undeclare_subscriber(id);
-        }
-        route->subscriptions.clear();
-    });
+    run_on_network([&] { route->subscriptions.clear(); });  // undeclared as they go
     // Batches still queued on the network thread reference the route: let them run first.
     run_on_network([] {});
     if (route->ingress_pool) {

@@ -1,8 +1,8 @@
 // Remote routing: moves dataflow messages between this daemon's shared memory and other
 // machines over Zenoh (DESIGN section 4, "Between machines").
 //
-// One Zenoh session per daemon runs on its own "network thread" (the Zenoh EventLoop). For each
-// attached dataflow:
+// One Zenoh session per daemon runs on its own "network thread" (an EventLoop that leaves signals
+// to the daemon's loop). For each attached dataflow:
 //  - egress: a thread waits on the dataflow's egress region (the rings that local producers
 //    push to for remote consumers), reads each sample in place and hands batches to the network
 //    thread, which publishes them on `dora/{network}/{dataflow}/output/{node}/{output}` with the
@@ -27,10 +27,10 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/event_loop.hpp"
 #include "daemon/local_dataflow.hpp"
 #include "message/common.hpp"
 #include "zenoh/config.hpp"
-#include "zenoh/event_loop.hpp"
 #include "zenoh/session.hpp"
 
 namespace dora::daemon {
@@ -74,7 +74,7 @@ class ZenohBridge {
     void egress_loop(Route* route);
 
     ZenohBridgeOptions options_;
-    std::unique_ptr<zenoh::EventLoop> loop_;
+    std::unique_ptr<EventLoop> loop_;
     std::unique_ptr<zenoh::Session> session_;
     std::thread network_;
     std::vector<std::string> endpoints_;

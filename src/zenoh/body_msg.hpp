@@ -1,5 +1,5 @@
-// Zenoh 0x09 message bodies carried by network messages (PROTOCOL.md 3.3): PUT and DEL inside
-// PUSH (and REPLY), QUERY inside REQUEST, REPLY and ERR inside RESPONSE.
+// Zenoh 0x09 message bodies carried by network messages (docs/zenoh-protocol.md sections 4.4, 4.5):
+// PUT and DEL inside PUSH (and REPLY), QUERY inside REQUEST, REPLY and ERR inside RESPONSE.
 //
 // Decoded structs hold views into the decoded buffer; encode writes from views, so a message can
 // be encoded from caller-owned payload bytes without copying them first.

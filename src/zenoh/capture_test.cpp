@@ -228,7 +228,7 @@ TEST(CaptureTest, FragmentedPingIsReassembledToA3000BytePush) {
     ASSERT_GE(frags.size(), 2u);
     EXPECT_TRUE(frags[0].more);
     EXPECT_TRUE(frags[0].first);
-    EXPECT_FALSE(frags[0].reliable);  // pico's inverted R flag (PROTOCOL.md 9.2)
+    EXPECT_FALSE(frags[0].reliable);  // pico's inverted R flag (docs/zenoh-protocol.md section 9.2)
     EXPECT_EQ(frags[0].sn, 3u);
     EXPECT_EQ(frags[0].payload.size(), 2043u);
     EXPECT_FALSE(frags[1].more);

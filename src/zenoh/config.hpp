@@ -1,5 +1,5 @@
-// ZENOH_CONFIG: the subset of zenohd's json5 configuration dora honours (PROTOCOL.md section 8),
-// and Zenoh endpoints (`tcp/host:port`, `tcp/[v6]:port`, `udp/addr:port#iface=lo`).
+// ZENOH_CONFIG: the subset of zenohd's json5 configuration dora honours (docs/zenoh-protocol.md
+// section 8), and Zenoh endpoints (`tcp/host:port`, `tcp/[v6]:port`, `udp/addr:port#iface=lo`).
 //
 // Keys the reader does not know are collected in `unknown_keys` (dotted paths) so the caller can
 // warn once; values of the wrong type are errors with file, line and column.

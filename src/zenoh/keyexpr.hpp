@@ -1,5 +1,6 @@
-// Zenoh key expressions (PROTOCOL.md section 7): validation of the canonical form, canonisation,
-// and the set relations `intersects` and `includes` used to route data to subscribers.
+// Zenoh key expressions (docs/zenoh-protocol.md section 7): validation of the canonical form,
+// canonisation, and the set relations `intersects` and `includes` used to route data to
+// subscribers.
 //
 // A key expression is `/`-separated non-empty chunks. `*` is exactly one chunk, `**` zero or more
 // chunks, `$*` inside a chunk any substring (possibly empty). A chunk starting with `@` is

@@ -1,5 +1,6 @@
-// Zenoh 0x09 network messages (PROTOCOL.md 3.3): PUSH, DECLARE (keyexpr, subscriber, queryable,
-// token, final and their undeclarations), INTEREST, REQUEST, RESPONSE, RESPONSE_FINAL and OAM.
+// Zenoh 0x09 network messages (docs/zenoh-protocol.md section 4): PUSH, DECLARE (keyexpr,
+// subscriber, queryable, token, final and their undeclarations), INTEREST, REQUEST, RESPONSE,
+// RESPONSE_FINAL and OAM.
 //
 // REQUEST and RESPONSE are decoded enough to route them: the body is parsed for validity and also
 // kept raw (`raw_body`) so a router can forward it verbatim. Decoded structs hold views into the

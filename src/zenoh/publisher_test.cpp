@@ -33,10 +33,12 @@ TEST_F(PublisherTest, BatchesFromAnotherThreadArriveInOrderAndEachSampleIsReleas
     auto sub = open({"tcp/127.0.0.1:0"}, {});
     auto pub = open({}, {"tcp/127.0.0.1:" + std::to_string(sub->listen_ports().at(0))});
     std::vector<std::string> got;
-    ASSERT_TRUE(sub->declare_subscriber("t/**", [&](const Sample& s) {
-        got.emplace_back(as_string_view(s.put.payload));
-        EXPECT_TRUE(s.put.attachment.has_value());
-    }));
+    auto subscription = sub->declare_subscriber("t/**",
+                                                [&](const Sample& s) {
+                                                    got.emplace_back(as_string_view(s.put.payload));
+                                                    EXPECT_TRUE(s.put.attachment.has_value());
+                                                })
+                            .value();
     ASSERT_TRUE(run_until([&] { return pub->has_remote_subscriber("t/x"); }));
 
     constexpr int kBatches = 20;

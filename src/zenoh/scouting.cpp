@@ -223,21 +223,6 @@ std::vector<std::string> advertised_locators(const std::vector<Endpoint>& listen
     return out;
 }
 
-// One UDP socket watched by the loop.
-class Scouter::Socket final : public FdHandler {
-  public:
-    Socket(Scouter& owner, sys::UniqueFd fd) : owner_(owner), fd_(std::move(fd)) {}
-    ~Socket() override { owner_.loop_.remove_fd(fd_.get()); }
-    Socket(const Socket&) = delete;
-    Socket& operator=(const Socket&) = delete;
-    void on_ready(uint32_t) override { owner_.on_datagram(*this); }
-    [[nodiscard]] int fd() const { return fd_.get(); }
-
-  private:
-    Scouter& owner_;
-    sys::UniqueFd fd_;
-};
-
 namespace {
 
 Result<sys::UniqueFd> udp_socket() {
@@ -274,8 +259,6 @@ Result<std::unique_ptr<Scouter>> Scouter::start(EventLoop& loop, ScouterOptions 
 Scouter::Scouter(EventLoop& loop, ScouterOptions options, MulticastGroup group)
     : loop_(loop), options_(std::move(options)), group_(group), period_(options_.scout_period) {}
 
-Scouter::~Scouter() { loop_.cancel_timer(timer_); }
-
 void Scouter::log(std::string_view line) const {
     if (options_.log) {
         options_.log(line);
@@ -296,8 +279,9 @@ Result<> Scouter::open() {
     DORA_ZCHECK(set_option(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl), "TTL"));
     DORA_ZCHECK(set_option(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop_on, sizeof(loop_on), "LOOP"));
     DORA_ZCHECK(set_option(fd, IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof(mreq), "IF"));
-    unicast_ = std::make_unique<Socket>(*this, std::move(ufd));
-    DORA_ZCHECK(loop_.add_fd(fd, EPOLLIN, unicast_.get()));
+    DORA_ZTRY(unicast,
+              loop_.watch(std::move(ufd), EPOLLIN, [this, fd](uint32_t) { on_datagram(fd); }));
+    unicast_ = std::move(unicast);
     if (options_.answer) {
         DORA_ZTRY(mfd, udp_socket());
         int one = 1;
@@ -314,8 +298,9 @@ Result<> Scouter::open() {
                                fmt::format("IP_ADD_MEMBERSHIP {} on {}", options_.multicast.address,
                                            options_.multicast.interface)));
         int mfd_raw = mfd.get();
-        member_ = std::make_unique<Socket>(*this, std::move(mfd));
-        DORA_ZCHECK(loop_.add_fd(mfd_raw, EPOLLIN, member_.get()));
+        DORA_ZTRY(member, loop_.watch(std::move(mfd), EPOLLIN,
+                                      [this, mfd_raw](uint32_t) { on_datagram(mfd_raw); }));
+        member_ = std::move(member);
     }
     if (options_.scout_what != 0) {
         timer_ = loop_.add_timer(std::chrono::milliseconds(0), [this] { tick(); });
@@ -327,13 +312,11 @@ void Scouter::scout_now() {
     if (options_.scout_what == 0) {
         return;
     }
-    loop_.cancel_timer(timer_);
     period_ = options_.scout_period;
     timer_ = loop_.add_timer(std::chrono::milliseconds(0), [this] { tick(); });
 }
 
 void Scouter::tick() {
-    timer_ = 0;
     if (!options_.should_scout || options_.should_scout()) {
         send_scout();
     }
@@ -346,20 +329,20 @@ void Scouter::send_scout() {
     std::vector<uint8_t> out;
     Writer w(out);
     encode(w, Scout{kProtocolVersion, options_.scout_what, options_.zid});
-    if (::sendto(unicast_->fd(), out.data(), out.size(), 0,
+    if (::sendto(unicast_.fd(), out.data(), out.size(), 0,
                  reinterpret_cast<const sockaddr*>(&group_.group), sizeof(group_.group)) < 0) {
         log(sys::errno_error(fmt::format("scouting: SCOUT to {}", options_.multicast.address))
                 .message());
     }
 }
 
-void Scouter::on_datagram(Socket& socket) {
+void Scouter::on_datagram(int fd) {
     std::vector<uint8_t> buf(kMaxDatagram);
     for (int i = 0; i < 64; ++i) {
         sockaddr_in from{};
         socklen_t from_len = sizeof(from);
-        ssize_t n = ::recvfrom(socket.fd(), buf.data(), buf.size(), 0,
-                               reinterpret_cast<sockaddr*>(&from), &from_len);
+        ssize_t n = ::recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from),
+                               &from_len);
         if (n < 0) {
             return;  // EAGAIN, or an ICMP error of an earlier send: nothing to read
         }
@@ -388,7 +371,7 @@ void Scouter::on_datagram(Socket& socket) {
         std::vector<uint8_t> out;
         Writer w(out);
         encode(w, hello);
-        if (::sendto(unicast_->fd(), out.data(), out.size(), 0,
+        if (::sendto(unicast_.fd(), out.data(), out.size(), 0,
                      reinterpret_cast<const sockaddr*>(&from), from_len) < 0) {
             log(sys::errno_error(fmt::format("scouting: HELLO to {}", address_text(from)))
                     .message());

@@ -1,6 +1,7 @@
-// Zenoh multicast scouting (PROTOCOL.md section 6): the SCOUT and HELLO messages, and a Scouter
-// that sends SCOUTs to the multicast group (224.0.0.224:7446 by default, TTL 1) and collects the
-// HELLOs sent back, and/or joins the group and answers SCOUTs that ask for what we are.
+// Zenoh multicast scouting (docs/zenoh-protocol.md section 6): the SCOUT and HELLO messages, and a
+// Scouter that sends SCOUTs to the multicast group (224.0.0.224:7446 by default, TTL 1) and
+// collects the HELLOs sent back, and/or joins the group and answers SCOUTs that ask for what we
+// are.
 //
 // Multicast is opt-in (scouting.multicast.enabled); tests run it only inside a private network
 // namespace. Only IPv4 groups are supported. `interface` is "auto" (the kernel's choice), an
@@ -21,10 +22,10 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/event_loop.hpp"
 #include "core/sys.hpp"
 #include "zenoh/codec.hpp"
 #include "zenoh/config.hpp"
-#include "zenoh/event_loop.hpp"
 #include "zenoh/transport_msg.hpp"
 
 namespace dora::zenoh {
@@ -92,7 +93,6 @@ class Scouter {
   public:
     [[nodiscard]] static Result<std::unique_ptr<Scouter>> start(EventLoop& loop,
                                                                 ScouterOptions options);
-    ~Scouter();
     Scouter(const Scouter&) = delete;
     Scouter& operator=(const Scouter&) = delete;
 
@@ -100,10 +100,9 @@ class Scouter {
     void scout_now();
 
   private:
-    class Socket;
     Scouter(EventLoop& loop, ScouterOptions options, MulticastGroup group);
     [[nodiscard]] Result<> open();
-    void on_datagram(Socket& socket);
+    void on_datagram(int fd);
     void send_scout();
     void tick();
     void log(std::string_view line) const;
@@ -111,10 +110,10 @@ class Scouter {
     EventLoop& loop_;
     ScouterOptions options_;
     MulticastGroup group_;
-    std::unique_ptr<Socket> unicast_;  // sends SCOUT and HELLO, receives HELLOs
-    std::unique_ptr<Socket> member_;   // joined to the group: receives SCOUTs
+    FdWatch unicast_;  // sends SCOUT and HELLO, receives HELLOs
+    FdWatch member_;   // joined to the group: receives SCOUTs
     std::chrono::milliseconds period_;
-    EventLoop::TimerId timer_ = 0;
+    Timer timer_;
 };
 
 }  // namespace dora::zenoh

@@ -1,4 +1,5 @@
-// SCOUT and HELLO against the bytes zenoh-pico sent (PROTOCOL.md 6), and the multicast config.
+// SCOUT and HELLO against the bytes zenoh-pico sent (docs/zenoh-protocol.md section 6), and the
+// multicast config.
 #include "zenoh/scouting.hpp"
 
 #include <gtest/gtest.h>

@@ -24,6 +24,35 @@ WhatAmI whatami_of(Mode mode) {
 
 }  // namespace
 
+struct Subscription::Anchor {
+    Session* session = nullptr;
+};
+
+Subscription::Subscription(Subscription&& other) noexcept
+    : session_(std::move(other.session_)), id_(std::exchange(other.id_, 0)) {}
+
+Subscription& Subscription::operator=(Subscription&& other) noexcept {
+    if (this != &other) {
+        undeclare();
+        session_ = std::move(other.session_);
+        id_ = std::exchange(other.id_, 0);
+    }
+    return *this;
+}
+
+void Subscription::undeclare() {
+    if (auto anchor = session_.lock(); anchor && id_ != 0) {
+        anchor->session->undeclare_subscriber(id_);
+    }
+    session_.reset();
+    id_ = 0;
+}
+
+bool Subscription::active() const {
+    auto anchor = session_.lock();
+    return anchor && id_ != 0 && anchor->session->subscribers_.contains(id_);
+}
+
 Result<std::unique_ptr<Session>> Session::open(EventLoop& loop, SessionOptions options) {
     std::unique_ptr<Session> session(new Session(loop, std::move(options)));
     DORA_ZCHECK(session->start());
@@ -31,7 +60,10 @@ Result<std::unique_ptr<Session>> Session::open(EventLoop& loop, SessionOptions o
 }
 
 Session::Session(EventLoop& loop, SessionOptions options)
-    : loop_(loop), options_(std::move(options)) {
+    : loop_(loop),
+      options_(std::move(options)),
+      anchor_(std::make_shared<Subscription::Anchor>(Subscription::Anchor{this})) {
+    reap_ = loop_.defer([this] { remove_closed_faces(); });
     options_.transport.whatami = whatami_of(options_.config.mode);
     options_.transport.batch_size = options_.config.batch_size;
     options_.transport.lease = std::chrono::milliseconds(options_.config.lease_ms);
@@ -40,10 +72,9 @@ Session::Session(EventLoop& loop, SessionOptions options)
 
 Session::~Session() {
     closing_ = true;
+    anchor_.reset();  // Subscriptions destroyed from here on (callbacks too) are inert
     close_publish_queue();
-    for (auto id : reconnect_timers_) {
-        loop_.cancel_timer(id);
-    }
+    reconnects_.clear();
     // Taken out first: closing calls on_closed, which must find nothing left to update.
     auto faces = std::move(faces_);
     faces_.clear();
@@ -96,8 +127,7 @@ void Session::connect(const Endpoint& endpoint) {
     if (!transport) {
         log(fmt::format("zenoh session: connect {}: {}", endpoint.to_string(),
                         transport.error().message()));
-        reconnect_timers_.push_back(
-            loop_.add_timer(options_.reconnect_delay, [this, endpoint] { connect(endpoint); }));
+        schedule_reconnect(endpoint);
         return;
     }
     add_face(std::move(*transport), endpoint);
@@ -152,6 +182,9 @@ void Session::on_established(Transport& transport) {
     if (face == nullptr) {
         return;
     }
+    log(fmt::format("zenoh session: face {} opened: {} {} at {}", face->id,
+                    to_string(transport.peer_whatami()), transport.peer_zid().to_string(),
+                    transport.peer_address()));
     if (mode() != Mode::kRouter) {
         declare_local_subscribers(*face);
     }
@@ -171,16 +204,26 @@ void Session::on_closed(Transport& transport, const Error& reason) {
     if (face == nullptr) {
         return;
     }
-    log(fmt::format("zenoh session: face {} closed: {}", face->id, reason.message()));
+    std::string peer =
+        transport.peer_zid().empty()
+            ? fmt::format("at {}", transport.peer_address())
+            : fmt::format("{} {} at {}", to_string(transport.peer_whatami()),
+                          transport.peer_zid().to_string(), transport.peer_address());
+    log(fmt::format("zenoh session: face {} closed ({}): {}", face->id, peer, reason.message()));
     face_ids_.erase(&transport);
-    // We are inside the transport's callback, maybe inside a send from route(): tidy up from
-    // the loop, where neither the transport nor faces_ is in use.
-    std::weak_ptr<bool> alive = alive_;
-    loop_.post([this, alive, id = face->id] {
-        if (alive.lock()) {
-            remove_face(id);
-        }
-    });
+    // We are inside the transport's callback, maybe inside a send from route(): tidy up at the
+    // end of the iteration, where neither the transport nor faces_ is in use.
+    closed_faces_.push_back(face->id);
+    reap_.request();
+}
+
+void Session::remove_closed_faces() {
+    // Moved out: a face that closes while these are removed waits for the next round.
+    auto ids = std::move(closed_faces_);
+    closed_faces_.clear();
+    for (uint64_t id : ids) {
+        remove_face(id);
+    }
 }
 
 void Session::remove_face(uint64_t id) {
@@ -205,12 +248,11 @@ void Session::schedule_reconnect(const Endpoint& endpoint) {
     if (closing_) {
         return;
     }
-    auto id = std::make_shared<EventLoop::TimerId>(0);
-    *id = loop_.add_timer(options_.reconnect_delay, [this, endpoint, id] {
-        std::erase(reconnect_timers_, *id);
+    uint64_t id = next_reconnect_++;
+    reconnects_[id] = loop_.add_timer(options_.reconnect_delay, [this, id, endpoint] {
         connect(endpoint);
+        reconnects_.erase(id);  // this one-shot Timer, fired
     });
-    reconnect_timers_.push_back(*id);
 }
 
 void Session::on_message(Transport& transport, const NetworkMessage& message, Reliability, Bytes) {
@@ -370,9 +412,12 @@ void Session::route(uint64_t from_face, std::string_view key, const Push& push) 
             }
         }
     }
-    if (--routing_depth_ == 0 && routes_stale_) {
-        routes_.clear();
-        routes_stale_ = false;
+    if (--routing_depth_ == 0) {
+        if (routes_stale_) {
+            routes_.clear();
+            routes_stale_ = false;
+        }
+        retired_subscribers_.clear();
     }
 }
 
@@ -405,7 +450,7 @@ void Session::send_push(Face& face, std::string_view key, const Push& push) {
     }
 }
 
-Result<uint32_t> Session::declare_subscriber(std::string_view key, SampleCallback cb) {
+Result<Subscription> Session::declare_subscriber(std::string_view key, SampleCallback cb) {
     DORA_ZTRY(canon, keyexpr::canonize(key));
     uint32_t token = add_subscriber(canon, 0, std::move(cb));
     if (mode() != Mode::kRouter) {
@@ -415,7 +460,7 @@ Result<uint32_t> Session::declare_subscriber(std::string_view key, SampleCallbac
             }
         }
     }
-    return token;
+    return Subscription(anchor_, token);
 }
 
 void Session::undeclare_subscriber(uint32_t id) {

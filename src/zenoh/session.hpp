@@ -1,8 +1,8 @@
-// A Zenoh session in client, peer or router mode (PROTOCOL.md sections 4, 5 and 9): listens and
-// connects per ZenohConfig, keeps one face per transport with the keyexprs, subscribers and
-// interests that face declared, delivers PUSHes to local subscribers, and forwards them to the
-// faces whose subscribers match (only those; a client sends everything to its router, which
-// filters). Interests are answered the way zenoh-pico expects: aggregated replies carry the
+// A Zenoh session in client, peer or router mode (docs/zenoh-protocol.md sections 5 and 9):
+// listens and connects per ZenohConfig, keeps one face per transport with the keyexprs,
+// subscribers and interests that face declared, delivers PUSHes to local subscribers, and forwards
+// them to the faces whose subscribers match (only those; a client sends everything to its router,
+// which filters). Interests are answered the way zenoh-pico expects: aggregated replies carry the
 // interest's own key, every "current" reply ends with D_FINAL, and "future" interests get
 // declarations and undeclarations as matches come and go.
 //
@@ -18,9 +18,15 @@
 // router (or peer), a peer scouts for routers and peers and connects to each one it has no link
 // with (between two of our peers, the one with the smaller ZID connects).
 //
+// Faces that open and close are logged (peer address, ZID, whatami) through the transport log.
+//
+// Subscriptions are handles (Subscription): destroying one undeclares it; one that outlives its
+// session is inert.
+//
 // Threading contract: a Session belongs to one EventLoop; every method is called on the loop
-// thread and callbacks run there. A sample callback may call put() and declare/undeclare.
-// The one exception is Publisher (from publisher()): any thread may publish through it.
+// thread and callbacks run there. A sample callback may call put(), declare subscribers and
+// destroy Subscriptions, its own included. Subscriptions are used on the loop thread. The one
+// exception is Publisher (from publisher()): any thread may publish through it.
 #pragma once
 
 #include <chrono>
@@ -34,8 +40,8 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/event_loop.hpp"
 #include "zenoh/config.hpp"
-#include "zenoh/event_loop.hpp"
 #include "zenoh/scouting.hpp"
 #include "zenoh/tcp_link.hpp"
 #include "zenoh/transport.hpp"
@@ -62,6 +68,35 @@ struct OutgoingSample {
 };
 
 class Session;
+
+// A declared subscriber: move-only; destroying it (or undeclare()) undeclares the subscriber on
+// the session and to its faces, after which its callback is never called again. Inert once the
+// session is gone, and when default-constructed.
+//
+// Thread safety: the session's loop thread only (like the session).
+class Subscription {
+  public:
+    Subscription() = default;
+    Subscription(Subscription&& other) noexcept;
+    Subscription& operator=(Subscription&& other) noexcept;
+    Subscription(const Subscription&) = delete;
+    Subscription& operator=(const Subscription&) = delete;
+    ~Subscription() { undeclare(); }
+
+    void undeclare();
+    // Declared, and its session still open.
+    [[nodiscard]] bool active() const;
+    // The subscriber's entity id, as declared to the faces (0 when inert).
+    [[nodiscard]] uint32_t id() const { return id_; }
+
+  private:
+    friend class Session;
+    struct Anchor;  // the session, as long as it lives
+    Subscription(std::weak_ptr<Anchor> session, uint32_t id)
+        : session_(std::move(session)), id_(id) {}
+    std::weak_ptr<Anchor> session_;
+    uint32_t id_ = 0;
+};
 
 // A thread-safe handle for publishing from threads other than the loop thread. publish() hands
 // over a whole batch with one lock and at most one wake-up of the loop: while the loop has not
@@ -102,9 +137,8 @@ class Session final : public TransportHandler {
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
-    // Subscribes to a key expression (canonized first); returns its id.
-    [[nodiscard]] Result<uint32_t> declare_subscriber(std::string_view key, SampleCallback cb);
-    void undeclare_subscriber(uint32_t id);
+    // Subscribes to a key expression (canonized first) until the Subscription is destroyed.
+    [[nodiscard]] Result<Subscription> declare_subscriber(std::string_view key, SampleCallback cb);
     // Publishes to local subscribers and to the faces that want it.
     [[nodiscard]] Result<> put(std::string_view key, Bytes payload,
                                std::optional<Encoding> encoding = std::nullopt,
@@ -134,6 +168,7 @@ class Session final : public TransportHandler {
 
   private:
     friend class Publisher;
+    friend class Subscription;
     struct FaceInterest {
         uint8_t options = 0;
         std::optional<std::string> key;  // nullopt: every key
@@ -169,6 +204,9 @@ class Session final : public TransportHandler {
     [[nodiscard]] Result<std::string_view> resolve(Face& face, const WireExpr& key);
 
     void add_face(std::unique_ptr<Transport> transport, std::optional<Endpoint> reconnect);
+    // Faces whose transport closed are removed at the end of the loop iteration (closed_faces_,
+    // reap_): on_closed runs inside the transport's callbacks, or inside a send from route().
+    void remove_closed_faces();
     void remove_face(uint64_t id);
     // Queries (session_query.cpp): a router forwards REQUESTs to faces with a matching
     // queryable under its own request ids and maps RESPONSEs back; the origin gets one
@@ -192,6 +230,7 @@ class Session final : public TransportHandler {
     void send_push(Face& face, std::string_view key, const Push& push);
 
     // Subscribers (session_interest.cpp holds the interest side).
+    void undeclare_subscriber(uint32_t id);
     uint32_t add_subscriber(std::string key, uint64_t face, SampleCallback cb);
     void remove_subscriber(uint32_t token);
     void declare_local_subscribers(Face& face);
@@ -225,7 +264,10 @@ class Session final : public TransportHandler {
     uint32_t next_token_ = 1;
     uint64_t next_aggregate_ = uint64_t{1} << 31;
     std::string key_buffer_;
-    std::vector<EventLoop::TimerId> reconnect_timers_;
+    std::map<uint64_t, Timer> reconnects_;  // pending reconnect attempts; each removes itself
+    uint64_t next_reconnect_ = 1;
+    std::vector<uint64_t> closed_faces_;
+    Deferred reap_;  // remove_closed_faces()
     std::unique_ptr<Scouter> scouter_;
     std::shared_ptr<Publisher::Queue> publish_queue_;  // session_publisher.cpp
     void drain_publish_queue();
@@ -241,8 +283,12 @@ class Session final : public TransportHandler {
     uint64_t next_request_ = 1;
     int routing_depth_ = 0;
     bool routes_stale_ = false;
+    // Subscribers removed while route() runs, kept whole until it returns: one of their
+    // callbacks may be the one running (a subscription destroyed from its own callback).
+    std::vector<std::map<uint32_t, Subscriber>::node_type> retired_subscribers_;
     bool closing_ = false;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for posted work
+    // What Subscriptions point at; reset first when the session closes, so they become inert.
+    std::shared_ptr<Subscription::Anchor> anchor_;
 };
 
 }  // namespace dora::zenoh

@@ -1,5 +1,5 @@
-// Session: the subscriber registry and the interest side (PROTOCOL.md 4.4), kept apart from
-// transport handling and PUSH routing in session.cpp.
+// Session: the subscriber registry and the interest side (docs/zenoh-protocol.md section 5.3),
+// kept apart from transport handling and PUSH routing in session.cpp.
 #include "zenoh/keyexpr.hpp"
 #include "zenoh/session.hpp"
 
@@ -18,7 +18,10 @@ void Session::remove_subscriber(uint32_t token) {
         return;
     }
     update_interests(token, false);
-    subscribers_.erase(token);
+    auto node = subscribers_.extract(token);
+    if (routing_depth_ > 0) {
+        retired_subscribers_.push_back(std::move(node));
+    }
     invalidate_routes();
 }
 

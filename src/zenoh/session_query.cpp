@@ -1,5 +1,5 @@
-// Session: query routing (PROTOCOL.md 4.6). REQUESTs are forwarded with our own request ids and
-// (face, id) -> (origin, id) kept to map RESPONSE and RESPONSE_FINAL back.
+// Session: query routing (docs/zenoh-protocol.md section 5.5). REQUESTs are forwarded with our own
+// request ids and (face, id) -> (origin, id) kept to map RESPONSE and RESPONSE_FINAL back.
 #include "zenoh/keyexpr.hpp"
 #include "zenoh/session.hpp"
 

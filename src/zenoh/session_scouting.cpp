@@ -1,5 +1,5 @@
-// Session: multicast scouting (PROTOCOL.md 6). Answering SCOUTs, and connecting to what the
-// HELLOs name, kept apart from transport handling and routing in session.cpp.
+// Session: multicast scouting (docs/zenoh-protocol.md section 6). Answering SCOUTs, and connecting
+// to what the HELLOs name, kept apart from transport handling and routing in session.cpp.
 #include "zenoh/session.hpp"
 
 namespace dora::zenoh {

@@ -1,16 +1,12 @@
 #include "zenoh/tcp_link.hpp"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <string>
+
+#include "zenoh/try.hpp"
 
 namespace dora::zenoh {
 
@@ -21,126 +17,53 @@ constexpr int kMaxReadsPerEvent = 16;
 constexpr int kMaxWritesPerCall = 64;
 constexpr int kMaxAcceptsPerEvent = 64;
 
-struct Resolved {
-    sockaddr_storage addr{};
-    socklen_t len = 0;
-    int family = AF_INET;
-};
-
-Result<Resolved> resolve(const Endpoint& ep, bool passive) {
-    addrinfo hints{};
-    hints.ai_family = ep.ipv6 ? AF_INET6 : AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = passive ? AI_PASSIVE : 0;
-    hints.ai_flags |= AI_NUMERICSERV;
-    addrinfo* res = nullptr;
-    std::string port = std::to_string(ep.port);
-    int rc = ::getaddrinfo(ep.host.c_str(), port.c_str(), &hints, &res);
-    if (rc != 0 || res == nullptr) {
-        return fail("resolve '{}': {}", ep.to_string(), ::gai_strerror(rc));
-    }
-    Resolved out;
-    std::memcpy(&out.addr, res->ai_addr, res->ai_addrlen);
-    out.len = res->ai_addrlen;
-    out.family = res->ai_family;
-    ::freeaddrinfo(res);
-    return out;
+net::Family family_of(const Endpoint& endpoint) {
+    return endpoint.ipv6 ? net::Family::kIpv6 : net::Family::kAny;
 }
 
-}  // namespace
-
-void tune_socket(int fd) {
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    int size = 4 * 1024 * 1024;
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-}
-
-Result<sys::UniqueFd> tcp_connect_start(const Endpoint& endpoint) {
+Result<> require_tcp(const Endpoint& endpoint, std::string_view what) {
     if (endpoint.protocol != "tcp") {
-        return fail("connect '{}': only tcp endpoints are supported here", endpoint.to_string());
-    }
-    auto addr = resolve(endpoint, false);
-    if (!addr) {
-        return fail(addr.error());
-    }
-    sys::UniqueFd fd(::socket(addr->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd.valid()) {
-        return fail(sys::errno_error("socket"));
-    }
-    tune_socket(fd.get());
-    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr->addr), addr->len) != 0 &&
-        errno != EINPROGRESS) {
-        return fail(sys::errno_error(fmt::format("connect {}", endpoint.to_string())));
-    }
-    return fd;
-}
-
-Result<> check_connected(int fd) {
-    int err = 0;
-    socklen_t len = sizeof(err);
-    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
-        return fail(sys::errno_error("getsockopt(SO_ERROR)"));
-    }
-    if (err != 0) {
-        return fail(sys::errno_error("connect", err));
+        return fail("{} '{}': only tcp endpoints are supported here", what, endpoint.to_string());
     }
     return {};
 }
 
-Result<std::unique_ptr<TcpListener>> TcpListener::listen(EventLoop& loop, const Endpoint& endpoint,
-                                                         OnAccept on_accept) {
-    if (endpoint.protocol != "tcp") {
-        return fail("listen '{}': only tcp endpoints are supported here", endpoint.to_string());
-    }
-    auto addr = resolve(endpoint, true);
-    if (!addr) {
-        return fail(addr.error());
-    }
-    sys::UniqueFd fd(::socket(addr->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd.valid()) {
-        return fail(sys::errno_error("socket"));
-    }
-    int one = 1;
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr->addr), addr->len) != 0) {
-        return fail(sys::errno_error(fmt::format("bind {}", endpoint.to_string())));
-    }
-    if (::listen(fd.get(), 128) != 0) {
-        return fail(sys::errno_error("listen"));
-    }
-    sockaddr_storage bound{};
-    socklen_t len = sizeof(bound);
-    if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &len) != 0) {
-        return fail(sys::errno_error("getsockname"));
-    }
-    uint16_t port = bound.ss_family == AF_INET6
-                        ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
-                        : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-    int raw = fd.get();
-    std::unique_ptr<TcpListener> listener(
-        new TcpListener(loop, std::move(fd), port, std::move(on_accept)));
-    auto added = loop.add_fd(raw, EPOLLIN, listener.get());
-    if (!added) {
-        return fail(added.error());
-    }
-    return listener;
+}  // namespace
+
+Result<sys::UniqueFd> tcp_connect_start(const Endpoint& endpoint) {
+    DORA_ZCHECK(require_tcp(endpoint, "connect"));
+    DORA_ZTRY(addresses, net::resolve(endpoint.host, endpoint.port, family_of(endpoint)));
+    DORA_ZTRY(fd, net::connect_start(addresses.front()));
+    // Set while the handshake is still in flight: the window scale is chosen from the sysctl
+    // maxima, so the larger receive buffer is usable at once.
+    net::set_buffer_sizes(fd.get(), kLinkBufferBytes);
+    return std::move(fd);
 }
 
-TcpListener::TcpListener(EventLoop& loop, sys::UniqueFd fd, uint16_t port, OnAccept on_accept)
-    : loop_(loop), fd_(std::move(fd)), port_(port), on_accept_(std::move(on_accept)) {}
+Result<std::unique_ptr<TcpListener>> TcpListener::listen(EventLoop& loop, const Endpoint& endpoint,
+                                                         OnAccept on_accept) {
+    DORA_ZCHECK(require_tcp(endpoint, "listen"));
+    DORA_ZTRY(listener, net::listen_tcp(endpoint.host, endpoint.port, family_of(endpoint)));
+    // Accepted sockets inherit the listener's buffer sizes.
+    net::set_buffer_sizes(listener.fd.get(), kLinkBufferBytes);
+    std::unique_ptr<TcpListener> out(new TcpListener(listener.port(), std::move(on_accept)));
+    TcpListener* self = out.get();
+    DORA_ZTRY(watch,
+              loop.watch(std::move(listener.fd), EPOLLIN, [self](uint32_t) { self->on_ready(); }));
+    out->watch_ = std::move(watch);
+    return out;
+}
 
-TcpListener::~TcpListener() { loop_.remove_fd(fd_.get()); }
+TcpListener::TcpListener(uint16_t port, OnAccept on_accept)
+    : port_(port), on_accept_(std::move(on_accept)) {}
 
-void TcpListener::on_ready(uint32_t) {
+void TcpListener::on_ready() {
     for (int i = 0; i < kMaxAcceptsPerEvent; ++i) {
-        sys::UniqueFd fd(::accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-        if (!fd.valid()) {
-            return;  // EAGAIN, or a transient error the next readiness retries
+        auto accepted = net::accept_tcp(watch_.fd());
+        if (!accepted || !*accepted) {
+            return;  // nothing pending, or a transient error the next readiness retries
         }
-        tune_socket(fd.get());
-        on_accept_(std::move(fd));
+        on_accept_(std::move((*accepted)->fd));
     }
 }
 

@@ -1,9 +1,10 @@
-// TCP link layer for Zenoh: socket set-up (listen, accept, non-blocking connect) and the stream
-// framing of batches (u16 little-endian length, then the batch), with buffers sized so reads take
-// big chunks and a whole run of batches goes out in one send().
+// TCP link layer for Zenoh: endpoints turned into sockets through core/net (listen, accept,
+// non-blocking connect, big kernel buffers), and the stream framing of batches (u16
+// little-endian length, then the batch; docs/zenoh-protocol.md section 2.1), with buffers sized
+// so reads take big chunks and a whole run of batches goes out in one send().
 //
-// Threading contract: a TcpListener and a TcpLink belong to one EventLoop and are used on its
-// thread only. TcpListener calls its accept callback on the loop thread.
+// Threading contract: a TcpListener belongs to one EventLoop and is used on its thread only; it
+// calls its accept callback there. BatchReader and BatchWriter are plain buffers of one link.
 #pragma once
 
 #include <cstdint>
@@ -12,24 +13,25 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/event_loop.hpp"
+#include "core/net.hpp"
 #include "core/sys.hpp"
 #include "zenoh/codec.hpp"
 #include "zenoh/config.hpp"
-#include "zenoh/event_loop.hpp"
 
 namespace dora::zenoh {
 
 inline constexpr size_t kLengthPrefix = 2;
 inline constexpr size_t kMaxBatchBody = 65535;
 
-// Starts a non-blocking connect; completion shows as writability, then check_connected().
-[[nodiscard]] Result<sys::UniqueFd> tcp_connect_start(const Endpoint& endpoint);
-// The result of a non-blocking connect (SO_ERROR).
-[[nodiscard]] Result<> check_connected(int fd);
-// Sets TCP_NODELAY and larger socket buffers.
-void tune_socket(int fd);
+// Kernel socket buffers of a Zenoh link: big enough that a 1 MiB sample is a few syscalls.
+inline constexpr int kLinkBufferBytes = 4 * 1024 * 1024;
 
-class TcpListener final : public FdHandler {
+// Starts a non-blocking connect to a tcp endpoint; completion shows as writability, then
+// net::connect_result(). The socket has TCP_NODELAY and kLinkBufferBytes buffers.
+[[nodiscard]] Result<sys::UniqueFd> tcp_connect_start(const Endpoint& endpoint);
+
+class TcpListener {
   public:
     using OnAccept = std::function<void(sys::UniqueFd)>;
 
@@ -37,15 +39,16 @@ class TcpListener final : public FdHandler {
     [[nodiscard]] static Result<std::unique_ptr<TcpListener>> listen(EventLoop& loop,
                                                                      const Endpoint& endpoint,
                                                                      OnAccept on_accept);
-    ~TcpListener() override;
+    TcpListener(const TcpListener&) = delete;
+    TcpListener& operator=(const TcpListener&) = delete;
 
     [[nodiscard]] uint16_t port() const { return port_; }
-    void on_ready(uint32_t events) override;
 
   private:
-    TcpListener(EventLoop& loop, sys::UniqueFd fd, uint16_t port, OnAccept on_accept);
-    EventLoop& loop_;
-    sys::UniqueFd fd_;
+    TcpListener(uint16_t port, OnAccept on_accept);
+    void on_ready();
+
+    FdWatch watch_;
     uint16_t port_ = 0;
     OnAccept on_accept_;
 };

@@ -32,25 +32,15 @@ std::string_view item_name(const BatchItem& item) {
 
 }  // namespace
 
-Transport::Transport(EventLoop& loop, sys::UniqueFd fd, TransportConfig config,
-                     TransportHandler& handler, State state)
+Transport::Transport(EventLoop& loop, TransportConfig config, TransportHandler& handler,
+                     State state)
     : loop_(loop),
-      fd_(std::move(fd)),
       config_(std::move(config)),
       handler_(handler),
       state_(state),
       batch_size_(config_.batch_size),
       resolution_(config_.resolution),
       lease_(config_.lease) {}
-
-Transport::~Transport() {
-    if (state_ != State::kClosed) {
-        loop_.remove_fd(fd_.get());
-    }
-    loop_.cancel_timer(tick_timer_);
-    loop_.cancel_timer(handshake_timer_);
-    loop_.cancel_flush(this);
-}
 
 void Transport::log(std::string_view line) const {
     if (config_.log) {
@@ -97,7 +87,7 @@ Result<> Transport::send(const NetworkMessage& message, Reliability reliability)
         frame_open_.reset();
         return write_now();
     }
-    loop_.request_flush(this);
+    request_flush();
     return {};
 }
 
@@ -157,7 +147,7 @@ Result<> Transport::send_fragmented(const NetworkMessage& message, Reliability r
         }
     }
     sent_since_tick_ = true;
-    loop_.request_flush(this);
+    request_flush();
     return {};
 }
 
@@ -177,8 +167,17 @@ Result<> Transport::send_control(const Message& m) {
 template Result<> Transport::send_control<Init>(const Init&);
 template Result<> Transport::send_control<Open>(const Open&);
 
+void Transport::request_flush() {
+    // One request per iteration: send() is the per-message path, the Deferred's book-keeping is
+    // not free.
+    if (!flush_requested_) {
+        flush_requested_ = true;
+        flush_.request();
+    }
+}
+
 Result<> Transport::write_now() {
-    auto done = writer_.write(fd_.get());
+    auto done = writer_.write(fd());
     if (!done) {
         shutdown(done.error().context("zenoh transport write"), std::nullopt);
         return fail(done.error());
@@ -192,7 +191,7 @@ void Transport::want_write(bool on) {
         return;
     }
     writing_blocked_ = on;
-    (void)loop_.modify_fd(fd_.get(), EPOLLIN | (on ? EPOLLOUT : 0u), this);
+    (void)watch_.set_events(EPOLLIN | (on ? EPOLLOUT : 0u));
 }
 
 uint64_t Transport::next_sn(Reliability r) {
@@ -202,6 +201,7 @@ uint64_t Transport::next_sn(Reliability r) {
 }
 
 void Transport::flush() {
+    flush_requested_ = false;
     if (state_ == State::kClosed) {
         return;
     }
@@ -216,12 +216,15 @@ void Transport::close(uint8_t reason) {
 
 void Transport::on_ready(uint32_t events) {
     if (state_ == State::kConnecting) {
-        auto connected = check_connected(fd_.get());
+        auto connected = net::connect_result(fd());
         if (!connected) {
             shutdown(connected.error(), std::nullopt);
             return;
         }
-        (void)loop_.modify_fd(fd_.get(), EPOLLIN, this);
+        if (auto peer = net::peer_address(fd())) {
+            peer_address_ = peer->to_string();
+        }
+        (void)watch_.set_events(EPOLLIN);
         auto sent = send_init_syn();
         if (!sent) {
             shutdown(sent.error(), std::nullopt);
@@ -236,7 +239,7 @@ void Transport::on_ready(uint32_t events) {
     if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) == 0 || state_ == State::kClosed) {
         return;
     }
-    auto status = reader_.read(fd_.get(), [this](Bytes batch) { return on_batch(batch); });
+    auto status = reader_.read(fd(), [this](Bytes batch) { return on_batch(batch); });
     if (state_ == State::kClosed) {
         return;
     }
@@ -248,7 +251,7 @@ void Transport::on_ready(uint32_t events) {
 }
 
 bool Transport::on_batch(Bytes batch) {
-    last_rx_ = Clock::now();
+    last_rx_ = loop_.now();
     drop_frame_ = false;
     BatchDecoder decoder(batch);
     for (size_t guard = 0; guard <= batch.size(); ++guard) {
@@ -330,7 +333,8 @@ bool Transport::sn_forward(Reliability r, uint64_t sn) {
 Result<> Transport::on_fragment(const Fragment& f) {
     Reliability r = f.reliable ? Reliability::kReliable : Reliability::kBestEffort;
     // zenoh-pico marks reliable fragments best effort but numbers them on the reliable
-    // channel (PROTOCOL.md 9.2): on TCP, fragments are never dropped for their SN.
+    // channel (docs/zenoh-protocol.md section 9.2): on TCP, fragments are never dropped for their
+    // SN.
     (void)sn_forward(r, f.sn);
     Reassembly& ra = reassembly_[index(r)];
     if (f.first) {
@@ -369,11 +373,10 @@ Result<> Transport::on_fragment(const Fragment& f) {
 }
 
 void Transport::on_tick() {
-    tick_timer_ = 0;
     if (state_ != State::kEstablished) {
         return;
     }
-    auto now = Clock::now();
+    auto now = loop_.now();
     if (now - last_rx_ > lease_) {
         shutdown(Error::make(
                      "lease expired: nothing received for {} ms",
@@ -387,9 +390,6 @@ void Transport::on_tick() {
         }
     }
     sent_since_tick_ = false;
-    auto interval = std::max<std::chrono::milliseconds>(std::chrono::milliseconds(1),
-                                                        lease_ / std::max(1u, config_.keep_alive));
-    tick_timer_ = loop_.add_timer(interval, [this] { on_tick(); });
 }
 
 void Transport::shutdown(Error why, std::optional<uint8_t> reason) {
@@ -402,15 +402,13 @@ void Transport::shutdown(Error why, std::optional<uint8_t> reason) {
         Writer w(writer_.buffer());
         encode(w, Close{*reason, true});
         writer_.close_batch();
-        (void)writer_.write(fd_.get());
+        (void)writer_.write(fd());
     }
     state_ = State::kClosed;
-    loop_.remove_fd(fd_.get());
-    loop_.cancel_timer(tick_timer_);
-    loop_.cancel_timer(handshake_timer_);
-    tick_timer_ = handshake_timer_ = 0;
-    loop_.cancel_flush(this);
-    fd_.reset();
+    watch_.reset();
+    tick_timer_.cancel();
+    handshake_timer_.cancel();
+    flush_.reset();
     log(fmt::format("zenoh transport with {} closed: {}",
                     peer_zid_.empty() ? std::string("(handshake)") : peer_zid_.to_string(),
                     why.message()));

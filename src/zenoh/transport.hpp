@@ -1,17 +1,20 @@
-// Zenoh unicast transport over one TCP link (PROTOCOL.md 3.2 and 4.1-4.2): the INIT/OPEN
+// Zenoh unicast transport over one TCP link (docs/zenoh-protocol.md section 3): the INIT/OPEN
 // handshake with cookie as initiator or acceptor, batch size and SN resolution negotiation,
 // lease and keep-alive, FRAME batching with sequence numbers, FRAGMENT send and reassembly with a
 // size limit, CLOSE and plain EOF.
 //
 // Sending: send() encodes the message straight into the open batch (no per-message allocation);
-// the batches go out in one send() at the end of the event loop iteration, or as soon as
-// `flush_threshold` bytes are queued. A message larger than a batch is encoded once into a
-// reused scratch buffer and cut into FRAGMENTs.
+// the batches go out in one send() at the end of the event loop iteration (a Deferred), or as
+// soon as `flush_threshold` bytes are queued. A message larger than a batch is encoded once into
+// a reused scratch buffer and cut into FRAGMENTs.
+//
+// Time: lease and keep-alive read the loop's clock (EventLoop::now()), so tests can drive them
+// with a ManualClock.
 //
 // Threading contract: a Transport belongs to one EventLoop; every method is called on the loop
 // thread, and handler callbacks run there. Never destroy a Transport from inside one of its own
-// callbacks: post the destruction to the loop. on_closed is called exactly once (not when the
-// owner destroys an open transport).
+// callbacks (its receive buffers are in use): let the loop do it later, e.g. from a Deferred.
+// on_closed is called exactly once (not when the owner destroys an open transport).
 #pragma once
 
 #include <chrono>
@@ -21,9 +24,9 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/event_loop.hpp"
 #include "core/sys.hpp"
 #include "zenoh/config.hpp"
-#include "zenoh/event_loop.hpp"
 #include "zenoh/tcp_link.hpp"
 #include "zenoh/transport_msg.hpp"
 
@@ -58,7 +61,7 @@ class TransportHandler {
     virtual void on_closed(Transport& transport, const Error& reason) = 0;
 };
 
-class Transport final : public FdHandler, public Flushable {
+class Transport final {
   public:
     enum class State {
         kConnecting,
@@ -80,7 +83,7 @@ class Transport final : public FdHandler, public Flushable {
                                                                    sys::UniqueFd fd,
                                                                    TransportConfig config,
                                                                    TransportHandler& handler);
-    ~Transport() override;
+    ~Transport() = default;
     Transport(const Transport&) = delete;
     Transport& operator=(const Transport&) = delete;
 
@@ -98,14 +101,16 @@ class Transport final : public FdHandler, public Flushable {
     [[nodiscard]] std::chrono::milliseconds lease() const { return lease_; }
     [[nodiscard]] size_t pending_bytes() const { return writer_.pending(); }
     [[nodiscard]] const TransportConfig& config() const { return config_; }
-
-    void on_ready(uint32_t events) override;
-    void flush() override;
+    // The peer's address ("10.0.0.1:7447"), for logs.
+    [[nodiscard]] const std::string& peer_address() const { return peer_address_; }
 
   private:
-    Transport(EventLoop& loop, sys::UniqueFd fd, TransportConfig config, TransportHandler& handler,
-              State state);
-    [[nodiscard]] Result<> start();
+    Transport(EventLoop& loop, TransportConfig config, TransportHandler& handler, State state);
+    // Watches `fd` and arms the handshake deadline.
+    [[nodiscard]] Result<> start(sys::UniqueFd fd);
+    void on_ready(uint32_t events);
+    void flush();
+    [[nodiscard]] int fd() const { return watch_.fd(); }
     void log(std::string_view line) const;
 
     // Handshake (transport_handshake.cpp).
@@ -125,6 +130,7 @@ class Transport final : public FdHandler, public Flushable {
     [[nodiscard]] Result<> send_control(const Message& m);
     [[nodiscard]] Result<> send_fragmented(const NetworkMessage& message, Reliability r);
     [[nodiscard]] Result<> write_now();
+    void request_flush();
     void want_write(bool on);
     uint64_t next_sn(Reliability r);
 
@@ -138,7 +144,9 @@ class Transport final : public FdHandler, public Flushable {
     };
 
     EventLoop& loop_;
-    sys::UniqueFd fd_;
+    FdWatch watch_;   // owns the socket; reset when the link closes
+    Deferred flush_;  // writes the queued batches at the end of the loop iteration
+    bool flush_requested_ = false;
     TransportConfig config_;
     TransportHandler& handler_;
     State state_;
@@ -150,6 +158,7 @@ class Transport final : public FdHandler, public Flushable {
     bool writing_blocked_ = false;
     bool sent_since_tick_ = false;
 
+    std::string peer_address_;
     Zid peer_zid_;
     WhatAmI peer_whatami_ = WhatAmI::kPeer;
     uint16_t batch_size_ = kDefaultBatchSize;
@@ -163,9 +172,9 @@ class Transport final : public FdHandler, public Flushable {
     bool drop_frame_ = false;
     Reassembly reassembly_[2];
 
-    Clock::time_point last_rx_;
-    EventLoop::TimerId tick_timer_ = 0;
-    EventLoop::TimerId handshake_timer_ = 0;
+    SteadyClock::time_point last_rx_;
+    Timer tick_timer_;
+    Timer handshake_timer_;
 };
 
 }  // namespace dora::zenoh

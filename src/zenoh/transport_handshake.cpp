@@ -41,8 +41,9 @@ Result<std::unique_ptr<Transport>> Transport::connect(EventLoop& loop, const End
                                                       TransportHandler& handler) {
     DORA_ZTRY(fd, tcp_connect_start(endpoint));
     std::unique_ptr<Transport> t(
-        new Transport(loop, std::move(fd), std::move(config), handler, State::kConnecting));
-    DORA_ZCHECK(t->start());
+        new Transport(loop, std::move(config), handler, State::kConnecting));
+    t->peer_address_ = net::join_host_port(endpoint.host, endpoint.port);  // until connected
+    DORA_ZCHECK(t->start(std::move(fd)));
     return t;
 }
 
@@ -50,20 +51,25 @@ Result<std::unique_ptr<Transport>> Transport::accept(EventLoop& loop, sys::Uniqu
                                                      TransportConfig config,
                                                      TransportHandler& handler) {
     std::unique_ptr<Transport> t(
-        new Transport(loop, std::move(fd), std::move(config), handler, State::kWaitInitSyn));
-    DORA_ZCHECK(t->start());
+        new Transport(loop, std::move(config), handler, State::kWaitInitSyn));
+    if (auto peer = net::peer_address(fd.get())) {
+        t->peer_address_ = peer->to_string();
+    }
+    DORA_ZCHECK(t->start(std::move(fd)));
     return t;
 }
 
-Result<> Transport::start() {
+Result<> Transport::start(sys::UniqueFd fd) {
     if (config_.batch_size < kMinBatchSize) {
         return fail("zenoh transport: batch size {} is below {}", config_.batch_size,
                     kMinBatchSize);
     }
     uint32_t events = state_ == State::kConnecting ? EPOLLOUT : EPOLLIN;
-    DORA_ZCHECK(loop_.add_fd(fd_.get(), events, this));
+    DORA_ZTRY(watch,
+              loop_.watch(std::move(fd), events, [this](uint32_t ready) { on_ready(ready); }));
+    watch_ = std::move(watch);
+    flush_ = loop_.defer([this] { flush(); });
     handshake_timer_ = loop_.add_timer(config_.handshake_timeout, [this] {
-        handshake_timer_ = 0;
         if (state_ != State::kEstablished) {
             shutdown(Error::make("handshake not finished after {} ms",
                                  config_.handshake_timeout.count()),
@@ -175,14 +181,11 @@ Result<> Transport::on_open(const Open& open) {
 
 void Transport::established() {
     state_ = State::kEstablished;
-    if (handshake_timer_ != 0) {
-        loop_.cancel_timer(handshake_timer_);
-        handshake_timer_ = 0;
-    }
-    last_rx_ = Clock::now();
+    handshake_timer_.cancel();
+    last_rx_ = loop_.now();
     auto interval = std::max<std::chrono::milliseconds>(std::chrono::milliseconds(1),
                                                         lease_ / std::max(1u, config_.keep_alive));
-    tick_timer_ = loop_.add_timer(interval, [this] { on_tick(); });
+    tick_timer_ = loop_.add_periodic(interval, [this] { on_tick(); });
     handler_.on_established(*this);
 }
 

@@ -1,6 +1,7 @@
-// Zenoh 0x09 transport messages (PROTOCOL.md 3.2): INIT, OPEN, CLOSE, KEEP_ALIVE, FRAME,
-// FRAGMENT, JOIN and transport OAM, as typed structs with encode and decode, plus a BatchDecoder
-// that walks one batch: transport messages and, inside a FRAME, the network messages it carries.
+// Zenoh 0x09 transport messages (docs/zenoh-protocol.md section 3.1): INIT, OPEN, CLOSE,
+// KEEP_ALIVE, FRAME, FRAGMENT, JOIN and transport OAM, as typed structs with encode and decode,
+// plus a BatchDecoder that walks one batch: transport messages and, inside a FRAME, the network
+// messages it carries.
 //
 // Decoded structs hold views into the batch; they are valid as long as the batch bytes are.
 //

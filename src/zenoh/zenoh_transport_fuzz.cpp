@@ -9,11 +9,17 @@
 #include <cstdlib>
 #include <vector>
 
+#include "core/event_loop.hpp"
 #include "zenoh/transport.hpp"
 
 namespace {
 
 using namespace dora::zenoh;
+
+// Signals stay libFuzzer's: Ctrl-C stops it.
+std::unique_ptr<dora::EventLoop> make_loop() {
+    return dora::EventLoop::create({nullptr, /*handle_signals=*/false}).value();
+}
 
 struct Sink : TransportHandler {
     bool closed = false;
@@ -45,7 +51,7 @@ std::vector<uint8_t> recv_batch(int fd) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    static auto loop = EventLoop::create().value();
+    static auto loop = make_loop();
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
         return 0;

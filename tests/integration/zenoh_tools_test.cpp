@@ -1,9 +1,15 @@
 // `dora router` and the `dora zenoh` tools as real processes on loopback, ephemeral ports only:
-// clients and peers through the router, peer to peer, ping/pong, ZENOH_CONFIG, a router restart.
+// clients and peers through the router, peer to peer, ping/pong, ZENOH_CONFIG, a router restart,
+// zenoh's example flags, pub from stdin, sub finding the daemons through a real coordinator.
 // Every wait is a condition with a deadline; processes are killed by PID when a test ends.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -32,6 +38,28 @@ size_t count(const std::string& text, const std::string& what) {
 
 int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
 
+// A port nobody listens on right now (the kernel's pick).
+uint16_t free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+// Quotes `word` for sh -c.
+std::string sh_quote(const std::string& word) {
+    std::string out = "'";
+    for (char c : word) {
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    }
+    return out + "'";
+}
+
 struct ZenohToolsTest : ::testing::Test {
     std::vector<std::string> dora(std::vector<std::string> args) {
         args.insert(args.begin(), DORA_CLI_BINARY);
@@ -53,6 +81,14 @@ struct ZenohToolsTest : ::testing::Test {
     // Waits until `p` printed `what` on stderr (e.g. that its subscriber is declared).
     static bool wait_err(Process& p, const std::string& what) {
         return p.pump_until([&] { return contains(p.err(), what); }, 10s);
+    }
+
+    // A sub that declared its subscriber; the test fails if it did not within the deadline.
+    std::unique_ptr<Process> start_sub(std::vector<std::string> args) {
+        args.insert(args.begin(), {"zenoh", "sub"});
+        auto sub = std::make_unique<Process>(dora(std::move(args)));
+        EXPECT_TRUE(wait_err(*sub, "Declaring Subscriber")) << sub->all();
+        return sub;
     }
 
     std::unique_ptr<Process> router_;
@@ -164,6 +200,209 @@ TEST_F(ZenohToolsTest, SubscriberGetsDataAgainAfterTheRouterRestarts) {
     }
     EXPECT_TRUE(got) << sub.all();
     EXPECT_EQ(exit_code(sub.wait(10s)), 0) << sub.all();
+}
+
+TEST_F(ZenohToolsTest, EndpointFlagsDoNotSwallowTheKeyThatFollows) {
+    std::string endpoint = start_router();
+    // `-e` takes one endpoint; the key after it is the positional (it was swallowed as a second
+    // endpoint before).
+    auto sub = start_sub({"-m", "client", "-e", endpoint, "flags/**", "-n", "2"});
+    Process one(dora({"zenoh", "pub", "-m", "client", "-e", endpoint, "flags/a", "one"}));
+    EXPECT_EQ(exit_code(one.wait(20s)), 0) << one.all();
+    Process two(dora({"zenoh", "pub", "-e", endpoint, "-k", "flags/b", "-m", "client", "two"}));
+    EXPECT_EQ(exit_code(two.wait(20s)), 0) << two.all();
+    EXPECT_EQ(exit_code(sub->wait(20s)), 0) << sub->all();
+    EXPECT_TRUE(contains(sub->out(), "('flags/a': 'one')")) << sub->all();
+    EXPECT_TRUE(contains(sub->out(), "('flags/b': 'two')")) << sub->all();
+}
+
+TEST_F(ZenohToolsTest, ZenohExampleSpellingWithKeyAndValueFlags) {
+    std::string endpoint = start_router();
+    // The seed's `z_sub --connect tcp/IP:7447 --key demo/test`, spelled with dora.
+    auto sub = start_sub({"--connect", endpoint, "--key", "demo/test", "-n", "2"});
+    Process pico(dora({"zenoh", "pub", "-k", "demo/test", "-v", "from -v", "-e", endpoint}));
+    EXPECT_EQ(exit_code(pico.wait(20s)), 0) << pico.all();
+    Process rust(dora({"zenoh", "pub", "--connect", endpoint, "--key", "demo/test", "--payload",
+                       "from --payload"}));
+    EXPECT_EQ(exit_code(rust.wait(20s)), 0) << rust.all();
+    EXPECT_EQ(exit_code(sub->wait(20s)), 0) << sub->all();
+    EXPECT_TRUE(contains(sub->out(), "('demo/test': 'from -v')")) << sub->all();
+    EXPECT_TRUE(contains(sub->out(), "('demo/test': 'from --payload')")) << sub->all();
+}
+
+TEST_F(ZenohToolsTest, TwoDifferentKeysAreRefused) {
+    Process sub(dora({"zenoh", "sub", "-k", "a/b", "c/d", "-e", "tcp/127.0.0.1:1"}));
+    EXPECT_EQ(exit_code(sub.wait(10s)), 1);
+    EXPECT_TRUE(contains(sub.err(), "two keys given")) << sub.all();
+    Process pub(dora({"zenoh", "pub", "k/x", "v", "extra", "-e", "tcp/127.0.0.1:1"}));
+    EXPECT_EQ(exit_code(pub.wait(10s)), 1);
+    EXPECT_TRUE(contains(pub.err(), "unexpected argument 'extra'")) << pub.all();
+}
+
+TEST_F(ZenohToolsTest, PubWithoutAValuePublishesEachStdinLineAsItArrives) {
+    std::string endpoint = start_router();
+    auto sub = start_sub({"-m", "client", "-e", endpoint, "lines/**", "-n", "3"});
+    // The pub's stdin is a FIFO this test writes to, one line at a time.
+    fs::path fifo =
+        fs::temp_directory_path() / ("dora-zenoh-pub-" + std::to_string(::getpid()) + ".fifo");
+    fs::remove(fifo);
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    Process pub({"/bin/sh", "-c",
+                 "exec " + sh_quote(DORA_CLI_BINARY) + " zenoh pub lines/x -m client -e " +
+                     sh_quote(endpoint) + " < " + sh_quote(fifo.string())});
+    int writer = -1;  // opens once the shell has opened the reading end
+    ASSERT_TRUE(dora::testing::wait_until(
+        [&] { return (writer = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) >= 0; },
+        10s));
+    fs::remove(fifo);
+    auto send_line = [&](const std::string& line) {
+        std::string text = line + "\n";
+        ASSERT_EQ(::write(writer, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+    };
+    send_line("first line");
+    ASSERT_TRUE(sub->pump_until([&] { return contains(sub->out(), "'first line'"); }, 20s))
+        << sub->all() << pub.all();
+    send_line("second");
+    ASSERT_TRUE(sub->pump_until([&] { return contains(sub->out(), "'second'"); }, 20s))
+        << sub->all() << pub.all();
+    std::string last = "no newline at the end";
+    ASSERT_EQ(::write(writer, last.data(), last.size()), static_cast<ssize_t>(last.size()));
+    EXPECT_FALSE(pub.exited());
+    ::close(writer);  // end of input: the last partial line goes out, then pub exits
+    EXPECT_EQ(exit_code(pub.wait(20s)), 0) << pub.all();
+    EXPECT_EQ(exit_code(sub->wait(20s)), 0) << sub->all();
+    EXPECT_TRUE(contains(sub->out(), "('lines/x': 'no newline at the end')")) << sub->all();
+}
+
+TEST_F(ZenohToolsTest, PubReadsAFileOnStdinOneSamplePerLine) {
+    std::string endpoint = start_router();
+    auto sub = start_sub({"-m", "client", "-e", endpoint, "file/**", "-n", "3"});
+    fs::path file =
+        fs::temp_directory_path() / ("dora-zenoh-pub-" + std::to_string(::getpid()) + ".txt");
+    std::ofstream(file) << "alpha\r\nbeta\ngamma\n";
+    Process pub({"/bin/sh", "-c",
+                 "exec " + sh_quote(DORA_CLI_BINARY) + " zenoh pub file/k -m client -e " +
+                     sh_quote(endpoint) + " < " + sh_quote(file.string())});
+    EXPECT_EQ(exit_code(pub.wait(20s)), 0) << pub.all();
+    EXPECT_EQ(exit_code(sub->wait(20s)), 0) << sub->all();
+    fs::remove(file);
+    auto a = sub->out().find("'alpha'");
+    auto b = sub->out().find("'beta'");
+    auto c = sub->out().find("'gamma'");
+    ASSERT_NE(a, std::string::npos) << sub->all();
+    ASSERT_NE(b, std::string::npos) << sub->all();
+    ASSERT_NE(c, std::string::npos) << sub->all();
+    EXPECT_TRUE(a < b && b < c) << sub->all();
+}
+
+TEST_F(ZenohToolsTest, SubWithNowhereToConnectAndNoCoordinatorSaysWhatToPass) {
+    ::unsetenv("ZENOH_CONFIG");
+    Process sub(
+        dora({"zenoh", "sub", "dora/**", "--coordinator-port", std::to_string(free_port())}));
+    EXPECT_EQ(exit_code(sub.wait(20s)), 1) << sub.all();
+    EXPECT_TRUE(contains(sub.err(), "no coordinator to ask")) << sub.all();
+    EXPECT_TRUE(contains(sub.err(), "-e tcp/IP:PORT")) << sub.all();
+}
+
+TEST_F(ZenohToolsTest, RouterVerboseLogsLinksOpeningAndClosingWithPeerAddressZidAndWhatami) {
+    router_ = std::make_unique<Process>(dora({"router", "-v", "-l", "tcp/127.0.0.1:0"}));
+    std::regex listening(R"(listening on (tcp/127\.0\.0\.1:\d+))");
+    std::smatch m;
+    ASSERT_TRUE(
+        router_->pump_until([&] { return std::regex_search(router_->out(), m, listening); }, 10s))
+        << router_->all();
+    std::string endpoint = m[1];
+    auto sub = start_sub({"-m", "client", "-e", endpoint, "v/**"});
+    std::regex opened(R"(face (\d+) opened: client ([0-9a-f]+) at 127\.0\.0\.1:\d+)");
+    std::smatch open_match;
+    ASSERT_TRUE(router_->pump_until(
+        [&] { return std::regex_search(router_->err(), open_match, opened); }, 10s))
+        << router_->all();
+    std::string closed = "face " + open_match[1].str() + " closed (client " + open_match[2].str();
+    ::kill(sub->pid(), SIGTERM);
+    EXPECT_EQ(exit_code(sub->wait(10s)), 0) << sub->all();
+    EXPECT_TRUE(router_->pump_until([&] { return contains(router_->err(), closed); }, 10s))
+        << router_->all();
+}
+
+// A real coordinator and two daemons on loopback running a dataflow whose output crosses
+// machines: `dora zenoh sub 'dora/**'` with no endpoint finds the daemons and sees the data.
+struct ZenohToolsClusterTest : ZenohToolsTest {
+    fs::path dir;
+    std::unique_ptr<Process> coordinator;
+    std::vector<std::unique_ptr<Process>> daemons;
+    std::string control_port;
+
+    void SetUp() override {
+        ::unsetenv("ZENOH_CONFIG");
+        dir = fs::temp_directory_path() / ("dora-zenoh-tools-" + std::to_string(::getpid()));
+        fs::remove_all(dir);
+        fs::create_directories(dir);
+    }
+    void TearDown() override {
+        if (coordinator && !coordinator->exited()) {
+            Process destroy(cli({"destroy"}));
+            destroy.wait(30s);
+        }
+        for (auto& d : daemons) d->wait(20s);
+        if (coordinator) coordinator->wait(5s);
+        if (!HasFailure()) fs::remove_all(dir);
+    }
+    std::vector<std::string> cli(std::vector<std::string> args) {
+        args = dora(std::move(args));
+        args.insert(args.end(), {"--coordinator-port", control_port});
+        return args;
+    }
+    void start_cluster() {
+        coordinator = std::make_unique<Process>(
+            dora({"coordinator", "--port", "0", "--control-port", "0"}), dir.string());
+        std::regex ports(R"(daemons on [^ ]+:(\d+), control on [^ ]+:(\d+))");
+        std::smatch m;
+        ASSERT_TRUE(coordinator->pump_until(
+            [&] { return std::regex_search(coordinator->out(), m, ports); }, 10s))
+            << coordinator->all();
+        std::string daemon_port = m[1];
+        control_port = m[2];
+        for (std::string machine : {"edge1", "cloud"}) {
+            daemons.push_back(std::make_unique<Process>(
+                dora({"daemon", "--machine-id", machine, "--coordinator-port", daemon_port,
+                      "--local-listen-port", "0", "--work-dir", (dir / machine).string()}),
+                dir.string()));
+        }
+        ASSERT_TRUE(dora::testing::wait_until(
+            [&] {
+                Process list(cli({"list"}));
+                list.wait(10s);
+                return count(list.out(), " connected ") == 2;
+            },
+            20s));
+    }
+};
+
+TEST_F(ZenohToolsClusterTest, SubWithNowhereToConnectAsksTheCoordinatorForTheDaemons) {
+    start_cluster();
+    fs::path flow = dir / "flow.yml";
+    std::ofstream(flow) << "nodes:\n"
+                           "  - id: source\n"
+                           "    path: " DORA_TEST_NODE
+                           "\n"
+                           "    args: producer --count 100000 --size 8 --interval-ms 20\n"
+                           "    outputs: [out]\n"
+                           "    deploy: {machine: edge1}\n"
+                           "  - id: sink\n"
+                           "    path: " DORA_TEST_NODE
+                           "\n"
+                           "    args: consumer\n"
+                           "    inputs: {in: source/out}\n"
+                           "    deploy: {machine: cloud}\n";
+    Process start(cli({"start", "--detach", flow.string()}), dir.string());
+    ASSERT_EQ(exit_code(start.wait(60s)), 0) << start.all();
+    Process sub(cli({"zenoh", "sub", "dora/**", "-n", "3"}));
+    EXPECT_EQ(exit_code(sub.wait(30s)), 0) << sub.all();
+    EXPECT_TRUE(contains(sub.err(), "from the coordinator at 127.0.0.1:" + control_port))
+        << sub.all();
+    std::regex sample(R"(Received PUT \('dora/default/[0-9a-f-]{36}/output/source/out': )");
+    EXPECT_TRUE(std::regex_search(sub.out(), sample)) << sub.all();
 }
 
 }  // namespace
