@@ -38,7 +38,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(EventLoop& loop, DaemonOptions op
     zenoh.machine_id = o.machine_id;
     zenoh.config = o.zenoh;
     zenoh.advertised_host = net::local_address_towards(o.coordinator_addr, o.coordinator_port);
-    auto bridge = ZenohBridge::start(zenoh);
+    auto bridge = ZenohBridge::start(loop, zenoh);
     if (!bridge) {
         return fail(bridge.error());
     }
@@ -270,7 +270,12 @@ void Daemon::handle(const message::PrepareDataflow& request) {
         link_->send(message::make(reply));
         return;
     }
-    if (auto routed = bridge_->attach(**local); !routed) {
+    auto note = [this, id](const std::string& node, const std::string& text) {
+        message::DaemonLog log;
+        log.log = {id, node, options_.machine_id, "dora", text};
+        link_->send(message::make(log));
+    };
+    if (auto routed = bridge_->attach(**local, note); !routed) {
         reply.error = fmt::format("machine `{}`: routing to other machines: {}",
                                   options_.machine_id, routed.error().message());
         link_->send(message::make(reply));

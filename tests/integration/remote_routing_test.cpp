@@ -19,12 +19,12 @@ namespace {
 
 using dora::testing::with_test_node;
 
-std::unique_ptr<ZenohBridge> bridge(const std::string& machine) {
+std::unique_ptr<ZenohBridge> bridge(EventLoop& loop, const std::string& machine) {
     ZenohBridgeOptions options;
     options.machine_id = machine;
     options.config.mode = zenoh::Mode::kPeer;
     options.config.listen.push_back(*zenoh::parse_endpoint("tcp/127.0.0.1:0"));
-    auto b = ZenohBridge::start(options);
+    auto b = ZenohBridge::start(loop, options);
     EXPECT_TRUE(b) << b.error().message();
     return b ? std::move(*b) : nullptr;
 }
@@ -47,8 +47,9 @@ nodes:
     ASSERT_TRUE(descriptor) << descriptor.error().message();
     auto loop = EventLoop::create();
     ASSERT_TRUE(loop);
-    auto a = bridge("a");
-    auto b = bridge("b");
+    // Both machines' sessions on one loop: the daemon runs its session on its own loop too.
+    auto a = bridge(**loop, "a");
+    auto b = bridge(**loop, "b");
     ASSERT_TRUE(a && b);
     // b sorts after a, so b connects to a.
     b->set_peers({message::DaemonInfo{"a", a->endpoints(), true, 0}});
@@ -76,8 +77,12 @@ nodes:
     ASSERT_TRUE(flow_a && flow_b);
     ASSERT_EQ(flow_a->plan().egress.size(), 1u);
     ASSERT_EQ(flow_b->plan().ingress.size(), 1u);
-    ASSERT_TRUE(b->attach(*flow_b));
-    ASSERT_TRUE(a->attach(*flow_a));
+    std::vector<std::string> notes;
+    auto note = [&](const std::string& node, const std::string& text) {
+        notes.push_back(node + ": " + text);
+    };
+    ASSERT_TRUE(b->attach(*flow_b, note));
+    ASSERT_TRUE(a->attach(*flow_a, note));
     // The producer starts once its machine knows of the remote subscriber (no early output lost).
     auto deadline = std::chrono::steady_clock::now() + 10s;
     while (!a->remote_subscribers_ready(*flow_a) && std::chrono::steady_clock::now() < deadline) {
@@ -98,6 +103,7 @@ nodes:
     for (const auto& r : flow_b->results()) {
         EXPECT_TRUE(r.success) << r.node_id << " " << r.status;
     }
+    EXPECT_TRUE(notes.empty()) << ::testing::PrintToString(notes);  // nothing was lost
     a->detach(id);
     b->detach(id);
 }

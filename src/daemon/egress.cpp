@@ -1,0 +1,117 @@
+#include "daemon/egress.hpp"
+
+#include <atomic>
+#include <map>
+#include <string>
+
+#include "shm/pool.hpp"
+
+namespace dora::daemon {
+
+namespace {
+
+// Samples handed to the session but not yet put: beyond this the egress thread waits (its rings
+// keep dropping the oldest meanwhile, as every dora queue does).
+constexpr size_t kMaxInFlight = 4096;
+
+const uint8_t kEndMarker[1] = {kEndOfStreamMarker};
+
+}  // namespace
+
+// What the thread and the queued samples share; the last queued sample's release may be the
+// last owner.
+struct Egress::State {
+    shm::Region* region = nullptr;
+    std::vector<std::string> keys;  // by egress ring
+    zenoh::Publisher publisher;
+    // The egress thread's mappings of sender segments: queued samples point into them.
+    shm::SegmentCache cache;
+    std::atomic<bool> stop{false};
+
+    State(shm::Region* r, std::vector<std::string> k, zenoh::Publisher p,
+          std::map<uint16_t, std::string> senders)
+        : region(r), keys(std::move(k)), publisher(std::move(p)), cache(std::move(senders)) {}
+};
+
+Result<std::unique_ptr<Egress>> Egress::start(LocalDataflow& dataflow, zenoh::Publisher publisher) {
+    shm::Region* region = dataflow.egress_region();
+    const auto& plan = dataflow.plan();
+    if (region == nullptr || plan.egress.empty()) {
+        return fail("dataflow {} sends nothing to other machines", dataflow.id());
+    }
+    std::map<uint16_t, std::string> senders;
+    for (const auto& node : plan.nodes) {
+        senders.emplace(node.sender, plan.pool_prefix(node.sender));
+    }
+    std::vector<std::string> keys;
+    for (const auto& stream : plan.egress) {
+        keys.push_back(stream.key);
+    }
+    auto state =
+        std::make_shared<State>(region, std::move(keys), std::move(publisher), std::move(senders));
+    std::unique_ptr<Egress> egress(new Egress(state));
+    egress->thread_ = std::thread([state] { run(state); });
+    return egress;
+}
+
+void Egress::stop() {
+    if (!thread_.joinable()) {
+        return;
+    }
+    state_->stop.store(true);
+    state_->region->signal().notify();  // do not wait out the thread's sleep
+    thread_.join();
+}
+
+void Egress::run(const std::shared_ptr<State>& state) {
+    shm::Region& region = *state->region;
+    const size_t rings = state->keys.size();
+    std::vector<bool> ended(rings, false);
+    // After stop is requested, one more pass drains what the producers left and sends the end
+    // markers of the rings they closed (stop comes right after the last producer exited).
+    for (bool last_pass = false; !last_pass;) {
+        last_pass = state->stop.load();
+        const uint32_t seen = region.signal().current();
+        std::vector<zenoh::OutgoingSample> batch;
+        for (uint32_t i = 0; i < rings; ++i) {
+            shm::Ring ring = region.ring(i);
+            while (auto entry = ring.pop()) {
+                auto view = state->cache.view(*entry);
+                if (!view) {
+                    state->cache.release(*entry);
+                    continue;
+                }
+                std::atomic<uint32_t>* refcount = view->refcount;
+                batch.push_back(zenoh::OutgoingSample{
+                    state->keys[i],
+                    {reinterpret_cast<const uint8_t*>(view->data), view->data_len},
+                    zenoh::Bytes{reinterpret_cast<const uint8_t*>(view->metadata),
+                                 view->metadata_len},
+                    // Runs on the loop thread once the session copied the sample out.
+                    [state, refcount] { refcount->fetch_sub(1, std::memory_order_acq_rel); }});
+            }
+            if (!ended[i] && ring.closed() && ring.empty()) {
+                ended[i] = true;
+                batch.push_back(zenoh::OutgoingSample{
+                    state->keys[i], {}, zenoh::Bytes{kEndMarker, 1}, [state] {}});
+            }
+        }
+        if (!batch.empty()) {
+            // A closed session releases the batch at once: nothing is left to publish to.
+            (void)state->publisher.publish(std::move(batch));
+            while (state->publisher.queued() > kMaxInFlight && !state->stop.load()) {
+                std::this_thread::sleep_for(std::chrono::microseconds(100));
+            }
+            if (!last_pass) {
+                continue;
+            }
+        }
+        if (last_pass) {
+            break;
+        }
+        region.signal().wait(seen, SteadyClock::now() + std::chrono::milliseconds(100),
+                             std::chrono::microseconds(20));
+    }
+}
+
+}  // namespace dora::daemon

@@ -1,0 +1,51 @@
+// Egress: the outputs of this machine's nodes that nodes on other machines consume (DESIGN
+// section 4, "Between machines"). One thread per dataflow waits on the dataflow's egress region
+// (the rings local producers push to for remote consumers), reads each sample in place and hands
+// batches to the daemon loop's Zenoh session through its thread-safe Publisher: each is published
+// on its stream's key (`dora/{network}/{dataflow}/output/{node}/{output}`) with the data as
+// payload and the encoded metadata as attachment, and released once the session has copied it
+// into its link batches. When a producer's ring closes (the node exited), an end marker (a PUT
+// whose attachment is the one byte kEndOfStreamMarker) follows its last message.
+//
+// Lifecycle: start() starts the thread. stop() (the daemon's loop thread) asks it to drain what
+// the producers left one more time, send the end markers of closed rings, and finish; it joins
+// the thread. Samples still queued in the Publisher keep what they point into alive (shared
+// state), so the Egress may be destroyed right after stop().
+//
+// Thread safety: start/stop/destruction on the daemon's loop thread; the egress thread only reads
+// the egress region's rings (one consumer per ring) and calls Publisher::publish.
+#pragma once
+
+#include <memory>
+#include <thread>
+
+#include "core/error.hpp"
+#include "daemon/local_dataflow.hpp"
+#include "zenoh/session.hpp"
+
+namespace dora::daemon {
+
+inline constexpr uint8_t kEndOfStreamMarker = 0xfe;
+
+class Egress {
+  public:
+    // Starts publishing `dataflow`'s egress streams (it must have some) through `publisher`.
+    // `dataflow` must outlive this object.
+    [[nodiscard]] static Result<std::unique_ptr<Egress>> start(LocalDataflow& dataflow,
+                                                               zenoh::Publisher publisher);
+    ~Egress() { stop(); }
+    Egress(const Egress&) = delete;
+    Egress& operator=(const Egress&) = delete;
+
+    void stop();
+
+  private:
+    struct State;
+    explicit Egress(std::shared_ptr<State> state) : state_(std::move(state)) {}
+    static void run(const std::shared_ptr<State>& state);
+
+    std::shared_ptr<State> state_;
+    std::thread thread_;
+};
+
+}  // namespace dora::daemon

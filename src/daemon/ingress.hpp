@@ -1,0 +1,67 @@
+// Ingress: the outputs of nodes on other machines that this machine's nodes consume (DESIGN
+// section 4, "Between machines"). One subscription per remote stream on the daemon loop's Zenoh
+// session; each arrival is copied into a sample of the dataflow's ingress pool (sender
+// kIngressSender) and pushed to every local receiver's ring; an end marker closes those rings
+// (the receivers get INPUT_CLOSED). A full ring drops its oldest entry, as every dora queue does,
+// and counts it there. An arrival that cannot be stored at all (the pool cannot give a sample:
+// receivers hold every one, or shared memory is full) is counted per stream and reported to the
+// receiving nodes' logs once a second while the count grows: nothing is dropped silently.
+//
+// Lifecycle: destroy it before the LocalDataflow it writes into; destruction undeclares the
+// subscriptions and removes the pool's segments (receivers' mappings stay valid).
+//
+// Thread safety: the daemon's loop thread only (the session's thread).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/event_loop.hpp"
+#include "daemon/egress.hpp"
+#include "daemon/local_dataflow.hpp"
+#include "shm/pool.hpp"
+#include "zenoh/session.hpp"
+
+namespace dora::daemon {
+
+class Ingress {
+  public:
+    // A line for a node's log ("dora" stream): node id, text.
+    using Note = std::function<void(const std::string& node, const std::string& text)>;
+
+    // Subscribes to `dataflow`'s ingress streams (it must have some). `dataflow` must outlive
+    // this object.
+    [[nodiscard]] static Result<std::unique_ptr<Ingress>> start(EventLoop& loop,
+                                                                zenoh::Session& session,
+                                                                LocalDataflow& dataflow, Note note);
+    ~Ingress();
+    Ingress(const Ingress&) = delete;
+    Ingress& operator=(const Ingress&) = delete;
+
+    // Arrivals that could not be stored, over all streams.
+    [[nodiscard]] uint64_t dropped() const;
+
+  private:
+    struct Stream {
+        const IngressStream* plan = nullptr;
+        zenoh::Subscription subscription;
+        uint64_t dropped = 0;
+        uint64_t reported = 0;
+        std::string last_error;
+    };
+    Ingress(LocalDataflow& dataflow, Note note);
+    void deliver(Stream& stream, const zenoh::Put& put);
+    void close(const Stream& stream);
+    void report_drops();
+
+    LocalDataflow& dataflow_;
+    Note note_;
+    shm::Pool pool_;
+    std::vector<std::unique_ptr<Stream>> streams_;
+    Timer report_;
+};
+
+}  // namespace dora::daemon
