@@ -5,7 +5,8 @@
 //          summary  (a timer, e.g. dora/timer/secs/10): print the summary
 // Outputs: none
 //
-// A sensor that has sent nothing for kInactiveAfter is reported as INACTIVE.
+// A sensor that has sent nothing for kInactiveAfter is reported as INACTIVE. The lines are laid
+// out as in dora's python-distributed-zenoh example; values print as Python prints floats.
 #include <chrono>
 #include <cstdio>
 #include <dora/node.hpp>
@@ -13,6 +14,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+
+#include "python_float.hpp"
 
 namespace {
 
@@ -42,23 +45,26 @@ Reading parse_reading(std::span<const std::byte> data) {
             json.at("value").get<double>(), json.at("unit").get<std::string>()};
 }
 
-void print_summary(const std::map<std::string, Sensor>& sensors, long total,
-                   Clock::time_point started) {
+void print_rule() { std::printf("%s\n", std::string(70, '=').c_str()); }
+
+void print_summary(const std::map<std::string, Sensor>& sensors, long total) {
     const auto now = Clock::now();
     auto is_active = [&](const Sensor& s) { return now - s.last_seen < kInactiveAfter; };
     int active = 0;
     for (const auto& [id, sensor] : sensors) active += is_active(sensor) ? 1 : 0;
 
-    std::printf("=== Sensor network summary after %.1f s ===\n",
-                std::chrono::duration<double>(now - started).count());
-    std::printf("Total messages: %ld\n", total);
-    std::printf("Active sensors: %d/%zu\n", active, sensors.size());
+    std::printf("\n");
+    print_rule();
+    std::printf("Cloud Aggregator Summary - Total Messages: %ld\n", total);
+    std::printf("Active Sensors: %d\n", active);
+    print_rule();
     for (const auto& [id, s] : sensors) {
-        std::printf("  %-16s %-8s  type=%-12s last=%.2f%-8s count=%ld\n", id.c_str(),
-                    is_active(s) ? "ACTIVE" : "INACTIVE", s.sensor_type.c_str(), s.last_value,
-                    s.unit.c_str(), s.count);
+        std::printf("%s | %-15s | %-12s | %7.2f %-8s | Count: %5ld\n",
+                    is_active(s) ? "🟢 ACTIVE" : "🔴 INACTIVE", id.c_str(), s.sensor_type.c_str(),
+                    s.last_value, s.unit.c_str(), s.count);
     }
-    std::printf("=== end of summary ===\n");
+    print_rule();
+    std::printf("\n");
     std::fflush(stdout);
 }
 
@@ -68,12 +74,14 @@ int main() try {
     auto node = dora::Node::from_env();
     std::map<std::string, Sensor> sensors;  // by sensor_id, sorted like Python's sorted()
     long total = 0;
-    const auto started = Clock::now();
 
     for (auto& event : node) {
-        if (event.type == dora::EventType::Stop) break;
+        if (event.type == dora::EventType::Stop) {
+            std::printf("Received stop signal\n");
+            break;
+        }
         if (event.type == dora::EventType::InputClosed) {
-            std::printf("input %s closed\n", event.id.c_str());
+            std::printf("Input `%s` was closed\n", event.id.c_str());
             std::fflush(stdout);
             continue;
         }
@@ -82,7 +90,7 @@ int main() try {
             continue;
         }
         if (event.id == "summary") {
-            print_summary(sensors, total, started);
+            print_summary(sensors, total);
             continue;
         }
         Reading reading;
@@ -100,11 +108,13 @@ int main() try {
         sensor.last_value = reading.value;
         sensor.last_seen = Clock::now();
         ++sensor.count;
-        std::printf(">> [%05ld] Received from %s: %s=%.2f%s\n", total, reading.sensor_id.c_str(),
-                    reading.sensor_type.c_str(), reading.value, reading.unit.c_str());
+        std::printf(">> [%05ld] Received from %s: %s=%s%s\n", total, reading.sensor_id.c_str(),
+                    reading.sensor_type.c_str(), python_float(reading.value).c_str(),
+                    reading.unit.c_str());
         std::fflush(stdout);
     }
-    print_summary(sensors, total, started);
+    std::printf("\n=== Final Summary ===\n");
+    print_summary(sensors, total);
     return 0;
 } catch (const std::exception& error) {
     std::fprintf(stderr, "cloud_node: %s\n", error.what());

@@ -5,7 +5,8 @@ Inputs:  any number of sensor readings (JSON bytes from sensor_node.py), under a
          summary  (a timer, e.g. dora/timer/secs/10): print the summary
 Outputs: none
 
-A sensor that has sent nothing for INACTIVE_AFTER seconds is reported as INACTIVE.
+A sensor that has sent nothing for INACTIVE_AFTER seconds is reported as INACTIVE. The lines
+are laid out as in dora's python-distributed-zenoh example, so its users read them unchanged.
 Standard library only: runs under dora-cpp and under the original dora.
 """
 
@@ -16,6 +17,7 @@ import time
 from dora import Node
 
 INACTIVE_AFTER = 5.0  # seconds
+RULE = "=" * 70
 
 
 class Sensor:
@@ -26,32 +28,37 @@ class Sensor:
         self.last_seen = 0.0
         self.count = 0
 
+    def is_active(self, now):
+        return now - self.last_seen < INACTIVE_AFTER
 
-def print_summary(sensors, total, started):
+
+def print_summary(sensors, total):
     now = time.monotonic()
-    active = [s for s in sensors.values() if now - s.last_seen < INACTIVE_AFTER]
-    print(f"=== Sensor network summary after {now - started:.1f} s ===")
-    print(f"Total messages: {total}")
-    print(f"Active sensors: {len(active)}/{len(sensors)}")
+    active = sum(1 for s in sensors.values() if s.is_active(now))
+    print()
+    print(RULE)
+    print(f"Cloud Aggregator Summary - Total Messages: {total}")
+    print(f"Active Sensors: {active}")
+    print(RULE)
     for sensor_id in sorted(sensors):
         s = sensors[sensor_id]
-        status = "ACTIVE" if now - s.last_seen < INACTIVE_AFTER else "INACTIVE"
+        status = "🟢 ACTIVE" if s.is_active(now) else "🔴 INACTIVE"
         print(
-            f"  {sensor_id:<16} {status:<8}  type={s.sensor_type:<12} "
-            f"last={s.last_value:.2f}{s.unit:<8} count={s.count}"
+            f"{status} | {sensor_id:15s} | {s.sensor_type:12s} | "
+            f"{s.last_value:7.2f} {s.unit:8s} | Count: {s.count:5d}"
         )
-    print("=== end of summary ===", flush=True)
+    print(RULE)
+    print(flush=True)
 
 
 def main():
     node = Node()
     sensors = {}  # sensor_id -> Sensor
     total = 0
-    started = time.monotonic()
 
     for event in node:
         if event["type"] == "INPUT" and event["id"] == "summary":
-            print_summary(sensors, total, started)
+            print_summary(sensors, total)
         elif event["type"] == "INPUT":
             try:
                 reading = json.loads(bytes(event["value"].to_pylist()).decode("utf-8"))
@@ -68,13 +75,16 @@ def main():
             sensor.last_value = value
             sensor.last_seen = time.monotonic()
             sensor.count += 1
-            print(f">> [{total:05d}] Received from {sensor_id}: {sensor_type}={value:.2f}{unit}")
+            print(f">> [{total:05d}] Received from {sensor_id}: {sensor_type}={value}{unit}")
         elif event["type"] == "INPUT_CLOSED":
-            print(f"input {event['id']} closed")
+            print(f"Input `{event['id']}` was closed")
         elif event["type"] == "STOP":
+            print("Received stop signal")
             break
 
-    print_summary(sensors, total, started)
+    print()
+    print("=== Final Summary ===")
+    print_summary(sensors, total)
 
 
 if __name__ == "__main__":

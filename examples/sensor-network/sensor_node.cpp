@@ -1,11 +1,11 @@
 // A simulated sensor, the C++ twin of sensor_node.py: on every tick it sends one reading as
-// JSON bytes, byte for byte what the Python node sends, and prints the same line.
+// JSON bytes, byte for byte what the Python node sends, and prints the same line (the value as
+// Python prints a float: 21.7, 1007.0).
 //
 //     sensor_node <sensor_id> <sensor_type>
 //
 // Inputs:  tick     (a timer, e.g. dora/timer/millis/1000)
 // Outputs: reading  {"sensor_id", "sensor_type", "value", "unit"} as UTF-8 JSON bytes
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <dora/node.hpp>
@@ -13,6 +13,8 @@
 #include <random>
 #include <string>
 #include <string_view>
+
+#include "python_float.hpp"
 
 namespace {
 
@@ -62,16 +64,6 @@ std::string json_string(std::string_view text) {
     return out + "\"";
 }
 
-// A float as Python's repr() writes it: the shortest text that reads back the same, and ".0"
-// for whole numbers (so the JSON payload equals json.dumps' output).
-std::string python_float(double value) {
-    char buf[64];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-    std::string text(buf, ec == std::errc{} ? end : buf);
-    if (text.find_first_of(".e") == std::string::npos) text += ".0";
-    return text;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -98,7 +90,8 @@ int main(int argc, char** argv) try {
                                     ", \"unit\": " + json_string(range.unit) + "}";
         node.send_output("reading", std::as_bytes(std::span(reading.data(), reading.size())));
         ++sent;
-        std::printf("[%04d] Sent: %s=%.2f%s\n", sent, sensor_type.c_str(), value, range.unit);
+        std::printf("[%04d] Sent: %s=%s%s\n", sent, sensor_type.c_str(),
+                    python_float(value).c_str(), range.unit);
         std::fflush(stdout);
     }
     return 0;

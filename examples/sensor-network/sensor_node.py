@@ -44,7 +44,7 @@ def main():
             }
             node.send_output("reading", json.dumps(reading).encode("utf-8"))
             sent += 1
-            print(f"[{sent:04d}] Sent: {sensor_type}={value:.2f}{unit}")
+            print(f"[{sent:04d}] Sent: {sensor_type}={value}{unit}")
         elif event["type"] == "STOP":
             break
 

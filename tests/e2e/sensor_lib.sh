@@ -75,31 +75,57 @@ wait_for() {
     done
 }
 
-# Number of complete summaries (=== end of summary ===) in the aggregator's output file.
-summaries_in() {
-    if [[ -f $1 ]]; then grep -c '=== end of summary ===' "$1" || true; else echo 0; fi
-}
+# The aggregator's summaries, laid out as in dora's python-distributed-zenoh example:
+#
+#   ======================================================================
+#   Cloud Aggregator Summary - Total Messages: 23
+#   Active Sensors: 3
+#   ======================================================================
+#   🟢 ACTIVE | sensor_humidity | humidity     |   89.50 percent  | Count:     7
+#   ...
+#   ======================================================================
+#
+# each line behind whatever prefix the output carries (a timestamp, ``<node> on daemon
+# `<machine>`: stdout    ``). A summary is complete at its third rule.
+SUMMARY_RULE=$(printf '=%.0s' {1..70})
 
-# summary_block FILE N: the lines of the N-th complete summary (1-based; -1 = the last).
+# summary_block FILE N: the lines of the N-th complete summary (1-based; -1 = the last), from
+# its header line to its closing rule.
 summary_block() {
-    awk -v want="$2" '
-        /=== Sensor network summary/ { n++; block = "" }
-        { block = block $0 "\n" }
-        /=== end of summary ===/ { blocks[n] = block }
-        END { if (want < 0) want = n; printf "%s", blocks[want] }' "$1"
+    awk -v want="$2" -v rule="$SUMMARY_RULE" '
+        function is_rule() { return length($0) >= 70 && substr($0, length($0) - 69) == rule }
+        index($0, "Cloud Aggregator Summary - Total Messages: ") { n++; block = ""; rules = 1; inside = 1 }
+        inside { block = block $0 "\n" }
+        inside && is_rule() && ++rules == 3 { blocks[n] = block; complete = n; inside = 0 }
+        END { if (want < 0) want = complete; printf "%s", blocks[want] }' "$1"
 }
 
+# summaries_in FILE: the number of complete summaries in FILE (0 when there is no FILE).
+summaries_in() {
+    [[ -f $1 ]] || { echo 0; return; }
+    awk -v rule="$SUMMARY_RULE" '
+        function is_rule() { return length($0) >= 70 && substr($0, length($0) - 69) == rule }
+        index($0, "Cloud Aggregator Summary - Total Messages: ") { rules = 1; inside = 1 }
+        inside && is_rule() && ++rules == 3 { complete++; inside = 0 }
+        END { print complete + 0 }' "$1"
+}
+
+# sensor_field FILE N SENSOR FIELD: from SENSOR's line of the N-th summary (-1: the last),
+# its status (ACTIVE or INACTIVE) or its count.
+sensor_field() {
+    summary_block "$1" "$2" | awk -F' [|] ' -v s="$3" -v field="$4" '
+        NF == 5 && $2 == sprintf("%-15s", s) {
+            if (field == "status") { n = split($1, words, " "); print words[n] }
+            else { sub(/^Count: */, "", $5); print $5 }
+            exit
+        }'
+}
 # sensor_count FILE N SENSOR: the count of SENSOR in the N-th summary (-1: the last).
-sensor_count() {
-    summary_block "$1" "$2" | awk -v s="$3" '$0 ~ "stdout +" s " " {
-        for (i = 1; i <= NF; i++) if ($i ~ /^count=/) { sub(/^count=/, "", $i); print $i; exit } }'
-}
-
+sensor_count() { sensor_field "$1" "$2" "$3" count; }
 # sensor_status FILE N SENSOR: ACTIVE or INACTIVE in the N-th summary (-1: the last).
-sensor_status() {
-    summary_block "$1" "$2" | awk -v s="$3" '$0 ~ "stdout +" s " " {
-        for (i = 1; i <= NF; i++) if ($i == s) { print $(i + 1); exit } }'
-}
+sensor_status() { sensor_field "$1" "$2" "$3" status; }
+# active_sensors FILE N: the number after "Active Sensors:" in the N-th summary (-1: the last).
+active_sensors() { summary_block "$1" "$2" | sed -nE 's/.*Active Sensors: ([0-9]+)$/\1/p'; }
 
 fail() {
     echo "FAILED: $*" >&2

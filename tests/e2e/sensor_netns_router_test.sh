@@ -121,7 +121,7 @@ received_all() {
 wait_for 30 received_all || { show; tail -n 3 "$WORK/sub.log" >&2; fail "not every sensor arrived"; }
 has_summary() { (($(summaries_in "$OUT") >= 1)); }
 wait_for 20 has_summary || { show; fail "no summary"; }
-summary_block "$OUT" 1 | grep -q 'Active sensors: 3/3' || { show; fail "3 active sensors"; }
+[[ $(active_sensors "$OUT" 1) == 3 ]] || { show; fail "3 active sensors"; }
 grep -m1 'output/sensor-temp/reading' "$WORK/sub.log"
 
 kill -TERM "$COMMAND_PID"
