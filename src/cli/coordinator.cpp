@@ -16,7 +16,9 @@ namespace {
 struct CoordinatorCliOptions {
     std::string interface = "0.0.0.0";
     uint16_t port = kDefaultDaemonPort;
-    std::string control_interface = "127.0.0.1";
+    // As in dora 0.3.12: every interface. Without a cluster token only this machine's CLIs are
+    // accepted (a remote one is told how to set a token), so this exposes nothing more.
+    std::string control_interface = "0.0.0.0";
     uint16_t control_port = kDefaultControlPort;
     std::string token_file;
 };

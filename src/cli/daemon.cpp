@@ -90,9 +90,9 @@ void run_daemon(const DaemonCliOptions& cli) {
     };
     (*loop)->on_signal(SIGINT, on_signal);
     (*loop)->on_signal(SIGTERM, on_signal);
-    (*d)->start();
     std::cerr << "[daemon] machine `" << options.machine_id << "` connecting to the coordinator at "
               << options.coordinator_addr << ":" << options.coordinator_port << "\n";
+    (*d)->start();
     (*loop)->run();
 }
 

@@ -82,8 +82,12 @@ void Coordinator::on_accept(int listen_fd, Port port) {
         if (!*accepted) {
             return;
         }
-        adopt(std::move((*accepted)->fd), port, (*accepted)->peer.to_string(),
-              (*accepted)->peer.is_loopback());
+        // "This machine" is loopback, or a connection to one of our own addresses from itself
+        // (`dora start --coordinator-addr <our LAN address>` on the coordinator's machine).
+        const auto& peer = (*accepted)->peer;
+        auto local = net::local_address((*accepted)->fd.get());
+        const bool same_machine = peer.is_loopback() || (local && local->host() == peer.host());
+        adopt(std::move((*accepted)->fd), port, peer.to_string(), same_machine);
     }
 }
 

@@ -49,7 +49,7 @@ namespace dora::coordinator {
 struct CoordinatorOptions {
     std::string interface = "0.0.0.0";
     uint16_t port = 53290;
-    std::string control_interface = "127.0.0.1";
+    std::string control_interface = "0.0.0.0";
     uint16_t control_port = 6012;
     bool listen = true;  // false: no sockets (tests and fuzzing hand connections to adopt())
     std::optional<std::string> token;

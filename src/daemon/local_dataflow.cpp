@@ -148,7 +148,9 @@ Result<> LocalDataflow::start() {
         }
     }
     for (const auto& [interval, receivers] : plan_.timers) {
-        timers_.push_back(loop_.add_periodic(interval, [this, i = interval] { on_timer(i); }));
+        // The first tick comes at once, then one every interval, as in dora.
+        timers_.push_back(loop_.add_periodic(SteadyClock::duration::zero(), interval,
+                                             [this, i = interval] { on_timer(i); }));
     }
     drop_timer_ = loop_.add_periodic(kDropReportInterval, [this] {
         for (auto& node : nodes_) {
@@ -214,7 +216,7 @@ Result<> LocalDataflow::spawn(NodeState& node) {
 }
 
 void LocalDataflow::on_line(NodeState& node, std::string_view stream, std::string_view line) {
-    node.log.write_line(stream, line);
+    node.log.write_line(line);
     if (stream == "stderr") {
         node.stderr_tail.emplace_back(line);
         if (node.stderr_tail.size() > kStderrTailLines) {

@@ -22,12 +22,12 @@ Result<LogFile> LogFile::open(const std::filesystem::path& path) {
     return log;
 }
 
-void LogFile::write_line(std::string_view stream, std::string_view line) {
+void LogFile::write_line(std::string_view line) {
     if (!file_) {
         return;
     }
     // A full disk must not stop the node: the line still reaches the CLI; the file misses it.
-    fmt::print(file_.get(), "{}: {}\n", stream, line);
+    fmt::print(file_.get(), "{}\n", line);
     std::fflush(file_.get());
 }
 

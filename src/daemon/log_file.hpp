@@ -20,8 +20,8 @@ class LogFile {
     // Creates the file's directory if needed and opens the file for appending.
     [[nodiscard]] static Result<LogFile> open(const std::filesystem::path& path);
 
-    // "<stream>: <line>\n"
-    void write_line(std::string_view stream, std::string_view line);
+    // The line as the node wrote it (stdout and stderr alike), as dora's log files hold them.
+    void write_line(std::string_view line);
     [[nodiscard]] bool is_open() const { return file_ != nullptr; }
     void close() { file_.reset(); }
 

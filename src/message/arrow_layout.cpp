@@ -448,7 +448,7 @@ PackedLayout utf8_layout(std::span<const std::string_view> strings) {
     const uint64_t offsets_size = (strings.size() + 1) * (large ? 8 : 4);
     const uint64_t data_offset = align_up(offsets_size, kBufferAlignment);
     PackedLayout layout;
-    layout.type_info.format = large ? "U" : "u";
+    layout.type_info.format.assign(1, large ? 'U' : 'u');
     layout.type_info.length = static_cast<int64_t>(strings.size());
     layout.type_info.buffers = {BufferRef::null(), BufferRef{0, offsets_size},
                                 BufferRef{data_offset, characters}};

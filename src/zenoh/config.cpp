@@ -62,9 +62,8 @@ bool valid_ipv6(std::string_view host) {
 }  // namespace
 
 std::string Endpoint::to_string() const {
-    std::string out = protocol + "/";
-    out += ipv6 ? "[" + host + "]" : host;
-    out += ":" + std::to_string(port);
+    std::string out = ipv6 ? fmt::format("{}/[{}]:{}", protocol, host, port)
+                           : fmt::format("{}/{}:{}", protocol, host, port);
     if (!metadata.empty()) {
         out += "?" + metadata;
     }
@@ -198,7 +197,7 @@ class ConfigReader {
                 if (list == nullptr) {
                     continue;
                 }
-                path += "." + std::string(to_string(out_.mode));
+                path = fmt::format("{}.{}", path, to_string(out_.mode));
             }
             DORA_ZCHECK(endpoint_list(*list, path, target));
         }

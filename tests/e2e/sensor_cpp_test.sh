@@ -113,7 +113,7 @@ YML
 if [[ -f $BUILD/python/dora/__init__.py ]]; then
     (cd "$EX" && "$DORA" run compare.yml --stop-after 30 >"$WORK/compare.out" 2>&1) ||
         { tail -40 "$WORK/compare.out"; echo "FAILED: dora run compare.yml"; exit 1; }
-    stdout_of() { sed -n 's/^stdout: //p' "$EX"/out/*/"log_$1.txt"; }
+    stdout_of() { cat "$EX"/out/*/"log_$1.txt"; }  # the aggregators write nothing to stderr
     stdout_of cloud-py >"$WORK/py.txt"
     stdout_of cloud-cpp >"$WORK/cpp.txt"
     if ! cmp -s "$WORK/py.txt" "$WORK/cpp.txt"; then
