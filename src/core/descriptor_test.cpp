@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "core/testing/temp_dir.hpp"
+#include "testing/temp_dir.hpp"
 
 namespace dora {
 namespace {
