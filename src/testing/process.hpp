@@ -21,10 +21,12 @@
 
 namespace dora::testing {
 
+// Written with designated initializers: {.cwd = dir, .env = {{"KEY", "value"}}} (the default
+// member initializers let a caller leave out either).
 struct SpawnOptions {
-    std::filesystem::path cwd;  // empty: the test's working directory
+    std::filesystem::path cwd{};  // empty: the test's working directory
     // Environment changes for the child: a value sets the variable, std::nullopt removes it.
-    std::map<std::string, std::optional<std::string>> env;
+    std::map<std::string, std::optional<std::string>> env{};
 };
 
 class Process {
