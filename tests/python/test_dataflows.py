@@ -215,12 +215,18 @@ nodes:
   - id: waiter
     path: PYNODE
     args: timeout
-    inputs: {tick: dora/timer/secs/1}
+    inputs: {echo: echo/out}
+    outputs: [kick]
+  - id: echo
+    path: PYNODE
+    args: relay
+    inputs: {in: waiter/kick}
+    outputs: [out]
 """)
         self.assertEqual(rc, 0, out)
         self.assertLine(out, "timeout returned None after ok")
         self.assertLine(out, "zero timeout returned None fast=True")
-        self.assertLine(out, "then input INPUT tick")
+        self.assertLine(out, "then input INPUT echo")
 
     def test_producer_exit_gives_input_closed_then_stop(self):
         rc, out = self.run_dataflow("""
