@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "testing/env.hpp"
 #include "testing/ports.hpp"
 #include "testing/process.hpp"
 #include "testing/temp_dir.hpp"
@@ -92,6 +93,19 @@ TEST(TempDir, IsRemovedWithItsContent) {
         EXPECT_EQ(read_file(file), "text");
     }
     EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+TEST(ScopedEnv, RestoresThePreviousValueOrAbsence) {
+    ::setenv("DORA_TESTING_ENV", "before", 1);
+    {
+        ScopedEnv changed("DORA_TESTING_ENV", "during");
+        ScopedEnv added("DORA_TESTING_ADDED", "new");
+        EXPECT_STREQ(std::getenv("DORA_TESTING_ENV"), "during");
+        EXPECT_STREQ(std::getenv("DORA_TESTING_ADDED"), "new");
+    }
+    EXPECT_STREQ(std::getenv("DORA_TESTING_ENV"), "before");
+    EXPECT_EQ(std::getenv("DORA_TESTING_ADDED"), nullptr);
+    ::unsetenv("DORA_TESTING_ENV");
 }
 
 TEST(Text, CountsAndReplacesEveryOccurrence) {
