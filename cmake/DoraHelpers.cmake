@@ -1,6 +1,9 @@
 # Shared CMake helpers: warning flags, module libraries and tests.
 
 set(DORA_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wconversion)
+if(DORA_WERROR)
+    list(APPEND DORA_WARNINGS -Werror)
+endif()
 
 # dora_module(NAME [OBJECTS] SOURCES ... DEPS ... PUBLIC_DEPS ...): one static library per
 # module, `dora_<NAME>`, with the repository's src/ and include/ on its include path.

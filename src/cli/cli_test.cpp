@@ -1,24 +1,29 @@
 // Runs the real `dora` binary on the fixture dataflows in tests/fixtures/dataflows and checks
-// exit codes and the key lines of its output.
-#include <fcntl.h>
+// exit codes and the key lines of its output. Every run points the CLI at a loopback port where
+// nothing listens (DORA_COORDINATOR_PORT), so a coordinator running on this machine (6012) cannot
+// change what a verb does.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "core/testing/temp_dir.hpp"
+#include "testing/ports.hpp"
+#include "testing/process.hpp"
+#include "testing/temp_dir.hpp"
+#include "testing/text.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using dora::testing::contains;
+using dora::testing::read_file;
+using dora::testing::TempDir;
 
-#define EXPECT_CONTAINS(haystack, needle) \
-    EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
+#define EXPECT_CONTAINS(haystack, needle) EXPECT_TRUE(contains(haystack, needle))
 
 struct Outcome {
     int status = -1;
@@ -26,45 +31,18 @@ struct Outcome {
     std::string err;
 };
 
-std::string slurp(const fs::path& path) {
-    std::ifstream in(path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-using dora::testing::TempDir;
-
-// Runs `dora args...` in `cwd`, capturing stdout and stderr through files (no pipe deadlocks).
-Outcome run_dora(const std::vector<std::string>& args, const fs::path& cwd = fs::current_path()) {
-    TempDir capture;
-    fs::path out_file = capture.path() / "out";
-    fs::path err_file = capture.path() / "err";
-    std::vector<std::string> argv_storage = {DORA_CLI_BINARY};
-    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& arg : argv_storage) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        int out = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int err = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (out < 0 || err < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0 ||
-            ::chdir(cwd.c_str()) != 0) {
-            ::_exit(127);
-        }
-        ::execv(argv[0], argv.data());
-        ::_exit(127);
-    }
-    Outcome outcome;
-    int status = 0;
-    if (pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status)) {
-        outcome.status = WEXITSTATUS(status);
-    }
-    outcome.out = slurp(out_file);
-    outcome.err = slurp(err_file);
-    return outcome;
+// Runs `dora args...` in `cwd` with `env` changes; the coordinator is a port where nothing
+// listens unless `env` says otherwise.
+Outcome run_dora(const std::vector<std::string>& args, const fs::path& cwd = fs::current_path(),
+                 std::map<std::string, std::optional<std::string>> env = {}) {
+    static const uint16_t nobody = dora::testing::free_tcp_port();
+    env.try_emplace("DORA_COORDINATOR_ADDR", "127.0.0.1");
+    env.try_emplace("DORA_COORDINATOR_PORT", std::to_string(nobody));
+    std::vector<std::string> argv = {DORA_CLI_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    dora::testing::Process dora(argv, {.cwd = cwd, .env = env});
+    int status = dora.wait(30s);
+    return {dora::testing::exit_code(status), dora.out(), dora.err()};
 }
 
 std::string fixture(const std::string& name) { return std::string(DORA_FIXTURES_DIR) + "/" + name; }
@@ -139,7 +117,7 @@ TEST(DoraGraph, DefaultWritesAnHtmlPageNextToTheDataflow) {
     EXPECT_EQ(result.status, 0) << result.err;
     fs::path page = dir.path() / "flow.html";
     EXPECT_CONTAINS(result.out, "file://" + page.string());
-    std::string html = slurp(page);
+    std::string html = read_file(page);
     EXPECT_CONTAINS(html, "<pre class=\"mermaid\">");
     EXPECT_CONTAINS(html, "sensor -- reading --&gt; printer");
 }
@@ -159,11 +137,11 @@ TEST(DoraNew, ScaffoldsAProjectThatChecksAndRefusesToOverwrite) {
          {"dataflow.yml", "talker.cpp", "CMakeLists.txt", "listener.py", "README.md"}) {
         EXPECT_TRUE(fs::exists(project / file)) << file;
     }
-    EXPECT_CONTAINS(slurp(project / "CMakeLists.txt"), "find_package(dora REQUIRED)");
-    EXPECT_CONTAINS(slurp(project / "CMakeLists.txt"), "dora::node");
-    EXPECT_CONTAINS(slurp(project / "CMakeLists.txt"), "project(my-flow");
-    EXPECT_CONTAINS(slurp(project / "listener.py"), "from dora import Node");
-    EXPECT_CONTAINS(slurp(project / "talker.cpp"), "#include <dora/node.hpp>");
+    EXPECT_CONTAINS(read_file(project / "CMakeLists.txt"), "find_package(dora REQUIRED)");
+    EXPECT_CONTAINS(read_file(project / "CMakeLists.txt"), "dora::node");
+    EXPECT_CONTAINS(read_file(project / "CMakeLists.txt"), "project(my-flow");
+    EXPECT_CONTAINS(read_file(project / "listener.py"), "from dora import Node");
+    EXPECT_CONTAINS(read_file(project / "talker.cpp"), "#include <dora/node.hpp>");
 
     Outcome checked = run_dora({"check", "--dataflow", "dataflow.yml"}, project);
     EXPECT_EQ(checked.status, 0) << checked.err;
@@ -198,6 +176,20 @@ TEST(DoraHelp, EveryVerbHasHelp) {
     Outcome top = run_dora({"--help"});
     EXPECT_EQ(top.status, 0);
     EXPECT_CONTAINS(top.out, "check");
+}
+
+TEST(DoraClient, CoordinatorAddressAndPortComeFromTheEnvironmentUnlessGiven) {
+    std::string port = std::to_string(dora::testing::free_tcp_port());
+    Outcome from_env =
+        run_dora({"list"}, fs::current_path(),
+                 {{"DORA_COORDINATOR_ADDR", "localhost"}, {"DORA_COORDINATOR_PORT", port}});
+    EXPECT_EQ(from_env.status, 1);
+    EXPECT_CONTAINS(from_env.err, "coordinator at localhost:" + port);
+    Outcome given =
+        run_dora({"list", "--coordinator-addr", "127.0.0.1", "--coordinator-port", port},
+                 fs::current_path(), {{"DORA_COORDINATOR_PORT", "1"}});
+    EXPECT_EQ(given.status, 1);
+    EXPECT_CONTAINS(given.err, "coordinator at 127.0.0.1:" + port);
 }
 
 TEST(DoraUsage, UnknownVerbOrMissingVerbExitsOne) {

@@ -38,8 +38,10 @@ void add_client_options(CLI::App* command, ClientOptions& options) {
         options.port = value;
     }
     command->add_option("--coordinator-addr", options.addr, "Address of the dora coordinator")
+        ->envname("DORA_COORDINATOR_ADDR")
         ->capture_default_str();
     command->add_option("--coordinator-port", options.port, "Control port of the dora coordinator")
+        ->envname("DORA_COORDINATOR_PORT")
         ->capture_default_str();
     command->add_option("--token-file", options.token_file,
                         "File with the cluster token (else DORA_TOKEN or ~/.config/dora/token)");

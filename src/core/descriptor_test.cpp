@@ -2,7 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include "core/testing/temp_dir.hpp"
+#include "testing/temp_dir.hpp"
+#include "testing/text.hpp"
 
 namespace dora {
 namespace {
@@ -34,8 +35,7 @@ size_t line_count(const std::string& text) {
     return text.empty() ? 0 : static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
 }
 
-#define EXPECT_CONTAINS(haystack, needle) \
-    EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << (haystack)
+#define EXPECT_CONTAINS(haystack, needle) EXPECT_TRUE(dora::testing::contains(haystack, needle))
 
 using dora::testing::TempDir;
 

@@ -6,7 +6,7 @@
 #include <deque>
 
 #include "core/sys.hpp"
-#include "core/testing/temp_dir.hpp"
+#include "testing/temp_dir.hpp"
 #include "daemon/daemon.hpp"
 #include "message/auth.hpp"
 #include "message/coordinator_to_daemon.hpp"

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/testing/temp_dir.hpp"
+#include "testing/temp_dir.hpp"
 #include "daemon/build_runner.hpp"
 #include "daemon/watched_process.hpp"
 

@@ -1,16 +1,16 @@
 #include "message/control.hpp"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
-#include <fstream>
 
 #include "message/auth.hpp"
 #include "message/cli_to_coordinator.hpp"
 #include "message/client_hello.hpp"
 #include "message/coordinator_to_daemon.hpp"
 #include "message/daemon_to_coordinator.hpp"
+#include "testing/env.hpp"
+#include "testing/temp_dir.hpp"
 
 namespace dora::message {
 namespace {
@@ -98,22 +98,17 @@ TEST(Auth, NoncesAreFreshAndProofsCompare) {
 }
 
 TEST(Auth, TokenComesFromFileThenEnvironment) {
-    auto dir =
-        std::filesystem::temp_directory_path() / ("dora-auth-test-" + random_hex32().substr(0, 8));
-    std::filesystem::create_directories(dir);
-    std::ofstream(dir / "token") << "abc123\n";
-    ::setenv("DORA_TOKEN", "fromenv", 1);
-    auto from_file = load_token(dir / "token");
+    dora::testing::TempDir dir("dora-auth-test");
+    auto token = dir.write("token", "abc123\n");
+    dora::testing::ScopedEnv env("DORA_TOKEN", "fromenv");
+    auto from_file = load_token(token);
     ASSERT_TRUE(from_file);
     EXPECT_EQ(from_file->value(), "abc123");
     auto from_env = load_token(std::nullopt);
     ASSERT_TRUE(from_env);
     EXPECT_EQ(from_env->value(), "fromenv");
-    ::unsetenv("DORA_TOKEN");
-    std::ofstream(dir / "empty");
-    EXPECT_FALSE(load_token(dir / "empty"));
+    EXPECT_FALSE(load_token(dir.write("empty", "")));
     EXPECT_FALSE(load_token(dir / "missing"));
-    std::filesystem::remove_all(dir);
 }
 
 const Versions kVersions{"coordinator", "dora-cpp 0.1.0", "the daemon of machine `edge1`",

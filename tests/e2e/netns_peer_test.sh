@@ -57,21 +57,36 @@ done
 # process's, so background processes are started with `ip netns exec` directly.
 on() { local h=$1; shift; ip netns exec "dora-$h-$tag" "$@"; }
 
+fail() {
+    echo "FAILED: $*"
+    for f in "$WORK"/*.log; do echo "== $f"; tail -20 "$f"; done
+    exit 1
+}
+# wait_for SECONDS COMMAND...: until COMMAND succeeds; 1 at the deadline.
+wait_for() {
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@" >/dev/null 2>&1; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.1
+    done
+}
+
+# The user's token file and Zenoh settings stay out of the test.
+export XDG_CONFIG_HOME=$WORK/config XDG_RUNTIME_DIR=$WORK/run
+mkdir -p "$XDG_CONFIG_HOME" "$XDG_RUNTIME_DIR"
+unset ZENOH_CONFIG
 export DORA_TOKEN=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 ip netns exec "dora-cloud-$tag" "$DORA" coordinator >"$WORK/coordinator.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 100); do grep -q "coordinator listening" "$WORK/coordinator.log" && break; sleep 0.1; done
+wait_for 10 grep -q "coordinator listening" "$WORK/coordinator.log" || fail "coordinator start"
 for h in "${HOSTS[@]}"; do
     ip netns exec "dora-$h-$tag" "$DORA" daemon --machine-id "$h" --coordinator-addr "${ADDR[cloud]}" \
         --work-dir "$WORK/work-$h" >"$WORK/daemon-$h.log" 2>&1 &
     PIDS+=($!)
 done
-# Wait until all three daemons are registered.
-for _ in $(seq 100); do
-    n=$(on cloud "$DORA" list 2>/dev/null | grep -c " connected" || true)
-    [[ $n -ge 3 ]] && break
-    sleep 0.1
-done
+three_connected() { (($(on cloud "$DORA" list 2>/dev/null | grep -c " connected") >= 3)); }
+wait_for 10 three_connected || fail "the three daemons did not register"
 
 cat >"$WORK/flow.yml" <<YAML
 nodes:
@@ -88,11 +103,6 @@ YAML
 status=0
 on cloud timeout 60 "$DORA" start "$WORK/flow.yml" >"$WORK/start.out" 2>&1 || status=$?
 cat "$WORK/start.out"
-fail() {
-    echo "FAILED: $*"
-    for f in "$WORK"/*.log; do echo "== $f"; tail -20 "$f"; done
-    exit 1
-}
 [[ $status -eq 0 ]] || fail "dora start exited with $status"
 grep -q 'sink on daemon `cloud`: stdout    received one 30' "$WORK/start.out" || fail "edge1's data"
 grep -q 'sink on daemon `cloud`: stdout    received two 20' "$WORK/start.out" || fail "edge2's data"
@@ -103,7 +113,10 @@ trap - EXIT
 for h in "${HOSTS[@]}"; do
     if ip netns list | grep -q "dora-$h-$tag"; then echo "FAILED: namespace dora-$h-$tag left behind"; exit 1; fi
 done
-if pgrep -f -- "--coordinator-addr ${ADDR[cloud]} " >/dev/null; then
-    echo "FAILED: a daemon outlived the test"
-    exit 1
-fi
+# Every process this test started (and everything that ran in its namespaces) is gone.
+for pid in "${PIDS[@]}"; do
+    if kill -0 "$pid" 2>/dev/null && [[ $(ps -o stat= -p "$pid") != Z* ]]; then
+        echo "FAILED: process $pid outlived the test: $(ps -o cmd= -p "$pid")"
+        exit 1
+    fi
+done

@@ -6,8 +6,9 @@
 #  2. the C++ aggregator prints byte for byte the Python aggregator's lines when both get the
 #     same scripted readings and summary ticks (`dora run`, one feeder node), a sensor that goes
 #     silent included;
-#  3. the demo runs the C++ dataflow on four loopback daemons: the aggregator receives from all
-#     three sensors and its summary shows 3 active sensors.
+#  3. the demo runs the C++ dataflow on four loopback daemons until the aggregator has received
+#     from all three sensors, then is stopped as Ctrl-C would stop it: its final summary counts
+#     3 active sensors and nothing is left running.
 #   sensor_cpp_test.sh <dora binary> <source dir> <build dir>
 set -euo pipefail
 DORA=$(realpath "$1")
@@ -15,8 +16,7 @@ SRC=$(realpath "$2")
 BUILD=$(realpath "$3")
 # shellcheck source=sensor_lib.sh
 source "$(dirname "$0")/sensor_lib.sh"
-WORK=$(mktemp -d)
-trap 'kill_marked; [[ -n ${KEEP:-} ]] || rm -rf "$WORK"' EXIT
+e2e_workdir cpp
 EX=$WORK/example
 
 cmake --install "$BUILD" --component node --prefix "$WORK/prefix" >/dev/null
@@ -135,21 +135,25 @@ else
     echo "SKIPPED the comparison with the Python aggregator: no dora Python package in $BUILD"
 fi
 
-# 3. The demo with the C++ dataflow.
+# 3. The demo with the C++ dataflow, until every sensor's reading has reached the aggregator,
+# then stopped as Ctrl-C would stop it; the aggregator prints its final summary on the stop.
+start_stamped "$OUT" bash "$SRC/scripts/demo.sh" --dora "$DORA" --dataflow "$EX/dataflow_cpp.yml"
+received_all() {
+    local sensor
+    for sensor in sensor_temp sensor_humidity sensor_pressure; do
+        grep -Eq "cloud-aggregator on daemon \`cloud\`: stdout    >> \[[0-9]{5}\] Received from $sensor: " \
+            "$OUT" || return 1
+    done
+}
+wait_for 30 received_all || { show; fail "not every sensor reached the aggregator"; }
+kill -TERM "$COMMAND_PID"
 status=0
-bash "$SRC/scripts/demo.sh" --dora "$DORA" --dataflow "$EX/dataflow_cpp.yml" \
-    --duration 6 >"$WORK/demo.out" 2>&1 || status=$?
-if ((status != 0)); then
-    tail -40 "$WORK/demo.out"
-    echo "FAILED: demo with the C++ nodes exited with $status"
-    exit 1
-fi
-for sensor in sensor_temp sensor_humidity sensor_pressure; do
-    grep -Eq "cloud-aggregator on daemon \`cloud\`: stdout    >> \[[0-9]{5}\] Received from $sensor: " \
-        "$WORK/demo.out" || { tail -40 "$WORK/demo.out"; echo "FAILED: nothing from $sensor"; exit 1; }
-done
-grep -Eq 'sensor-temp on daemon `edge1`: stdout    \[[0-9]{4}\] Sent: temperature=[0-9]+\.[0-9]{1,2}celsius$' \
-    "$WORK/demo.out" || { echo "FAILED: the C++ sensor's output line"; exit 1; }
-[[ $(active_sensors "$WORK/demo.out" 1) == 3 ]] ||
-    { tail -40 "$WORK/demo.out"; echo "FAILED: no summary with 3 active sensors"; exit 1; }
+wait "$COMMAND_PID" || status=$?
+wait "$STAMP_PID"
+((status == 0)) || { show; fail "demo with the C++ nodes exited with $status"; }
+grep -Eq 'sensor-temp on daemon `edge1`: stdout    \[[0-9]{4}\] Sent: temperature=[0-9.]+celsius' \
+    "$OUT" || { show; fail "the C++ sensor's output line"; }
+[[ $(active_sensors "$OUT" -1) == 3 ]] || { show; fail "no final summary with 3 active sensors"; }
+left=$(marked_pids)
+[[ -z $left ]] || { ps -o pid,cmd -p "${left//$'\n'/,}" >&2; fail "processes left behind"; }
 echo "sensor network with C++ nodes: ok"

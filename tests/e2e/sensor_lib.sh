@@ -138,14 +138,18 @@ fail() {
     exit 1
 }
 
-# e2e_workdir NAME: makes WORK (a fresh directory) and OUT (the demo's output file in it) and
-# sets an EXIT trap that kills what is left of this test's processes and removes WORK, or
-# keeps it for a look when the test failed.
+# e2e_workdir NAME: makes WORK (a fresh directory) and OUT (the demo's output file in it), gives
+# the test its own XDG dirs, and sets an EXIT trap that kills what is left of this test's
+# processes and removes WORK, or keeps it for a look when the test failed.
 # shellcheck disable=SC2034  # OUT is for the caller
 e2e_workdir() {
     WORK=$(mktemp -d "/tmp/dora-e2e-$1.XXXXXX")
     OUT=$WORK/demo.out
     trap e2e_cleanup EXIT
+    # The user's token and Zenoh settings stay out of the test (the demo's ports are ephemeral).
+    export XDG_CONFIG_HOME=$WORK/config XDG_RUNTIME_DIR=$WORK/run
+    mkdir -p "$XDG_CONFIG_HOME" "$XDG_RUNTIME_DIR"
+    unset DORA_TOKEN ZENOH_CONFIG DORA_COORDINATOR_ADDR DORA_COORDINATOR_PORT
 }
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 e2e_cleanup() {

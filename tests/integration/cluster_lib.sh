@@ -1,13 +1,18 @@
 # Shared by the shell integration tests that run a coordinator and daemons on loopback.
 # Source it after setting DORA; it sets WORK (a scratch dir) and an EXIT trap that stops every
 # process recorded in PIDS (by PID) and removes WORK.
-#   start_coordinator            -> DPORT (daemons), CPORT (CLI)
+#   start_coordinator            -> DPORT (daemons), CPORT (CLI, also DORA_COORDINATOR_PORT)
 #   start_daemon MACHINE [TAG]   -> LAST (its PID); log in $WORK/daemon-MACHINE[-TAG].log
 #   wait_for SECONDS CMD...      until CMD succeeds
 #   wait_for_daemons N           until N daemons are connected
 #   fail MESSAGE                 print logs and exit 1
 WORK=$(mktemp -d)
 PIDS=()
+# Only this test's coordinator, token and Zenoh settings: nothing of the user's or of other dora
+# processes on the machine (6012/53290/53291) can meet the test.
+export XDG_RUNTIME_DIR=$WORK/run XDG_CONFIG_HOME=$WORK/config
+mkdir -p "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME"
+unset DORA_TOKEN ZENOH_CONFIG
 cluster_cleanup() {
     set +e
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
@@ -43,6 +48,8 @@ start_coordinator() {
     wait_for 10 grep -q "coordinator listening" "$WORK/coordinator.log" || fail "coordinator start"
     DPORT=$(grep -o "daemons on [0-9.]*:[0-9]*" "$WORK/coordinator.log" | grep -o "[0-9]*$")
     CPORT=$(grep -o "control on [0-9.]*:[0-9]*" "$WORK/coordinator.log" | grep -o "[0-9]*$")
+    # CLI verbs reach this coordinator even where a test forgets --coordinator-port.
+    export DORA_COORDINATOR_ADDR=127.0.0.1 DORA_COORDINATOR_PORT=$CPORT
 }
 
 start_daemon() {

@@ -3,142 +3,43 @@
 // the coordinator (start attached/detached, list, logs, stop, check, destroy, up). Every wait is
 // for a condition with a deadline; every process started here is stopped here.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
+#include <signal.h>
 
 #include <filesystem>
-#include <fstream>
-#include <memory>
 #include <regex>
 
-#include "process.hpp"
+#include "testing/cluster.hpp"
+#include "testing/ports.hpp"
+#include "testing/process.hpp"
+#include "testing/temp_dir.hpp"
+#include "testing/text.hpp"
+#include "testing/wait.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using dora::testing::Process;
 
+namespace dora::testing {
 namespace {
 
-int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
-
-bool contains(const std::string& text, const std::string& what) {
-    return text.find(what) != std::string::npos;
-}
-
-// A port nobody listens on right now (the kernel's pick).
-uint16_t free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
-
-struct Cluster : ::testing::Test {
-    fs::path dir;
-    std::unique_ptr<Process> coordinator;
-    std::vector<std::unique_ptr<Process>> daemons;
-    std::string control_port;
-    std::string daemon_port;
-
-    void SetUp() override {
-        dir = fs::temp_directory_path() /
-              ("dora-cluster-test-" + std::to_string(::getpid()) + "-" +
-               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(dir);
-        fs::create_directories(dir);
-    }
+struct ClusterTest : ::testing::Test {
+    TempDir dir{"dora-cluster-test"};
+    Cluster cluster{DORA_CLI_BINARY, dir.path()};
 
     void TearDown() override {
-        if (coordinator && !coordinator->exited()) {
-            Process destroy(cli({"destroy"}));
-            destroy.wait(30s);
+        if (HasFailure()) {
+            std::cerr << cluster.logs();
         }
-        for (auto& d : daemons) d->wait(20s);  // killed by the destructor if still there
-        if (coordinator) coordinator->wait(5s);
-        if (!HasFailure()) fs::remove_all(dir);
     }
 
-    void start_coordinator(std::vector<std::string> extra = {}) {
-        std::vector<std::string> args{
-            DORA_CLI_BINARY, "coordinator", "--port", "0", "--control-port", "0"};
-        args.insert(args.end(), extra.begin(), extra.end());
-        coordinator = std::make_unique<Process>(args, dir.string());
-        ASSERT_TRUE(coordinator->pump_until(
-            [&] { return contains(coordinator->out(), "\n") || coordinator->exited(); }, 10s))
-            << coordinator->all();
-        std::smatch m;
-        std::string out = coordinator->out();
-        ASSERT_TRUE(std::regex_search(
-            out, m, std::regex(R"(daemons on [^ ]+:(\d+), control on [^ ]+:(\d+))")))
-            << coordinator->all();
-        daemon_port = m[1];
-        control_port = m[2];
+    Cluster::Result run(std::vector<std::string> args, std::chrono::milliseconds timeout = 60s) {
+        return cluster.run(std::move(args), timeout);
     }
 
-    void start_daemon(const std::string& machine, std::vector<std::string> extra = {}) {
-        std::vector<std::string> args{DORA_CLI_BINARY,       "daemon",
-                                      "--machine-id",        machine,
-                                      "--coordinator-port",  daemon_port,
-                                      "--local-listen-port", "0",
-                                      "--work-dir",          (dir / ("work-" + machine)).string()};
-        args.insert(args.end(), extra.begin(), extra.end());
-        daemons.push_back(std::make_unique<Process>(args, dir.string()));
+    fs::path dataflow(const std::string& yaml, const std::string& name = "dataflow.yml") {
+        return dir.write(name, replace_all(yaml, "NODE", DORA_TEST_NODE));
     }
 
-    std::vector<std::string> cli(std::vector<std::string> args) {
-        args.insert(args.begin(), DORA_CLI_BINARY);
-        args.insert(args.end(), {"--coordinator-port", control_port});
-        return args;
-    }
-
-    // Runs a CLI verb to completion.
-    struct Result {
-        int code;
-        std::string out;
-        std::string err;
-    };
-    Result run(std::vector<std::string> args, std::chrono::milliseconds timeout = 60s) {
-        Process p(cli(std::move(args)), dir.string());
-        int status = p.wait(timeout);
-        return {exit_code(status), p.out(), p.err()};
-    }
-
-    // Waits until `dora list` shows `count` connected daemons.
-    bool wait_daemons(size_t count) {
-        return dora::testing::wait_until(
-            [&] {
-                auto list = run({"list"}, 10s);
-                size_t connected = 0;
-                for (size_t p = 0; (p = list.out.find(" connected ", p)) != std::string::npos;
-                     ++p) {
-                    ++connected;
-                }
-                return connected == count;
-            },
-            20s);
-    }
-
-    fs::path dataflow(std::string yaml, const std::string& name = "dataflow.yml") {
-        for (size_t p; (p = yaml.find("NODE")) != std::string::npos;) {
-            yaml.replace(p, 4, DORA_TEST_NODE);
-        }
-        auto file = dir / name;
-        std::ofstream(file) << yaml;
-        return file;
-    }
-
-    void two_machines() {
-        start_coordinator();
-        start_daemon("edge1");
-        start_daemon("cloud");
-        ASSERT_TRUE(wait_daemons(2)) << run({"list"}).out;
-    }
+    void two_machines() { ASSERT_TRUE(cluster.start({"edge1", "cloud"})); }
 };
 
 const char* kTwoMachineFlow = R"(
@@ -160,26 +61,23 @@ nodes:
     deploy: {machine: cloud}
 )";
 
-TEST_F(Cluster, AttachedStartStreamsEveryMachinesOutputAndExitsZero) {
+TEST_F(ClusterTest, AttachedStartStreamsEveryMachinesOutputAndExitsZero) {
     two_machines();
     auto result = run({"start", dataflow(kTwoMachineFlow).string()});
     EXPECT_EQ(result.code, 0) << result.out << result.err;
     EXPECT_TRUE(
         std::regex_search(result.out, std::regex("dataflow start triggered: [0-9a-f-]{36}")))
         << result.out;
-    EXPECT_TRUE(
-        contains(result.err, "attaching to dataflow (use `--detach` to run in background)"))
-        << result.err;
-    EXPECT_TRUE(contains(result.out, "sink on daemon `edge1`: stdout    total 5")) << result.out;
-    EXPECT_TRUE(contains(result.out, "beacon on daemon `cloud`: stdout    producer sent 3"))
-        << result.out;
+    EXPECT_TRUE(contains(result.err, "attaching to dataflow (use `--detach` to run in background)"));
+    EXPECT_TRUE(contains(result.out, "sink on daemon `edge1`: stdout    total 5"));
+    EXPECT_TRUE(contains(result.out, "beacon on daemon `cloud`: stdout    producer sent 3"));
     auto list = run({"list"});
     EXPECT_TRUE(
         std::regex_search(list.out, std::regex("finished +cloud: beacon; edge1: source, sink")))
         << list.out;
 }
 
-TEST_F(Cluster, FailedNodeIsReportedWithItsMachineAndTheExitCodeIsOne) {
+TEST_F(ClusterTest, FailedNodeIsReportedWithItsMachineAndTheExitCodeIsOne) {
     two_machines();
     auto result = run({"start", dataflow(R"(
 nodes:
@@ -196,10 +94,10 @@ nodes:
 )")
                                     .string()});
     EXPECT_EQ(result.code, 1) << result.out << result.err;
-    EXPECT_TRUE(contains(result.err, "node crasher on daemon `cloud` failed")) << result.err;
+    EXPECT_TRUE(contains(result.err, "node crasher on daemon `cloud` failed"));
 }
 
-TEST_F(Cluster, DetachedDataflowIsListedLoggedAndStoppedByName) {
+TEST_F(ClusterTest, DetachedDataflowIsListedLoggedAndStoppedByName) {
     two_machines();
     auto started = run({"start", "--detach", "--name", "clock",
                         dataflow(R"(
@@ -217,21 +115,21 @@ nodes:
     EXPECT_TRUE(std::regex_search(list.out, std::regex("clock +running +cloud: clock")))
         << list.out;
     // The log file is read where the node runs; wait until the node has written something.
-    EXPECT_TRUE(dora::testing::wait_until(
+    EXPECT_TRUE(wait_until(
         [&] {
             return contains(run({"logs", "clock", "clock"}, 10s).out, "pid");
         },
         20s));
     auto stopped = run({"stop", "--name", "clock", "--grace-duration", "5s"});
     EXPECT_EQ(stopped.code, 0) << stopped.out << stopped.err;
-    EXPECT_TRUE(contains(stopped.out, "stopped")) << stopped.out;
+    EXPECT_TRUE(contains(stopped.out, "stopped"));
     list = run({"list"});
     EXPECT_TRUE(std::regex_search(list.out, std::regex("clock +finished"))) << list.out;
     // Logs stay readable after the end while the daemon is there.
     EXPECT_TRUE(contains(run({"logs", "clock", "clock"}).out, "pid"));
 }
 
-TEST_F(Cluster, MachineWithoutDaemonIsRefusedBeforeAnythingRuns) {
+TEST_F(ClusterTest, MachineWithoutDaemonIsRefusedBeforeAnythingRuns) {
     two_machines();
     auto result = run({"start", dataflow(R"(
 nodes:
@@ -243,57 +141,55 @@ nodes:
 )")
                                     .string()});
     EXPECT_EQ(result.code, 1);
-    EXPECT_TRUE(contains(result.err, "machine `edge7`")) << result.err;
-    EXPECT_TRUE(contains(result.err, "`cloud`, `edge1`")) << result.err;
+    EXPECT_TRUE(contains(result.err, "machine `edge7`"));
+    EXPECT_TRUE(contains(result.err, "`cloud`, `edge1`"));
     auto check = run({"check", "--dataflow", (dir / "dataflow.yml").string()});
     EXPECT_EQ(check.code, 1);
-    EXPECT_TRUE(contains(check.err, "`edge7`")) << check.err;
+    EXPECT_TRUE(contains(check.err, "`edge7`"));
     EXPECT_TRUE(contains(run({"list"}).out, "(no dataflows)"));
 }
 
-TEST_F(Cluster, CheckReportsTheConnectedDaemons) {
+TEST_F(ClusterTest, CheckReportsTheConnectedDaemons) {
     two_machines();
     auto check = run({"check"});
     EXPECT_EQ(check.code, 0) << check.err;
-    EXPECT_TRUE(contains(check.out, "edge1: connected")) << check.out;
+    EXPECT_TRUE(contains(check.out, "edge1: connected"));
 }
 
-TEST_F(Cluster, UnreachableCoordinatorSaysHowToStartOne) {
-    control_port = std::to_string(free_port());
+TEST_F(ClusterTest, UnreachableCoordinatorSaysHowToStartOne) {
+    cluster.set_control_port(free_tcp_port());
     auto result = run({"list"});
     EXPECT_EQ(result.code, 1);
-    EXPECT_TRUE(contains(result.err, "dora up")) << result.err;
-    EXPECT_TRUE(contains(result.err, "dora coordinator")) << result.err;
+    EXPECT_TRUE(contains(result.err, "dora up"));
+    EXPECT_TRUE(contains(result.err, "dora coordinator"));
 }
 
-TEST_F(Cluster, TokenProtectedCoordinatorRefusesACliWithoutTheToken) {
-    auto token = dir / "token";
-    std::ofstream(token) << "0123456789abcdef0123456789abcdef\n";
-    start_coordinator({"--token-file", token.string()});
+TEST_F(ClusterTest, TokenProtectedCoordinatorRefusesACliWithoutTheToken) {
+    auto token = dir.write("token", "0123456789abcdef0123456789abcdef\n");
+    ASSERT_TRUE(cluster.start_coordinator({"--token-file", token.string()}));
     auto refused = run({"list"});
     EXPECT_EQ(refused.code, 1);
-    EXPECT_TRUE(contains(refused.err, "requires a cluster token")) << refused.err;
+    EXPECT_TRUE(contains(refused.err, "requires a cluster token"));
     auto accepted = run({"list", "--token-file", token.string()});
     EXPECT_EQ(accepted.code, 0) << accepted.err;
     auto destroy = run({"destroy", "--token-file", token.string()});
     EXPECT_EQ(destroy.code, 0) << destroy.err;
-    EXPECT_EQ(exit_code(coordinator->wait(10s)), 0);
+    EXPECT_EQ(exit_code(cluster.coordinator()->wait(10s)), 0);
 }
 
-TEST_F(Cluster, DestroyEndsDaemonsAndCoordinator) {
+TEST_F(ClusterTest, DestroyEndsDaemonsAndCoordinator) {
     two_machines();
     auto result = run({"destroy"});
     EXPECT_EQ(result.code, 0) << result.err;
-    for (auto& d : daemons) EXPECT_NE(d->wait(20s), -1) << d->all();
-    EXPECT_EQ(exit_code(coordinator->wait(10s)), 0) << coordinator->all();
+    for (auto& d : cluster.daemons()) EXPECT_NE(d->wait(20s), -1) << d->all();
+    EXPECT_EQ(exit_code(cluster.coordinator()->wait(10s)), 0) << cluster.coordinator()->all();
 }
 
-TEST_F(Cluster, UpStartsACoordinatorAndADaemonInTheBackground) {
-    control_port = std::to_string(free_port());
-    std::string port = std::to_string(free_port());
-    ::setenv("XDG_RUNTIME_DIR", dir.c_str(), 1);
+TEST_F(ClusterTest, UpStartsACoordinatorAndADaemonInTheBackground) {
+    // No coordinator yet: `dora up` starts one on a free control port and a free daemon port.
+    cluster.set_control_port(free_tcp_port());
+    std::string port = std::to_string(free_tcp_port());
     auto up = run({"up", "--daemon-port", port, "--local-listen-port", "0"}, 40s);
-    ::unsetenv("XDG_RUNTIME_DIR");
     std::vector<pid_t> pids;
     std::regex pid_re(R"(started (coordinator|daemon) \(pid (\d+))");
     for (std::sregex_iterator it(up.out.begin(), up.out.end(), pid_re), end; it != end; ++it) {
@@ -301,17 +197,17 @@ TEST_F(Cluster, UpStartsACoordinatorAndADaemonInTheBackground) {
     }
     EXPECT_EQ(up.code, 0) << up.out << up.err;
     EXPECT_EQ(pids.size(), 2u) << up.out;
-    EXPECT_TRUE(fs::exists(dir / "dora" / "coordinator.log"));
+    EXPECT_TRUE(fs::exists(cluster.runtime_dir() / "dora" / "coordinator.log"));
     auto again = run({"up", "--daemon-port", port, "--local-listen-port", "0"});
-    EXPECT_TRUE(contains(again.out, "coordinator already running")) << again.out;
-    EXPECT_TRUE(contains(again.out, "daemon already running")) << again.out;
+    EXPECT_TRUE(contains(again.out, "coordinator already running"));
+    EXPECT_TRUE(contains(again.out, "daemon already running"));
     auto destroy = run({"destroy"});
     EXPECT_EQ(destroy.code, 0) << destroy.err;
     for (pid_t pid : pids) {
-        EXPECT_TRUE(
-            dora::testing::wait_until([&] { return dora::testing::process_gone(pid); }, 20s));
-        if (!dora::testing::process_gone(pid)) ::kill(pid, SIGKILL);  // started by this test
+        EXPECT_TRUE(wait_until([&] { return process_gone(pid); }, 20s));
+        if (!process_gone(pid)) ::kill(pid, SIGKILL);  // started by this test
     }
 }
 
 }  // namespace
+}  // namespace dora::testing

@@ -9,7 +9,8 @@
 #include "core/descriptor.hpp"
 #include "core/event_loop.hpp"
 #include "shm/pool.hpp"
-#include "test_node_yaml.hpp"
+#include "testing/temp_dir.hpp"
+#include "testing/text.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -17,15 +18,18 @@ using namespace std::chrono_literals;
 namespace dora::daemon {
 namespace {
 
-using dora::testing::with_test_node;
+using dora::testing::replace_all;
+using dora::testing::TempDir;
 
 TEST(LocalDataflow, SamplesHeldByADeadNodeGoBackToTheirPool) {
-    auto descriptor = parse_descriptor(with_test_node(R"(
+    TempDir dir;  // the nodes' working directory: their logs go to out/ in it
+    auto descriptor = parse_descriptor(replace_all(R"(
 nodes:
   - {id: source, path: NODE, args: producer --count 6 --size 1000, outputs: [out]}
   - {id: holder, path: NODE, args: hold --count 3, inputs: {in: {source: source/out, queue_size: 100}}}
-)"),
-                                       fs::temp_directory_path() / "reclaim.yml");
+)",
+                                                   "NODE", DORA_TEST_NODE),
+                                       dir / "reclaim.yml");
     ASSERT_TRUE(descriptor) << descriptor.error().message();
     auto loop = EventLoop::create();
     ASSERT_TRUE(loop);

@@ -9,7 +9,8 @@
 #include "core/uuid.hpp"
 #include "daemon/local_dataflow.hpp"
 #include "daemon/zenoh_bridge.hpp"
-#include "test_node_yaml.hpp"
+#include "testing/temp_dir.hpp"
+#include "testing/text.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -17,7 +18,8 @@ using namespace std::chrono_literals;
 namespace dora::daemon {
 namespace {
 
-using dora::testing::with_test_node;
+using dora::testing::replace_all;
+using dora::testing::TempDir;
 
 std::unique_ptr<ZenohBridge> bridge(EventLoop& loop, const std::string& machine) {
     ZenohBridgeOptions options;
@@ -30,7 +32,8 @@ std::unique_ptr<ZenohBridge> bridge(EventLoop& loop, const std::string& machine)
 }
 
 TEST(RemoteRouting, ProducerOnOneMachineFeedsConsumerOnAnotherThenClosesIt) {
-    auto descriptor = parse_descriptor(with_test_node(R"(
+    TempDir dir;  // the nodes' working directory: their logs go to out/ in it
+    auto descriptor = parse_descriptor(replace_all(R"(
 nodes:
   - id: source
     path: NODE
@@ -42,8 +45,9 @@ nodes:
     args: consumer --expect 50
     inputs: {in: {source: source/out, queue_size: 100}}
     _unstable_deploy: {machine: b}
-)"),
-                                       fs::temp_directory_path() / "remote.yml");
+)",
+                                                   "NODE", DORA_TEST_NODE),
+                                       dir / "remote.yml");
     ASSERT_TRUE(descriptor) << descriptor.error().message();
     auto loop = EventLoop::create();
     ASSERT_TRUE(loop);

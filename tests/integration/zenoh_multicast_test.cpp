@@ -9,17 +9,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <regex>
 
-#include "process.hpp"
+#include "testing/process.hpp"
+#include "testing/temp_dir.hpp"
+#include "testing/text.hpp"
+#include "testing/wait.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using dora::testing::Process;
 
+namespace dora::testing {
 namespace {
 
 constexpr int kSkip = 77;
@@ -31,10 +34,6 @@ std::string ip_binary() {
         }
     }
     return {};
-}
-
-bool contains(const std::string& text, const std::string& what) {
-    return text.find(what) != std::string::npos;
 }
 
 std::vector<std::string> dora(std::vector<std::string> args) {
@@ -55,18 +54,9 @@ class ZenohScoutingTest : public ::testing::Test {
         if (ip_.empty()) {
             GTEST_SKIP() << "no `ip` command";
         }
-        dir_ = fs::temp_directory_path() / ("dora-zenoh-scout-" + std::to_string(::getpid()));
-        fs::create_directories(dir_);
-    }
-    void TearDown() override {
-        if (!dir_.empty()) {
-            fs::remove_all(dir_);
-        }
     }
 
-    void write(const std::string& name, const std::string& text) {
-        std::ofstream(dir_ / name) << text;
-    }
+    void write(const std::string& name, const std::string& text) { dir_.write(name, text); }
 
     // Runs `scenario` in a child inside a fresh network namespace.
     void run_in_netns(const Scenario& scenario) {
@@ -91,13 +81,12 @@ class ZenohScoutingTest : public ::testing::Test {
                     report(kSkip, "could not run: " + cmd);
                 }
             }
-            std::string error = scenario(dir_);
+            std::string error = scenario(dir_.path());
             report(error.empty() ? 0 : 1, error);
         }
         ::close(pipefd[1]);
         int status = 0;
-        bool done = dora::testing::wait_until(
-            [&] { return ::waitpid(child, &status, WNOHANG) == child; }, 90s);
+        bool done = wait_until([&] { return ::waitpid(child, &status, WNOHANG) == child; }, 90s);
         if (!done) {
             ::kill(-child, SIGKILL);
             ::waitpid(child, &status, 0);
@@ -118,7 +107,7 @@ class ZenohScoutingTest : public ::testing::Test {
     }
 
     std::string ip_;
-    fs::path dir_;
+    TempDir dir_{"dora-zenoh-scout"};
 };
 
 // Waits for `re` in the process's stdout; "" or what went wrong.
@@ -126,7 +115,7 @@ std::string expect_out(Process& p, const std::regex& re, std::smatch* m = nullpt
                        std::chrono::milliseconds limit = 15s) {
     std::smatch local;
     std::smatch& match = m != nullptr ? *m : local;
-    if (p.pump_until([&] { return std::regex_search(p.out(), match, re); }, limit)) {
+    if (p.wait_for([&] { return std::regex_search(p.out(), match, re); }, limit)) {
         return {};
     }
     return "expected output not seen; got:\n" + p.all();
@@ -141,23 +130,35 @@ std::string wait_ok(Process& p, const std::string& what) {
 }
 
 // A subscriber on `prefix/**` and a publisher of `prefix/x` = `value`, both with `config` only
-// (no endpoints): they must find each other by scouting.
+// (no endpoints): they must find each other by scouting. The subscriber prints "Declaring"
+// before its declaration has reached anyone, and a client publisher cannot tell whether its
+// router knows the subscriber yet, so probes on `prefix/probe` go first until one arrives.
 std::string exchange(const std::string& config, const std::string& prefix, const std::string& value,
                      int wait_ms) {
-    Process sub(dora({"zenoh", "sub", prefix + "/**", "-c", config, "-n", "1"}));
-    if (!sub.pump_until([&] { return contains(sub.err(), "Declaring"); }, 10s)) {
+    Process sub(dora({"zenoh", "sub", prefix + "/**", "-c", config}));
+    if (!sub.wait_for([&] { return has_text(sub.err(), "Declaring"); }, 10s)) {
         return "sub did not start:\n" + sub.all();
+    }
+    std::string probe_failure;
+    bool subscribed = wait_until(
+        [&] {
+            Process probe(dora({"zenoh", "pub", prefix + "/probe", "probe", "-c", config, "--wait",
+                                std::to_string(wait_ms)}));
+            probe_failure = wait_ok(probe, "probe");
+            return probe_failure.empty() &&
+                   sub.wait_for([&] { return has_text(sub.out(), "/probe'"); }, 200ms);
+        },
+        30s, 0ms);
+    if (!subscribed) {
+        return "no probe reached the sub:\n" + probe_failure + sub.all();
     }
     Process pub(dora(
         {"zenoh", "pub", prefix + "/x", value, "-c", config, "--wait", std::to_string(wait_ms)}));
     if (auto e = wait_ok(pub, "pub"); !e.empty()) {
         return e;
     }
-    if (auto e = wait_ok(sub, "sub"); !e.empty()) {
-        return e;
-    }
     std::string want = "('" + prefix + "/x': '" + value + "')";
-    return contains(sub.out(), want) ? "" : "no sample:\n" + sub.all();
+    return sub.wait_for_text(want, 20s) ? "" : "no sample:\n" + sub.all();
 }
 
 TEST_F(ZenohScoutingTest, RouterAnswersAScoutWithItsZidAndLocator) {
@@ -174,7 +175,7 @@ TEST_F(ZenohScoutingTest, RouterAnswersAScoutWithItsZidAndLocator) {
         }
         std::string zid = m[1].str();
         std::string locator = m[2].str();
-        if (!contains(router.out(), "multicast scouting on 224.0.0.224:7446 (interface lo)")) {
+        if (!has_text(router.out(), "multicast scouting on 224.0.0.224:7446 (interface lo)")) {
             return "router did not say it scouts:\n" + router.all();
         }
         Process scout(dora({"zenoh", "scout", "-c", cfg, "--timeout", "1000"}));
@@ -183,7 +184,7 @@ TEST_F(ZenohScoutingTest, RouterAnswersAScoutWithItsZidAndLocator) {
         }
         std::string want =
             "Hello { zid: " + zid + ", whatami: \"router\", locators: [\"" + locator + "\"] }";
-        return contains(scout.out(), want) ? ""
+        return has_text(scout.out(), want) ? ""
                                            : "scout output lacks " + want + ":\n" + scout.all();
     });
 }
@@ -219,10 +220,11 @@ TEST_F(ZenohScoutingTest, MulticastStaysOffUnlessConfigured) {
         }
         Process scout(dora({"zenoh", "scout", "--timeout", "500"}));
         scout.wait(30s);
-        return contains(scout.out(), "Did not find any zenoh process.")
+        return has_text(scout.out(), "Did not find any zenoh process.")
                    ? ""
                    : "a router without multicast answered:\n" + scout.all();
     });
 }
 
 }  // namespace
+}  // namespace dora::testing

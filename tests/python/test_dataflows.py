@@ -10,7 +10,9 @@ import re
 import signal
 import subprocess
 import sys
+import queue
 import tempfile
+import threading
 import time
 import unittest
 
@@ -215,12 +217,18 @@ nodes:
   - id: waiter
     path: PYNODE
     args: timeout
-    inputs: {tick: dora/timer/secs/1}
+    inputs: {echo: echo/out}
+    outputs: [kick]
+  - id: echo
+    path: PYNODE
+    args: relay
+    inputs: {in: waiter/kick}
+    outputs: [out]
 """)
         self.assertEqual(rc, 0, out)
         self.assertLine(out, "timeout returned None after ok")
         self.assertLine(out, "zero timeout returned None fast=True")
-        self.assertLine(out, "then input INPUT tick")
+        self.assertLine(out, "then input INPUT echo")
 
     def test_producer_exit_gives_input_closed_then_stop(self):
         rc, out = self.run_dataflow("""
@@ -343,26 +351,36 @@ nodes:
             f.write(f"nodes:\n  - id: waiter\n    path: {PY_NODE}\n    args: wait\n")
         proc = subprocess.Popen([DORA, "run", path], stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, cwd=self.dir)
+        # A reader thread, so that waiting for a line has a deadline even when none comes.
+        lines = queue.Queue()
+
+        def read_lines():
+            for line in proc.stdout:
+                lines.put(line)
+
+        reader = threading.Thread(target=read_lines, daemon=True)
+        reader.start()
+        seen = []
         try:
-            lines = []
             deadline = time.monotonic() + 30
-            pid = None
-            while time.monotonic() < deadline:
-                line = proc.stdout.readline()
-                lines.append(line)
-                m = re.search(r"waiter: stdout\s+pid (\d+)", line)
-                if m:
-                    pid = int(m.group(1))
-                if "waiter: stdout    waiting" in line:
-                    break
-            self.assertIsNotNone(pid, "".join(lines))
+            while not any("waiter: stdout    waiting" in line for line in seen):
+                remaining = deadline - time.monotonic()
+                self.assertGreater(remaining, 0, "the node never said it waits:\n" + "".join(seen))
+                try:
+                    seen.append(lines.get(timeout=remaining))
+                except queue.Empty:
+                    pass
+            pid = int(re.search(r"waiter: stdout\s+pid (\d+)", "".join(seen)).group(1))
             os.kill(pid, signal.SIGINT)
-            out, _ = proc.communicate(timeout=30)
-            out = "".join(lines) + out
+            proc.wait(timeout=30)
+            reader.join(timeout=30)
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+        while not lines.empty():
+            seen.append(lines.get())
+        out = "".join(seen)
         self.assertLine(out, "waiter: stdout    keyboard interrupt")
         self.assertEqual(proc.returncode, 0, out)
 

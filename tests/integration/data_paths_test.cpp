@@ -1,0 +1,520 @@
+// One behaviour suite over both data paths, with the real `dora` binary and real node processes:
+//
+//   SharedMemory: `dora run`, every node on this machine, data through shared memory.
+//   TwoDaemons:   a coordinator and daemons `a` and `b` on ephemeral loopback ports, the dataflow
+//                 started with `dora start --attach` through the coordinator. Every node is placed
+//                 with `_unstable_deploy: {machine: ...}` so that every edge of each dataflow goes
+//                 from a node on one machine to a node on the other: data travels over Zenoh.
+//
+// Each behaviour is written once (TEST_P over DataPath). `dora run` ignores the placement, so the
+// same YAML serves both paths; the fixture knows how each path prints a node's output
+// (`sink: stdout ...` or ``sink on daemon `b`: stdout ...``), how a user stops a dataflow on it
+// and which processes own the nodes.
+//
+// What does not hold the same way across machines is asserted as it holds there, and said so
+// next to the test:
+//   - Queue drops: on one machine every message the producer sent is either received or counted
+//     as dropped by the consumer's input queue (received + dropped == sent). Across machines the
+//     daemons' egress, the Zenoh link and the ingress may drop as well, and those drops are not
+//     counted where the node or the user can see them (seen: 200 sent, 2 received, 62 counted,
+//     136 gone without a trace), so only received + dropped <= sent, with at least one drop
+//     counted, holds. DESIGN.md section 8 wants every drop counted: then this becomes ==.
+//   - Killing the owner of the nodes: `dora run` owns its nodes; with daemons the attached CLI
+//     owns nothing (killing it leaves the dataflow running, by design), the daemons do. The test
+//     kills whichever owns the nodes.
+//   - Stopping with a grace duration: `dora run --grace-duration` and SIGTERM on one machine,
+//     `dora stop <id> --grace-duration` through the coordinator (SIGTERM to an attached `dora
+//     start` stops with the default grace duration).
+//   - Timers have no edge to place: they tick on the daemon of the node that reads them.
+// Known bugs the suite found, marked KNOWN BUG at their test (the test says what to change once
+// they are fixed): stdout-as-output lines never reach another machine; an attached `dora start`
+// can miss the result of a dataflow refused at prepare time and wait forever.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <regex>
+#include <set>
+
+#include "core/descriptor.hpp"
+#include "testing/cluster.hpp"
+#include "testing/process.hpp"
+#include "testing/temp_dir.hpp"
+#include "testing/text.hpp"
+#include "testing/wait.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace dora::testing {
+namespace {
+
+enum class DataPath { kSharedMemory, kTwoDaemons };
+
+std::string path_name(const ::testing::TestParamInfo<DataPath>& info) {
+    return info.param == DataPath::kSharedMemory ? "SharedMemory" : "TwoDaemons";
+}
+
+class Dataflow : public ::testing::TestWithParam<DataPath> {
+  protected:
+    void SetUp() override {
+        if (GetParam() == DataPath::kTwoDaemons) {
+            cluster_ = std::make_unique<Cluster>(DORA_CLI_BINARY, dir_.path());
+            ASSERT_TRUE(cluster_->start({"a", "b"}));
+        }
+    }
+
+    void TearDown() override {
+        if (cluster_ && HasFailure()) {
+            std::cerr << cluster_->logs();
+        }
+        cluster_.reset();  // `dora destroy`, then every process stopped by PID
+    }
+
+    bool two_daemons() const { return GetParam() == DataPath::kTwoDaemons; }
+
+    // Writes the dataflow; `NODE` in the text is replaced by the test node's absolute path.
+    fs::path dataflow(const std::string& yaml) {
+        auto file = dir_.write("dataflow.yml", replace_all(yaml, "NODE", DORA_TEST_NODE));
+        auto descriptor = parse_descriptor(read_file(file), file);
+        EXPECT_TRUE(descriptor) << descriptor.error().message();
+        if (descriptor) {
+            for (const auto& node : descriptor->nodes) {
+                machine_[node.id] = node.deploy.machine.value_or("");
+            }
+        }
+        return file;
+    }
+
+    // Starts the dataflow as a user would on this data path and returns the attached process
+    // that prints the nodes' output and exits with the dataflow's result. `grace` is how long
+    // a node has to exit after a stop() before it is killed.
+    std::unique_ptr<Process> start(const fs::path& file, std::chrono::seconds grace = 15s) {
+        grace_ = grace;
+        if (two_daemons()) {
+            return cluster_->spawn({"start", file.string(), "--attach"});
+        }
+        return std::make_unique<Process>(
+            std::vector<std::string>{DORA_CLI_BINARY, "run", file.string(), "--grace-duration",
+                                     std::to_string(grace.count())},
+            SpawnOptions{.cwd = dir_.path()});
+    }
+
+    // Stops the dataflow as a user would: SIGTERM to `dora run`; `dora stop <id>
+    // --grace-duration` with daemons.
+    void stop(Process& run) {
+        if (!two_daemons()) {
+            run.signal(SIGTERM);
+            return;
+        }
+        std::smatch m;
+        const std::regex triggered("dataflow start triggered: ([0-9a-f-]{36})");
+        ASSERT_TRUE(run.wait_for([&] { return std::regex_search(run.out(), m, triggered); }, 20s))
+            << run.all();
+        std::string id = m[1];
+        // `dora stop` waits for the dataflow's result and exits 1 when a node failed: that is
+        // for the test to judge from the attached process, not here.
+        auto stopped =
+            cluster_->run({"stop", id, "--grace-duration", std::to_string(grace_.count()) + "s"});
+        EXPECT_TRUE(contains(stopped.out, "stopped")) << stopped.all();
+    }
+
+    // How the run prints a line its node wrote on stdout.
+    std::string out_line(const std::string& node, const std::string& line) const {
+        return prefix(node) + "stdout    " + line;
+    }
+    // How the run prints a line the runtime logged about a node (e.g. its dropped inputs).
+    std::string runtime_line(const std::string& node, const std::string& line) const {
+        return prefix(node) + "dora      " + line;
+    }
+    // How the run reports a node that failed.
+    std::string failed(const std::string& node) const {
+        auto machine = machine_.find(node);
+        if (two_daemons() && machine != machine_.end() && !machine->second.empty()) {
+            return "node " + node + " on daemon `" + machine->second + "` failed";
+        }
+        return "node " + node + " failed";
+    }
+
+    // The processes that own the nodes: `dora run` itself, or the daemons.
+    std::vector<pid_t> owners(const Process& run) const {
+        if (!two_daemons()) {
+            return {run.pid()};
+        }
+        std::vector<pid_t> pids;
+        for (const auto& daemon : cluster_->daemons()) {
+            pids.push_back(daemon->pid());
+        }
+        return pids;
+    }
+
+    static std::set<pid_t> node_pids(const std::string& out) {
+        std::set<pid_t> pids;
+        std::regex re(R"(stdout\s+pid (\d+))");
+        for (std::sregex_iterator it(out.begin(), out.end(), re), end; it != end; ++it) {
+            pids.insert(std::stoi((*it)[1]));
+        }
+        return pids;
+    }
+
+    TempDir dir_{"dora-data-paths-test"};
+    std::unique_ptr<Cluster> cluster_;
+
+  private:
+    std::string prefix(const std::string& node) const {
+        auto machine = machine_.find(node);
+        if (two_daemons() && machine != machine_.end() && !machine->second.empty()) {
+            return node + " on daemon `" + machine->second + "`: ";
+        }
+        return node + ": ";
+    }
+
+    std::map<std::string, std::string> machine_;  // node id -> machine of its placement
+    std::chrono::seconds grace_{15};
+};
+
+TEST_P(Dataflow, PipelineDeliversEveryMessageInOrderAndExitsZero) {
+    auto file = dataflow(R"(
+nodes:
+  - id: source
+    path: NODE
+    args: producer --count 200 --size 100
+    outputs: [out]
+    _unstable_deploy: {machine: a}
+  - id: relay
+    path: NODE
+    args: relay
+    inputs:
+      in: {source: source/out, queue_size: 1000}
+    outputs: [out]
+    _unstable_deploy: {machine: b}
+  - id: sink
+    path: NODE
+    args: consumer --expect 200
+    inputs:
+      in: {source: relay/out, queue_size: 1000}
+    _unstable_deploy: {machine: a}
+)");
+    auto run = start(file);
+    int status = run->wait(60s);
+    EXPECT_EQ(exit_code(status), 0) << describe_status(status) << "\n" << run->all();
+    EXPECT_TRUE(contains(run->out(), out_line("sink", "total 200")));
+    EXPECT_TRUE(contains(run->out(), out_line("sink", "input closed in")));
+    EXPECT_TRUE(contains(run->out(), out_line("sink", "stop all-inputs-closed")));
+    // Logs land in out/<uuid>/log_<node>.txt in the node's working directory: next to the
+    // dataflow file (the daemons run on the machine the dataflow was started from).
+    std::string log;
+    std::error_code ec;
+    for (const auto& entry : fs::recursive_directory_iterator(dir_ / "out", ec)) {
+        if (entry.path().filename() == "log_sink.txt") {
+            log = read_file(entry.path());
+        }
+    }
+    EXPECT_TRUE(contains(log, "total 200")) << "log_sink.txt with the consumer's output";
+}
+
+TEST_P(Dataflow, FanOutReachesThreeConsumers) {
+    auto file = dataflow(R"(
+nodes:
+  - id: source
+    path: NODE
+    args: producer --count 50 --size 4096
+    outputs: [out]
+    _unstable_deploy: {machine: a}
+  - {id: one, path: NODE, args: consumer --expect 50, inputs: {in: {source: source/out, queue_size: 100}}, _unstable_deploy: {machine: b}}
+  - {id: two, path: NODE, args: consumer --expect 50, inputs: {in: {source: source/out, queue_size: 100}}, _unstable_deploy: {machine: b}}
+  - {id: three, path: NODE, args: consumer --expect 50, inputs: {in: {source: source/out, queue_size: 100}}, _unstable_deploy: {machine: b}}
+)");
+    auto run = start(file);
+    EXPECT_EQ(exit_code(run->wait(60s)), 0) << run->all();
+    for (const char* node : {"one", "two", "three"}) {
+        EXPECT_TRUE(contains(run->out(), out_line(node, "total 50")));
+    }
+}
+
+TEST_P(Dataflow, FanInMergesTwoProducers) {
+    auto file = dataflow(R"(
+nodes:
+  - {id: p1, path: NODE, args: producer --count 40, outputs: [out], _unstable_deploy: {machine: a}}
+  - {id: p2, path: NODE, args: producer --count 60, outputs: [out], _unstable_deploy: {machine: a}}
+  - id: sink
+    path: NODE
+    args: consumer --expect 100
+    inputs:
+      one: {source: p1/out, queue_size: 100}
+      two: {source: p2/out, queue_size: 100}
+    _unstable_deploy: {machine: b}
+)");
+    auto run = start(file);
+    EXPECT_EQ(exit_code(run->wait(60s)), 0) << run->all();
+    EXPECT_TRUE(contains(run->out(), out_line("sink", "received one 40")));
+    EXPECT_TRUE(contains(run->out(), out_line("sink", "received two 60")));
+}
+
+// The node reads only timers; with daemons they tick on b, the node's machine.
+TEST_P(Dataflow, EveryTimerFormTicksAtItsRate) {
+    auto file = dataflow(R"(
+nodes:
+  - id: clock
+    path: NODE
+    args: ticks --until secs:3
+    inputs:
+      secs: dora/timer/secs/1
+      millis: dora/timer/millis/100
+      hz: dora/timer/hz/20
+    _unstable_deploy: {machine: b}
+)");
+    auto run = start(file);
+    EXPECT_EQ(exit_code(run->wait(30s)), 0) << run->all();
+    auto count = [&](const std::string& id) {
+        std::smatch m;
+        std::string out = run->out();
+        return std::regex_search(out, m, std::regex("ticks " + id + " (\\d+)")) ? std::stoi(m[1])
+                                                                                : -1;
+    };
+    // Timers tick at once, then every interval, as dora's do: the third secs tick comes at 2 s,
+    // after 21 millis ticks and 41 hz ticks when on time; a loaded machine may deliver some
+    // late, never more.
+    EXPECT_EQ(count("secs"), 3) << run->out();
+    EXPECT_GE(count("millis"), 14) << run->out();
+    EXPECT_LE(count("millis"), 21) << run->out();
+    EXPECT_GE(count("hz"), 28) << run->out();
+    EXPECT_LE(count("hz"), 41) << run->out();
+}
+
+TEST_P(Dataflow, CrashingNodeIsReportedAndOthersKeepRunning) {
+    auto file = dataflow(R"(
+nodes:
+  - {id: source, path: NODE, args: producer --count 30 --interval-ms 10, outputs: [out], _unstable_deploy: {machine: a}}
+  - {id: crasher, path: NODE, args: crash --after 3, inputs: {in: source/out}, _unstable_deploy: {machine: b}}
+  - {id: sink, path: NODE, args: consumer --expect 30, inputs: {in: {source: source/out, queue_size: 100}}, _unstable_deploy: {machine: b}}
+)");
+    auto run = start(file);
+    EXPECT_EQ(exit_code(run->wait(60s)), 1) << run->all();
+    EXPECT_TRUE(contains(run->out(), out_line("sink", "total 30")));
+    EXPECT_TRUE(contains(run->err(), failed("crasher") + ": it was killed by signal 6 (SIGABRT)"));
+    EXPECT_TRUE(contains(run->err(), "crash node: giving up after 3 inputs"));
+    EXPECT_FALSE(contains(run->err(), failed("sink")));
+}
+
+TEST_P(Dataflow, NodeIgnoringStopIsKilledAfterGraceDuration) {
+    auto file = dataflow(R"(
+nodes:
+  - {id: stubborn, path: NODE, args: ignore-stop, inputs: {tick: dora/timer/millis/50}, _unstable_deploy: {machine: b}}
+  - {id: polite, path: NODE, args: ticks, inputs: {tick: dora/timer/millis/50}, _unstable_deploy: {machine: a}}
+)");
+    auto run = start(file, 1s);
+    ASSERT_TRUE(run->wait_for([&] { return node_pids(run->out()).size() == 2; }, 20s))
+        << run->all();
+    auto stop_requested = Clock::now();
+    stop(*run);
+    EXPECT_EQ(exit_code(run->wait(30s)), 1) << run->all();
+    EXPECT_LT(Clock::now() - stop_requested, 10s);
+    EXPECT_TRUE(contains(run->out(), out_line("stubborn", "ignoring stop")));
+    EXPECT_TRUE(contains(run->err(), failed("stubborn")));
+    EXPECT_TRUE(contains(run->err(), "did not stop within the grace duration"));
+    EXPECT_FALSE(contains(run->err(), failed("polite")));
+}
+
+// Across machines only received + dropped <= sent holds (see the top of the file).
+TEST_P(Dataflow, FullQueueDropsOldestAndCountsDrops) {
+    auto file = dataflow(R"(
+nodes:
+  - {id: source, path: NODE, args: producer --count 200, outputs: [out], _unstable_deploy: {machine: a}}
+  - {id: sink, path: NODE, args: slow --delay-ms 5, inputs: {in: {source: source/out, queue_size: 2}}, _unstable_deploy: {machine: b}}
+)");
+    auto run = start(file);
+    EXPECT_EQ(exit_code(run->wait(60s)), 0) << run->all();
+    std::smatch m;
+    std::string out = run->out();
+    ASSERT_TRUE(std::regex_search(out, m, std::regex("slow received (\\d+) dropped (\\d+)")))
+        << out;
+    int received = std::stoi(m[1]);
+    int dropped = std::stoi(m[2]);
+    EXPECT_GT(received, 0);
+    EXPECT_GT(dropped, 0);
+    if (two_daemons()) {
+        EXPECT_LE(received + dropped, 200);
+    } else {
+        EXPECT_EQ(received + dropped, 200);
+    }
+    EXPECT_TRUE(contains(out, runtime_line("sink", "input in dropped")));
+}
+
+TEST_P(Dataflow, FortyMebibyteMessageArrivesIntact) {
+    auto file = dataflow(R"(
+nodes:
+  - {id: source, path: NODE, args: big --size 41943040, outputs: [out], _unstable_deploy: {machine: a}}
+  - {id: sink, path: NODE, args: consumer --expect 1, inputs: {in: source/out}, _unstable_deploy: {machine: b}}
+)");
+    auto run = start(file);
+    EXPECT_EQ(exit_code(run->wait(60s)), 0) << run->all();
+    EXPECT_TRUE(contains(run->out(), out_line("sink", "total 1")));
+    EXPECT_FALSE(contains(run->out(), "corrupt"));
+}
+
+// SIGTERM to the attached process (`dora run`, or `dora start --attach`) stops the dataflow.
+TEST_P(Dataflow, SigtermStopsEveryNodeGracefully) {
+    auto file = dataflow(R"(
+nodes:
+  - {id: left, path: NODE, args: ticks, inputs: {tick: dora/timer/millis/20}, _unstable_deploy: {machine: a}}
+  - {id: right, path: NODE, args: ticks, inputs: {tick: dora/timer/millis/20}, _unstable_deploy: {machine: b}}
+)");
+    auto run = start(file);
+    ASSERT_TRUE(run->wait_for([&] { return node_pids(run->out()).size() == 2; }, 20s))
+        << run->all();
+    run->signal(SIGTERM);
+    EXPECT_EQ(exit_code(run->wait(30s)), 0) << run->all();
+    for (pid_t pid : node_pids(run->out())) {
+        EXPECT_TRUE(wait_until([&] { return process_gone(pid); }, 5s))
+            << "node process " << pid << " outlived the dataflow";
+    }
+    EXPECT_TRUE(contains(run->out(), out_line("left", "ticks tick")));
+}
+
+// Whoever owns the nodes (see the top of the file) dies by SIGKILL: no node may outlive it.
+TEST_P(Dataflow, SigkillOfTheNodesOwnerLeavesNoNodeBehind) {
+    auto file = dataflow(R"(
+nodes:
+  - {id: ticker, path: NODE, args: ticks, inputs: {tick: dora/timer/millis/20}, _unstable_deploy: {machine: a}}
+  - {id: stubborn, path: NODE, args: ignore-stop, inputs: {tick: dora/timer/millis/20}, _unstable_deploy: {machine: b}}
+)");
+    auto run = start(file);
+    ASSERT_TRUE(run->wait_for([&] { return node_pids(run->out()).size() == 2; }, 20s))
+        << run->all();
+    auto pids = node_pids(run->out());
+    for (pid_t owner : owners(*run)) {
+        ::kill(owner, SIGKILL);
+    }
+    for (pid_t pid : pids) {
+        EXPECT_TRUE(wait_until([&] { return process_gone(pid); }, 5s))
+            << "node process " << pid << " outlived its owner";
+    }
+}
+
+TEST_P(Dataflow, MissingExecutableIsRejectedBeforeAnythingRuns) {
+    auto file = dataflow(R"(
+nodes:
+  - {id: source, path: NODE, args: producer --count 1, outputs: [out], _unstable_deploy: {machine: a}}
+  - {id: sink, path: ./does-not-exist, inputs: {in: source/out}, _unstable_deploy: {machine: b}}
+)");
+    auto run = start(file);
+    if (two_daemons()) {
+        // The coordinator refuses the dataflow once machine b could not prepare it.
+        EXPECT_TRUE(wait_until([&] { return has_text(cluster_->run({"list"}).out, " failed "); },
+                               30s, 20ms))
+            << cluster_->run({"list"}).out;
+        EXPECT_TRUE(contains(cluster_->coordinator()->all(), "does-not-exist"));
+        // KNOWN BUG (src/cli/start.cpp, attach()): when the result arrives in the same read as
+        // "start triggered", it stays in the client's frame buffer while attach() polls the
+        // socket, and the attached CLI waits forever. Until fixed, the CLI's part is checked
+        // only when it does exit; a hang is reported here, not failed.
+        if (!run->wait_for([&] { return run->exited(); }, 5s)) {
+            std::cerr << "KNOWN BUG: the attached `dora start` did not report the refused "
+                         "dataflow (src/cli/start.cpp attach() polls before draining buffered "
+                         "frames)\n";
+            RecordProperty("known_bug",
+                           "attached dora start hangs on a dataflow refused at "
+                           "prepare time");
+            run->signal(SIGKILL);
+            EXPECT_TRUE(node_pids(run->out()).empty()) << "nothing may be spawned: " << run->out();
+            return;
+        }
+    }
+    EXPECT_EQ(exit_code(run->wait(30s)), 1) << run->all();
+    EXPECT_TRUE(contains(run->err(), "does-not-exist"));
+    EXPECT_TRUE(node_pids(run->out()).empty()) << "nothing may be spawned: " << run->out();
+}
+
+TEST_P(Dataflow, OnFailurePolicyRestartsUpToMaxRestarts) {
+    auto file = dataflow(R"(
+nodes:
+  - id: crasher
+    path: NODE
+    args: crash --after 2
+    inputs: {tick: dora/timer/millis/20}
+    restart_policy: on-failure
+    max_restarts: 2
+    _unstable_deploy: {machine: b}
+)");
+    auto run = start(file);
+    EXPECT_EQ(exit_code(run->wait(60s)), 1) << run->all();
+    EXPECT_TRUE(contains(run->out(), "(restart 1 of 2)"));
+    EXPECT_TRUE(contains(run->out(), "(restart 2 of 2)"));
+    EXPECT_FALSE(contains(run->out(), "(restart 3"));
+    EXPECT_TRUE(contains(run->err(), failed("crasher")));
+    EXPECT_EQ(node_pids(run->out()).size(), 3u) << "three incarnations: " << run->out();
+}
+
+TEST_P(Dataflow, RestartedProducerKeepsItsConsumersInputOpen) {
+    auto file = dataflow(R"(
+nodes:
+  - id: source
+    path: NODE
+    args: producer --count 5
+    outputs: [out]
+    restart_policy: always
+    max_restarts: 2
+    _unstable_deploy: {machine: a}
+  - id: sink
+    path: NODE
+    args: consumer --expect 15
+    inputs: {in: {source: source/out, queue_size: 100}}
+    _unstable_deploy: {machine: b}
+)");
+    auto run = start(file);
+    EXPECT_EQ(exit_code(run->wait(60s)), 0) << run->all();
+    EXPECT_TRUE(contains(run->out(), out_line("sink", "total 15")));
+    // The consumer sees its input closed once, after the last incarnation.
+    EXPECT_EQ(count_of(run->out(), "input closed in"), 1u) << run->out();
+}
+
+TEST_P(Dataflow, TypedOutputsArriveWithTheirArrowTypesAndMetadata) {
+    auto file = dataflow(R"(
+nodes:
+  - {id: source, path: NODE, args: typed-producer, outputs: [text, ints, doubles, arrow], _unstable_deploy: {machine: a}}
+  - id: sink
+    path: NODE
+    args: typed-consumer
+    inputs: {text: source/text, ints: source/ints, doubles: source/doubles, arrow: source/arrow}
+    _unstable_deploy: {machine: b}
+)");
+    auto run = start(file);
+    EXPECT_EQ(exit_code(run->wait(60s)), 0) << run->all();
+    EXPECT_TRUE(contains(run->out(), out_line("sink", "typed checked 4")));
+}
+
+TEST_P(Dataflow, StdoutLinesBecomeOutputsWithSendStdoutAs) {
+    auto file = dataflow(R"(
+nodes:
+  - id: talker
+    path: shell
+    args: "echo one; echo two; echo three"
+    outputs: [lines]
+    send_stdout_as: lines
+    _unstable_deploy: {machine: a}
+  - {id: listener, path: NODE, args: ticks, inputs: {lines: {source: talker/lines, queue_size: 10}}, _unstable_deploy: {machine: b}}
+)");
+    auto run = start(file);
+    EXPECT_EQ(exit_code(run->wait(60s)), 0) << run->all();
+    EXPECT_TRUE(contains(run->out(), out_line("talker", "two")));
+    if (two_daemons()) {
+        // KNOWN BUG (src/daemon/local_dataflow.cpp, send_stdout_line()): stdout lines become
+        // samples for the output's local consumers only, never for its egress to other
+        // machines, so a consumer on another machine gets none. When this expectation fails
+        // because the lines arrived, remove this branch: 3 must hold on both paths.
+        EXPECT_TRUE(contains(run->out(), out_line("listener", "ticks lines 0")))
+            << "stdout-as-output now crosses machines: expect 3 lines here too";
+        return;
+    }
+    EXPECT_TRUE(contains(run->out(), out_line("listener", "ticks lines 3")));
+}
+
+INSTANTIATE_TEST_SUITE_P(DataPaths, Dataflow,
+                         ::testing::Values(DataPath::kSharedMemory, DataPath::kTwoDaemons),
+                         path_name);
+
+}  // namespace
+}  // namespace dora::testing
