@@ -5,16 +5,30 @@
 // buffer in tests) described by a message::ArrowTypeInfo. It is exported once with
 // message::export_array (which checks layout and offsets) and read through the exported
 // ArrowArray/ArrowSchema, so every read is bounded by what those checks accepted. The region stays
-// mapped while any Array, Scalar-free buffer view (memoryview, numpy array) or exported Arrow
-// struct references it: they all hold the `keep_alive` shared pointer.
+// mapped while any Array, Scalar, buffer view (memoryview, numpy array) or exported Arrow struct
+// (a pyarrow array made from it) references it: they all hold the `keep_alive` shared pointer.
+// Nothing hands out a writable view of it.
 //
-// It behaves like a pyarrow array for the common calls: len, indexing (-> Scalar with .as_py()),
-// slicing (-> Array), iteration, to_pylist(), to_numpy(), to_pybytes(), .type, the buffer protocol
-// for fixed-width primitive arrays without nulls (and the value bytes of binary/string arrays), and
-// __arrow_c_array__ (the Arrow PyCapsule interface).
+// Our own object, or a real pyarrow.Array? Real dora gives nodes a pyarrow.Array; we give our own
+// object, which does the calls dora users make itself (len, indexing and iteration to Scalars with
+// .as_py(), to_pylist(), to_numpy(), .type, .null_count, to_pybytes(), the buffer protocol for
+// numeric arrays, __array__ and __arrow_c_array__, so numpy.asarray(value) and
+// pyarrow.array(value) work) and, where pyarrow is installed, serves every other pyarrow.Array
+// attribute (.values, .field(), .cast(), ...) from a zero-copy pyarrow view of itself made on the
+// first such call. Measured per event (bench/python/event_value_bench.py, 2-core VM, pyarrow
+// 26.0.1): turning every received value into a pyarrow.Array through the C data interface costs
+// 2.6-2.8 us, as much again as the whole receive of a small message (a Python node receives
+// ~X events/s), plus importing pyarrow in every node (0.3-1 s, +47 MB RSS) whether it uses pyarrow
+// or not; our object costs nothing extra, and its own calls are as fast as pyarrow's or faster.
+// What a node sees differently: isinstance(value, pyarrow.Array) is False, and pyarrow functions
+// that demand a pyarrow.Array (pyarrow.compute.*, pyarrow.concat_arrays) need
+// pyarrow.array(value) (zero-copy) first. Without pyarrow `.type` is a dora.DataType (prints as
+// pyarrow prints the type, compares equal to its name and to the pyarrow type); with pyarrow it is
+// the pyarrow.DataType.
 //
-// Thread safety: an Array is immutable after construction; Python's GIL serialises access to the
-// Python objects. The shared root may be released from any thread (shared_ptr).
+// Thread safety: an Array is immutable after construction (its caches are filled under the GIL);
+// Python's GIL serialises access to the Python objects. The shared root may be released from any
+// thread (shared_ptr).
 #pragma once
 
 #include <pybind11/pybind11.h>
@@ -24,6 +38,7 @@
 #include <memory>
 #include <string>
 
+#include "arrow_reader.hpp"
 #include "dora/arrow.hpp"
 #include "message/metadata.hpp"
 
@@ -44,6 +59,7 @@ struct ArrayRoot {
     ArraySource source;
     ArrowArray array{};
     ArrowSchema schema{};
+    std::shared_ptr<const Reader> reader;  // made on first use, under the GIL
 
     ArrayRoot() = default;
     ArrayRoot(const ArrayRoot&) = delete;
@@ -64,6 +80,13 @@ class Array {
     [[nodiscard]] int64_t start() const { return start_; }
     [[nodiscard]] Array slice(int64_t start, int64_t length) const;
     [[nodiscard]] const std::shared_ptr<ArrayRoot>& root() const { return root_; }
+    // How to read this array's elements (shared with its slices).
+    [[nodiscard]] const std::shared_ptr<const Reader>& reader() const;
+
+    // Python objects made from this array on demand (with the GIL held): its pyarrow view and
+    // pyarrow type.
+    mutable py::object pyarrow_view;
+    mutable py::object pyarrow_type;
 
   private:
     Array(std::shared_ptr<ArrayRoot> root, int64_t start, int64_t length)
