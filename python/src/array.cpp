@@ -199,6 +199,15 @@ extern "C" int array_getbuffer(PyObject* obj, Py_buffer* view, int flags) {
     return 0;
 }
 
+extern "C" Py_ssize_t array_length(PyObject* obj) {
+    try {
+        return static_cast<Py_ssize_t>(py::handle(obj).cast<const Array&>().length());
+    } catch (const std::exception& e) {
+        PyErr_SetString(PyExc_TypeError, e.what());
+        return -1;
+    }
+}
+
 extern "C" void array_releasebuffer(PyObject*, Py_buffer* view) {
     delete static_cast<ViewShape*>(view->internal);
 }
@@ -328,14 +337,24 @@ py::handle numpy_or_raise(const char* call) {
     return np;
 }
 
-// A read-only numpy view of a flat numeric array.
+// A read-only numpy view of a flat numeric array: numpy.frombuffer(self, dtype), with the
+// function and the dtype objects looked up once (this is on the per-event path of many nodes).
 py::object numpy_view(const py::handle& self, const Array& a, py::handle np) {
     static PyObject* frombuffer = nullptr;
+    static PyObject* dtypes[static_cast<int>(Kind::kStruct) + 1] = {};
     if (frombuffer == nullptr) {
         frombuffer = py::object(np.attr("frombuffer")).release().ptr();  // kept for the process
     }
-    return py::reinterpret_borrow<py::object>(frombuffer)(
-        self, py::arg("dtype") = numpy_dtype(reader_of(a).kind));
+    const Kind kind = reader_of(a).kind;
+    PyObject*& dtype = dtypes[static_cast<int>(kind)];
+    if (dtype == nullptr) {
+        dtype = py::object(np.attr("dtype")(numpy_dtype(kind))).release().ptr();
+    }
+    PyObject* view = PyObject_CallFunctionObjArgs(frombuffer, self.ptr(), dtype, nullptr);
+    if (view == nullptr) {
+        throw py::error_already_set();
+    }
+    return py::reinterpret_steal<py::object>(view);
 }
 
 // Our own copying conversion (without pyarrow): what pyarrow gives, for the types we read.
@@ -671,6 +690,10 @@ installed, pyarrow.Array attributes this type does not define are served by such
     cls.attr("__hash__") = py::none();
 
     auto* heap = reinterpret_cast<PyHeapTypeObject*>(cls.ptr());
+    // len(value) straight from the slot: pybind11's generic dispatch costs ten times more, and
+    // nodes call it on every event.
+    heap->as_sequence.sq_length = array_length;
+    heap->as_mapping.mp_length = array_length;
     heap->ht_type.tp_as_buffer = &heap->as_buffer;
     heap->as_buffer.bf_getbuffer = array_getbuffer;
     heap->as_buffer.bf_releasebuffer = array_releasebuffer;
