@@ -552,8 +552,20 @@ bool scalar_equals(const Scalar& s, const py::object& other) {
 }
 
 bool arrays_equal(const py::object& a, const py::object& b) {
+    if (!py::isinstance<Array>(b)) {
+        // A pyarrow.Array (or any Arrow array), compared as pyarrow compares arrays.
+        py::object view = pyarrow_view(a);
+        return !view.is_none() && py::hasattr(b, "__arrow_c_array__") &&
+               view.attr("equals")(optional_pyarrow().attr("array")(b)).cast<bool>();
+    }
     return reader_of(a.cast<const Array&>()).name == reader_of(b.cast<const Array&>()).name &&
            to_pylist(a).equal(to_pylist(b));
+}
+
+// value == other: equal arrays (dora or pyarrow) of the same type and values.
+bool equals_any(const py::object& a, const py::object& other) {
+    return (py::isinstance<Array>(other) || py::hasattr(other, "__arrow_c_array__")) &&
+           arrays_equal(a, other);
 }
 
 void bind_data_type(py::module_& m) {
@@ -675,10 +687,7 @@ installed, pyarrow.Array attributes this type does not define are served by such
         .def("__arrow_c_array__", &arrow_c_array, py::arg("requested_schema") = py::none(),
              "Arrow PyCapsule interface: (schema capsule, array capsule), zero-copy.")
         .def("equals", &arrays_equal)
-        .def("__eq__",
-             [](const py::object& a, const py::object& other) {
-                 return py::isinstance<Array>(other) && arrays_equal(a, other);
-             })
+        .def("__eq__", &equals_any)
         .def("__getattr__",
              [](const py::object& self, const std::string& name) {
                  return forward_attribute(is_special(name) ? py::none() : pyarrow_view(self), name,

@@ -176,9 +176,11 @@ class ZeroCopyReceive(unittest.TestCase):
                 self.assertEqual(a.address, b.address)
         self.assertEqual(first.to_pylist(), ["ab", "cde", None])
 
-    def test_imported_buffers_are_read_only_to_numpy(self):
+    def test_imported_buffers_are_read_only(self):
         imported = pa.array(self.value)
         self.assertFalse(imported.to_numpy().flags.writeable)
+        self.assertFalse(imported.buffers()[1].is_mutable)
+        self.assertTrue(memoryview(imported.buffers()[1]).readonly)
 
 
 class BehavesLikePyarrow(unittest.TestCase):
@@ -277,6 +279,13 @@ class BehavesLikePyarrow(unittest.TestCase):
     def test_unknown_attributes_name_both_types(self):
         with self.assertRaisesRegex(AttributeError, "no_such_thing"):
             received(pa.array([1])).no_such_thing
+
+    def test_values_equal_pyarrow_arrays_of_the_same_type_and_values(self):
+        value = received(pa.array([1, None]))
+        self.assertTrue(value.equals(pa.array([1, None])))
+        self.assertEqual(value, pa.array([1, None]))
+        self.assertNotEqual(value, pa.array([1, None], type=pa.int32()))
+        self.assertNotEqual(value, [1, None])
 
     def test_a_value_is_not_a_pyarrow_array_but_pyarrow_array_makes_one(self):
         value = received(pa.array([1, 2]))
