@@ -63,8 +63,8 @@ class Prepared {
 void prepare(py::handle data, Prepared& out);
 
 // Metadata dict (or None) -> parameters (numpy scalars count as the bool, int or float they
-// hold). A "timestamp" key holding a datetime (as received
-// metadata has) is skipped: a sent message is stamped by the sender's clock.
+// hold). A "timestamp" key holding a datetime (as received metadata has) is skipped: a sent
+// message is stamped by the sender's clock.
 [[nodiscard]] Parameters to_parameters(py::handle metadata);
 
 // Received parameters + the HLC timestamp (as a UTC datetime under "timestamp") -> dict.
