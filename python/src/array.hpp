@@ -19,10 +19,11 @@
 // (copying to_numpy, numpy.asarray of non-numeric arrays, Python values of temporal types).
 // Measured (bench/python/event_value_bench.py, this 2-core VM, pyarrow 26.0.1, 2026-11-30):
 // importing a received value as a pyarrow.Array through the C data interface costs 1.3-1.6 us;
-// a Python node receiving 8-byte messages from a C++ node under `dora run` spends 3.7-7.2 us per
-// event with our object and 5.6-11.7 us when it makes a pyarrow.Array of each (x1.5-1.6, the
-// spread is the machine's load); and handing out pyarrow arrays means importing pyarrow in every
-// Python node (120-210 ms, +44 MiB resident), whether it uses pyarrow or not. Our calls cost about
+// a Python node receiving 8-byte messages from a C++ node under `dora run` spends 3.7-8.7 us per
+// event with our object and 5.6-15.9 us when it makes a pyarrow.Array of each (x1.5-1.8 in the
+// same run; the spread between runs is the machine's load); and handing out pyarrow arrays means
+// importing pyarrow in every Python node (120-240 ms, +44 MiB resident), whether it uses pyarrow
+// or not. Our calls cost about
 // what pyarrow's do (to_numpy() 0.7 us against 0.6-0.8, numpy.asarray 0.4 against 0.9, len 0.07
 // against 0.05; as_py() of one element 0.75 against 0.3-0.6). So: our object, always.
 // What a node sees differently from real dora: isinstance(value, pyarrow.Array) is False, and
