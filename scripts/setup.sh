@@ -9,7 +9,7 @@ PACKAGES=(
     build-essential cmake ninja-build ccache pkg-config git clang clang-format libclang-rt-14-dev
     libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libexpected-dev
     libssl-dev libasio-dev libgtest-dev libgmock-dev libbenchmark-dev
-    python3 python3-dev pybind11-dev python3-pytest
+    python3 python3-dev python3-venv pybind11-dev python3-pytest
     cyclonedds-tools iproute2 procps
 )
 

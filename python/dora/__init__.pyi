@@ -8,7 +8,11 @@
             print(event["id"], event["value"].to_pylist(), event["metadata"])
             node.send_output("out", b"hello", {"answer": 42})
 
-numpy and pyarrow are optional: nothing here requires them.
+numpy and pyarrow are optional: nothing here requires them. With pyarrow installed (imported
+on first need) a value's `.type` is a pyarrow.DataType, pyarrow.Array attributes dora.Array does
+not define are served by a zero-copy pyarrow view, and conversions whose result pyarrow defines
+(copying to_numpy, numpy.asarray of non-numeric arrays, Python values of dates and times) give
+exactly pyarrow's result.
 """
 
 import enum
@@ -85,15 +89,20 @@ class Node:
 
         data: bytes, bytearray or memoryview (sent as a UInt8 array); str (a one-element Utf8
         array); a list of int, float, str or bool (Int64, Float64, Utf8, Boolean arrays); any
-        object with the buffer protocol, keeping its element type (numpy arrays,
-        array.array); any object with __arrow_c_array__ (pyarrow, polars, nanoarrow, a received
-        dora.Array). It is copied once, straight into shared memory.
+        object with the buffer protocol, keeping its element type (numpy arrays of bool, int8 to
+        uint64, float16 to float64, any shape, contiguous or not: sent flat, in C order;
+        array.array); any object with __arrow_c_array__ (pyarrow arrays of any type, record
+        batches as structs, polars, nanoarrow, a received dora.Array). It is copied once,
+        straight into shared memory.
 
-        metadata: str keys; bool, int, float, str values or lists of one of them. A received
-        event's metadata may be passed on as it is (its "timestamp" is replaced).
+        metadata: str keys; bool, int, float, str values or lists of one of them (numpy scalars
+        count as the bool, int or float they hold). A received event's metadata may be passed on
+        as it is (its "timestamp" is replaced).
 
         Raises ValueError for an unknown output, TypeError for unsupported data or metadata
-        (naming what is accepted), RuntimeError after close().
+        (naming what is accepted, and for numpy dtypes without an Arrow equivalent here --
+        complex, str, object, datetime64, non-native byte order -- or a pyarrow.ChunkedArray,
+        what to send instead), RuntimeError after close().
         """
     def allocate_output(self, size: int) -> "OutputSample":
         """A writable shared-memory sample of `size` bytes to fill in place and pass to
@@ -133,36 +142,68 @@ class OutputSample:
     def __buffer__(self, flags: int) -> memoryview: ...
 
 class DataType:
-    """An Arrow data type, printed as pyarrow prints it ("uint8", "string", "list<item: int64>").
-    Compares equal to the same name, its Arrow format string, or the equal pyarrow type."""
+    """The Arrow data type of an Array where pyarrow is not installed (with pyarrow, `.type` is a
+    pyarrow.DataType). Prints as pyarrow prints the type ("uint8", "string",
+    "list<item: int64>"); compares equal to that name, its Arrow format string, or the equal
+    pyarrow type."""
 
     format: str
     """The Arrow C data interface format string ("C" for uint8, "u" for string, ...)."""
 
 class Scalar:
-    """One element of an Array."""
+    """One element of an Array. Where pyarrow is installed, pyarrow.Scalar attributes this type
+    does not define (e.g. `.values` of a list element) are served by pyarrow's scalar."""
 
     @property
-    def type(self) -> DataType: ...
+    def type(self) -> Any:
+        """The element's type: a pyarrow.DataType where pyarrow is installed, else a DataType."""
     @property
     def is_valid(self) -> bool:
         """False for a null element."""
     def as_py(self) -> Any:
-        """The element as a Python object (int, float, bool, str, bytes, list, dict or None)."""
+        """The element as a Python object (int, float, bool, str, bytes, list, dict,
+        decimal.Decimal or None; dates, times, timestamps and durations as pyarrow gives them
+        where pyarrow is installed, else as the stored integer)."""
+    def __getitem__(self, key: str | int) -> Any:
+        """A field of a struct element (by name) or an item of a list element (by position):
+        pyarrow's scalar where pyarrow is installed (so `value[0]["bbox"].values.to_numpy()`
+        works as in dora), else a Scalar."""
+    def __getattr__(self, name: str) -> Any: ...
     def __int__(self) -> int: ...
     def __float__(self) -> float: ...
 
 class Array:
-    """A read-only Arrow array over a message's shared memory (no copy), like a pyarrow array.
+    """A read-only Arrow array over a message's shared memory (no copy): `event["value"]`.
+
+    It is not a pyarrow.Array (isinstance is False) but does what dora nodes do with one, with
+    or without pyarrow and numpy installed:
+
+        len(value), value.type, value.null_count, value[i].as_py(), value[i:j], iteration,
+        value.to_pylist(), value.to_pybytes(), bytes(value), value == other
+
+    with numpy:
+
+        value.to_numpy()                        zero-copy, read-only view of a numeric array
+                                                without nulls; other arrays raise ValueError
+        value.to_numpy(zero_copy_only=False)    also the others, copied (objects for strings,
+                                                NaN for nulls), as pyarrow converts them
+        numpy.asarray(value)                    the same (a read-only view where possible)
+
+    with pyarrow:
+
+        pyarrow.array(value)                    zero-copy pyarrow.Array (Arrow PyCapsule
+                                                interface); also what pyarrow.compute needs
+        value.values, value.field(...), ...     any other pyarrow.Array attribute, through a
+                                                zero-copy pyarrow view made on first use
 
     Valid as long as Python holds it (or a memoryview, numpy array or pyarrow array made from
-    it). `pyarrow.array(value)` imports it without copying. For primitive arrays without nulls
-    it has the buffer protocol: `bytes(value)`, `memoryview(value)`, `numpy.frombuffer(value)`;
-    for binary and string arrays the buffer is the value bytes.
+    it). Numeric arrays without nulls have the buffer protocol (memoryview(value), read-only);
+    others do not, so that numpy.asarray gives what it gives for a pyarrow array.
     """
 
     @property
-    def type(self) -> DataType: ...
+    def type(self) -> Any:
+        """A pyarrow.DataType where pyarrow is installed, else a DataType."""
     @property
     def null_count(self) -> int: ...
     def __len__(self) -> int: ...
@@ -174,17 +215,25 @@ class Array:
     def slice(self, offset: int = 0, length: int | None = None) -> "Array":
         """A zero-copy slice."""
     def to_pylist(self) -> list[Any]:
-        """The elements as Python objects (nulls as None; structs as dicts)."""
+        """The elements as Python objects (nulls as None; structs as dicts), as Scalar.as_py()."""
     def tolist(self) -> list[Any]:
         """Alias of to_pylist()."""
     def to_pybytes(self) -> bytes:
-        """The bytes of a primitive, binary or string array."""
+        """The bytes of a numeric array, or the value bytes of a binary or string array (one
+        after the other); bytes(value) is the same. Raises TypeError for arrays with nulls."""
+    def __bytes__(self) -> bytes: ...
     def to_numpy(self, zero_copy_only: bool = True, writable: bool = False) -> Any:
-        """A numpy array: a zero-copy read-only view for primitive arrays without nulls; other
-        arrays need zero_copy_only=False. Raises ImportError when numpy is not installed."""
+        """A numpy array: a zero-copy read-only view of a numeric array without nulls; other
+        arrays need zero_copy_only=False (a copy, as pyarrow makes it); writable=True copies.
+        Raises ImportError when numpy is not installed."""
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> Any:
+        """numpy.asarray(value) / numpy.array(value, dtype)."""
     def __arrow_c_array__(self, requested_schema: object | None = None) -> tuple[object, object]:
         """Arrow PyCapsule interface: ("arrow_schema", "arrow_array") capsules, zero-copy."""
-    def equals(self, other: "Array") -> bool: ...
+    def equals(self, other: Any) -> bool:
+        """Same type and values (other: an Array, or with pyarrow any Arrow array)."""
+    def __getattr__(self, name: str) -> Any:
+        """pyarrow.Array attributes this type does not define, where pyarrow is installed."""
 
 class DoraStatus(enum.Enum):
     """What a dora operator's on_event returns (kept for source compatibility)."""

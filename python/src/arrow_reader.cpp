@@ -237,6 +237,11 @@ std::unique_ptr<Reader> make_reader(const ArrowSchema& schema) {
     } else {
         make_nested(schema, *r);
     }
+    r->temporal = r->kind == Kind::kRaw32 || r->kind == Kind::kRaw64 || r->kind == Kind::kDayTime ||
+                  r->kind == Kind::kMonthDayNano;
+    for (const auto& child : r->children) {
+        r->temporal = r->temporal || child->temporal;
+    }
     if (schema.dictionary != nullptr) {
         // The schema's own format is the index type; the values are the dictionary's.
         r->dictionary = make_reader(*schema.dictionary);
@@ -245,6 +250,7 @@ std::unique_ptr<Reader> make_reader(const ArrowSchema& schema) {
         r->name = "dictionary<values=" + r->dictionary->name + ", indices=" + r->name +
                   ", ordered=" + ((schema.flags & ARROW_FLAG_DICTIONARY_ORDERED) != 0 ? "1" : "0") +
                   ">";
+        r->temporal = r->temporal || r->dictionary->temporal;
     }
     return r;
 }

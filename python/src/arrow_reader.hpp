@@ -4,8 +4,9 @@
 // and reads one element at a time: nulls as None, integers as int, floats as float, binary as
 // bytes, strings as str, lists as list, structs as dict, maps as lists of (key, value) tuples,
 // dictionary-encoded arrays as their values, decimals as decimal.Decimal, dates/times/timestamps
-// and durations as the stored integer, intervals as tuples. Reads trust the layout: callers pass
-// arrays that message::export_array checked.
+// and durations as the stored integer, intervals as tuples (Reader::temporal marks such types:
+// dora.Array asks pyarrow for their values where it is installed). Reads trust the layout: callers
+// pass arrays that message::export_array checked.
 //
 // Thread safety: pure functions; call with the GIL held (they create Python objects).
 #pragma once
@@ -64,6 +65,9 @@ struct Reader {
     std::unique_ptr<Reader> dictionary;
     int64_t dict_index_width = 0;
     bool dict_index_signed = true;
+    // The type holds dates, times, timestamps, durations or intervals (here or in a child), whose
+    // Python values read_value gives as the stored integers where pyarrow gives datetime objects.
+    bool temporal = false;
 };
 
 // The reader of arrays of type `schema` (recursively for children and dictionary).

@@ -29,12 +29,6 @@ void copy_fill(Prepared& out, const void* src, size_t n) {
     };
 }
 
-void prepare_bytes(Prepared& out, const void* src, size_t n) {
-    out.info = message::bytes_type_info(n);
-    out.size = n;
-    copy_fill(out, src, n);
-}
-
 // Arrow format of a struct-module/PEP 3118 element format, or nullptr.
 const char* arrow_format_of(const char* format, Py_ssize_t itemsize, bool& is_bool) {
     is_bool = false;
@@ -80,36 +74,104 @@ const char* arrow_format_of(const char* format, Py_ssize_t itemsize, bool& is_bo
     }
 }
 
+// Copies the elements of `view` to `dest` in C (row-major) order, whatever its strides: one copy,
+// as for a contiguous buffer. Allocates nothing from Python (may run without the GIL).
+void copy_strided(const Py_buffer& view, std::byte* dest) {
+    const auto* base = static_cast<const std::byte*>(view.buf);
+    const auto item = static_cast<size_t>(view.itemsize);
+    if (view.ndim == 0) {
+        std::memcpy(dest, base, item);
+        return;
+    }
+    for (int d = 0; d < view.ndim; ++d) {
+        if (view.shape[d] == 0) {
+            return;
+        }
+    }
+    const int inner = view.ndim - 1;
+    std::vector<Py_ssize_t> index(static_cast<size_t>(view.ndim), 0);
+    for (;;) {
+        const std::byte* row = base;
+        for (int d = 0; d < inner; ++d) {
+            row += index[static_cast<size_t>(d)] * view.strides[d];
+        }
+        const Py_ssize_t n = view.shape[inner];
+        const Py_ssize_t stride = view.strides[inner];
+        if (stride == view.itemsize) {
+            std::memcpy(dest, row, static_cast<size_t>(n) * item);
+            dest += static_cast<size_t>(n) * item;
+        } else {
+            for (Py_ssize_t k = 0; k < n; ++k, dest += item) {
+                std::memcpy(dest, row + k * stride, item);
+            }
+        }
+        int d = inner - 1;
+        while (d >= 0 && ++index[static_cast<size_t>(d)] == view.shape[d]) {
+            index[static_cast<size_t>(d)] = 0;
+            --d;
+        }
+        if (d < 0) {
+            return;
+        }
+    }
+}
+
+bool is_c_contiguous(const Py_buffer& view) {
+    return view.strides == nullptr || PyBuffer_IsContiguous(&view, 'C') != 0;
+}
+
+// Copies the buffer (contiguous or not) into `dest`.
+void buffer_fill(Prepared& out) {
+    if (is_c_contiguous(out.view)) {
+        copy_fill(out, out.view.buf, static_cast<size_t>(out.view.len));
+        return;
+    }
+    out.fill = [&view = out.view](std::byte* dest) { copy_strided(view, dest); };
+}
+
 void prepare_buffer(py::handle data, Prepared& out, bool as_bytes) {
-    if (PyObject_GetBuffer(data.ptr(), &out.view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) != 0) {
-        PyErr_Clear();
-        throw py::type_error("send_output: the buffer of a " + type_name(data) +
-                             " is not C-contiguous; pass a contiguous copy (e.g. "
-                             "numpy.ascontiguousarray(value) or bytes(value))");
+    // Strided buffers are accepted (numpy slices, transposes, channels of an image): they are
+    // copied element by element in logical order, still once.
+    if (PyObject_GetBuffer(data.ptr(), &out.view, PyBUF_RECORDS_RO) != 0) {
+        py::error_already_set error;
+        throw py::type_error("send_output: cannot read a " + type_name(data) +
+                             " through the buffer protocol (" +
+                             py::str(error.value()).cast<std::string>() +
+                             "); send pyarrow.array(value) or a numeric copy "
+                             "(e.g. value.astype(...))");
     }
     out.has_view = true;
     const auto n = static_cast<size_t>(out.view.len);
     if (as_bytes) {
-        prepare_bytes(out, out.view.buf, n);
+        out.info = message::bytes_type_info(n);
+        out.size = n;
+        buffer_fill(out);
         return;
     }
     bool is_bool = false;
     const char* format = arrow_format_of(out.view.format, out.view.itemsize, is_bool);
     if (format == nullptr) {
         throw py::type_error(std::string("send_output: a ") + type_name(data) +
-                             " with element format '" +
+                             " of element format '" +
                              (out.view.format != nullptr ? out.view.format : "B") +
-                             "' has no Arrow equivalent; send bytes(value) or a numeric array");
+                             "' has no Arrow equivalent here (dora sends numbers and bools of "
+                             "this machine's byte order); send pyarrow.array(value), which "
+                             "converts what Arrow can hold, or bytes(value)");
     }
     const auto itemsize = static_cast<size_t>(out.view.itemsize);
     const size_t length = itemsize == 0 ? 0 : n / itemsize;
     if (is_bool) {
         // numpy bools are one byte each; Arrow packs them into bits.
+        const auto* src = static_cast<const uint8_t*>(out.view.buf);
+        if (!is_c_contiguous(out.view)) {
+            out.scratch.resize(n);
+            copy_strided(out.view, out.scratch.data());
+            src = reinterpret_cast<const uint8_t*>(out.scratch.data());
+        }
         out.info.format = "b";
         out.info.length = static_cast<int64_t>(length);
         out.size = message::bitmap_bytes(length);
         out.info.buffers = {message::BufferRef::null(), message::BufferRef{0, out.size}};
-        const auto* src = static_cast<const uint8_t*>(out.view.buf);
         out.fill = [src, length, size = out.size](std::byte* dest) {
             std::memset(dest, 0, size);
             for (size_t i = 0; i < length; ++i) {
@@ -122,7 +184,7 @@ void prepare_buffer(py::handle data, Prepared& out, bool as_bytes) {
     }
     out.info = message::primitive_type_info(format, length, itemsize);
     out.size = n;
-    copy_fill(out, out.view.buf, n);
+    buffer_fill(out);
 }
 
 void prepare_utf8(Prepared& out) {
@@ -305,30 +367,74 @@ py::object parameter_object(const Parameter& p) {
                          "; metadata values may be bool, int, float, str or lists of one of them");
 }
 
+// What a metadata value (or list item) is sent as. numpy scalars count as the Python value they
+// stand for (numpy.int64 as int, numpy.float32 as float, numpy.bool_ as bool), as in dora, where
+// nodes often put image sizes taken from numpy shapes and dtypes into metadata.
+enum class ValueKind { kBool, kInt, kFloat, kStr, kOther };
+
+bool type_name_is(PyObject* v, std::string_view prefix) {
+    return std::string_view(Py_TYPE(v)->tp_name).starts_with(prefix);
+}
+
+ValueKind kind_of(PyObject* v) {
+    if (PyBool_Check(v) || type_name_is(v, "numpy.bool")) {
+        return ValueKind::kBool;
+    }
+    if (PyLong_Check(v) || (PyIndex_Check(v) && type_name_is(v, "numpy."))) {
+        return ValueKind::kInt;
+    }
+    if (PyFloat_Check(v) || type_name_is(v, "numpy.float") || type_name_is(v, "numpy.half") ||
+        type_name_is(v, "numpy.longdouble")) {
+        return ValueKind::kFloat;
+    }
+    if (PyUnicode_Check(v)) {
+        return ValueKind::kStr;
+    }
+    return ValueKind::kOther;
+}
+
+int64_t int_value(const std::string& key, PyObject* v) {
+    py::object index = py::reinterpret_steal<py::object>(PyNumber_Index(v));
+    const int64_t i = index ? PyLong_AsLongLong(index.ptr()) : -1;
+    if (i == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        throw py::type_error("send_output: metadata[\"" + key +
+                             "\"] does not fit a 64-bit integer");
+    }
+    return i;
+}
+
+double float_value(PyObject* v) {
+    const double d = PyFloat_AsDouble(v);  // calls __float__ for numpy floats
+    if (d == -1.0 && PyErr_Occurred()) {
+        throw py::error_already_set();
+    }
+    return d;
+}
+
 Parameter list_parameter(const std::string& key, py::handle value) {
     py::sequence seq = py::reinterpret_borrow<py::sequence>(value);
     bool all_bool = true, all_int = true, all_number = true, all_str = true;
     for (auto item : seq) {
-        const bool b = PyBool_Check(item.ptr());
-        const bool integer = PyLong_Check(item.ptr()) && !b;
-        all_bool &= b;
-        all_int &= integer;
-        all_number &= integer || PyFloat_Check(item.ptr());
-        all_str &= PyUnicode_Check(item.ptr()) != 0;
+        const ValueKind kind = kind_of(item.ptr());
+        all_bool &= kind == ValueKind::kBool;
+        all_int &= kind == ValueKind::kInt;
+        all_number &= kind == ValueKind::kInt || kind == ValueKind::kFloat;
+        all_str &= kind == ValueKind::kStr;
     }
     if (seq.size() == 0 || all_int) {
         std::vector<int64_t> v;
-        for (auto item : seq) v.push_back(item.cast<int64_t>());
+        for (auto item : seq) v.push_back(int_value(key, item.ptr()));
         return v;
     }
     if (all_bool) {
         std::vector<bool> v;
-        for (auto item : seq) v.push_back(item.ptr() == Py_True);
+        for (auto item : seq) v.push_back(PyObject_IsTrue(item.ptr()) == 1);
         return v;
     }
     if (all_number) {
         std::vector<double> v;
-        for (auto item : seq) v.push_back(item.cast<double>());
+        for (auto item : seq) v.push_back(float_value(item.ptr()));
         return v;
     }
     if (all_str) {
@@ -357,7 +463,10 @@ void prepare(py::handle data, Prepared& out) {
     PyObject* p = data.ptr();
     if (PyBytes_Check(p)) {
         out.keep = py::reinterpret_borrow<py::object>(data);
-        prepare_bytes(out, PyBytes_AS_STRING(p), static_cast<size_t>(PyBytes_GET_SIZE(p)));
+        const auto n = static_cast<size_t>(PyBytes_GET_SIZE(p));
+        out.info = message::bytes_type_info(n);
+        out.size = n;
+        copy_fill(out, PyBytes_AS_STRING(p), n);
         return;
     }
     if (PyByteArray_Check(p) || PyMemoryView_Check(p)) {
@@ -382,6 +491,11 @@ void prepare(py::handle data, Prepared& out) {
         prepare_buffer(data, out, false);
         return;
     }
+    if (py::hasattr(data, "__arrow_c_stream__")) {
+        throw py::type_error("send_output: a " + type_name(data) +
+                             " is a stream of arrays; send one array (for a pyarrow.ChunkedArray: "
+                             "value.combine_chunks(); for a table: a column or record batch)");
+    }
     throw py::type_error("send_output: cannot send a value of type " + type_name(data) + "; " +
                          kAccepted);
 }
@@ -401,19 +515,14 @@ Parameters to_parameters(py::handle metadata) {
         }
         auto key = k.cast<std::string>();
         PyObject* v = value.ptr();
-        if (PyBool_Check(v)) {
-            params.emplace(key, v == Py_True);
-        } else if (PyLong_Check(v)) {
-            const int64_t i = PyLong_AsLongLong(v);
-            if (i == -1 && PyErr_Occurred()) {
-                PyErr_Clear();
-                throw py::type_error("send_output: metadata[\"" + key +
-                                     "\"] does not fit a 64-bit integer");
-            }
-            params.emplace(key, i);
-        } else if (PyFloat_Check(v)) {
-            params.emplace(key, PyFloat_AS_DOUBLE(v));
-        } else if (PyUnicode_Check(v)) {
+        const ValueKind kind = kind_of(v);
+        if (kind == ValueKind::kBool) {
+            params.emplace(key, PyObject_IsTrue(v) == 1);
+        } else if (kind == ValueKind::kInt) {
+            params.emplace(key, int_value(key, v));
+        } else if (kind == ValueKind::kFloat) {
+            params.emplace(key, float_value(v));
+        } else if (kind == ValueKind::kStr) {
             params.emplace(key, std::string(utf8_of(value)));
         } else if (PyList_Check(v) || PyTuple_Check(v)) {
             params.emplace(key, list_parameter(key, value));

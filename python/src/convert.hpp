@@ -7,8 +7,12 @@
 //   str                                -> one-element Utf8 ("u")
 //   list/tuple of bool, int, float, str -> Boolean, Int64, Float64 (ints and floats mixed), Utf8
 //   object with __arrow_c_array__      -> that Arrow array (pyarrow, polars, nanoarrow, dora.Array)
-//   object with the buffer protocol    -> a primitive array of its element type (numpy, array)
-// Anything else raises TypeError naming the type and what is accepted.
+//   object with the buffer protocol    -> a primitive array of its element type (numpy, array),
+//                                         flat in C order; strided buffers (numpy slices,
+//                                         transposes) are copied element by element, still once
+// Anything else raises TypeError naming the type and what is accepted; element types without an
+// Arrow equivalent here (complex, str, object, datetime64, foreign byte order) and streams of
+// arrays (pyarrow.ChunkedArray) raise TypeError saying what to send instead.
 //
 // Thread safety: call with the GIL held. A Prepared holds Python references and buffer views; it
 // may run fill() without the GIL (the views stay valid) but must be destroyed with the GIL held.
@@ -58,8 +62,9 @@ class Prepared {
 // Fills `out` for `data`; throws py::type_error (unsupported type) or py::value_error.
 void prepare(py::handle data, Prepared& out);
 
-// Metadata dict (or None) -> parameters. A "timestamp" key holding a datetime (as received
-// metadata has) is skipped: a sent message is stamped by the sender's clock.
+// Metadata dict (or None) -> parameters (numpy scalars count as the bool, int or float they
+// hold). A "timestamp" key holding a datetime (as received metadata has) is skipped: a sent
+// message is stamped by the sender's clock.
 [[nodiscard]] Parameters to_parameters(py::handle metadata);
 
 // Received parameters + the HLC timestamp (as a UTC datetime under "timestamp") -> dict.

@@ -10,12 +10,25 @@ import gc
 import os
 import unittest
 
+import arrow_c
 import dora
 from dora import _dora
 
 
 def roundtrip(data, metadata=None):
     return _dora._roundtrip(data, metadata)
+
+
+def importable(name):
+    try:
+        __import__(name)
+        return True
+    except ImportError:
+        return False
+
+
+HAS_NUMPY = importable("numpy")
+HAS_PYARROW = importable("pyarrow")
 
 
 class SentValues(unittest.TestCase):
@@ -131,10 +144,14 @@ class ArrayBehaviour(unittest.TestCase):
         self.assertEqual(arr.to_pybytes(), b"hello")
         self.assertEqual(bytes(arr), b"hello")
 
-    def test_bool_arrays_have_no_flat_buffer(self):
-        arr, _ = roundtrip([True])
-        with self.assertRaisesRegex(BufferError, "bool array has no flat buffer"):
-            bytes(arr)
+    def test_only_numeric_arrays_have_the_buffer_protocol(self):
+        for value, why in (([True], "a bool array has no numeric buffer"),
+                           ("text", "a string array has no numeric buffer")):
+            arr, _ = roundtrip(value)
+            with self.assertRaisesRegex(BufferError, why):
+                memoryview(arr)
+        with self.assertRaisesRegex(TypeError, "bool array has no flat buffer"):
+            bytes(roundtrip([True])[0])
 
     def test_arrow_c_array_returns_named_capsules(self):
         schema, arr = self.arr.__arrow_c_array__()
@@ -158,6 +175,98 @@ class ArrayBehaviour(unittest.TestCase):
         self.assertIn("type=int32 length=4", repr(self.arr))
 
 
+class ArraysFromArrowProducers(unittest.TestCase):
+    """Nulls and nested types, as any Arrow producer (here: arrow_c, with ctypes) makes them."""
+
+    def test_nulls_are_none_and_counted(self):
+        arr, _ = roundtrip(arrow_c.int64([1, None, 3]))
+        self.assertEqual(arr.to_pylist(), [1, None, 3])
+        self.assertEqual(arr.null_count, 1)
+        self.assertFalse(arr[1].is_valid)
+        with self.assertRaisesRegex(BufferError, "int64 array with nulls"):
+            memoryview(arr)
+
+    def test_every_element_of_a_null_array_is_null(self):
+        arr, _ = roundtrip(arrow_c.null(3))
+        self.assertEqual((len(arr), arr.null_count, arr.to_pylist()), (3, 3, [None] * 3))
+
+    def test_struct_scalars_index_by_field_and_list_scalars_by_position(self):
+        arr, _ = roundtrip(arrow_c.struct({
+            "x": arrow_c.int64([7, None]),
+            "y": arrow_c.utf8(["a", "bc"]),
+            "z": arrow_c.list_int64([[1, 2], []])}))
+        self.assertEqual(arr.to_pylist(), [{"x": 7, "y": "a", "z": [1, 2]},
+                                           {"x": None, "y": "bc", "z": []}])
+        first = arr[0]
+        self.assertEqual(first["x"].as_py(), 7)
+        self.assertEqual(str(first["y"].type), "string")
+        self.assertEqual(first["z"][1].as_py(), 2)
+        self.assertEqual(arr[1]["x"].as_py(), None)
+        with self.assertRaises(KeyError):
+            first["nope"]
+
+    def test_string_arrays_with_nulls(self):
+        arr, _ = roundtrip(arrow_c.utf8(["a", None]))
+        self.assertEqual(arr.to_pylist(), ["a", None])
+        with self.assertRaisesRegex(TypeError, "with nulls"):
+            arr.to_pybytes()
+
+
+@unittest.skipUnless(HAS_NUMPY, "numpy is not installed")
+class NumpyConversions(unittest.TestCase):
+    """What pyarrow's to_numpy and numpy.asarray give, with or without pyarrow installed."""
+
+    def test_numeric_arrays_are_read_only_views(self):
+        import numpy as np
+        arr, _ = roundtrip(array.array("d", [0.5, 1.5]))
+        for view in (arr.to_numpy(), np.asarray(arr)):
+            self.assertEqual(view.dtype, np.float64)
+            self.assertFalse(view.flags.writeable)
+            self.assertEqual(view.tolist(), [0.5, 1.5])
+
+    def test_copies_of_other_arrays(self):
+        import numpy as np
+        cases = [
+            (roundtrip(["a", "bc"])[0], np.dtype(object), ["a", "bc"]),
+            (roundtrip([True, False])[0], np.dtype(bool), [True, False]),
+            (roundtrip(arrow_c.int64([1, None]))[0], np.dtype("float64"), [1.0, None]),
+            (roundtrip(arrow_c.utf8(["a", None]))[0], np.dtype(object), ["a", None]),
+        ]
+        for arr, dtype, values in cases:
+            for got in (arr.to_numpy(zero_copy_only=False), np.asarray(arr)):
+                self.assertEqual(got.dtype, dtype, values)
+                self.assertEqual([None if v != v else v for v in got.tolist()], values)
+            with self.assertRaises(ValueError):
+                arr.to_numpy()
+
+    def test_numpy_array_with_a_dtype(self):
+        import numpy as np
+        arr, _ = roundtrip([1, 2])
+        self.assertEqual(np.array(arr, dtype=np.float32).tolist(), [1.0, 2.0])
+        self.assertTrue(np.array(arr, copy=True).flags.writeable)
+
+
+class WithoutPyarrow(unittest.TestCase):
+    def test_type_is_a_dora_data_type_printed_as_pyarrow_prints_it(self):
+        arr, _ = roundtrip(["a"])
+        if HAS_PYARROW:
+            import pyarrow
+            self.assertIsInstance(arr.type, pyarrow.DataType)
+        else:
+            self.assertIsInstance(arr.type, dora.DataType)
+            self.assertEqual(arr.type.format, "u")
+        self.assertEqual(str(arr.type), "string")
+        self.assertEqual(arr.type, "string")
+
+    def test_pyarrow_only_attributes_say_pyarrow_has_them(self):
+        arr, _ = roundtrip([1])
+        if HAS_PYARROW:
+            self.assertEqual(arr.cast.__self__.to_pylist(), [1])
+        else:
+            with self.assertRaisesRegex(AttributeError, "'cast' .*install pyarrow"):
+                arr.cast
+
+
 class DescriptorYaml(unittest.TestCase):
     def test_plain_scalars_resolve_like_yaml_core_schema(self):
         got = _dora._load_yaml('a: [1, 0x10, 1.5, "2", true, ~, hello, -3]\nb: {c: d}')
@@ -174,6 +283,14 @@ class DescriptorYaml(unittest.TestCase):
 
 
 class Package(unittest.TestCase):
+    def test_numpy_and_pyarrow_are_present_exactly_when_this_run_expects_them(self):
+        # ctest runs this file without them (hidden), with numpy only and with both (test venv).
+        expected = os.environ.get("DORA_TEST_OPTIONAL")
+        if expected is None:
+            self.skipTest("DORA_TEST_OPTIONAL not set (not run by ctest)")
+        want = {"none": set(), "numpy": {"numpy"}, "all": {"numpy", "pyarrow"}}[expected]
+        self.assertEqual(set(m for m in ("numpy", "pyarrow") if importable(m)), want)
+
     def test_node_has_the_same_calls_as_the_cpp_api(self):
         for name in ("next", "send_output", "allocate_output", "close", "dataflow_id", "node_id",
                      "dataflow_descriptor", "input_ids", "output_ids", "dropped_inputs"):
