@@ -48,10 +48,35 @@ sys::UniqueFd signal_fd() {
     return sys::UniqueFd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
 }
 
+// Prints a streamed message; true once the dataflow's result has been reported.
+bool handle(const message::CoordinatorToCli& m) {
+    if (const auto* event = std::get_if<message::LogEvent>(&m)) {
+        std::string text = format_log_line(event->log.node_id, event->log.machine_id,
+                                           event->log.stream, event->log.line);
+        std::fwrite(text.data(), 1, text.size(), stdout);
+        std::fflush(stdout);
+    } else if (const auto* result = std::get_if<message::DataflowResult>(&m)) {
+        report_result(*result);  // throws when it failed
+        return true;
+    } else if (const auto* error = std::get_if<message::ErrorMessage>(&m)) {
+        // e.g. the stop came after the dataflow had ended: the result follows anyway.
+        std::cerr << "coordinator: " << error->message << "\n";
+    }
+    return false;
+}
+
 void attach(CoordinatorClient& client, const std::string& id) {
     auto signals = signal_fd();
     int interrupts = 0;
     for (;;) {
+        // Messages already read (e.g. a result that came with "start triggered") first: poll
+        // would not see them again.
+        for (auto m = or_throw(client.receive(std::chrono::milliseconds(0))); m;
+             m = or_throw(client.receive(std::chrono::milliseconds(0)))) {
+            if (handle(*m)) {
+                return;
+            }
+        }
         pollfd fds[2] = {{client.fd(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
         ::poll(fds, 2, -1);
         if (fds[1].revents & POLLIN) {
@@ -72,25 +97,7 @@ void attach(CoordinatorClient& client, const std::string& id) {
                 }
             }
         }
-        if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-            continue;
-        }
-        // Take every message that is ready before polling again.
-        for (auto m = or_throw(client.receive(std::chrono::milliseconds(0))); m;
-             m = or_throw(client.receive(std::chrono::milliseconds(0)))) {
-            if (auto* event = std::get_if<message::LogEvent>(&*m)) {
-                std::string text = format_log_line(event->log.node_id, event->log.machine_id,
-                                                   event->log.stream, event->log.line);
-                std::fwrite(text.data(), 1, text.size(), stdout);
-                std::fflush(stdout);
-            } else if (auto* result = std::get_if<message::DataflowResult>(&*m)) {
-                report_result(*result);
-                return;
-            } else if (auto* error = std::get_if<message::ErrorMessage>(&*m)) {
-                // e.g. the stop came after the dataflow had ended: the result follows anyway.
-                std::cerr << "coordinator: " << error->message << "\n";
-            }
-        }
+        // What is readable now is taken at the top of the loop.
     }
 }
 

@@ -6,12 +6,12 @@
 #include <deque>
 
 #include "core/sys.hpp"
-#include "testing/temp_dir.hpp"
 #include "daemon/daemon.hpp"
 #include "message/auth.hpp"
 #include "message/coordinator_to_daemon.hpp"
 #include "message/daemon_to_coordinator.hpp"
 #include "message/framed_stream.hpp"
+#include "testing/temp_dir.hpp"
 
 namespace dora::daemon {
 namespace {

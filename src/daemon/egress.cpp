@@ -39,7 +39,8 @@ Result<std::unique_ptr<Egress>> Egress::start(LocalDataflow& dataflow, zenoh::Pu
     if (region == nullptr || plan.egress.empty()) {
         return fail("dataflow {} sends nothing to other machines", dataflow.id());
     }
-    std::map<uint16_t, std::string> senders;
+    // The daemon's own pool too: it sends stdout-as-output lines on a node's behalf.
+    std::map<uint16_t, std::string> senders{{kDaemonSender, plan.pool_prefix(kDaemonSender)}};
     for (const auto& node : plan.nodes) {
         senders.emplace(node.sender, plan.pool_prefix(node.sender));
     }

@@ -156,6 +156,7 @@ Result<> LocalDataflow::start() {
         for (auto& node : nodes_) {
             report_drops(node);
         }
+        report_egress_drops();
         check_ready();  // nodes slower to join than the fast look below
     });
     check_finished();  // a dataflow with no local nodes is finished at once
@@ -242,8 +243,18 @@ void LocalDataflow::send_stdout_line(const NodeState& node, std::string_view lin
     if (!output) {
         return;
     }
-    auto it = planned.outputs.find(*output);
-    if (it == planned.outputs.end() || it->second.empty()) {
+    // Local consumers, and the egress ring when nodes on other machines consume it too.
+    static const std::vector<RingRef> kNone;
+    auto local = planned.outputs.find(*output);
+    const std::vector<RingRef>& receivers = local == planned.outputs.end() ? kNone : local->second;
+    std::vector<uint32_t> egress;
+    for (uint32_t e = 0; e < plan_.egress.size(); ++e) {
+        if (plan_.egress[e].node == node.index && plan_.egress[e].output == *output) {
+            egress.push_back(e);
+        }
+    }
+    const size_t count = receivers.size() + egress.size();
+    if (count == 0) {
         return;
     }
     const std::string_view strings[] = {line};
@@ -258,18 +269,23 @@ void LocalDataflow::send_stdout_line(const NodeState& node, std::string_view lin
         return;
     }
     message::pack_utf8(strings, layout, sample->data().data());
-    auto entry =
-        daemon_pool_->publish(std::move(*sample), std::as_bytes(std::span(meta)),
-                              static_cast<uint32_t>(it->second.size()), shm::send_time_ns());
+    auto entry = daemon_pool_->publish(std::move(*sample), std::as_bytes(std::span(meta)),
+                                       static_cast<uint32_t>(count), shm::send_time_ns());
     if (!entry) {
         note(node.id, entry.error().message());
         return;
     }
-    for (const RingRef& r : it->second) {
+    for (const RingRef& r : receivers) {
         if (auto dropped = regions_[r.node].ring(r.ring).push(*entry)) {
             daemon_pool_->release(*dropped);
         }
         regions_[r.node].signal().notify();
+    }
+    for (uint32_t e : egress) {
+        if (auto dropped = egress_.ring(e).push(*entry)) {
+            daemon_pool_->release(*dropped);
+        }
+        egress_.signal().notify();
     }
 }
 
@@ -319,6 +335,23 @@ void LocalDataflow::reclaim_inputs_of(const NodeState& node) {
     auto leases = region.leases();
     leases.for_each([&](uint64_t packed) { cache_->release(shm::Entry::unpack(packed, 0)); });
     leases.clear();
+}
+
+void LocalDataflow::report_egress_drops() {
+    reported_egress_drops_.resize(plan_.egress.size(), 0);
+    for (uint32_t e = 0; e < plan_.egress.size(); ++e) {
+        const uint64_t dropped = egress_.ring(e).dropped();
+        if (dropped <= reported_egress_drops_[e]) {
+            continue;
+        }
+        reported_egress_drops_[e] = dropped;
+        const EgressStream& stream = plan_.egress[e];
+        note(nodes_[stream.node].id,
+             fmt::format("output {} dropped {} message(s) bound for other machines so far: its "
+                         "queue to the network ({} deep) was full, the link or the consumers on "
+                         "other machines are slower than this producer",
+                         stream.output, dropped, egress_.ring(e).capacity()));
+    }
 }
 
 bool LocalDataflow::check_ready() {
@@ -455,6 +488,7 @@ void LocalDataflow::check_finished() {
         }
     }
     finished_ = true;
+    report_egress_drops();  // the last count, before the result goes out
     timers_.clear();
     grace_timer_.cancel();
     drop_timer_.cancel();

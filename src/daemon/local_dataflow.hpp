@@ -132,6 +132,8 @@ class LocalDataflow {
     void on_timer(std::chrono::nanoseconds interval);
     void send_stdout_line(const NodeState& node, std::string_view line);
     void report_drops(NodeState& node);
+    // Drops in the queues to other machines (the egress rings), reported on the producer's log.
+    void report_egress_drops();
     // Reports nodes that joined since the last look; true while a running node has not joined.
     bool check_ready();
     void check_finished();
@@ -150,6 +152,7 @@ class LocalDataflow {
     std::vector<Timer> timers_;
     Timer grace_timer_;
     Timer drop_timer_;
+    std::vector<uint64_t> reported_egress_drops_;  // per egress stream
     Timer ready_timer_;  // looks for joining nodes often for a while after a spawn
     std::vector<NodeResult> results_;
     bool started_ = false;

@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "testing/temp_dir.hpp"
 #include "daemon/build_runner.hpp"
 #include "daemon/watched_process.hpp"
+#include "testing/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
