@@ -10,6 +10,7 @@
 #include "daemon/line_buffer.hpp"
 #include "daemon/node_command.hpp"
 #include "daemon/spawner.hpp"
+#include "testing/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -38,21 +39,23 @@ TEST(LineBuffer, CutsALineThatNeverEnds) {
     EXPECT_EQ(pieces, 2u);
 }
 
-Descriptor parse(const std::string& yaml) {
-    auto d = parse_descriptor(yaml, "/tmp/flow/dataflow.yml");
+// Nothing is read from this path's directory unless a test writes there (it does not exist).
+Descriptor parse(const std::string& yaml, const fs::path& file = "/nonexistent/flow/dataflow.yml") {
+    auto d = parse_descriptor(yaml, file);
     EXPECT_TRUE(d) << d.error().message();
     return *d;
 }
 
 TEST(NodeCommand, PythonScriptsRunWithUnbufferedPython3) {
-    fs::create_directories("/tmp/flow");
-    std::ofstream("/tmp/flow/node.py") << "print(1)\n";
-    auto d = parse("nodes:\n  - {id: py, path: node.py, args: \"--a 'b c'\"}\n");
+    testing::TempDir dir;
+    auto script = dir.write("node.py", "print(1)\n");
+    auto d = parse("nodes:\n  - {id: py, path: node.py, args: \"--a 'b c'\"}\n",
+                   dir / "dataflow.yml");
     auto spec = node_spawn_spec(d, d.nodes[0], {});
     ASSERT_TRUE(spec) << spec.error().message();
     EXPECT_EQ(spec->argv,
-              (std::vector<std::string>{"python3", "-u", "/tmp/flow/node.py", "--a", "b c"}));
-    EXPECT_EQ(spec->working_dir, fs::path("/tmp/flow"));
+              (std::vector<std::string>{"python3", "-u", script.string(), "--a", "b c"}));
+    EXPECT_EQ(spec->working_dir, dir.path());
 }
 
 TEST(NodeCommand, ShellNodesRunArgsWithShAndEnvIsExpanded) {
