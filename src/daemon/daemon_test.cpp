@@ -49,8 +49,8 @@ Descriptor parse(const std::string& yaml, const fs::path& file = "/nonexistent/f
 TEST(NodeCommand, PythonScriptsRunWithUnbufferedPython3) {
     testing::TempDir dir;
     auto script = dir.write("node.py", "print(1)\n");
-    auto d = parse("nodes:\n  - {id: py, path: node.py, args: \"--a 'b c'\"}\n",
-                   dir / "dataflow.yml");
+    auto d =
+        parse("nodes:\n  - {id: py, path: node.py, args: \"--a 'b c'\"}\n", dir / "dataflow.yml");
     auto spec = node_spawn_spec(d, d.nodes[0], {});
     ASSERT_TRUE(spec) << spec.error().message();
     EXPECT_EQ(spec->argv,

@@ -68,7 +68,8 @@ TEST_F(ClusterTest, AttachedStartStreamsEveryMachinesOutputAndExitsZero) {
     EXPECT_TRUE(
         std::regex_search(result.out, std::regex("dataflow start triggered: [0-9a-f-]{36}")))
         << result.out;
-    EXPECT_TRUE(contains(result.err, "attaching to dataflow (use `--detach` to run in background)"));
+    EXPECT_TRUE(
+        contains(result.err, "attaching to dataflow (use `--detach` to run in background)"));
     EXPECT_TRUE(contains(result.out, "sink on daemon `edge1`: stdout    total 5"));
     EXPECT_TRUE(contains(result.out, "beacon on daemon `cloud`: stdout    producer sent 3"));
     auto list = run({"list"});

@@ -343,8 +343,7 @@ struct ZenohToolsClusterTest : ZenohToolsTest {
     }
     void start_cluster() {
         coordinator = std::make_unique<Process>(
-            dora({"coordinator", "--port", "0", "--control-port", "0"}),
-            SpawnOptions{.cwd = dir});
+            dora({"coordinator", "--port", "0", "--control-port", "0"}), SpawnOptions{.cwd = dir});
         std::regex ports(R"(daemons on [^ ]+:(\d+), control on [^ ]+:(\d+))");
         std::smatch m;
         ASSERT_TRUE(coordinator->wait_for(
