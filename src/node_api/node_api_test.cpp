@@ -19,6 +19,7 @@
 #include "node_api/node_impl.hpp"
 #include "shm/pool.hpp"
 #include "shm/region.hpp"
+#include "testing/maps.hpp"
 
 namespace dora {
 namespace {
@@ -27,34 +28,9 @@ static_assert(Primitive<int8_t> && Primitive<uint64_t> && Primitive<float> && Pr
 static_assert(!Primitive<bool> && !Primitive<char> && !Primitive<long double>);
 static_assert(!Primitive<std::string>);
 
-// The permissions ("rw-s", "r--s", ...) of the mapping that contains `address`, or "" if none.
-std::string permissions_at(const void* address) {
-    const auto at = reinterpret_cast<uintptr_t>(address);
-    std::ifstream maps("/proc/self/maps");
-    std::string range;
-    std::string perms;
-    std::string rest;
-    while (maps >> range >> perms && std::getline(maps, rest)) {
-        const size_t dash = range.find('-');
-        const uintptr_t start = std::stoull(range.substr(0, dash), nullptr, 16);
-        const uintptr_t end = std::stoull(range.substr(dash + 1), nullptr, 16);
-        if (at >= start && at < end) {
-            return perms;
-        }
-    }
-    return "";
-}
+using testing::permissions_at;
 
-bool mapped(const std::string& shm_name) {
-    std::ifstream maps("/proc/self/maps");
-    std::string line;
-    while (std::getline(maps, line)) {
-        if (line.find("/dev/shm" + shm_name) != std::string::npos) {
-            return true;
-        }
-    }
-    return false;
-}
+bool mapped(const std::string& shm_name) { return testing::shm_mapped(shm_name); }
 
 std::string text_of(std::span<const std::byte> data) {
     return {reinterpret_cast<const char*>(data.data()), data.size()};

@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "shm/region.hpp"
+#include "testing/maps.hpp"
 
 namespace dora::shm {
 namespace {
@@ -25,35 +26,8 @@ std::string unique_prefix(const char* what) {
     return fmt::format("/dora.{}.test.{}.{}", ::getpid(), what, counter++);
 }
 
-// Whether this process has a mapping of the shared-memory object `name` (e.g. "/dora.1.x").
-bool mapped(const std::string& name) {
-    std::ifstream maps("/proc/self/maps");
-    std::string line;
-    while (std::getline(maps, line)) {
-        if (line.find("/dev/shm" + name) != std::string::npos) {
-            return true;
-        }
-    }
-    return false;
-}
-
-// The permissions ("rw-s", "r--s", ...) of the mapping that contains `address`, or "" if none.
-std::string permissions_at(const void* address) {
-    const auto at = reinterpret_cast<uintptr_t>(address);
-    std::ifstream maps("/proc/self/maps");
-    std::string range;
-    std::string perms;
-    std::string rest;
-    while (maps >> range >> perms && std::getline(maps, rest)) {
-        const size_t dash = range.find('-');
-        const uintptr_t start = std::stoull(range.substr(0, dash), nullptr, 16);
-        const uintptr_t end = std::stoull(range.substr(dash + 1), nullptr, 16);
-        if (at >= start && at < end) {
-            return perms;
-        }
-    }
-    return "";
-}
+using testing::permissions_at;
+bool mapped(const std::string& name) { return testing::shm_mapped(name); }
 
 struct PoolTest : ::testing::Test {
     std::string prefix = unique_prefix("pool");
