@@ -1,6 +1,7 @@
 #include "core/sys.hpp"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,6 +21,38 @@ void UniqueFd::reset(int fd) {
         ::close(fd_);
     }
     fd_ = fd;
+}
+
+Result<std::optional<size_t>> read_some(int fd, void* buffer, size_t size) {
+    for (;;) {
+        ssize_t n = ::read(fd, buffer, size);
+        if (n >= 0) {
+            return std::optional<size_t>(static_cast<size_t>(n));
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return std::optional<size_t>();
+        }
+        return fail(errno_error("read"));
+    }
+}
+
+Result<size_t> send_some(int fd, const void* data, size_t size) {
+    for (;;) {
+        ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
+        if (n >= 0) {
+            return static_cast<size_t>(n);
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return size_t{0};
+        }
+        return fail(errno_error("send"));
+    }
 }
 
 Result<> write_all(int fd, std::string_view data) {

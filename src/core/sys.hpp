@@ -4,6 +4,7 @@
 // synchronised (one owner at a time).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,6 +40,13 @@ class UniqueFd {
   private:
     int fd_ = -1;
 };
+
+// One non-blocking read of up to `size` bytes into `buffer`, retried on EINTR: the bytes read,
+// 0 at the end of the stream, std::nullopt when nothing is there now (EAGAIN).
+[[nodiscard]] Result<std::optional<size_t>> read_some(int fd, void* buffer, size_t size);
+// One non-blocking send of up to `size` bytes (no SIGPIPE), retried on EINTR: the bytes the
+// socket took, 0 when it is full now (EAGAIN).
+[[nodiscard]] Result<size_t> send_some(int fd, const void* data, size_t size);
 
 // Writes all of `data`, retrying on EINTR and short writes.
 [[nodiscard]] Result<> write_all(int fd, std::string_view data);

@@ -50,13 +50,13 @@ void WatchedProcess::drain(Stream& stream) {
     char buffer[65536];
     auto deliver = [&](std::string_view line) { on_line_(stream.name, line); };
     for (int round = 0; round < kMaxReadsPerEvent && stream.watch.active(); ++round) {
-        ssize_t n = ::read(stream.watch.fd(), buffer, sizeof buffer);
-        if (n > 0) {
-            stream.lines.feed(std::string_view(buffer, static_cast<size_t>(n)), deliver);
-            continue;
+        auto n = sys::read_some(stream.watch.fd(), buffer, sizeof buffer);
+        if (n && !*n) {
+            return;  // nothing more now
         }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-            return;
+        if (n && **n > 0) {
+            stream.lines.feed(std::string_view(buffer, **n), deliver);
+            continue;
         }
         // End of the stream (or a read error, which ends it just the same).
         stream.lines.flush(deliver);

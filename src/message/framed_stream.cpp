@@ -39,17 +39,14 @@ Result<> FramedStream::queue(const nlohmann::json& message) {
 
 Result<bool> FramedStream::write_some(int fd) {
     while (sent_ < out_.size()) {
-        ssize_t n = ::send(fd, out_.data() + sent_, out_.size() - sent_, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                break;
-            }
-            return fail(sys::errno_error("write"));
+        auto n = sys::send_some(fd, out_.data() + sent_, out_.size() - sent_);
+        if (!n) {
+            return fail(n.error());
         }
-        sent_ += static_cast<size_t>(n);
+        if (*n == 0) {
+            break;  // the socket is full: the rest when it is writable again
+        }
+        sent_ += *n;
     }
     if (sent_ == out_.size()) {
         out_.clear();
@@ -70,26 +67,23 @@ Result<FramedStream::Input> FramedStream::read_some(int fd) {
     }
     char buffer[kReadChunk];
     for (int round = 0; round < kMaxReadsPerCall; ++round) {
-        ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n == 0) {
+        auto n = sys::read_some(fd, buffer, sizeof buffer);
+        if (!n) {
+            return fail(n.error());
+        }
+        if (!*n) {
+            break;  // nothing more now
+        }
+        if (**n == 0) {
             eof_ = true;
             return Input::kEof;
         }
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                break;
-            }
-            return fail(sys::errno_error("read"));
-        }
-        received_ += static_cast<size_t>(n);
+        received_ += **n;
         if (input_limit_ != 0 && received_ > input_limit_) {
             return fail("the peer sent more than {} bytes before completing the hello",
                         input_limit_);
         }
-        reader_.feed(std::string_view(buffer, static_cast<size_t>(n)));
+        reader_.feed(std::string_view(buffer, **n));
     }
     return Input::kOpen;
 }

@@ -95,20 +95,17 @@ Result<BatchReader::Status> BatchReader::read(int fd, const std::function<bool(B
             end_ -= start_;
             start_ = 0;
         }
-        ssize_t n = ::recv(fd, buf_.data() + end_, buf_.size() - end_, 0);
-        if (n == 0) {
+        auto n = sys::read_some(fd, buf_.data() + end_, buf_.size() - end_);
+        if (!n) {
+            return fail(n.error());
+        }
+        if (!*n) {
+            return Status::kAgain;
+        }
+        if (**n == 0) {
             return Status::kEof;
         }
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                return Status::kAgain;
-            }
-            return fail(sys::errno_error("recv"));
-        }
-        end_ += static_cast<size_t>(n);
+        end_ += **n;
         if (!deliver(on_batch)) {
             return Status::kAgain;
         }
@@ -146,17 +143,14 @@ void BatchWriter::close_batch() {
 Result<bool> BatchWriter::write(int fd) {
     size_t limit = batch_start_ == kNone ? buf_.size() : batch_start_;
     for (int i = 0; i < kMaxWritesPerCall && sent_ < limit; ++i) {
-        ssize_t n = ::send(fd, buf_.data() + sent_, limit - sent_, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                break;
-            }
-            return fail(sys::errno_error("send"));
+        auto n = sys::send_some(fd, buf_.data() + sent_, limit - sent_);
+        if (!n) {
+            return fail(n.error());
         }
-        sent_ += static_cast<size_t>(n);
+        if (*n == 0) {
+            break;  // the socket is full
+        }
+        sent_ += *n;
     }
     if (sent_ == buf_.size()) {
         buf_.clear();
