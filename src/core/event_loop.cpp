@@ -150,6 +150,10 @@ class LoopCore {
         for (auto it = timer_order.begin(); it != timer_order.end() && it->first <= now; ++it) {
             due.push_back(it->second);
         }
+        if (due.empty()) {
+            arm();  // re-arms only when the first deadline changed (a cancel, a new timer)
+            return;
+        }
         for (uint64_t id : due) {
             auto it = timers.find(id);
             if (it == timers.end()) {
