@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+# Paths relative to the checkout in the cache's keys: a clone elsewhere reuses what was compiled.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 
 bash scripts/setup.sh dev
 cmake --build --preset dev --target test_venv
