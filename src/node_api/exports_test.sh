@@ -30,7 +30,9 @@ fi
 for wanted in 'dora::Node::try_from_env()' 'dora::Node::from_env()' \
     'dora::Node::next(' 'dora::Node::try_send_output(' 'dora::Node::close()' \
     'dora::Event::as_string() const' 'dora::OutputSample::data() const' \
-    'typeinfo for dora::NodeError'; do
+    'typeinfo for dora::NodeError' init_dora_context_from_env dora_next_event \
+    read_dora_input_data dora_send_output 'init_dora_node()' 'Events::next()' 'event_as_input(' \
+    'send_output(rust::Box<OutputSender>&'; do
     if ! grep -qF -- "$wanted" <<<"$symbols"; then
         echo "$lib does not export $wanted"
         status=1
