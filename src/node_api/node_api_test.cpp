@@ -8,6 +8,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/hlc.hpp"
@@ -74,6 +75,26 @@ TEST_F(NodeApiTest, ClosedInputsGiveInputClosedThenStopWhenAllAreClosed) {
     EXPECT_EQ(stop->stop_cause, StopCause::AllInputsClosed);
     EXPECT_FALSE(node.next());
     EXPECT_TRUE(node.finished());
+}
+
+TEST_F(NodeApiTest, InterruptWakesAWaitingNextWithoutAnEvent) {
+    Node node = make_node(config_);
+    auto& impl = detail::NodeAccess::impl(node);
+    std::thread waker([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        impl.interrupt();
+    });
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_FALSE(node.next(std::chrono::seconds(30)));
+    waker.join();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+    EXPECT_FALSE(node.finished());
+    impl.interrupt();  // before a wait: the next wait returns at once, once
+    EXPECT_FALSE(node.next(std::chrono::seconds(30)));
+    peer_send(0, "after", 100);
+    auto event = node.next(std::chrono::seconds(5));
+    ASSERT_TRUE(event) << "an interrupt is consumed once; events flow as before";
+    EXPECT_EQ(text_of(event->data()), "after");
 }
 
 TEST_F(NodeApiTest, StopRequestGivesStopThenTheStreamEnds) {

@@ -444,6 +444,11 @@ Event NodeImpl::make_input_event(InputState& input, const shm::Entry& entry) {
     return event;
 }
 
+void NodeImpl::interrupt() {
+    interrupted_.store(true, std::memory_order_release);
+    region_->signal().notify();
+}
+
 std::optional<Event> NodeImpl::next(std::optional<std::chrono::nanoseconds> timeout) {
     std::optional<std::chrono::steady_clock::time_point> deadline;
     if (timeout) {
@@ -495,6 +500,9 @@ std::optional<Event> NodeImpl::next(std::optional<std::chrono::nanoseconds> time
             e.type = EventType::Stop;
             e.stop_cause = StopCause::AllInputsClosed;
             return e;
+        }
+        if (interrupted_.exchange(false, std::memory_order_acq_rel)) {
+            return std::nullopt;  // interrupt(): the caller has something else to look at
         }
         if (!region_->signal().wait(seen, deadline, spin_)) {
             return std::nullopt;  // timeout

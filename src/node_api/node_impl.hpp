@@ -78,6 +78,10 @@ class NodeImpl {
     // std::nullopt: timeout passed (finished() false) or the stream ended (finished() true).
     [[nodiscard]] std::optional<Event> next(std::optional<std::chrono::nanoseconds> timeout);
     [[nodiscard]] bool finished() const { return finished_; }
+    // Makes a next() that waits (now, or the next one to wait) return std::nullopt as if its
+    // timeout had passed, so that a caller merging other event sources can look at them. Safe
+    // from any thread, also while another thread is inside next().
+    void interrupt();
 
     // Sends data of `info`'s layout: `fill` writes `data_size` bytes into the sample.
     template <typename Fill>
@@ -144,6 +148,7 @@ class NodeImpl {
     size_t open_inputs_ = 0;
     bool stop_delivered_ = false;
     bool finished_ = false;
+    std::atomic<bool> interrupted_{false};  // set by interrupt(), consumed by next()
     bool outputs_closed_ = false;
     std::chrono::nanoseconds spin_;
     shm::Pool pool_;
