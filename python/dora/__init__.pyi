@@ -16,7 +16,7 @@ exactly pyarrow's result.
 """
 
 import enum
-from typing import Any, Iterator, Literal, NotRequired, Protocol, TypedDict, Union, overload
+from typing import Any, Iterable, Iterator, Literal, NotRequired, Protocol, TypedDict, Union, overload
 
 
 __version__: str
@@ -50,7 +50,8 @@ class Event(TypedDict):
     type: Literal["INPUT", "INPUT_CLOSED", "STOP", "ERROR"]
     kind: Literal["dora"]
     id: NotRequired[str]
-    """The input id (INPUT, INPUT_CLOSED, ERROR)."""
+    """The input id (INPUT, INPUT_CLOSED, ERROR); for STOP, as in dora, "MANUAL" (`dora stop`,
+    Ctrl-C) or "ALL_INPUTS_CLOSED"."""
     value: NotRequired["Array"]
     """The data (INPUT): a zero-copy Arrow array; an empty null array for timer ticks."""
     metadata: NotRequired[dict[str, Any]]
@@ -59,6 +60,12 @@ class Event(TypedDict):
     """Why the node is asked to stop (STOP)."""
     error: NotRequired[str]
     """What went wrong (ERROR)."""
+
+class ExternalEvent(TypedDict):
+    """An item of a source given to Node.merge_external_events."""
+
+    kind: Literal["external"]
+    value: Any
 
 class Node:
     """The node this process runs as, in the dataflow whose daemon (`dora run`, `dora start`)
@@ -72,10 +79,22 @@ class Node:
 
     def __init__(self, node_id: str | None = None) -> None:
         """Joins the dataflow. `node_id`, if given, must be this node's id in the dataflow."""
-    def next(self, timeout: float | None = None) -> Event | None:
+    def next(self, timeout: float | None = None) -> Event | ExternalEvent | None:
         """The next event. Waits at most `timeout` seconds (None: until an event arrives) and
         returns None when the time passes or when the event stream has ended (after STOP).
         The GIL is released while waiting; Ctrl-C raises KeyboardInterrupt."""
+    async def recv_async(self, timeout: float | None = None) -> Event | ExternalEvent | None:
+        """`await node.recv_async()`: next() without blocking the asyncio event loop (the wait
+        runs in a thread). Cancelling the awaiting task loses nothing: the event it would have
+        got is returned by the next recv_async() or next() call."""
+    def merge_external_events(self, source: Iterable[Any]) -> None:
+        """Delivers the items of `source` (any iterable, read by a thread as they come) through
+        next(), iteration and recv_async() as {"kind": "external", "value": item}, beside the
+        dora events. An exception raised by the source arrives as the value of one last
+        external event. Raises TypeError when `source` is not iterable."""
+    def node_config(self) -> dict[str, Any]:
+        """This node's inputs and outputs in dora's form: {"inputs": {id: "node/output" or
+        {"source": "node/output", "queue_size": n}}, "outputs": [sorted ids]}."""
     def __iter__(self) -> Iterator[Event]:
         """`for event in node`: every event until the stream ends."""
     def __next__(self) -> Event: ...

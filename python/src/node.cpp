@@ -16,7 +16,8 @@ struct Names {
     py::str type = "type", id = "id", value = "value", metadata = "metadata", kind = "kind",
             error = "error", dora = "dora", input = "INPUT", stop = "STOP",
             input_closed = "INPUT_CLOSED", error_type = "ERROR", cause = "cause",
-            requested = "requested", all_inputs_closed = "all-inputs-closed";
+            requested = "requested", all_inputs_closed = "all-inputs-closed", external = "external",
+            manual_id = "MANUAL", all_inputs_closed_id = "ALL_INPUTS_CLOSED";
 };
 
 const Names& names() {
@@ -110,8 +111,14 @@ py::object PyNode::to_dict(Event&& event) const {
             break;
         case EventType::Stop:
             d[n.type] = n.stop;
-            d[n.cause] =
-                event.stop_cause == StopCause::AllInputsClosed ? n.all_inputs_closed : n.requested;
+            // dora's id ("MANUAL" / "ALL_INPUTS_CLOSED"), and our older `cause` beside it.
+            if (event.stop_cause == StopCause::AllInputsClosed) {
+                d[n.id] = n.all_inputs_closed_id;
+                d[n.cause] = n.all_inputs_closed;
+            } else {
+                d[n.id] = n.manual_id;
+                d[n.cause] = n.requested;
+            }
             break;
         case EventType::Error:
             d[n.type] = n.error_type;
@@ -123,6 +130,37 @@ py::object PyNode::to_dict(Event&& event) const {
 }
 
 py::object PyNode::next(std::optional<double> timeout) {
+    if (!pending_async.is_none()) {
+        // A recv_async() started receiving in a thread (and may have been cancelled since): its
+        // event comes first. Waiting on the future releases the GIL.
+        py::object pending = std::exchange(pending_async, py::none());
+        if (!pending.attr("cancelled")().cast<bool>()) {
+            py::object event = pending.attr("result")();
+            if (!event.is_none()) {
+                return event;
+            }
+        }
+    }
+    return next_raw(timeout);
+}
+
+void PyNode::push_external(py::object item) {
+    external_.push_back(std::move(item));
+    impl_->interrupt();
+}
+
+py::object PyNode::take_external() {
+    if (external_.empty()) {
+        return py::none();
+    }
+    py::dict d;
+    d[names().kind] = names().external;
+    d[names().value] = std::move(external_.front());
+    external_.pop_front();
+    return d;
+}
+
+py::object PyNode::next_raw(std::optional<double> timeout) {
     if (state_->closed) {
         throw std::runtime_error("next(): the node was closed; no more events");
     }
@@ -149,6 +187,9 @@ py::object PyNode::next(std::optional<double> timeout) {
         }
     }
     for (;;) {
+        if (py::object external = take_external(); !external.is_none()) {
+            return external;
+        }
         std::chrono::nanoseconds slice = kWaitSlice;
         if (deadline) {
             slice = std::min<std::chrono::nanoseconds>(
@@ -320,6 +361,9 @@ The node this process runs as, in the dataflow whose daemon started it.
 )doc")
         .def(py::init<std::optional<std::string>>(), py::arg("node_id") = py::none())
         .def("next", &PyNode::next, py::arg("timeout") = py::none())
+        .def("_next_raw", &PyNode::next_raw, py::arg("timeout") = py::none())
+        .def("_push_external", &PyNode::push_external, py::arg("item"))
+        .def_readwrite("_pending_async", &PyNode::pending_async)
         .def("__iter__", [](py::object self) { return self; })
         .def("__next__", &PyNode::iter_next)
         .def("send_output", &PyNode::send_output, py::arg("output_id"), py::arg("data"),

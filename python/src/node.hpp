@@ -18,6 +18,7 @@
 #include <pybind11/pybind11.h>
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -73,6 +74,14 @@ class PyNode {
     explicit PyNode(std::optional<std::string> node_id);
 
     [[nodiscard]] py::object next(std::optional<double> timeout);
+    // next() without looking at a pending recv_async() first (what recv_async's thread calls).
+    [[nodiscard]] py::object next_raw(std::optional<double> timeout);
+    // merge_external_events: queues an item of an external source (delivered by next() as
+    // {"kind": "external", "value": item}) and wakes a waiting next().
+    void push_external(py::object item);
+    // recv_async: the future of the event being received in a thread; next() takes its event
+    // first, so an event received for a cancelled recv_async is not lost.
+    py::object pending_async = py::none();
     [[nodiscard]] py::object iter_next();
     void send_output(const std::string& output_id, py::handle data, py::handle metadata);
     [[nodiscard]] PySample allocate_output(size_t size);
@@ -91,8 +100,11 @@ class PyNode {
     void check_output(const std::string& output_id) const;
     void send_sample(const std::string& output_id, PySample& sample, Parameters params);
 
+    [[nodiscard]] py::object take_external();
+
     std::shared_ptr<NodeState> state_;
-    NodeImpl* impl_ = nullptr;  // state_->impl
+    NodeImpl* impl_ = nullptr;         // state_->impl
+    std::deque<py::object> external_;  // merge_external_events' items; guarded by the GIL
 };
 
 void bind_node(py::module_& m);

@@ -259,6 +259,83 @@ nodes:
         self.assertLine(out, "descriptor nodes ['describer'] dataflow_id_ok=True")
 
 
+class DoraParity(DataflowTest):
+    """What dora's Python API has beyond next()/send_output (nodes/parity.py)."""
+
+    def parity(self, args):
+        return f"{NODES}/parity.py\n    args: {args}"
+
+    def test_stop_events_carry_doras_id_and_our_cause(self):
+        rc, out = self.run_dataflow(f"""
+nodes:
+  - id: src
+    path: CPPNODE
+    args: producer --count 2 --size 8
+    outputs: [out]
+  - id: closed
+    path: {self.parity("stop-ids")}
+    inputs: {{in: src/out}}
+  - id: manual
+    path: {self.parity("stop-ids")}
+    inputs: {{tick: dora/timer/millis/50}}
+""", extra=("--stop-after", "2"))
+        self.assertEqual(rc, 0, out)
+        self.assertLine(out, "closed: stdout    stop id=ALL_INPUTS_CLOSED cause=all-inputs-closed "
+                             "kind=dora")
+        self.assertLine(out, "manual: stdout    stop id=MANUAL cause=requested kind=dora")
+
+    def test_recv_async_loses_nothing_when_waits_are_cancelled(self):
+        rc, out = self.run_dataflow(f"""
+nodes:
+  - id: src
+    path: CPPNODE
+    args: producer --count 40 --size 8 --interval-ms 20
+    outputs: [out]
+  - id: sink
+    path: {self.parity("async --expect 40")}
+    inputs: {{in: {{source: src/out, queue_size: 100}}}}
+""")
+        self.assertEqual(rc, 0, out)
+        self.assertLine(out, "sink: stdout    async got 40 in order=True distinct=True "
+                             "cancelled_some=True")
+        self.assertLine(out, "sink: stdout    async after: ")
+
+    def test_merged_external_events_arrive_beside_dora_events(self):
+        rc, out = self.run_dataflow(f"""
+nodes:
+  - id: node
+    path: {self.parity("external")}
+    inputs: {{tick: dora/timer/millis/20}}
+""", extra=("--stop-after", "10"))
+        self.assertEqual(rc, 0, out)
+        self.assertLine(out, "node: stdout    not iterable: merge_external_events: the source must "
+                             "be iterable")
+        for line in ("external str:reading-0", "external str:reading-2",
+                     "external str:before-failure", "external ValueError:sensor unplugged",
+                     "external done ticks>0=True readings_in_order=True"):
+            self.assertLine(out, f"node: stdout    {line}")
+
+    def test_node_config_gives_inputs_and_outputs_as_dora_does(self):
+        rc, out = self.run_dataflow(f"""
+nodes:
+  - id: src
+    path: CPPNODE
+    args: producer --count 1 --size 8
+    outputs: [out, b_second, a_first]
+  - id: configured
+    path: {self.parity("config")}
+    inputs:
+      plain: src/out
+      tick: dora/timer/millis/100
+      queued: {{source: src/out, queue_size: 3}}
+    outputs: [z, y]
+""")
+        self.assertEqual(rc, 0, out)
+        self.assertLine(out, 'configured: stdout    config {"inputs": {"plain": "src/out", '
+                             '"queued": {"queue_size": 3, "source": "src/out"}, '
+                             '"tick": "dora/timer/millis/100"}, "outputs": ["y", "z"]}')
+
+
 class NodeInfoAndClose(DataflowTest):
     def test_input_and_output_ids(self):
         rc, out = self.run_dataflow("""
