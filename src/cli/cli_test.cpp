@@ -151,12 +151,36 @@ TEST(DoraNew, ScaffoldsAProjectThatChecksAndRefusesToOverwrite) {
     EXPECT_CONTAINS(again.err, "already exists");
 }
 
-TEST(DoraNew, UnsupportedKindIsAnError) {
+TEST(DoraNew, UnsupportedKindOrLanguageIsAnError) {
     TempDir dir;
-    Outcome result = run_dora({"new", "x", "--kind", "node"}, dir.path());
-    EXPECT_EQ(result.status, 1);
-    EXPECT_CONTAINS(result.err, "--kind dataflow");
+    Outcome kind = run_dora({"new", "x", "--kind", "operator"}, dir.path());
+    EXPECT_EQ(kind.status, 1);
+    EXPECT_CONTAINS(kind.err, "creates a `dataflow` (the default) or a `node`");
+    Outcome rust = run_dora({"new", "x", "--lang", "rust"}, dir.path());
+    EXPECT_EQ(rust.status, 1);
+    EXPECT_CONTAINS(rust.err, "runs no Rust nodes");
     EXPECT_FALSE(fs::exists(dir.path() / "x"));
+}
+
+TEST(DoraNew, EachLanguageScaffoldsItsNodes) {
+    TempDir dir;
+    const std::map<std::string, std::vector<std::string>> files = {
+        {"python", {"talker.py", "listener.py"}},
+        {"c", {"talker.c", "listener.c", "CMakeLists.txt"}},
+        {"cxx", {"talker.cpp", "listener.cpp", "CMakeLists.txt"}}};
+    for (const auto& [lang, names] : files) {
+        Outcome created = run_dora({"new", "p-" + lang, "--lang", lang}, dir.path());
+        EXPECT_EQ(created.status, 0) << created.err;
+        for (const auto& name : names) {
+            EXPECT_TRUE(fs::exists(dir.path() / ("p-" + lang) / name)) << lang << ": " << name;
+        }
+    }
+    EXPECT_CONTAINS(read_file(dir.path() / "p-c" / "talker.c"), "#include <dora/node_api.h>");
+    EXPECT_CONTAINS(read_file(dir.path() / "p-c" / "CMakeLists.txt"), "LANGUAGES C)");
+    Outcome node = run_dora({"new", "relay", "--kind", "node"}, dir.path());
+    EXPECT_EQ(node.status, 0) << node.err;
+    EXPECT_TRUE(fs::exists(dir.path() / "relay" / "relay.py"));
+    EXPECT_CONTAINS(node.out, "path: relay/relay.py");
 }
 
 TEST(DoraVersion, VerbAndFlagPrintTheVersion) {
