@@ -8,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/coordinator_client.hpp"
+#include "cli/quiet_log.hpp"
 #include "message/auth.hpp"
 
 namespace dora::cli {
@@ -21,6 +22,8 @@ struct CoordinatorCliOptions {
     std::string control_interface = "0.0.0.0";
     uint16_t control_port = kDefaultControlPort;
     std::string token_file;
+    bool quiet = false;
+    std::string log_file;
 };
 
 void run_coordinator(const CoordinatorCliOptions& cli) {
@@ -33,23 +36,37 @@ void run_coordinator(const CoordinatorCliOptions& cli) {
     options.token = or_throw(message::load_token(
         cli.token_file.empty() ? std::nullopt
                                : std::optional<std::filesystem::path>(cli.token_file)));
+    // --quiet: every line the coordinator would print goes to the log file instead.
+    std::function<void(const std::string&)> say = [](const std::string& line) {
+        std::cerr << "[coordinator] " << line << std::endl;
+    };
+    if (cli.quiet) {
+        options.log = open_quiet_log(cli.log_file.empty() ? default_quiet_log("coordinator")
+                                                          : std::filesystem::path(cli.log_file),
+                                     "[coordinator]");
+        say = options.log;
+    }
     auto loop = or_throw(EventLoop::create());
     auto coordinator = or_throw(coordinator::Coordinator::create(*loop, options));
-    auto stop = [&loop] {
-        std::cerr << "[coordinator] interrupted: exiting (daemons and dataflows keep running; "
-                     "they reconnect to the next coordinator)"
-                  << std::endl;
+    auto stop = [&loop, &say] {
+        say("interrupted: exiting (daemons and dataflows keep running; they reconnect to the "
+            "next coordinator)");
         loop->stop();
     };
     loop->on_signal(SIGINT, stop);
     loop->on_signal(SIGTERM, stop);
     // Tests and scripts read the bound ports from this line (port 0 asks for free ones).
-    std::printf("coordinator listening: daemons on %s:%u, control on %s:%u%s\n",
-                cli.interface.c_str(), static_cast<unsigned>(coordinator->daemon_port()),
-                cli.control_interface.c_str(), static_cast<unsigned>(coordinator->control_port()),
-                options.token ? " (cluster token required)"
-                              : " (no cluster token: only this machine may connect)");
-    std::fflush(stdout);
+    const std::string listening =
+        fmt::format("coordinator listening: daemons on {}:{}, control on {}:{}{}", cli.interface,
+                    coordinator->daemon_port(), cli.control_interface, coordinator->control_port(),
+                    options.token ? " (cluster token required)"
+                                  : " (no cluster token: only this machine may connect)");
+    if (cli.quiet) {
+        say(listening);
+    } else {
+        std::printf("%s\n", listening.c_str());
+        std::fflush(stdout);
+    }
     loop->run();
 }
 
@@ -70,6 +87,10 @@ void add_coordinator_command(CLI::App& app) {
     cmd->add_option("--token-file", options->token_file,
                     "File with the cluster token (else DORA_TOKEN or ~/.config/dora/token; "
                     "without one only this machine may connect)");
+    cmd->add_flag("--quiet", options->quiet,
+                  "Print nothing: log lines go to --log-file (default "
+                  "$XDG_RUNTIME_DIR/dora/coordinator.log, else /tmp/dora-$UID/coordinator.log)");
+    cmd->add_option("--log-file", options->log_file, "Where --quiet writes the log lines");
     cmd->callback([options] { run_coordinator(*options); });
 }
 

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/quiet_log.hpp"
 #include "core/event_loop.hpp"
 #include "daemon/python_env.hpp"
 #include "message/auth.hpp"
@@ -24,6 +25,8 @@ struct DaemonCliOptions {
     uint16_t local_listen_port = 53291;
     std::string token_file;
     std::string work_dir;
+    bool quiet = false;
+    std::string log_file;
 };
 
 std::string default_work_dir(const std::string& machine_id) {
@@ -42,6 +45,17 @@ void run_daemon(const DaemonCliOptions& cli) {
     options.local_listen_port = cli.local_listen_port;
     options.work_dir = cli.work_dir.empty() ? default_work_dir(cli.machine_id) : cli.work_dir;
     options.dora_version = version_text();
+    // --quiet: every line the daemon would print goes to the log file instead.
+    std::function<void(const std::string&)> say = [](const std::string& line) {
+        std::cerr << "[daemon] " << line << "\n";
+    };
+    if (cli.quiet) {
+        options.log = open_quiet_log(cli.log_file.empty()
+                                         ? std::filesystem::path(options.work_dir) / "daemon.log"
+                                         : std::filesystem::path(cli.log_file),
+                                     "[daemon]");
+        say = options.log;
+    }
     auto token = message::load_token(cli.token_file.empty()
                                          ? std::nullopt
                                          : std::optional<std::filesystem::path>(cli.token_file));
@@ -59,8 +73,7 @@ void run_daemon(const DaemonCliOptions& cli) {
         if (!config->unknown_keys.empty()) {
             std::string keys;
             for (const auto& k : config->unknown_keys) keys += (keys.empty() ? "" : ", ") + k;
-            std::cerr << "[daemon] ZENOH_CONFIG: ignoring keys dora-cpp does not use: " << keys
-                      << "\n";
+            say("ZENOH_CONFIG: ignoring keys dora-cpp does not use: " + keys);
         }
         options.zenoh = *config;
     } else {
@@ -81,8 +94,8 @@ void run_daemon(const DaemonCliOptions& cli) {
     int interrupts = 0;
     auto on_signal = [&] {
         if (++interrupts == 1) {
-            std::cerr << "[daemon] stopping: every dataflow on this machine gets STOP (interrupt "
-                         "again to kill the nodes)\n";
+            say("stopping: every dataflow on this machine gets STOP (interrupt again to kill the "
+                "nodes)");
             (*d)->shut_down(std::chrono::seconds(15));
         } else {
             (*d)->shut_down(std::chrono::seconds(0));
@@ -90,8 +103,8 @@ void run_daemon(const DaemonCliOptions& cli) {
     };
     (*loop)->on_signal(SIGINT, on_signal);
     (*loop)->on_signal(SIGTERM, on_signal);
-    std::cerr << "[daemon] machine `" << options.machine_id << "` connecting to the coordinator at "
-              << options.coordinator_addr << ":" << options.coordinator_port << "\n";
+    say(fmt::format("machine `{}` connecting to the coordinator at {}:{}", options.machine_id,
+                    options.coordinator_addr, options.coordinator_port));
     (*d)->start();
     (*loop)->run();
 }
@@ -104,7 +117,7 @@ void add_daemon_command(CLI::App& app) {
     cmd->add_option("--machine-id", options->machine_id,
                     "This machine's id, as nodes name it in `deploy: machine:` (none: the default "
                     "daemon)");
-    cmd->add_option("--coordinator-addr", options->coordinator_addr, "Coordinator address")
+    cmd->add_option("-c,--coordinator-addr", options->coordinator_addr, "Coordinator address")
         ->capture_default_str();
     cmd->add_option("--coordinator-port", options->coordinator_port, "Coordinator port for daemons")
         ->capture_default_str();
@@ -116,6 +129,9 @@ void add_daemon_command(CLI::App& app) {
     cmd->add_option("--work-dir", options->work_dir,
                     "Where dataflows started from other machines run (default under "
                     "$XDG_RUNTIME_DIR/dora or /tmp/dora-$UID)");
+    cmd->add_flag("--quiet", options->quiet,
+                  "Print nothing: log lines go to --log-file (default <work dir>/daemon.log)");
+    cmd->add_option("--log-file", options->log_file, "Where --quiet writes the log lines");
     cmd->callback([options] { run_daemon(*options); });
 }
 

@@ -1,4 +1,4 @@
-// `dora destroy`: stops every dataflow and daemon, then the coordinator.
+// `dora destroy` (dora 1.x: `dora down`): stops every dataflow and daemon, then the coordinator.
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -19,8 +19,9 @@ void run_destroy(const ClientOptions& options) {
 
 void add_destroy_command(CLI::App& app) {
     auto options = std::make_shared<ClientOptions>();
-    auto* cmd =
-        app.add_subcommand("destroy", "Stop every dataflow, every daemon and the coordinator");
+    auto* cmd = app.add_subcommand(
+        "destroy", "Stop every dataflow, every daemon and the coordinator (alias: down)");
+    cmd->alias("down");
     add_client_options(cmd, *options);
     cmd->callback([options] { run_destroy(*options); });
 }

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The CLI habits of dora users against a quiet coordinator and daemon on loopback: `--quiet`
+# (nothing printed, everything in the log file), `daemon -c ADDR`, `dora start --name`,
+# `dora list --format json` / `-q` / `--status` / `--name`, `dora stop NAME` (positional name),
+# `dora stop --force`, `dora stop --all`, and `dora down` (destroy's dora 1.x name).
+#   cli_habits_test.sh <dora binary> <test node binary>
+set -euo pipefail
+DORA=$1
+NODE=$2
+source "$(dirname "$0")/cluster_lib.sh"
+
+"$DORA" coordinator --port 0 --control-port 0 --quiet --log-file "$WORK/coord-quiet.log" \
+    >"$WORK/coordinator.out" 2>&1 &
+PIDS+=($!)
+wait_for 10 grep -q "coordinator listening" "$WORK/coord-quiet.log" || fail "quiet coordinator start"
+DPORT=$(grep -o "daemons on [0-9.]*:[0-9]*" "$WORK/coord-quiet.log" | grep -o "[0-9]*$")
+CPORT=$(grep -o "control on [0-9.]*:[0-9]*" "$WORK/coord-quiet.log" | grep -o "[0-9]*$")
+export DORA_COORDINATOR_ADDR=127.0.0.1 DORA_COORDINATOR_PORT=$CPORT
+"$DORA" daemon -c 127.0.0.1 --coordinator-port "$DPORT" --local-listen-port 0 \
+    --work-dir "$WORK/work" --quiet >"$WORK/daemon.out" 2>&1 &
+PIDS+=($!)
+wait_for_daemons 1
+wait_for 10 grep -q "connected to the coordinator" "$WORK/work/daemon.log" ||
+    fail "the quiet daemon's log file has no connection line"
+
+flow() {  # <file> : a dataflow that runs until stopped
+    cat >"$1" <<YAML
+nodes:
+  - {id: ticker, path: $NODE, args: consumer, inputs: {tick: dora/timer/millis/50}}
+  - {id: sink, path: $NODE, args: consumer, inputs: {tick: dora/timer/millis/100}}
+YAML
+}
+for n in alpha beta gamma; do
+    flow "$WORK/$n.yml"
+    "$DORA" start "$WORK/$n.yml" --name "$n" --detach >"$WORK/start-$n.out" 2>&1 || fail "start $n"
+done
+wait_for 20 bash -c "[[ \$(\"$DORA\" list --status running -q | wc -l) == 3 ]]" ||
+    fail "three running dataflows expected"
+
+# JSON lines as dora 1.x prints them.
+"$DORA" list --format json >"$WORK/list.json" || fail "list --format json"
+python3 - "$WORK/list.json" <<'PY' || fail "list --format json is not one JSON object per dataflow"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+names = sorted(l["name"] for l in lines)
+assert names == ["alpha", "beta", "gamma"], names
+for l in lines:
+    assert l["status"] == "Running" and l["nodes"] == 2 and len(l["uuid"]) == 36, l
+PY
+[[ $("$DORA" list -q --name 'be*') == $("$DORA" list --format json | python3 -c \
+    'import json,sys; print(*[j["uuid"] for j in map(json.loads, sys.stdin) if j["name"] == "beta"])') ]] ||
+    fail "list -q --name"
+"$DORA" list --format yaml >"$WORK/bad.out" 2>&1 && fail "--format yaml was accepted"
+grep -q "use \`table\` (the default) or \`json\`" "$WORK/bad.out" || fail "--format error message"
+
+# A positional name, then --force, then --all for the rest.
+"$DORA" stop alpha --grace-duration 5 >"$WORK/stop-alpha.out" 2>&1 || fail "stop alpha"
+grep -q "stopped" "$WORK/stop-alpha.out" || fail "stop alpha printed no result"
+"$DORA" stop -n beta --force >"$WORK/stop-beta.out" 2>&1 || true  # killed nodes fail: allowed
+grep -q "stopped" "$WORK/stop-beta.out" || fail "stop --force"
+"$DORA" stop --all --grace-duration 5 >"$WORK/stop-all.out" 2>&1 || fail "stop --all"
+grep -q "stopped" "$WORK/stop-all.out" || fail "stop --all stopped nothing"
+[[ $("$DORA" list --status running -q | wc -l) == 0 ]] || fail "dataflows still running"
+"$DORA" stop --all >"$WORK/stop-none.out" 2>&1 || fail "stop --all with nothing running"
+grep -q "no running dataflows" "$WORK/stop-none.out" || fail "stop --all with nothing running says so"
+"$DORA" stop alpha --all >"$WORK/bad.out" 2>&1 && fail "stop NAME --all was accepted"
+
+# Quiet means quiet: nothing on the terminal, everything in the log files.
+"$DORA" down >"$WORK/down.out" 2>&1 || fail "dora down"
+wait_for 10 bash -c "! \"$DORA\" list >/dev/null 2>&1" || fail "the coordinator is still up after down"
+for out in coordinator.out daemon.out; do
+    [[ ! -s $WORK/$out ]] || { cat "$WORK/$out"; fail "--quiet printed on the terminal ($out)"; }
+done
+grep -q "dataflow" "$WORK/coord-quiet.log" || fail "the quiet coordinator logged nothing"
+echo "CLI habits: quiet logs, -c, list formats and filters, stop NAME/--force/--all, down"
