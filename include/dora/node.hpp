@@ -156,6 +156,12 @@ class DORA_NODE_API Node {
     // Joins the dataflow whose daemon started this process (reads DORA_NODE_CONFIG).
     [[nodiscard]] static Node from_env();
     [[nodiscard]] static NodeResult<Node> try_from_env();
+    // Joins as dynamic node `node_id` (`path: dynamic` in the dataflow file), for a process
+    // started by hand: through the local listen port of the daemon on this machine
+    // (DORA_DAEMON_PORT, else 53291; DORA_DATAFLOW names the dataflow when several wait for the
+    // id). The daemon treats the end of this Node (or of the process) as the node's exit.
+    [[nodiscard]] static Node from_id(std::string_view node_id);
+    [[nodiscard]] static NodeResult<Node> try_from_id(std::string_view node_id);
     Node(Node&&) noexcept;
     Node& operator=(Node&&) noexcept;
     Node(const Node&) = delete;

@@ -57,6 +57,9 @@ extern "C" {
 #endif
 
 DORA_C_API void* init_dora_context_from_env(void);
+/* A dynamic node (`path: dynamic`) started by hand joins as node `node_id` through the daemon on
+ * this machine (DORA_DAEMON_PORT, else 53291); NULL with the reason on stderr when it cannot. */
+DORA_C_API void* init_dora_context_from_id(const char* node_id);
 DORA_C_API void free_dora_context(void* dora_context);
 
 DORA_C_API void* dora_next_event(void* dora_context);

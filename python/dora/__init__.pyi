@@ -78,7 +78,12 @@ class Node:
     """
 
     def __init__(self, node_id: str | None = None) -> None:
-        """Joins the dataflow. `node_id`, if given, must be this node's id in the dataflow."""
+        """Joins the dataflow. In a process a daemon started, `node_id`, if given, must be this
+        node's id. In a process started by hand, Node("id") joins as the dynamic node `id`
+        (`path: dynamic` in the dataflow file) through the daemon on this machine: its local
+        listen port on 127.0.0.1 (DORA_DAEMON_PORT, else 53291); DORA_DATAFLOW names the
+        dataflow when several wait for that id. Raises RuntimeError saying why when it cannot
+        join (no daemon, no such dynamic node, already running)."""
     def next(self, timeout: float | None = None) -> Event | ExternalEvent | None:
         """The next event. Waits at most `timeout` seconds (None: until an event arrives) and
         returns None when the time passes or when the event stream has ended (after STOP).

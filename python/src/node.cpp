@@ -73,7 +73,13 @@ static void sample_releasebuffer_c(PyObject* obj, Py_buffer*) {
 }
 
 PyNode::PyNode(std::optional<std::string> node_id) : state_(std::make_shared<NodeState>()) {
-    auto impl = NodeImpl::from_env();
+    // Node("id") in a process dora did not start: a dynamic node joining its daemon.
+    const bool dynamic = node_id && std::getenv(message::kNodeConfigEnv) == nullptr;
+    auto impl = dynamic ? [&] {
+        py::gil_scoped_release release;  // connecting may take a moment
+        return NodeImpl::join_dynamic(*node_id);
+    }()
+                        : NodeImpl::from_env();
     if (!impl) {
         raise_runtime(impl.error());
     }

@@ -1,6 +1,7 @@
 // `dora list [--format table|json] [-q] [--status S] [--name PATTERN]`: the coordinator's
 // dataflows (running and recently finished) and daemons. JSON is one object per dataflow per
-// line, as dora 1.x prints it (uuid, name, status, nodes), plus the machines of its nodes; dora's
+// line, as dora 1.x prints it (uuid, name, status, nodes), plus the machines of its nodes and the
+// dynamic nodes still waiting to join; dora's
 // cpu and memory fields are not measured yet and left out rather than invented.
 #include <fnmatch.h>
 
@@ -26,7 +27,11 @@ std::string nodes_text(const message::DataflowInfo& dataflow) {
     std::string text;
     for (const auto& [machine, nodes] : dataflow.nodes_per_machine) {
         std::string ids;
-        for (const auto& n : nodes) ids += (ids.empty() ? "" : ", ") + n;
+        for (const auto& n : nodes) {
+            const bool waiting = std::find(dataflow.waiting.begin(), dataflow.waiting.end(), n) !=
+                                 dataflow.waiting.end();
+            ids += (ids.empty() ? "" : ", ") + n + (waiting ? " (waiting)" : "");
+        }
         text += fmt::format("{}{}: {}", text.empty() ? "" : "; ",
                             machine.empty() ? "(default)" : machine, ids.empty() ? "?" : ids);
     }
@@ -111,11 +116,9 @@ void run_list(const ListOptions& options) {
             nodes += ids.size();
             machines[machine] = ids;
         }
-        nlohmann::json line = {{"uuid", d.id},
-                               {"name", d.name},
-                               {"status", json_status(d.status)},
-                               {"nodes", nodes},
-                               {"machines", machines}};
+        nlohmann::json line = {
+            {"uuid", d.id},   {"name", d.name},       {"status", json_status(d.status)},
+            {"nodes", nodes}, {"machines", machines}, {"waiting", d.waiting}};
         std::cout << line.dump() << "\n";
     }
 }

@@ -118,6 +118,7 @@ class Coordinator {
         std::optional<int64_t> stop_grace_ms;
         std::set<ConnectionId> attached;
         std::map<std::string, std::set<ConnectionId>> followers;  // node -> `logs --follow`
+        std::set<std::string> waiting;  // dynamic nodes not joined yet (DynamicNodeStatus)
         std::set<ConnectionId> stop_waiters;
         Timer prepare_deadline;
         [[nodiscard]] bool active() const {
@@ -173,6 +174,7 @@ class Coordinator {
     void handle(const std::string& machine, const message::DataflowPrepared& m);
     void handle(const std::string& machine, const message::DataflowSpawned& m);
     void handle(const std::string& machine, message::DaemonLog& m);
+    void handle(const std::string& machine, message::DynamicNodeStatus& m);
     void handle(const std::string& machine, message::DataflowFinishedOnMachine& m);
     void handle(const std::string& machine, message::DaemonLogsReply& m);
     void handle(const std::string& machine, message::DaemonBuildOutput& m);

@@ -282,6 +282,18 @@ void Coordinator::handle(const std::string& machine, message::DaemonLog& m) {
     }
 }
 
+void Coordinator::handle(const std::string&, message::DynamicNodeStatus& m) {
+    auto it = dataflows_.find(m.dataflow_id);
+    if (it == dataflows_.end()) {
+        return;
+    }
+    if (m.status == "waiting") {
+        it->second.waiting.insert(m.node_id);
+    } else {
+        it->second.waiting.erase(m.node_id);
+    }
+}
+
 void Coordinator::handle(const std::string& machine, message::DataflowFinishedOnMachine& m) {
     auto* finished = &m;
     auto it = dataflows_.find(finished->dataflow_id);

@@ -28,6 +28,9 @@ message::DataflowInfo Coordinator::info(const Dataflow& dataflow) const {
         out.nodes_per_machine.emplace_back(machine, nodes);
     }
     out.results = dataflow.results;
+    if (dataflow.active()) {
+        out.waiting.assign(dataflow.waiting.begin(), dataflow.waiting.end());
+    }
     return out;
 }
 

@@ -19,6 +19,9 @@
 
 namespace dora::daemon {
 
+// A dynamic node's join request is a few hundred bytes; more before it is answered is not one.
+constexpr size_t kMaxJoinRequestBytes = 64 * 1024;
+
 Daemon::Daemon(EventLoop& loop, DaemonOptions options)
     : loop_(loop), options_(std::move(options)) {}
 
@@ -34,6 +37,11 @@ Result<std::unique_ptr<Daemon>> Daemon::create(EventLoop& loop, DaemonOptions op
     daemon->listen_for_dynamic_nodes();
     Daemon* raw = daemon.get();
     daemon->finish_pending_ = loop.defer([raw] { raw->finish_ready_dataflows(); });
+    daemon->reap_joins_ = loop.defer([raw] {
+        for (uint64_t join : std::exchange(raw->closed_joins_, {})) {
+            raw->joins_.erase(join);
+        }
+    });
     ZenohBridgeOptions zenoh;
     zenoh.machine_id = o.machine_id;
     zenoh.config = o.zenoh;
@@ -96,14 +104,19 @@ void Daemon::listen_for_dynamic_nodes() {
         return;
     }
     int fd = listener->fd.get();
-    auto watch = loop_.watch(std::move(listener->fd), EPOLLIN, [fd](uint32_t) {
+    local_port_ = listener->port();
+    auto watch = loop_.watch(std::move(listener->fd), EPOLLIN, [this, fd](uint32_t) {
         auto accepted = net::accept_tcp(fd);
-        if (accepted && *accepted) {
-            const std::string text =
-                "dora-cpp daemon: dynamic nodes are not supported yet; give the node a path in the "
-                "dataflow so the daemon spawns it\n";
-            // Best effort: the peer may already be gone; the connection closes either way.
-            (void)!::send((*accepted)->fd.get(), text.data(), text.size(), MSG_NOSIGNAL);
+        if (!accepted || !*accepted) {
+            return;  // nothing to accept (or a transient error): the next readiness retries
+        }
+        const uint64_t join = next_join_++;
+        auto channel = message::Channel::open(
+            loop_, std::move((*accepted)->fd),
+            [this, join](nlohmann::json m) { on_join_request(join, m); },
+            [this, join](const std::string&) { on_join_closed(join); }, kMaxJoinRequestBytes);
+        if (channel) {
+            joins_[join].channel = std::move(*channel);
         }
     });
     if (!watch) {
@@ -112,6 +125,107 @@ void Daemon::listen_for_dynamic_nodes() {
         return;
     }
     local_listener_ = std::move(*watch);
+}
+
+std::string Daemon::dynamic_join_hint() const {
+    if (local_port_ == 0) {
+        return "this daemon has no local listen port, so it cannot join: see the daemon's warning";
+    }
+    return local_port_ == message::kDefaultDaemonLocalPort
+               ? fmt::format("start it with Node(\"<id>\"); it joins through 127.0.0.1:{}",
+                             local_port_)
+               : fmt::format("start it with Node(\"<id>\") and DORA_DAEMON_PORT={} set",
+                             local_port_);
+}
+
+Result<message::NodeConfig> Daemon::join_dynamic(uint64_t join, const std::string& node_id,
+                                                 const std::string& dataflow) {
+    std::vector<Dataflow*> candidates;
+    for (auto& [id, flow] : dataflows_) {
+        if (flow->local && flow->local->has_node(node_id) &&
+            (dataflow.empty() || dataflow == id || dataflow == flow->name)) {
+            candidates.push_back(flow.get());
+        }
+    }
+    if (candidates.empty()) {
+        std::string running;
+        for (const auto& [id, flow] : dataflows_) {
+            running += (running.empty() ? "" : ", ") + (flow->name.empty() ? id : flow->name);
+        }
+        return fail(
+            "no running dataflow on machine `{}` has a node `{}`{} (running here: {}); "
+            "check the node id, `deploy: machine:`, and that the dataflow was started",
+            options_.machine_id, node_id, dataflow.empty() ? "" : " in dataflow " + dataflow,
+            running.empty() ? "none" : running);
+    }
+    std::vector<Dataflow*> waiting;
+    for (auto* flow : candidates) {
+        const auto ids = flow->local->waiting_dynamic_nodes();
+        if (std::find(ids.begin(), ids.end(), node_id) != ids.end()) {
+            waiting.push_back(flow);
+        }
+    }
+    if (waiting.size() > 1) {
+        std::string ids;
+        for (auto* flow : waiting) ids += (ids.empty() ? "" : ", ") + flow->id;
+        return fail(
+            "several running dataflows wait for a dynamic node `{}` ({}); set DORA_DATAFLOW to "
+            "the name or UUID of the one to join",
+            node_id, ids);
+    }
+    Dataflow* flow = waiting.empty() ? candidates.front() : waiting.front();
+    auto config = flow->local->join_dynamic(node_id);
+    if (config) {
+        joins_[join].dataflow_id = flow->id;
+        joins_[join].node_id = node_id;
+    }
+    return config;
+}
+
+void Daemon::on_join_request(uint64_t join, const nlohmann::json& request) {
+    auto it = joins_.find(join);
+    if (it == joins_.end() || !it->second.node_id.empty()) {
+        return;  // a joined node has nothing more to ask; its connection only marks its life
+    }
+    auto& channel = *it->second.channel;
+    const std::string type = request.value("type", "");
+    const std::string node_id = request.contains("node_id") && request["node_id"].is_string()
+                                    ? request["node_id"].get<std::string>()
+                                    : "";
+    const std::string dataflow = request.contains("dataflow") && request["dataflow"].is_string()
+                                     ? request["dataflow"].get<std::string>()
+                                     : "";
+    Result<message::NodeConfig> config =
+        type != "dynamic_node" || node_id.empty()
+            ? fail(
+                  "expected a dynamic node's join request ({{\"type\": \"dynamic_node\", "
+                  "\"node_id\": ...}}); is this a dora node of the same version ({})?",
+                  options_.dora_version)
+            : join_dynamic(join, node_id, dataflow);
+    if (!config) {
+        say(fmt::format("dynamic node `{}` refused: {}", node_id, config.error().message()));
+        channel.send({{"type", "refused"}, {"reason", config.error().message()}});
+        channel.close_after_flush("refused");
+        return;
+    }
+    channel.lift_input_limit();
+    channel.send({{"type", "dynamic_node_config"}, {"config", message::to_json(*config)}});
+}
+
+void Daemon::on_join_closed(uint64_t join) {
+    auto it = joins_.find(join);
+    if (it == joins_.end()) {
+        return;
+    }
+    const auto& j = it->second;
+    if (!j.node_id.empty()) {
+        if (auto flow = dataflows_.find(j.dataflow_id);
+            flow != dataflows_.end() && flow->second->local) {
+            flow->second->local->dynamic_left(j.node_id);
+        }
+    }
+    closed_joins_.push_back(join);
+    reap_joins_.request();
 }
 
 const char* Daemon::phase_name(Phase phase) {
@@ -250,6 +364,12 @@ void Daemon::handle(const message::PrepareDataflow& request) {
     options.dataflow_id = flow->id;
     options.machine_id = options_.machine_id;
     options.extra_env = options_.extra_node_env;
+    options.dynamic_nodes = true;
+    options.dynamic_join_hint = dynamic_join_hint();
+    options.on_dynamic_status = [this, id = request.dataflow_id](const std::string& node,
+                                                                 const char* status) {
+        link_->send(message::make(message::DynamicNodeStatus{id, node, status}));
+    };
     const Descriptor* d = &flow->descriptor;
     options.is_local = [this, d](const NodeDescriptor& n) { return is_local(*d, n); };
     std::string id = flow->id;

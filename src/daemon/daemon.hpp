@@ -21,6 +21,7 @@
 #include "daemon/coordinator_link.hpp"
 #include "daemon/local_dataflow.hpp"
 #include "daemon/zenoh_bridge.hpp"
+#include "message/channel.hpp"
 
 namespace dora::daemon {
 
@@ -80,6 +81,15 @@ class Daemon {
     Daemon(EventLoop& loop, DaemonOptions options);
     void say(std::string_view text) const;
     void listen_for_dynamic_nodes();
+    // A dynamic node's process on the local listen port: one request ("dynamic_node", its id),
+    // answered with its configuration or a refusal; the connection then stays open while the
+    // process lives, and its end is the node's exit.
+    void on_join_request(uint64_t join, const nlohmann::json& request);
+    void on_join_closed(uint64_t join);
+    [[nodiscard]] Result<message::NodeConfig> join_dynamic(uint64_t join,
+                                                           const std::string& node_id,
+                                                           const std::string& dataflow);
+    [[nodiscard]] std::string dynamic_join_hint() const;
     void set_phase(Dataflow& dataflow, Phase to);
     void on_connected();
     void on_message(message::CoordinatorToDaemon message);
@@ -116,6 +126,16 @@ class Daemon {
     // queue, so the next registration still lists them (else they would count as lost).
     std::vector<std::string> unreported_finishes_;
     FdWatch local_listener_;
+    uint16_t local_port_ = 0;  // bound local listen port (0: none)
+    struct DynamicJoin {
+        std::unique_ptr<message::Channel> channel;
+        std::string dataflow_id;  // once joined
+        std::string node_id;
+    };
+    std::map<uint64_t, DynamicJoin> joins_;
+    uint64_t next_join_ = 0;
+    std::vector<uint64_t> closed_joins_;  // destroyed by reap_joins_ (not inside their handlers)
+    Deferred reap_joins_;
     Deferred finish_pending_;  // LocalDataflow::on_finished: report at the end of the iteration
     bool shutting_down_ = false;
 };

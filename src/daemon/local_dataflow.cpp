@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <variant>
@@ -105,6 +106,8 @@ const char* LocalDataflow::phase_name(NodePhase phase) {
     switch (phase) {
         case NodePhase::kPending:
             return "pending";
+        case NodePhase::kWaiting:
+            return "waiting";
         case NodePhase::kRunning:
             return "running";
         case NodePhase::kRestarting:
@@ -119,7 +122,10 @@ void LocalDataflow::set_phase(NodeState& node, NodePhase to) {
     using P = NodePhase;
     static constexpr Transition<NodePhase> kTransitions[] = {
         {P::kPending, P::kRunning},     // spawned
+        {P::kPending, P::kWaiting},     // dynamic: waiting for its process to join
         {P::kPending, P::kExited},      // the dataflow stopped before it started
+        {P::kWaiting, P::kRunning},     // its process joined
+        {P::kWaiting, P::kExited},      // stopped before it joined
         {P::kRunning, P::kExited},      // its exit is final
         {P::kRunning, P::kRestarting},  // restart_policy applies
         {P::kRestarting, P::kRunning},  // spawned again
@@ -163,22 +169,41 @@ Result<> LocalDataflow::start() {
     return {};
 }
 
+message::NodeConfig LocalDataflow::config_for(const NodeState& node) const {
+    auto config = plan_.node_config(node.index, options_.machine_id, options_.spin_ns);
+    config.generation = node.generation;
+    config.descriptor_path = descriptor_.source_file.string();
+    return config;
+}
+
 Result<> LocalDataflow::spawn(NodeState& node) {
     const auto& planned = plan_.nodes[node.index];
     const NodeDescriptor& desc = *planned.descriptor;
     if (desc.kind == NodeKind::kDynamic) {
-        return fail(
-            "node {} is dynamic; dynamic nodes are not supported by `dora run` yet: give "
-            "it a path to run",
-            desc.id);
+        if (!options_.dynamic_nodes) {
+            return fail(
+                "node {} is dynamic (`path: dynamic`): dynamic nodes join a daemon; run the "
+                "dataflow with `dora up` and `dora start` instead of `dora run`",
+                desc.id);
+        }
+        node.dynamic = true;
+        set_phase(node, NodePhase::kWaiting);
+        std::string hint = options_.dynamic_join_hint;
+        if (auto at = hint.find("<id>"); at != std::string::npos) {
+            hint.replace(at, 4, node.id);
+        }
+        note(node.id, fmt::format("node {} is dynamic: waiting for its process to join ({})",
+                                  node.id, hint));
+        if (options_.on_dynamic_status) {
+            options_.on_dynamic_status(node.id, "waiting");
+        }
+        return {};
     }
     auto env = current_environment();
     for (const auto& [k, v] : options_.extra_env) {
         env[k] = v;
     }
-    auto config = plan_.node_config(node.index, options_.machine_id, options_.spin_ns);
-    config.generation = node.generation;
-    config.descriptor_path = descriptor_.source_file.string();
+    auto config = config_for(node);
     env[message::kNodeConfigEnv] = message::to_json(config);
     env["DORA_NODE_ID"] = desc.id;
     env["DORA_DATAFLOW_ID"] = options_.dataflow_id;
@@ -203,6 +228,11 @@ Result<> LocalDataflow::spawn(NodeState& node) {
     node.process = std::move(*process);
     set_phase(node, NodePhase::kRunning);
     node.ready_reported = false;
+    watch_for_ready();
+    return {};
+}
+
+void LocalDataflow::watch_for_ready() {
     // Look for the node joining every few ms for its first seconds (most join within
     // milliseconds), then once a second with the drop reports.
     if (!ready_timer_.active()) {
@@ -213,7 +243,86 @@ Result<> LocalDataflow::spawn(NodeState& node) {
             }
         });
     }
-    return {};
+}
+
+bool LocalDataflow::has_node(const std::string& node_id) const {
+    return std::any_of(nodes_.begin(), nodes_.end(),
+                       [&](const NodeState& node) { return node.id == node_id; });
+}
+
+std::vector<std::string> LocalDataflow::waiting_dynamic_nodes() const {
+    std::vector<std::string> ids;
+    for (const auto& node : nodes_) {
+        if (node.phase == NodePhase::kWaiting) {
+            ids.push_back(node.id);
+        }
+    }
+    return ids;
+}
+
+Result<message::NodeConfig> LocalDataflow::join_dynamic(const std::string& node_id) {
+    for (auto& node : nodes_) {
+        if (node.id != node_id) {
+            continue;
+        }
+        if (!node.dynamic) {
+            return fail(
+                "node `{}` of dataflow {} is not dynamic: the daemon spawns it (only nodes with "
+                "`path: dynamic` are started by hand)",
+                node_id, options_.dataflow_id);
+        }
+        switch (node.phase) {
+            case NodePhase::kWaiting:
+                break;
+            case NodePhase::kExited:
+                return fail(
+                    "dynamic node `{}` of dataflow {} has already run and left; a dynamic node "
+                    "joins once per run (start the dataflow again)",
+                    node_id, options_.dataflow_id);
+            default:
+                return fail(
+                    "dynamic node `{}` of dataflow {} is already running (started twice?); stop "
+                    "the other process first",
+                    node_id, options_.dataflow_id);
+        }
+        if (stopping_) {
+            return fail("dataflow {} is stopping; dynamic node `{}` cannot join it now",
+                        options_.dataflow_id, node_id);
+        }
+        auto config = config_for(node);
+        set_phase(node, NodePhase::kRunning);
+        node.ready_reported = false;
+        note(node.id, fmt::format("dynamic node {} joined", node.id));
+        if (options_.on_dynamic_status) {
+            options_.on_dynamic_status(node.id, "joined");
+        }
+        watch_for_ready();
+        return config;
+    }
+    return fail("dataflow {} has no node `{}` on this machine", options_.dataflow_id, node_id);
+}
+
+void LocalDataflow::dynamic_left(const std::string& node_id) {
+    for (auto& node : nodes_) {
+        if (node.id != node_id || !node.dynamic || node.phase != NodePhase::kRunning) {
+            continue;
+        }
+        check_ready();  // a node that joined and left between two looks still joined
+        reclaim_inputs_of(node);
+        report_drops(node);
+        NodeResult result;
+        result.node_id = node.id;
+        result.success = !node.killed_after_grace;
+        result.status = node.killed_after_grace
+                            ? "did not stop within the grace duration (a dynamic node is not "
+                              "killed by dora; it was left running)"
+                            : "left (its process disconnected)";
+        if (options_.on_dynamic_status) {
+            options_.on_dynamic_status(node.id, "left");
+        }
+        finish_node(node, std::move(result));
+        return;
+    }
 }
 
 void LocalDataflow::on_line(NodeState& node, std::string_view stream, std::string_view line) {
@@ -502,15 +611,29 @@ void LocalDataflow::stop(std::optional<std::chrono::nanoseconds> grace) {
         stopping_ = true;
         timers_.clear();
         for (auto& node : nodes_) {
-            if (node.phase != NodePhase::kExited) {
+            if (node.phase == NodePhase::kWaiting) {
+                NodeResult result;  // a dynamic node that never joined: nothing ran, nothing failed
+                result.node_id = node.id;
+                result.success = true;
+                result.status = "never joined (dynamic node)";
+                finish_node(node, std::move(result));
+            } else if (node.phase != NodePhase::kExited) {
                 regions_[node.index].request_stop(shm::StopReason::kStopRequested);
             }
         }
     }
     grace_timer_ = loop_.add_timer(grace.value_or(options_.grace), [this] {
         for (auto& node : nodes_) {
-            if (node.phase == NodePhase::kRunning) {
-                node.killed_after_grace = true;
+            if (node.phase != NodePhase::kRunning) {
+                continue;
+            }
+            node.killed_after_grace = true;
+            if (node.dynamic) {
+                note(node.id, fmt::format("dynamic node {} did not stop within the grace duration; "
+                                          "dora does not kill processes it did not start",
+                                          node.id));
+                dynamic_left(node.id);
+            } else {
                 node.process->signal_group(SIGKILL);
             }
         }
@@ -520,7 +643,7 @@ void LocalDataflow::stop(std::optional<std::chrono::nanoseconds> grace) {
 
 void LocalDataflow::kill_all() {
     for (auto& node : nodes_) {
-        if (node.phase == NodePhase::kRunning) {
+        if (node.phase == NodePhase::kRunning && node.process) {
             node.process->signal_group(SIGKILL);
         }
     }

@@ -32,6 +32,7 @@
 #include "daemon/dataflow_plan.hpp"
 #include "daemon/log_file.hpp"
 #include "daemon/watched_process.hpp"
+#include "message/node_config.hpp"
 #include "shm/pool.hpp"
 #include "shm/region.hpp"
 
@@ -63,6 +64,13 @@ struct LocalDataflowOptions {
     std::function<void()> on_finished;
     // A node joined its dataflow (its process opened the node API): dora's "node is ready".
     std::function<void(const std::string& node)> on_node_ready;
+    // Dynamic nodes (`path: dynamic`) join through a daemon's local listen port; `dora run` has
+    // none, and refuses them (this is false there).
+    bool dynamic_nodes = false;
+    // A dynamic node is "waiting", has "joined" or "left".
+    std::function<void(const std::string& node, const char* status)> on_dynamic_status;
+    // What a dynamic node's process is told to use to join ("<id>" is replaced by the node id).
+    std::string dynamic_join_hint;
 };
 
 class LocalDataflow {
@@ -78,8 +86,19 @@ class LocalDataflow {
     [[nodiscard]] Result<> start();
     // Sends STOP to every node; kills the survivors after `grace` (the option's by default).
     void stop(std::optional<std::chrono::nanoseconds> grace = std::nullopt);
-    // Kills every node now.
+    // Kills every node now (dynamic nodes are not ours to kill: they only get STOP).
     void kill_all();
+
+    // Dynamic nodes. join_dynamic gives the configuration the node's process opens the node API
+    // with; it fails with a message for the process when `node_id` is not a dynamic node of this
+    // dataflow on this machine, or is not waiting to join (already joined, or gone).
+    // dynamic_left reports that the joined process disconnected (it exited): its outputs close
+    // and what it held is reclaimed, as for a spawned node's exit.
+    [[nodiscard]] bool has_node(const std::string& node_id) const;  // on this machine
+    [[nodiscard]] Result<message::NodeConfig> join_dynamic(const std::string& node_id);
+    void dynamic_left(const std::string& node_id);
+    // Dynamic nodes that have not joined yet.
+    [[nodiscard]] std::vector<std::string> waiting_dynamic_nodes() const;
 
     [[nodiscard]] bool finished() const { return finished_; }
     [[nodiscard]] const std::vector<NodeResult>& results() const { return results_; }
@@ -94,10 +113,12 @@ class LocalDataflow {
 
     // A node's lifecycle on this machine. The allowed transitions are in one place
     // (LocalDataflow::set_phase):
-    //   kPending    -> kRunning (spawned) | kExited (the dataflow stopped before it started)
+    //   kPending    -> kRunning (spawned) | kWaiting (dynamic: started, waiting for its process)
+    //                  | kExited (the dataflow stopped before it started)
+    //   kWaiting    -> kRunning (its process joined) | kExited (stopped before it joined)
     //   kRunning    -> kExited (its exit is final) | kRestarting (restart_policy applies)
     //   kRestarting -> kRunning (spawned again) | kExited (stopped meanwhile, or respawn failed)
-    enum class NodePhase { kPending, kRunning, kRestarting, kExited };
+    enum class NodePhase { kPending, kWaiting, kRunning, kRestarting, kExited };
     [[nodiscard]] static const char* phase_name(NodePhase phase);
 
   private:
@@ -105,7 +126,8 @@ class LocalDataflow {
         size_t index = 0;
         std::string id;
         NodePhase phase = NodePhase::kPending;
-        std::unique_ptr<WatchedProcess> process;  // while kRunning
+        std::unique_ptr<WatchedProcess> process;  // while kRunning (null for a dynamic node)
+        bool dynamic = false;                     // `path: dynamic`: started by the user
         bool killed_after_grace = false;
         uint16_t generation = 0;  // incremented at each restart; names its pool's segments
         uint32_t restarts = 0;
@@ -138,6 +160,8 @@ class LocalDataflow {
     bool check_ready();
     void check_finished();
     void note(const std::string& node, std::string_view text);
+    [[nodiscard]] message::NodeConfig config_for(const NodeState& node) const;
+    void watch_for_ready();
 
     EventLoop& loop_;
     const Descriptor& descriptor_;

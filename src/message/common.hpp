@@ -54,8 +54,9 @@ struct DataflowInfo {
     // machine id -> node ids
     std::vector<std::pair<std::string, std::vector<std::string>>> nodes_per_machine;
     std::vector<NodeResultInfo> results;  // once finished
+    std::vector<std::string> waiting;     // dynamic nodes whose process has not joined yet
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataflowInfo, id, name, status, nodes_per_machine,
-                                                results)
+                                                results, waiting)
 
 }  // namespace dora::message

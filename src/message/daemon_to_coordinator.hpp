@@ -48,6 +48,16 @@ struct DaemonLog {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DaemonLog, log)
 
+// A dynamic node's state on this machine: "waiting" (started, its process has not joined),
+// "joined", "left" (its process disconnected). `dora list` shows the ones still waiting.
+struct DynamicNodeStatus {
+    std::string dataflow_id;
+    std::string node_id;
+    std::string status;
+    static constexpr const char* kType = "daemon.dynamic_node";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DynamicNodeStatus, dataflow_id, node_id, status)
+
 // Every node of the dataflow on this machine has exited.
 struct DataflowFinishedOnMachine {
     std::string dataflow_id;
@@ -84,7 +94,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DaemonBuildResult, request_id, s
 // Everything a daemon sends its coordinator after the hello.
 using DaemonToCoordinator =
     std::variant<DaemonRegister, DaemonHeartbeat, DataflowPrepared, DataflowSpawned, DaemonLog,
-                 DataflowFinishedOnMachine, DaemonLogsReply, DaemonBuildOutput, DaemonBuildResult,
-                 ErrorMessage>;
+                 DynamicNodeStatus, DataflowFinishedOnMachine, DaemonLogsReply, DaemonBuildOutput,
+                 DaemonBuildResult, ErrorMessage>;
 
 }  // namespace dora::message

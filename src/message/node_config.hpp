@@ -16,6 +16,15 @@ namespace dora::message {
 inline constexpr const char* kNodeConfigEnv = "DORA_NODE_CONFIG";
 inline constexpr int kNodeConfigVersion = 1;
 
+// Dynamic nodes (`path: dynamic`) are started by hand and join through the daemon's local listen
+// port on 127.0.0.1 (kDaemonPortEnv overrides the default): they send
+// {"type": "dynamic_node", "node_id": ID[, "dataflow": NAME_OR_UUID]} and get
+// {"type": "dynamic_node_config", "config": <this config as JSON text>} or
+// {"type": "refused", "reason": ...}; the connection then stays open for the node's lifetime.
+inline constexpr uint16_t kDefaultDaemonLocalPort = 53291;
+inline constexpr const char* kDaemonPortEnv = "DORA_DAEMON_PORT";
+inline constexpr const char* kDynamicDataflowEnv = "DORA_DATAFLOW";  // which dataflow to join
+
 struct NodeInputConfig {
     std::string id;
     uint32_t ring = 0;  // index of the ring in the node's region

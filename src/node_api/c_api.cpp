@@ -46,6 +46,19 @@ void* init_dora_context_from_env(void) {
     return dora::compat::make_c_context(std::move(*node));
 }
 
+void* init_dora_context_from_id(const char* node_id) {
+    if (node_id == nullptr) {
+        report("init_dora_context_from_id: the node id is NULL");
+        return nullptr;
+    }
+    auto node = dora::Node::try_from_id(node_id);
+    if (!node) {
+        report("failed to initialize node: " + node.error());
+        return nullptr;
+    }
+    return dora::compat::make_c_context(std::move(*node));
+}
+
 void free_dora_context(void* dora_context) { delete context_of(dora_context); }
 
 void* dora_next_event(void* dora_context) {

@@ -31,7 +31,7 @@ for wanted in 'dora::Node::try_from_env()' 'dora::Node::from_env()' \
     'dora::Node::next(' 'dora::Node::try_send_output(' 'dora::Node::close()' \
     'dora::Event::as_string() const' 'dora::OutputSample::data() const' \
     'typeinfo for dora::NodeError' init_dora_context_from_env dora_next_event \
-    read_dora_input_data dora_send_output 'init_dora_node()' 'Events::next()' 'event_as_input(' \
+    read_dora_input_data dora_send_output init_dora_context_from_id 'init_dora_node()' 'Events::next()' 'event_as_input(' \
     'send_output(rust::Box<OutputSender>&'; do
     if ! grep -qF -- "$wanted" <<<"$symbols"; then
         echo "$lib does not export $wanted"

@@ -62,6 +62,16 @@ std::span<std::byte> OutputSample::data() const {
 
 Node Node::from_env() { return try_from_env().value(); }
 
+Node Node::from_id(std::string_view node_id) { return try_from_id(node_id).value(); }
+
+NodeResult<Node> Node::try_from_id(std::string_view node_id) {
+    auto impl = NodeImpl::join_dynamic(node_id);
+    if (!impl) {
+        return NodeResult<Node>::failure(impl.error().message());
+    }
+    return Node(std::move(*impl));
+}
+
 NodeResult<Node> Node::try_from_env() {
     auto impl = NodeImpl::from_env();
     if (!impl) {

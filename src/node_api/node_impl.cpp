@@ -8,8 +8,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/net.hpp"
 #include "core/sys.hpp"
 #include "message/arrow_layout.hpp"
+#include "message/framed_stream.hpp"
 #include "node_api/descriptor_json.hpp"
 #include "node_api/node_access.hpp"
 
@@ -104,6 +106,64 @@ Result<std::unique_ptr<NodeImpl>> NodeImpl::from_env() {
         return fail(config.error());
     }
     return from_config(std::move(*config));
+}
+
+Result<std::unique_ptr<NodeImpl>> NodeImpl::join_dynamic(std::string_view node_id) {
+    uint16_t port = message::kDefaultDaemonLocalPort;
+    if (const char* text = std::getenv(message::kDaemonPortEnv); text != nullptr && *text != 0) {
+        char* end = nullptr;
+        const long value = std::strtol(text, &end, 10);
+        if (*end != '\0' || value <= 0 || value > 65535) {
+            return fail("{}={} is not a port number (the daemon's --local-listen-port)",
+                        message::kDaemonPortEnv, text);
+        }
+        port = static_cast<uint16_t>(value);
+    }
+    const std::string where = fmt::format("the dora daemon at 127.0.0.1:{}", port);
+    auto fd = net::connect_tcp("127.0.0.1", port, std::chrono::seconds(5));
+    if (!fd) {
+        return fail(
+            "dynamic node {}: cannot reach {} ({}); start the dataflow on this machine first "
+            "(`dora up` and `dora start`), and if its daemon has another --local-listen-port, "
+            "set {} to it",
+            node_id, where, fd.error().message(), message::kDaemonPortEnv);
+    }
+    nlohmann::json request = {{"type", "dynamic_node"}, {"node_id", std::string(node_id)}};
+    if (const char* dataflow = std::getenv(message::kDynamicDataflowEnv);
+        dataflow != nullptr && *dataflow != 0) {
+        request["dataflow"] = dataflow;
+    }
+    message::FramedStream stream;
+    if (auto sent = stream.send_blocking(fd->get(), request, std::chrono::seconds(5)); !sent) {
+        return fail("dynamic node {}: {}: {}", node_id, where, sent.error().message());
+    }
+    auto reply = stream.receive_blocking(fd->get(), std::chrono::seconds(10));
+    if (!reply || !*reply) {
+        return fail("dynamic node {}: {} did not answer{}{}", node_id, where, reply ? "" : ": ",
+                    reply ? "" : reply.error().message());
+    }
+    const nlohmann::json& answer = **reply;
+    if (answer.value("type", "") == "refused") {
+        return fail("dynamic node {}: {} refused it: {}", node_id, where,
+                    answer.value("reason", "(no reason given)"));
+    }
+    if (answer.value("type", "") != "dynamic_node_config" || !answer.contains("config") ||
+        !answer["config"].is_string()) {
+        return fail(
+            "dynamic node {}: {} sent an unexpected answer (is it a dora-cpp daemon of the "
+            "same version?)",
+            node_id, where);
+    }
+    auto config = message::parse_node_config(answer["config"].get<std::string>());
+    if (!config) {
+        return fail(config.error());
+    }
+    auto impl = from_config(std::move(*config));
+    if (!impl) {
+        return fail(impl.error());
+    }
+    (*impl)->daemon_connection_ = std::move(*fd);
+    return impl;
 }
 
 Result<std::unique_ptr<NodeImpl>> NodeImpl::from_config(message::NodeConfig config) {

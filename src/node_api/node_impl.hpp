@@ -30,6 +30,7 @@
 
 #include "core/error.hpp"
 #include "core/hlc.hpp"
+#include "core/sys.hpp"
 #include "dora/node.hpp"
 #include "message/metadata.hpp"
 #include "message/node_config.hpp"
@@ -71,6 +72,11 @@ class NodeImpl {
   public:
     [[nodiscard]] static Result<std::unique_ptr<NodeImpl>> from_env();
     [[nodiscard]] static Result<std::unique_ptr<NodeImpl>> from_config(message::NodeConfig config);
+    // A dynamic node (`path: dynamic`) started by hand: asks the daemon on this machine (its
+    // local listen port on 127.0.0.1: DORA_DAEMON_PORT, else 53291) for node `node_id`'s
+    // configuration (of the dataflow named by DORA_DATAFLOW when several wait for that id) and
+    // keeps the connection open while the node lives: the daemon sees its end as the exit.
+    [[nodiscard]] static Result<std::unique_ptr<NodeImpl>> join_dynamic(std::string_view node_id);
     NodeImpl(const NodeImpl&) = delete;
     NodeImpl& operator=(const NodeImpl&) = delete;
     ~NodeImpl();
@@ -141,6 +147,9 @@ class NodeImpl {
                                    const message::ArrowTypeInfo& info,
                                    const Parameters& parameters);
 
+    // A dynamic node's link to its daemon: declared first, so closed last (after everything else
+    // of the node is released, the daemon sees the node's exit).
+    sys::UniqueFd daemon_connection_;
     message::NodeConfig config_;
     std::shared_ptr<shm::Region> region_;
     std::shared_ptr<shm::SegmentCache> cache_;
