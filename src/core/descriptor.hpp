@@ -94,7 +94,12 @@ struct NodeDescriptor {
     std::optional<std::string> send_stdout_as;
     Deploy deploy;  // from `_unstable_deploy:` or `deploy:`
     RestartPolicy restart_policy = RestartPolicy::kNever;
-    std::optional<uint32_t> max_restarts;
+    std::optional<uint32_t> max_restarts;  // 0: unlimited (dora 1.x)
+    // dora 1.x restart tuning, in seconds: the first delay (doubling at each restart), its cap,
+    // and the window in which max_restarts counts (restarts older than it are forgotten).
+    std::optional<double> restart_delay;
+    std::optional<double> max_restart_delay;
+    std::optional<double> restart_window;
     std::optional<GitSource> git;
     SourceLocation location;  // where the node's entry (`- id: ...`) starts
     // Where each key of this node was written (the key itself, e.g. `path:`), for error messages.
@@ -107,6 +112,9 @@ struct NodeDescriptor {
 
 struct Descriptor {
     std::vector<NodeDescriptor> nodes;
+    // dora 1.x top-level `env`: every node's environment; a node's own `env` overrides it (the
+    // parser merges it into each node's `env`, so nodes carry their whole environment).
+    std::map<std::string, std::string> env;
     std::optional<Deploy> deploy;       // dataflow-level default (`_unstable_deploy` / `deploy`)
     std::filesystem::path source_file;  // the YAML file, absolute; empty when parsed from text
     std::filesystem::path base_dir;     // the dataflow file's directory (relative paths start here)

@@ -43,7 +43,7 @@ constexpr std::string_view kEveryFeature = R"(
 communication:
   _unstable_local: shmem
 _unstable_debug:
-  publish_all_messages_to_zenoh: true
+  publish_all_messages_to_zenoh: false
 deploy:
   machine: cloud
   working_dir: /srv/dora
@@ -173,6 +173,47 @@ TEST(ParseDescriptor, LegacyTopLevelKeysAreAccepted) {
         "communication:\n  _unstable_local: tcp\n_unstable_debug: {}\n"
         "_unstable_deploy:\n  machine: a\nnodes: []\n");
     EXPECT_EQ(d.deploy->machine, "a");
+}
+
+TEST(ParseDescriptor, Dora1RestartKeysTopLevelEnvAndDropOldestParse) {
+    Descriptor d = parse_ok(
+        "env: {A: 1, B: x}\n"
+        "nodes:\n  - id: a\n    path: shell\n    env: {B: mine}\n"
+        "    restart_policy: always\n    restart_delay: 0.5\n    max_restart_delay: 8\n"
+        "    restart_window: 60\n"
+        "    inputs: {t: {source: dora/timer/millis/5, queue_policy: drop_oldest}}\n"
+        "debug: {enable_debug_inspection: false}\n"
+        "_unstable_debug: {publish_all_messages_to_zenoh: false}\n");
+    const NodeDescriptor& a = d.nodes.at(0);
+    EXPECT_EQ(a.restart_delay, 0.5);
+    EXPECT_EQ(a.max_restart_delay, 8.0);
+    EXPECT_EQ(a.restart_window, 60.0);
+    EXPECT_EQ(a.env.at("A"), "1") << "the dataflow's env reaches the node";
+    EXPECT_EQ(a.env.at("B"), "mine") << "the node's own env wins";
+}
+
+TEST(ParseDescriptor, Dora1KeysNotDoneYetAreRefusedByName) {
+    std::string error = parse_error(
+        "nodes:\n  - id: a\n    path: shell\n    send_stdout_as: x\n    send_logs_as: logs\n"
+        "    min_log_level: info\n    health_check_timeout: 5\n"
+        "    restart_delay: 2\n    max_restart_delay: 1\n    deploy: {labels: {gpu: yes}}\n"
+        "    inputs:\n      t: {source: dora/timer/millis/5, queue_policy: backpressure}\n"
+        "      u: {source: dora/timer/millis/5, input_timeout: 1.0}\n"
+        "      v: {source: dora/timer/millis/5, queue_policy: sometimes}\n"
+        "debug: {enable_debug_inspection: true}\n"
+        "_unstable_debug: {publish_all_messages_to_zenoh: true}\n");
+    EXPECT_CONTAINS(error, "`send_logs_as` (a dora 1.x key) is not supported by dora-cpp yet");
+    EXPECT_CONTAINS(error, "`min_log_level` (a dora 1.x key) is not supported by dora-cpp yet");
+    EXPECT_CONTAINS(error, "`health_check_timeout` (a dora 1.x key) is not supported");
+    EXPECT_CONTAINS(error, "`max_restart_delay` (1 s) is below `restart_delay` (2 s)");
+    EXPECT_CONTAINS(error, "`queue_policy: backpressure` is not supported by dora-cpp yet");
+    EXPECT_CONTAINS(error, "`input_timeout` (a dora 1.x key) is not supported");
+    EXPECT_CONTAINS(error, "bad queue_policy \"sometimes\"; use drop_oldest");
+    EXPECT_CONTAINS(error, "`debug.enable_debug_inspection: true` is not supported");
+    EXPECT_CONTAINS(error,
+                    "`_unstable_debug.publish_all_messages_to_zenoh: true` is not supported");
+    EXPECT_CONTAINS(error, "`deploy.labels` (a dora 1.x key) is not supported by dora-cpp yet");
+    EXPECT_EQ(line_count(error), 10u) << error;
 }
 
 TEST(ParseDescriptor, OperatorNodesAreRejectedWithWhatToWriteInstead) {

@@ -155,6 +155,8 @@ class Parser {
     void outputs(const YAML::Node& value, NodeDescriptor& node);
     void restart_policy(const YAML::Node& value, NodeDescriptor& node);
     void max_restarts(const YAML::Node& value, NodeDescriptor& node);
+    std::optional<double> seconds(const YAML::Node& value, std::string_view key);
+    void unsupported(const YAML::Node& key_node, std::string_view key, std::string_view why);
     void node_deploy(const YAML::Node& value, NodeDescriptor& node, std::string_view key);
     void git_field(const YAML::Node& value, NodeDescriptor& node, std::string_view key);
 
@@ -163,6 +165,7 @@ class Parser {
     template <typename Visit>
     void for_each_entry(const YAML::Node& map, Visit visit);
     void root(const YAML::Node& root, Descriptor& descriptor);
+    void debug(std::string_view key, const YAML::Node& value);
     void node(const YAML::Node& entry, NodeDescriptor& node);
     void finish_node(const YAML::Node& entry, NodeDescriptor& node);
     std::optional<Input> input(const std::string& id, const YAML::Node& value);
@@ -206,6 +209,35 @@ const std::vector<NodeKey>& node_keys() {
          [](Parser& p, const YAML::Node& v, NodeDescriptor& n) { p.restart_policy(v, n); }},
         {"max_restarts",
          [](Parser& p, const YAML::Node& v, NodeDescriptor& n) { p.max_restarts(v, n); }},
+        {"restart_delay",
+         [](Parser& p, const YAML::Node& v, NodeDescriptor& n) {
+             n.restart_delay = p.seconds(v, "restart_delay");
+         }},
+        {"max_restart_delay",
+         [](Parser& p, const YAML::Node& v, NodeDescriptor& n) {
+             n.max_restart_delay = p.seconds(v, "max_restart_delay");
+         }},
+        {"restart_window",
+         [](Parser& p, const YAML::Node& v, NodeDescriptor& n) {
+             n.restart_window = p.seconds(v, "restart_window");
+         }},
+        // dora 1.x keys dora-cpp does not do yet: refused by name, never accepted and ignored.
+        {"send_logs_as",
+         [](Parser& p, const YAML::Node& v, NodeDescriptor&) {
+             p.unsupported(v, "send_logs_as",
+                           "node output is in out/<dataflow>/log_<node>.txt and `dora logs`; "
+                           "`send_stdout_as` sends stdout lines as an output");
+         }},
+        {"min_log_level",
+         [](Parser& p, const YAML::Node& v, NodeDescriptor&) {
+             p.unsupported(v, "min_log_level", "every line a node prints is kept");
+         }},
+        {"health_check_timeout",
+         [](Parser& p, const YAML::Node& v, NodeDescriptor&) {
+             p.unsupported(v, "health_check_timeout",
+                           "a node that exits is reported at once; use restart_policy to restart "
+                           "it");
+         }},
         {"git",
          [](Parser& p, const YAML::Node& v, NodeDescriptor& n) { p.git_field(v, n, "git"); }},
         {"branch",
@@ -301,8 +333,8 @@ Result<Descriptor> Parser::parse(std::string_view text) {
 }
 
 void Parser::root(const YAML::Node& root_node, Descriptor& descriptor) {
-    static const std::vector<std::string_view> kKeys = {"nodes", "deploy", "_unstable_deploy",
-                                                        "communication", "_unstable_debug"};
+    static const std::vector<std::string_view> kKeys = {
+        "nodes", "env", "deploy", "_unstable_deploy", "communication", "_unstable_debug", "debug"};
     if (!root_node.IsMap()) {
         problem(root_node,
                 fmt::format("a dataflow must be a mapping with a `nodes:` list, not {}; start "
@@ -333,12 +365,19 @@ void Parser::root(const YAML::Node& root_node, Descriptor& descriptor) {
             }
             has_deploy = true;
             descriptor.deploy = deploy(value, key);
-        } else if (key == "communication" || key == "_unstable_debug") {
+        } else if (key == "env") {
+            // dora 1.x: environment for every node; a node's own `env` wins.
+            NodeDescriptor holder;
+            env(value, holder);
+            descriptor.env = std::move(holder.env);
+        } else if (key == "communication") {
             // dora 0.3.12 settings for its own transports; dora-cpp chooses transports itself.
             if (!value.IsMap() && !value.IsNull()) {
                 problem(value,
                         fmt::format("`{}` must be a mapping, not {}", key, type_name(value)));
             }
+        } else if (key == "_unstable_debug" || key == "debug") {
+            debug(key, value);
         } else {
             problem(key_node, fmt::format("unknown key `{}`{} at the top level; the keys are: {}",
                                           key, suggestion(key, kKeys), join(kKeys, ", ")));
@@ -347,6 +386,41 @@ void Parser::root(const YAML::Node& root_node, Descriptor& descriptor) {
     if (!has_nodes) {
         problem(root_node, "the dataflow has no `nodes:` list; add one");
     }
+    for (auto& node : descriptor.nodes) {
+        for (const auto& [name, value] : descriptor.env) {
+            node.env.try_emplace(name, value);  // the node's own value wins
+        }
+    }
+}
+
+// `_unstable_debug: {publish_all_messages_to_zenoh: B}` (0.3.12) and `debug:
+// {enable_debug_inspection: B}` (1.x): publishing every output for inspection is not done by
+// dora-cpp yet, so `true` is refused (never accepted and ignored); `false` is what happens.
+void Parser::debug(std::string_view key, const YAML::Node& value) {
+    if (value.IsNull()) return;
+    if (!value.IsMap()) {
+        problem(value, fmt::format("`{}` must be a mapping, not {}", key, type_name(value)));
+        return;
+    }
+    const std::string_view flag =
+        key == "debug" ? "enable_debug_inspection" : "publish_all_messages_to_zenoh";
+    for_each_entry(value, [&](const std::string& name, const YAML::Node& key_node,
+                              const YAML::Node& v) {
+        if (name != flag) {
+            problem(key_node,
+                    fmt::format("unknown key `{}` in `{}`; the key is: {}", name, key, flag));
+            return;
+        }
+        const std::string text = v.IsScalar() ? v.Scalar() : "";
+        if (text == "true" || text == "True") {
+            problem(v, fmt::format("`{}.{}: true` is not supported by dora-cpp yet (it does not "
+                                   "publish every output for inspection); remove it, and watch "
+                                   "outputs that cross machines with `dora zenoh sub 'dora/**'`",
+                                   key, flag));
+        } else if (text != "false" && text != "False") {
+            problem(v, fmt::format("`{}.{}` must be true or false", key, flag));
+        }
+    });
 }
 
 void Parser::node(const YAML::Node& entry, NodeDescriptor& parsed) {
@@ -394,6 +468,13 @@ void Parser::finish_node(const YAML::Node& entry, NodeDescriptor& parsed) {
         problem(entry,
                 "node has no `path`; add `path: <executable>`, `path: <script>.py`, "
                 "`path: shell` (with `args:`) or `path: dynamic`");
+    }
+    if (parsed.restart_delay && parsed.max_restart_delay &&
+        *parsed.max_restart_delay < *parsed.restart_delay) {
+        problem(entry["max_restart_delay"],
+                fmt::format("`max_restart_delay` ({} s) is below `restart_delay` ({} s); the cap "
+                            "must be at least the first delay",
+                            *parsed.max_restart_delay, *parsed.restart_delay));
     }
     if (!parsed.git) return;
     if (!entry["git"]) {
@@ -527,9 +608,29 @@ std::optional<Input> Parser::input(const std::string& id, const YAML::Node& valu
             auto size = queue_size(v, id);
             ok = ok && size.has_value();
             if (size) parsed.queue_size = *size;
+        } else if (key == "queue_policy") {
+            // dora 1.x: drop_oldest (the default, and what dora-cpp does) or backpressure.
+            const std::string policy = v.IsScalar() ? v.Scalar() : "";
+            if (policy == "backpressure") {
+                problem(v, fmt::format("input \"{}\": `queue_policy: backpressure` is not "
+                                       "supported by dora-cpp yet (a full queue drops its oldest "
+                                       "message, counted and reported); remove it or use "
+                                       "drop_oldest",
+                                       id));
+                ok = false;
+            } else if (policy != "drop_oldest") {
+                problem(v, fmt::format("input \"{}\": bad queue_policy \"{}\"; use drop_oldest", id,
+                                       policy));
+                ok = false;
+            }
+        } else if (key == "input_timeout") {
+            problem(key_node, fmt::format("input \"{}\": `input_timeout` (a dora 1.x key) is not "
+                                          "supported by dora-cpp yet; remove it",
+                                          id));
+            ok = false;
         } else {
             problem(key_node, fmt::format("input \"{}\": unknown key `{}`; the keys are: source, "
-                                          "queue_size",
+                                          "queue_size, queue_policy",
                                           id, key));
             ok = false;
         }
@@ -651,6 +752,23 @@ void Parser::max_restarts(const YAML::Node& value, NodeDescriptor& parsed) {
     parsed.max_restarts = static_cast<uint32_t>(*count);
 }
 
+std::optional<double> Parser::seconds(const YAML::Node& value, std::string_view key) {
+    double v = 0;
+    const std::string text = value.IsScalar() ? value.Scalar() : "";
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || !(v >= 0) ||
+        v > 1e9) {
+        problem(value, fmt::format("`{}` must be a number of seconds (0 or more), like 1.5", key));
+        return std::nullopt;
+    }
+    return v;
+}
+
+void Parser::unsupported(const YAML::Node& at, std::string_view key, std::string_view why) {
+    problem(at, fmt::format("`{}` (a dora 1.x key) is not supported by dora-cpp yet: {}; remove it",
+                            key, why));
+}
+
 std::optional<Deploy> Parser::deploy(const YAML::Node& value, std::string_view key) {
     if (value.IsNull()) return Deploy{};
     if (!value.IsMap()) {
@@ -666,6 +784,9 @@ std::optional<Deploy> Parser::deploy(const YAML::Node& value, std::string_view k
                 parsed.machine = optional_string(v, "machine");
             } else if (name == "working_dir") {
                 parsed.working_dir = optional_string(v, "working_dir");
+            } else if (name == "labels") {
+                unsupported(name_node, fmt::format("{}.labels", key),
+                            "place the node with `machine:` (a daemon's --machine-id)");
             } else {
                 problem(name_node, fmt::format("unknown key `{}` in `{}`; the keys are: machine, "
                                                "working_dir",

@@ -543,19 +543,63 @@ bool LocalDataflow::should_restart(const NodeState& node, bool success) const {
     }
     bool applies = desc.restart_policy == RestartPolicy::kAlways ||
                    (desc.restart_policy == RestartPolicy::kOnFailure && !success);
-    return applies && (!desc.max_restarts || node.restarts < *desc.max_restarts);
+    if (!applies) {
+        return false;
+    }
+    // max_restarts 0 means unlimited (dora 1.x); with restart_window, only the restarts of the
+    // current window count.
+    uint32_t counted = node.restarts;
+    if (desc.restart_window) {
+        const auto window = std::chrono::duration_cast<SteadyClock::duration>(
+            std::chrono::duration<double>(*desc.restart_window));
+        counted = loop_.now() - node.window_start > window ? 0 : node.restarts_in_window;
+    }
+    return !desc.max_restarts || *desc.max_restarts == 0 || counted < *desc.max_restarts;
+}
+
+SteadyClock::duration LocalDataflow::restart_delay(const NodeState& node) const {
+    const NodeDescriptor& desc = *plan_.nodes[node.index].descriptor;
+    const uint32_t doublings = std::min<uint32_t>(node.restarts_in_window - 1, 30);
+    if (desc.restart_delay) {
+        // dora 1.x: restart_delay, doubling at each restart, capped by max_restart_delay.
+        double seconds = *desc.restart_delay * static_cast<double>(uint64_t{1} << doublings);
+        if (desc.max_restart_delay) {
+            seconds = std::min(seconds, *desc.max_restart_delay);
+        }
+        return std::chrono::duration_cast<SteadyClock::duration>(
+            std::chrono::duration<double>(seconds));
+    }
+    // Back off 100 ms, 200 ms, ... up to 5 s (or max_restart_delay) so that a node that always
+    // fails does not spin.
+    auto delay = std::chrono::milliseconds(
+        std::min<int64_t>(5000, int64_t{100} << std::min<uint32_t>(doublings, 6)));
+    if (desc.max_restart_delay) {
+        delay = std::min(delay, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::duration<double>(*desc.max_restart_delay)));
+    }
+    return delay;
 }
 
 void LocalDataflow::restart(NodeState& node) {
+    const NodeDescriptor& desc = *plan_.nodes[node.index].descriptor;
+    if (desc.restart_window && loop_.now() - node.window_start >
+                                   std::chrono::duration_cast<SteadyClock::duration>(
+                                       std::chrono::duration<double>(*desc.restart_window))) {
+        node.window_start = loop_.now();  // a new window: earlier restarts no longer count
+        node.restarts_in_window = 0;
+    }
     ++node.restarts;
+    ++node.restarts_in_window;
     node.generation = static_cast<uint16_t>((node.generation + 1) & 0xfff);
-    // Back off 100 ms, 200 ms, ... up to 5 s so a node that always fails does not spin.
-    auto delay = std::chrono::milliseconds(
-        std::min<int64_t>(5000, int64_t{100} << std::min<uint32_t>(node.restarts - 1, 6)));
-    const auto& max = plan_.nodes[node.index].descriptor->max_restarts;
-    note(node.id, fmt::format("node {} {}; restarting it in {} ms (restart {}{})", node.id,
-                              describe_wait_status(node.last_status), delay.count(), node.restarts,
-                              max ? fmt::format(" of {}", *max) : std::string()));
+    const auto delay = restart_delay(node);
+    const auto& max = desc.max_restarts;
+    note(node.id, fmt::format("node {} {}; restarting it in {} ms (restart {}{}{})", node.id,
+                              describe_wait_status(node.last_status),
+                              std::chrono::duration_cast<std::chrono::milliseconds>(delay).count(),
+                              node.restarts_in_window,
+                              max && *max != 0 ? fmt::format(" of {}", *max) : std::string(),
+                              desc.restart_window ? fmt::format(" in {} s", *desc.restart_window)
+                                                  : std::string()));
     shm::Region& region = regions_[node.index];
     for (uint32_t i = 0; i < region.input_count(); ++i) {
         region.ring(i).reset_consumer();

@@ -129,8 +129,10 @@ class LocalDataflow {
         std::unique_ptr<WatchedProcess> process;  // while kRunning (null for a dynamic node)
         bool dynamic = false;                     // `path: dynamic`: started by the user
         bool killed_after_grace = false;
-        uint16_t generation = 0;  // incremented at each restart; names its pool's segments
-        uint32_t restarts = 0;
+        uint16_t generation = 0;          // incremented at each restart; names its pool's segments
+        uint32_t restarts = 0;            // in all
+        uint32_t restarts_in_window = 0;  // since window_start (restart_window)
+        SteadyClock::time_point window_start{};
         int last_status = 0;  // wait status of the last exit
         Timer restart_timer;
         std::filesystem::path working_dir;
@@ -148,6 +150,7 @@ class LocalDataflow {
     void on_exit(NodeState& node, int status);
     [[nodiscard]] bool should_restart(const NodeState& node, bool success) const;
     void restart(NodeState& node);
+    [[nodiscard]] SteadyClock::duration restart_delay(const NodeState& node) const;
     void finish_node(NodeState& node, NodeResult result);
     void close_outputs_of(const NodeState& node);
     void reclaim_inputs_of(const NodeState& node);

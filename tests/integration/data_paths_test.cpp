@@ -444,6 +444,76 @@ nodes:
     EXPECT_EQ(node_pids(run->out()).size(), 3u) << "three incarnations: " << run->out();
 }
 
+// dora 1.x restart tuning: the delay starts at restart_delay and doubles, capped by
+// max_restart_delay; restart_window forgets restarts older than the window, so a node that fails
+// rarely keeps being restarted while max_restarts still stops one that fails fast.
+TEST_P(Dataflow, RestartDelayDoublesUpToItsCapAndTheWindowForgetsOldRestarts) {
+    auto file = dataflow(R"(
+nodes:
+  - id: capped
+    path: NODE
+    args: crash --after 1
+    inputs: {tick: dora/timer/millis/20}
+    restart_policy: on-failure
+    max_restarts: 3
+    restart_delay: 0.1
+    max_restart_delay: 0.15
+    _unstable_deploy: {machine: b}
+  - id: windowed
+    path: NODE
+    args: crash --after 1
+    inputs: {tick: dora/timer/millis/20}
+    restart_policy: on-failure
+    max_restarts: 1
+    restart_delay: 0.4
+    restart_window: 0.3
+    _unstable_deploy: {machine: b}
+)");
+    auto run = start(file);
+    EXPECT_TRUE(run->wait_for(
+        [&] {
+            return count_of(run->out(), "restarting it in 400 ms (restart 1 of 1 in 0.3 s)") >= 3;
+        },
+        30s))
+        << run->all();
+    stop(*run);
+    (void)run->wait(60s);  // the crashers fail the run; what matters is how they were restarted
+    const std::string out = run->out();
+    EXPECT_TRUE(contains(out, "restarting it in 100 ms (restart 1 of 3)")) << out;
+    EXPECT_TRUE(contains(out, "restarting it in 150 ms (restart 2 of 3)")) << out;
+    EXPECT_TRUE(contains(out, "restarting it in 150 ms (restart 3 of 3)")) << out;
+    EXPECT_FALSE(contains(out, "(restart 4 of 3)")) << out;
+    // Each `windowed` failure comes 0.4 s after the last restart, outside the 0.3 s window: it is
+    // the first of a new window every time, and the node keeps being restarted.
+    EXPECT_GE(count_of(out, "restarting it in 400 ms (restart 1 of 1 in 0.3 s)"), 3u) << out;
+    EXPECT_FALSE(contains(out, "(restart 2 of 1")) << out;
+}
+
+// dora 1.x top-level `env`: every node gets it; a node's own `env` wins.
+TEST_P(Dataflow, TopLevelEnvReachesEveryNodeAndNodeEnvWins) {
+    auto file = dataflow(R"(
+env:
+  SHARED: from-the-dataflow
+  OVERRIDDEN: dataflow-value
+nodes:
+  - id: plain
+    path: shell
+    args: echo "plain $SHARED $OVERRIDDEN"
+    _unstable_deploy: {machine: a}
+  - id: own
+    path: shell
+    args: echo "own $SHARED $OVERRIDDEN"
+    env: {OVERRIDDEN: node-value}
+    _unstable_deploy: {machine: b}
+)");
+    auto run = start(file);
+    EXPECT_EQ(exit_code(run->wait(60s)), 0) << run->all();
+    EXPECT_TRUE(contains(run->out(), out_line("plain", "plain from-the-dataflow dataflow-value")))
+        << run->out();
+    EXPECT_TRUE(contains(run->out(), out_line("own", "own from-the-dataflow node-value")))
+        << run->out();
+}
+
 TEST_P(Dataflow, RestartedProducerKeepsItsConsumersInputOpen) {
     auto file = dataflow(R"(
 nodes:
