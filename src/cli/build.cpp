@@ -1,13 +1,24 @@
-// `dora build DATAFLOW`: runs the nodes' `build` commands on the machines they are deployed to
-// (through the daemons there) and prints their output.
+// `dora build DATAFLOW [--local]`: runs the nodes' `build` commands and prints their output. As in
+// dora 0.3.12, a dataflow that deploys nothing to other machines (no `machine:`), or `--local`,
+// is built right here without a coordinator; otherwise each node is built on the machine it is
+// deployed to, through the daemons there.
+#include <signal.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "cli/commands.hpp"
 #include "cli/coordinator_client.hpp"
+#include "core/descriptor.hpp"
+#include "core/event_loop.hpp"
+#include "daemon/build_runner.hpp"
+#include "daemon/node_command.hpp"
+#include "daemon/spawner.hpp"
 #include "message/cli_to_coordinator.hpp"
 
 namespace dora::cli {
@@ -16,7 +27,47 @@ namespace {
 struct BuildOptions {
     ClientOptions client;
     std::string dataflow;
+    bool local = false;
 };
+
+// Every node's build here, one after the other, output streamed as it comes.
+void build_locally(const Descriptor& descriptor) {
+    std::vector<daemon::BuildRunner::Step> steps;
+    for (const auto& node : descriptor.nodes) {
+        if (node.build) {
+            steps.push_back({node.id, *node.build, daemon::node_working_dir(descriptor, node)});
+        }
+    }
+    if (steps.empty()) {
+        std::cout << "no node has a build command" << std::endl;
+        return;
+    }
+    auto loop = or_throw(EventLoop::create());
+    daemon::BuildRunner runner(*loop, daemon::current_environment());
+    std::optional<std::pair<bool, std::string>> outcome;
+    runner.run(
+        std::move(steps),
+        [](const std::string& node, std::string_view line) {
+            std::string out = format_log_line(node, "", "build", std::string(line));
+            std::fwrite(out.data(), 1, out.size(), stdout);
+            std::fflush(stdout);
+        },
+        [&](bool success, const std::string& message) {
+            outcome.emplace(success, message);
+            loop->stop();
+        });
+    loop->on_signal(SIGINT, [&] {
+        runner.cancel_all();  // its done handler reports the cancelled step and stops the loop
+    });
+    if (!outcome) {
+        loop->run();
+    }
+    if (!outcome || !outcome->first) {
+        throw Exception(Error::make("build failed:\n  {}",
+                                    outcome ? outcome->second : std::string("interrupted")));
+    }
+    std::cout << "build finished" << std::endl;
+}
 
 void run_build(const BuildOptions& options) {
     auto path = std::filesystem::absolute(options.dataflow).lexically_normal();
@@ -26,6 +77,15 @@ void run_build(const BuildOptions& options) {
     }
     std::stringstream text;
     text << in.rdbuf();
+    auto descriptor = or_throw(parse_descriptor(text.str(), path));
+    const bool deploys =
+        std::any_of(descriptor.nodes.begin(), descriptor.nodes.end(), [&](const NodeDescriptor& n) {
+            return descriptor.effective_deploy(n).machine.has_value();
+        });
+    if (options.local || !deploys) {
+        build_locally(descriptor);
+        return;
+    }
     message::CliBuild build{text.str(), path.string(), sys::machine_identity()};
     auto client = connect_or_throw(options.client);
     or_throw(client.send(build));
@@ -53,8 +113,12 @@ void run_build(const BuildOptions& options) {
 void add_build_command(CLI::App& app) {
     auto options = std::make_shared<BuildOptions>();
     auto* cmd = app.add_subcommand(
-        "build", "Run the nodes' build commands on the machines they are deployed to");
+        "build",
+        "Run the nodes' build commands: here when nothing is deployed to a machine (or --local), "
+        "else on the machines they are deployed to");
     cmd->add_option("dataflow", options->dataflow, "The dataflow file (YAML)")->required();
+    cmd->add_flag("--local", options->local,
+                  "Build every node here, without a coordinator, whatever its `machine:`");
     add_client_options(cmd, options->client);
     cmd->callback([options] { run_build(*options); });
 }

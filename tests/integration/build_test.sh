@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `dora build`: each node's build command runs on the daemon of its machine, in the node's
 # working directory, with its output streamed; a failing build names the node, the machine and
-# the exit status, and `dora build` fails.
+# the exit status, and `dora build` fails. A dataflow that deploys nothing (or `--local`) is built
+# here without any coordinator, as in dora 0.3.12.
 #   build_test.sh <dora binary>
 set -euo pipefail
 DORA=$1
@@ -32,4 +33,25 @@ if "$DORA" build "$WORK/flow/bad.yml" --coordinator-port "$CPORT" >"$WORK/bad.ou
 fi
 grep -q 'build failed:' "$WORK/bad.out" && ! grep -q 'machine `cloud`: machine' "$WORK/bad.out" && grep -q 'machine `cloud`: the build of node b (echo oops; exit 3) exited with status 3' \
     "$WORK/bad.out" || fail "the failure does not name node, machine and status"
+# Without a coordinator: nothing deployed builds here; --local builds a deployed one here too.
+mkdir "$WORK/local"
+cat >"$WORK/local/plain.yml" <<'YAML'
+nodes:
+  - {id: a, path: shell, args: "true", build: "echo building a here; echo local > a.txt"}
+  - {id: b, path: shell, args: "true", build: "echo building b here"}
+YAML
+nobody=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+DORA_COORDINATOR_PORT=$nobody "$DORA" build "$WORK/local/plain.yml" >"$WORK/local.out" 2>&1 ||
+    { cat "$WORK/local.out"; fail "a local build failed"; }
+grep -q '^a: build     building a here$' "$WORK/local.out" || fail "the local build's output"
+grep -q '^build finished$' "$WORK/local.out" || fail "the local build's result"
+[[ $(cat "$WORK/local/a.txt") == local ]] || fail "the local build did not run in the node's directory"
+DORA_COORDINATOR_PORT=$nobody "$DORA" build "$WORK/flow/good.yml" --local >"$WORK/forced.out" 2>&1 ||
+    { cat "$WORK/forced.out"; fail "build --local failed"; }
+grep -q '^b: build     building b$' "$WORK/forced.out" || fail "build --local did not build b here"
+if DORA_COORDINATOR_PORT=$nobody "$DORA" build "$WORK/flow/bad.yml" --local >"$WORK/lbad.out" 2>&1; then
+    fail "a failing local build succeeded"
+fi
+grep -q 'the build of node b (echo oops; exit 3) exited with status 3' "$WORK/lbad.out" ||
+    { cat "$WORK/lbad.out"; fail "the failing local build does not say which node and status"; }
 echo "dora build: ok"
