@@ -49,18 +49,6 @@ wait_for 20 grep -q "dynamic node cpp-relay joined" "$WORK/start.out" || fail "c
 wait_for 20 grep -q "dynamic node py-relay joined" "$WORK/start.out" || fail "py-relay did not join"
 wait_for 10 bash -c "! \"$DORA\" list | grep -q '(waiting)'" || fail "joined nodes still shown waiting"
 
-refused() {  # <expected text> <command...>: the command fails and says so
-    local want=$1
-    shift
-    if "$@" >"$WORK/refused.out" 2>&1; then fail "$* joined"; fi
-    grep -qF -- "$want" "$WORK/refused.out" || { cat "$WORK/refused.out"; fail "$*: no \"$want\""; }
-}
-refused "is already running (started twice?)" python3 "$FIXTURES/dynamic_relay.py" py-relay
-refused "has a node \`nope\`" python3 "$FIXTURES/dynamic_relay.py" nope
-refused "is not dynamic: the daemon spawns it" python3 "$FIXTURES/dynamic_relay.py" sink
-refused "cannot reach the dora daemon at 127.0.0.1:1" env DORA_DAEMON_PORT=1 \
-    python3 "$FIXTURES/dynamic_relay.py" py-relay
-
 wait "$START" || { cat "$WORK/start.out"; fail "the dataflow did not finish successfully"; }
 wait "$PY" || fail "the Python dynamic node failed"
 wait "$CPP" || fail "the C++ dynamic node failed"
@@ -71,14 +59,36 @@ got=$(grep -o "sink: stdout    received in [0-9]*" "$WORK/start.out" | grep -o "
     fail "py-relay forwarded $py, cpp-relay $cpp, the sink got $got (every one that entered must arrive)"
 grep -q "sink: stdout    input closed in" "$WORK/start.out" || fail "the sink got no INPUT_CLOSED"
 
-# A dynamic node that never joins: `dora stop` still ends the dataflow, successfully.
+# A long-running dataflow for the refusals: `ghost` joins and stays, `never` never joins.
 cat >"$WORK/lonely.yml" <<YAML
 nodes:
   - {id: ticker, path: $NODE, args: consumer, inputs: {tick: dora/timer/millis/50}}
-  - {id: ghost, path: dynamic, inputs: {tick: dora/timer/millis/50}}
+  - {id: ghost, path: dynamic, inputs: {tick: dora/timer/millis/50}, outputs: [out]}
+  - {id: never, path: dynamic, inputs: {tick: dora/timer/millis/50}}
 YAML
-"$DORA" start "$WORK/lonely.yml" --detach >"$WORK/lonely.out" 2>&1 || fail "start lonely"
-"$DORA" stop --grace-duration 5 >"$WORK/stop.out" 2>&1 || { cat "$WORK/stop.out"; fail "stop lonely"; }
+"$DORA" start "$WORK/lonely.yml" --name lonely --detach >"$WORK/lonely.out" 2>&1 || fail "start lonely"
+wait_for 20 bash -c "\"$DORA\" list | grep -q 'ghost (waiting)'" || fail "ghost not shown waiting"
+python3 "$FIXTURES/dynamic_relay.py" ghost >"$WORK/ghost.out" 2>&1 &
+PIDS+=($!)
+GHOST=$!
+wait_for 20 bash -c "! \"$DORA\" list | grep -q 'ghost (waiting)'" || fail "ghost did not join"
+
+refused() {  # <expected text> <command...>: the command fails and says so
+    local want=$1
+    shift
+    if "$@" >"$WORK/refused.out" 2>&1; then fail "$* joined"; fi
+    grep -qF -- "$want" "$WORK/refused.out" || { cat "$WORK/refused.out"; fail "$*: no \"$want\""; }
+}
+refused "is already running (started twice?)" python3 "$FIXTURES/dynamic_relay.py" ghost
+refused "has a node \`nope\`" python3 "$FIXTURES/dynamic_relay.py" nope
+refused "is not dynamic: the daemon spawns it" python3 "$FIXTURES/dynamic_relay.py" ticker
+refused "cannot reach the dora daemon at 127.0.0.1:1" env DORA_DAEMON_PORT=1 \
+    python3 "$FIXTURES/dynamic_relay.py" ghost
+
+# `dora stop` ends it successfully: ghost gets STOP and leaves, `never` never joined.
+"$DORA" stop lonely --grace-duration 5 >"$WORK/stop.out" 2>&1 || { cat "$WORK/stop.out"; fail "stop lonely"; }
+wait "$GHOST" || fail "ghost did not exit cleanly after STOP"
+
 # `dora run` has no daemon to join: it refuses dynamic nodes up front, saying what to do.
 if (cd "$WORK" && "$DORA" run lonely.yml >"$WORK/run.out" 2>&1); then fail "dora run took a dynamic node"; fi
 grep -q "dynamic nodes join a daemon; run the dataflow with \`dora up\` and \`dora start\`" \
