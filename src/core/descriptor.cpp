@@ -149,6 +149,15 @@ void check_inputs(const Descriptor& descriptor, const NodeDescriptor& node, Prob
 }
 
 void check_path(const Descriptor& descriptor, const NodeDescriptor& node, Problems& problems) {
+    if (node.kind == NodeKind::kOperators) {
+        if (node.build || node.git) return;  // the files appear with the build
+        for (const auto& op : node.operators) {
+            if (auto file = resolve_operator_file(descriptor, op); !file) {
+                problems.add(op.location, node, file.error().message());
+            }
+        }
+        return;
+    }
     bool names_a_file = node.kind == NodeKind::kExecutable || node.kind == NodeKind::kPython;
     if (!names_a_file || node.build || node.git || is_url(node.path)) return;
     if (node.path.empty()) return;  // already reported by the parser
@@ -219,6 +228,20 @@ std::string format_input_source(const InputSource& source) {
     }
     const auto& output = std::get<NodeOutputSource>(source);
     return fmt::format("{}/{}", output.node, output.output);
+}
+
+Result<std::filesystem::path> resolve_operator_file(const Descriptor& descriptor,
+                                                    const OperatorDescriptor& op) {
+    std::filesystem::path path(op.python);
+    std::error_code ec;
+    std::filesystem::path base = descriptor.base_dir;
+    if (base.empty()) base = std::filesystem::current_path(ec);
+    std::filesystem::path candidate = path.is_absolute() ? path : (base / path).lexically_normal();
+    if (is_file(candidate)) return candidate;
+    return fail(
+        "operator `{}`: {} does not exist; fix `python:` (relative paths start at the "
+        "dataflow's directory)",
+        op.id, candidate.string());
 }
 
 Result<std::filesystem::path> resolve_node_path(const Descriptor& descriptor,

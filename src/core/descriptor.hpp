@@ -63,6 +63,18 @@ enum class NodeKind {
     kPython,      // path ends in .py: run with `python3 -u path args...`
     kShell,       // path == "shell": `sh -c <args>`
     kDynamic,     // path == "dynamic": not spawned, connects by itself
+    kOperators,   // `operators:` / `operator:`: dora's runtime node runs its (Python) operators
+};
+
+// One operator of a runtime node (dora's `operators:` entry, or `operator:`). Its inputs and
+// outputs also appear on the runtime node as "<operator>/<id>", which is how the rest of the
+// dataflow addresses them (`<node>/<operator>/<output>`).
+struct OperatorDescriptor {
+    std::string id;
+    std::string python;  // the operator's Python file, as written (relative to the dataflow)
+    std::vector<std::string> inputs;   // input ids
+    std::vector<std::string> outputs;  // output ids
+    SourceLocation location;
 };
 
 struct Deploy {
@@ -101,7 +113,8 @@ struct NodeDescriptor {
     std::optional<double> max_restart_delay;
     std::optional<double> restart_window;
     std::optional<GitSource> git;
-    SourceLocation location;  // where the node's entry (`- id: ...`) starts
+    std::vector<OperatorDescriptor> operators;  // kOperators only
+    SourceLocation location;                    // where the node's entry (`- id: ...`) starts
     // Where each key of this node was written (the key itself, e.g. `path:`), for error messages.
     std::map<std::string, SourceLocation, std::less<>> key_locations;
     std::vector<SourceLocation> output_locations;  // parallel to `outputs`
@@ -155,5 +168,8 @@ struct ValidationOptions {
 // nothing is found.
 [[nodiscard]] Result<std::filesystem::path> resolve_node_path(const Descriptor& descriptor,
                                                               const NodeDescriptor& node);
+// An operator's Python file: absolute, or relative to the dataflow's directory.
+[[nodiscard]] Result<std::filesystem::path> resolve_operator_file(const Descriptor& descriptor,
+                                                                  const OperatorDescriptor& op);
 
 }  // namespace dora

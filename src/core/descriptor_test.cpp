@@ -216,12 +216,39 @@ TEST(ParseDescriptor, Dora1KeysNotDoneYetAreRefusedByName) {
     EXPECT_EQ(line_count(error), 10u) << error;
 }
 
-TEST(ParseDescriptor, OperatorNodesAreRejectedWithWhatToWriteInstead) {
-    std::string error = parse_error("nodes:\n  - id: op\n    operator:\n      python: op.py\n");
-    EXPECT_CONTAINS(error, "dataflow.yml:3:5: node \"op\": `operator`");
-    EXPECT_CONTAINS(error, "not supported by dora-cpp");
-    EXPECT_CONTAINS(error, "path:");
-    EXPECT_EQ(line_count(error), 1u);  // no extra "has no path" complaint
+TEST(ParseDescriptor, OperatorsBecomeTheRuntimeNodesPrefixedInputsAndOutputs) {
+    Descriptor d = parse_ok(
+        "nodes:\n  - id: rt\n    operators:\n      - id: a\n        python: a.py\n"
+        "        inputs: {tick: dora/timer/millis/5}\n        outputs: [x]\n"
+        "      - id: b\n        python: {source: b.py}\n        inputs: {x: rt/a/x}\n"
+        "        outputs: [y, z]\n"
+        "  - id: single\n    operator:\n      python: s.py\n      inputs: {y: rt/b/y}\n");
+    const NodeDescriptor& rt = d.nodes.at(0);
+    EXPECT_EQ(rt.kind, NodeKind::kOperators);
+    ASSERT_EQ(rt.operators.size(), 2u);
+    EXPECT_EQ(rt.operators[1].python, "b.py");
+    EXPECT_EQ(rt.operators[1].inputs, std::vector<std::string>{"x"});
+    EXPECT_EQ(rt.outputs, (std::vector<std::string>{"a/x", "b/y", "b/z"}));
+    ASSERT_EQ(rt.inputs.size(), 2u);
+    EXPECT_EQ(rt.inputs[1].id, "b/x");
+    const auto& source = std::get<NodeOutputSource>(rt.inputs[1].source);
+    EXPECT_EQ(source.node, "rt");
+    EXPECT_EQ(source.output, "a/x");
+    EXPECT_EQ(d.nodes.at(1).operators.at(0).id, "op") << "`operator:` is named op, as in dora";
+}
+
+TEST(ParseDescriptor, OperatorMistakesAreNamed) {
+    std::string error = parse_error(
+        "nodes:\n  - id: rt\n    path: x.py\n    inputs: {t: dora/timer/millis/5}\n"
+        "    operators:\n      - id: a\n        shared-library: build/a\n"
+        "      - python: c.py\n      - id: d\n        python: d.py\n        wat: 1\n"
+        "  - id: custom\n    custom: {source: x}\n");
+    EXPECT_CONTAINS(error, "a runtime node (`operators:`/`operator:`) has no `path`; remove it");
+    EXPECT_CONTAINS(error, "has no `inputs`; give them to its operators");
+    EXPECT_CONTAINS(error, "`shared-library` operators are not supported by dora-cpp yet");
+    EXPECT_CONTAINS(error, "operator has no `id`");
+    EXPECT_CONTAINS(error, "unknown operator key `wat`");
+    EXPECT_CONTAINS(error, "`custom` (dora's old node spelling) is not supported");
 }
 
 TEST(ParseDescriptor, BothDeploySpellingsOnOneNodeIsAnError) {

@@ -165,6 +165,9 @@ class Parser {
     template <typename Visit>
     void for_each_entry(const YAML::Node& map, Visit visit);
     void root(const YAML::Node& root, Descriptor& descriptor);
+    void operators(std::string_view key, const YAML::Node& value, NodeDescriptor& node);
+    void operator_entry(const YAML::Node& entry, std::optional<std::string> default_id,
+                        NodeDescriptor& node);
     void debug(std::string_view key, const YAML::Node& value);
     void node(const YAML::Node& entry, NodeDescriptor& node);
     void finish_node(const YAML::Node& entry, NodeDescriptor& node);
@@ -423,6 +426,109 @@ void Parser::debug(std::string_view key, const YAML::Node& value) {
     });
 }
 
+// dora's runtime nodes: `operators:` (a list) or `operator:` (one, id "op" unless given). Each
+// operator's inputs and outputs become the node's "<operator>/<id>" inputs and outputs.
+void Parser::operators(std::string_view key, const YAML::Node& value, NodeDescriptor& parsed) {
+    if (!parsed.operators.empty() || parsed.kind == NodeKind::kOperators) {
+        problem(value, "give either `operators:` or `operator:`, once");
+        return;
+    }
+    parsed.kind = NodeKind::kOperators;
+    if (key == "operator") {
+        operator_entry(value, "op", parsed);
+        return;
+    }
+    if (!value.IsSequence() || value.size() == 0) {
+        problem(value, "`operators` must be a non-empty list of `- id: ...` entries");
+        return;
+    }
+    for (const auto& entry : value) {
+        operator_entry(entry, std::nullopt, parsed);
+    }
+}
+
+void Parser::operator_entry(const YAML::Node& entry, std::optional<std::string> default_id,
+                            NodeDescriptor& parsed) {
+    if (!entry.IsMap()) {
+        problem(entry, fmt::format("an operator must be a mapping with `id`, `python`, `inputs` "
+                                   "and `outputs`, not {}",
+                                   type_name(entry)));
+        return;
+    }
+    OperatorDescriptor op;
+    op.location = location(entry.Mark());
+    op.id = default_id.value_or("");
+    NodeDescriptor io;  // the operator's inputs and outputs, parsed as a node's
+    for_each_entry(entry, [&](const std::string& key, const YAML::Node& key_node,
+                              const YAML::Node& v) {
+        if (key == "id") {
+            op.id = v.IsScalar() ? v.Scalar() : "";
+            if (op.id.empty() || op.id.find('/') != std::string::npos) {
+                problem(v, "an operator `id` must be a non-empty name without `/`");
+            }
+        } else if (key == "name" || key == "description") {
+            (void)optional_string(v, key);  // documentation only, as in dora
+        } else if (key == "python") {
+            if (v.IsMap()) {
+                const YAML::Node source = v["source"];
+                if (v["conda_env"]) {
+                    problem(v["conda_env"],
+                            "`conda_env` is not supported by dora-cpp; run the "
+                            "dataflow from the environment the operator needs");
+                }
+                op.python = source && source.IsScalar() ? source.Scalar() : "";
+            } else {
+                op.python = v.IsScalar() ? v.Scalar() : "";
+            }
+            if (op.python.empty()) {
+                problem(v, "`python` must name the operator's .py file");
+            }
+        } else if (key == "shared-library" || key == "wasm") {
+            problem(key_node,
+                    fmt::format("`{}` operators are not supported by dora-cpp yet (Python "
+                                "operators are); build the code as a node (`path:` with "
+                                "`inputs:` and `outputs:`) instead",
+                                key));
+        } else if (key == "inputs") {
+            inputs(v, io);
+        } else if (key == "outputs") {
+            outputs(v, io);
+        } else if (key == "build" || key == "send_stdout_as") {
+            problem(key_node, fmt::format("`{}` on an operator is not supported by dora-cpp yet; "
+                                          "put it on the runtime node",
+                                          key));
+        } else {
+            problem(key_node, fmt::format("unknown operator key `{}`; the keys are: id, name, "
+                                          "description, python, inputs, outputs",
+                                          key));
+        }
+    });
+    if (op.id.empty()) {
+        problem(entry, "operator has no `id`; add `id: <name>`");
+        return;
+    }
+    if (op.python.empty() && !entry["shared-library"] && !entry["wasm"]) {
+        problem(entry, fmt::format("operator `{}` has no `python:` file", op.id));
+    }
+    for (auto& input : io.inputs) {
+        op.inputs.push_back(input.id);
+        input.id = op.id + "/" + input.id;
+        parsed.inputs.push_back(std::move(input));
+    }
+    for (auto& output : io.outputs) {
+        op.outputs.push_back(output);
+        parsed.outputs.push_back(op.id + "/" + output);
+    }
+    parsed.output_locations.insert(parsed.output_locations.end(), io.output_locations.begin(),
+                                   io.output_locations.end());
+    for (const auto& other : parsed.operators) {
+        if (other.id == op.id) {
+            problem(entry, fmt::format("operator `{}` is defined twice in this node", op.id));
+        }
+    }
+    parsed.operators.push_back(std::move(op));
+}
+
 void Parser::node(const YAML::Node& entry, NodeDescriptor& parsed) {
     parsed.location = location(entry.Mark());
     if (!entry.IsMap()) {
@@ -444,12 +550,12 @@ void Parser::node(const YAML::Node& entry, NodeDescriptor& parsed) {
                                       [&](const NodeKey& known) { return known.name == key; });
             if (found != keys.end()) {
                 found->handle(*this, value, parsed);
-            } else if (is_operator_key(key)) {
+            } else if (key == "operators" || key == "operator") {
+                operators(key, value, parsed);
+            } else if (key == "custom") {
                 problem(key_node,
-                        fmt::format("`{}` (dora operators) is not supported by dora-cpp; run the "
-                                    "code as a node instead: `path: <executable or script.py>` "
-                                    "with `inputs:` and `outputs:`",
-                                    key));
+                        "`custom` (dora's old node spelling) is not supported; write `path:`, "
+                        "`args:`, `inputs:` and `outputs:` directly on the node");
             } else {
                 problem(key_node, fmt::format("unknown key `{}`{}; the node keys are: {}", key,
                                               suggestion(key, kNames), join(kNames, ", ")));
@@ -461,6 +567,20 @@ void Parser::node(const YAML::Node& entry, NodeDescriptor& parsed) {
 void Parser::finish_node(const YAML::Node& entry, NodeDescriptor& parsed) {
     if (!entry["id"]) {
         problem(entry, "node has no `id`; add `id: <unique name>`");
+    }
+    if (entry["operators"] || entry["operator"]) {
+        parsed.kind = NodeKind::kOperators;
+        for (const char* key : {"path", "args", "inputs", "outputs"}) {
+            if (entry[key]) {
+                problem(entry[key], fmt::format("a runtime node (`operators:`/`operator:`) has no "
+                                                "`{}`; {}",
+                                                key,
+                                                std::string_view(key) == "inputs" ||
+                                                        std::string_view(key) == "outputs"
+                                                    ? "give them to its operators"
+                                                    : "remove it"));
+            }
+        }
     }
     if (!entry["path"] && std::none_of(entry.begin(), entry.end(), [](const auto& kv) {
             return kv.first.IsScalar() && is_operator_key(kv.first.Scalar());

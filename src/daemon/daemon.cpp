@@ -334,6 +334,14 @@ Result<Descriptor> Daemon::load_descriptor(const std::string& dataflow_id, const
                     fmt::format("\nmachine `{}`: {}", options_.machine_id, p.error().message());
             }
         }
+        if (node.kind == NodeKind::kOperators && !node.build) {
+            for (const auto& op : node.operators) {
+                if (auto p = resolve_operator_file(*descriptor, op); !p) {
+                    problems += fmt::format("\nmachine `{}`: node {}: {}", options_.machine_id,
+                                            node.id, p.error().message());
+                }
+            }
+        }
     }
     if (!problems.empty()) {
         return fail("the dataflow cannot run here:{}", problems);

@@ -1,5 +1,7 @@
 #include "daemon/node_command.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "core/shell_words.hpp"
 
 namespace dora::daemon {
@@ -50,6 +52,23 @@ Result<SpawnSpec> node_spawn_spec(const Descriptor& descriptor, const NodeDescri
         case NodeKind::kDynamic:
             return fail("node {} is dynamic: it is not spawned by dora, start it yourself",
                         node.id);
+        case NodeKind::kOperators: {
+            // dora's runtime node: our Python package's operator runtime loads each operator.
+            nlohmann::json ops = nlohmann::json::array();
+            for (const auto& op : node.operators) {
+                auto file = resolve_operator_file(descriptor, op);
+                if (!file) {
+                    return fail(file.error().context(fmt::format("node {}", node.id)));
+                }
+                ops.push_back({{"id", op.id},
+                               {"python", file->string()},
+                               {"inputs", op.inputs},
+                               {"outputs", op.outputs}});
+            }
+            base_env[std::string(kOperatorsEnv)] = ops.dump();
+            spec.argv = {"python3", "-u", "-m", "dora.operator_runtime"};
+            break;
+        }
     }
     spec.argv.insert(spec.argv.end(), args.begin(), args.end());
     auto lookup = [&base_env](std::string_view name) -> std::optional<std::string> {

@@ -1,7 +1,8 @@
 // The command line, working directory and environment of a node, from its descriptor:
 // `*.py` runs as `python3 -u <script> <args>`, `shell` as `sh -c <args>`, anything else as the
-// executable with `args` split like a shell splits words; `env` values have `$VAR` expanded
-// against the daemon's environment.
+// executable with `args` split like a shell splits words; a runtime node (`operators:`) as
+// `python3 -u -m dora.operator_runtime` with its operators in DORA_OPERATORS (JSON: id, python
+// file, inputs, outputs); `env` values have `$VAR` expanded against the daemon's environment.
 //
 // Thread safety: pure functions.
 #pragma once
@@ -13,6 +14,8 @@
 #include "daemon/spawner.hpp"
 
 namespace dora::daemon {
+
+inline constexpr std::string_view kOperatorsEnv = "DORA_OPERATORS";
 
 // The directory a node runs in: its deploy working_dir, else the dataflow file's directory.
 [[nodiscard]] std::filesystem::path node_working_dir(const Descriptor& descriptor,

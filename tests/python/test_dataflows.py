@@ -336,6 +336,84 @@ nodes:
                              '"tick": "dora/timer/millis/100"}, "outputs": ["y", "z"]}')
 
 
+class Operators(DataflowTest):
+    """dora's runtime nodes with Python operators (nodes/operators)."""
+
+    def test_operators_feed_each_other_and_nodes_by_node_operator_output(self):
+        rc, out = self.run_dataflow(f"""
+nodes:
+  - id: runtime
+    operators:
+      - id: counter
+        python: {NODES}/operators/counter_op.py
+        inputs: {{tick: dora/timer/millis/30}}
+        outputs: [count]
+      - id: doubler
+        python: {NODES}/operators/doubler_op.py
+        inputs: {{count: runtime/counter/count}}
+        outputs: [doubled]
+  - id: printer
+    path: {NODES}/operators/printer.py
+    inputs: {{doubled: runtime/doubler/doubled}}
+""", extra=("--stop-after", "2"))
+        self.assertEqual(rc, 0, out)
+        got = re.search(r"printer: stdout    printer got (\[.*\])", out)
+        self.assertIsNotNone(got, out)
+        values = eval(got.group(1))
+        self.assertGreaterEqual(len(values), 3, out)
+        self.assertEqual(values, [2 * (i + 1) for i in range(len(values))], out)
+        self.assertRegex(out, r"runtime: stdout    counter got STOP after [1-9]")
+
+    def test_a_single_operator_ends_its_node_with_stop_all(self):
+        rc, out = self.run_dataflow(f"""
+nodes:
+  - id: single
+    env: {{COUNTER_LIMIT: "5"}}
+    operator:
+      python: {NODES}/operators/counter_op.py
+      inputs: {{tick: dora/timer/millis/20}}
+      outputs: [count]
+  - id: printer
+    path: {NODES}/operators/printer.py
+    inputs: {{count: single/op/count}}
+""")
+        self.assertEqual(rc, 0, out)
+        self.assertLine(out, "printer: stdout    printer got [1, 2, 3, 4, 5]")
+        self.assertNotIn("counter got STOP", out)
+
+    def test_an_operator_that_raises_fails_its_node_naming_it(self):
+        rc, out = self.run_dataflow(f"""
+nodes:
+  - id: runtime
+    operators:
+      - id: flaky
+        python: {NODES}/operators/failing_op.py
+        inputs: {{tick: dora/timer/millis/20}}
+""")
+        self.assertNotEqual(rc, 0, out)
+        self.assertLine(out, "operator `flaky` raised in on_event (event INPUT tick)")
+        self.assertLine(out, "ValueError: the sensor went away")
+        self.assertLine(out, "node runtime failed")
+
+    def test_shared_library_operators_and_missing_files_are_refused_by_dora_check(self):
+        def check(text):
+            path = os.path.join(self.dir, "refused.yml")
+            with open(path, "w") as f:
+                f.write(text)
+            return subprocess.run([DORA, "check", "--dataflow", path], capture_output=True,
+                                  text=True)
+        shared = check("nodes:\n  - id: r\n    operators:\n      - id: c\n"
+                       "        shared-library: build/op\n")
+        self.assertEqual(shared.returncode, 1, shared.stderr)
+        self.assertIn("`shared-library` operators are not supported by dora-cpp yet",
+                      shared.stderr)
+        missing = check("nodes:\n  - id: r\n    operators:\n      - id: p\n"
+                        "        python: nowhere.py\n")
+        self.assertEqual(missing.returncode, 1, missing.stderr)
+        self.assertIn("operator `p`:", missing.stderr)
+        self.assertIn("nowhere.py does not exist", missing.stderr)
+
+
 class NodeInfoAndClose(DataflowTest):
     def test_input_and_output_ids(self):
         rc, out = self.run_dataflow("""
