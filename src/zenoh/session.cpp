@@ -188,8 +188,10 @@ void Session::on_established(Transport& transport) {
     if (mode() != Mode::kRouter) {
         declare_local_subscribers(*face);
     }
-    if (mode() == Mode::kPeer) {
-        // Ask a peer for its subscribers, now and as they change (Rust peers declare on interest).
+    if (mode() == Mode::kPeer && transport.peer_whatami() != WhatAmI::kClient) {
+        // Ask a peer or router for its subscribers, now and as they change (Rust peers declare on
+        // interest). Never a client: it declares unasked, and a Rust client treats an INTEREST
+        // from the node it is linked to as unreachable code and panics (docs section 9.6).
         Interest interest;
         interest.id = face->id;
         interest.current = true;

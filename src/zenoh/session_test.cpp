@@ -16,6 +16,12 @@ using namespace std::chrono_literals;
 
 std::vector<uint8_t> hex(std::string_view h) { return from_hex(h).value(); }
 
+template <typename T>
+bool contains(const std::vector<NetworkMessage>& messages) {
+    return std::any_of(messages.begin(), messages.end(),
+                       [](const NetworkMessage& m) { return std::holds_alternative<T>(m); });
+}
+
 struct Received {
     std::vector<std::pair<std::string, std::string>> samples;  // key, payload
     bool has(std::string_view key, std::string_view payload) const {
@@ -85,9 +91,11 @@ class SessionTest : public testing::LoopTest {
         }
     }
 
-    // Plays zenoh-pico's client handshake against `port`.
-    void pico_handshake(testing::RawPeer& peer) {
-        peer.send_batch(hex("c109f2a85d4c129ffc4318f57e46aabc6ed1e50a00082701"));
+    // Plays zenoh-pico's handshake: as a client (ZID length and whatami byte f2) or, with "f1",
+    // as a peer.
+    void pico_handshake(testing::RawPeer& peer, std::string_view whatami_byte = "f2") {
+        peer.send_batch(
+            hex(fmt::format("c109{}a85d4c129ffc4318f57e46aabc6ed1e50a00082701", whatami_byte)));
         std::optional<std::vector<uint8_t>> ack;
         ASSERT_TRUE(run_until([&] { return (ack = peer.try_batch()).has_value(); }));
         Init init = std::get<Init>(decode_single(*ack).value());
@@ -206,6 +214,34 @@ TEST_F(SessionTest, PicoPeerSubscriberGetsOnlyMatchingPushes) {
     for (const auto& k : keys) {
         EXPECT_EQ(k, "demo/y");
     }
+}
+
+TEST_F(SessionTest, PeerAsksLinkedPeersForSubscribersButNeverClients) {
+    // A Rust client panics on an INTEREST from the node it is linked to (docs section 9.6); it
+    // declares its subscribers unasked, so it needs none.
+    auto a = open(Mode::kPeer, {"tcp/127.0.0.1:0"}, {});
+    testing::RawPeer client(a->listen_ports().at(0));
+    pico_handshake(client, "f2");
+    testing::RawPeer peer(a->listen_ports().at(0));
+    pico_handshake(peer, "f1");
+    // Both declare demo/** (D_SUBSCRIBER id 1, N+M, scope 0), so both get PUSHes.
+    client.send_batch(hex("25011e6201000764656d6f2f2a2a"));
+    peer.send_batch(hex("25011e6201000764656d6f2f2a2a"));
+    std::vector<NetworkMessage> to_client;
+    std::vector<NetworkMessage> to_peer;
+    ASSERT_TRUE(run_until([&] {
+        (void)a->put("demo/y", as_bytes("yes"));
+        for (auto& m : drain(client)) {
+            to_client.push_back(std::move(m));
+        }
+        for (auto& m : drain(peer)) {
+            to_peer.push_back(std::move(m));
+        }
+        return contains<Push>(to_client) && contains<Push>(to_peer);
+    }));
+    // One link keeps order: an INTEREST sent when the link opened came before the first PUSH.
+    EXPECT_FALSE(contains<Interest>(to_client));
+    EXPECT_TRUE(contains<Interest>(to_peer));
 }
 
 TEST_F(SessionTest, ClientsTalkThroughARouterThatFilters) {
