@@ -33,6 +33,10 @@ enum class NetworkId : uint8_t {
 }
 
 inline constexpr uint64_t kDefaultQos = 0x05;  // priority Data, drop, not express
+// What our own samples carry: priority Data, block when congested. We never drop a sample of our
+// own on a congested link (we queue and count, docs section 3.4), and a Rust router forwards a
+// "drop" sample as droppable: large ones were lost on the way between two of our daemons.
+inline constexpr uint64_t kDataBlockQos = 0x0d;
 
 // scope 0 = the suffix alone; else the key declared under `scope` + suffix. `sender_mapping`
 // (M flag): the id was declared by the sender of this message, otherwise by its receiver.

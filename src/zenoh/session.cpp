@@ -503,6 +503,7 @@ Result<> Session::put(std::string_view key, Bytes payload, std::optional<Encodin
     DORA_ZCHECK(keyexpr::validate(key));
     Push push;
     push.key = WireExpr{0, key, false};
+    push.ext.qos = kDataBlockQos;
     Put body;
     body.payload = payload;
     body.encoding = encoding;

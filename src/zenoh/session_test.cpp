@@ -244,6 +244,26 @@ TEST_F(SessionTest, PeerAsksLinkedPeersForSubscribersButNeverClients) {
     EXPECT_TRUE(contains<Interest>(to_peer));
 }
 
+TEST_F(SessionTest, OwnSamplesAskToBlockWhenCongested) {
+    // A Rust router drops "drop" samples it cannot queue at once: 64 MiB dora outputs were lost
+    // between daemons that were its clients (docs section 9.6).
+    auto a = open(Mode::kPeer, {"tcp/127.0.0.1:0"}, {});
+    testing::RawPeer sub(a->listen_ports().at(0));
+    pico_handshake(sub);
+    sub.send_batch(hex("25011e6201000764656d6f2f2a2a"));  // D_SUBSCRIBER demo/**
+    std::vector<Push> pushes;
+    ASSERT_TRUE(run_until([&] {
+        (void)a->put("demo/y", as_bytes("yes"));
+        for (const auto& m : drain(sub)) {
+            if (const auto* push = std::get_if<Push>(&m)) {
+                pushes.push_back(*push);
+            }
+        }
+        return !pushes.empty();
+    }));
+    EXPECT_EQ(pushes.front().ext.qos, kDataBlockQos);
+}
+
 TEST_F(SessionTest, ClientsTalkThroughARouterThatFilters) {
     auto router = open(Mode::kRouter, {"tcp/127.0.0.1:0"}, {});
     auto sub = open(Mode::kClient, {}, {at(*router)});
