@@ -327,10 +327,13 @@ def measure_pair(cluster, runtime, work, where, rounds, seconds, results):
     yml = os.path.join(work, f"{where}-throughput.yml")
     write_flow(yml, [
         node(runtime, "source", BENCH_NODE,
-             f"source --sizes {sizes} --seconds {seconds} --out {out}", {"ack": "sink/ack"},
-             ["data", "done"], "edge1", work),
+             f"source --sizes {sizes} --seconds {seconds} --out {out}",
+             {"ack": "{source: sink/ack, queue_size: 16}"}, ["data", "done"], "edge1", work),
+        # dora 0.3.12's node API keeps one message per input unless told more (its queue_size
+        # default); the source keeps at most 8 in flight.
         node(runtime, "sink", BENCH_NODE, f"sink --out {out}",
-             {"data": "source/data", "done": "source/done"}, ["ack"], pong_machine, work)])
+             {"data": "{source: source/data, queue_size: 16}",
+              "done": "{source: source/done, queue_size: 16}"}, ["ack"], pong_machine, work)])
     lines, error = run_bench_flow(cluster, yml, out, 1, 60 + len(SIZES) * seconds * 3)
     got, sent, failed = {}, {}, {}
     for line in lines:
