@@ -4,6 +4,7 @@
 #
 #   bench/vs_dora.sh [--quick] [--rounds N] [--seconds S] [--watch S] [--starts K]
 #                    [--only local,remote,sensor] [--runtimes cpp,0.3.12,1.1.0] [--build DIR]
+#                    [--keep]
 #
 #   local     Python to Python through one daemon: one-way latency p50 (p99) at 8 B, 4 KiB,
 #             1 MiB, 40 MiB (--rounds ping-pongs per size, fewer for the big ones) and
@@ -13,6 +14,7 @@
 #   sensor    examples/sensor-network's Python nodes, unchanged, on four daemons: `dora start
 #             --detach` time and time from `dora start` to the first reading (median of
 #             --starts starts), then CPU and RSS of coordinator, daemons and nodes over --watch s
+#   --keep    keep the work directory (dataflows, node and daemon logs, results) and say where
 #   --quick   --rounds 300 --seconds 1 --watch 15 --starts 2
 #   defaults  --rounds 2000 --seconds 2 --watch 60 --starts 3 (about 12 minutes on 2 cores)
 #
@@ -31,6 +33,7 @@ STARTS=3
 ONLY=local,remote,sensor
 RUNTIMES=cpp,0.3.12,1.1.0
 BUILD=
+KEEP=
 while (($#)); do
     case $1 in
         --quick) ROUNDS=300; SECONDS_PER_SIZE=1; WATCH=15; STARTS=2; shift ;;
@@ -41,6 +44,7 @@ while (($#)); do
         --only) ONLY=$2; shift 2 ;;
         --runtimes) RUNTIMES=$2; shift 2 ;;
         --build) BUILD=$2; shift 2 ;;
+        --keep) KEEP=1; shift ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -75,7 +79,7 @@ cleanup() {
     while read -r ns; do
         [[ -n $ns ]] && ip netns delete "$ns" 2>/dev/null
     done <"$STATE/netns"
-    rm -rf "$WORK"
+    if [[ -n $KEEP ]]; then say "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -351,7 +351,10 @@ def measure_pair(cluster, runtime, work, where, rounds, seconds, results):
                             "received": int(got[size][3]),
                             "sent_rate": float(sent[size][2]) if size in sent else None})
         else:
-            results.append({"key": key, "error": failed.get(size) or error or "no result"})
+            why = failed.get(size) or error or "no result"
+            if size in got:
+                why += f" (the sink counted {got[size][3]})"
+            results.append({"key": key, "error": why})
 
 
 def is_number(text):
