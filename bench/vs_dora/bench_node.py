@@ -6,7 +6,8 @@ arrays (what dora's `send_output` takes), the send time carried in the metadata.
     ping --sizes 8,4096,... --rounds N   sends N arrays per size, each after the previous answer;
                                          prints "latency SIZE P50 P99 N RTT2_P50" (us)
     pong                                 answers each ping with an 8-byte array whose metadata
-                                         holds the one-way delay it measured ("d", ns)
+                                         holds the one-way delay it measured ("d", ns); a size
+                                         whose answer does not come in 20 s is reported lost
     source --sizes ... --seconds S       arrays back to back (at most 8 unacknowledged) for S
                                          seconds per size (at least 10), then "done"; prints
                                          "sent SIZE MSGS_PER_S SENT"
@@ -80,25 +81,38 @@ def percentile(sorted_values, q):
     return sorted_values[int(q * (len(sorted_values) - 1))]
 
 
+def answer_to(node, ping_id):
+    """The pong answer to ping `ping_id`; answers to earlier pings (late after a loss) are
+    skipped. None when none came within 20 s."""
+    deadline = time.monotonic() + 20.0
+    while True:
+        event = next_input(node, timeout=max(deadline - time.monotonic(), 0.0))
+        if event is None or event["metadata"]["i"] == ping_id:
+            return event
+
+
 def ping(node):
     rounds = int(arg("--rounds", "2000"))
+    ping_id = 0
     for size in sizes():
         n = max(rounds // 40, 30) if size >= 16 << 20 else (
             max(rounds // 4, 100) if size >= 1 << 20 else rounds)
         array = payload(size)
         one_way, rtt2 = [], []
         for _ in range(n):
+            ping_id += 1
             t0 = clock()
-            node.send_output("ping", array, {"t": t0})
-            event = next_input(node)
+            node.send_output("ping", array, {"t": t0, "i": ping_id})
+            event = answer_to(node, ping_id)
             t1 = clock()
-            if event is None:
-                report(f"latency {size} lost after {len(one_way)} answers: none within 20 s")
-                report("done")
-                return 1
+            if event is None:  # lost or stuck: this size ends, the next one runs
+                break
             one_way.append(event["metadata"]["d"] / 1000)
             rtt2.append((t1 - t0) / 2000)
             del event
+        if len(one_way) < n:
+            report(f"latency {size} lost: no answer within 20 s after {len(one_way)} of {n}")
+            continue
         skip = n // 10  # warm-up
         one_way, rtt2 = sorted(one_way[skip:]), sorted(rtt2[skip:])
         report(f"latency {size} {percentile(one_way, 0.5):.1f} {percentile(one_way, 0.99):.1f} "
@@ -112,9 +126,10 @@ def pong(node):
     for event in node:
         if event["type"] == "INPUT":
             now = clock()
-            delay = now - event["metadata"]["t"]
+            meta = event["metadata"]
+            delay, ping_id = now - meta["t"], meta["i"]
             del event  # release the sample before answering, as a real consumer would
-            node.send_output("pong", answer, {"d": delay})
+            node.send_output("pong", answer, {"d": delay, "i": ping_id})
         elif event["type"] == "STOP":
             break
     return 0
