@@ -65,8 +65,11 @@ cleanup() {
     set +e
     trap - EXIT INT TERM
     [[ -n $MEASURE_PID ]] && kill "$MEASURE_PID" 2>/dev/null && wait "$MEASURE_PID" 2>/dev/null
-    local pids=()
-    mapfile -t pids <"$STATE/pids"
+    local pids=() pid
+    # The recorded PIDs that still run a dora process (a PID could have been reused since).
+    while read -r pid; do
+        grep -qs dora "/proc/$pid/cmdline" && pids+=("$pid")
+    done <"$STATE/pids"
     while read -r ns; do
         [[ -n $ns ]] || continue
         mapfile -t -O "${#pids[@]}" pids < <(ip netns pids "$ns" 2>/dev/null)

@@ -238,6 +238,12 @@ class Cluster:
                 except subprocess.TimeoutExpired:
                     pass
         subprocess.run(["ip", "netns", "delete", self.netns], capture_output=True)
+        # Gone now: off the caller's list, so a later clean-up cannot hit a reused PID.
+        path = os.path.join(self.state, "pids")
+        with open(path, encoding="utf-8") as f:
+            left = [line for line in f if int(line) not in pids]
+        with open(path, "w", encoding="utf-8") as f:
+            f.writelines(left)
 
 
 # ---------------------------------------------------------------------------------------------
