@@ -13,7 +13,6 @@ usable like a pyarrow array, and importable by pyarrow without copying where pya
 numpy and pyarrow are optional.
 """
 
-import asyncio as _asyncio
 import concurrent.futures as _futures
 import enum as _enum
 import threading as _threading
@@ -54,6 +53,10 @@ async def _recv_async(self, timeout=None):
     awaiting task loses nothing: an event that arrives for it is returned by the next
     ``recv_async`` or ``next`` call.
     """
+    # Imported here, not at the top: every node imports dora, few use asyncio, and asyncio
+    # costs a node ~0.1 s of start-up and ~10 MiB (here it is loaded already: we are awaited).
+    import asyncio
+
     pending = self._pending_async
     if pending is None or pending.cancelled():
         pending = _receiver_pool().submit(self._next_raw, timeout)
@@ -61,7 +64,7 @@ async def _recv_async(self, timeout=None):
     # shield: cancelling this task must not cancel the receive. The future stays pending on the
     # node until its event is returned here (a cancelled call leaves it for the next call, also
     # when it completed just as the task was cancelled).
-    event = await _asyncio.shield(_asyncio.wrap_future(pending))
+    event = await asyncio.shield(asyncio.wrap_future(pending))
     if self._pending_async is pending:
         self._pending_async = None
     return event

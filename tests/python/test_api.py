@@ -8,6 +8,8 @@ import array
 import datetime
 import gc
 import os
+import subprocess
+import sys
 import unittest
 
 import arrow_c
@@ -300,6 +302,13 @@ class Package(unittest.TestCase):
         for name in ("Node", "Array", "Scalar", "DataType", "DoraStatus", "__version__"):
             self.assertTrue(hasattr(dora, name), name)
         self.assertEqual(dora.DoraStatus.CONTINUE.value, 0)
+
+    def test_import_dora_leaves_asyncio_unloaded(self):
+        # A node that never awaits must not pay asyncio's start-up time and memory.
+        code = "import sys, dora; print('asyncio' in sys.modules)"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True).stdout
+        self.assertEqual(out.strip(), "False")
 
     def test_node_outside_a_dataflow_raises_runtime_error_saying_how_to_start_it(self):
         saved = os.environ.pop("DORA_NODE_CONFIG", None)
