@@ -182,7 +182,7 @@ py::object PyNode::next_raw(std::optional<double> timeout) {
         // costs more than the whole receive of a small message).
         std::unique_lock guard(state_->mutex, std::try_to_lock);
         if (guard.owns_lock()) {
-            std::optional<Event> event = impl_->next(std::chrono::nanoseconds(0));
+            std::optional<Event> event = impl_->next(std::chrono::nanoseconds(0), false);
             if (event) {
                 guard.unlock();
                 return to_dict(std::move(*event));
@@ -192,6 +192,8 @@ py::object PyNode::next_raw(std::optional<double> timeout) {
             }
         }
     }
+    // Only the first slice spins before sleeping: an idle node must not spin every 50 ms.
+    bool spin = true;
     for (;;) {
         if (py::object external = take_external(); !external.is_none()) {
             return external;
@@ -207,7 +209,7 @@ py::object PyNode::next_raw(std::optional<double> timeout) {
         {
             py::gil_scoped_release release;
             std::lock_guard guard(state_->mutex);
-            event = impl_->next(slice);
+            event = impl_->next(slice, std::exchange(spin, false));
             finished = impl_->finished();
         }
         if (event) {

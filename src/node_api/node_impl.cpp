@@ -509,7 +509,7 @@ void NodeImpl::interrupt() {
     region_->signal().notify();
 }
 
-std::optional<Event> NodeImpl::next(std::optional<std::chrono::nanoseconds> timeout) {
+std::optional<Event> NodeImpl::next(std::optional<std::chrono::nanoseconds> timeout, bool spin) {
     std::optional<std::chrono::steady_clock::time_point> deadline;
     if (timeout) {
         deadline = std::chrono::steady_clock::now() + *timeout;
@@ -564,7 +564,8 @@ std::optional<Event> NodeImpl::next(std::optional<std::chrono::nanoseconds> time
         if (interrupted_.exchange(false, std::memory_order_acq_rel)) {
             return std::nullopt;  // interrupt(): the caller has something else to look at
         }
-        if (!region_->signal().wait(seen, deadline, spin_)) {
+        if (!region_->signal().wait(seen, deadline,
+                                    spin ? spin_ : std::chrono::nanoseconds::zero())) {
             return std::nullopt;  // timeout
         }
     }

@@ -82,7 +82,10 @@ class NodeImpl {
     ~NodeImpl();
 
     // std::nullopt: timeout passed (finished() false) or the stream ended (finished() true).
-    [[nodiscard]] std::optional<Event> next(std::optional<std::chrono::nanoseconds> timeout);
+    // `spin`: spin briefly before sleeping (the configured spin_ns); a caller that waits in
+    // slices spins only in its first one, so an idle node does not spin every slice.
+    [[nodiscard]] std::optional<Event> next(std::optional<std::chrono::nanoseconds> timeout,
+                                            bool spin = true);
     [[nodiscard]] bool finished() const { return finished_; }
     // Makes a next() that waits (now, or the next one to wait) return std::nullopt as if its
     // timeout had passed, so that a caller merging other event sources can look at them. Safe
