@@ -168,3 +168,76 @@ e2e_cleanup() {
 
 # show: the demo's output without the timestamps and the per-reading lines (for failures).
 show() { sed -E 's/^[0-9.]+ //' "$OUT" | grep -v -e ': stdout    \[' -e 'Received from' >&2; }
+
+# --- hosts as network namespaces (the tests across machines) ----------------------------------
+# netns_hosts PREFIX HOST...: one namespace per host, named by `ns HOST` (PREFIX-HOST-<pid>),
+# loopback up, and a private "switch" namespace for the LANs' bridges, so nothing touches this
+# machine's own network. Call netns_remove from the EXIT trap, set before this.
+netns_hosts() {
+    local h
+    NETNS_PREFIX=$1
+    shift
+    NETNS_HOSTS=("$@")
+    NETNS_PORTS=0
+    ip netns add "$(ns sw)"
+    for h in "$@"; do
+        ip netns add "$(ns "$h")"
+        ip -n "$(ns "$h")" link set lo up
+    done
+}
+ns() { echo "$NETNS_PREFIX-$1-$$"; }
+# netns_lan LAN: a bridge for LAN in the switch.
+netns_lan() {
+    ip -n "$(ns sw)" link add "br-$1" type bridge
+    ip -n "$(ns sw)" link set "br-$1" up
+}
+# netns_plug HOST LAN IFNAME ADDRESS: a veth from HOST's IFNAME (ADDRESS/24) to LAN's bridge.
+netns_plug() {
+    local port=p$((NETNS_PORTS++))
+    ip link add "$port" netns "$(ns sw)" type veth peer name "$3" netns "$(ns "$1")"
+    ip -n "$(ns sw)" link set "$port" master "br-$2" up
+    ip -n "$(ns "$1")" addr add "$4/24" dev "$3"
+    ip -n "$(ns "$1")" link set "$3" up
+}
+# netns_remove: ends every process in the hosts (everything in them is the test's: TERM, then
+# kill_marked, then KILL) and removes the namespaces with their veths; 1 (and a message) when
+# a process or namespace is left behind.
+# shellcheck disable=SC2317  # invoked by EXIT traps
+netns_remove() {
+    local h pid
+    [[ -n ${NETNS_PREFIX:-} ]] || return 0
+    for h in "${NETNS_HOSTS[@]}"; do
+        for pid in $(ip netns pids "$(ns "$h")" 2>/dev/null); do kill -TERM "$pid" 2>/dev/null; done
+    done
+    kill_marked
+    for h in "${NETNS_HOSTS[@]}"; do
+        for pid in $(ip netns pids "$(ns "$h")" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+        ip netns del "$(ns "$h")" 2>/dev/null
+    done
+    ip netns del "$(ns sw)" 2>/dev/null
+    if [[ -n $(marked_pids) ]] || ip netns list | grep -q -- "^$NETNS_PREFIX-.*-$$\b"; then
+        echo "FAILED: processes or namespaces left behind" >&2
+        return 1
+    fi
+}
+
+# netns_router_hosts PREFIX NET: the hosts of the tests across separate networks, joined only by
+# a router host that forwards no IP:
+#   edge LAN  NET.1.0/24: edge1 .11, edge2 .12, edge3 .13, router .1
+#   cloud LAN NET.2.0/24: cloud .10, router .1
+# Sets HOSTS, ADDR[host], LAN[host] (edge or cloud) and ROUTER_ADDR[lan].
+# shellcheck disable=SC2034  # the arrays are for the caller
+netns_router_hosts() {
+    local net=$2 h
+    HOSTS=(router edge1 edge2 edge3 cloud)
+    declare -gA ADDR=([edge1]=$net.1.11 [edge2]=$net.1.12 [edge3]=$net.1.13 [cloud]=$net.2.10)
+    declare -gA LAN=([edge1]=edge [edge2]=edge [edge3]=edge [cloud]=cloud)
+    declare -gA ROUTER_ADDR=([edge]=$net.1.1 [cloud]=$net.2.1)
+    netns_hosts "$1" "${HOSTS[@]}"
+    netns_lan edge
+    netns_lan cloud
+    ip netns exec "$(ns router)" sysctl -qw net.ipv4.ip_forward=0
+    netns_plug router edge eth0 "${ROUTER_ADDR[edge]}"
+    netns_plug router cloud eth1 "${ROUTER_ADDR[cloud]}"
+    for h in edge1 edge2 edge3 cloud; do netns_plug "$h" "${LAN[$h]}" eth0 "${ADDR[$h]}"; done
+}

@@ -24,59 +24,18 @@ fi
 source "$(dirname "$0")/sensor_lib.sh"
 e2e_workdir netns
 
-tag=$$
-SW=dsn-sw-$tag
-HOSTS=(router edge1 edge2 edge3 cloud)
-declare -A ADDR=([edge1]=10.77.1.11 [edge2]=10.77.1.12 [edge3]=10.77.1.13 [cloud]=10.77.2.10)
-declare -A LAN=([edge1]=edge [edge2]=edge [edge3]=edge [cloud]=cloud)
-declare -A ROUTER_ADDR=([edge]=10.77.1.1 [cloud]=10.77.2.1)
-ns() { echo "dsn-$1-$tag"; }
-
 # Processes first (everything in our namespaces is ours), then the namespaces, whatever failed.
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 teardown() {
-    local rc=$? h pid
+    local rc=$?
     set +e
-    for h in "${HOSTS[@]}"; do
-        for pid in $(ip netns pids "$(ns "$h")" 2>/dev/null); do kill -TERM "$pid" 2>/dev/null; done
-    done
-    kill_marked
-    for h in "${HOSTS[@]}"; do
-        for pid in $(ip netns pids "$(ns "$h")" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-        ip netns del "$(ns "$h")" 2>/dev/null
-    done
-    ip netns del "$SW" 2>/dev/null
-    if [[ -n $(marked_pids) ]] || ip netns list | grep -q -- "-$tag\b"; then
-        echo "FAILED: processes or namespaces left behind" >&2
-        rc=1
-    fi
+    netns_remove || rc=1
     (exit "$rc")
     e2e_cleanup
 }
 trap teardown EXIT
 
-ip netns add "$SW"
-for lan in edge cloud; do
-    ip -n "$SW" link add "br-$lan" type bridge
-    ip -n "$SW" link set "br-$lan" up
-done
-plug() {  # plug HOST LAN IFNAME ADDRESS: a veth from HOST's IFNAME to the LAN's bridge
-    local port="p${#PORTS[@]}"
-    PORTS+=("$port")
-    ip link add "$port" netns "$SW" type veth peer name "$3" netns "$(ns "$1")"
-    ip -n "$SW" link set "$port" master "br-$2" up
-    ip -n "$(ns "$1")" addr add "$4/24" dev "$3"
-    ip -n "$(ns "$1")" link set "$3" up
-}
-PORTS=()
-for h in "${HOSTS[@]}"; do
-    ip netns add "$(ns "$h")"
-    ip -n "$(ns "$h")" link set lo up
-done
-ip netns exec "$(ns router)" sysctl -qw net.ipv4.ip_forward=0
-plug router edge eth0 "${ROUTER_ADDR[edge]}"
-plug router cloud eth1 "${ROUTER_ADDR[cloud]}"
-for h in edge1 edge2 edge3 cloud; do plug "$h" "${LAN[$h]}" eth0 "${ADDR[$h]}"; done
+netns_router_hosts dsn 10.77
 if ip netns exec "$(ns edge1)" ip route get "${ADDR[cloud]}" >/dev/null 2>&1; then
     fail "edge1 has a route to the cloud; the test needs separate networks"
 fi
