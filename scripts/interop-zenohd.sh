@@ -35,12 +35,14 @@
 # (a fresh clone on a fresh machine) cannot afford it: its ctest entry (interop_zenohd_test)
 # passes --if-cached and is skipped where no zenohd was built before. Needs root (ip netns), and
 # for the one-time set-up cargo, python3 -m venv and pip's access to PyPI.
-#   scripts/interop-zenohd.sh [--dora BINARY] [--zenohd BINARY] [--build-jobs N] [--if-cached]
+#   scripts/interop-zenohd.sh [--dora B] [--zenohd B] [--build-jobs N] [--if-cached] [--keep]
 #     --dora B        the dora binary (default: build/dev/src/cli/dora, else build/release/...)
 #     --zenohd B      this zenohd (or any router taking `--listen ENDPOINT`), not the cached one
 #     --build-jobs N  cargo's jobs for the one-time zenohd build (default 2; run under nice 19)
 #     --if-cached     build and install nothing: exit 77 (skipped) when zenohd, the eclipse-zenoh
 #                     venv, root or ip netns is missing
+#     --keep          keep the logs (zenohd's with RUST_LOG if set, the daemons', the z_subs') in
+#                     /tmp/dora-e2e-zenohd.* when every check passed too
 # Exit 0: every check passed; 1: a check failed; 2: usage, or something needed is missing;
 # 77: skipped (--if-cached).
 set -euo pipefail
@@ -52,12 +54,14 @@ dora=
 zenohd=
 jobs=2
 if_cached=0
+keep=0
 while (($#)); do
     case $1 in
         --dora) dora=$(realpath "$2"); shift 2 ;;
         --zenohd) zenohd=$(realpath "$2"); shift 2 ;;
         --build-jobs) jobs=$2; shift 2 ;;
         --if-cached) if_cached=1; shift ;;
+        --keep) keep=1; shift ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
         *) echo "interop-zenohd: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
@@ -135,6 +139,10 @@ teardown() {
         129 | 130 | 143) echo "interop-zenohd: interrupted; everything it started is gone" >&2 ;;
         *) echo "interop-zenohd: FAILED" >&2 ;;
     esac
+    if ((keep && rc == 0)); then
+        echo "logs kept in $WORK"
+        return
+    fi
     (exit "$rc")
     e2e_cleanup
 }
@@ -290,7 +298,7 @@ check "no reading lost on the way (each sensor: received >= sent - 1, the last o
     none_lost
 zenohd_alive() { ip netns exec "$(ns router)" ss -Hltn "sport = :7447" | grep -q .; }
 check "zenohd is still up after the run" zenohd_alive
-quiet_zenohd() { ! grep -qE 'panicked|ERROR' "$WORK/zenohd.log"; }
+quiet_zenohd() { ! grep -qE 'panicked|ERROR' "$WORK/zenohd.log"; }  # the word, coloured or not
 check "zenohd logged no ERROR and no panic" quiet_zenohd
 
 echo "--- figures"
@@ -302,9 +310,10 @@ for s in "${SENSORS[@]}"; do
         "$s" "$(sent "$s")" "$(received "$s")" "$(awk -v a="$t0" -v b="$t1" \
         'BEGIN { if (a == "" || b == "") print "?"; else printf "%.2f", b - a }')"
 done
-echo "zenohd log: $(grep -c ' WARN ' "$WORK/zenohd.log") WARN, $(grep -c ' ERROR ' \
-    "$WORK/zenohd.log") ERROR lines; daemons' logs: $(cat "$WORK"/daemon-*.log |
-    grep -ciE 'warn|error') warning or error lines"
+# zenohd_lines LEVEL: how many of zenohd's log lines are at LEVEL (its colours taken out first).
+zenohd_lines() { sed 's/\x1b\[[0-9;]*m//g' "$WORK/zenohd.log" | awk -v l="$1" '$2 == l' | wc -l; }
+echo "zenohd log: $(zenohd_lines WARN) WARN, $(zenohd_lines ERROR) ERROR lines; daemons' logs:" \
+    "$(cat "$WORK"/daemon-*.log | grep -ciE 'warn|error') warning or error lines"
 echo "--- what they saw"
 summary_block "$OUT" 2 | sed -E 's/^[0-9.]+ //'
 grep -m1 'output/sensor-temp/reading' "$WORK/sub.log" | sed 's/^/dora zenoh sub: /' || true
