@@ -157,7 +157,7 @@ TEST(CaptureTest, ClientPubHandshakeFields) {
     ASSERT_EQ(inits.size(), 2u);
     EXPECT_FALSE(inits[0].ack);
     EXPECT_EQ(inits[0].whatami, WhatAmI::kClient);
-    EXPECT_EQ(inits[0].zid.to_string(), "a85d4c129ffc4318f57e46aabc6ed1e5");
+    EXPECT_EQ(to_hex(inits[0].zid.bytes()), "a85d4c129ffc4318f57e46aabc6ed1e5");
     EXPECT_EQ(inits[0].resolution, 0x0a);
     EXPECT_EQ(inits[0].batch_size, 2048);
     EXPECT_EQ(inits[0].patch, 1u);
@@ -208,7 +208,7 @@ TEST(CaptureTest, ClientGetRequestAndResponse) {
     EXPECT_EQ(to_hex(*q.query.value), "0068656c6c6f");
     auto responses = all_of<Response>(d);
     ASSERT_EQ(responses.size(), 1u);
-    EXPECT_EQ(responses[0].responder->zid.to_string(), "131414d01776ac8e2136cf5967f4556d");
+    EXPECT_EQ(to_hex(responses[0].responder->zid.bytes()), "131414d01776ac8e2136cf5967f4556d");
     const auto& put = std::get<Put>(std::get<Reply>(responses[0].body).body);
     EXPECT_EQ(as_string_view(put.payload), "Queryable from Pico!");
     auto finals = all_of<ResponseFinal>(d);
@@ -258,7 +258,7 @@ TEST(CaptureTest, MulticastPeerJoin) {
     auto d = decode_all("mcast_peer", true);
     auto joins = all_of<Join>(d);
     ASSERT_FALSE(joins.empty());
-    EXPECT_EQ(joins[0].zid.to_string(), "c121b00f4edb3cb065b1004c29231e69");
+    EXPECT_EQ(to_hex(joins[0].zid.bytes()), "c121b00f4edb3cb065b1004c29231e69");
     EXPECT_EQ(joins[0].lease_ms, 10000u);
     EXPECT_EQ(joins[0].batch_size, 2048);
     EXPECT_EQ(joins[0].patch, 1u);

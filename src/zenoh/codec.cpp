@@ -58,6 +58,13 @@ Result<Zid> Zid::from_bytes(Bytes bytes) {
     return zid;
 }
 
+std::string Zid::to_string() const {
+    std::vector<uint8_t> big_endian(bytes_.rend() - size_, bytes_.rend());
+    std::string hex = to_hex(big_endian);
+    size_t first = hex.find_first_not_of('0');
+    return first == std::string::npos ? "0" : hex.substr(first);
+}
+
 Zid Zid::random() {
     std::random_device rd;
     Zid zid;

@@ -82,7 +82,10 @@ class Zid {
     [[nodiscard]] Bytes bytes() const { return {bytes_.data(), size_}; }
     [[nodiscard]] size_t size() const { return size_; }
     [[nodiscard]] bool empty() const { return size_ == 0; }
-    [[nodiscard]] std::string to_string() const { return to_hex(bytes()); }
+    // As Rust prints a ZID (uhlc's ID: the bytes as a little-endian integer, in hex without
+    // leading zeros), so our logs name a node as zenohd, z_info and the admin space do. The
+    // bytes in wire order are to_hex(bytes()).
+    [[nodiscard]] std::string to_string() const;
     friend bool operator==(const Zid& a, const Zid& b) {
         return a.size_ == b.size_ &&
                std::equal(a.bytes_.begin(), a.bytes_.begin() + a.size_, b.bytes_.begin());

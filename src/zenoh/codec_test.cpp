@@ -69,6 +69,16 @@ TEST(ZidTest, RefusesEmptyAndOversized) {
     EXPECT_EQ(Zid::random().size(), 16u);
 }
 
+TEST(ZidTest, PrintsAsRustDoesTheLittleEndianNumberWithoutLeadingZeros) {
+    // The ZID eclipse-zenoh 1.10.2 shows as a0b0c0d0e0f10111213141516171819 (its config `id`)
+    // arrives as these bytes; zenohd and the admin space name it that way, so we do too.
+    auto rust = Zid::from_bytes(hex("19 18 17 16 15 14 13 12 11 10 0f 0e 0d 0c 0b 0a")).value();
+    EXPECT_EQ(rust.to_string(), "a0b0c0d0e0f10111213141516171819");
+    EXPECT_EQ(to_hex(rust.bytes()), "191817161514131211100f0e0d0c0b0a");
+    EXPECT_EQ(Zid::from_bytes(hex("00 01")).value().to_string(), "100");
+    EXPECT_EQ(Zid::from_bytes(hex("05")).value().to_string(), "5");
+}
+
 TEST(ExtensionTest, SkipsUnknownAndRefusesUnknownMandatory) {
     // unit 0x05 (more) , zint 0x27 = 1 (more), zbuf 0x48 "ab"
     auto ok = hex("85 a7 01 48 02 61 62");

@@ -78,7 +78,7 @@ TEST_F(RawPeerTest, PicoClientHandshakeNegotiatesItsBatchAndGetsACookie) {
     EXPECT_EQ(ack.patch, 1u);
     EXPECT_EQ(ack.cookie.size(), 16u);
     ASSERT_TRUE(run_until([&] { return handler_.established == 1; }));
-    EXPECT_EQ(transport_->peer_zid().to_string(), "a85d4c129ffc4318f57e46aabc6ed1e5");
+    EXPECT_EQ(to_hex(transport_->peer_zid().bytes()), "a85d4c129ffc4318f57e46aabc6ed1e5");
     EXPECT_EQ(transport_->peer_whatami(), WhatAmI::kClient);
     // The captured declaration and interest frames from the same session are accepted.
     peer.send_batch(hex("25001e2001000e64656d6f2f6578616d706c652f61"));
