@@ -116,7 +116,8 @@ elif [[ ! -x $ZENOHD ]] || ! have_venv; then
 fi
 built=$(cat "$ZENOHD_ROOT/build-time.txt" 2>/dev/null || echo 'build time not recorded')
 [[ -n $zenohd ]] && built="given with --zenohd"
-echo "zenohd:        $(timeout 10 "$ZENOHD" --version 2>&1 | head -n1) ($ZENOHD; $built)"
+# (zenohd prints its version twice: in a log line, then alone)
+echo "zenohd:        $(timeout 10 "$ZENOHD" --version 2>/dev/null | tail -n1) ($ZENOHD; $built)"
 echo "eclipse-zenoh: $("$VENV/bin/python" -c \
     'from importlib import metadata; print(metadata.version("eclipse-zenoh"))') ($VENV)"
 echo "dora:          $dora ($("$dora" version 2>&1 | head -n1))"
@@ -246,6 +247,18 @@ zenohd_clients() {
 }
 check "every daemon is linked to zenohd (TCP to router:7447 from edge1-3 and cloud)" \
     within 20 zenohd_clients
+# zenohd logs "Using ZID: <zid>"; each daemon logs "face 1 opened: router <zid> at ...". The two
+# spell the same 16 bytes alike only since our ZIDs print as Rust prints them.
+same_zid() {
+    local zid h
+    zid=$(sed -e 's/\x1b\[[0-9;]*m//g' -n -e 's/.*Using ZID: \([0-9a-f]*\).*/\1/p' \
+        "$WORK/zenohd.log")
+    [[ -n $zid ]] || return 1
+    for h in edge1 edge2 edge3 cloud; do
+        in_log "daemon-$h.log" "opened: router $zid at" || return 1
+    done
+}
+check "every daemon names zenohd by the ZID zenohd logs (Rust's spelling of a ZID)" same_zid
 ((failed == 0)) || give_up zenohd.log daemon-edge1.log daemon-edge2.log daemon-edge3.log \
     daemon-cloud.log
 
@@ -302,14 +315,37 @@ quiet_zenohd() { ! grep -qE 'panicked|ERROR' "$WORK/zenohd.log"; }  # the word, 
 check "zenohd logged no ERROR and no panic" quiet_zenohd
 
 echo "--- figures"
+# (the first reading's time includes starting the nodes)
 stamp_of() { grep -m1 -- "$1" "$OUT" | cut -d' ' -f1; }
 t0=$(stamp_of 'dataflow start triggered')
 for s in "${SENSORS[@]}"; do
     t1=$(stamp_of "Received from $s: ")
-    printf '%-16s sent %3d, received %3d; the first reached the cloud %s s after the start\n' \
+    printf '%-16s sent %3d, received %3d; the first at the cloud %s s after the start\n' \
         "$s" "$(sent "$s")" "$(received "$s")" "$(awk -v a="$t0" -v b="$t1" \
         'BEGIN { if (a == "" || b == "") print "?"; else printf "%.2f", b - a }')"
 done
+# transit: from each reading's Sent line to its Received line, as the CLI read them (both come
+# through their daemons and the coordinator): how many, the median and the largest, in ms.
+transit() {
+    awk '$2 ~ /^sensor-/ && / Sent: / { k = "sensor_" substr($2, 8) " " $NF; q[k] = q[k] " " $1 }
+        / Received from sensor_/ {
+            for (i = 1; i < NF && $i != "from"; i++) {}
+            k = substr($(i + 1), 1, length($(i + 1)) - 1) " " $NF
+            if (split(q[k], sent, " ") == 0) next
+            d[++n] = ($1 - sent[1]) * 1000
+            sub(/^ [^ ]+/, "", q[k])
+        }
+        END {
+            for (i = 2; i <= n; i++) {  # insertion sort: mawk has no asort
+                v = d[i]
+                for (j = i - 1; j >= 1 && d[j] > v; j--) d[j + 1] = d[j]
+                d[j + 1] = v
+            }
+            if (n) printf "%d readings, median %.1f ms, largest %.1f ms", n,
+                d[int((n + 1) / 2)], d[n]
+        }' "$OUT"
+}
+echo "sent -> received (Sent and Received lines): $(transit)"
 # zenohd_lines LEVEL: how many of zenohd's log lines are at LEVEL (its colours taken out first).
 zenohd_lines() { sed 's/\x1b\[[0-9;]*m//g' "$WORK/zenohd.log" | awk -v l="$1" '$2 == l' | wc -l; }
 echo "zenohd log: $(zenohd_lines WARN) WARN, $(zenohd_lines ERROR) ERROR lines; daemons' logs:" \
