@@ -29,20 +29,21 @@ struct Subscription::Anchor {
 };
 
 Subscription::Subscription(Subscription&& other) noexcept
-    : session_(std::move(other.session_)), id_(std::exchange(other.id_, 0)) {}
+    : session_(std::move(other.session_)), id_(std::exchange(other.id_, 0)), kind_(other.kind_) {}
 
 Subscription& Subscription::operator=(Subscription&& other) noexcept {
     if (this != &other) {
         undeclare();
         session_ = std::move(other.session_);
         id_ = std::exchange(other.id_, 0);
+        kind_ = other.kind_;
     }
     return *this;
 }
 
 void Subscription::undeclare() {
     if (auto anchor = session_.lock(); anchor && id_ != 0) {
-        anchor->session->undeclare_subscriber(id_);
+        anchor->session->undeclare_entity(kind_, id_);
     }
     session_.reset();
     id_ = 0;
@@ -50,7 +51,21 @@ void Subscription::undeclare() {
 
 bool Subscription::active() const {
     auto anchor = session_.lock();
-    return anchor && id_ != 0 && anchor->session->subscribers_.contains(id_);
+    if (!anchor || id_ == 0) {
+        return false;
+    }
+    const Session& s = *anchor->session;
+    switch (kind_) {
+        case Kind::kSubscriber:
+            return s.subscribers_.contains(id_);
+        case Kind::kQueryable:
+            return s.queryables_.contains(id_);
+        case Kind::kToken:
+            return s.tokens_.contains(id_);
+        case Kind::kLivelinessSubscriber:
+            return s.liveliness_subscribers_.contains(id_);
+    }
+    return false;
 }
 
 Result<std::unique_ptr<Session>> Session::open(EventLoop& loop, SessionOptions options) {
@@ -186,18 +201,25 @@ void Session::on_established(Transport& transport) {
                     to_string(transport.peer_whatami()), transport.peer_zid().to_string(),
                     transport.peer_address()));
     if (mode() != Mode::kRouter) {
-        declare_local_subscribers(*face);
+        declare_local_entities(*face);
     }
     if (mode() == Mode::kPeer && transport.peer_whatami() != WhatAmI::kClient) {
-        // Ask a peer or router for its subscribers, now and as they change (Rust peers declare on
-        // interest). Never a client: it declares unasked, and a Rust client treats an INTEREST
-        // from the node it is linked to as unreachable code and panics (docs section 9.6).
+        // Ask a peer or router for its subscribers, queryables and tokens, now and as they change
+        // (Rust peers declare on interest). Never a client: it declares unasked, and a Rust
+        // client treats an INTEREST from the node it is linked to as unreachable code and panics
+        // (docs section 9.6).
         Interest interest;
         interest.id = face->id;
         interest.current = true;
         interest.future = true;
-        interest.options = kInterestKeyExprs | kInterestSubscribers;
+        interest.options =
+            kInterestKeyExprs | kInterestSubscribers | kInterestQueryables | kInterestTokens;
         (void)transport.send(interest);
+    } else if (mode() == Mode::kClient) {
+        // A router tells a client of tokens only on interest: one per liveliness subscriber.
+        for (const auto& [token, ls] : liveliness_subscribers_) {
+            send_liveliness_interest(*face, token, ls.key, ls.history, true);
+        }
     }
 }
 
@@ -237,7 +259,14 @@ void Session::remove_face(uint64_t id) {
     for (const auto& [entity, token] : face.subscribers) {
         remove_subscriber(token);
     }
+    for (const auto& [entity, token] : face.queryables) {
+        remove_queryable(token);
+    }
+    for (const auto& [entity, token] : face.tokens) {
+        remove_token(token);
+    }
     drop_queries_of(id);
+    drop_liveliness_gets_of(id);
     scouted_.erase(id);
     if (face.reconnect) {
         schedule_reconnect(*face.reconnect);
@@ -341,14 +370,47 @@ void Session::on_declare(Face& face, const Declare& declare) {
             return;
         case DeclKind::kQueryable:
             if (auto key = declared_key(face, d, "D_QUERYABLE")) {
-                face.queryables[d.id] = std::move(*key);
+                if (auto old = face.queryables.find(d.id); old != face.queryables.end()) {
+                    remove_queryable(old->second);
+                }
+                face.queryables[d.id] = add_queryable(std::move(*key), face.id, d.complete, {});
             }
             return;
         case DeclKind::kUndeclareQueryable:
-            face.queryables.erase(d.id);
+            if (auto it = face.queryables.find(d.id); it != face.queryables.end()) {
+                uint32_t token = it->second;
+                face.queryables.erase(it);
+                remove_queryable(token);
+            }
+            return;
+        case DeclKind::kToken:
+            if (on_liveliness_reply(face, declare)) {
+                return;  // a reply to our liveliness_get(), not a token to track
+            }
+            if (auto key = declared_key(face, d, "D_TOKEN")) {
+                if (auto old = face.tokens.find(d.id); old != face.tokens.end()) {
+                    if (tokens_.at(old->second).key == *key) {
+                        return;  // the same token again (answering another interest)
+                    }
+                    remove_token(old->second);
+                }
+                face.tokens[d.id] = add_token(std::move(*key), face.id);
+            }
+            return;
+        case DeclKind::kUndeclareToken:
+            if (auto it = face.tokens.find(d.id); it != face.tokens.end()) {
+                uint32_t token = it->second;
+                face.tokens.erase(it);
+                remove_token(token);
+            }
+            return;
+        case DeclKind::kFinal:
+            if (declare.interest_id) {
+                on_declare_final(face, *declare.interest_id);
+            }
             return;
         default:
-            return;  // tokens, D_FINAL: nothing routed on them yet
+            return;
     }
 }
 
@@ -455,13 +517,7 @@ void Session::send_push(Face& face, std::string_view key, const Push& push) {
 Result<Subscription> Session::declare_subscriber(std::string_view key, SampleCallback cb) {
     DORA_ZTRY(canon, keyexpr::canonize(key));
     uint32_t token = add_subscriber(canon, 0, std::move(cb));
-    if (mode() != Mode::kRouter) {
-        for (auto& [id, face] : faces_) {
-            if (face.transport->state() == Transport::State::kEstablished) {
-                send_declaration(face, std::nullopt, DeclKind::kSubscriber, token, canon);
-            }
-        }
-    }
+    broadcast_declaration(DeclKind::kSubscriber, token, canon);
     return Subscription(anchor_, token);
 }
 
@@ -470,14 +526,7 @@ void Session::undeclare_subscriber(uint32_t id) {
     if (it == subscribers_.end() || it->second.face != 0) {
         return;
     }
-    if (mode() != Mode::kRouter) {
-        for (auto& [fid, face] : faces_) {
-            if (face.transport->state() == Transport::State::kEstablished) {
-                send_declaration(face, std::nullopt, DeclKind::kUndeclareSubscriber, id,
-                                 std::nullopt);
-            }
-        }
-    }
+    broadcast_declaration(DeclKind::kUndeclareSubscriber, id, std::nullopt);
     remove_subscriber(id);
 }
 
@@ -513,20 +562,75 @@ Result<> Session::put(std::string_view key, Bytes payload, std::optional<Encodin
     return {};
 }
 
-void Session::declare_local_subscribers(Face& face) {
+void Session::declare_local_entities(Face& face) {
     for (const auto& [token, sub] : subscribers_) {
         if (sub.face == 0) {
             send_declaration(face, std::nullopt, DeclKind::kSubscriber, token, sub.key);
         }
     }
+    for (const auto& [token, q] : queryables_) {
+        if (q.face == 0) {
+            send_declaration(face, std::nullopt, DeclKind::kQueryable, token, q.key, q.complete);
+        }
+    }
+    for (const auto& [token, t] : tokens_) {
+        if (t.face == 0) {
+            send_declaration(face, std::nullopt, DeclKind::kToken, token, t.key);
+        }
+    }
+}
+
+void Session::broadcast_declaration(DeclKind kind, uint32_t token,
+                                    std::optional<std::string_view> key, bool complete) {
+    if (mode() == Mode::kRouter) {
+        return;  // a router declares only on interest (update_interests)
+    }
+    for (auto& [fid, face] : faces_) {
+        if (face.transport->state() == Transport::State::kEstablished) {
+            send_declaration(face, std::nullopt, kind, token, key, complete);
+        }
+    }
+}
+
+void Session::undeclare_entity(Subscription::Kind kind, uint32_t id) {
+    switch (kind) {
+        case Subscription::Kind::kSubscriber:
+            undeclare_subscriber(id);
+            return;
+        case Subscription::Kind::kQueryable:
+            if (auto it = queryables_.find(id); it != queryables_.end() && it->second.face == 0) {
+                broadcast_declaration(DeclKind::kUndeclareQueryable, id, std::nullopt);
+                remove_queryable(id);
+            }
+            return;
+        case Subscription::Kind::kToken:
+            if (auto it = tokens_.find(id); it != tokens_.end() && it->second.face == 0) {
+                std::string key = it->second.key;
+                broadcast_declaration(DeclKind::kUndeclareToken, id, key);
+                remove_token(id);
+            }
+            return;
+        case Subscription::Kind::kLivelinessSubscriber:
+            if (liveliness_subscribers_.erase(id) > 0 && mode() == Mode::kClient) {
+                for (auto& [fid, face] : faces_) {
+                    if (face.transport->state() == Transport::State::kEstablished) {
+                        Interest done;
+                        done.id = id;
+                        (void)face.transport->send(done);
+                    }
+                }
+            }
+            return;
+    }
 }
 
 void Session::send_declaration(Face& face, std::optional<uint64_t> interest_id, DeclKind kind,
-                               uint64_t id, std::optional<std::string_view> key) {
+                               uint64_t id, std::optional<std::string_view> key, bool complete) {
     Declare d;
     d.interest_id = interest_id;
     d.decl.kind = kind;
     d.decl.id = id;
+    d.decl.complete = complete;
     if (key) {
         d.decl.key = WireExpr{0, *key, false};
     }

@@ -1,17 +1,21 @@
 // A Zenoh session in client, peer or router mode (docs/zenoh-protocol.md sections 5 and 9):
 // listens and connects per ZenohConfig, keeps one face per transport with the keyexprs,
-// subscribers and interests that face declared, delivers PUSHes to local subscribers, and forwards
-// them to the faces whose subscribers match (only those; a client sends everything to its router,
-// which filters). Interests are answered the way zenoh-pico expects: aggregated replies carry the
-// interest's own key, every "current" reply ends with D_FINAL, and "future" interests get
-// declarations and undeclarations as matches come and go.
+// subscribers, queryables, liveliness tokens and interests that face declared, delivers PUSHes to
+// local subscribers, and forwards them to the faces whose subscribers match (only those; a client
+// sends everything to its router, which filters). Interests (subscribers, queryables, tokens) are
+// answered the way zenoh-pico and Rust expect: aggregated replies carry the interest's own key,
+// every "current" reply ends with D_FINAL, and "future" interests get declarations and
+// undeclarations as matches come and go.
 //
 // Mode rules: a router forwards between faces and answers interests with local and remote
-// subscribers; a peer delivers locally, declares its subscribers to every face and answers
-// interests with its local subscribers; a client declares its subscribers to its routers.
-// Queries: a router forwards REQUESTs to faces whose queryables match and maps the RESPONSEs
-// back; without a match (and in peer/client mode, which has no local queryables yet) the
-// REQUEST gets RESPONSE_FINAL at once.
+// entities; a peer delivers locally, declares its entities to every face and answers interests
+// with its local ones; a client declares its entities to its routers.
+// Queries: REQUESTs go to local queryables and (router) to faces whose queryables match, with
+// the RESPONSEs mapped back; the origin gets one RESPONSE_FINAL once every target finished.
+// get() sends a query (to a client's router, or to the faces with a matching queryable) and
+// reports replies until every target finished or the timeout passed.
+// Liveliness: tokens are declared like subscribers; liveliness subscribers see tokens come and go
+// (a client asks its router with a token interest); liveliness_get() lists the live tokens.
 //
 // Multicast scouting (only when config.multicast.enabled): routers and peers answer SCOUTs with
 // a HELLO naming their listeners; a client without connect endpoints scouts until it has a
@@ -20,8 +24,8 @@
 //
 // Faces that open and close are logged (peer address, ZID, whatami) through the transport log.
 //
-// Subscriptions are handles (Subscription): destroying one undeclares it; one that outlives its
-// session is inert.
+// Subscribers, queryables, tokens and liveliness subscribers are handles (Subscription):
+// destroying one undeclares it; one that outlives its session is inert.
 //
 // Threading contract: a Session belongs to one EventLoop; every method is called on the loop
 // thread and callbacks run there. A sample callback may call put(), declare subscribers and
@@ -29,6 +33,7 @@
 // exception is Publisher (from publisher()): any thread may publish through it.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -55,6 +60,43 @@ struct Sample {
 };
 using SampleCallback = std::function<void(const Sample&)>;
 
+// A query as a local queryable sees it; views valid only during the callback. reply() and
+// reply_err() may be called any number of times during the callback; the query is finished
+// (RESPONSE_FINAL) when the callback returns.
+class QueryRequest {
+  public:
+    virtual ~QueryRequest() = default;
+    std::string_view key;         // the query's key expression
+    std::string_view parameters;  // the selector's parameters ("" if none)
+    std::optional<Bytes> payload;
+    std::optional<Encoding> encoding;
+    std::optional<Bytes> attachment;
+    // A reply sample; `reply_key` must be a key (not an expression) that intersects `key`.
+    virtual Result<> reply(std::string_view reply_key, Bytes value,
+                           std::optional<Encoding> value_encoding = std::nullopt,
+                           std::optional<Bytes> reply_attachment = std::nullopt) = 0;
+    virtual Result<> reply_err(Bytes message,
+                               std::optional<Encoding> message_encoding = std::nullopt) = 0;
+};
+using QueryCallback = std::function<void(QueryRequest&)>;
+
+// One reply to get(): a sample (put) or an error (err); views valid only during the callback.
+struct GetReply {
+    std::string_view key;
+    const Put* put = nullptr;
+    const Err* err = nullptr;
+};
+struct GetOptions {
+    std::string_view parameters;
+    std::optional<Bytes> payload;
+    std::optional<Encoding> encoding;
+    std::optional<Bytes> attachment;
+    std::chrono::milliseconds timeout{10000};
+};
+using ReplyCallback = std::function<void(const GetReply&)>;
+// Liveliness: a token's key and whether it appeared (true) or went away (false).
+using TokenCallback = std::function<void(std::string_view key, bool alive)>;
+
 // One sample handed to a Publisher by another thread. The views (key, payload, attachment) must
 // stay valid until `release` runs.
 struct OutgoingSample {
@@ -69,9 +111,9 @@ struct OutgoingSample {
 
 class Session;
 
-// A declared subscriber: move-only; destroying it (or undeclare()) undeclares the subscriber on
-// the session and to its faces, after which its callback is never called again. Inert once the
-// session is gone, and when default-constructed.
+// A declared subscriber, queryable, liveliness token or liveliness subscriber: move-only;
+// destroying it (or undeclare()) undeclares it on the session and to its faces, after which its
+// callback is never called again. Inert once the session is gone, and when default-constructed.
 //
 // Thread safety: the session's loop thread only (like the session).
 class Subscription {
@@ -92,10 +134,12 @@ class Subscription {
   private:
     friend class Session;
     struct Anchor;  // the session, as long as it lives
-    Subscription(std::weak_ptr<Anchor> session, uint32_t id)
-        : session_(std::move(session)), id_(id) {}
+    enum class Kind : uint8_t { kSubscriber, kQueryable, kToken, kLivelinessSubscriber };
+    Subscription(std::weak_ptr<Anchor> session, uint32_t id, Kind kind = Kind::kSubscriber)
+        : session_(std::move(session)), id_(id), kind_(kind) {}
     std::weak_ptr<Anchor> session_;
     uint32_t id_ = 0;
+    Kind kind_ = Kind::kSubscriber;
 };
 
 // A thread-safe handle for publishing from threads other than the loop thread. publish() hands
@@ -143,6 +187,25 @@ class Session final : public TransportHandler {
     [[nodiscard]] Result<> put(std::string_view key, Bytes payload,
                                std::optional<Encoding> encoding = std::nullopt,
                                std::optional<Bytes> attachment = std::nullopt);
+    // A queryable on a key expression; `complete` says it answers for every key it covers.
+    [[nodiscard]] Result<Subscription> declare_queryable(std::string_view key, QueryCallback cb,
+                                                         bool complete = false);
+    // Sends a query; `on_reply` runs per reply, `on_done` once (every target finished, or the
+    // timeout passed; neither runs once the session is gone). Both run on the loop thread, never
+    // inside get().
+    [[nodiscard]] Result<> get(std::string_view key, const GetOptions& options,
+                               ReplyCallback on_reply, std::function<void()> on_done);
+    // A liveliness token, alive until the handle goes (or the session dies).
+    [[nodiscard]] Result<Subscription> declare_token(std::string_view key);
+    // Tokens that appear (true) and go away (false) under `key`; with `history`, the ones
+    // already alive are reported too (those this session knows of at once, inside this call).
+    [[nodiscard]] Result<Subscription> declare_liveliness_subscriber(std::string_view key,
+                                                                     TokenCallback cb,
+                                                                     bool history = false);
+    // The live tokens under `key` (each reported once, alive = true), then `on_done` once every
+    // face asked answered or the timeout passed; never inside this call.
+    [[nodiscard]] Result<> liveliness_get(std::string_view key, std::chrono::milliseconds timeout,
+                                          TokenCallback on_token, std::function<void()> on_done);
     // Bytes queued on all links and not yet written.
     [[nodiscard]] size_t pending_bytes() const;
     // A handle through which other threads publish (loop thread to create; see Publisher).
@@ -160,6 +223,8 @@ class Session final : public TransportHandler {
     // on an established link. In client mode: whether a router link is up (a client sends every
     // put to its router, which filters; routers do not declare subscribers to clients).
     [[nodiscard]] bool has_remote_subscriber(std::string_view key) const;
+    // The same for queryables (what get() would ask besides the local ones).
+    [[nodiscard]] bool has_remote_queryable(std::string_view key) const;
 
     void on_established(Transport& transport) override;
     void on_message(Transport& transport, const NetworkMessage& message, Reliability reliability,
@@ -169,13 +234,16 @@ class Session final : public TransportHandler {
   private:
     friend class Publisher;
     friend class Subscription;
+    // What interests are about: subscribers_, queryables_ and tokens_ (section 5.3).
+    enum class EntityKind : uint8_t { kSubscriber, kQueryable, kToken };
+    static constexpr size_t kEntityKinds = 3;
     struct FaceInterest {
         uint8_t options = 0;
         std::optional<std::string> key;  // nullopt: every key
         bool aggregate = false;
-        uint64_t aggregate_id = 0;  // entity id of the aggregated declaration
-        bool aggregate_declared = false;
-        std::set<uint32_t> declared;  // subscriber tokens declared (non-aggregate)
+        uint64_t aggregate_id = 0;  // entity id of the aggregated declarations
+        std::array<bool, kEntityKinds> aggregate_declared{};  // per EntityKind
+        std::set<uint64_t> declared;  // kind << 32 | token, declared one by one (non-aggregate)
     };
     struct Face {
         uint64_t id = 0;
@@ -184,13 +252,46 @@ class Session final : public TransportHandler {
         std::unordered_map<uint64_t, std::string> keyexprs;
         std::unordered_map<uint64_t, uint32_t> subscribers;  // their entity id -> token
         std::unordered_map<uint64_t, FaceInterest> interests;
-        std::unordered_map<uint64_t, std::string> queryables;  // their entity id -> key
+        std::unordered_map<uint64_t, uint32_t> queryables;  // their entity id -> token
+        std::unordered_map<uint64_t, uint32_t> tokens;      // their entity id -> token
         uint64_t dropped = 0;  // samples not sent because the face does not read
     };
     struct Subscriber {
         std::string key;
         uint64_t face = 0;  // 0: local
         SampleCallback callback;
+    };
+    // A queryable or a liveliness token, local (face 0) or declared by a face.
+    struct Entity {
+        std::string key;
+        uint64_t face = 0;
+        bool complete = false;   // queryables
+        QueryCallback callback;  // local queryables
+    };
+    struct LivelinessSubscriber {
+        std::string key;
+        TokenCallback callback;
+        bool history = false;
+    };
+    // A get() in flight: the faces that have not sent RESPONSE_FINAL yet.
+    struct PendingGet {
+        ReplyCallback on_reply;
+        std::function<void()> on_done;
+        std::set<uint64_t> faces;
+        bool local_done = false;
+        Timer start;  // runs the local queryables (never inside get())
+        Timer timeout;
+    };
+    // A liveliness_get() in flight, by our interest id.
+    struct PendingLiveliness {
+        std::string key;
+        TokenCallback on_token;
+        std::function<void()> on_done;
+        std::set<uint64_t> faces;
+        std::set<std::string, std::less<>> seen;
+        bool local_done = false;
+        Timer start;
+        Timer timeout;
     };
 
     Session(EventLoop& loop, SessionOptions options);
@@ -216,6 +317,23 @@ class Session final : public TransportHandler {
     void on_response_final(Face& face, uint64_t id);
     void finish_query(uint64_t origin_face, uint64_t origin_id);
     void drop_queries_of(uint64_t face);
+    // Runs the local queryables matching `key` for one query; replies go to `respond`.
+    void run_local_queryables(std::string_view key, const Query& query,
+                              const std::function<void(const Response&)>& respond);
+    void finish_get(uint64_t id);
+    void maybe_finish_get(uint64_t id);
+    void undeclare_entity(Subscription::Kind kind, uint32_t id);
+    // Liveliness (session_liveliness.cpp).
+    uint32_t add_token(std::string key, uint64_t face);
+    void remove_token(uint32_t token);
+    void notify_liveliness(std::string_view key, bool alive);
+    void send_liveliness_interest(Face& face, uint64_t id, std::string_view key, bool current,
+                                  bool future);
+    void on_declare_final(Face& face, uint64_t interest_id);
+    bool on_liveliness_reply(Face& face, const Declare& declare);
+    void finish_liveliness_get(uint64_t id);
+    void maybe_finish_liveliness_get(uint64_t id);
+    void drop_liveliness_gets_of(uint64_t face);
     void schedule_reconnect(const Endpoint& endpoint);
     // Scouting (session_scouting.cpp).
     [[nodiscard]] Result<> start_scouting();
@@ -233,12 +351,22 @@ class Session final : public TransportHandler {
     void undeclare_subscriber(uint32_t id);
     uint32_t add_subscriber(std::string key, uint64_t face, SampleCallback cb);
     void remove_subscriber(uint32_t token);
-    void declare_local_subscribers(Face& face);
+    void declare_local_entities(Face& face);
     void on_interest(Face& face, const Interest& interest);
-    void update_interests(uint32_t token, bool added);
-    bool visible_to(const Subscriber& sub, const Face& face) const;
+    // A subscriber, queryable or token came (added) or goes: tell the faces interested in it.
+    void update_interests(EntityKind kind, uint32_t token, bool added);
+    // Calls fn(token, key, owner face, complete) for every entity of `kind`.
+    void for_each_entity(
+        EntityKind kind,
+        const std::function<void(uint32_t, const std::string&, uint64_t, bool)>& fn) const;
+    bool visible_to(uint64_t owner_face, const Face& face) const;
     void send_declaration(Face& face, std::optional<uint64_t> interest_id, DeclKind kind,
-                          uint64_t id, std::optional<std::string_view> key);
+                          uint64_t id, std::optional<std::string_view> key, bool complete = false);
+    // Declares (or undeclares) a local entity to every established face (not in router mode).
+    void broadcast_declaration(DeclKind kind, uint32_t token, std::optional<std::string_view> key,
+                               bool complete = false);
+    uint32_t add_queryable(std::string key, uint64_t face, bool complete, QueryCallback cb);
+    void remove_queryable(uint32_t token);
 
     // Who gets a key: local subscriber tokens and faces with a matching subscriber. Cached per
     // key so routing a PUSH allocates nothing once its key was seen; cleared on any change.
@@ -281,6 +409,13 @@ class Session final : public TransportHandler {
     std::map<QueryKey, QueryKey> forwarded_;  // (target face, our id) -> (origin face, id)
     std::map<QueryKey, size_t> outstanding_;  // (origin face, id) -> targets not finished
     uint64_t next_request_ = 1;
+    std::map<uint32_t, Entity> queryables_;
+    std::map<uint32_t, Entity> tokens_;
+    std::map<uint32_t, LivelinessSubscriber> liveliness_subscribers_;
+    std::map<uint64_t, PendingGet> gets_;                    // by our request id
+    std::map<uint64_t, PendingLiveliness> liveliness_gets_;  // by our interest id
+    // Interest ids we choose (liveliness); face ids (small) name our per-face peer interests.
+    uint64_t next_interest_ = uint64_t{1} << 30;
     int routing_depth_ = 0;
     bool routes_stale_ = false;
     // Subscribers removed while route() runs, kept whole until it returns: one of their

@@ -1,15 +1,40 @@
-// Session: the subscriber registry and the interest side (docs/zenoh-protocol.md section 5.3),
-// kept apart from transport handling and PUSH routing in session.cpp.
+// Session: the subscriber, queryable and token registries and the interest side
+// (docs/zenoh-protocol.md section 5.3), kept apart from transport handling and PUSH routing in
+// session.cpp. Subscribers, queryables and tokens are answered by one piece of code: an interest
+// names the kinds it wants (S, Q, T option bits), and each kind has its declaration and
+// undeclaration.
 #include "zenoh/keyexpr.hpp"
 #include "zenoh/session.hpp"
 
 namespace dora::zenoh {
 
+namespace {
+
+struct KindInfo {
+    uint8_t option;
+    DeclKind declare;
+    DeclKind undeclare;
+};
+
+constexpr std::array<KindInfo, 3> kKinds{{
+    {kInterestSubscribers, DeclKind::kSubscriber, DeclKind::kUndeclareSubscriber},
+    {kInterestQueryables, DeclKind::kQueryable, DeclKind::kUndeclareQueryable},
+    {kInterestTokens, DeclKind::kToken, DeclKind::kUndeclareToken},
+}};
+
+bool interest_matches(const std::optional<std::string>& interest_key, std::string_view key) {
+    return !interest_key || keyexpr::intersects(*interest_key, key);
+}
+
+uint64_t declared_tag(size_t kind, uint32_t token) { return uint64_t{kind} << 32 | token; }
+
+}  // namespace
+
 uint32_t Session::add_subscriber(std::string key, uint64_t face, SampleCallback cb) {
     uint32_t token = next_token_++;
     subscribers_[token] = Subscriber{std::move(key), face, std::move(cb)};
     invalidate_routes();
-    update_interests(token, true);
+    update_interests(EntityKind::kSubscriber, token, true);
     return token;
 }
 
@@ -17,7 +42,7 @@ void Session::remove_subscriber(uint32_t token) {
     if (subscribers_.count(token) == 0) {
         return;
     }
-    update_interests(token, false);
+    update_interests(EntityKind::kSubscriber, token, false);
     auto node = subscribers_.extract(token);
     if (routing_depth_ > 0) {
         retired_subscribers_.push_back(std::move(node));
@@ -25,17 +50,46 @@ void Session::remove_subscriber(uint32_t token) {
     invalidate_routes();
 }
 
-bool Session::visible_to(const Subscriber& sub, const Face& face) const {
-    return sub.face != face.id && (sub.face == 0 || mode() == Mode::kRouter);
+uint32_t Session::add_queryable(std::string key, uint64_t face, bool complete, QueryCallback cb) {
+    uint32_t token = next_token_++;
+    queryables_[token] = Entity{std::move(key), face, complete, std::move(cb)};
+    update_interests(EntityKind::kQueryable, token, true);
+    return token;
 }
 
-namespace {
-
-bool interest_matches(const std::optional<std::string>& interest_key, std::string_view key) {
-    return !interest_key || keyexpr::intersects(*interest_key, key);
+void Session::remove_queryable(uint32_t token) {
+    if (queryables_.count(token) == 0) {
+        return;
+    }
+    update_interests(EntityKind::kQueryable, token, false);
+    queryables_.erase(token);
 }
 
-}  // namespace
+void Session::for_each_entity(
+    EntityKind kind,
+    const std::function<void(uint32_t, const std::string&, uint64_t, bool)>& fn) const {
+    switch (kind) {
+        case EntityKind::kSubscriber:
+            for (const auto& [token, sub] : subscribers_) {
+                fn(token, sub.key, sub.face, false);
+            }
+            return;
+        case EntityKind::kQueryable:
+            for (const auto& [token, q] : queryables_) {
+                fn(token, q.key, q.face, q.complete);
+            }
+            return;
+        case EntityKind::kToken:
+            for (const auto& [token, t] : tokens_) {
+                fn(token, t.key, t.face, false);
+            }
+            return;
+    }
+}
+
+bool Session::visible_to(uint64_t owner_face, const Face& face) const {
+    return owner_face != face.id && (owner_face == 0 || mode() == Mode::kRouter);
+}
 
 void Session::on_interest(Face& face, const Interest& interest) {
     if (!interest.current && !interest.future) {
@@ -62,25 +116,29 @@ void Session::on_interest(Face& face, const Interest& interest) {
     if (interest.current) {
         reply_to = interest.id;
     }
-    if ((interest.options & kInterestSubscribers) != 0) {
-        for (const auto& [token, sub] : subscribers_) {
-            if (!visible_to(sub, face) || !interest_matches(fi.key, sub.key)) {
-                continue;
+    for (size_t k = 0; k < kKinds.size(); ++k) {
+        if ((interest.options & kKinds[k].option) == 0) {
+            continue;
+        }
+        for_each_entity(static_cast<EntityKind>(k), [&](uint32_t token, const std::string& key,
+                                                        uint64_t owner, bool complete) {
+            if (!visible_to(owner, face) || !interest_matches(fi.key, key)) {
+                return;
             }
             if (fi.aggregate) {
-                if (!fi.aggregate_declared && interest.current) {
+                if (!fi.aggregate_declared[k] && interest.current) {
                     // zenoh-pico matches aggregated replies by equality with its interest key.
-                    send_declaration(face, reply_to, DeclKind::kSubscriber, fi.aggregate_id,
+                    send_declaration(face, reply_to, kKinds[k].declare, fi.aggregate_id,
                                      fi.key ? std::string_view(*fi.key) : "**");
                 }
-                fi.aggregate_declared = true;
+                fi.aggregate_declared[k] = true;
             } else {
                 if (interest.current) {
-                    send_declaration(face, reply_to, DeclKind::kSubscriber, token, sub.key);
+                    send_declaration(face, reply_to, kKinds[k].declare, token, key, complete);
                 }
-                fi.declared.insert(token);
+                fi.declared.insert(declared_tag(k, token));
             }
-        }
+        });
     }
     if (interest.current) {
         send_declaration(face, reply_to, DeclKind::kFinal, 0, std::nullopt);
@@ -90,41 +148,58 @@ void Session::on_interest(Face& face, const Interest& interest) {
     }
 }
 
-void Session::update_interests(uint32_t token, bool added) {
-    const Subscriber& sub = subscribers_.at(token);
+void Session::update_interests(EntityKind kind, uint32_t token, bool added) {
+    auto k = static_cast<size_t>(kind);
+    std::string key;
+    uint64_t owner = 0;
+    bool complete = false;
+    bool found = false;
+    for_each_entity(kind, [&](uint32_t t, const std::string& ekey, uint64_t eface, bool c) {
+        if (t == token) {
+            key = ekey;
+            owner = eface;
+            complete = c;
+            found = true;
+        }
+    });
+    if (!found) {
+        return;
+    }
     for (auto& [id, face] : faces_) {
-        if (!visible_to(sub, face) || face.transport->state() != Transport::State::kEstablished) {
+        if (!visible_to(owner, face) || face.transport->state() != Transport::State::kEstablished) {
             continue;
         }
         for (auto& [interest_id, fi] : face.interests) {
-            if ((fi.options & kInterestSubscribers) == 0 || !interest_matches(fi.key, sub.key)) {
+            if ((fi.options & kKinds[k].option) == 0 || !interest_matches(fi.key, key)) {
                 continue;
             }
             if (!fi.aggregate) {
-                if (added && fi.declared.insert(token).second) {
-                    send_declaration(face, std::nullopt, DeclKind::kSubscriber, token, sub.key);
-                } else if (!added && fi.declared.erase(token) > 0) {
-                    send_declaration(face, std::nullopt, DeclKind::kUndeclareSubscriber, token,
-                                     std::nullopt);
+                uint64_t tag = declared_tag(k, token);
+                if (added && fi.declared.insert(tag).second) {
+                    send_declaration(face, std::nullopt, kKinds[k].declare, token, key, complete);
+                } else if (!added && fi.declared.erase(tag) > 0) {
+                    // Rust liveliness subscribers name the token's key in U_TOKEN.
+                    send_declaration(face, std::nullopt, kKinds[k].undeclare, token,
+                                     kind == EntityKind::kToken
+                                         ? std::optional<std::string_view>(key)
+                                         : std::nullopt);
                 }
                 continue;
             }
             bool any = false;
-            for (const auto& [other, s] : subscribers_) {
-                if ((added || other != token) && visible_to(s, face) &&
-                    interest_matches(fi.key, s.key)) {
-                    any = true;
-                    break;
-                }
-            }
-            if (any && !fi.aggregate_declared) {
-                send_declaration(face, std::nullopt, DeclKind::kSubscriber, fi.aggregate_id,
+            for_each_entity(
+                kind, [&](uint32_t other, const std::string& okey, uint64_t oface, bool) {
+                    any = any || ((added || other != token) && visible_to(oface, face) &&
+                                  interest_matches(fi.key, okey));
+                });
+            if (any && !fi.aggregate_declared[k]) {
+                send_declaration(face, std::nullopt, kKinds[k].declare, fi.aggregate_id,
                                  fi.key ? std::string_view(*fi.key) : "**");
-            } else if (!any && fi.aggregate_declared) {
-                send_declaration(face, std::nullopt, DeclKind::kUndeclareSubscriber,
-                                 fi.aggregate_id, std::nullopt);
+            } else if (!any && fi.aggregate_declared[k]) {
+                send_declaration(face, std::nullopt, kKinds[k].undeclare, fi.aggregate_id,
+                                 std::nullopt);
             }
-            fi.aggregate_declared = any;
+            fi.aggregate_declared[k] = any;
         }
     }
 }
