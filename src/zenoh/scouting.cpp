@@ -367,6 +367,11 @@ void Scouter::on_datagram(int fd) {
         Hello hello{kProtocolVersion, options_.whatami, options_.zid, {}};
         if (options_.locators) {
             hello.locators = options_.locators();
+            if (hello.locators.empty()) {
+                // Nothing to connect to (a peer that does not listen): an empty HELLO would only
+                // send the scout after a locator that does not exist (section 6).
+                continue;
+            }
         }
         std::vector<uint8_t> out;
         Writer w(out);

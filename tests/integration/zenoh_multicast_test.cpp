@@ -212,6 +212,40 @@ TEST_F(ZenohScoutingTest, TwoPeersFindEachOtherWithoutARouter) {
     });
 }
 
+TEST_F(ZenohScoutingTest, PeerThatDoesNotListenSendsNoEmptyHello) {
+    write("quiet.json5",
+          "{ mode: 'peer', scouting: { multicast: { enabled: true, interface: 'lo' } } }");
+    write("loud.json5",
+          "{ mode: 'peer', listen: { endpoints: ['tcp/127.0.0.1:0'] }, "
+          "scouting: { multicast: { enabled: true, interface: 'lo' } } }");
+    run_in_netns([](const fs::path& dir) -> std::string {
+        Process quiet(dora({"zenoh", "sub", "q/**", "-c", (dir / "quiet.json5").string()}));
+        if (!quiet.wait_for([&] { return has_text(quiet.err(), "Declaring"); }, 10s)) {
+            return "quiet peer did not start:\n" + quiet.all();
+        }
+        std::string cfg = (dir / "loud.json5").string();
+        Process silent(dora({"zenoh", "scout", "-c", cfg, "--what", "peer", "--timeout", "1000"}));
+        if (auto e = wait_ok(silent, "scout"); !e.empty()) {
+            return e;
+        }
+        if (!has_text(silent.out(), "Did not find any zenoh process.")) {
+            return "a peer without listeners answered the scout:\n" + silent.all();
+        }
+        // The same scout does find a peer that listens (the check above can fail).
+        Process loud(dora({"zenoh", "sub", "l/**", "-c", cfg}));
+        if (!loud.wait_for([&] { return has_text(loud.err(), "Declaring"); }, 10s)) {
+            return "listening peer did not start:\n" + loud.all();
+        }
+        Process found(dora({"zenoh", "scout", "-c", cfg, "--what", "peer", "--timeout", "1000"}));
+        if (auto e = wait_ok(found, "scout"); !e.empty()) {
+            return e;
+        }
+        return has_text(found.out(), "whatami: \"peer\", locators: [\"tcp/127.0.0.1:")
+                   ? ""
+                   : "the listening peer was not found:\n" + found.all();
+    });
+}
+
 TEST_F(ZenohScoutingTest, MulticastStaysOffUnlessConfigured) {
     run_in_netns([](const fs::path&) -> std::string {
         Process router(dora({"router", "-l", "tcp/127.0.0.1:0"}));
