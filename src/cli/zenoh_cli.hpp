@@ -62,4 +62,8 @@ bool run_zenoh_loop(EventLoop& loop, std::chrono::milliseconds limit);
 // "0x<hex>" (what the sub tool prints).
 [[nodiscard]] std::string printable_payload(std::span<const uint8_t> bytes);
 
+// `dora zenoh get|queryable|liveliness|sub-liveliness|get-liveliness` (zenoh_query_tools.cpp),
+// added to the `dora zenoh` group.
+void add_zenoh_query_tools(CLI::App* group);
+
 }  // namespace dora::cli

@@ -1,5 +1,6 @@
-// `dora zenoh sub|pub|ping|pong|scout`: the Zenoh example tools users of dora are told to build
-// with cargo, over our own session. Flags and defaults mirror zenoh's examples (z_sub, z_pub:
+// `dora zenoh sub|pub|ping|pong|scout` (get, queryable and liveliness: zenoh_query_tools.cpp): the
+// Zenoh example tools users of dora are told to build with cargo, over our own session. Flags and
+// defaults mirror zenoh's examples (z_sub, z_pub:
 // `-k/--key`, `-v/--value` or `-p/--payload`, `-e`, `-l`, `-m`, `-c`; the key may also be the
 // first positional, the value the next), peer mode, ZENOH_CONFIG honoured. `sub` with nowhere to
 // connect asks the dora coordinator for the daemons' Zenoh endpoints; `pub` without a value
@@ -599,7 +600,10 @@ void run_scout(const ScoutOptions& o) {
 }  // namespace
 
 void add_zenoh_command(CLI::App& app) {
-    auto* group = app.add_subcommand("zenoh", "Zenoh tools: sub, pub, ping, pong, scout");
+    auto* group = app.add_subcommand(
+        "zenoh",
+        "Zenoh tools: sub, pub, ping, pong, scout, get, queryable, liveliness, sub-liveliness, "
+        "get-liveliness");
     group->require_subcommand(1);
 
     auto sub = std::make_shared<SubOptions>();
@@ -669,6 +673,8 @@ void add_zenoh_command(CLI::App& app) {
     sc->add_option("--what", scout->what, "router, peer and/or client, e.g. router|peer")
         ->capture_default_str();
     sc->callback([scout] { run_scout(*scout); });
+
+    add_zenoh_query_tools(group);  // zenoh_query_tools.cpp
 }
 
 }  // namespace dora::cli

@@ -123,6 +123,71 @@ TEST_F(ZenohToolsTest, PeersExchangeThroughTheRouterAndOnlyWhatMatches) {
     EXPECT_FALSE(contains(sub.out(), "demo/b/y"));
 }
 
+// A client get cannot tell whether the router knows the queryable yet: ask until it answers
+// (bounded), then check the answer.
+std::string get_until_answered(ZenohToolsTest& t, std::vector<std::string> args,
+                               const std::string& answer) {
+    args.insert(args.begin(), {"zenoh", "get"});
+    std::string out;
+    wait_until(
+        [&] {
+            Process get(t.dora(args));
+            int status = get.wait(20s);
+            out = get.all();
+            return exit_code(status) == 0 && contains(out, answer);
+        },
+        20s, 50ms);
+    return out;
+}
+
+TEST_F(ZenohToolsTest, GetAndQueryableThroughTheRouterWithPayloadAttachmentAndErrors) {
+    std::string endpoint = start_router();
+    Process queryable(
+        dora({"zenoh", "queryable", "demo/q", "-v", "answer", "-m", "client", "-e", endpoint}));
+    Process refusing(dora(
+        {"zenoh", "queryable", "demo/no", "--error", "refused", "-m", "client", "-e", endpoint}));
+    ASSERT_TRUE(wait_err(queryable, "Declaring Queryable on 'demo/q'")) << queryable.all();
+    ASSERT_TRUE(wait_err(refusing, "Declaring Queryable")) << refusing.all();
+    const std::string reply = ">> Received ('demo/q': 'answer') (attachment: 'att')";
+    std::string out = get_until_answered(
+        *this, {"demo/q?x=1", "-p", "ask", "-a", "att", "-m", "client", "-e", endpoint}, reply);
+    EXPECT_TRUE(contains(out, "Sending Query 'demo/q?x=1'...")) << out;
+    EXPECT_EQ(count_of(out, reply), 1u) << out;
+    EXPECT_TRUE(queryable.wait_for_text(
+        ">> [Queryable ] Received Query 'demo/q?x=1' with payload 'ask' (attachment: 'att')", 10s))
+        << queryable.all();
+    out = get_until_answered(*this, {"demo/no", "-m", "client", "-e", endpoint},
+                             ">> Received (ERROR: 'refused')");
+    EXPECT_TRUE(contains(out, ">> Received (ERROR: 'refused')")) << out;
+    // Nothing answers here: the get ends at once (the router's final), not at its timeout.
+    auto start = std::chrono::steady_clock::now();
+    Process none(dora({"zenoh", "get", "nothing/here", "-m", "client", "-e", endpoint}));
+    EXPECT_EQ(exit_code(none.wait(20s)), 0) << none.all();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 8s);
+    EXPECT_FALSE(contains(none.out(), ">> Received")) << none.all();
+}
+
+TEST_F(ZenohToolsTest, LivelinessTokenIsListedAndSeenComingAndGoingThroughTheRouter) {
+    std::string endpoint = start_router();
+    Process watcher(dora({"zenoh", "sub-liveliness", "group1/**", "-m", "client", "-e", endpoint}));
+    ASSERT_TRUE(wait_err(watcher, "Declaring Liveliness Subscriber")) << watcher.all();
+    auto token = std::make_unique<Process>(
+        dora({"zenoh", "liveliness", "group1/dora", "-m", "client", "-e", endpoint}));
+    ASSERT_TRUE(token->wait_for_text("Declaring LivelinessToken on 'group1/dora'", 10s))
+        << token->all();
+    EXPECT_TRUE(
+        watcher.wait_for_text(">> [LivelinessSubscriber] New alive token ('group1/dora')", 10s))
+        << watcher.all();
+    Process list(dora({"zenoh", "get-liveliness", "group1/**", "-m", "client", "-e", endpoint}));
+    EXPECT_EQ(exit_code(list.wait(20s)), 0) << list.all();
+    EXPECT_EQ(count_of(list.out(), ">> Alive token ('group1/dora')"), 1u) << list.all();
+    token->signal(SIGTERM);
+    EXPECT_EQ(exit_code(token->wait(10s)), 0) << token->all();
+    EXPECT_TRUE(
+        watcher.wait_for_text(">> [LivelinessSubscriber] Dropped token ('group1/dora')", 10s))
+        << watcher.all();
+}
+
 TEST_F(ZenohToolsTest, PeerToPeerWithoutRouterAndBinaryPayloadAsHex) {
     Process sub(dora({"zenoh", "sub", "bin/**", "-l", "tcp/127.0.0.1:0", "-n", "1"}));
     std::regex re(R"(listening on (tcp/127\.0\.0\.1:\d+))");
