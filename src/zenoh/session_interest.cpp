@@ -1,10 +1,11 @@
-// Session: the subscriber, queryable and token registries and the interest side
-// (docs/zenoh-protocol.md section 5.3), kept apart from transport handling and PUSH routing in
-// session.cpp. Subscribers, queryables and tokens are answered by one piece of code: an interest
-// names the kinds it wants (S, Q, T option bits), and each kind has its declaration and
-// undeclaration.
+// Session: the subscriber, queryable and token registries, the declarations we send and the
+// interest side (docs/zenoh-protocol.md sections 5.2 and 5.3), kept apart from transport handling
+// and PUSH routing in session.cpp. Subscribers, queryables and tokens are answered by one piece of
+// code: an interest names the kinds it wants (S, Q, T option bits), and each kind has its
+// declaration and undeclaration.
 #include "zenoh/keyexpr.hpp"
 #include "zenoh/session.hpp"
+#include "zenoh/try.hpp"
 
 namespace dora::zenoh {
 
@@ -201,6 +202,101 @@ void Session::update_interests(EntityKind kind, uint32_t token, bool added) {
             }
             fi.aggregate_declared[k] = any;
         }
+    }
+}
+
+Result<Subscription> Session::declare_subscriber(std::string_view key, SampleCallback cb) {
+    DORA_ZTRY(canon, keyexpr::canonize(key));
+    uint32_t token = add_subscriber(canon, 0, std::move(cb));
+    broadcast_declaration(DeclKind::kSubscriber, token, canon);
+    return Subscription(anchor_, token);
+}
+
+void Session::undeclare_subscriber(uint32_t id) {
+    auto it = subscribers_.find(id);
+    if (it == subscribers_.end() || it->second.face != 0) {
+        return;
+    }
+    broadcast_declaration(DeclKind::kUndeclareSubscriber, id, std::nullopt);
+    remove_subscriber(id);
+}
+
+void Session::declare_local_entities(Face& face) {
+    for (const auto& [token, sub] : subscribers_) {
+        if (sub.face == 0) {
+            send_declaration(face, std::nullopt, DeclKind::kSubscriber, token, sub.key);
+        }
+    }
+    for (const auto& [token, q] : queryables_) {
+        if (q.face == 0) {
+            send_declaration(face, std::nullopt, DeclKind::kQueryable, token, q.key, q.complete);
+        }
+    }
+    for (const auto& [token, t] : tokens_) {
+        if (t.face == 0) {
+            send_declaration(face, std::nullopt, DeclKind::kToken, token, t.key);
+        }
+    }
+}
+
+void Session::broadcast_declaration(DeclKind kind, uint32_t token,
+                                    std::optional<std::string_view> key, bool complete) {
+    if (mode() == Mode::kRouter) {
+        return;  // a router declares only on interest (update_interests)
+    }
+    for (auto& [fid, face] : faces_) {
+        if (face.transport->state() == Transport::State::kEstablished) {
+            send_declaration(face, std::nullopt, kind, token, key, complete);
+        }
+    }
+}
+
+void Session::undeclare_entity(Subscription::Kind kind, uint32_t id) {
+    switch (kind) {
+        case Subscription::Kind::kSubscriber:
+            undeclare_subscriber(id);
+            return;
+        case Subscription::Kind::kQueryable:
+            if (auto it = queryables_.find(id); it != queryables_.end() && it->second.face == 0) {
+                broadcast_declaration(DeclKind::kUndeclareQueryable, id, std::nullopt);
+                remove_queryable(id);
+            }
+            return;
+        case Subscription::Kind::kToken:
+            if (auto it = tokens_.find(id); it != tokens_.end() && it->second.face == 0) {
+                std::string key = it->second.key;
+                broadcast_declaration(DeclKind::kUndeclareToken, id, key);
+                remove_token(id);
+            }
+            return;
+        case Subscription::Kind::kLivelinessSubscriber:
+            if (liveliness_subscribers_.erase(id) > 0 && mode() == Mode::kClient) {
+                for (auto& [fid, face] : faces_) {
+                    if (face.transport->state() == Transport::State::kEstablished) {
+                        Interest done;
+                        done.id = id;
+                        (void)face.transport->send(done);
+                    }
+                }
+            }
+            return;
+    }
+}
+
+void Session::send_declaration(Face& face, std::optional<uint64_t> interest_id, DeclKind kind,
+                               uint64_t id, std::optional<std::string_view> key, bool complete) {
+    Declare d;
+    d.interest_id = interest_id;
+    d.decl.kind = kind;
+    d.decl.id = id;
+    d.decl.complete = complete;
+    if (key) {
+        d.decl.key = WireExpr{0, *key, false};
+    }
+    auto sent = face.transport->send(d);
+    if (!sent) {
+        log(fmt::format("zenoh session: declaration to face {} failed: {}", face.id,
+                        sent.error().message()));
     }
 }
 
