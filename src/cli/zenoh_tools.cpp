@@ -1,12 +1,11 @@
 // `dora zenoh sub|pub|ping|pong|scout` (get, queryable and liveliness: zenoh_query_tools.cpp): the
 // Zenoh example tools users of dora are told to build with cargo, over our own session. Flags and
-// defaults mirror zenoh's examples (z_sub, z_pub:
-// `-k/--key`, `-v/--value` or `-p/--payload`, `-e`, `-l`, `-m`, `-c`; the key may also be the
-// first positional, the value the next), peer mode, ZENOH_CONFIG honoured. `sub` with nowhere to
-// connect asks the dora coordinator for the daemons' Zenoh endpoints; `pub` without a value
-// publishes stdin, one sample per line. ping/pong use the keys test/ping and test/pong like
-// z_ping and z_pong, so they pair with zenoh-pico's. Every loop is bounded in count or time, or
-// ends with its input.
+// defaults mirror zenoh's examples (z_sub, z_pub: `-k/--key`, `-v/--value` or `-p/--payload`,
+// `-e`, `-l`, `-m`, `-c`; the key may also be the first positional, the value the next), peer
+// mode, ZENOH_CONFIG honoured. `sub` with nowhere to connect asks the dora coordinator for the
+// daemons' Zenoh endpoints; `pub` without a value publishes stdin, one sample per line. ping/pong
+// use the keys test/ping and test/pong like z_ping and z_pong, so they pair with zenoh-pico's.
+// Every loop is bounded in count or time, or ends with its input.
 #include <sys/epoll.h>
 #include <unistd.h>
 
