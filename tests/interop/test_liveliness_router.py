@@ -66,3 +66,17 @@ def test_token_goes_when_its_session_dies(zq):
     zq.wait_until(lambda: ("DELETE", "demo/die/x") in events, 5,
                   "the token's DELETE after its session closed")
     assert alive_tokens(b, "demo/die/**")[0] == []
+
+
+def test_real_peers_tokens_reach_a_real_client_through_the_router(zq):
+    # A Rust peer linked to our router (not a client): its token and its going are seen too.
+    router = zq.router()
+    peer = zq.real("peer", connect=router)
+    client = zq.real("client", connect=router)
+    events = zq.watch_tokens(client, "demo/viapeer/**")
+    time.sleep(0.3)
+    token = peer.liveliness().declare_token("demo/viapeer/x")
+    zq.wait_until(lambda: ("PUT", "demo/viapeer/x") in events, 5, "the peer's token")
+    assert alive_tokens(client, "demo/viapeer/**")[0] == ["demo/viapeer/x"]
+    token.undeclare()
+    zq.wait_until(lambda: ("DELETE", "demo/viapeer/x") in events, 5, "the peer's token going")

@@ -44,7 +44,8 @@ def test_our_get_reports_a_real_reply_error(zq, mode):
 
 def wait_matching(zq, real, key):
     querier = real.declare_querier(key)
-    zq.wait_until(lambda: querier.matching_status.matching, 10, f"our queryable on {key} to be declared")
+    zq.wait_until(lambda: querier.matching_status.matching, 10,
+                  f"our queryable on {key} to be declared")
     querier.undeclare()
 
 
@@ -83,3 +84,12 @@ def test_our_get_through_our_router_reaches_a_real_client_queryable(zq):
                             "-t", "8000", timeout=20)
     assert code == 0, err
     assert ">> Received ('demo/mixed': 'mixed')" in out.splitlines(), out + err
+
+
+def test_real_get_through_our_router_reaches_our_queryable(zq):
+    router = zq.router()
+    real = zq.real("client", connect=router)
+    zq.tool("zenoh", "queryable", "demo/mixed/ours", "-v", "ours", "-m", "client", "-e", router)
+    wait_matching(zq, real, "demo/mixed/ours")
+    assert collect(real.get("demo/mixed/ours", timeout=8)) == [
+        ("ok", "demo/mixed/ours", b"ours", None)]
