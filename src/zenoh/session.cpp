@@ -394,7 +394,8 @@ void Session::on_declare(Face& face, const Declare& declare) {
                     }
                     remove_token(old->second);
                 }
-                face.tokens[d.id] = add_token(std::move(*key), face.id);
+                face.tokens[d.id] =
+                    add_token(std::move(*key), face.id, declare.interest_id.has_value());
             }
             return;
         case DeclKind::kUndeclareToken:

@@ -324,9 +324,11 @@ class Session final : public TransportHandler {
     void maybe_finish_get(uint64_t id);
     void undeclare_entity(Subscription::Kind kind, uint32_t id);
     // Liveliness (session_liveliness.cpp).
-    uint32_t add_token(std::string key, uint64_t face);
+    // `current_reply`: the token came as a reply to a "current" interest (it existed before);
+    // liveliness subscribers without history are not told of it, as in Rust.
+    uint32_t add_token(std::string key, uint64_t face, bool current_reply = false);
     void remove_token(uint32_t token);
-    void notify_liveliness(std::string_view key, bool alive);
+    void notify_liveliness(std::string_view key, bool alive, bool current_reply = false);
     void send_liveliness_interest(Face& face, uint64_t id, std::string_view key, bool current,
                                   bool future);
     void on_declare_final(Face& face, uint64_t interest_id);

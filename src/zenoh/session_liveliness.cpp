@@ -10,13 +10,13 @@
 
 namespace dora::zenoh {
 
-uint32_t Session::add_token(std::string key, uint64_t face) {
+uint32_t Session::add_token(std::string key, uint64_t face, bool current_reply) {
     uint32_t token = next_token_++;
     auto& entity = tokens_[token];
     entity.key = std::move(key);
     entity.face = face;
     update_interests(EntityKind::kToken, token, true);
-    notify_liveliness(tokens_.at(token).key, true);
+    notify_liveliness(tokens_.at(token).key, true, current_reply);
     return token;
 }
 
@@ -31,11 +31,11 @@ void Session::remove_token(uint32_t token) {
     notify_liveliness(key, false);
 }
 
-void Session::notify_liveliness(std::string_view key, bool alive) {
+void Session::notify_liveliness(std::string_view key, bool alive, bool current_reply) {
     // Copies: a callback may declare or undeclare liveliness subscribers.
     std::vector<TokenCallback> callbacks;
     for (const auto& [id, ls] : liveliness_subscribers_) {
-        if (ls.callback && keyexpr::intersects(ls.key, key)) {
+        if (ls.callback && (ls.history || !current_reply) && keyexpr::intersects(ls.key, key)) {
             callbacks.push_back(ls.callback);
         }
     }

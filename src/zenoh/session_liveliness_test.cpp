@@ -134,15 +134,42 @@ TEST_F(LivelinessTest, PeersSeeEachOthersTokens) {
     auto token = a->declare_token("demo/peer/a").value();
     auto b = open(Mode::kPeer, {}, {at(*a)});
     std::vector<std::pair<std::string, bool>> events;
-    auto sub =
-        b->declare_liveliness_subscriber("demo/peer/*", [&](std::string_view key, bool alive) {
-             events.emplace_back(key, alive);
-         }).value();
+    auto on_token = [&](std::string_view key, bool alive) { events.emplace_back(key, alive); };
+    auto sub = b->declare_liveliness_subscriber("demo/peer/*", on_token, /*history=*/true).value();
     ASSERT_TRUE(run_until([&] { return !events.empty(); }));
     EXPECT_EQ(events[0], std::make_pair(std::string("demo/peer/a"), true));
     a.reset();
     ASSERT_TRUE(run_until([&] { return events.size() == 2; }));
     EXPECT_EQ(events[1], std::make_pair(std::string("demo/peer/a"), false));
+}
+
+TEST_F(LivelinessTest, SubscriberWithoutHistoryIsNotToldOfTokensThatExistedBefore) {
+    auto router = open(Mode::kRouter, {"tcp/127.0.0.1:0"}, {});
+    auto holder = open(Mode::kClient, {}, {at(*router)});
+    auto old = holder->declare_token("demo/old").value();
+    auto watcher = open(Mode::kClient, {}, {at(*router)});
+    ASSERT_TRUE(run_until([&] { return router->face_count() == 2 && watcher->face_count() == 1; }));
+    std::vector<std::string> plain;
+    std::vector<std::string> with_history;
+    auto a = watcher
+                 ->declare_liveliness_subscriber(
+                     "demo/*", [&](std::string_view key, bool) { plain.emplace_back(key); })
+                 .value();
+    settle();
+    // The router answers the history subscriber's current interest with D_TOKEN(I): that token
+    // existed before, so the subscriber without history is not told (as in Rust).
+    auto b = watcher
+                 ->declare_liveliness_subscriber(
+                     "demo/*", [&](std::string_view key, bool) { with_history.emplace_back(key); },
+                     /*history=*/true)
+                 .value();
+    ASSERT_TRUE(run_until([&] { return !with_history.empty(); }));
+    settle();
+    EXPECT_EQ(with_history, std::vector<std::string>{"demo/old"});
+    EXPECT_TRUE(plain.empty());
+    auto fresh = holder->declare_token("demo/new").value();
+    ASSERT_TRUE(run_until([&] { return !plain.empty(); }));
+    EXPECT_EQ(plain, std::vector<std::string>{"demo/new"});
 }
 
 }  // namespace
