@@ -27,7 +27,29 @@ struct DaemonCliOptions {
     std::string work_dir;
     bool quiet = false;
     std::string log_file;
+    std::string labels;  // "k=v,k2=v2"
 };
+
+// `--labels gpu=true,zone=edge` -> {gpu: true, zone: edge}.
+std::map<std::string, std::string> parse_labels(const std::string& text) {
+    std::map<std::string, std::string> labels;
+    size_t start = 0;
+    while (start < text.size()) {
+        size_t comma = text.find(',', start);
+        const std::string item =
+            text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        const size_t eq = item.find('=');
+        if (eq == std::string::npos || eq == 0 || eq + 1 == item.size()) {
+            throw Exception(
+                Error::make("--labels: \"{}\" is not `name=value`; write e.g. "
+                            "`--labels gpu=true,zone=edge`",
+                            item));
+        }
+        labels[item.substr(0, eq)] = item.substr(eq + 1);
+        start = comma == std::string::npos ? text.size() : comma + 1;
+    }
+    return labels;
+}
 
 std::string default_work_dir(const std::string& machine_id) {
     const char* runtime = std::getenv("XDG_RUNTIME_DIR");
@@ -40,6 +62,7 @@ std::string default_work_dir(const std::string& machine_id) {
 void run_daemon(const DaemonCliOptions& cli) {
     daemon::DaemonOptions options;
     options.machine_id = cli.machine_id;
+    options.labels = parse_labels(cli.labels);
     options.coordinator_addr = cli.coordinator_addr;
     options.coordinator_port = cli.coordinator_port;
     options.local_listen_port = cli.local_listen_port;
@@ -129,6 +152,9 @@ void add_daemon_command(CLI::App& app) {
     cmd->add_option("--work-dir", options->work_dir,
                     "Where dataflows started from other machines run (default under "
                     "$XDG_RUNTIME_DIR/dora or /tmp/dora-$UID)");
+    cmd->add_option("--labels", options->labels,
+                    "This machine's labels, `name=value,...`: nodes whose `deploy.labels` all "
+                    "match may be placed here");
     cmd->add_flag("--quiet", options->quiet,
                   "Print nothing: log lines go to --log-file (default <work dir>/daemon.log)");
     cmd->add_option("--log-file", options->log_file, "Where --quiet writes the log lines");

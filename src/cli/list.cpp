@@ -67,12 +67,16 @@ void print_table(const message::DataflowList& list,
     if (flows.empty()) {
         out += "(no dataflows)\n";
     }
-    out += fmt::format("\n{:<20}  {:<12}  {}\n", "DAEMON", "STATE", "LAST HEARTBEAT");
+    out += fmt::format("\n{:<20}  {:<12}  {:<14}  {}\n", "DAEMON", "STATE", "LAST HEARTBEAT",
+                       "LABELS");
     for (const auto& d : list.daemons) {
-        out += fmt::format("{:<20}  {:<12}  {:.1f} s ago\n",
-                           d.machine_id.empty() ? "(default)" : d.machine_id,
-                           d.connected ? "connected" : "disconnected",
-                           static_cast<double>(d.last_heartbeat_ms_ago) / 1000.0);
+        std::string labels;
+        for (const auto& [k, v] : d.labels) labels += (labels.empty() ? "" : ",") + k + "=" + v;
+        out += fmt::format(
+            "{:<20}  {:<12}  {:<14}  {}\n", d.machine_id.empty() ? "(default)" : d.machine_id,
+            d.connected ? "connected" : "disconnected",
+            fmt::format("{:.1f} s ago", static_cast<double>(d.last_heartbeat_ms_ago) / 1000.0),
+            labels);
     }
     if (list.daemons.empty()) {
         out += "(no daemons: start one with `dora daemon` or `dora up`)\n";

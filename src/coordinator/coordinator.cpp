@@ -251,7 +251,7 @@ void Coordinator::handle(const std::string& machine, const message::ErrorMessage
 
 void Coordinator::on_register(Peer& peer, const message::DaemonRegister& registration) {
     auto added = registry_.add(registration.machine_id, peer.id, peer.address,
-                               registration.zenoh_endpoints, loop_.now());
+                               registration.zenoh_endpoints, loop_.now(), registration.labels);
     if (!added) {
         refuse(peer, added.error().message());
         return;

@@ -115,7 +115,7 @@ struct Fixture : ::testing::Test {
                                      std::vector<std::string> running = {}) {
         auto peer = hello(Coordinator::Port::kDaemon);
         EXPECT_EQ(peer->next().value_or(json())["type"], msg::Welcome::kType);
-        peer->send(msg::make(msg::DaemonRegister{machine, {"tcp/127.0.0.1:7000"}, running}));
+        peer->send(msg::make(msg::DaemonRegister{machine, {"tcp/127.0.0.1:7000"}, running, {}}));
         EXPECT_TRUE(peer->next_of(msg::Peers::kType));
         return peer;
     }
@@ -286,7 +286,7 @@ TEST_F(Fixture, DuplicateMachineIdIsRefusedNamingIt) {
     auto first = daemon("edge1");
     auto second = hello(Coordinator::Port::kDaemon);
     ASSERT_TRUE(second->next());  // welcome
-    second->send(msg::make(msg::DaemonRegister{"edge1", {}, {}}));
+    second->send(msg::make(msg::DaemonRegister{"edge1", {}, {}, {}}));
     auto reply = second->next_of(msg::ErrorMessage::kType);
     ASSERT_TRUE(reply);
     EXPECT_NE((*reply)["message"].get<std::string>().find("`edge1`"), std::string::npos);

@@ -76,6 +76,18 @@ void Coordinator::handle(Peer& cli, message::CliStart& request) {
             }
         }
     }
+    // `deploy.labels` without a machine: the coordinator picks a daemon; every daemon is told.
+    auto placement = registry_.place_by_labels(*descriptor);
+    if (!placement) {
+        cli.channel->send(
+            error_message("cannot start the dataflow: " + placement.error().message()));
+        return;
+    }
+    for (auto& node : descriptor->nodes) {
+        if (auto it = placement->find(node.id); it != placement->end()) {
+            node.deploy.machine = it->second;
+        }
+    }
     auto machines = nodes_by_machine(*descriptor);
     if (auto missing = registry_.missing_daemons_error(machines_of(machines)); !missing.empty()) {
         cli.channel->send(error_message("cannot start the dataflow: " + missing));
@@ -114,7 +126,8 @@ void Coordinator::handle(Peer& cli, message::CliStart& request) {
                                                waiting, options_.prepare_timeout.count() / 1000));
         }
     });
-    message::PrepareDataflow prepare{id, stored.name, stored.yaml, stored.path, stored.cli_machine};
+    message::PrepareDataflow prepare{id,          stored.name,        stored.yaml,
+                                     stored.path, stored.cli_machine, std::move(*placement)};
     auto prepare_json = message::make(prepare);
     for (const auto& [machine, nodes] : stored.nodes_per_machine) {
         send_to_daemon(machine, prepare_json);

@@ -1,16 +1,17 @@
 #include "coordinator/registry.hpp"
 
+#include <algorithm>
+
 namespace dora::coordinator {
 
 std::string machine_name(const std::string& machine) {
     return machine.empty() ? std::string("the default daemon") : fmt::format("`{}`", machine);
 }
 
-Result<DaemonRegistry::Registration> DaemonRegistry::add(const std::string& machine,
-                                                         ConnectionId connection,
-                                                         std::string address,
-                                                         std::vector<std::string> zenoh_endpoints,
-                                                         SteadyClock::time_point now) {
+Result<DaemonRegistry::Registration> DaemonRegistry::add(
+    const std::string& machine, ConnectionId connection, std::string address,
+    std::vector<std::string> zenoh_endpoints, SteadyClock::time_point now,
+    std::map<std::string, std::string> labels) {
     auto existing = daemons_.find(machine);
     if (existing != daemons_.end() && existing->second.connection) {
         return fail(
@@ -23,6 +24,7 @@ Result<DaemonRegistry::Registration> DaemonRegistry::add(const std::string& mach
     daemon.machine_id = machine;
     daemon.address = std::move(address);
     daemon.zenoh_endpoints = std::move(zenoh_endpoints);
+    daemon.labels = std::move(labels);
     daemon.connection = connection;
     daemon.last_heard = now;
     return again ? Registration::kReconnected : Registration::kNew;
@@ -103,7 +105,8 @@ std::vector<message::DaemonInfo> DaemonRegistry::peers_of(const std::string& mac
     std::vector<message::DaemonInfo> peers;
     for (const auto& [other, daemon] : daemons_) {
         if (other != machine) {
-            peers.push_back({other, daemon.zenoh_endpoints, daemon.connection.has_value(), 0});
+            peers.push_back(
+                {other, daemon.zenoh_endpoints, daemon.connection.has_value(), 0, daemon.labels});
         }
     }
     return peers;
@@ -114,10 +117,76 @@ std::vector<message::DaemonInfo> DaemonRegistry::list(SteadyClock::time_point no
     for (const auto& [machine, daemon] : daemons_) {
         out.push_back(
             {machine, daemon.zenoh_endpoints, daemon.connection.has_value(),
-             std::chrono::duration_cast<std::chrono::milliseconds>(now - daemon.last_heard)
-                 .count()});
+             std::chrono::duration_cast<std::chrono::milliseconds>(now - daemon.last_heard).count(),
+             daemon.labels});
     }
     return out;
+}
+
+namespace {
+
+std::string labels_text(const std::map<std::string, std::string>& labels) {
+    std::string text;
+    for (const auto& [k, v] : labels) text += (text.empty() ? "" : ",") + k + "=" + v;
+    return text.empty() ? "no labels" : text;
+}
+
+bool has_labels(const std::map<std::string, std::string>& have,
+                const std::map<std::string, std::string>& want) {
+    return std::all_of(want.begin(), want.end(), [&](const auto& label) {
+        auto it = have.find(label.first);
+        return it != have.end() && it->second == label.second;
+    });
+}
+
+}  // namespace
+
+Result<std::map<std::string, std::string>> DaemonRegistry::place_by_labels(
+    const Descriptor& descriptor) const {
+    std::map<std::string, std::string> placement;
+    std::map<std::string, size_t> load;
+    auto daemons_text = [this] {
+        std::string text;
+        for (const auto& [machine, daemon] : daemons_) {
+            if (daemon.connection) {
+                text += fmt::format("{}{} ({})", text.empty() ? "" : ", ", machine_name(machine),
+                                    labels_text(daemon.labels));
+            }
+        }
+        return text.empty() ? std::string("none connected") : text;
+    };
+    for (const auto& node : descriptor.nodes) {
+        const Deploy deploy = descriptor.effective_deploy(node);
+        if (deploy.labels.empty()) {
+            continue;
+        }
+        if (deploy.machine) {
+            auto it = daemons_.find(*deploy.machine);
+            if (it != daemons_.end() && it->second.connection &&
+                !has_labels(it->second.labels, deploy.labels)) {
+                return fail("node {} wants machine {} and labels {}, but that daemon has {}",
+                            node.id, machine_name(*deploy.machine), labels_text(deploy.labels),
+                            labels_text(it->second.labels));
+            }
+            continue;  // a missing daemon is reported with the others
+        }
+        const std::string* best = nullptr;
+        for (const auto& [machine, daemon] : daemons_) {
+            if (daemon.connection && has_labels(daemon.labels, deploy.labels) &&
+                (best == nullptr || load[machine] < load[*best])) {
+                best = &machine;
+            }
+        }
+        if (best == nullptr) {
+            return fail(
+                "no connected daemon has the labels {} that node {} asks for (daemons: "
+                "{}); start one with `dora daemon --labels {}`",
+                labels_text(deploy.labels), node.id, daemons_text(), labels_text(deploy.labels));
+        }
+        placement[node.id] = *best;
+        ++load[*best];
+    }
+    return placement;
 }
 
 std::string DaemonRegistry::summary() const {

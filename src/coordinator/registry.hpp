@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/descriptor.hpp"
 #include "core/error.hpp"
 #include "core/event_loop.hpp"
 #include "message/common.hpp"
@@ -34,6 +35,7 @@ class DaemonRegistry {
         std::string machine_id;
         std::string address;  // where it connected from
         std::vector<std::string> zenoh_endpoints;
+        std::map<std::string, std::string> labels;
         std::optional<ConnectionId> connection;  // std::nullopt: disconnected
         SteadyClock::time_point last_heard;
     };
@@ -44,7 +46,13 @@ class DaemonRegistry {
     [[nodiscard]] Result<Registration> add(const std::string& machine, ConnectionId connection,
                                            std::string address,
                                            std::vector<std::string> zenoh_endpoints,
-                                           SteadyClock::time_point now);
+                                           SteadyClock::time_point now,
+                                           std::map<std::string, std::string> labels = {});
+    // Where each node with `deploy.labels` and no `machine` runs: a connected daemon with every
+    // label, the one with the fewest such nodes so far (ties: the first machine id). A node with
+    // both must find them on its machine. Fails naming the node, its labels and the daemons'.
+    [[nodiscard]] Result<std::map<std::string, std::string>> place_by_labels(
+        const Descriptor& descriptor) const;
     void heard_from(const std::string& machine, SteadyClock::time_point now);
     // The daemon of `machine` lost `connection`; false when that was not its connection.
     bool disconnected(const std::string& machine, ConnectionId connection);

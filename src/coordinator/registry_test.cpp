@@ -69,5 +69,28 @@ TEST_F(RegistryTest, PeersOfAMachineAreEveryOtherDaemonWithItsEndpoints) {
     EXPECT_EQ(peers[0].zenoh_endpoints, std::vector<std::string>{"tcp/2.2.2.2:2"});
 }
 
+TEST_F(RegistryTest, LabelledNodesGoToDaemonsWithEveryLabelSpreadEvenly) {
+    ASSERT_TRUE(registry_.add("gpu1", 1, "a", {}, t0_, {{"gpu", "true"}, {"zone", "edge"}}));
+    ASSERT_TRUE(registry_.add("gpu2", 2, "b", {}, t0_, {{"gpu", "true"}}));
+    ASSERT_TRUE(registry_.add("cpu", 3, "c", {}, t0_, {{"gpu", "false"}}));
+    auto descriptor = parse_descriptor(
+        "nodes:\n"
+        "  - {id: a, path: shell, deploy: {labels: {gpu: true}}}\n"
+        "  - {id: b, path: shell, deploy: {labels: {gpu: true}}}\n"
+        "  - {id: c, path: shell, deploy: {labels: {zone: edge}}}\n"
+        "  - {id: d, path: shell}\n",
+        "flow.yml");
+    ASSERT_TRUE(descriptor) << descriptor.error().message();
+    auto placement = registry_.place_by_labels(*descriptor);
+    ASSERT_TRUE(placement) << placement.error().message();
+    EXPECT_EQ(*placement,
+              (std::map<std::string, std::string>{{"a", "gpu1"}, {"b", "gpu2"}, {"c", "gpu1"}}))
+        << "a and b spread over both gpu daemons; only gpu1 is in zone edge; d is not placed";
+    ASSERT_TRUE(registry_.disconnected("gpu2", 2));
+    auto without = registry_.place_by_labels(*descriptor);
+    ASSERT_TRUE(without);
+    EXPECT_EQ(without->at("b"), "gpu1") << "a disconnected daemon takes no node";
+}
+
 }  // namespace
 }  // namespace dora::coordinator

@@ -208,6 +208,7 @@ Deploy Descriptor::effective_deploy(const NodeDescriptor& node) const {
     if (deploy) {
         if (!merged.machine) merged.machine = deploy->machine;
         if (!merged.working_dir) merged.working_dir = deploy->working_dir;
+        if (merged.labels.empty()) merged.labels = deploy->labels;
     }
     return merged;
 }

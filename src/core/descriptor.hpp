@@ -80,6 +80,8 @@ struct OperatorDescriptor {
 struct Deploy {
     std::optional<std::string> machine;
     std::optional<std::string> working_dir;
+    // dora 1.x: the node runs on a daemon started with all of these labels (`--labels k=v,...`).
+    std::map<std::string, std::string> labels;
 };
 
 // dora 0.3.12 `git:` (+ at most one of `branch:`, `tag:`, `rev:`): the node's source lives in a

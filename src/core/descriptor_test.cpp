@@ -178,7 +178,8 @@ TEST(ParseDescriptor, LegacyTopLevelKeysAreAccepted) {
 TEST(ParseDescriptor, Dora1RestartKeysTopLevelEnvAndDropOldestParse) {
     Descriptor d = parse_ok(
         "env: {A: 1, B: x}\n"
-        "nodes:\n  - id: a\n    path: shell\n    env: {B: mine}\n"
+        "nodes:\n  - id: a\n    path: shell\n    env: {B: mine}\n    deploy: {labels: {gpu: "
+        "true}}\n"
         "    restart_policy: always\n    restart_delay: 0.5\n    max_restart_delay: 8\n"
         "    restart_window: 60\n"
         "    inputs: {t: {source: dora/timer/millis/5, queue_policy: drop_oldest}}\n"
@@ -188,6 +189,7 @@ TEST(ParseDescriptor, Dora1RestartKeysTopLevelEnvAndDropOldestParse) {
     EXPECT_EQ(a.restart_delay, 0.5);
     EXPECT_EQ(a.max_restart_delay, 8.0);
     EXPECT_EQ(a.restart_window, 60.0);
+    EXPECT_EQ(a.deploy.labels, (std::map<std::string, std::string>{{"gpu", "true"}}));
     EXPECT_EQ(a.env.at("A"), "1") << "the dataflow's env reaches the node";
     EXPECT_EQ(a.env.at("B"), "mine") << "the node's own env wins";
 }
@@ -196,7 +198,7 @@ TEST(ParseDescriptor, Dora1KeysNotDoneYetAreRefusedByName) {
     std::string error = parse_error(
         "nodes:\n  - id: a\n    path: shell\n    send_stdout_as: x\n    send_logs_as: logs\n"
         "    min_log_level: info\n    health_check_timeout: 5\n"
-        "    restart_delay: 2\n    max_restart_delay: 1\n    deploy: {labels: {gpu: yes}}\n"
+        "    restart_delay: 2\n    max_restart_delay: 1\n    deploy: {labels: {gpu: [1]}}\n"
         "    inputs:\n      t: {source: dora/timer/millis/5, queue_policy: backpressure}\n"
         "      u: {source: dora/timer/millis/5, input_timeout: 1.0}\n"
         "      v: {source: dora/timer/millis/5, queue_policy: sometimes}\n"
@@ -212,7 +214,8 @@ TEST(ParseDescriptor, Dora1KeysNotDoneYetAreRefusedByName) {
     EXPECT_CONTAINS(error, "`debug.enable_debug_inspection: true` is not supported");
     EXPECT_CONTAINS(error,
                     "`_unstable_debug.publish_all_messages_to_zenoh: true` is not supported");
-    EXPECT_CONTAINS(error, "`deploy.labels` (a dora 1.x key) is not supported by dora-cpp yet");
+    EXPECT_CONTAINS(error,
+                    "label `gpu` must be a name (no `=` or `,`) with a string, number or bool");
     EXPECT_EQ(line_count(error), 10u) << error;
 }
 

@@ -898,21 +898,38 @@ std::optional<Deploy> Parser::deploy(const YAML::Node& value, std::string_view k
         return std::nullopt;
     }
     Deploy parsed;
-    for_each_entry(
-        value, [&](const std::string& name, const YAML::Node& name_node, const YAML::Node& v) {
-            if (name == "machine") {
-                parsed.machine = optional_string(v, "machine");
-            } else if (name == "working_dir") {
-                parsed.working_dir = optional_string(v, "working_dir");
-            } else if (name == "labels") {
-                unsupported(name_node, fmt::format("{}.labels", key),
-                            "place the node with `machine:` (a daemon's --machine-id)");
-            } else {
-                problem(name_node, fmt::format("unknown key `{}` in `{}`; the keys are: machine, "
-                                               "working_dir",
-                                               name, key));
+    for_each_entry(value, [&](const std::string& name, const YAML::Node& name_node,
+                              const YAML::Node& v) {
+        if (name == "machine") {
+            parsed.machine = optional_string(v, "machine");
+        } else if (name == "working_dir") {
+            parsed.working_dir = optional_string(v, "working_dir");
+        } else if (name == "labels") {
+            if (!v.IsMap() && !v.IsNull()) {
+                problem(v, fmt::format("`{}.labels` must be a mapping like `{{gpu: \"true\", "
+                                       "zone: edge}}`, not {}",
+                                       key, type_name(v)));
+                return;
             }
-        });
+            for_each_entry(v, [&](const std::string& label, const YAML::Node&,
+                                  const YAML::Node& label_value) {
+                if (!label_value.IsScalar() || label.empty() ||
+                    label.find_first_of("=,") != std::string::npos) {
+                    problem(label_value, fmt::format("label `{}` must be a name (no `=` or `,`) "
+                                                     "with a string, number or bool value",
+                                                     label));
+                    return;
+                }
+                parsed.labels[label] = label_value.Tag() == "?"
+                                           ? env_value_text(label_value.Scalar())
+                                           : label_value.Scalar();
+            });
+        } else {
+            problem(name_node, fmt::format("unknown key `{}` in `{}`; the keys are: machine, "
+                                           "working_dir",
+                                           name, key));
+        }
+    });
     return parsed;
 }
 

@@ -264,6 +264,7 @@ void Daemon::set_phase(Dataflow& dataflow, Phase to) {
 
 void Daemon::on_connected() {
     message::DaemonRegister reg;
+    reg.labels = options_.labels;
     reg.machine_id = options_.machine_id;
     reg.zenoh_endpoints = bridge_->endpoints();
     for (const auto& [id, flow] : dataflows_) {
@@ -301,11 +302,16 @@ bool Daemon::is_local(const Descriptor& descriptor, const NodeDescriptor& node) 
 }
 
 Result<Descriptor> Daemon::load_descriptor(const std::string& dataflow_id, const std::string& yaml,
-                                           const std::string& path,
-                                           const std::string& cli_machine) {
+                                           const std::string& path, const std::string& cli_machine,
+                                           const std::map<std::string, std::string>& placement) {
     auto descriptor = parse_descriptor(yaml, path);
     if (!descriptor) {
         return fail(descriptor.error());
+    }
+    for (auto& node : descriptor->nodes) {
+        if (auto it = placement.find(node.id); it != placement.end()) {
+            node.deploy.machine = it->second;  // placed by the coordinator (deploy.labels)
+        }
     }
     if (cli_machine != sys::machine_identity()) {
         // Started from another machine: the dataflow file's directory does not exist here.
@@ -357,8 +363,9 @@ void Daemon::handle(const message::PrepareDataflow& request) {
         link_->send(message::make(reply));
         return;
     }
-    auto descriptor = load_descriptor(request.dataflow_id, request.descriptor_yaml,
-                                      request.descriptor_path, request.cli_machine);
+    auto descriptor =
+        load_descriptor(request.dataflow_id, request.descriptor_yaml, request.descriptor_path,
+                        request.cli_machine, request.placement);
     if (!descriptor) {
         reply.error = descriptor.error().message();
         link_->send(message::make(reply));

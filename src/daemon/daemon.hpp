@@ -26,7 +26,8 @@
 namespace dora::daemon {
 
 struct DaemonOptions {
-    std::string machine_id;  // "" = the default daemon
+    std::string machine_id;                     // "" = the default daemon
+    std::map<std::string, std::string> labels;  // `--labels`: nodes' `deploy.labels` match them
     std::string coordinator_addr = "127.0.0.1";
     uint16_t coordinator_port = 53290;
     uint16_t local_listen_port = 53291;
@@ -106,10 +107,9 @@ class Daemon {
     void await_routing(const std::string& id, SteadyClock::time_point deadline);
     void drop(const std::string& id);
     void finish_ready_dataflows();
-    [[nodiscard]] Result<Descriptor> load_descriptor(const std::string& dataflow_id,
-                                                     const std::string& yaml,
-                                                     const std::string& path,
-                                                     const std::string& cli_machine);
+    [[nodiscard]] Result<Descriptor> load_descriptor(
+        const std::string& dataflow_id, const std::string& yaml, const std::string& path,
+        const std::string& cli_machine, const std::map<std::string, std::string>& placement);
     [[nodiscard]] bool is_local(const Descriptor& descriptor, const NodeDescriptor& node) const;
     void finished(const std::string& dataflow_id);
     void maybe_exit();

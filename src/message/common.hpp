@@ -42,9 +42,10 @@ struct DaemonInfo {
     std::vector<std::string> zenoh_endpoints;  // where its Zenoh session listens, "tcp/ip:port"
     bool connected = true;
     int64_t last_heartbeat_ms_ago = 0;
+    std::map<std::string, std::string> labels;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DaemonInfo, machine_id, zenoh_endpoints, connected,
-                                                last_heartbeat_ms_ago)
+                                                last_heartbeat_ms_ago, labels)
 
 // A dataflow as `dora list` shows it.
 struct DataflowInfo {

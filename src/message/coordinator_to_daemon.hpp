@@ -22,10 +22,13 @@ struct PrepareDataflow {
     std::string descriptor_yaml;
     std::string descriptor_path;
     std::string cli_machine;  // machine_identity() of the CLI that started it
+    // Nodes placed by `deploy.labels` (node id -> machine): every daemon reads them as the
+    // node's `machine`.
+    std::map<std::string, std::string> placement;
     static constexpr const char* kType = "coordinator.prepare";
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PrepareDataflow, dataflow_id, name, descriptor_yaml,
-                                                descriptor_path, cli_machine)
+                                                descriptor_path, cli_machine, placement)
 
 // Phase two: every daemon is prepared; spawn.
 struct SpawnDataflow {

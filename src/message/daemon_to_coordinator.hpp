@@ -13,10 +13,11 @@ struct DaemonRegister {
     std::string machine_id;  // "" = default daemon
     std::vector<std::string> zenoh_endpoints;
     std::vector<std::string> running_dataflows;
+    std::map<std::string, std::string> labels;  // `dora daemon --labels k=v,...`
     static constexpr const char* kType = "daemon.register";
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DaemonRegister, machine_id, zenoh_endpoints,
-                                                running_dataflows)
+                                                running_dataflows, labels)
 
 struct DaemonHeartbeat {
     static constexpr const char* kType = "daemon.heartbeat";

@@ -56,7 +56,7 @@ nodes:
     auto b = bridge(**loop, "b");
     ASSERT_TRUE(a && b);
     // b sorts after a, so b connects to a.
-    b->set_peers({message::DaemonInfo{"a", a->endpoints(), true, 0}});
+    b->set_peers({message::DaemonInfo{"a", a->endpoints(), true, 0, {}}});
 
     const std::string id = Uuid::new_v7().to_string();
     std::vector<std::string> sink_lines;
