@@ -470,6 +470,7 @@ class Pinger {
     void send() {
         waiting_ = true;
         sent_at_ = SteadyClock::now();
+        // put() fails only for an invalid key; kPingKey is a constant, valid one.
         (void)session_.put(kPingKey, payload_);
         timeout_ = loop_.add_timer(std::chrono::milliseconds(o_.timeout_ms), [this] {
             waiting_ = false;
@@ -535,6 +536,7 @@ void run_pong(const PongOptions& o) {
     uint64_t answered = 0;
     WhenReady flushed;
     auto subscription = rt.session->declare_subscriber(kPingKey, [&](const zenoh::Sample& s) {
+        // put() fails only for an invalid key; kPongKey is a constant, valid one.
         (void)rt.session->put(kPongKey, s.put.payload);
         if (o.count != 0 && ++answered >= o.count) {
             stop_when_flushed(flushed, *rt.loop, *rt.session);

@@ -20,6 +20,7 @@ Cluster::~Cluster() { destroy(); }
 
 void Cluster::destroy() {
     if (coordinator_ && !coordinator_->exited()) {
+        // Best effort: whatever destroy leaves behind is killed by PID below.
         (void)run({"destroy"}, 30s);
     }
     for (auto& daemon : daemons_) {

@@ -214,6 +214,7 @@ void Session::on_established(Transport& transport) {
         interest.future = true;
         interest.options =
             kInterestKeyExprs | kInterestSubscribers | kInterestQueryables | kInterestTokens;
+        // Fails only when the face is no longer established; its close is handled by on_closed.
         (void)transport.send(interest);
     } else if (mode() == Mode::kClient) {
         // A router tells a client of tokens only on interest: one per liveliness subscriber.

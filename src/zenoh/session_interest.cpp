@@ -275,6 +275,8 @@ void Session::undeclare_entity(Subscription::Kind kind, uint32_t id) {
                     if (face.transport->state() == Transport::State::kEstablished) {
                         Interest done;
                         done.id = id;
+                        // Fails only when the face is no longer established; its close is handled
+                        // by on_closed.
                         (void)face.transport->send(done);
                     }
                 }

@@ -93,6 +93,7 @@ void Session::on_request(Face& face, const Request& request) {
     if (!key) {
         log(fmt::format("zenoh session: REQUEST {} from face {}: {}", request.id, face.id,
                         key.error().message()));
+        // Fails only when the face is no longer established; its close is handled by on_closed.
         (void)face.transport->send(ResponseFinal{request.id, {}});
         return;
     }
@@ -106,6 +107,7 @@ void Session::on_request(Face& face, const Request& request) {
         }
         Response out = r;
         out.id = request.id;
+        // Fails only when the face is no longer established; its close is handled by on_closed.
         (void)it->second.transport->send(out);
     });
     size_t targets = 0;
@@ -136,6 +138,7 @@ void Session::on_request(Face& face, const Request& request) {
         return;
     }
     if (targets == 0) {
+        // Fails only when the face is no longer established; its close is handled by on_closed.
         (void)back->second.transport->send(ResponseFinal{request.id, {}});
         return;
     }
@@ -178,6 +181,7 @@ void Session::on_response(Face& face, const Response& response) {
     Response out = response;
     out.id = it->second.id;
     out.key = WireExpr{0, *key, false};
+    // Fails only when the face is no longer established; its close is handled by on_closed.
     (void)origin->second.transport->send(out);
 }
 
@@ -204,6 +208,7 @@ void Session::finish_query(uint64_t origin_face, uint64_t origin_id) {
     auto origin = faces_.find(origin_face);
     if (origin != faces_.end() &&
         origin->second.transport->state() == Transport::State::kEstablished) {
+        // Fails only when the face is no longer established; its close is handled by on_closed.
         (void)origin->second.transport->send(ResponseFinal{origin_id, {}});
     }
 }

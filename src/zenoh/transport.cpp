@@ -191,6 +191,7 @@ void Transport::want_write(bool on) {
         return;
     }
     writing_blocked_ = on;
+    // epoll_ctl(MOD) on our own watched fd fails only once it is gone, i.e. while closing.
     (void)watch_.set_events(EPOLLIN | (on ? EPOLLOUT : 0u));
 }
 
@@ -207,6 +208,7 @@ void Transport::flush() {
     }
     writer_.close_batch();
     frame_open_.reset();
+    // write_now() shuts the transport down itself when writing fails.
     (void)write_now();
 }
 
@@ -224,6 +226,7 @@ void Transport::on_ready(uint32_t events) {
         if (auto peer = net::peer_address(fd())) {
             peer_address_ = peer->to_string();
         }
+        // epoll_ctl(MOD) on our own watched fd fails only once it is gone, i.e. while closing.
         (void)watch_.set_events(EPOLLIN);
         auto sent = send_init_syn();
         if (!sent) {
@@ -402,6 +405,7 @@ void Transport::shutdown(Error why, std::optional<uint8_t> reason) {
         Writer w(writer_.buffer());
         encode(w, Close{*reason, true});
         writer_.close_batch();
+        // Best effort: the link is closed either way; the peer then sees EOF instead of CLOSE.
         (void)writer_.write(fd());
     }
     state_ = State::kClosed;

@@ -8,13 +8,9 @@ DORA=$1
 EXAMPLE=$2/examples/dynamic-node
 export PYTHONPATH=$3${PYTHONPATH:+:$PYTHONPATH}
 source "$2/tests/integration/cluster_lib.sh"
-LPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 start_coordinator
-"$DORA" daemon --coordinator-port "$DPORT" --local-listen-port "$LPORT" --work-dir "$WORK/work" \
-    >"$WORK/daemon.log" 2>&1 &
-PIDS+=($!)
+start_dynamic_daemon
 wait_for_daemons 1
-export DORA_DAEMON_PORT=$LPORT
 cp -r "$EXAMPLE" "$WORK/example"
 cd "$WORK/example"
 

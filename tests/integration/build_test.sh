@@ -40,7 +40,7 @@ nodes:
   - {id: a, path: shell, args: "true", build: "echo building a here; echo local > a.txt"}
   - {id: b, path: shell, args: "true", build: "echo building b here"}
 YAML
-nobody=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+nobody=$(free_port)
 DORA_COORDINATOR_PORT=$nobody "$DORA" build "$WORK/local/plain.yml" >"$WORK/local.out" 2>&1 ||
     { cat "$WORK/local.out"; fail "a local build failed"; }
 grep -q '^a: build     building a here$' "$WORK/local.out" || fail "the local build's output"

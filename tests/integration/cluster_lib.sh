@@ -3,6 +3,9 @@
 # process recorded in PIDS (by PID) and removes WORK.
 #   start_coordinator            -> DPORT (daemons), CPORT (CLI, also DORA_COORDINATOR_PORT)
 #   start_daemon MACHINE [TAG]   -> LAST (its PID); log in $WORK/daemon-MACHINE[-TAG].log
+#   start_dynamic_daemon         the default daemon with a free local listen port for dynamic
+#                                nodes -> LPORT, also exported as DORA_DAEMON_PORT
+#   free_port                    prints a TCP port on 127.0.0.1 that was free a moment ago
 #   wait_for SECONDS CMD...      until CMD succeeds
 #   wait_for_daemons N           until N daemons are connected
 #   fail MESSAGE                 print logs and exit 1
@@ -58,6 +61,18 @@ start_daemon() {
         --work-dir "$WORK/work-$machine" >"$WORK/daemon-$machine$tag.log" 2>&1 &
     PIDS+=($!)
     LAST=$!
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+start_dynamic_daemon() {
+    LPORT=$(free_port)
+    "$DORA" daemon --coordinator-port "$DPORT" --local-listen-port "$LPORT" \
+        --work-dir "$WORK/work" >"$WORK/daemon.log" 2>&1 &
+    PIDS+=($!)
+    export DORA_DAEMON_PORT=$LPORT
 }
 
 connected_daemons() { "$DORA" list --coordinator-port "$CPORT" 2>/dev/null | grep -c " connected"; }

@@ -13,13 +13,9 @@ NODE=$2
 export PYTHONPATH=$3${PYTHONPATH:+:$PYTHONPATH}
 FIXTURES=$4
 source "$(dirname "$0")/cluster_lib.sh"
-LPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 start_coordinator
-"$DORA" daemon --coordinator-port "$DPORT" --local-listen-port "$LPORT" --work-dir "$WORK/work" \
-    >"$WORK/daemon.log" 2>&1 &
-PIDS+=($!)
+start_dynamic_daemon
 wait_for_daemons 1
-export DORA_DAEMON_PORT=$LPORT
 
 cat >"$WORK/flow.yml" <<YAML
 nodes:

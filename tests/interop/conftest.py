@@ -24,7 +24,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -33,6 +32,8 @@ from pathlib import Path
 
 import pytest
 import zenoh
+
+from interop_util import free_port, wait_until  # noqa: F401 (re-exported)
 
 DORA_CLI = os.environ.get("DORA_CLI", "")
 _OWN_BASETEMP = pytest.StashKey[str]()
@@ -63,25 +64,6 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     if outcome.get_result().failed:
         item.config.stash[_FAILED] = True
-
-
-def free_port():
-    """A TCP port on 127.0.0.1 that was free a moment ago (callers retry on a lost race)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(condition, timeout, what, interval=0.02):
-    """Calls condition() until it returns something truthy (returned) or `timeout` s passed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 @pytest.fixture(name="wait_until")

@@ -23,33 +23,15 @@ Environment: DORA_CLI (the dora binary).
 
 import os
 import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 import zenoh
 
+from interop_util import free_port, wait_until  # noqa: F401 (re-exported)
+
 DORA_CLI = os.environ.get("DORA_CLI", "")
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(condition, timeout, what, interval=0.02):
-    """Calls condition() until it returns something truthy (returned) or `timeout` s passed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 class Proc:
