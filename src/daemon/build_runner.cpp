@@ -4,6 +4,14 @@
 #include <sys/wait.h>
 
 namespace dora::daemon {
+namespace {
+
+std::string step_name(const BuildRunner::Step& step) {
+    if (!step.what.empty()) return step.what;
+    return fmt::format("the build of node {} ({})", step.node_id, step.command);
+}
+
+}  // namespace
 
 BuildRunner::BuildRunner(EventLoop& loop, std::map<std::string, std::string> env)
     : loop_(loop), env_(std::move(env)), reap_(loop.defer([this] { finished_.clear(); })) {}
@@ -27,7 +35,8 @@ void BuildRunner::start_next(Job& job) {
     SpawnSpec spec;
     // The command line is handed to the shell as one argument: no quoting of the directory or
     // the command can break it.
-    spec.argv = {"/bin/sh", "-c", step.command};
+    spec.argv =
+        step.argv.empty() ? std::vector<std::string>{"/bin/sh", "-c", step.command} : step.argv;
     spec.working_dir = step.working_dir;
     spec.env = env_;
     const uint64_t id = job.id;
@@ -36,14 +45,14 @@ void BuildRunner::start_next(Job& job) {
         loop_, spec,
         [this, id, node](std::string_view, std::string_view line) {
             if (auto it = jobs_.find(id); it != jobs_.end()) {
+                if (!line.empty()) it->second.last_line = line;
                 it->second.on_line(node, line);
             }
         },
         [this, id](int status) { on_step_exit(id, status); });
     if (!process) {
         finish(id, false,
-               fmt::format("the build of node {} ({}) could not start: {}", step.node_id,
-                           step.command, process.error().message()));
+               fmt::format("{} could not start: {}", step_name(step), process.error().message()));
         return;
     }
     job.process = std::move(*process);
@@ -57,18 +66,28 @@ void BuildRunner::on_step_exit(uint64_t job_id, int status) {
     Job& job = it->second;
     finished_.push_back(std::move(job.process));  // we are inside its exit callback
     reap_.request();
-    const Step& step = job.steps[job.next];
     if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-        finish(job_id, false,
-               fmt::format("the build of node {} ({}) {}", step.node_id, step.command,
-                           describe_wait_status(status)));
+        finish(job_id, false, failure_message(job, status));
         return;
     }
+    job.last_line.clear();
     if (++job.next == job.steps.size()) {
         finish(job_id, true, "");
         return;
     }
     start_next(job);
+}
+
+std::string BuildRunner::failure_message(const Job& job, int status) {
+    const Step& step = job.steps[job.next];
+    std::string message = fmt::format("{} {}", step_name(step), describe_wait_status(status));
+    if (!job.last_line.empty()) message += fmt::format(" (its last line: {})", job.last_line);
+    if (step.hint && WIFEXITED(status)) {
+        if (std::string hint = step.hint(WEXITSTATUS(status)); !hint.empty()) {
+            message += "; " + hint;
+        }
+    }
+    return message;
 }
 
 void BuildRunner::finish(uint64_t job_id, bool success, const std::string& message) {

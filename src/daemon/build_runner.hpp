@@ -3,7 +3,8 @@
 // build takes minutes. The steps of one request run one after the other (their output stays
 // readable, and a later step may need an earlier one's result); each is `sh -c <build>` in the
 // node's working directory, its stdout and stderr streamed line by line as they come. The first
-// failing step ends the request with the node, command and exit status named.
+// failing step ends the request with the node, command and exit status named, the step's last
+// output line, and (for the steps that fetch a node's source) what to check.
 //
 // Thread safety: the loop thread only.
 #pragma once
@@ -27,6 +28,14 @@ class BuildRunner {
         std::string node_id;
         std::string command;
         std::filesystem::path working_dir;
+        // When set, run this instead of `sh -c <command>` (the steps that fetch node sources).
+        std::vector<std::string> argv{};
+        // How failures name the step; "the build of node <id> (<command>)" when empty.
+        std::string what{};
+        // What to check, from the step's exit code; appended to the failure message.
+        std::function<std::string(int exit_code)> hint{};
+        // What a source-fetching step creates (its clone directory or downloaded file).
+        std::filesystem::path target{};
     };
     using LineHandler = std::function<void(const std::string& node_id, std::string_view line)>;
     // `message` names the failed node, its command and exit status; "" on success.
@@ -52,10 +61,12 @@ class BuildRunner {
         LineHandler on_line;
         DoneHandler on_done;
         std::unique_ptr<WatchedProcess> process;
+        std::string last_line;  // of the running step, for its failure message
     };
     void start_next(Job& job);
     void on_step_exit(uint64_t job_id, int status);
     void finish(uint64_t job_id, bool success, const std::string& message);
+    [[nodiscard]] static std::string failure_message(const Job& job, int status);
 
     EventLoop& loop_;
     std::map<std::string, std::string> env_;

@@ -125,6 +125,23 @@ TEST_F(ProcessTest, AFailedBuildStepEndsTheRequestNamingNodeCommandAndStatus) {
     EXPECT_FALSE(second_ran);
 }
 
+TEST_F(ProcessTest, AFailedStepNamesItsLastLineAndWhatToCheck) {
+    testing::TempDir dir;
+    BuildRunner runner(*loop_, {{"PATH", "/usr/bin:/bin"}});
+    BuildRunner::Step step{"fetcher", "", dir.path()};
+    step.argv = {"/bin/sh", "-c", "echo first >&2; echo 'HTTP 404' >&2; exit 122"};
+    step.what = "node fetcher: downloading u";
+    step.hint = [](int code) { return code == 122 ? std::string("check the URL") : ""; };
+    std::optional<std::string> failure;
+    runner.run(
+        {step}, [](const std::string&, std::string_view) {},
+        [&](bool, const std::string& message) { failure = message; });
+    ASSERT_TRUE(run_until([&] { return failure.has_value(); }));
+    EXPECT_EQ(*failure,
+              "node fetcher: downloading u exited with status 122 (its last line: HTTP 404); "
+              "check the URL");
+}
+
 TEST_F(ProcessTest, TheLoopKeepsServingTimersWhileABuildRuns) {
     testing::TempDir dir;
     BuildRunner runner(*loop_, {{"PATH", "/usr/bin:/bin"}});
