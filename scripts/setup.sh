@@ -10,7 +10,7 @@ PACKAGES=(
     libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libexpected-dev
     libssl-dev libasio-dev libgtest-dev libgmock-dev libbenchmark-dev
     python3 python3-dev python3-venv pybind11-dev python3-pytest
-    cyclonedds-tools iproute2 procps
+    cyclonedds-tools iproute2 procps curl ca-certificates
 )
 
 missing=()

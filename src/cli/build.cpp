@@ -1,4 +1,5 @@
-// `dora build DATAFLOW [--local]`: runs the nodes' `build` commands and prints their output. As in
+// `dora build DATAFLOW [--local]`: fetches the nodes' git sources and URL files and runs their
+// `build` commands (daemon/node_source.hpp), printing their output. As in
 // dora 0.3.12, a dataflow that deploys nothing to other machines (no `machine:`), or `--local`,
 // is built right here without a coordinator; otherwise each node is built on the machine it is
 // deployed to, through the daemons there.
@@ -18,6 +19,7 @@
 #include "core/event_loop.hpp"
 #include "daemon/build_runner.hpp"
 #include "daemon/node_command.hpp"
+#include "daemon/node_source.hpp"
 #include "daemon/spawner.hpp"
 #include "message/cli_to_coordinator.hpp"
 
@@ -32,14 +34,12 @@ struct BuildOptions {
 
 // Every node's build here, one after the other, output streamed as it comes.
 void build_locally(const Descriptor& descriptor) {
-    std::vector<daemon::BuildRunner::Step> steps;
-    for (const auto& node : descriptor.nodes) {
-        if (node.build) {
-            steps.push_back({node.id, *node.build, daemon::node_working_dir(descriptor, node)});
-        }
-    }
+    auto steps = daemon::plan_build(
+        descriptor, [](const NodeDescriptor&) { return true; },
+        daemon::source_places(descriptor.base_dir));
     if (steps.empty()) {
-        std::cout << "no node has a build command" << std::endl;
+        std::cout << "no node has a build command, a git source or a download to fetch"
+                  << std::endl;
         return;
     }
     auto loop = or_throw(EventLoop::create());
@@ -48,9 +48,7 @@ void build_locally(const Descriptor& descriptor) {
     runner.run(
         std::move(steps),
         [](const std::string& node, std::string_view line) {
-            std::string out = format_log_line(node, "", "build", std::string(line));
-            std::fwrite(out.data(), 1, out.size(), stdout);
-            std::fflush(stdout);
+            print_log_line(node, "", "build", line);
         },
         [&](bool success, const std::string& message) {
             outcome.emplace(success, message);
@@ -93,9 +91,7 @@ void run_build(const BuildOptions& options) {
         auto m = or_throw(client.receive(std::chrono::hours(24)));
         if (!m) continue;
         if (auto* line = std::get_if<message::BuildOutput>(&*m)) {
-            std::string out = format_log_line(line->node_id, line->machine_id, "build", line->line);
-            std::fwrite(out.data(), 1, out.size(), stdout);
-            std::fflush(stdout);
+            print_log_line(line->node_id, line->machine_id, "build", line->line);
         } else if (auto* result = std::get_if<message::BuildResult>(&*m)) {
             if (!result->success) {
                 throw Exception(Error(result->message));

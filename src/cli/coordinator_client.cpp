@@ -166,6 +166,13 @@ std::string format_log_line(const std::string& node, const std::string& machine,
     return fmt::format("{} on daemon `{}`: {:<9} {}\n", node, machine, stream, line);
 }
 
+void print_log_line(const std::string& node, const std::string& machine, std::string_view stream,
+                    std::string_view line) {
+    std::string text = format_log_line(node, machine, std::string(stream), std::string(line));
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+}
+
 void report_result(const message::DataflowResult& result) {
     size_t failed = 0;
     std::string names;

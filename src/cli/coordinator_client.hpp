@@ -116,6 +116,9 @@ inline void or_throw(Result<>&& result) {
 // as `dora run` prints node output.
 [[nodiscard]] std::string format_log_line(const std::string& node, const std::string& machine,
                                           const std::string& stream, const std::string& line);
+// Prints format_log_line(...) on stdout at once (flushed).
+void print_log_line(const std::string& node, const std::string& machine, std::string_view stream,
+                    std::string_view line);
 
 // Reports a dataflow's result like `dora run`: failed nodes with their exit status and last stderr
 // lines (stderr), then throws dora::Exception unless every node succeeded.

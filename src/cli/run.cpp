@@ -7,14 +7,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include "cli/commands.hpp"
 #include "cli/coordinator_client.hpp"
 #include "core/descriptor.hpp"
 #include "core/event_loop.hpp"
 #include "core/uuid.hpp"
+#include "daemon/build_runner.hpp"
 #include "daemon/local_dataflow.hpp"
+#include "daemon/node_source.hpp"
 #include "daemon/python_env.hpp"
+#include "daemon/spawner.hpp"
 #include "shm/segment.hpp"
 
 namespace dora::cli {
@@ -38,6 +42,35 @@ std::chrono::nanoseconds seconds(double s) {
     return std::chrono::nanoseconds(static_cast<int64_t>(s * 1e9));
 }
 
+// Downloads the URL nodes not yet cached (on the loop: Ctrl-C cancels them through
+// `fetching`), then points git and URL nodes at their files; throws naming what is missing.
+void fetch_sources(EventLoop& loop, Descriptor& descriptor, daemon::BuildRunner*& fetching) {
+    auto all = [](const NodeDescriptor&) { return true; };
+    auto places = daemon::source_places(descriptor.base_dir);
+    auto steps = daemon::plan_downloads(descriptor, all, places);
+    if (!steps.empty()) {
+        daemon::BuildRunner runner(loop, daemon::current_environment());
+        std::optional<std::pair<bool, std::string>> outcome;
+        fetching = &runner;
+        runner.run(
+            std::move(steps),
+            [](const std::string& node, std::string_view line) {
+                print_log_line(node, "", "dora", line);
+            },
+            [&](bool success, const std::string& message) { outcome.emplace(success, message); });
+        while (!outcome && loop.run_once(std::chrono::milliseconds(100))) {
+        }
+        fetching = nullptr;
+        if (!outcome || !outcome->first) {
+            throw Exception(Error::make("cannot run the dataflow:\n  {}",
+                                        outcome ? outcome->second : std::string("interrupted")));
+        }
+    }
+    if (auto ok = daemon::resolve_fetched_sources(descriptor, all, places); !ok) {
+        throw Exception(ok.error());
+    }
+}
+
 void run_dataflow(const RunOptions& options) {
     auto descriptor = or_throw(read_descriptor(options.dataflow));
     if (auto ok = validate(descriptor); !ok) {
@@ -46,6 +79,8 @@ void run_dataflow(const RunOptions& options) {
     shm::remove_stale_segments();
     auto loop = or_throw(EventLoop::create());
     const std::string id = Uuid::new_v7().to_string();
+    daemon::BuildRunner* fetching = nullptr;
+    std::unique_ptr<daemon::LocalDataflow> flow;
 
     daemon::LocalDataflowOptions flow_options;
     flow_options.dataflow_id = id;
@@ -55,16 +90,18 @@ void run_dataflow(const RunOptions& options) {
         daemon::prepend_python_path(daemon::dora_python_path(), std::getenv("PYTHONPATH"));
     flow_options.on_log = [](const std::string& node, std::string_view stream,
                              std::string_view line) {
-        // `<node>: stdout    <line>`, as dora prints it.
-        std::string text = format_log_line(node, "", std::string(stream), std::string(line));
-        std::fwrite(text.data(), 1, text.size(), stdout);
-        std::fflush(stdout);
+        print_log_line(node, "", stream, line);  // `<node>: stdout    <line>`, as dora prints it
     };
     flow_options.on_finished = [&loop] { loop->stop(); };
-    auto flow = or_throw(daemon::LocalDataflow::create(*loop, descriptor, flow_options));
 
     int interrupts = 0;
     auto on_interrupt = [&](const char* name) {
+        if (fetching != nullptr) {
+            std::cerr << "received " << name << ": cancelling the downloads\n";
+            fetching->cancel_all();
+            return;
+        }
+        if (!flow) return;
         ++interrupts;
         if (interrupts == 1) {
             std::cerr << "received " << name << ": stopping the dataflow (grace duration "
@@ -78,6 +115,8 @@ void run_dataflow(const RunOptions& options) {
     loop->on_signal(SIGINT, [&] { on_interrupt("SIGINT"); });
     loop->on_signal(SIGTERM, [&] { on_interrupt("SIGTERM"); });
     loop->on_signal(SIGHUP, [&] { on_interrupt("SIGHUP"); });
+    fetch_sources(*loop, descriptor, fetching);
+    flow = or_throw(daemon::LocalDataflow::create(*loop, descriptor, flow_options));
     Timer stop_after;
     if (options.stop_after_seconds > 0) {
         stop_after = loop->add_timer(seconds(options.stop_after_seconds), [&] { flow->stop(); });

@@ -173,12 +173,13 @@ void Coordinator::handle(Peer& cli, const message::CliBuild& build_request) {
     }
     std::set<std::string> machines;
     for (const auto& node : descriptor->nodes) {
-        if (node.build || node.git) {
+        if (node.build || node.git || is_url_path(node.path)) {
             machines.insert(descriptor->effective_deploy(node).machine.value_or(""));
         }
     }
     if (machines.empty()) {
-        cli.channel->send(message::make(message::BuildResult{true, "no node has a build command"}));
+        cli.channel->send(message::make(message::BuildResult{
+            true, "no node has a build command, a git source or a download to fetch"}));
         return;
     }
     if (auto missing = registry_.missing_daemons_error(machines); !missing.empty()) {

@@ -13,10 +13,6 @@ namespace {
 
 constexpr uint32_t kMaxQueueSize = 1'000'000;
 
-bool is_url(std::string_view path) {
-    return path.starts_with("http://") || path.starts_with("https://");
-}
-
 bool is_file(const std::filesystem::path& path) {
     std::error_code ec;
     return std::filesystem::is_regular_file(path, ec);
@@ -159,7 +155,7 @@ void check_path(const Descriptor& descriptor, const NodeDescriptor& node, Proble
         return;
     }
     bool names_a_file = node.kind == NodeKind::kExecutable || node.kind == NodeKind::kPython;
-    if (!names_a_file || node.build || node.git || is_url(node.path)) return;
+    if (!names_a_file || node.build || node.git || is_url_path(node.path)) return;
     if (node.path.empty()) return;  // already reported by the parser
     auto resolved = resolve_node_path(descriptor, node);
     if (!resolved) {
@@ -190,6 +186,10 @@ std::optional<std::filesystem::path> search_path_env(const std::string& name) {
 }
 
 }  // namespace
+
+bool is_url_path(std::string_view path) {
+    return path.starts_with("http://") || path.starts_with("https://");
+}
 
 const SourceLocation& NodeDescriptor::location_of(std::string_view key) const {
     auto found = key_locations.find(key);

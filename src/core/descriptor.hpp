@@ -115,6 +115,9 @@ struct NodeDescriptor {
     std::optional<double> max_restart_delay;
     std::optional<double> restart_window;
     std::optional<GitSource> git;
+    // Not from the YAML: the clone a git node runs in, set on the machine that runs it once
+    // `dora build` fetched it (daemon/node_source.hpp); the process starts there.
+    std::filesystem::path checkout_dir;
     std::vector<OperatorDescriptor> operators;  // kOperators only
     SourceLocation location;                    // where the node's entry (`- id: ...`) starts
     // Where each key of this node was written (the key itself, e.g. `path:`), for error messages.
@@ -138,6 +141,9 @@ struct Descriptor {
     // The node's deploy settings, each field falling back to the dataflow-level default.
     [[nodiscard]] Deploy effective_deploy(const NodeDescriptor& node) const;
 };
+
+// `path: http://...` / `https://...`: a node downloaded before it runs (daemon/node_source.hpp).
+[[nodiscard]] bool is_url_path(std::string_view path);
 
 // "file:line:column" (the parts that are known).
 [[nodiscard]] std::string format_location(const SourceLocation& location);

@@ -88,7 +88,7 @@ nodes:
     args: echo hi
     restart_policy: never
   - id: external
-    path: dynamic
+    path: nodes/external.py
     git: https://example.com/repo.git
     branch: main
 )";
@@ -147,7 +147,7 @@ TEST(ParseDescriptor, DataflowWithEveryFeatureParsesToTheModel) {
     EXPECT_EQ(d.nodes[2].kind, NodeKind::kShell);
     EXPECT_EQ(d.nodes[2].restart_policy, RestartPolicy::kNever);
     const NodeDescriptor& external = d.nodes[3];
-    EXPECT_EQ(external.kind, NodeKind::kDynamic);
+    EXPECT_EQ(external.kind, NodeKind::kPython);
     ASSERT_TRUE(external.git);
     EXPECT_EQ(external.git->repo, "https://example.com/repo.git");
     EXPECT_EQ(external.git->branch, "main");
@@ -346,6 +346,19 @@ TEST(ParseDescriptor, GitRevisionsNeedGitAndAtMostOne) {
     EXPECT_CONTAINS(parse_error("nodes:\n  - id: a\n    path: x\n    git: u\n    tag: t\n"
                                 "    rev: r\n"),
                     "at most one of `branch`, `tag` and `rev`");
+}
+
+TEST(ParseDescriptor, GitIsRefusedWhereItCannotWork) {
+    EXPECT_CONTAINS(parse_error("nodes:\n  - id: a\n    path: dynamic\n    git: u\n"),
+                    "dataflow.yml:4:10: node \"a\": `git:` fetches the source of a spawned node");
+    EXPECT_CONTAINS(parse_error("nodes:\n  - id: a\n    path: https://h/x\n    git: u\n"),
+                    "`path` is a file in the repository, not a URL");
+    EXPECT_CONTAINS(parse_error("nodes:\n  - id: a\n    path: x\n    git: u\n    branch: -f\n"),
+                    "`branch` must be a name that does not start with '-'");
+    EXPECT_CONTAINS(parse_error("nodes:\n  - id: a\n    path: x\n    git: --upload-pack=x\n"),
+                    "`git` must be a repository URL");
+    EXPECT_TRUE(parse_descriptor("nodes:\n  - id: a\n    path: shell\n    args: ls\n    git: u\n",
+                                 "dataflow.yml"));
 }
 
 TEST(ParseDescriptor, EveryProblemIsReportedNotJustTheFirst) {

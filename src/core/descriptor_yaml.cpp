@@ -607,6 +607,14 @@ void Parser::finish_node(const YAML::Node& entry, NodeDescriptor& parsed) {
     if (revisions > 1) {
         problem(entry, "give at most one of `branch`, `tag` and `rev`");
     }
+    if (parsed.kind == NodeKind::kDynamic || parsed.kind == NodeKind::kOperators) {
+        problem(entry["git"],
+                "`git:` fetches the source of a spawned node: give it `path:` (a file in the "
+                "repository, or `shell`); dynamic nodes and operators cannot have one");
+    } else if (is_url_path(parsed.path)) {
+        problem(entry["path"],
+                "a `git:` node's `path` is a file in the repository, not a URL; drop one of them");
+    }
 }
 
 void Parser::id(const YAML::Node& value, NodeDescriptor& parsed) {
@@ -946,6 +954,12 @@ void Parser::node_deploy(const YAML::Node& value, NodeDescriptor& parsed, std::s
 void Parser::git_field(const YAML::Node& value, NodeDescriptor& parsed, std::string_view key) {
     auto text = optional_string(value, key);
     if (!text) return;
+    // These become git command-line arguments: nothing that reads as an option.
+    if (text->empty() || text->front() == '-') {
+        problem(value, fmt::format("`{}` must be a {} that does not start with '-'", key,
+                                   key == "git" ? "repository URL" : "name"));
+        return;
+    }
     if (!parsed.git) parsed.git.emplace();
     if (key == "git") parsed.git->repo = *text;
     if (key == "branch") parsed.git->branch = *text;

@@ -324,34 +324,6 @@ Result<Descriptor> Daemon::load_descriptor(const std::string& dataflow_id, const
         }
         descriptor->base_dir = dir;
     }
-    std::string problems;
-    for (const auto& node : descriptor->nodes) {
-        if (!is_local(*descriptor, node)) continue;
-        auto dir = node_working_dir(*descriptor, node);
-        std::error_code ec;
-        if (!std::filesystem::is_directory(dir, ec)) {
-            problems += fmt::format("\nmachine `{}`: node {}: working directory {} does not exist",
-                                    options_.machine_id, node.id, dir.string());
-            continue;
-        }
-        if ((node.kind == NodeKind::kExecutable || node.kind == NodeKind::kPython) && !node.build) {
-            if (auto p = resolve_node_path(*descriptor, node); !p) {
-                problems +=
-                    fmt::format("\nmachine `{}`: {}", options_.machine_id, p.error().message());
-            }
-        }
-        if (node.kind == NodeKind::kOperators && !node.build) {
-            for (const auto& op : node.operators) {
-                if (auto p = resolve_operator_file(*descriptor, op); !p) {
-                    problems += fmt::format("\nmachine `{}`: node {}: {}", options_.machine_id,
-                                            node.id, p.error().message());
-                }
-            }
-        }
-    }
-    if (!problems.empty()) {
-        return fail("the dataflow cannot run here:{}", problems);
-    }
     return descriptor;
 }
 
@@ -363,6 +335,9 @@ void Daemon::handle(const message::PrepareDataflow& request) {
         link_->send(message::make(reply));
         return;
     }
+    if (fetching_.contains(request.dataflow_id)) {
+        return;  // repeated while its downloads run: the answer comes when they end
+    }
     auto descriptor =
         load_descriptor(request.dataflow_id, request.descriptor_yaml, request.descriptor_path,
                         request.cli_machine, request.placement);
@@ -371,10 +346,21 @@ void Daemon::handle(const message::PrepareDataflow& request) {
         link_->send(message::make(reply));
         return;
     }
+    fetch_then_prepare(request, std::move(*descriptor));
+}
+
+void Daemon::prepare(const message::PrepareDataflow& request, Descriptor descriptor) {
+    message::DataflowPrepared reply;
+    reply.dataflow_id = request.dataflow_id;
+    if (auto ok = check_local_nodes(descriptor, request.cli_machine); !ok) {
+        reply.error = ok.error().message();
+        link_->send(message::make(reply));
+        return;
+    }
     auto flow = std::make_unique<Dataflow>();
     flow->id = request.dataflow_id;
     flow->name = request.name;
-    flow->descriptor = std::move(*descriptor);
+    flow->descriptor = std::move(descriptor);
     LocalDataflowOptions options;
     options.dataflow_id = flow->id;
     options.machine_id = options_.machine_id;
@@ -476,6 +462,10 @@ void Daemon::handle(const message::SpawnDataflow& request) {
 }
 
 void Daemon::handle(const message::StopDataflow& request) {
+    if (auto fetching = fetching_.find(request.dataflow_id); fetching != fetching_.end()) {
+        fetching->second = true;  // stopped: not prepared once the downloads end
+        return;
+    }
     auto it = dataflows_.find(request.dataflow_id);
     if (it == dataflows_.end()) {
         return;
@@ -571,42 +561,6 @@ void Daemon::handle(const message::ReadLogs& request) {
         }
     }
     link_->send(message::make(reply));
-}
-
-void Daemon::handle(const message::BuildNodes& request) {
-    const uint64_t request_id = request.request_id;
-    auto reply = [this, request_id](bool success, const std::string& text) {
-        link_->send(message::make(message::DaemonBuildResult{request_id, success, text}));
-    };
-    auto descriptor = parse_descriptor(request.descriptor_yaml, request.descriptor_path);
-    if (!descriptor) {
-        reply(false, descriptor.error().message());
-        return;
-    }
-    if (request.cli_machine != sys::machine_identity()) {
-        descriptor->base_dir = options_.work_dir / "build";
-        std::error_code ec;
-        std::filesystem::create_directories(descriptor->base_dir, ec);
-        if (ec) {
-            reply(false, fmt::format("cannot create the build directory {}: {}",
-                                     descriptor->base_dir.string(), ec.message()));
-            return;
-        }
-    }
-    std::vector<BuildRunner::Step> steps;
-    for (const auto& node : descriptor->nodes) {
-        if (node.build && is_local(*descriptor, node)) {
-            steps.push_back({node.id, *node.build, node_working_dir(*descriptor, node)});
-        }
-    }
-    builds_->run(
-        std::move(steps),
-        [this, request_id](const std::string& node, std::string_view line) {
-            link_->send(
-                message::make(message::DaemonBuildOutput{request_id, node, std::string(line)}));
-        },
-        // The coordinator puts the machine in front of the message.
-        reply);
 }
 
 void Daemon::shut_down(std::chrono::nanoseconds grace) {

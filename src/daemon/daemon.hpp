@@ -111,6 +111,18 @@ class Daemon {
         const std::string& dataflow_id, const std::string& yaml, const std::string& path,
         const std::string& cli_machine, const std::map<std::string, std::string>& placement);
     [[nodiscard]] bool is_local(const Descriptor& descriptor, const NodeDescriptor& node) const;
+    // daemon_build.cpp: builds, clones and downloads (daemon/node_source.hpp).
+    // Where the dataflow's git clones live on this machine.
+    [[nodiscard]] std::filesystem::path clone_root(const Descriptor& descriptor,
+                                                   const std::string& cli_machine) const;
+    // The clones among `steps` that a running dataflow runs from, one line each ("" if none).
+    [[nodiscard]] std::string clones_in_use(const std::vector<BuildRunner::Step>& steps) const;
+    // Downloads the local URL nodes' files that are not cached yet, then prepare()s.
+    void fetch_then_prepare(const message::PrepareDataflow& request, Descriptor descriptor);
+    // Points git and URL nodes at their files; checks that every local node can start.
+    [[nodiscard]] Result<> check_local_nodes(Descriptor& descriptor,
+                                             const std::string& cli_machine) const;
+    void prepare(const message::PrepareDataflow& request, Descriptor descriptor);
     void finished(const std::string& dataflow_id);
     void maybe_exit();
 
@@ -138,6 +150,8 @@ class Daemon {
     Deferred reap_joins_;
     Deferred finish_pending_;  // LocalDataflow::on_finished: report at the end of the iteration
     bool shutting_down_ = false;
+    // Dataflows whose downloads run before they are prepared; true once stopped meanwhile.
+    std::map<std::string, bool> fetching_;
 };
 
 }  // namespace dora::daemon

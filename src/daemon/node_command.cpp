@@ -20,7 +20,8 @@ std::filesystem::path node_working_dir(const Descriptor& descriptor, const NodeD
 Result<SpawnSpec> node_spawn_spec(const Descriptor& descriptor, const NodeDescriptor& node,
                                   std::map<std::string, std::string> base_env) {
     SpawnSpec spec;
-    spec.working_dir = node_working_dir(descriptor, node);
+    spec.working_dir =
+        node.checkout_dir.empty() ? node_working_dir(descriptor, node) : node.checkout_dir;
     std::vector<std::string> args;
     if (node.args && node.kind != NodeKind::kShell) {
         auto words = split_shell_words(*node.args);

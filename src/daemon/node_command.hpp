@@ -17,7 +17,8 @@ namespace dora::daemon {
 
 inline constexpr std::string_view kOperatorsEnv = "DORA_OPERATORS";
 
-// The directory a node runs in: its deploy working_dir, else the dataflow file's directory.
+// The node's working directory: its deploy working_dir, else the dataflow file's directory. Its
+// logs go there; it runs there too, unless it is a git node (it runs in its clone).
 [[nodiscard]] std::filesystem::path node_working_dir(const Descriptor& descriptor,
                                                      const NodeDescriptor& node);
 
