@@ -4,7 +4,7 @@
 # the same revision, runs `build:` in it, updates it on a second build; the nodes then run from
 # their clones. A start before any build, an unknown branch and an unreachable repository fail
 # naming node and source, and leave no clone behind. Through a daemon, the build and the clone
-# happen on the node's machine.
+# happen on the node's machine, and a clone a running dataflow uses is not rebuilt.
 #   git_source_test.sh <dora binary>
 set -euo pipefail
 DORA=$1
@@ -99,4 +99,15 @@ grep -q "edge_node on daemon \`edge1\`: build     cloning $REPO" "$WORK/rbuild.o
 "$DORA" start "$WORK/flow/remote.yml" --attach >"$WORK/rstart.out" 2>&1 || fail "the started git node failed"
 grep -q "edge_node on daemon \`edge1\`: stdout *edge_node runs one in $WORK/flow/out/git/remote/repo-[0-9a-f]*/tag-v1\$" \
     "$WORK/rstart.out" || fail "the git node did not run from its clone on edge1"
+# While a running dataflow runs from a clone, a rebuild of that clone is refused.
+cat >"$WORK/flow/busy.yml" <<YAML
+nodes:
+  - {id: waiter, path: shell, args: "sleep 30", git: "$REPO", tag: v1, _unstable_deploy: {machine: edge1}}
+YAML
+"$DORA" build "$WORK/flow/busy.yml" >"$WORK/busy1.out" 2>&1 || fail "the busy dataflow's build failed"
+"$DORA" start "$WORK/flow/busy.yml" --detach >"$WORK/busy-start.out" 2>&1 || fail "the busy dataflow's start"
+if "$DORA" build "$WORK/flow/busy.yml" >"$WORK/busy2.out" 2>&1; then fail "a clone in use was rebuilt"; fi
+grep -q "node waiter: .*/tag-v1 is in use by node waiter of running dataflow .*; stop it before rebuilding" \
+    "$WORK/busy2.out" || fail "the in-use refusal"
+"$DORA" stop --all --grace-duration 1 >/dev/null 2>&1 || true
 echo "git sources: ok"
