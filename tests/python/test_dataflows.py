@@ -350,11 +350,13 @@ nodes:
         outputs: [count]
       - id: doubler
         python: {NODES}/operators/doubler_op.py
-        inputs: {{count: runtime/counter/count}}
+        # Room for every count: the values are checked one by one, and a runtime slowed down (a
+        # loaded machine, the sanitizers) would otherwise drop the oldest, as it should.
+        inputs: {{count: {{source: runtime/counter/count, queue_size: 1000}}}}
         outputs: [doubled]
   - id: printer
     path: {NODES}/operators/printer.py
-    inputs: {{doubled: runtime/doubler/doubled}}
+    inputs: {{doubled: {{source: runtime/doubler/doubled, queue_size: 1000}}}}
 """, extra=("--stop-after", "2"))
         self.assertEqual(rc, 0, out)
         got = re.search(r"printer: stdout    printer got (\[.*\])", out)
