@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <iostream>
@@ -595,7 +596,8 @@ void Daemon::handle(const message::BuildNodes& request) {
     }
     std::vector<BuildRunner::Step> steps;
     for (const auto& node : descriptor->nodes) {
-        if (node.build && is_local(*descriptor, node)) {
+        if (node.build &&
+            std::find(request.nodes.begin(), request.nodes.end(), node.id) != request.nodes.end()) {
             steps.push_back({node.id, *node.build, node_working_dir(*descriptor, node)});
         }
     }
