@@ -20,16 +20,21 @@
 # runtime must be the first library of a process. So Python runs with the runtime (and
 # libstdc++, which python3 does not link: without it ASan cannot intercept C++ exceptions) in
 # LD_PRELOAD, given in one of two ways so that nothing else is preloaded:
-#   - python_api_test, python_dataflow_test: the test itself is a Python program, so the test
-#     runs with LD_PRELOAD; what it starts (`dora run`, C++ and Python nodes) inherits it, which
-#     is harmless for our instrumented binaries.
-#   - the sensor e2e tests are shell scripts (bash, awk, sed, ...: preloading ASan into those
-#     finds their bugs, not ours, e.g. a heap overflow in mawk): they get a `python3` wrapper
-#     first in PATH, so only the Python nodes the daemons start are preloaded.
+#   - tests whose program is Python (python_api_test, python_dataflow_test, python_install_test
+#     and every test run in the test venv through run_in_venv.sh): the test runs with LD_PRELOAD;
+#     what it starts (`dora run`, C++ and Python nodes) inherits it, which is harmless for our
+#     instrumented binaries.
+#   - every other test (shell scripts of bash, awk, sed, ...: preloading ASan into those finds
+#     their bugs, not ours, e.g. a heap overflow in mawk) gets a `python3` wrapper first in PATH,
+#     so only the Python nodes its daemons start are preloaded.
 # Under ASan, leak detection is off inside Python processes (CPython leaves memory to the OS at
-# exit by design; LSan would report that) and stays on for the C++ processes of the sensor
+# exit by design; LSan would report that) and stays on for the C++ processes of the shell-script
 # tests. TSan sees no synchronisation inside the uninstrumented interpreter; the GIL is a
 # pthread mutex it intercepts, and these tests run clean with it, so they stay in.
+#
+# The test venv (pyarrow, numpy, eclipse-zenoh, pytest) is built for the preset too, so the
+# tests that need it run instead of being skipped. The real Zenoh in it is Rust built without
+# TSan: scripts/tsan.supp drops the reports whose stack is inside it (and says why).
 #
 # Out-of-tree builds (find_package_test, sensor_cpp_test) link the instrumented node library
 # into a fresh CMake project: CXXFLAGS/LDFLAGS carry the sanitizer flags to that project.
@@ -41,8 +46,8 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(dirname "$root")}
 JOBS=${JOBS:-2}
 TESTS=${TESTS:-.}
 
-export PYTHON_DRIVER_TESTS="python_api_test python_dataflow_test"
-export PYTHON_NODE_TESTS="sensor_demo_test sensor_daemon_loss_test sensor_netns_router_test"
+# Tests whose program is Python, besides those run through run_in_venv.sh (found by command).
+export PYTHON_DRIVER_TESTS="python_api_test python_dataflow_test python_install_test"
 
 in_list() { [[ " $2 " == *" $1 "* ]]; }
 
@@ -76,10 +81,10 @@ run_one() {
     rm -rf "$reports"
     mkdir -p "$reports"
     local preload='' leaks=1 path=$PATH
-    if in_list "$test" "$PYTHON_DRIVER_TESTS"; then
+    if in_list "$test" "$PYTHON_DRIVER_TESTS $VENV_TESTS"; then
         preload=$(runtime "$preset")
         leaks=0
-    elif in_list "$test" "$PYTHON_NODE_TESTS"; then
+    else
         path=$build/sanitizer-python:$PATH
     fi
     local flags
@@ -88,10 +93,14 @@ run_one() {
     else
         flags="-fsanitize=thread"
     fi
+    # Processes run several times slower under the sanitizers: tests that stop a dataflow after
+    # a time stretch it (tests/python/test_dataflows.py).
+    local scale=2
+    [[ $preset == tsan ]] && scale=5
     local status=0
-    env ASAN_OPTIONS="halt_on_error=1:detect_leaks=$leaks:log_path=$reports/asan:log_exe_name=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1" \
+    env DORA_TEST_TIME_SCALE=$scale ASAN_OPTIONS="halt_on_error=1:detect_leaks=$leaks:log_path=$reports/asan:log_exe_name=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1" \
         UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan:log_exe_name=1" \
-        TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$reports/tsan:log_exe_name=1" \
+        TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$reports/tsan:log_exe_name=1:suppressions=$root/scripts/tsan.supp" \
         ${preload:+LD_PRELOAD="$preload"} PATH="$path" \
         CXXFLAGS="$flags" CFLAGS="$flags" LDFLAGS="$flags" \
         ctest --test-dir "$build" -R "^$test\$" --output-on-failure \
@@ -115,6 +124,7 @@ check() {
         -DPython_EXECUTABLE="$(python3 -c 'import sys; print(sys.executable)')" \
         -DDORA_BUILD_PYTHON=ON -DDORA_SKIP_MODULES= >/dev/null
     cmake --build --preset "$preset" -j "$JOBS"
+    cmake --build --preset "$preset" --target test_venv
     echo "== $preset: tests ($JOBS at a time; reports in $build/sanitizer-reports)"
     rm -rf "$build/sanitizer-reports"
     mkdir -p "$build/sanitizer-reports"
@@ -123,6 +133,12 @@ check() {
     tests=$(ctest --test-dir "$build" -N | sed -nE 's/^ *Test +#[0-9]+: (.*)$/\1/p' |
         grep -E -- "$TESTS" || true)
     [[ -n $tests ]] || { echo "no test matches $TESTS"; return 1; }
+    VENV_TESTS=$(ctest --test-dir "$build" --show-only=json-v1 | python3 -c '
+import json, sys
+for t in json.load(sys.stdin)["tests"]:
+    if any(a.endswith("/run_in_venv.sh") for a in t.get("command", [])):
+        print(t["name"])' | tr '\n' ' ')
+    export VENV_TESTS
     local started=$SECONDS
     # shellcheck disable=SC2016  # expanded by the inner bash
     printf '%s\n' $tests | xargs -P "$JOBS" -I{} bash -c 'run_one "$0" "$1"' "$preset" {} |

@@ -56,7 +56,9 @@ using Parameter = std::variant<bool, int64_t, double, std::string, std::vector<b
                                std::vector<int64_t>, std::vector<double>, std::vector<std::string>>;
 using Parameters = std::map<std::string, Parameter, std::less<>>;
 
-enum class EventType { Input, InputClosed, Stop, Error };
+// InputRecovered (dora 1.x): an input closed by its `input_timeout` receives data again; its
+// next Input follows.
+enum class EventType { Input, InputClosed, Stop, Error, InputRecovered };
 
 enum class StopCause {
     Requested,        // `dora stop`, Ctrl-C or SIGTERM of the runtime
@@ -107,7 +109,7 @@ struct EventMetadata {
 class DORA_NODE_API Event {
   public:
     EventType type = EventType::Error;
-    std::string id;  // the input id (Input, InputClosed)
+    std::string id;  // the input id (Input, InputClosed, InputRecovered)
     EventMetadata metadata;
     StopCause stop_cause = StopCause::Requested;  // Stop
     std::string error;                            // Error

@@ -115,6 +115,48 @@ def _node_config(self):
         "(was the file changed after `dora start`?)")
 
 
+_LOG_LEVELS = {"error": "error", "warn": "warn", "warning": "warn", "info": "info",
+               "debug": "debug", "trace": "trace"}
+
+
+def _log(self, level, message, target=None, fields=None):
+    """Prints one structured log entry (a JSON line on stdout), as dora 1.x's ``node.log``.
+
+    The daemon reads it as a log entry of ``level`` (error, warn, info, debug, trace; anything
+    else counts as info): ``min_log_level`` keeps or drops it, ``send_logs_as`` sends it on an
+    output. ``fields`` is a dict of strings kept with the entry.
+    """
+    import datetime
+    import json
+    import sys
+
+    entry = {
+        "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "level": _LOG_LEVELS.get(str(level).lower(), "info"),
+        "node_id": self.node_id(),
+        "message": str(message),
+    }
+    if target is not None:
+        entry["target"] = str(target)
+    if fields is not None:
+        entry["fields"] = {str(k): str(v) for k, v in dict(fields).items()}
+    # One write of one line: lines of several threads do not interleave.
+    sys.stdout.write(json.dumps(entry) + "\n")
+    sys.stdout.flush()
+
+
+def _level_logger(level):
+    def log_at(self, message):
+        _log(self, level, message)
+
+    log_at.__name__ = f"log_{level}"
+    log_at.__doc__ = f'Shorthand for ``node.log("{level}", message)``.'
+    return log_at
+
+
 Node.recv_async = _recv_async
 Node.merge_external_events = _merge_external_events
 Node.node_config = _node_config
+Node.log = _log
+for _level in ("error", "warn", "info", "debug", "trace"):
+    setattr(Node, f"log_{_level}", _level_logger(_level))

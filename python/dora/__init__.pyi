@@ -43,14 +43,16 @@ SendableData = Union[
 class Event(TypedDict):
     """One event of a node's event stream.
 
-    type: "INPUT" (an input arrived), "INPUT_CLOSED" (its producer finished), "STOP" (the
-    dataflow is stopping, or every input is closed) or "ERROR" (a message could not be read).
+    type: "INPUT" (an input arrived), "INPUT_CLOSED" (its producer finished, or its
+    `input_timeout` passed without a message), "INPUT_RECOVERED" (a timed-out input receives
+    messages again), "STOP" (the dataflow is stopping, or every input is closed) or "ERROR" (a
+    message could not be read).
     """
 
-    type: Literal["INPUT", "INPUT_CLOSED", "STOP", "ERROR"]
+    type: Literal["INPUT", "INPUT_CLOSED", "INPUT_RECOVERED", "STOP", "ERROR"]
     kind: Literal["dora"]
     id: NotRequired[str]
-    """The input id (INPUT, INPUT_CLOSED, ERROR); for STOP, as in dora, "MANUAL" (`dora stop`,
+    """The input id (INPUT, INPUT_CLOSED, INPUT_RECOVERED, ERROR); for STOP, as in dora, "MANUAL" (`dora stop`,
     Ctrl-C) or "ALL_INPUTS_CLOSED"."""
     value: NotRequired["Array"]
     """The data (INPUT): a zero-copy Arrow array; an empty null array for timer ticks."""
@@ -150,6 +152,15 @@ class Node:
         """The ids of this node's inputs, as in the dataflow file."""
     def output_ids(self) -> list[str]:
         """The ids of this node's outputs, as in the dataflow file."""
+    def log(self, level: str, message: str, target: str | None = None,
+            fields: dict[str, str] | None = None) -> None:
+        """Prints a structured log entry (a JSON line) that the daemon filters with
+        ``min_log_level`` and sends with ``send_logs_as``."""
+    def log_error(self, message: str) -> None: ...
+    def log_warn(self, message: str) -> None: ...
+    def log_info(self, message: str) -> None: ...
+    def log_debug(self, message: str) -> None: ...
+    def log_trace(self, message: str) -> None: ...
     def dropped_inputs(self) -> dict[str, int]:
         """Per input id, how many inputs were dropped because the input's queue (queue_size)
         was full, since the node started."""

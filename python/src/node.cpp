@@ -15,9 +15,10 @@ namespace {
 struct Names {
     py::str type = "type", id = "id", value = "value", metadata = "metadata", kind = "kind",
             error = "error", dora = "dora", input = "INPUT", stop = "STOP",
-            input_closed = "INPUT_CLOSED", error_type = "ERROR", cause = "cause",
-            requested = "requested", all_inputs_closed = "all-inputs-closed", external = "external",
-            manual_id = "MANUAL", all_inputs_closed_id = "ALL_INPUTS_CLOSED";
+            input_closed = "INPUT_CLOSED", input_recovered = "INPUT_RECOVERED",
+            error_type = "ERROR", cause = "cause", requested = "requested",
+            all_inputs_closed = "all-inputs-closed", external = "external", manual_id = "MANUAL",
+            all_inputs_closed_id = "ALL_INPUTS_CLOSED";
 };
 
 const Names& names() {
@@ -113,6 +114,10 @@ py::object PyNode::to_dict(Event&& event) const {
         }
         case EventType::InputClosed:
             d[n.type] = n.input_closed;
+            d[n.id] = py::str(event.id);
+            break;
+        case EventType::InputRecovered:
+            d[n.type] = n.input_recovered;
             d[n.id] = py::str(event.id);
             break;
         case EventType::Stop:
@@ -271,7 +276,12 @@ void PyNode::send_sample(const std::string& output_id, PySample& sample, Paramet
     auto guard = lock(*state_);
     // Taken out of the Python object first: whatever happens, it is sent or freed once.
     shm::WritableSample taken = std::move(sample.sample_);
-    auto sent = impl_->send_sample(output_id, std::move(taken), info, params);
+    Result<> sent;
+    {
+        std::optional<py::gil_scoped_release> release;  // a send that may wait runs without it
+        if (impl_->send_may_wait(output_id)) release.emplace();
+        sent = impl_->send_sample(output_id, std::move(taken), info, params);
+    }
     if (!sent) {
         throw std::runtime_error(sent.error().message());
     }
@@ -291,7 +301,8 @@ void PyNode::send_output(const std::string& output_id, py::handle data, py::hand
         sent = impl_->send(output_id, prepared.info, prepared.size, params, prepared.fill);
     };
     auto guard = lock(*state_);
-    if (prepared.size >= kReleaseGilAbove) {
+    // Large copies, and sends that may wait for a receiver (backpressure), run without the GIL.
+    if (prepared.size >= kReleaseGilAbove || impl_->send_may_wait(output_id)) {
         py::gil_scoped_release release;
         send();
     } else {

@@ -1,8 +1,8 @@
 // `dora build DATAFLOW [--local]`: fetches the nodes' git sources and URL files and runs their
-// `build` commands (daemon/node_source.hpp), printing their output. As in
-// dora 0.3.12, a dataflow that deploys nothing to other machines (no `machine:`), or `--local`,
-// is built right here without a coordinator; otherwise each node is built on the machine it is
-// deployed to, through the daemons there.
+// `build` commands (daemon/node_source.hpp), printing their output. As in dora 0.3.12, a dataflow
+// that deploys nothing to other machines (no `machine:`, no `labels:`), or `--local`, is built
+// right here without a coordinator; otherwise each node is built on the machine it is deployed to
+// (a node placed by labels: on every daemon with them), through the daemons there.
 #include <signal.h>
 
 #include <algorithm>
@@ -78,7 +78,8 @@ void run_build(const BuildOptions& options) {
     auto descriptor = or_throw(parse_descriptor(text.str(), path));
     const bool deploys =
         std::any_of(descriptor.nodes.begin(), descriptor.nodes.end(), [&](const NodeDescriptor& n) {
-            return descriptor.effective_deploy(n).machine.has_value();
+            const Deploy deploy = descriptor.effective_deploy(n);
+            return deploy.machine.has_value() || !deploy.labels.empty();
         });
     if (options.local || !deploys) {
         build_locally(descriptor);
@@ -110,8 +111,8 @@ void add_build_command(CLI::App& app) {
     auto options = std::make_shared<BuildOptions>();
     auto* cmd = app.add_subcommand(
         "build",
-        "Run the nodes' build commands: here when nothing is deployed to a machine (or --local), "
-        "else on the machines they are deployed to");
+        "Run the nodes' build commands: here when nothing is deployed to a machine or by labels "
+        "(or --local), else on the machines they are deployed to");
     cmd->add_option("dataflow", options->dataflow, "The dataflow file (YAML)")->required();
     cmd->add_flag("--local", options->local,
                   "Build every node here, without a coordinator, whatever its `machine:`");

@@ -88,6 +88,10 @@ void Coordinator::handle(Peer& cli, message::CliStart& request) {
             node.deploy.machine = it->second;
         }
     }
+    if (auto cross = cross_machine_backpressure_error(*descriptor); !cross.empty()) {
+        cli.channel->send(error_message("cannot start the dataflow: " + cross));
+        return;
+    }
     auto machines = nodes_by_machine(*descriptor);
     if (auto missing = registry_.missing_daemons_error(machines_of(machines)); !missing.empty()) {
         cli.channel->send(error_message("cannot start the dataflow: " + missing));

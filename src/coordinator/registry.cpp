@@ -141,52 +141,89 @@ bool has_labels(const std::map<std::string, std::string>& have,
 
 }  // namespace
 
+std::string DaemonRegistry::daemons_with_labels_text() const {
+    std::string text;
+    for (const auto& [machine, daemon] : daemons_) {
+        if (daemon.connection) {
+            text += fmt::format("{}{} ({})", text.empty() ? "" : ", ", machine_name(machine),
+                                labels_text(daemon.labels));
+        }
+    }
+    return text.empty() ? std::string("none connected") : text;
+}
+
+Result<std::vector<std::string>> DaemonRegistry::candidates(const NodeDescriptor& node,
+                                                            const Deploy& deploy) const {
+    if (deploy.labels.empty()) {
+        return std::vector<std::string>{deploy.machine.value_or("")};
+    }
+    if (deploy.machine) {
+        auto it = daemons_.find(*deploy.machine);
+        if (it != daemons_.end() && it->second.connection &&
+            !has_labels(it->second.labels, deploy.labels)) {
+            return fail("node {} wants machine {} and labels {}, but that daemon has {}", node.id,
+                        machine_name(*deploy.machine), labels_text(deploy.labels),
+                        labels_text(it->second.labels));
+        }
+        return std::vector<std::string>{*deploy.machine};  // a missing daemon is reported later
+    }
+    std::vector<std::string> machines;
+    for (const auto& [machine, daemon] : daemons_) {
+        if (daemon.connection && has_labels(daemon.labels, deploy.labels)) {
+            machines.push_back(machine);
+        }
+    }
+    if (machines.empty()) {
+        return fail(
+            "no connected daemon has the labels {} that node {} asks for (daemons: {}); start one "
+            "with `dora daemon --labels {}`",
+            labels_text(deploy.labels), node.id, daemons_with_labels_text(),
+            labels_text(deploy.labels));
+    }
+    return machines;
+}
+
 Result<std::map<std::string, std::string>> DaemonRegistry::place_by_labels(
     const Descriptor& descriptor) const {
     std::map<std::string, std::string> placement;
     std::map<std::string, size_t> load;
-    auto daemons_text = [this] {
-        std::string text;
-        for (const auto& [machine, daemon] : daemons_) {
-            if (daemon.connection) {
-                text += fmt::format("{}{} ({})", text.empty() ? "" : ", ", machine_name(machine),
-                                    labels_text(daemon.labels));
-            }
-        }
-        return text.empty() ? std::string("none connected") : text;
-    };
     for (const auto& node : descriptor.nodes) {
         const Deploy deploy = descriptor.effective_deploy(node);
-        if (deploy.labels.empty()) {
+        auto machines = candidates(node, deploy);
+        if (!machines) {
+            return fail("{}", machines.error().message());
+        }
+        if (deploy.labels.empty() || deploy.machine) {
             continue;
         }
-        if (deploy.machine) {
-            auto it = daemons_.find(*deploy.machine);
-            if (it != daemons_.end() && it->second.connection &&
-                !has_labels(it->second.labels, deploy.labels)) {
-                return fail("node {} wants machine {} and labels {}, but that daemon has {}",
-                            node.id, machine_name(*deploy.machine), labels_text(deploy.labels),
-                            labels_text(it->second.labels));
-            }
-            continue;  // a missing daemon is reported with the others
-        }
-        const std::string* best = nullptr;
-        for (const auto& [machine, daemon] : daemons_) {
-            if (daemon.connection && has_labels(daemon.labels, deploy.labels) &&
-                (best == nullptr || load[machine] < load[*best])) {
+        const std::string* best = &machines->front();
+        for (const auto& machine : *machines) {
+            if (load[machine] < load[*best]) {
                 best = &machine;
             }
-        }
-        if (best == nullptr) {
-            return fail(
-                "no connected daemon has the labels {} that node {} asks for (daemons: "
-                "{}); start one with `dora daemon --labels {}`",
-                labels_text(deploy.labels), node.id, daemons_text(), labels_text(deploy.labels));
         }
         placement[node.id] = *best;
         ++load[*best];
     }
     return placement;
+}
+
+Result<std::map<std::string, std::vector<std::string>>> DaemonRegistry::build_placement(
+    const Descriptor& descriptor) const {
+    std::map<std::string, std::vector<std::string>> builds;
+    for (const auto& node : descriptor.nodes) {
+        if (!node.build && !node.git && !is_url_path(node.path)) {
+            continue;
+        }
+        auto machines = candidates(node, descriptor.effective_deploy(node));
+        if (!machines) {
+            return fail("{}", machines.error().message());
+        }
+        for (const auto& machine : *machines) {
+            builds[machine].push_back(node.id);
+        }
+    }
+    return builds;
 }
 
 std::string DaemonRegistry::summary() const {

@@ -92,5 +92,37 @@ TEST_F(RegistryTest, LabelledNodesGoToDaemonsWithEveryLabelSpreadEvenly) {
     EXPECT_EQ(without->at("b"), "gpu1") << "a disconnected daemon takes no node";
 }
 
+TEST_F(RegistryTest, BuildsGoToTheMachineOrToEveryDaemonWithTheLabels) {
+    ASSERT_TRUE(registry_.add("gpu1", 1, "a", {}, t0_, {{"gpu", "true"}}));
+    ASSERT_TRUE(registry_.add("gpu2", 2, "b", {}, t0_, {{"gpu", "true"}}));
+    ASSERT_TRUE(registry_.add("cpu", 3, "c", {}, t0_, {{"gpu", "false"}}));
+    auto descriptor = parse_descriptor(
+        "nodes:\n"
+        "  - {id: model, path: shell, build: make, deploy: {labels: {gpu: true}}}\n"
+        "  - {id: pinned, path: shell, build: make, deploy: {machine: cpu}}\n"
+        "  - {id: here, path: shell, build: make}\n"
+        "  - {id: nobuild, path: shell, deploy: {labels: {gpu: true}}}\n",
+        "flow.yml");
+    ASSERT_TRUE(descriptor) << descriptor.error().message();
+    auto builds = registry_.build_placement(*descriptor);
+    ASSERT_TRUE(builds) << builds.error().message();
+    using Builds = std::map<std::string, std::vector<std::string>>;
+    EXPECT_EQ(
+        *builds,
+        (Builds{{"", {"here"}}, {"cpu", {"pinned"}}, {"gpu1", {"model"}}, {"gpu2", {"model"}}}));
+
+    auto nobody = parse_descriptor(
+        "nodes:\n  - {id: m, path: shell, build: make, deploy: {labels: {zone: moon}}}\n",
+        "flow.yml");
+    ASSERT_TRUE(nobody);
+    auto refused = registry_.build_placement(*nobody);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message().find(
+                  "no connected daemon has the labels zone=moon that node m asks for (daemons: "
+                  "`cpu` (gpu=false), `gpu1` (gpu=true), `gpu2` (gpu=true))"),
+              std::string::npos)
+        << refused.error().message();
+}
+
 }  // namespace
 }  // namespace dora::coordinator

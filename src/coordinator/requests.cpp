@@ -171,16 +171,19 @@ void Coordinator::handle(Peer& cli, const message::CliBuild& build_request) {
         cli.channel->send(error_message(descriptor.error().message()));
         return;
     }
-    std::set<std::string> machines;
-    for (const auto& node : descriptor->nodes) {
-        if (node.build || node.git || is_url_path(node.path)) {
-            machines.insert(descriptor->effective_deploy(node).machine.value_or(""));
-        }
+    auto builds = registry_.build_placement(*descriptor);
+    if (!builds) {
+        cli.channel->send(error_message("cannot build the dataflow: " + builds.error().message()));
+        return;
     }
-    if (machines.empty()) {
+    if (builds->empty()) {
         cli.channel->send(message::make(message::BuildResult{
             true, "no node has a build command, a git source or a download to fetch"}));
         return;
+    }
+    std::set<std::string> machines;
+    for (const auto& [machine, nodes] : *builds) {
+        machines.insert(machine);
     }
     if (auto missing = registry_.missing_daemons_error(machines); !missing.empty()) {
         cli.channel->send(error_message("cannot build the dataflow: " + missing));
@@ -189,13 +192,13 @@ void Coordinator::handle(Peer& cli, const message::CliBuild& build_request) {
     uint64_t job_id = next_request_++;
     BuildJob& job = build_jobs_[job_id];
     job.cli = cli.id;
-    for (const auto& machine : machines) {
+    for (auto& [machine, nodes] : *builds) {
         uint64_t request = next_request_++;
         job.pending.insert(request);
         build_requests_[request] = BuildRequest{job_id, machine};
-        send_to_daemon(machine, message::make(message::BuildNodes{request, build->descriptor_yaml,
-                                                                  build->descriptor_path,
-                                                                  build->cli_machine}));
+        send_to_daemon(machine, message::make(message::BuildNodes{
+                                    request, build->descriptor_yaml, build->descriptor_path,
+                                    build->cli_machine, std::move(nodes)}));
     }
     log(fmt::format("building dataflow {} on {} machine(s)", build->descriptor_path,
                     machines.size()));

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -90,6 +91,59 @@ void check_outputs(const NodeDescriptor& node, Problems& problems) {
     }
 }
 
+void check_logs_output(const NodeDescriptor& node, Problems& problems) {
+    if (!node.send_logs_as) {
+        return;
+    }
+    const auto& outputs = node.outputs;
+    if (std::find(outputs.begin(), outputs.end(), *node.send_logs_as) == outputs.end()) {
+        problems.add(node.location_of("send_logs_as"), node,
+                     fmt::format("send_logs_as \"{}\" is not one of its outputs (its outputs: "
+                                 "{}); add \"{}\" to `outputs`",
+                                 *node.send_logs_as, join_names(outputs), *node.send_logs_as));
+    }
+    if (node.send_stdout_as == node.send_logs_as) {
+        problems.add(node.location_of("send_logs_as"), node,
+                     fmt::format("send_logs_as and send_stdout_as both name output \"{}\"; its "
+                                 "consumers could not tell raw lines from log entries: give each "
+                                 "its own output",
+                                 *node.send_logs_as));
+    }
+}
+
+// Backpressure makes the sender wait; the daemon sends timer ticks and a node's printed lines
+// (send_stdout_as, send_logs_as) itself, and must never wait for a node.
+void check_backpressure(const Descriptor& descriptor, const NodeDescriptor& node,
+                        const Input& input, Problems& problems) {
+    if (input.queue_policy != QueuePolicy::kBackpressure) {
+        return;
+    }
+    const SourceLocation& where = input.location.line > 0 ? input.location : node.location;
+    if (std::holds_alternative<TimerSource>(input.source)) {
+        problems.add(where, node,
+                     fmt::format("input \"{}\": `queue_policy: backpressure` on a timer: a timer "
+                                 "does not wait for its receiver; remove queue_policy (a tick "
+                                 "that finds the queue full is dropped and counted)",
+                                 input.id));
+        return;
+    }
+    const auto& source = std::get<NodeOutputSource>(input.source);
+    const NodeDescriptor* producer = descriptor.find_node(source.node);
+    if (producer == nullptr) {
+        return;  // reported by check_source
+    }
+    for (const auto* daemon_sent : {&producer->send_stdout_as, &producer->send_logs_as}) {
+        if (*daemon_sent == source.output) {
+            problems.add(where, node,
+                         fmt::format("input \"{}\": `queue_policy: backpressure` on \"{}\", "
+                                     "which carries what node \"{}\" prints (send_stdout_as or "
+                                     "send_logs_as): the daemon sends those lines and never "
+                                     "waits; use drop_oldest with a larger queue_size",
+                                     input.id, format_input_source(input.source), source.node));
+        }
+    }
+}
+
 void check_source(const Descriptor& descriptor, const NodeDescriptor& node, const Input& input,
                   Problems& problems) {
     const SourceLocation& where = input.location.line > 0 ? input.location : node.location;
@@ -141,6 +195,7 @@ void check_inputs(const Descriptor& descriptor, const NodeDescriptor& node, Prob
                                      input.id, input.queue_size, kMaxQueueSize));
         }
         check_source(descriptor, node, input, problems);
+        check_backpressure(descriptor, node, input, problems);
     }
 }
 
@@ -276,10 +331,67 @@ Result<> validate(const Descriptor& descriptor, const ValidationOptions& options
     check_ids(descriptor, problems);
     for (const auto& node : descriptor.nodes) {
         check_outputs(node, problems);
+        check_logs_output(node, problems);
         check_inputs(descriptor, node, problems);
         if (options.check_paths) check_path(descriptor, node, problems);
     }
+    if (auto cross = cross_machine_backpressure_error(descriptor); !cross.empty()) {
+        return problems.result() ? fail(Error(std::move(cross)))
+                                 : fail(Error(problems.result().error().message() + "\n" + cross));
+    }
     return problems.result();
+}
+
+std::optional<LogLevel> parse_log_level(std::string_view text) {
+    std::string lower;
+    for (char c : text)
+        lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    if (lower == "stdout") return LogLevel::kStdout;
+    if (lower == "error") return LogLevel::kError;
+    if (lower == "warn" || lower == "warning") return LogLevel::kWarn;
+    if (lower == "info") return LogLevel::kInfo;
+    if (lower == "debug") return LogLevel::kDebug;
+    if (lower == "trace") return LogLevel::kTrace;
+    return std::nullopt;
+}
+
+bool log_level_passes(LogLevel level, LogLevel min) {
+    if (min == LogLevel::kStdout) return true;
+    if (level == LogLevel::kStdout) return false;
+    return static_cast<int>(level) <= static_cast<int>(min);
+}
+
+std::string cross_machine_backpressure_error(const Descriptor& descriptor) {
+    // A node placed by labels has no machine until the coordinator picks one.
+    auto machine = [&](const NodeDescriptor& node) -> std::optional<std::string> {
+        Deploy deploy = descriptor.effective_deploy(node);
+        if (!deploy.machine && !deploy.labels.empty()) return std::nullopt;
+        return deploy.machine.value_or("");
+    };
+    std::string lines;
+    for (const auto& node : descriptor.nodes) {
+        for (const auto& input : node.inputs) {
+            const auto* source = std::get_if<NodeOutputSource>(&input.source);
+            if (input.queue_policy != QueuePolicy::kBackpressure || source == nullptr) continue;
+            const NodeDescriptor* producer = descriptor.find_node(source->node);
+            if (producer == nullptr) continue;
+            auto here = machine(node);
+            auto there = machine(*producer);
+            if (!here || !there || *here == *there) continue;
+            if (!lines.empty()) lines += '\n';
+            lines += fmt::format(
+                "{}: node \"{}\": input \"{}\": `queue_policy: backpressure` needs its "
+                "producer \"{}\" on the same machine, but it runs on {} and \"{}\" on {}: a "
+                "sender cannot wait for a receiver on another machine; use drop_oldest with a "
+                "larger queue_size, or deploy both nodes on one machine",
+                format_location(input.location.line > 0 ? input.location : node.location), node.id,
+                input.id, source->node,
+                here->empty() ? std::string("the default daemon") : "machine `" + *here + "`",
+                source->node,
+                there->empty() ? std::string("the default daemon") : "machine `" + *there + "`");
+        }
+    }
+    return lines;
 }
 
 }  // namespace dora

@@ -48,12 +48,33 @@ using InputSource = std::variant<NodeOutputSource, TimerSource>;
 
 inline constexpr uint32_t kDefaultQueueSize = 10;
 
+// dora 1.x `queue_policy`: what a full input queue does with the next message.
+enum class QueuePolicy {
+    kDropOldest,    // the oldest queued message is dropped (and counted)
+    kBackpressure,  // the sender waits until the receiver has taken one (same machine only)
+};
+
 struct Input {
     std::string id;
     InputSource source;
     uint32_t queue_size = kDefaultQueueSize;
+    QueuePolicy queue_policy = QueuePolicy::kDropOldest;
+    // dora 1.x `input_timeout`, in seconds: once the input has received a message, no further
+    // message for this long closes it (INPUT_CLOSED); a later message reopens it
+    // (INPUT_RECOVERED, then the message).
+    std::optional<double> input_timeout;
     SourceLocation location;
 };
+
+// dora 1.x log levels, least verbose first. `kStdout` is a line that is not a structured log
+// entry (a plain print): it passes only `min_log_level: stdout`.
+enum class LogLevel { kStdout, kError, kWarn, kInfo, kDebug, kTrace };
+
+// "stdout", "error", "warn", "info", "debug", "trace" (case-insensitive; "warning" = warn).
+[[nodiscard]] std::optional<LogLevel> parse_log_level(std::string_view text);
+// dora 1.x: a line of `level` is kept under `min_log_level: min` (a plain line only under
+// `stdout`; a structured one when it is at least as severe as `min`).
+[[nodiscard]] bool log_level_passes(LogLevel level, LogLevel min);
 
 enum class RestartPolicy { kNever, kOnFailure, kAlways };
 
@@ -106,6 +127,11 @@ struct NodeDescriptor {
     std::vector<Input> inputs;
     std::vector<std::string> outputs;
     std::optional<std::string> send_stdout_as;
+    // dora 1.x: each kept log line, as a JSON log entry, is sent on this output.
+    std::optional<std::string> send_logs_as;
+    // dora 1.x: lines below this level are left out of the log file, `dora logs`, attached CLIs
+    // and send_logs_as (stderr lines are always kept: they carry crash reports).
+    std::optional<LogLevel> min_log_level;
     Deploy deploy;  // from `_unstable_deploy:` or `deploy:`
     RestartPolicy restart_policy = RestartPolicy::kNever;
     std::optional<uint32_t> max_restarts;  // 0: unlimited (dora 1.x)
@@ -169,6 +195,12 @@ struct ValidationOptions {
 // found, one per line, each naming file, line, column, node and key and saying what to do.
 [[nodiscard]] Result<> validate(const Descriptor& descriptor,
                                 const ValidationOptions& options = {});
+
+// Inputs with `queue_policy: backpressure` whose producer runs on another machine (by each
+// node's effective deploy machine): a sender cannot wait for a receiver across machines. One line
+// per such input, naming it and saying what to do; empty when there is none. Nodes placed by
+// labels only count once their machine is set (the coordinator calls this after placement).
+[[nodiscard]] std::string cross_machine_backpressure_error(const Descriptor& descriptor);
 
 // Resolves a node's executable or script path: absolute paths as they are, relative ones against
 // base_dir (the current directory when base_dir is empty), and bare names (no '/') that are not

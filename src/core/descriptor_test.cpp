@@ -196,27 +196,105 @@ TEST(ParseDescriptor, Dora1RestartKeysTopLevelEnvAndDropOldestParse) {
 
 TEST(ParseDescriptor, Dora1KeysNotDoneYetAreRefusedByName) {
     std::string error = parse_error(
-        "nodes:\n  - id: a\n    path: shell\n    send_stdout_as: x\n    send_logs_as: logs\n"
-        "    min_log_level: info\n    health_check_timeout: 5\n"
+        "nodes:\n  - id: a\n    path: shell\n    send_stdout_as: x\n"
+        "    health_check_timeout: 5\n"
         "    restart_delay: 2\n    max_restart_delay: 1\n    deploy: {labels: {gpu: [1]}}\n"
-        "    inputs:\n      t: {source: dora/timer/millis/5, queue_policy: backpressure}\n"
-        "      u: {source: dora/timer/millis/5, input_timeout: 1.0}\n"
-        "      v: {source: dora/timer/millis/5, queue_policy: sometimes}\n"
         "debug: {enable_debug_inspection: true}\n"
         "_unstable_debug: {publish_all_messages_to_zenoh: true}\n");
-    EXPECT_CONTAINS(error, "`send_logs_as` (a dora 1.x key) is not supported by dora-cpp yet");
-    EXPECT_CONTAINS(error, "`min_log_level` (a dora 1.x key) is not supported by dora-cpp yet");
     EXPECT_CONTAINS(error, "`health_check_timeout` (a dora 1.x key) is not supported");
     EXPECT_CONTAINS(error, "`max_restart_delay` (1 s) is below `restart_delay` (2 s)");
-    EXPECT_CONTAINS(error, "`queue_policy: backpressure` is not supported by dora-cpp yet");
-    EXPECT_CONTAINS(error, "`input_timeout` (a dora 1.x key) is not supported");
-    EXPECT_CONTAINS(error, "bad queue_policy \"sometimes\"; use drop_oldest");
     EXPECT_CONTAINS(error, "`debug.enable_debug_inspection: true` is not supported");
     EXPECT_CONTAINS(error,
                     "`_unstable_debug.publish_all_messages_to_zenoh: true` is not supported");
     EXPECT_CONTAINS(error,
                     "label `gpu` must be a name (no `=` or `,`) with a string, number or bool");
-    EXPECT_EQ(line_count(error), 10u) << error;
+    EXPECT_EQ(line_count(error), 5u) << error;
+}
+
+TEST(ParseDescriptor, QueuePolicyInputTimeoutAndLogKeysParse) {
+    Descriptor d = parse_ok(
+        "nodes:\n"
+        "  - id: src\n    path: shell\n    outputs: [out, logs]\n    send_logs_as: logs\n"
+        "    min_log_level: WARN\n"
+        "  - id: dst\n    path: shell\n    min_log_level: stdout\n"
+        "    inputs:\n"
+        "      a: {source: src/out, queue_size: 1, queue_policy: backpressure}\n"
+        "      b: {source: src/out, input_timeout: 2.5}\n"
+        "      c: src/out\n");
+    const NodeDescriptor& src = d.nodes.at(0);
+    EXPECT_EQ(src.send_logs_as, "logs");
+    EXPECT_EQ(src.min_log_level, LogLevel::kWarn);
+    const NodeDescriptor& dst = d.nodes.at(1);
+    EXPECT_EQ(dst.min_log_level, LogLevel::kStdout);
+    EXPECT_EQ(dst.inputs.at(0).queue_policy, QueuePolicy::kBackpressure);
+    EXPECT_EQ(dst.inputs.at(0).queue_size, 1u);
+    EXPECT_EQ(dst.inputs.at(1).input_timeout, 2.5);
+    EXPECT_EQ(dst.inputs.at(1).queue_policy, QueuePolicy::kDropOldest);
+    EXPECT_EQ(dst.inputs.at(2).input_timeout, std::nullopt);
+    EXPECT_TRUE(validate(d, {false})) << validate(d, {false}).error().message();
+}
+
+TEST(ParseDescriptor, BadQueuePolicyInputTimeoutAndLogLevelNameTheirPlace) {
+    std::string error = parse_error(
+        "nodes:\n  - id: a\n    path: shell\n    min_log_level: loud\n"
+        "    inputs:\n"
+        "      v: {source: dora/timer/millis/5, queue_policy: sometimes}\n"
+        "      w: {source: dora/timer/millis/5, input_timeout: -1}\n"
+        "      x: {source: dora/timer/millis/5, input_timeout: 0}\n"
+        "      y: {source: dora/timer/millis/5, input_timeout: soon}\n");
+    EXPECT_CONTAINS(error, "dataflow.yml:4:20");
+    EXPECT_CONTAINS(error,
+                    "bad min_log_level \"loud\"; use one of error, warn, info, debug, "
+                    "trace, stdout");
+    EXPECT_CONTAINS(error, "dataflow.yml:6:");
+    EXPECT_CONTAINS(error, "input \"v\": bad queue_policy \"sometimes\"; use drop_oldest");
+    EXPECT_CONTAINS(error, "`input_timeout` must be a number of seconds");
+    EXPECT_CONTAINS(error, "input \"x\": `input_timeout` must be more than 0 seconds");
+    EXPECT_EQ(line_count(error), 5u) << error;
+}
+
+TEST(Validate, BackpressureThatCannotWaitIsRefused) {
+    std::string error = validation_error(
+        "nodes:\n"
+        "  - id: src\n    path: shell\n    outputs: [out, text, logs]\n"
+        "    send_stdout_as: text\n    send_logs_as: logs\n"
+        "  - id: far\n    path: shell\n    outputs: [out]\n    deploy: {machine: edge}\n"
+        "  - id: dst\n    path: shell\n"
+        "    inputs:\n"
+        "      t: {source: dora/timer/millis/5, queue_policy: backpressure}\n"
+        "      s: {source: src/text, queue_policy: backpressure}\n"
+        "      l: {source: src/logs, queue_policy: backpressure}\n"
+        "      r: {source: far/out, queue_policy: backpressure}\n"
+        "      ok: {source: src/out, queue_policy: backpressure}\n");
+    EXPECT_CONTAINS(error, "input \"t\": `queue_policy: backpressure` on a timer");
+    EXPECT_CONTAINS(error, "input \"s\": `queue_policy: backpressure` on \"src/text\"");
+    EXPECT_CONTAINS(error, "input \"l\": `queue_policy: backpressure` on \"src/logs\"");
+    EXPECT_CONTAINS(error,
+                    "input \"r\": `queue_policy: backpressure` needs its producer "
+                    "\"far\" on the same machine, but it runs on the default daemon "
+                    "and \"far\" on machine `edge`");
+    EXPECT_EQ(line_count(error), 4u) << error;
+}
+
+TEST(Validate, SendLogsAsMustBeItsOwnOutput) {
+    std::string error = validation_error(
+        "nodes:\n  - id: a\n    path: shell\n    outputs: [x]\n    send_stdout_as: x\n"
+        "    send_logs_as: x\n"
+        "  - id: b\n    path: shell\n    outputs: [x]\n    send_logs_as: logs\n");
+    EXPECT_CONTAINS(error, "send_logs_as and send_stdout_as both name output \"x\"");
+    EXPECT_CONTAINS(error, "send_logs_as \"logs\" is not one of its outputs (its outputs: x)");
+    EXPECT_EQ(line_count(error), 2u) << error;
+}
+
+TEST(LogLevel, PlainLinesPassOnlyStdoutAndSeverityOrders) {
+    EXPECT_TRUE(log_level_passes(LogLevel::kStdout, LogLevel::kStdout));
+    EXPECT_FALSE(log_level_passes(LogLevel::kStdout, LogLevel::kTrace));
+    EXPECT_TRUE(log_level_passes(LogLevel::kError, LogLevel::kWarn));
+    EXPECT_TRUE(log_level_passes(LogLevel::kWarn, LogLevel::kWarn));
+    EXPECT_FALSE(log_level_passes(LogLevel::kInfo, LogLevel::kWarn));
+    EXPECT_TRUE(log_level_passes(LogLevel::kTrace, LogLevel::kStdout));
+    EXPECT_EQ(parse_log_level("Warning"), LogLevel::kWarn);
+    EXPECT_EQ(parse_log_level("verbose"), std::nullopt);
 }
 
 TEST(ParseDescriptor, OperatorsBecomeTheRuntimeNodesPrefixedInputsAndOutputs) {
@@ -428,7 +506,8 @@ TEST(Validate, ModelValuesOutOfRangeAreRejected) {
     node.id = "a";
     node.path = "shell";
     node.kind = NodeKind::kShell;
-    node.inputs.push_back(Input{"t", TimerSource{0ns, ""}, 0, {}});
+    node.inputs.push_back(
+        Input{"t", TimerSource{0ns, ""}, 0, QueuePolicy::kDropOldest, std::nullopt, {}});
     d.nodes.push_back(node);
     auto valid = validate(d);
     ASSERT_FALSE(valid);

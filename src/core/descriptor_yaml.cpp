@@ -157,6 +157,8 @@ class Parser {
     void max_restarts(const YAML::Node& value, NodeDescriptor& node);
     std::optional<double> seconds(const YAML::Node& value, std::string_view key);
     void unsupported(const YAML::Node& key_node, std::string_view key, std::string_view why);
+    void min_log_level(const YAML::Node& value, NodeDescriptor& node);
+    std::optional<QueuePolicy> queue_policy(const YAML::Node& value, std::string_view input_id);
     void node_deploy(const YAML::Node& value, NodeDescriptor& node, std::string_view key);
     void git_field(const YAML::Node& value, NodeDescriptor& node, std::string_view key);
 
@@ -224,17 +226,13 @@ const std::vector<NodeKey>& node_keys() {
          [](Parser& p, const YAML::Node& v, NodeDescriptor& n) {
              n.restart_window = p.seconds(v, "restart_window");
          }},
-        // dora 1.x keys dora-cpp does not do yet: refused by name, never accepted and ignored.
         {"send_logs_as",
-         [](Parser& p, const YAML::Node& v, NodeDescriptor&) {
-             p.unsupported(v, "send_logs_as",
-                           "node output is in out/<dataflow>/log_<node>.txt and `dora logs`; "
-                           "`send_stdout_as` sends stdout lines as an output");
+         [](Parser& p, const YAML::Node& v, NodeDescriptor& n) {
+             n.send_logs_as = p.optional_string(v, "send_logs_as");
          }},
         {"min_log_level",
-         [](Parser& p, const YAML::Node& v, NodeDescriptor&) {
-             p.unsupported(v, "min_log_level", "every line a node prints is kept");
-         }},
+         [](Parser& p, const YAML::Node& v, NodeDescriptor& n) { p.min_log_level(v, n); }},
+        // dora 1.x keys dora-cpp does not do yet: refused by name, never accepted and ignored.
         {"health_check_timeout",
          [](Parser& p, const YAML::Node& v, NodeDescriptor&) {
              p.unsupported(v, "health_check_timeout",
@@ -493,7 +491,8 @@ void Parser::operator_entry(const YAML::Node& entry, std::optional<std::string> 
             inputs(v, io);
         } else if (key == "outputs") {
             outputs(v, io);
-        } else if (key == "build" || key == "send_stdout_as") {
+        } else if (key == "build" || key == "send_stdout_as" || key == "send_logs_as" ||
+                   key == "min_log_level") {
             problem(key_node, fmt::format("`{}` on an operator is not supported by dora-cpp yet; "
                                           "put it on the runtime node",
                                           key));
@@ -737,28 +736,22 @@ std::optional<Input> Parser::input(const std::string& id, const YAML::Node& valu
             ok = ok && size.has_value();
             if (size) parsed.queue_size = *size;
         } else if (key == "queue_policy") {
-            // dora 1.x: drop_oldest (the default, and what dora-cpp does) or backpressure.
-            const std::string policy = v.IsScalar() ? v.Scalar() : "";
-            if (policy == "backpressure") {
-                problem(v, fmt::format("input \"{}\": `queue_policy: backpressure` is not "
-                                       "supported by dora-cpp yet (a full queue drops its oldest "
-                                       "message, counted and reported); remove it or use "
-                                       "drop_oldest",
-                                       id));
-                ok = false;
-            } else if (policy != "drop_oldest") {
-                problem(v, fmt::format("input \"{}\": bad queue_policy \"{}\"; use drop_oldest", id,
-                                       policy));
-                ok = false;
-            }
+            auto policy = queue_policy(v, id);
+            ok = ok && policy.has_value();
+            if (policy) parsed.queue_policy = *policy;
         } else if (key == "input_timeout") {
-            problem(key_node, fmt::format("input \"{}\": `input_timeout` (a dora 1.x key) is not "
-                                          "supported by dora-cpp yet; remove it",
-                                          id));
-            ok = false;
+            auto timeout = seconds(v, "input_timeout");
+            if (timeout && *timeout <= 0) {
+                problem(v, fmt::format("input \"{}\": `input_timeout` must be more than 0 "
+                                       "seconds, like 2.5",
+                                       id));
+                timeout.reset();
+            }
+            ok = ok && timeout.has_value();
+            parsed.input_timeout = timeout;
         } else {
             problem(key_node, fmt::format("input \"{}\": unknown key `{}`; the keys are: source, "
-                                          "queue_size, queue_policy",
+                                          "queue_size, queue_policy, input_timeout",
                                           id, key));
             ok = false;
         }
@@ -890,6 +883,28 @@ std::optional<double> Parser::seconds(const YAML::Node& value, std::string_view 
         return std::nullopt;
     }
     return v;
+}
+
+std::optional<QueuePolicy> Parser::queue_policy(const YAML::Node& value,
+                                                std::string_view input_id) {
+    const std::string policy = value.IsScalar() ? value.Scalar() : "";
+    if (policy == "drop_oldest") return QueuePolicy::kDropOldest;
+    if (policy == "backpressure") return QueuePolicy::kBackpressure;
+    problem(value, fmt::format("input \"{}\": bad queue_policy \"{}\"; use drop_oldest (the "
+                               "default) or backpressure",
+                               input_id, policy));
+    return std::nullopt;
+}
+
+void Parser::min_log_level(const YAML::Node& value, NodeDescriptor& node) {
+    const std::string text = value.IsScalar() ? value.Scalar() : "";
+    if (auto level = parse_log_level(text)) {
+        node.min_log_level = *level;
+        return;
+    }
+    problem(value, fmt::format("bad min_log_level \"{}\"; use one of error, warn, info, debug, "
+                               "trace, stdout",
+                               text));
 }
 
 void Parser::unsupported(const YAML::Node& at, std::string_view key, std::string_view why) {

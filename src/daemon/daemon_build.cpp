@@ -1,6 +1,7 @@
 // The daemon's part of `dora build` and of the node sources (daemon/node_source.hpp): build
 // requests, clones and downloads run as BuildRunner steps on the loop; a start whose URL nodes
 // are not downloaded yet is prepared once the downloads end.
+#include <algorithm>
 #include <memory>
 
 #include "core/sys.hpp"
@@ -59,8 +60,14 @@ void Daemon::handle(const message::BuildNodes& request) {
         }
     }
     const Descriptor& d = *descriptor;
+    // The coordinator names the nodes built here (a node placed by labels may be built on several
+    // daemons).
     auto steps = plan_build(
-        d, [this, &d](const NodeDescriptor& node) { return is_local(d, node); },
+        d,
+        [&request](const NodeDescriptor& node) {
+            return std::find(request.nodes.begin(), request.nodes.end(), node.id) !=
+                   request.nodes.end();
+        },
         source_places(clone_root(d, request.cli_machine)));
     if (auto busy = clones_in_use(steps); !busy.empty()) {
         reply(false, "cannot update a git checkout that a running dataflow uses:" + busy);

@@ -14,6 +14,7 @@
 #include "core/hlc.hpp"
 #include "core/lifecycle.hpp"
 #include "daemon/node_command.hpp"
+#include "daemon/node_logs.hpp"
 #include "daemon/spawner.hpp"
 #include "message/arrow_layout.hpp"
 #include "message/metadata.hpp"
@@ -67,12 +68,17 @@ Result<> LocalDataflow::prepare() {
             return fail(region.error().context(
                 fmt::format("preparing the input queues of node {}", p.descriptor->id)));
         }
+        for (uint32_t in = 0; in < p.inputs.size(); ++in) {
+            region->ring(in).set_backpressure(p.descriptor->inputs[in].queue_policy ==
+                                              QueuePolicy::kBackpressure);
+        }
         regions_.push_back(std::move(*region));
         NodeState state;
         state.index = i;
         state.id = p.descriptor->id;
         state.working_dir = node_working_dir(descriptor_, *p.descriptor);
         state.reported_drops.assign(p.inputs.size(), 0);
+        state.reported_waits.assign(p.inputs.size(), 0);
         nodes_.push_back(std::move(state));
     }
     if (!plan_.egress.empty()) {
@@ -158,6 +164,7 @@ Result<> LocalDataflow::start() {
         timers_.push_back(loop_.add_periodic(SteadyClock::duration::zero(), interval,
                                              [this, i = interval] { on_timer(i); }));
     }
+    start_input_timeouts();
     drop_timer_ = loop_.add_periodic(kDropReportInterval, [this] {
         for (auto& node : nodes_) {
             report_drops(node);
@@ -326,14 +333,19 @@ void LocalDataflow::dynamic_left(const std::string& node_id) {
 }
 
 void LocalDataflow::on_line(NodeState& node, std::string_view stream, std::string_view line) {
+    const NodeDescriptor& desc = *plan_.nodes[node.index].descriptor;
+    if (stream == "stdout" && desc.send_stdout_as) {
+        send_text_as(node, *desc.send_stdout_as, line);  // every raw line, as in dora
+    }
+    if (!route_log_line(node, stream, line)) {
+        return;
+    }
     node.log.write_line(line);
     if (stream == "stderr") {
         node.stderr_tail.emplace_back(line);
         if (node.stderr_tail.size() > kStderrTailLines) {
             node.stderr_tail.pop_front();
         }
-    } else if (stream == "stdout") {
-        send_stdout_line(node, line);
     }
     if (options_.on_log) {
         options_.on_log(node.id, stream, line);
@@ -346,19 +358,35 @@ void LocalDataflow::note(const std::string& node, std::string_view text) {
     }
 }
 
-void LocalDataflow::send_stdout_line(const NodeState& node, std::string_view line) {
-    const auto& planned = plan_.nodes[node.index];
-    const auto& output = planned.descriptor->send_stdout_as;
-    if (!output) {
-        return;
+bool LocalDataflow::route_log_line(const NodeState& node, std::string_view stream,
+                                   std::string_view line) {
+    const NodeDescriptor& desc = *plan_.nodes[node.index].descriptor;
+    if (!desc.min_log_level && !desc.send_logs_as) {
+        return true;
     }
+    const LogEntry entry = classify_log_line(line);
+    // stderr is kept whatever its level: it carries crash reports (see README).
+    if (desc.min_log_level && stream != "stderr" &&
+        !log_level_passes(entry.level, *desc.min_log_level)) {
+        return false;
+    }
+    if (desc.send_logs_as) {
+        send_text_as(node, *desc.send_logs_as,
+                     log_entry_json(entry, {options_.dataflow_id, node.id, options_.machine_id}));
+    }
+    return true;
+}
+
+void LocalDataflow::send_text_as(const NodeState& node, const std::string& output,
+                                 std::string_view line) {
+    const auto& planned = plan_.nodes[node.index];
     // Local consumers, and the egress ring when nodes on other machines consume it too.
     static const std::vector<RingRef> kNone;
-    auto local = planned.outputs.find(*output);
+    auto local = planned.outputs.find(output);
     const std::vector<RingRef>& receivers = local == planned.outputs.end() ? kNone : local->second;
     std::vector<uint32_t> egress;
     for (uint32_t e = 0; e < plan_.egress.size(); ++e) {
-        if (plan_.egress[e].node == node.index && plan_.egress[e].output == *output) {
+        if (plan_.egress[e].node == node.index && plan_.egress[e].output == output) {
             egress.push_back(e);
         }
     }
@@ -396,6 +424,39 @@ void LocalDataflow::send_stdout_line(const NodeState& node, std::string_view lin
         }
         egress_.signal().notify();
     }
+}
+
+void LocalDataflow::start_input_timeouts() {
+    std::vector<WatchedInput> watched;
+    for (size_t n = 0; n < plan_.nodes.size(); ++n) {
+        const auto& inputs = plan_.nodes[n].descriptor->inputs;
+        for (uint32_t i = 0; i < inputs.size(); ++i) {
+            if (inputs[i].input_timeout) {
+                watched.push_back({n, i,
+                                   std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                       std::chrono::duration<double>(*inputs[i].input_timeout))});
+            }
+        }
+    }
+    if (watched.empty()) {
+        return;
+    }
+    input_timeouts_ = std::make_unique<InputTimeouts>(
+        loop_, [this](const WatchedInput& w) { return regions_[w.node].ring(w.ring); },
+        [this](const WatchedInput& w) { on_input_timeout(w); },
+        [this](const WatchedInput& w) {
+            return !stopping_ && nodes_[w.node].phase != NodePhase::kExited;
+        });
+    input_timeouts_->start(std::move(watched));
+}
+
+void LocalDataflow::on_input_timeout(const WatchedInput& input) {
+    regions_[input.node].signal().notify();  // the node reports INPUT_CLOSED
+    const Input& declared = plan_.nodes[input.node].descriptor->inputs[input.ring];
+    note(nodes_[input.node].id,
+         fmt::format("input {} timed out: no message from {} for {}s (input_timeout); the node "
+                     "gets INPUT_CLOSED for it, and INPUT_RECOVERED if messages come again",
+                     declared.id, format_input_source(declared.source), *declared.input_timeout));
 }
 
 void LocalDataflow::on_timer(std::chrono::nanoseconds interval) {
@@ -491,6 +552,14 @@ void LocalDataflow::report_drops(NodeState& node) {
                                       "faster",
                                       planned.inputs[i].id, dropped, planned.inputs[i].queue_size));
             node.reported_drops[i] = dropped;
+        }
+        shm::Ring ring = regions_[node.index].ring(i);
+        if (const uint64_t waits = ring.waits(); waits > node.reported_waits[i]) {
+            note(node.id, fmt::format("input {} (queue_policy: backpressure): its sender waited "
+                                      "{} time(s) for room in the queue so far ({} ms in all); "
+                                      "the sender runs at this node's pace",
+                                      planned.inputs[i].id, waits, ring.waited_ns() / 1'000'000));
+            node.reported_waits[i] = waits;
         }
     }
 }

@@ -30,6 +30,7 @@
 #include "core/event_loop.hpp"
 #include "core/hlc.hpp"
 #include "daemon/dataflow_plan.hpp"
+#include "daemon/input_timeouts.hpp"
 #include "daemon/log_file.hpp"
 #include "daemon/watched_process.hpp"
 #include "message/node_config.hpp"
@@ -139,6 +140,7 @@ class LocalDataflow {
         LogFile log;
         std::deque<std::string> stderr_tail;
         std::vector<uint64_t> reported_drops;  // per input
+        std::vector<uint64_t> reported_waits;  // per input: backpressure waits of its senders
         bool ready_reported = false;           // this incarnation joined and was reported
     };
 
@@ -155,7 +157,13 @@ class LocalDataflow {
     void close_outputs_of(const NodeState& node);
     void reclaim_inputs_of(const NodeState& node);
     void on_timer(std::chrono::nanoseconds interval);
-    void send_stdout_line(const NodeState& node, std::string_view line);
+    // Sends `text` as a one-string UTF-8 array on `output` of `node`, on the node's behalf
+    // (send_stdout_as, send_logs_as); a full queue drops its oldest message, counted.
+    void send_text_as(const NodeState& node, const std::string& output, std::string_view text);
+    // min_log_level and send_logs_as: false when the line is left out.
+    bool route_log_line(const NodeState& node, std::string_view stream, std::string_view line);
+    void start_input_timeouts();
+    void on_input_timeout(const WatchedInput& input);
     void report_drops(NodeState& node);
     // Drops in the queues to other machines (the egress rings), reported on the producer's log.
     void report_egress_drops();
@@ -177,6 +185,7 @@ class LocalDataflow {
     HlcClock clock_;  // stamps what the daemon sends on a node's behalf (send_stdout_as)
     std::unique_ptr<shm::SegmentCache> cache_;
     std::vector<Timer> timers_;
+    std::unique_ptr<InputTimeouts> input_timeouts_;
     Timer grace_timer_;
     Timer drop_timer_;
     std::vector<uint64_t> reported_egress_drops_;  // per egress stream

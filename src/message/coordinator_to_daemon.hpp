@@ -59,10 +59,11 @@ struct BuildNodes {
     std::string descriptor_yaml;
     std::string descriptor_path;
     std::string cli_machine;
+    std::vector<std::string> nodes;  // the nodes this daemon builds (the coordinator placed them)
     static constexpr const char* kType = "coordinator.build";
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BuildNodes, request_id, descriptor_yaml,
-                                                descriptor_path, cli_machine)
+                                                descriptor_path, cli_machine, nodes)
 
 // Stop everything and exit (dora destroy).
 struct DestroyDaemon {

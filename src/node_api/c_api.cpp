@@ -88,6 +88,8 @@ enum DoraEventType read_dora_event_type(void* dora_event) {
             return DoraEventType_InputClosed;
         case dora::EventType::Error:
             return DoraEventType_Error;
+        case dora::EventType::InputRecovered:
+            return DoraEventType_Unknown;  // dora's C API has no such type either
     }
     return DoraEventType_Unknown;
 }

@@ -103,6 +103,8 @@ DoraEventType event_type(const rust::Box<DoraEvent>& event) {
             return DoraEventType::InputClosed;
         case dora::EventType::Error:
             return DoraEventType::Error;
+        case dora::EventType::InputRecovered:
+            return DoraEventType::Unknown;  // dora's C++ API has no such type either
     }
     return DoraEventType::Unknown;
 }

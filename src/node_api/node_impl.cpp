@@ -251,6 +251,13 @@ void NodeImpl::close_outputs() {
 
 bool NodeImpl::has_output(std::string_view id) const { return outputs_.contains(id); }
 
+bool NodeImpl::send_may_wait(std::string_view output_id) const {
+    auto it = outputs_.find(output_id);
+    return it != outputs_.end() &&
+           std::any_of(it->second.targets.begin(), it->second.targets.end(),
+                       [](const Target& t) { return t.ring.backpressure(); });
+}
+
 Result<NodeImpl::Output*> NodeImpl::output(std::string_view id) {
     if (outputs_closed_) {
         return fail("node {}: cannot send on output {}: the node's outputs are closed",
@@ -297,7 +304,9 @@ Result<> NodeImpl::publish(Output& out, shm::WritableSample&& sample,
         return fail(entry.error());
     }
     for (auto& t : out.targets) {
-        if (auto dropped = t.ring.push(*entry)) {
+        if (t.ring.backpressure()) {
+            push_waiting(t, *entry);
+        } else if (auto dropped = t.ring.push(*entry)) {
             pool_.release(*dropped);
         }
     }
@@ -305,6 +314,41 @@ Result<> NodeImpl::publish(Output& out, shm::WritableSample&& sample,
         r->signal().notify();
     }
     return {};
+}
+
+void NodeImpl::push_waiting(Target& target, const shm::Entry& entry) {
+    // Each wait is a slice: a receiver that exits wakes us (mark_consumer_gone), a stop of this
+    // node does not, so it is looked at between slices.
+    constexpr auto kSlice = std::chrono::milliseconds(50);
+    std::optional<std::chrono::steady_clock::time_point> waiting_since;
+    for (;;) {
+        const uint32_t seen = target.ring.space_seq();
+        const shm::PushResult result = target.ring.try_push(entry);
+        if (result == shm::PushResult::kConsumerGone) {
+            pool_.release(entry);
+            break;
+        }
+        if (result == shm::PushResult::kPushed) {
+            break;
+        }
+        if (region_->stop_reason() != shm::StopReason::kNone) {
+            if (auto dropped = target.ring.push(entry)) {  // counted as a drop
+                pool_.release(*dropped);
+            }
+            break;
+        }
+        if (!waiting_since) {
+            waiting_since = std::chrono::steady_clock::now();
+            target.region->signal().notify();  // it may sleep on entries not yet announced
+        }
+        (void)target.ring.wait_for_space(seen, std::chrono::steady_clock::now() + kSlice);
+    }
+    if (waiting_since) {
+        target.ring.count_wait(
+            static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                      std::chrono::steady_clock::now() - *waiting_since)
+                                      .count()));
+    }
 }
 
 Result<> NodeImpl::send_sample(std::string_view output_id, shm::WritableSample&& sample,
@@ -504,6 +548,32 @@ Event NodeImpl::make_input_event(InputState& input, const shm::Entry& entry) {
     return event;
 }
 
+std::optional<Event> NodeImpl::timeout_event(InputState& input) {
+    if (input.closed_reported) {
+        return std::nullopt;
+    }
+    Event e;
+    e.id = input.id;
+    if (!input.timed_out_reported && input.ring.timed_out()) {
+        // Closed by input_timeout: what was queued before is still delivered first.
+        if (!input.ring.empty()) {
+            return std::nullopt;
+        }
+        input.timed_out_reported = true;
+        --open_inputs_;
+        e.type = EventType::InputClosed;
+        return e;
+    }
+    if (input.timed_out_reported && !input.ring.empty()) {
+        input.timed_out_reported = false;
+        input.ring.clear_timed_out();
+        ++open_inputs_;
+        e.type = EventType::InputRecovered;
+        return e;
+    }
+    return std::nullopt;
+}
+
 void NodeImpl::interrupt() {
     interrupted_.store(true, std::memory_order_release);
     region_->signal().notify();
@@ -526,11 +596,16 @@ std::optional<Event> NodeImpl::next(std::optional<std::chrono::nanoseconds> time
             e.stop_cause = StopCause::Requested;
             return e;
         }
+        for (auto& input : inputs_) {
+            if (auto e = timeout_event(input)) {
+                return e;
+            }
+        }
         // The input whose oldest entry was sent first.
         InputState* best = nullptr;
         uint64_t best_time = 0;
         for (auto& input : inputs_) {
-            if (input.closed_reported) {
+            if (input.closed_reported || input.timed_out_reported) {
                 continue;
             }
             if (auto t = input.ring.peek_time(); t && (best == nullptr || *t < best_time)) {
@@ -547,6 +622,9 @@ std::optional<Event> NodeImpl::next(std::optional<std::chrono::nanoseconds> time
         for (auto& input : inputs_) {
             if (!input.closed_reported && input.ring.closed() && input.ring.empty()) {
                 input.closed_reported = true;
+                if (input.timed_out_reported) {
+                    continue;  // its INPUT_CLOSED was given at the timeout
+                }
                 --open_inputs_;
                 Event e;
                 e.type = EventType::InputClosed;

@@ -7,7 +7,10 @@
 // becomes STOP, and once every input is closed the node gets STOP(AllInputsClosed). After STOP
 // the event stream ends.
 // Sending: the node writes into a sample of its own shm::Pool and pushes one ring entry to each
-// receiver's region, then wakes each receiver. The daemon is not involved.
+// receiver's region, then wakes each receiver. The daemon is not involved. A receiver's input with
+// `queue_policy: backpressure` makes send wait while its queue is full (see push_waiting).
+// input_timeout: when the daemon marks an input's ring timed out, the node reports INPUT_CLOSED
+// for it; the next message on it is preceded by INPUT_RECOVERED (dora 1.x's circuit breaker).
 //
 // Ownership: a NodeImpl owns its pool, its input region and the mappings of its receivers'
 // regions. Received data (ReceivedData) shares the region and the segment cache, so events may
@@ -113,6 +116,10 @@ class NodeImpl {
     [[nodiscard]] Result<> send_output_sample(std::string_view output_id, OutputSample&& sample,
                                               const Parameters& parameters);
 
+    // True when sending on `output_id` may wait for a receiver (a backpressure input reads it):
+    // the Python binding releases the GIL around such sends.
+    [[nodiscard]] bool send_may_wait(std::string_view output_id) const;
+
     // Closes every output now (receivers get INPUT_CLOSED); further sends fail.
     void close_outputs();
     [[nodiscard]] bool outputs_closed() const { return outputs_closed_; }
@@ -140,11 +147,18 @@ class NodeImpl {
         std::string id;
         shm::Ring ring;
         bool closed_reported = false;
+        bool timed_out_reported = false;  // input_timeout closed it; data reopens it
     };
 
     NodeImpl(message::NodeConfig config, std::shared_ptr<shm::Region> region);
     [[nodiscard]] Result<> connect_outputs();
     [[nodiscard]] Result<Output*> output(std::string_view id);
+    // Pushes to a backpressure ring: waits while it is full, until the receiver takes an entry
+    // or is gone. When this node is asked to stop meanwhile, it stops waiting and the oldest
+    // entry is dropped (counted) so that the node can finish.
+    void push_waiting(Target& target, const shm::Entry& entry);
+    // An INPUT_CLOSED (input_timeout) or INPUT_RECOVERED event for a timed-out input, if due.
+    [[nodiscard]] std::optional<Event> timeout_event(InputState& input);
     [[nodiscard]] Event make_input_event(InputState& input, const shm::Entry& entry);
     [[nodiscard]] Result<> publish(Output& out, shm::WritableSample&& sample,
                                    const message::ArrowTypeInfo& info,

@@ -69,12 +69,34 @@ std::optional<Entry> Ring::push(const Entry& entry) {
             break;
         }
     }
-    RingSlot& slot = slots_[t % cap];
+    store(t, entry);
+    return dropped;
+}
+
+void Ring::store(uint64_t t, const Entry& entry) {
+    RingSlot& slot = slots_[t % header_->capacity];
     slot.word.store(entry.pack(), std::memory_order_relaxed);
     slot.time_ns.store(entry.time_ns, std::memory_order_relaxed);
+    header_->last_push_ns.store(entry.time_ns, std::memory_order_relaxed);
     header_->tail.store(t + 1, std::memory_order_release);
     header_->pushed.fetch_add(1, std::memory_order_relaxed);
-    return dropped;
+}
+
+PushResult Ring::try_push(const Entry& entry) {
+    if (consumer_gone()) {
+        return PushResult::kConsumerGone;
+    }
+    const uint64_t t = header_->tail.load(std::memory_order_relaxed);
+    if (t - header_->head.load(std::memory_order_acquire) >= header_->capacity) {
+        return PushResult::kFull;
+    }
+    store(t, entry);
+    return PushResult::kPushed;
+}
+
+bool Ring::wait_for_space(uint32_t seen, std::chrono::steady_clock::time_point deadline) {
+    // No spinning: the consumer is by definition behind, and spinning would take its CPU.
+    return header_->space.wait(seen, deadline, std::chrono::nanoseconds::zero());
 }
 
 std::optional<Entry> Ring::pop() {
@@ -91,6 +113,9 @@ std::optional<Entry> Ring::pop() {
         // Winning the CAS proves the producer had not reused this slot: it only overwrites slot
         // h after head has moved past h.
         if (header_->head.compare_exchange_strong(h, h + 1, std::memory_order_acq_rel)) {
+            if (header_->backpressure != 0) {
+                header_->space.notify();  // a syscall only when the producer sleeps
+            }
             return Entry::unpack(word, time);
         }
     }

@@ -1,5 +1,10 @@
 // The bounded queue of one input, in shared memory: one producer, one consumer, and when full
-// the producer drops the OLDEST entry (dora's queue_size semantics) and counts the drop.
+// the producer drops the OLDEST entry (dora's queue_size semantics) and counts the drop, unless
+// the ring has backpressure (dora 1.x `queue_policy: backpressure`): then the producer uses
+// try_push and waits for space (wait_for_space), which the consumer signals after each pop.
+//
+// Two more fields serve `input_timeout`: every push stamps `last_push_ns`, and the daemon sets
+// `timed_out` when the input went quiet for too long; the consumer clears it when it reopens.
 //
 // Both sides advance `head` with compare-and-swap, so the consumer and a producer that is
 // dropping can never both take the same entry: whoever wins the CAS owns it. Only the producer
@@ -12,8 +17,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <optional>
+
+#include "shm/signal.hpp"
 
 namespace dora::shm {
 
@@ -50,12 +58,20 @@ struct RingHeader {
     uint32_t capacity = 0;                   // entries; set once by the creator
     std::atomic<uint32_t> closed{0};         // the producer is done (or died)
     std::atomic<uint32_t> consumer_gone{0};  // the consumer died: the producer stops pushing
-    uint32_t reserved = 0;
+    uint32_t backpressure = 0;  // set once before use: a full ring makes the producer wait
     alignas(64) std::atomic<uint64_t> head{0};  // next entry to consume
     alignas(64) std::atomic<uint64_t> tail{0};  // next entry to write
     std::atomic<uint64_t> dropped{0};           // entries dropped because the ring was full
     std::atomic<uint64_t> pushed{0};
+    std::atomic<uint64_t> last_push_ns{0};  // send_time_ns() of the last push (input_timeout)
+    std::atomic<uint64_t> waits{0};         // pushes that found the ring full and waited
+    std::atomic<uint64_t> waited_ns{0};     // time producers spent waiting for space
+    std::atomic<uint32_t> timed_out{
+        0};                    // input_timeout: set by the daemon, cleared by the consumer
+    alignas(64) Signal space;  // consumer -> a producer waiting for space
 };
+
+enum class PushResult { kPushed, kFull, kConsumerGone };
 
 // A view of one ring in mapped memory.
 class Ring {
@@ -72,6 +88,20 @@ class Ring {
     // caller can release what it references. Returns nothing-dropped as std::nullopt.
     // When the consumer is gone, the entry is not queued and is returned to be released.
     [[nodiscard]] std::optional<Entry> push(const Entry& entry);
+
+    // Producer: appends `entry` only if there is room (never drops). kConsumerGone: not queued,
+    // release it.
+    [[nodiscard]] PushResult try_push(const Entry& entry);
+    // Producer of a backpressure ring: the value to pass to wait_for_space, read BEFORE try_push.
+    [[nodiscard]] uint32_t space_seq() const { return header_->space.current(); }
+    // Producer of a backpressure ring: waits until the consumer took an entry (or the consumer is
+    // gone) since space_seq() returned `seen`, or until `deadline`. False on timeout.
+    bool wait_for_space(uint32_t seen, std::chrono::steady_clock::time_point deadline);
+    // Producer: records that a push waited `ns` for space.
+    void count_wait(uint64_t ns) {
+        header_->waits.fetch_add(1, std::memory_order_relaxed);
+        header_->waited_ns.fetch_add(ns, std::memory_order_relaxed);
+    }
 
     // Consumer: takes the oldest entry, if any.
     [[nodiscard]] std::optional<Entry> pop();
@@ -93,8 +123,29 @@ class Ring {
         return header_->consumer_gone.load(std::memory_order_acquire) != 0;
     }
 
+    [[nodiscard]] bool backpressure() const { return header_->backpressure != 0; }
+    // Set by the creator before any producer or consumer uses the ring.
+    void set_backpressure(bool on) { header_->backpressure = on ? 1 : 0; }
+    [[nodiscard]] uint64_t waits() const { return header_->waits.load(std::memory_order_relaxed); }
+    [[nodiscard]] uint64_t waited_ns() const {
+        return header_->waited_ns.load(std::memory_order_relaxed);
+    }
+    [[nodiscard]] uint64_t last_push_ns() const {
+        return header_->last_push_ns.load(std::memory_order_acquire);
+    }
+    // input_timeout: the daemon marks the input timed out; the consumer reopens it.
+    void set_timed_out() { header_->timed_out.store(1, std::memory_order_release); }
+    void clear_timed_out() { header_->timed_out.store(0, std::memory_order_release); }
+    [[nodiscard]] bool timed_out() const {
+        return header_->timed_out.load(std::memory_order_acquire) != 0;
+    }
+
     void close() { header_->closed.store(1, std::memory_order_release); }
-    void mark_consumer_gone() { header_->consumer_gone.store(1, std::memory_order_release); }
+    // Also wakes a producer waiting for space: nothing will be taken any more.
+    void mark_consumer_gone() {
+        header_->consumer_gone.store(1, std::memory_order_release);
+        header_->space.notify();
+    }
     // A restarted consumer takes the ring over again (the daemon drained it when the old one died).
     void reset_consumer() { header_->consumer_gone.store(0, std::memory_order_release); }
     // A restarted producer feeds the ring again.
@@ -103,6 +154,8 @@ class Ring {
     [[nodiscard]] bool valid() const { return header_ != nullptr; }
 
   private:
+    void store(uint64_t tail, const Entry& entry);
+
     RingHeader* header_ = nullptr;
     RingSlot* slots_ = nullptr;
 };

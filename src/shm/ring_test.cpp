@@ -111,5 +111,47 @@ TEST(Ring, ConcurrentProducerAndConsumerLoseNothingUncounted) {
     EXPECT_EQ(r.ring.dropped(), dropped_by_producer);
 }
 
+TEST(Ring, TryPushNeverDropsAndWakesAWaitingProducerOnPop) {
+    LocalRing r(1);
+    r.ring.set_backpressure(true);
+    ASSERT_EQ(r.ring.try_push(sample(1, 5)), PushResult::kPushed);
+    const uint32_t seen = r.ring.space_seq();
+    EXPECT_EQ(r.ring.try_push(sample(2)), PushResult::kFull);
+    EXPECT_EQ(r.ring.dropped(), 0u);
+    EXPECT_EQ(r.ring.last_push_ns(), 5u);
+    std::thread consumer([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        EXPECT_EQ(r.ring.pop()->segment, 1u);
+    });
+    EXPECT_TRUE(
+        r.ring.wait_for_space(seen, std::chrono::steady_clock::now() + std::chrono::seconds(10)));
+    consumer.join();
+    EXPECT_EQ(r.ring.try_push(sample(2)), PushResult::kPushed);
+}
+
+TEST(Ring, AGoneConsumerEndsTheProducersWait) {
+    LocalRing r(1);
+    r.ring.set_backpressure(true);
+    ASSERT_EQ(r.ring.try_push(sample(1)), PushResult::kPushed);
+    const uint32_t seen = r.ring.space_seq();
+    std::thread daemon([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        r.ring.mark_consumer_gone();
+    });
+    EXPECT_TRUE(
+        r.ring.wait_for_space(seen, std::chrono::steady_clock::now() + std::chrono::seconds(10)));
+    daemon.join();
+    EXPECT_EQ(r.ring.try_push(sample(2)), PushResult::kConsumerGone);
+}
+
+TEST(Ring, TimedOutFlagIsSetAndCleared) {
+    LocalRing r(2);
+    EXPECT_FALSE(r.ring.timed_out());
+    r.ring.set_timed_out();
+    EXPECT_TRUE(r.ring.timed_out());
+    r.ring.clear_timed_out();
+    EXPECT_FALSE(r.ring.timed_out());
+}
+
 }  // namespace
 }  // namespace dora::shm

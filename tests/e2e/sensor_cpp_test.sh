@@ -99,16 +99,18 @@ nodes:
     outputs:
       - reading
       - summary
+  # Room for every reading: an aggregator that starts slowly (a loaded machine, the sanitizers)
+  # must not lose the first ones, or the two would compare different inputs.
   - id: cloud-py
     path: cloud_node.py
     inputs:
-      readings: feeder/reading
-      summary: feeder/summary
+      readings: {source: feeder/reading, queue_size: 1000}
+      summary: {source: feeder/summary, queue_size: 1000}
   - id: cloud-cpp
     path: build/cloud_node
     inputs:
-      readings: feeder/reading
-      summary: feeder/summary
+      readings: {source: feeder/reading, queue_size: 1000}
+      summary: {source: feeder/summary, queue_size: 1000}
 YML
 if [[ -f $BUILD/python/dora/__init__.py ]]; then
     (cd "$EX" && "$DORA" run compare.yml --stop-after 30 >"$WORK/compare.out" 2>&1) ||

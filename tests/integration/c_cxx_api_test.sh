@@ -54,9 +54,11 @@ for f in node_rust_api sink; do
         "$source/examples/cxx-dataflow/$f.cc" || fail "$f.cc does not compile as C++17"
 done
 
-# A C node linked by hand the way dora's build links its C examples.
-cc "$source/examples/c-dataflow/c_sink.c" -I"$tmp/prefix/include" -L"$tmp/prefix/lib" \
-    -ldora_node_api_c -Wl,-rpath,"$tmp/prefix/lib" -o "$tmp/c_sink_by_hand" ||
+# A C node linked by hand the way dora's build links its C examples (CFLAGS/LDFLAGS honoured like
+# any build's: scripts/check.sh passes the sanitizer flags through them).
+# shellcheck disable=SC2086  # flags are words
+cc ${CFLAGS:-} "$source/examples/c-dataflow/c_sink.c" -I"$tmp/prefix/include" -L"$tmp/prefix/lib" \
+    ${LDFLAGS:-} -ldora_node_api_c -Wl,-rpath,"$tmp/prefix/lib" -o "$tmp/c_sink_by_hand" ||
     fail "cc ... -ldora_node_api_c"
 out=$("$tmp/c_sink_by_hand" 2>&1 || true)
 grep -q "started outside a dataflow" <<<"$out" || fail "a C node outside a dataflow said: $out"

@@ -23,6 +23,9 @@ FIXTURES = os.environ.get(
     os.path.join(os.path.dirname(__file__), "..", "fixtures", "python"))
 PY_NODE = os.path.join(FIXTURES, "node.py")
 NODES = os.environ.get("DORA_PY_NODES", os.path.join(os.path.dirname(__file__), "nodes"))
+# How much slower than a plain build the processes run (scripts/check.sh sets it under the
+# sanitizers): `--stop-after` and the timeouts of these dataflows are stretched by it.
+TIME_SCALE = float(os.environ.get("DORA_TEST_TIME_SCALE", "1"))
 
 
 class DataflowTest(unittest.TestCase):
@@ -41,8 +44,12 @@ class DataflowTest(unittest.TestCase):
         path = os.path.join(self.dir, "dataflow.yml")
         with open(path, "w") as f:
             f.write(text)
+        extra = list(extra)
+        if "--stop-after" in extra:
+            at = extra.index("--stop-after") + 1
+            extra[at] = str(float(extra[at]) * TIME_SCALE)
         proc = subprocess.run([DORA, "run", path, *extra], capture_output=True, text=True,
-                              timeout=timeout, cwd=self.dir)
+                              timeout=timeout * TIME_SCALE, cwd=self.dir)
         return proc.returncode, proc.stdout + proc.stderr
 
     def assertLine(self, out, line):
@@ -350,11 +357,13 @@ nodes:
         outputs: [count]
       - id: doubler
         python: {NODES}/operators/doubler_op.py
-        inputs: {{count: runtime/counter/count}}
+        # Room for every count: the values are checked one by one, and a runtime slowed down (a
+        # loaded machine, the sanitizers) would otherwise drop the oldest, as it should.
+        inputs: {{count: {{source: runtime/counter/count, queue_size: 1000}}}}
         outputs: [doubled]
   - id: printer
     path: {NODES}/operators/printer.py
-    inputs: {{doubled: runtime/doubler/doubled}}
+    inputs: {{doubled: {{source: runtime/doubler/doubled, queue_size: 1000}}}}
 """, extra=("--stop-after", "2"))
         self.assertEqual(rc, 0, out)
         got = re.search(r"printer: stdout    printer got (\[.*\])", out)
