@@ -133,6 +133,15 @@ check() {
     tests=$(ctest --test-dir "$build" -N | sed -nE 's/^ *Test +#[0-9]+: (.*)$/\1/p' |
         grep -E -- "$TESTS" || true)
     [[ -n $tests ]] || { echo "no test matches $TESTS"; return 1; }
+    if [[ $preset == tsan ]]; then
+        # The interop pub/sub tests move up to 64 MiB through the real Zenoh (Rust) in their
+        # Python processes; with the TSan runtime preloaded there, a 1 MiB sample did not arrive
+        # within 30 s even through the uninstrumented router of build/dev: the slowdown is in the
+        # Rust side, not ours. They run under ASan; under TSan the query and liveliness interop
+        # tests and every test of our own Zenoh code (session, router, tools) still run.
+        echo "(tsan: skipping interop_pubsub_*: see scripts/check.sh)"
+        tests=$(printf '%s\n' $tests | grep -v '^interop_pubsub_' || true)
+    fi
     VENV_TESTS=$(ctest --test-dir "$build" --show-only=json-v1 | python3 -c '
 import json, sys
 for t in json.load(sys.stdin)["tests"]:
