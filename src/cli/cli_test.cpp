@@ -72,7 +72,7 @@ TEST(DoraCheck, BrokenDataflowsExitOneAndSayWhereAndWhat) {
         {"duplicate_ids.yml", "duplicate_ids.yml:4:5: node \"twin\": duplicate node id"},
         {"missing_executable.yml", "node \"ghost\": "},
         {"invalid_yaml.yml", "invalid YAML"},
-        {"operator.yml", "`shared-library` operators are not supported by dora-cpp yet"},
+        {"operator.yml", "`wasm` operators are not supported by dora-cpp"},
     };
     for (const auto& broken : cases) {
         Outcome result = run_dora({"check", "--dataflow", fixture(broken.file)});

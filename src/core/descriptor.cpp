@@ -288,16 +288,31 @@ std::string format_input_source(const InputSource& source) {
 
 Result<std::filesystem::path> resolve_operator_file(const Descriptor& descriptor,
                                                     const OperatorDescriptor& op) {
-    std::filesystem::path path(op.python);
     std::error_code ec;
     std::filesystem::path base = descriptor.base_dir;
     if (base.empty()) base = std::filesystem::current_path(ec);
-    std::filesystem::path candidate = path.is_absolute() ? path : (base / path).lexically_normal();
-    if (is_file(candidate)) return candidate;
+    auto absolute = [&base](const std::filesystem::path& path) {
+        return path.is_absolute() ? path : (base / path).lexically_normal();
+    };
+    if (op.shared_library.empty()) {
+        std::filesystem::path candidate = absolute(op.python);
+        if (is_file(candidate)) return candidate;
+        return fail(
+            "operator `{}`: {} does not exist; fix `python:` (relative paths start at the "
+            "dataflow's directory)",
+            op.id, candidate.string());
+    }
+    // dora's spelling first (`build/op` is build/libop.so), then the file exactly as written.
+    const std::filesystem::path written = absolute(op.shared_library);
+    const std::filesystem::path dora_name =
+        written.parent_path() / ("lib" + written.filename().string() + ".so");
+    if (is_file(dora_name)) return dora_name;
+    if (is_file(written)) return written;
     return fail(
-        "operator `{}`: {} does not exist; fix `python:` (relative paths start at the "
-        "dataflow's directory)",
-        op.id, candidate.string());
+        "operator `{}`: no shared library at {} (`shared-library: {}` names lib<name>.so, as in "
+        "dora, or an exact file; relative paths start at the dataflow's directory); build the "
+        "operator first",
+        op.id, dora_name.string(), op.shared_library);
 }
 
 Result<std::filesystem::path> resolve_node_path(const Descriptor& descriptor,

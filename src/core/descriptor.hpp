@@ -84,15 +84,19 @@ enum class NodeKind {
     kPython,      // path ends in .py: run with `python3 -u path args...`
     kShell,       // path == "shell": `sh -c <args>`
     kDynamic,     // path == "dynamic": not spawned, connects by itself
-    kOperators,   // `operators:` / `operator:`: dora's runtime node runs its (Python) operators
+    kOperators,   // `operators:` / `operator:`: dora's runtime node runs its operators
 };
 
 // One operator of a runtime node (dora's `operators:` entry, or `operator:`). Its inputs and
 // outputs also appear on the runtime node as "<operator>/<id>", which is how the rest of the
 // dataflow addresses them (`<node>/<operator>/<output>`).
+// Exactly one of `python` and `shared_library` is set; the operators of one node are all of one
+// kind (Python ones run in a Python runtime, shared libraries in dora-runtime).
 struct OperatorDescriptor {
     std::string id;
     std::string python;  // the operator's Python file, as written (relative to the dataflow)
+    // `shared-library:` as written: a path without `lib` and `.so` (dora adds them), or a file.
+    std::string shared_library;
     std::vector<std::string> inputs;   // input ids
     std::vector<std::string> outputs;  // output ids
     SourceLocation location;
@@ -208,7 +212,8 @@ struct ValidationOptions {
 // nothing is found.
 [[nodiscard]] Result<std::filesystem::path> resolve_node_path(const Descriptor& descriptor,
                                                               const NodeDescriptor& node);
-// An operator's Python file: absolute, or relative to the dataflow's directory.
+// An operator's Python file or shared library: absolute, or relative to the dataflow's directory.
+// `shared-library: dir/name` is dir/libname.so as in dora, else the file as written.
 [[nodiscard]] Result<std::filesystem::path> resolve_operator_file(const Descriptor& descriptor,
                                                                   const OperatorDescriptor& op);
 

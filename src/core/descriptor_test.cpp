@@ -321,15 +321,35 @@ TEST(ParseDescriptor, OperatorsBecomeTheRuntimeNodesPrefixedInputsAndOutputs) {
 TEST(ParseDescriptor, OperatorMistakesAreNamed) {
     std::string error = parse_error(
         "nodes:\n  - id: rt\n    path: x.py\n    inputs: {t: dora/timer/millis/5}\n"
-        "    operators:\n      - id: a\n        shared-library: build/a\n"
+        "    operators:\n      - id: a\n        wasm: build/a.wasm\n"
         "      - python: c.py\n      - id: d\n        python: d.py\n        wat: 1\n"
+        "      - id: e\n        python: e.py\n        shared-library: build/e\n"
+        "      - id: f\n        shared-library: https://example.com/libf.so\n"
         "  - id: custom\n    custom: {source: x}\n");
     EXPECT_CONTAINS(error, "a runtime node (`operators:`/`operator:`) has no `path`; remove it");
     EXPECT_CONTAINS(error, "has no `inputs`; give them to its operators");
-    EXPECT_CONTAINS(error, "`shared-library` operators are not supported by dora-cpp yet");
+    EXPECT_CONTAINS(error, "`wasm` operators are not supported by dora-cpp");
+    EXPECT_CONTAINS(error, "operator `e` has both `python:` and `shared-library:`");
+    EXPECT_CONTAINS(error, "a `shared-library` URL is not supported by dora-cpp");
     EXPECT_CONTAINS(error, "operator has no `id`");
     EXPECT_CONTAINS(error, "unknown operator key `wat`");
     EXPECT_CONTAINS(error, "`custom` (dora's old node spelling) is not supported");
+}
+
+TEST(ParseDescriptor, SharedLibraryOperatorsAreParsedAndNotMixedWithPythonOnes) {
+    Descriptor d = parse_ok(
+        "nodes:\n  - id: rt\n    operators:\n      - id: a\n        shared-library: build/a\n"
+        "        inputs: {tick: dora/timer/millis/5}\n        outputs: [x]\n");
+    EXPECT_EQ(d.nodes.at(0).operators.at(0).shared_library, "build/a");
+    EXPECT_EQ(d.nodes.at(0).outputs, std::vector<std::string>{"a/x"});
+
+    std::string error = parse_error(
+        "nodes:\n  - id: rt\n    operators:\n      - id: py\n        python: p.py\n"
+        "      - id: native\n        shared-library: build/n\n");
+    EXPECT_CONTAINS(error,
+                    "dataflow.yml:4:7: node \"rt\": operator `py` (python) and operator `native` "
+                    "(shared-library) cannot run in one node");
+    EXPECT_CONTAINS(error, "put them in two nodes");
 }
 
 TEST(ParseDescriptor, BothDeploySpellingsOnOneNodeIsAnError) {
@@ -583,6 +603,35 @@ TEST(ResolveNodePath, FindsFilesNextToTheDataflowThenOnPath) {
     shell.path = "shell";
     shell.kind = NodeKind::kShell;
     EXPECT_FALSE(resolve_node_path(d, shell));
+}
+
+TEST(ResolveOperatorFile, SharedLibrariesAreNamedAsInDoraOrAsExactFiles) {
+    TempDir dir;
+    for (const char* file : {"build/libop.so", "build/custom.so.1"}) {
+        dir.write(file, "", false);
+    }
+    Descriptor descriptor;
+    descriptor.base_dir = dir.path();
+    const std::pair<std::string, std::string> written_and_found[] = {
+        {"build/op", "build/libop.so"},
+        {"build/custom.so.1", "build/custom.so.1"},
+        {(dir.path() / "build/op").string(), "build/libop.so"},
+    };
+    auto operator_of = [](const std::string& written) {
+        OperatorDescriptor op;
+        op.id = "op";
+        op.shared_library = written;
+        return op;
+    };
+    for (const auto& [written, found] : written_and_found) {
+        auto file = resolve_operator_file(descriptor, operator_of(written));
+        ASSERT_TRUE(file) << written << ": " << file.error().message();
+        EXPECT_EQ(*file, dir.path() / found) << written;
+    }
+    auto missing = resolve_operator_file(descriptor, operator_of("build/other"));
+    ASSERT_FALSE(missing);
+    EXPECT_CONTAINS(missing.error().message(), "operator `op`: no shared library at " +
+                                                   (dir.path() / "build/libother.so").string());
 }
 
 TEST(ReadDescriptor, MissingFileSaysWhichFile) {

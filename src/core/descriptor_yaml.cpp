@@ -168,6 +168,8 @@ class Parser {
     void for_each_entry(const YAML::Node& map, Visit visit);
     void root(const YAML::Node& root, Descriptor& descriptor);
     void operators(std::string_view key, const YAML::Node& value, NodeDescriptor& node);
+    void shared_library_value(const YAML::Node& value, const std::string& text);
+    void one_operator_kind(const YAML::Node& value, const NodeDescriptor& parsed);
     void operator_entry(const YAML::Node& entry, std::optional<std::string> default_id,
                         NodeDescriptor& node);
     void debug(std::string_view key, const YAML::Node& value);
@@ -443,6 +445,35 @@ void Parser::operators(std::string_view key, const YAML::Node& value, NodeDescri
     for (const auto& entry : value) {
         operator_entry(entry, std::nullopt, parsed);
     }
+    one_operator_kind(value, parsed);
+}
+
+// `shared-library:`'s value: a path with a file name; URLs (which dora downloads) are refused.
+void Parser::shared_library_value(const YAML::Node& value, const std::string& text) {
+    if (text.empty() || text.back() == '/') {
+        problem(value,
+                "`shared-library` must name the operator's library, e.g. `build/my_op` "
+                "for build/libmy_op.so");
+    } else if (text.starts_with("http://") || text.starts_with("https://")) {
+        problem(value,
+                "a `shared-library` URL is not supported by dora-cpp (dora downloads "
+                "it); download the library and name the file");
+    }
+}
+
+// Python operators run in a Python runtime process, shared libraries in dora-runtime: one node
+// cannot hold both kinds.
+void Parser::one_operator_kind(const YAML::Node& value, const NodeDescriptor& parsed) {
+    const auto& ops = parsed.operators;
+    auto python = std::find_if(ops.begin(), ops.end(),
+                               [](const auto& op) { return op.shared_library.empty(); });
+    auto shared = std::find_if(ops.begin(), ops.end(),
+                               [](const auto& op) { return !op.shared_library.empty(); });
+    if (python == ops.end() || shared == ops.end()) return;
+    problem(value, fmt::format("operator `{}` (python) and operator `{}` (shared-library) cannot "
+                               "run in one node: dora-cpp runs Python operators and shared-library "
+                               "operators in different runtime processes; put them in two nodes",
+                               python->id, shared->id));
 }
 
 void Parser::operator_entry(const YAML::Node& entry, std::optional<std::string> default_id,
@@ -481,12 +512,14 @@ void Parser::operator_entry(const YAML::Node& entry, std::optional<std::string> 
             if (op.python.empty()) {
                 problem(v, "`python` must name the operator's .py file");
             }
-        } else if (key == "shared-library" || key == "wasm") {
+        } else if (key == "shared-library") {
+            op.shared_library = v.IsScalar() ? v.Scalar() : "";
+            shared_library_value(v, op.shared_library);
+        } else if (key == "wasm") {
             problem(key_node,
-                    fmt::format("`{}` operators are not supported by dora-cpp yet (Python "
-                                "operators are); build the code as a node (`path:` with "
-                                "`inputs:` and `outputs:`) instead",
-                                key));
+                    "`wasm` operators are not supported by dora-cpp (Python and shared-library "
+                    "operators are); build the code as a node (`path:` with `inputs:` and "
+                    "`outputs:`) or as a shared-library operator instead");
         } else if (key == "inputs") {
             inputs(v, io);
         } else if (key == "outputs") {
@@ -498,7 +531,8 @@ void Parser::operator_entry(const YAML::Node& entry, std::optional<std::string> 
                                           key));
         } else {
             problem(key_node, fmt::format("unknown operator key `{}`; the keys are: id, name, "
-                                          "description, python, inputs, outputs",
+                                          "description, python, shared-library, inputs, "
+                                          "outputs",
                                           key));
         }
     });
@@ -506,8 +540,13 @@ void Parser::operator_entry(const YAML::Node& entry, std::optional<std::string> 
         problem(entry, "operator has no `id`; add `id: <name>`");
         return;
     }
-    if (op.python.empty() && !entry["shared-library"] && !entry["wasm"]) {
-        problem(entry, fmt::format("operator `{}` has no `python:` file", op.id));
+    if (entry["python"] && entry["shared-library"]) {
+        problem(entry, fmt::format("operator `{}` has both `python:` and `shared-library:`; "
+                                   "keep one",
+                                   op.id));
+    } else if (!entry["python"] && !entry["shared-library"] && !entry["wasm"]) {
+        problem(entry,
+                fmt::format("operator `{}` has no `python:` file or `shared-library:`", op.id));
     }
     for (auto& input : io.inputs) {
         op.inputs.push_back(input.id);

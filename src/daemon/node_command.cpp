@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/shell_words.hpp"
+#include "daemon/python_env.hpp"
 
 namespace dora::daemon {
 
@@ -16,6 +17,32 @@ std::filesystem::path node_working_dir(const Descriptor& descriptor, const NodeD
     }
     return descriptor.base_dir.empty() ? std::filesystem::current_path() : descriptor.base_dir;
 }
+
+namespace {
+
+// dora's runtime node: the command of its runtime (our Python package's for Python operators,
+// dora-runtime for shared libraries; the parser keeps one kind per node) and DORA_OPERATORS.
+Result<std::pair<std::vector<std::string>, std::string>> operator_runtime_command(
+    const Descriptor& descriptor, const NodeDescriptor& node) {
+    const bool shared = !node.operators.empty() && !node.operators.front().shared_library.empty();
+    nlohmann::json ops = nlohmann::json::array();
+    for (const auto& op : node.operators) {
+        auto file = resolve_operator_file(descriptor, op);
+        if (!file) {
+            return fail(file.error().context(fmt::format("node {}", node.id)));
+        }
+        ops.push_back({{"id", op.id},
+                       {shared ? "shared_library" : "python", file->string()},
+                       {"inputs", op.inputs},
+                       {"outputs", op.outputs}});
+    }
+    std::vector<std::string> argv =
+        shared ? std::vector<std::string>{dora_runtime_path()}
+               : std::vector<std::string>{"python3", "-u", "-m", "dora.operator_runtime"};
+    return std::pair{std::move(argv), ops.dump()};
+}
+
+}  // namespace
 
 Result<SpawnSpec> node_spawn_spec(const Descriptor& descriptor, const NodeDescriptor& node,
                                   std::map<std::string, std::string> base_env) {
@@ -54,20 +81,12 @@ Result<SpawnSpec> node_spawn_spec(const Descriptor& descriptor, const NodeDescri
             return fail("node {} is dynamic: it is not spawned by dora, start it yourself",
                         node.id);
         case NodeKind::kOperators: {
-            // dora's runtime node: our Python package's operator runtime loads each operator.
-            nlohmann::json ops = nlohmann::json::array();
-            for (const auto& op : node.operators) {
-                auto file = resolve_operator_file(descriptor, op);
-                if (!file) {
-                    return fail(file.error().context(fmt::format("node {}", node.id)));
-                }
-                ops.push_back({{"id", op.id},
-                               {"python", file->string()},
-                               {"inputs", op.inputs},
-                               {"outputs", op.outputs}});
+            auto runtime = operator_runtime_command(descriptor, node);
+            if (!runtime) {
+                return fail(runtime.error());
             }
-            base_env[std::string(kOperatorsEnv)] = ops.dump();
-            spec.argv = {"python3", "-u", "-m", "dora.operator_runtime"};
+            base_env[std::string(kOperatorsEnv)] = runtime->second;
+            spec.argv = std::move(runtime->first);
             break;
         }
     }

@@ -1,8 +1,9 @@
 // The command line, working directory and environment of a node, from its descriptor:
 // `*.py` runs as `python3 -u <script> <args>`, `shell` as `sh -c <args>`, anything else as the
 // executable with `args` split like a shell splits words; a runtime node (`operators:`) as
-// `python3 -u -m dora.operator_runtime` with its operators in DORA_OPERATORS (JSON: id, python
-// file, inputs, outputs); `env` values have `$VAR` expanded against the daemon's environment.
+// `python3 -u -m dora.operator_runtime` (Python operators) or dora-runtime (shared-library
+// operators) with its operators in DORA_OPERATORS (JSON: id, `python` or `shared_library` file,
+// inputs, outputs); `env` values have `$VAR` expanded against the daemon's environment.
 //
 // Thread safety: pure functions.
 #pragma once

@@ -404,18 +404,17 @@ nodes:
         self.assertLine(out, "ValueError: the sensor went away")
         self.assertLine(out, "node runtime failed")
 
-    def test_shared_library_operators_and_missing_files_are_refused_by_dora_check(self):
+    def test_wasm_operators_and_missing_files_are_refused_by_dora_check(self):
         def check(text):
             path = os.path.join(self.dir, "refused.yml")
             with open(path, "w") as f:
                 f.write(text)
             return subprocess.run([DORA, "check", "--dataflow", path], capture_output=True,
                                   text=True)
-        shared = check("nodes:\n  - id: r\n    operators:\n      - id: c\n"
-                       "        shared-library: build/op\n")
-        self.assertEqual(shared.returncode, 1, shared.stderr)
-        self.assertIn("`shared-library` operators are not supported by dora-cpp yet",
-                      shared.stderr)
+        wasm = check("nodes:\n  - id: r\n    operators:\n      - id: c\n"
+                     "        wasm: build/op.wasm\n")
+        self.assertEqual(wasm.returncode, 1, wasm.stderr)
+        self.assertIn("`wasm` operators are not supported by dora-cpp", wasm.stderr)
         missing = check("nodes:\n  - id: r\n    operators:\n      - id: p\n"
                         "        python: nowhere.py\n")
         self.assertEqual(missing.returncode, 1, missing.stderr)
