@@ -292,11 +292,14 @@ nodes:
         self.assertLine(out, "manual: stdout    stop id=MANUAL cause=requested kind=dora")
 
     def test_recv_async_loses_nothing_when_waits_are_cancelled(self):
+        # Waits are cancelled only while no input is queued: the sender must not outrun a sink
+        # that starts slowly (under the sanitizers all 40 were queued before its first wait).
+        interval = int(20 * TIME_SCALE * TIME_SCALE)
         rc, out = self.run_dataflow(f"""
 nodes:
   - id: src
     path: CPPNODE
-    args: producer --count 40 --size 8 --interval-ms 20
+    args: producer --count 40 --size 8 --interval-ms {interval}
     outputs: [out]
   - id: sink
     path: {self.parity("async --expect 40")}
