@@ -60,7 +60,8 @@
 extern "C" {
 #endif
 
-/* Creates the operator; its `operator_context` comes back in every later call. */
+/* Creates the operator; its `operator_context` comes back in every later call. An init that
+ * returns an error is never dropped: free what it allocated before returning. */
 DORA_OPERATOR_EXPORT DoraInitResult_t dora_init_operator(void);
 
 /* Destroys the operator (called once, also when the node fails after a successful init). */
