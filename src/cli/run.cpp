@@ -1,5 +1,7 @@
 // `dora run DATAFLOW`: runs a whole dataflow on this machine, without coordinator or daemon
-// processes, and exits when every node has exited: 0 only if every node succeeded.
+// processes, and exits when every node has exited: 0 only if every node succeeded. With debug
+// inspection on, it also opens a Zenoh session (ZENOH_CONFIG, else a peer listening on a free
+// loopback port, announced on stderr) and publishes every output there, as a daemon does.
 #include <signal.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/coordinator_client.hpp"
+#include "cli/zenoh_cli.hpp"
 #include "core/descriptor.hpp"
 #include "core/event_loop.hpp"
 #include "core/uuid.hpp"
@@ -19,6 +22,7 @@
 #include "daemon/node_source.hpp"
 #include "daemon/python_env.hpp"
 #include "daemon/spawner.hpp"
+#include "daemon/zenoh_bridge.hpp"
 #include "shm/segment.hpp"
 
 namespace dora::cli {
@@ -71,6 +75,32 @@ void fetch_sources(EventLoop& loop, Descriptor& descriptor, daemon::BuildRunner*
     }
 }
 
+// Debug inspection: the session every output is published through (ZENOH_CONFIG, else a peer on
+// a free loopback port), announced on stderr so that a watcher knows where to connect.
+std::unique_ptr<daemon::ZenohBridge> start_inspection(EventLoop& loop,
+                                                      daemon::LocalDataflow& flow) {
+    daemon::ZenohBridgeOptions options;
+    options.machine_id = "local";
+    if (has_config_file(ZenohCliOptions{})) {
+        options.config = resolve_zenoh_config(ZenohCliOptions{}, "dora run");
+    } else {
+        options.config.mode = zenoh::Mode::kPeer;
+        options.config.listen.push_back(*zenoh::parse_endpoint("tcp/127.0.0.1:0"));
+    }
+    auto bridge = or_throw(daemon::ZenohBridge::start(loop, options));
+    if (auto ok = bridge->attach(flow, [](const std::string&, const std::string&) {}); !ok) {
+        throw Exception(ok.error().context("debug inspection"));
+    }
+    std::string where;
+    for (const auto& e : bridge->endpoints()) {
+        where += (where.empty() ? "" : ", ") + e;
+    }
+    std::cerr << "debug inspection: every output is published on Zenoh under dora/default/"
+              << flow.id() << "/output/<node>/<output>"
+              << (where.empty() ? std::string() : "; connect to " + where) << "\n";
+    return bridge;
+}
+
 void run_dataflow(const RunOptions& options) {
     auto descriptor = or_throw(read_descriptor(options.dataflow));
     if (auto ok = validate(descriptor); !ok) {
@@ -117,6 +147,10 @@ void run_dataflow(const RunOptions& options) {
     loop->on_signal(SIGHUP, [&] { on_interrupt("SIGHUP"); });
     fetch_sources(*loop, descriptor, fetching);
     flow = or_throw(daemon::LocalDataflow::create(*loop, descriptor, flow_options));
+    std::unique_ptr<daemon::ZenohBridge> inspection;
+    if (descriptor.debug_inspection) {
+        inspection = start_inspection(*loop, *flow);
+    }
     Timer stop_after;
     if (options.stop_after_seconds > 0) {
         stop_after = loop->add_timer(seconds(options.stop_after_seconds), [&] { flow->stop(); });
@@ -130,6 +164,14 @@ void run_dataflow(const RunOptions& options) {
         throw Exception(ok.error());
     }
     loop->run();
+    if (inspection) {
+        inspection->detach(id);  // hands over what the nodes left, then the end markers
+        // Let the session put and write them (bounded: a watcher may have stopped reading).
+        const auto deadline = std::chrono::steady_clock::now() + seconds(2);
+        while (inspection->unpublished() > 0 && std::chrono::steady_clock::now() < deadline) {
+            loop->run_once(std::chrono::milliseconds(10));
+        }
+    }
 
     message::DataflowResult result;
     result.dataflow_id = id;

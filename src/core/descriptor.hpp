@@ -163,7 +163,11 @@ struct Descriptor {
     // dora 1.x top-level `env`: every node's environment; a node's own `env` overrides it (the
     // parser merges it into each node's `env`, so nodes carry their whole environment).
     std::map<std::string, std::string> env;
-    std::optional<Deploy> deploy;       // dataflow-level default (`_unstable_deploy` / `deploy`)
+    std::optional<Deploy> deploy;  // dataflow-level default (`_unstable_deploy` / `deploy`)
+    // `debug: {enable_debug_inspection: true}` (1.x) or `_unstable_debug:
+    // {publish_all_messages_to_zenoh: true}` (0.3.12): each daemon publishes every output of its
+    // nodes on the output's Zenoh key, also those that only local nodes consume.
+    bool debug_inspection = false;
     std::filesystem::path source_file;  // the YAML file, absolute; empty when parsed from text
     std::filesystem::path base_dir;     // the dataflow file's directory (relative paths start here)
 

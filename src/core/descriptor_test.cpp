@@ -198,17 +198,38 @@ TEST(ParseDescriptor, Dora1KeysNotDoneYetAreRefusedByName) {
     std::string error = parse_error(
         "nodes:\n  - id: a\n    path: shell\n    send_stdout_as: x\n"
         "    health_check_timeout: 5\n"
-        "    restart_delay: 2\n    max_restart_delay: 1\n    deploy: {labels: {gpu: [1]}}\n"
-        "debug: {enable_debug_inspection: true}\n"
-        "_unstable_debug: {publish_all_messages_to_zenoh: true}\n");
+        "    restart_delay: 2\n    max_restart_delay: 1\n    deploy: {labels: {gpu: [1]}}\n");
     EXPECT_CONTAINS(error, "`health_check_timeout` (a dora 1.x key) is not supported");
     EXPECT_CONTAINS(error, "`max_restart_delay` (1 s) is below `restart_delay` (2 s)");
-    EXPECT_CONTAINS(error, "`debug.enable_debug_inspection: true` is not supported");
-    EXPECT_CONTAINS(error,
-                    "`_unstable_debug.publish_all_messages_to_zenoh: true` is not supported");
     EXPECT_CONTAINS(error,
                     "label `gpu` must be a name (no `=` or `,`) with a string, number or bool");
-    EXPECT_EQ(line_count(error), 5u) << error;
+    EXPECT_EQ(line_count(error), 3u) << error;
+}
+
+TEST(ParseDescriptor, DebugInspectionIsOneFlagUnderBothSpellings) {
+    const std::string nodes = "nodes:\n  - {id: a, path: shell}\n";
+    EXPECT_FALSE(parse_ok(nodes).debug_inspection);
+    EXPECT_TRUE(parse_ok(nodes + "debug: {enable_debug_inspection: true}\n").debug_inspection);
+    EXPECT_TRUE(parse_ok(nodes + "_unstable_debug: {publish_all_messages_to_zenoh: True}\n")
+                    .debug_inspection);
+    EXPECT_FALSE(parse_ok(nodes + "debug: {enable_debug_inspection: false}\n"
+                                  "_unstable_debug: {publish_all_messages_to_zenoh: false}\n")
+                     .debug_inspection);
+    EXPECT_TRUE(parse_ok(nodes + "debug: {enable_debug_inspection: false}\n"
+                                 "_unstable_debug: {publish_all_messages_to_zenoh: true}\n")
+                    .debug_inspection)
+        << "either spelling saying true turns it on";
+}
+
+TEST(ParseDescriptor, DebugInspectionKeysAreCheckedByName) {
+    EXPECT_CONTAINS(parse_error("nodes: []\ndebug: {enable_debug_inspection: yes please}\n"),
+                    "dataflow.yml:2:34: `debug.enable_debug_inspection` must be true or false");
+    EXPECT_CONTAINS(parse_error("nodes: []\ndebug: {publish_all_messages_to_zenoh: true}\n"),
+                    "unknown key `publish_all_messages_to_zenoh` in `debug`; the key is: "
+                    "enable_debug_inspection");
+    EXPECT_CONTAINS(parse_error("nodes: []\n_unstable_debug: {enable_debug_inspection: true}\n"),
+                    "unknown key `enable_debug_inspection` in `_unstable_debug`; the key is: "
+                    "publish_all_messages_to_zenoh");
 }
 
 TEST(ParseDescriptor, QueuePolicyInputTimeoutAndLogKeysParse) {

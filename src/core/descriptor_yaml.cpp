@@ -172,7 +172,7 @@ class Parser {
     void one_operator_kind(const YAML::Node& value, const NodeDescriptor& parsed);
     void operator_entry(const YAML::Node& entry, std::optional<std::string> default_id,
                         NodeDescriptor& node);
-    void debug(std::string_view key, const YAML::Node& value);
+    void debug(std::string_view key, const YAML::Node& value, Descriptor& descriptor);
     void node(const YAML::Node& entry, NodeDescriptor& node);
     void finish_node(const YAML::Node& entry, NodeDescriptor& node);
     std::optional<Input> input(const std::string& id, const YAML::Node& value);
@@ -380,7 +380,7 @@ void Parser::root(const YAML::Node& root_node, Descriptor& descriptor) {
                         fmt::format("`{}` must be a mapping, not {}", key, type_name(value)));
             }
         } else if (key == "_unstable_debug" || key == "debug") {
-            debug(key, value);
+            debug(key, value, descriptor);
         } else {
             problem(key_node, fmt::format("unknown key `{}`{} at the top level; the keys are: {}",
                                           key, suggestion(key, kKeys), join(kKeys, ", ")));
@@ -397,9 +397,8 @@ void Parser::root(const YAML::Node& root_node, Descriptor& descriptor) {
 }
 
 // `_unstable_debug: {publish_all_messages_to_zenoh: B}` (0.3.12) and `debug:
-// {enable_debug_inspection: B}` (1.x): publishing every output for inspection is not done by
-// dora-cpp yet, so `true` is refused (never accepted and ignored); `false` is what happens.
-void Parser::debug(std::string_view key, const YAML::Node& value) {
+// {enable_debug_inspection: B}` (1.x): one flag, set when either says true.
+void Parser::debug(std::string_view key, const YAML::Node& value, Descriptor& descriptor) {
     if (value.IsNull()) return;
     if (!value.IsMap()) {
         problem(value, fmt::format("`{}` must be a mapping, not {}", key, type_name(value)));
@@ -407,23 +406,20 @@ void Parser::debug(std::string_view key, const YAML::Node& value) {
     }
     const std::string_view flag =
         key == "debug" ? "enable_debug_inspection" : "publish_all_messages_to_zenoh";
-    for_each_entry(value, [&](const std::string& name, const YAML::Node& key_node,
-                              const YAML::Node& v) {
-        if (name != flag) {
-            problem(key_node,
-                    fmt::format("unknown key `{}` in `{}`; the key is: {}", name, key, flag));
-            return;
-        }
-        const std::string text = v.IsScalar() ? v.Scalar() : "";
-        if (text == "true" || text == "True") {
-            problem(v, fmt::format("`{}.{}: true` is not supported by dora-cpp yet (it does not "
-                                   "publish every output for inspection); remove it, and watch "
-                                   "outputs that cross machines with `dora zenoh sub 'dora/**'`",
-                                   key, flag));
-        } else if (text != "false" && text != "False") {
-            problem(v, fmt::format("`{}.{}` must be true or false", key, flag));
-        }
-    });
+    for_each_entry(
+        value, [&](const std::string& name, const YAML::Node& key_node, const YAML::Node& v) {
+            if (name != flag) {
+                problem(key_node,
+                        fmt::format("unknown key `{}` in `{}`; the key is: {}", name, key, flag));
+                return;
+            }
+            const std::string text = v.IsScalar() ? v.Scalar() : "";
+            if (text == "true" || text == "True") {
+                descriptor.debug_inspection = true;
+            } else if (text != "false" && text != "False") {
+                problem(v, fmt::format("`{}.{}` must be true or false", key, flag));
+            }
+        });
 }
 
 // dora's runtime nodes: `operators:` (a list) or `operator:` (one, id "op" unless given). Each

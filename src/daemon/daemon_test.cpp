@@ -128,6 +128,37 @@ nodes:
     EXPECT_TRUE(cloud->egress.empty());
 }
 
+TEST(DataflowPlan, DebugInspectionMakesEveryLocalOutputAnEgressStream) {
+    const std::string text = R"(
+nodes:
+  - {id: a, path: shell, outputs: [x, y], _unstable_deploy: {machine: edge}}
+  - {id: b, path: shell, inputs: {in: a/x}, outputs: [z], _unstable_deploy: {machine: edge}}
+  - {id: c, path: shell, inputs: {in: {source: a/y, queue_size: 7}}, _unstable_deploy: {machine: cloud}}
+)";
+    const std::string id = "0190aaaa-bbbb-7ccc-8ddd-eeeeffff0000";
+    auto on_edge = [](const NodeDescriptor& n) { return n.deploy.machine == "edge"; };
+    auto off = make_plan(parse(text), id, on_edge);
+    ASSERT_TRUE(off);
+    ASSERT_EQ(off->egress.size(), 1u) << "without the flag only a/y leaves the machine";
+
+    auto d = parse(text + "debug: {enable_debug_inspection: true}\n");
+    auto on = make_plan(d, id, on_edge);
+    ASSERT_TRUE(on);
+    ASSERT_EQ(on->egress.size(), 3u);
+    EXPECT_EQ(on->egress[0].key, output_key("default", id, "a", "y"));
+    EXPECT_TRUE(on->egress[0].consumed_remotely);
+    EXPECT_EQ(on->egress[0].queue_size, 7u) << "a remote stream keeps its consumer's depth";
+    EXPECT_EQ(on->egress[1].key, output_key("default", id, "a", "x"));
+    EXPECT_FALSE(on->egress[1].consumed_remotely);
+    EXPECT_EQ(on->egress[1].queue_size, kInspectionQueueSize);
+    EXPECT_EQ(on->egress[2].key, output_key("default", id, "b", "z"));
+    EXPECT_FALSE(on->egress[2].consumed_remotely);
+    auto config = on->node_config(0, "edge", 1000);
+    ASSERT_EQ(config.outputs.size(), 2u);
+    EXPECT_EQ(config.outputs[0].targets.size(), 2u) << "x: b's ring and the egress ring";
+    EXPECT_EQ(config.outputs[1].targets.size(), 1u) << "y: the egress ring";
+}
+
 TEST(Spawner, MissingExecutableIsAnErrorNotAnExitStatus) {
     auto child = spawn_process(SpawnSpec{{"/nonexistent/node"}, "/", {}});
     ASSERT_FALSE(child);

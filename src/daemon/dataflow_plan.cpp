@@ -164,14 +164,27 @@ void route_outputs_to_other_machines(const Descriptor& descriptor,
             auto stream = std::find_if(plan.egress.begin(), plan.egress.end(),
                                        [&](const EgressStream& s) { return s.key == key; });
             if (stream == plan.egress.end()) {
-                plan.egress.push_back({producer->second, src->output, key, input.queue_size});
+                plan.egress.push_back({producer->second, src->output, key, input.queue_size, true});
             } else {
                 stream->queue_size = std::max(stream->queue_size, input.queue_size);
             }
         }
     }
-    if (!plan.egress.empty()) {
-        plan.egress_region = plan.prefix + ".egress";
+}
+
+// Step 4 (debug inspection): every output of a local node that no other machine consumes gets
+// an egress stream of its own, published only for watchers.
+void route_outputs_for_inspection(std::string_view network_id, DataflowPlan& plan) {
+    for (size_t n = 0; n < plan.nodes.size(); ++n) {
+        const NodeDescriptor& node = *plan.nodes[n].descriptor;
+        for (const auto& output : node.outputs) {
+            auto key = output_key(network_id, plan.dataflow_id, node.id, output);
+            auto stream = std::find_if(plan.egress.begin(), plan.egress.end(),
+                                       [&](const EgressStream& s) { return s.key == key; });
+            if (stream == plan.egress.end()) {
+                plan.egress.push_back({n, output, key, kInspectionQueueSize, false});
+            }
+        }
     }
 }
 
@@ -189,6 +202,12 @@ Result<DataflowPlan> make_plan(const Descriptor& descriptor, const std::string& 
     }
     route_inputs(*index, network_id, plan);
     route_outputs_to_other_machines(descriptor, is_local, *index, network_id, plan);
+    if (descriptor.debug_inspection) {
+        route_outputs_for_inspection(network_id, plan);
+    }
+    if (!plan.egress.empty()) {
+        plan.egress_region = plan.prefix + ".egress";
+    }
     return plan;
 }
 

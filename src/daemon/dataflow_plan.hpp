@@ -42,14 +42,22 @@ struct PlannedNode {
     std::map<std::string, std::vector<RingRef>> outputs;  // output id -> local receivers
 };
 
-// An output of a local node that nodes on other machines consume: the node also pushes it into
-// ring `ring` of the daemon's egress region, and the daemon publishes it on `key`.
+// An output of a local node that nodes on other machines consume, or (debug inspection) any
+// output of a local node: the node also pushes it into ring `ring` of the daemon's egress region,
+// and the daemon publishes it on `key`.
 struct EgressStream {
     size_t node = 0;
     std::string output;
     std::string key;
     uint32_t queue_size = kDefaultQueueSize;
+    // False for a stream published only for inspection (no node on another machine consumes it):
+    // nobody has to subscribe before the dataflow starts.
+    bool consumed_remotely = true;
 };
+
+// The egress ring depth of a stream published only for inspection: small, so that a watcher
+// that cannot keep up holds few of the producer's samples (the oldest is dropped and counted).
+inline constexpr uint32_t kInspectionQueueSize = 4;
 
 // An output of a node on another machine that local nodes consume: the daemon subscribes to
 // `key` and writes what arrives into the receivers' rings.
@@ -82,7 +90,8 @@ struct DataflowPlan {
 };
 
 // Plans the nodes for which `is_local` is true (all of them for `dora run`); outputs crossing to
-// or from other machines become egress and ingress streams named under `network_id`.
+// or from other machines become egress and ingress streams named under `network_id`. With
+// `descriptor.debug_inspection`, every other output of a local node becomes an egress stream too.
 [[nodiscard]] Result<DataflowPlan> make_plan(
     const Descriptor& descriptor, const std::string& dataflow_id,
     const std::function<bool(const NodeDescriptor&)>& is_local,

@@ -10,10 +10,6 @@ namespace dora::daemon {
 
 namespace {
 
-// Samples handed to the session but not yet put: beyond this the egress thread waits (its rings
-// keep dropping the oldest meanwhile, as every dora queue does).
-constexpr size_t kMaxInFlight = 4096;
-
 const uint8_t kEndMarker[1] = {kEndOfStreamMarker};
 
 }  // namespace
@@ -24,16 +20,23 @@ struct Egress::State {
     shm::Region* region = nullptr;
     std::vector<std::string> keys;  // by egress ring
     zenoh::Publisher publisher;
+    EgressLimits limits;
     // The egress thread's mappings of sender segments: queued samples point into them.
     shm::SegmentCache cache;
     std::atomic<bool> stop{false};
+    std::atomic<size_t> in_flight_bytes{0};  // payload + attachment of samples not yet put
 
-    State(shm::Region* r, std::vector<std::string> k, zenoh::Publisher p,
+    State(shm::Region* r, std::vector<std::string> k, zenoh::Publisher p, EgressLimits l,
           std::map<uint16_t, std::string> senders)
-        : region(r), keys(std::move(k)), publisher(std::move(p)), cache(std::move(senders)) {}
+        : region(r),
+          keys(std::move(k)),
+          publisher(std::move(p)),
+          limits(l),
+          cache(std::move(senders)) {}
 };
 
-Result<std::unique_ptr<Egress>> Egress::start(LocalDataflow& dataflow, zenoh::Publisher publisher) {
+Result<std::unique_ptr<Egress>> Egress::start(LocalDataflow& dataflow, zenoh::Publisher publisher,
+                                              EgressLimits limits) {
     shm::Region* region = dataflow.egress_region();
     const auto& plan = dataflow.plan();
     if (region == nullptr || plan.egress.empty()) {
@@ -48,8 +51,8 @@ Result<std::unique_ptr<Egress>> Egress::start(LocalDataflow& dataflow, zenoh::Pu
     for (const auto& stream : plan.egress) {
         keys.push_back(stream.key);
     }
-    auto state =
-        std::make_shared<State>(region, std::move(keys), std::move(publisher), std::move(senders));
+    auto state = std::make_shared<State>(region, std::move(keys), std::move(publisher), limits,
+                                         std::move(senders));
     std::unique_ptr<Egress> egress(new Egress(state));
     egress->thread_ = std::thread([state] { run(state); });
     return egress;
@@ -83,13 +86,18 @@ void Egress::run(const std::shared_ptr<State>& state) {
                     continue;
                 }
                 std::atomic<uint32_t>* refcount = view->refcount;
+                const size_t bytes = view->data_len + view->metadata_len;
+                state->in_flight_bytes.fetch_add(bytes, std::memory_order_relaxed);
                 batch.push_back(zenoh::OutgoingSample{
                     state->keys[i],
                     {reinterpret_cast<const uint8_t*>(view->data), view->data_len},
                     zenoh::Bytes{reinterpret_cast<const uint8_t*>(view->metadata),
                                  view->metadata_len},
                     // Runs on the loop thread once the session copied the sample out.
-                    [state, refcount] { refcount->fetch_sub(1, std::memory_order_acq_rel); }});
+                    [state, refcount, bytes] {
+                        state->in_flight_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+                        refcount->fetch_sub(1, std::memory_order_acq_rel);
+                    }});
             }
             if (!ended[i] && ring.closed() && ring.empty()) {
                 ended[i] = true;
@@ -100,7 +108,12 @@ void Egress::run(const std::shared_ptr<State>& state) {
         if (!batch.empty()) {
             // A closed session releases the batch at once: nothing is left to publish to.
             (void)state->publisher.publish(std::move(batch));
-            while (state->publisher.queued() > kMaxInFlight && !state->stop.load()) {
+            // Past either limit, wait (the rings keep dropping their oldest meanwhile, as every
+            // dora queue does, and count it).
+            while ((state->publisher.queued() > state->limits.max_samples ||
+                    state->in_flight_bytes.load(std::memory_order_relaxed) >
+                        state->limits.max_bytes) &&
+                   !state->stop.load()) {
                 std::this_thread::sleep_for(std::chrono::microseconds(100));
             }
             if (!last_pass) {

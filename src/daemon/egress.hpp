@@ -1,11 +1,16 @@
 // Egress: the outputs of this machine's nodes that nodes on other machines consume (DESIGN
-// section 4, "Between machines"). One thread per dataflow waits on the dataflow's egress region
-// (the rings local producers push to for remote consumers), reads each sample in place and hands
-// batches to the daemon loop's Zenoh session through its thread-safe Publisher: each is published
-// on its stream's key (`dora/{network}/{dataflow}/output/{node}/{output}`) with the data as
-// payload and the encoded metadata as attachment, and released once the session has copied it
-// into its link batches. When a producer's ring closes (the node exited), an end marker (a PUT
-// whose attachment is the one byte kEndOfStreamMarker) follows its last message.
+// section 4, "Between machines") and, with debug inspection, every other output of its nodes
+// too (published the same way, for Zenoh watchers only). One thread per dataflow waits on the
+// dataflow's egress region (the rings local producers push to for remote consumers), reads each
+// sample in place and hands batches to the daemon loop's Zenoh session through its thread-safe
+// Publisher: each is published on its stream's key
+// (`dora/{network}/{dataflow}/output/{node}/{output}`) with the data as payload and the encoded
+// metadata as attachment, and released once the session has copied it into its link batches. When a
+// producer's ring closes (the node exited), an end marker (a PUT whose attachment is the one byte
+// kEndOfStreamMarker) follows its last message. What is handed over and not yet put is bounded in
+// samples and bytes; past either the thread waits and the rings drop their oldest entries (counted
+// per ring, reported by LocalDataflow), so neither a producer nor the daemon's loop waits on a slow
+// publication.
 //
 // Lifecycle: start() starts the thread. stop() (the daemon's loop thread) asks it to drain what
 // the producers left one more time, send the end markers of closed rings, and finish; it joins
@@ -27,12 +32,21 @@ namespace dora::daemon {
 
 inline constexpr uint8_t kEndOfStreamMarker = 0xfe;
 
+// What the egress thread may have handed to the session and not yet seen put. The byte bound
+// keeps large outputs (40 MiB at 100 Hz) from pinning the producers' pools and from making one
+// drain of the daemon's loop arbitrarily long.
+struct EgressLimits {
+    size_t max_samples = 4096;
+    size_t max_bytes = size_t{128} << 20;
+};
+
 class Egress {
   public:
     // Starts publishing `dataflow`'s egress streams (it must have some) through `publisher`.
     // `dataflow` must outlive this object.
     [[nodiscard]] static Result<std::unique_ptr<Egress>> start(LocalDataflow& dataflow,
-                                                               zenoh::Publisher publisher);
+                                                               zenoh::Publisher publisher,
+                                                               EgressLimits limits = {});
     ~Egress() { stop(); }
     Egress(const Egress&) = delete;
     Egress& operator=(const Egress&) = delete;

@@ -84,7 +84,10 @@ Result<> LocalDataflow::prepare() {
     if (!plan_.egress.empty()) {
         std::vector<uint32_t> caps;
         for (const auto& e : plan_.egress) {
-            caps.push_back(std::max<uint32_t>(e.queue_size, 64));
+            // A stream published only for inspection keeps its small depth: a watcher that
+            // cannot keep up must not hold many of the producer's samples.
+            caps.push_back(e.consumed_remotely ? std::max<uint32_t>(e.queue_size, 64)
+                                               : e.queue_size);
         }
         auto egress = shm::Region::create(plan_.egress_region, caps);
         if (!egress) {
@@ -516,11 +519,19 @@ void LocalDataflow::report_egress_drops() {
         }
         reported_egress_drops_[e] = dropped;
         const EgressStream& stream = plan_.egress[e];
-        note(nodes_[stream.node].id,
-             fmt::format("output {} dropped {} message(s) bound for other machines so far: its "
-                         "queue to the network ({} deep) was full, the link or the consumers on "
-                         "other machines are slower than this producer",
-                         stream.output, dropped, egress_.ring(e).capacity()));
+        if (stream.consumed_remotely) {
+            note(nodes_[stream.node].id,
+                 fmt::format("output {} dropped {} message(s) bound for other machines so far: "
+                             "its queue to the network ({} deep) was full, the link or the "
+                             "consumers on other machines are slower than this producer",
+                             stream.output, dropped, egress_.ring(e).capacity()));
+        } else {
+            note(nodes_[stream.node].id,
+                 fmt::format("output {} dropped {} message(s) published for debug inspection so "
+                             "far: its queue to Zenoh ({} deep) was full, the publisher is slower "
+                             "than this producer (local consumers are not affected)",
+                             stream.output, dropped, egress_.ring(e).capacity()));
+        }
     }
 }
 

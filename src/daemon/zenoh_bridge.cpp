@@ -59,7 +59,7 @@ Result<> ZenohBridge::attach(LocalDataflow& dataflow, Ingress::Note note) {
         route.ingress = std::move(*ingress);
     }
     if (!plan.egress.empty()) {
-        auto egress = Egress::start(dataflow, session_->publisher());
+        auto egress = Egress::start(dataflow, session_->publisher(), options_.egress_limits);
         if (!egress) {
             return fail(egress.error());
         }
@@ -71,7 +71,7 @@ Result<> ZenohBridge::attach(LocalDataflow& dataflow, Ingress::Note note) {
 
 bool ZenohBridge::remote_subscribers_ready(const LocalDataflow& dataflow) const {
     for (const auto& stream : dataflow.plan().egress) {
-        if (!session_->has_remote_subscriber(stream.key)) {
+        if (stream.consumed_remotely && !session_->has_remote_subscriber(stream.key)) {
             return false;
         }
     }
@@ -87,6 +87,10 @@ void ZenohBridge::detach(const std::string& dataflow_id) {
         it->second.egress->stop();
     }
     routes_.erase(it);
+}
+
+size_t ZenohBridge::unpublished() const {
+    return session_->publisher().queued() + session_->pending_bytes();
 }
 
 }  // namespace dora::daemon

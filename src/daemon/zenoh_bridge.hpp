@@ -34,6 +34,7 @@ struct ZenohBridgeOptions {
     zenoh::ZenohConfig config;
     // The address other daemons reach this machine at (advertised with the listen port).
     std::string advertised_host = "127.0.0.1";
+    EgressLimits egress_limits;
 };
 
 class ZenohBridge {
@@ -51,12 +52,20 @@ class ZenohBridge {
     // Starts routing for a prepared dataflow (before its nodes are spawned). `note` writes a line
     // to a node's log (what the ingress could not deliver).
     [[nodiscard]] Result<> attach(LocalDataflow& dataflow, Ingress::Note note);
-    // Whether every output this machine publishes for the dataflow has a subscriber on another
-    // machine yet (declarations travel asynchronously after the peers connect).
+    // Whether every output this machine publishes for nodes of other machines has a subscriber
+    // there yet (declarations travel asynchronously after the peers connect); outputs published
+    // only for inspection (debug inspection) wait for nobody.
     [[nodiscard]] bool remote_subscribers_ready(const LocalDataflow& dataflow) const;
+    // Whether a subscriber on another session (a daemon or a watcher) matches `key`.
+    [[nodiscard]] bool has_remote_subscriber(std::string_view key) const {
+        return session_->has_remote_subscriber(key);
+    }
     // Stops routing for it (the egress sends what its producers left and the end markers first);
     // call before destroying the LocalDataflow.
     void detach(const std::string& dataflow_id);
+    // Samples handed to the session and not yet put, plus bytes not yet written to its links:
+    // zero once everything published so far has left this process.
+    [[nodiscard]] size_t unpublished() const;
 
   private:
     struct Route {

@@ -1,8 +1,12 @@
 // Two daemons' local runtimes in one process, each with its own Zenoh session (peer to peer on
-// loopback): a producer on machine "a" feeds a consumer on machine "b" through the bridge.
+// loopback): a producer on machine "a" feeds a consumer on machine "b" through the bridge. And
+// debug inspection: a watcher's session sees an output that only a local node consumes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "core/descriptor.hpp"
 #include "core/event_loop.hpp"
@@ -110,6 +114,137 @@ nodes:
     EXPECT_TRUE(notes.empty()) << ::testing::PrintToString(notes);  // nothing was lost
     a->detach(id);
     b->detach(id);
+}
+
+// What a watcher saw on one key: the producer's sequence numbers (test_node's payload layout: u64
+// sequence number, then bytes (seq + i) & 0xff) and whether the end marker came.
+struct Watched {
+    std::vector<uint64_t> seqs;
+    std::vector<std::string> problems;
+    bool ended = false;
+};
+
+zenoh::Subscription watch(zenoh::Session& session, const std::string& key, size_t size,
+                          Watched& seen) {
+    auto sub = session.declare_subscriber(key, [&seen, size](const zenoh::Sample& sample) {
+        const auto& put = sample.put;
+        if (put.attachment && put.attachment->size() == 1 &&
+            (*put.attachment)[0] == kEndOfStreamMarker) {
+            seen.ended = true;
+            return;
+        }
+        uint64_t seq = 0;
+        if (put.payload.size() != size) {
+            seen.problems.push_back(fmt::format("a {} byte payload", put.payload.size()));
+            return;
+        }
+        std::memcpy(&seq, put.payload.data(), 8);
+        if (put.payload[size - 1] != static_cast<uint8_t>((seq + size - 1) & 0xff)) {
+            seen.problems.push_back(fmt::format("payload {} is corrupt", seq));
+        }
+        seen.seqs.push_back(seq);
+    });
+    EXPECT_TRUE(sub) << sub.error().message();
+    return sub ? std::move(*sub) : zenoh::Subscription{};
+}
+
+TEST(DebugInspection, LocalOutputIsPublishedAndWhatThePublisherCannotTakeIsCountedNotWaitedFor) {
+    TempDir dir;
+    constexpr int kCount = 300;
+    constexpr size_t kSize = 10'000;
+    auto descriptor = parse_descriptor(replace_all(R"(
+nodes:
+  - id: source
+    path: NODE
+    args: producer --count 300 --size 10000
+    outputs: [out]
+  - id: sink
+    path: NODE
+    args: consumer --expect 300
+    inputs: {in: {source: source/out, queue_size: 1000}}
+debug: {enable_debug_inspection: true}
+)",
+                                                   "NODE", DORA_TEST_NODE),
+                                       dir / "inspected.yml");
+    ASSERT_TRUE(descriptor) << descriptor.error().message();
+    auto loop = EventLoop::create();
+    ASSERT_TRUE(loop);
+    ZenohBridgeOptions options;
+    options.machine_id = "a";
+    options.config.listen.push_back(*zenoh::parse_endpoint("tcp/127.0.0.1:0"));
+    options.egress_limits.max_bytes = 5 * kSize;  // a publisher that soon cannot take more
+    auto bridge = ZenohBridge::start(**loop, options);
+    ASSERT_TRUE(bridge) << bridge.error().message();
+    zenoh::SessionOptions watcher_options;
+    watcher_options.config.connect.push_back(*zenoh::parse_endpoint((*bridge)->endpoints()[0]));
+    auto watcher = zenoh::Session::open(**loop, watcher_options);
+    ASSERT_TRUE(watcher) << watcher.error().message();
+
+    const std::string id = Uuid::new_v7().to_string();
+    const std::string key = output_key("default", id, "source", "out");
+    Watched seen;
+    auto subscription = watch(**watcher, key, kSize, seen);
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!(*bridge)->has_remote_subscriber(key) && std::chrono::steady_clock::now() < deadline) {
+        (*loop)->run_once(10ms);
+    }
+    ASSERT_TRUE((*bridge)->has_remote_subscriber(key));
+
+    std::vector<std::string> sink_lines;
+    std::vector<std::string> notes;
+    bool finished = false;
+    LocalDataflowOptions flow_options;
+    flow_options.dataflow_id = id;
+    flow_options.machine_id = "a";
+    flow_options.on_log = [&](const std::string& node, std::string_view stream,
+                              std::string_view line) {
+        if (stream == "dora") notes.push_back(node + ": " + std::string(line));
+        if (node == "sink") sink_lines.emplace_back(line);
+    };
+    flow_options.on_finished = [&] { finished = true; };
+    auto flow = LocalDataflow::create(**loop, *descriptor, flow_options);
+    ASSERT_TRUE(flow) << flow.error().message();
+    ASSERT_EQ((*flow)->plan().egress.size(), 1u);
+    ASSERT_TRUE((*bridge)->attach(**flow, [](const std::string&, const std::string&) {}));
+    ASSERT_TRUE((*flow)->start());
+    // The loop (and so the session's publisher) does not run: the producer must still get
+    // through all its messages, its queue to the publisher dropping the oldest.
+    shm::Ring ring = (*flow)->egress_region()->ring(0);
+    deadline = std::chrono::steady_clock::now() + 20s;
+    while (ring.dropped() == 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(5ms);
+    }
+    ASSERT_GT(ring.dropped(), 0u) << "the producer's queue to the publisher never overflowed";
+    deadline = std::chrono::steady_clock::now() + 30s;
+    while (!finished && std::chrono::steady_clock::now() < deadline) {
+        (*loop)->run_once(50ms);
+    }
+    ASSERT_TRUE(finished);
+    (*bridge)->detach(id);
+    deadline = std::chrono::steady_clock::now() + 10s;
+    while (!seen.ended && std::chrono::steady_clock::now() < deadline) {
+        (*loop)->run_once(10ms);
+    }
+    ASSERT_TRUE(seen.ended) << "no end marker after " << seen.seqs.size() << " samples";
+
+    std::string sink;
+    for (const auto& l : sink_lines) sink += l + "\n";
+    EXPECT_NE(sink.find("total 300"), std::string::npos) << "the local consumer lost messages\n"
+                                                         << sink;
+    const uint64_t dropped = ring.dropped();
+    EXPECT_TRUE(seen.problems.empty()) << ::testing::PrintToString(seen.problems);
+    EXPECT_EQ(seen.seqs.size() + dropped, static_cast<size_t>(kCount))
+        << "every message not dropped (and counted) reached the watcher";
+    EXPECT_TRUE(std::is_sorted(seen.seqs.begin(), seen.seqs.end()));
+    ASSERT_FALSE(seen.seqs.empty());
+    EXPECT_EQ(seen.seqs.back(), static_cast<uint64_t>(kCount)) << "the newest is never dropped";
+    std::string all;
+    for (const auto& n : notes) all += n + "\n";
+    EXPECT_NE(all.find(fmt::format("source: output out dropped {} message(s) published for debug "
+                                   "inspection",
+                                   dropped)),
+              std::string::npos)
+        << all;
 }
 
 }  // namespace

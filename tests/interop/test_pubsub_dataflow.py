@@ -1,6 +1,7 @@
 """Running dataflows against the real Zenoh: daemons as clients of a real router (the seed's
 cross-network set-up, ZENOH_CONFIG), a real subscriber on `dora/**` watching, payloads from 0 B
-to 64 MiB between daemons through the real router, and a real peer linked to a daemon.
+to 64 MiB between daemons through the real router, a real peer linked to a daemon, and debug
+inspection (every output published, local ones too).
 """
 
 import hashlib
@@ -93,8 +94,10 @@ def test_sensor_network_through_real_router(zenoh_sessions, dora, wait_until):
 SIZES = [0, 1, 1000, 65_533, 65_536, 1 << 20, 64 << 20]
 
 
-def blob_dataflow(workdir, sizes, machines=("a", "b")):
-    flow = workdir / "blobs"
+def blob_dataflow(workdir, sizes, machines=("a", "b"), name="blobs", extra=""):
+    """A sender of `sizes` and its receiver in <workdir>/<name>; `extra` is appended to the
+    dataflow file (top-level keys)."""
+    flow = workdir / name
     flow.mkdir()
     for name in ("blob_sender.py", "blob_receiver.py"):
         shutil.copy(NODES / name, flow / name)
@@ -115,7 +118,7 @@ nodes:
     path: blob_receiver.py
     inputs:
       blob: sender/blob
-""")
+""" + extra)
     return flow
 
 
@@ -183,10 +186,9 @@ def test_real_session_linked_to_a_daemon_sees_its_outputs(zenoh_sessions, dora, 
     cluster.stop_dataflow("blobs")
 
 
-@pytest.mark.xfail(strict=True, reason="zero-cost watching (DESIGN.md section 6) is missing: a "
-                   "daemon publishes only the outputs that nodes on other machines consume, so a "
-                   "Zenoh subscriber sees nothing of a dataflow on one machine")
-def test_real_peer_sees_outputs_consumed_only_locally(zenoh_sessions, dora, wait_until):
+def one_daemon_watched_by_a_real_peer(zenoh_sessions, dora, wait_until):
+    """A cluster of one daemon (machine "a") listening on a known loopback port, and a real
+    Zenoh peer linked to it subscribed to `dora/**`; (cluster, Collector)."""
     port = free_port()
     config = dora.write_zenoh_config("zenoh-a", "peer", listen=[f"tcp/127.0.0.1:{port}"])
     cluster = dora.cluster(["a"], zenoh_config=config)
@@ -194,8 +196,59 @@ def test_real_peer_sees_outputs_consumed_only_locally(zenoh_sessions, dora, wait
     watched = Collector()
     session.declare_subscriber("dora/**", watched)
     wait_until(lambda: list(session.info.peers_zid()), 10, "the real peer's link to the daemon")
+    return cluster, watched
+
+
+@pytest.mark.xfail(strict=True, reason="zero-cost watching (DESIGN.md section 6) is missing: a "
+                   "daemon publishes only the outputs that nodes on other machines consume, so a "
+                   "Zenoh subscriber sees nothing of a dataflow on one machine")
+def test_real_peer_sees_outputs_consumed_only_locally(zenoh_sessions, dora, wait_until):
+    cluster, watched = one_daemon_watched_by_a_real_peer(zenoh_sessions, dora, wait_until)
     flow = blob_dataflow(dora.workdir, [10, 20], machines=("a", "a"))
     dataflow_id = cluster.start_dataflow(flow / "dataflow.yml", "local")
     wait_until(lambda: len(re.findall(r"^got ", node_log(flow, dataflow_id, "receiver"),
                                       re.M)) >= 2, 30, "both blobs at the local receiver")
     watched.wait_count(f"dora/default/{dataflow_id}/output/sender/blob", 2, timeout=3)
+
+
+DEBUG_KEYS = {"dora-1.x": "debug:\n  enable_debug_inspection: true\n",
+              "dora-0.3.12": "_unstable_debug:\n  publish_all_messages_to_zenoh: true\n"}
+
+
+@pytest.mark.parametrize("spelling", sorted(DEBUG_KEYS))
+def test_debug_inspection_publishes_outputs_consumed_only_locally(zenoh_sessions, dora,
+                                                                  wait_until, spelling):
+    """With debug inspection on, a real Zenoh peer linked to the daemon sees every message of an
+    output that only a node on the same machine consumes (shared memory, up to 5 MiB), with its
+    payload and metadata; a dataflow without the flag, run first on the same daemon, publishes
+    nothing."""
+    cluster, watched = one_daemon_watched_by_a_real_peer(zenoh_sessions, dora, wait_until)
+    got_re = re.compile(r"^got (\d+) (\w+) ", re.M)
+
+    def received(flow, dataflow_id, count):
+        return wait_until(lambda: (lambda g: g if len(g) >= count else None)(
+            got_re.findall(node_log(flow, dataflow_id, "receiver"))), 40,
+            f"{count} blobs at the local receiver")
+
+    quiet = blob_dataflow(dora.workdir, [10, 20], machines=("a", "a"), name="quiet")
+    quiet_id = cluster.start_dataflow(quiet / "dataflow.yml", "quiet")
+    received(quiet, quiet_id, 2)
+    cluster.stop_dataflow("quiet")
+
+    sizes = [0, 10, 100_000, 5 << 20]
+    flow = blob_dataflow(dora.workdir, sizes, machines=("a", "a"), name="inspected",
+                         extra=DEBUG_KEYS[spelling])
+    dataflow_id = cluster.start_dataflow(flow / "dataflow.yml", "inspected")
+    assert received(flow, dataflow_id, len(sizes)) == re.findall(
+        r"^sent (\d+) (\w+)$", node_log(flow, dataflow_id, "sender"), re.M)
+    sent = re.findall(r"^sent (\d+) (\w+)$", node_log(flow, dataflow_id, "sender"), re.M)
+    key = f"dora/default/{dataflow_id}/output/sender/blob"
+    # Data samples come first; the end marker (attachment 0xfe) only after the sender exits.
+    samples = watched.wait_count(key, len(sizes), timeout=15)[:len(sizes)]
+    assert [hashlib.sha256(x["payload"]).hexdigest() for x in samples] == [d for _, d in sent]
+    for x, (_, digest) in zip(samples, sent):
+        assert digest.encode() in x["attachment"], "the metadata is not in the attachment"
+    cluster.stop_dataflow("inspected")
+    # The quiet dataflow ran and stopped before the inspected one started on the same daemon and
+    # link: had it published anything, that would have arrived before the samples above.
+    assert not [x["key"] for x in watched.samples if quiet_id in x["key"]]
