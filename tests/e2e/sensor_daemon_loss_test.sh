@@ -21,6 +21,11 @@ wait_for 30 has_summaries 1 || { show; fail "no first summary within 30 s"; }
 
 edge2=$(marked_pid_with daemon --machine-id edge2) || fail "edge2's daemon not found"
 humidity_node=$(marked_pid_with sensor_humidity humidity) || fail "edge2's sensor node not found"
+# Killed right after a summary: the next one comes 10 s later, well past the aggregator's 5 s
+# INACTIVE_AFTER. (Killed at any moment, e.g. after slow PID lookups on a loaded machine, the next
+# summary may come within 5 s of humidity's last reading and rightly still show it ACTIVE.)
+seen=$(summaries_in "$OUT")
+wait_for 30 has_summaries $((seen + 1)) || { show; fail "no summary after $seen"; }
 kill -KILL "$edge2"
 killed_after=$(summaries_in "$OUT")
 echo "killed edge2's daemon (pid $edge2) after summary $killed_after"
