@@ -129,6 +129,7 @@ void run_dataflow(const RunOptions& options) {
         }
         throw Exception(ok.error());
     }
+    std::cerr << "dataflow " << id << ": " << flow->running_processes() << " node(s) started\n";
     loop->run();
 
     message::DataflowResult result;
