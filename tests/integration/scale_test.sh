@@ -61,12 +61,14 @@ grep -q "node broken.*No such file or directory" "$WORK/run-bad.out" ||
     fail "dora run: the spawn failure does not name the node and errno text"
 
 start_coordinator
-start_daemon local
+"$DORA" daemon --coordinator-port "$DPORT" --local-listen-port 0 --work-dir "$WORK/work" \
+    >"$WORK/daemon.log" 2>&1 &
+PIDS+=($!)
 wait_for_daemons 1
 "$DORA" start "$WORK/bad.yml" >"$WORK/start-bad.out" 2>&1 && fail "dora start of a non-executable node succeeded"
 grep -q "node broken.*No such file or directory" "$WORK/start-bad.out" ||
     fail "dora start: the spawn failure does not name the node and errno text"
-grep -q "node(s) started" "$WORK/daemon-local.log" &&
+grep -q "node(s) started" "$WORK/daemon.log" &&
     fail "the daemon reported nodes started although the start failed"
 
 # The wide dataflow through a coordinator and a daemon.
@@ -74,7 +76,7 @@ T0=$(date +%s.%N)
 timeout 300 "$DORA" start "$WORK/wide.yml" --attach >"$WORK/start-wide.out" 2>&1 ||
     fail "dora start of $COUNT nodes"
 T1=$(date +%s.%N)
-grep -q "$((COUNT + 1)) node(s) started" "$WORK/daemon-local.log" ||
+grep -q "$((COUNT + 1)) node(s) started" "$WORK/daemon.log" ||
     fail "the daemon did not report $((COUNT + 1)) nodes started"
 grep -q "finished successfully" "$WORK/start-wide.out" || fail "the wide dataflow did not succeed"
 [[ $(grep -c "sink.*: stdout    input closed i" "$WORK/start-wide.out") == "$INPUTS" ]] ||
