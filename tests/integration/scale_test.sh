@@ -68,7 +68,7 @@ wait_for_daemons 1
 "$DORA" start "$WORK/bad.yml" >"$WORK/start-bad.out" 2>&1 && fail "dora start of a non-executable node succeeded"
 grep -q "node broken.*No such file or directory" "$WORK/start-bad.out" ||
     fail "dora start: the spawn failure does not name the node and errno text"
-grep -q "node(s) started" "$WORK/daemon.log" &&
+grep -q ": [0-9]* node(s) started$" "$WORK/daemon.log" &&
     fail "the daemon reported nodes started although the start failed"
 
 # The wide dataflow through a coordinator and a daemon.
