@@ -49,10 +49,7 @@ void check_machines(const CheckOptions& options, const std::string& file) {
     if (!client) {
         return;  // no coordinator: the machines are checked when the dataflow starts
     }
-    std::ifstream in(file);
-    std::stringstream text;
-    text << in.rdbuf();
-    message::CliCheck check{text.str(), std::filesystem::absolute(file).string()};
+    message::CliCheck check{read_dataflow_file(file), std::filesystem::absolute(file).string()};
     auto reply = client->request<message::Done>(check, std::chrono::seconds(10));
     if (!reply) {
         throw Exception(reply.error().context(fmt::format("dataflow {}", file)));

@@ -4,7 +4,9 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "cli/commands.hpp"
 #include "core/net.hpp"
@@ -105,6 +107,25 @@ Result<> CoordinatorClient::hello(const ClientOptions& options) {
         return fail("unexpected `{}` in answer to the hello", type);
     }
     return {};
+}
+
+std::string read_dataflow_file(const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (!ec && size > message::kMaxFrameSize) {
+        throw Exception(Error::make(
+            "dataflow file {} is {}; {}, and the dataflow travels to the coordinator in one: "
+            "make the file smaller (e.g. move large inline values into files the nodes read), "
+            "or run it on one machine with `dora run`",
+            path.string(), message::size_text(size), message::frame_limit_text()));
+    }
+    std::ifstream in(path);
+    if (!in) {
+        throw Exception(Error::make("cannot read the dataflow file {}", path.string()));
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
 }
 
 Result<> CoordinatorClient::send(const message::CliRequest& request) {

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -34,6 +35,10 @@ struct ClientOptions {
 // Adds --coordinator-addr, --coordinator-port and --token-file to `command`. Their defaults come
 // from DORA_COORDINATOR_ADDR and DORA_COORDINATOR_PORT when set (as in dora), else 127.0.0.1:6012.
 void add_client_options(CLI::App* command, ClientOptions& options);
+
+// Reads a dataflow file to hand to the coordinator. A file over the control channel's limit per
+// message is refused here, before anything is sent, with its size and the limit named.
+[[nodiscard]] std::string read_dataflow_file(const std::filesystem::path& path);
 
 class CoordinatorClient {
   public:

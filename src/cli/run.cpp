@@ -163,6 +163,7 @@ void run_dataflow(const RunOptions& options) {
         }
         throw Exception(ok.error());
     }
+    std::cerr << "dataflow " << id << ": " << flow->running_processes() << " node(s) started\n";
     loop->run();
     if (inspection) {
         inspection->detach(id);  // hands over what the nodes left, then the end markers

@@ -28,16 +28,6 @@ struct StartOptions {
     bool detach = false;
 };
 
-std::string read_text(const std::filesystem::path& file) {
-    std::ifstream in(file);
-    if (!in) {
-        throw Exception(Error::make("cannot read the dataflow file {}", file.string()));
-    }
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 // SIGINT/SIGTERM as a descriptor to poll beside the connection.
 sys::UniqueFd signal_fd() {
     sigset_t set;
@@ -111,7 +101,7 @@ void run_start(const StartOptions& options) {
         throw Exception(Error::make("cannot resolve {}: {}", options.dataflow, ec.message()));
     }
     message::CliStart start;
-    start.descriptor_yaml = read_text(path);
+    start.descriptor_yaml = read_dataflow_file(path);
     start.descriptor_path = path.lexically_normal().string();
     start.name = options.name;
     start.attach = !options.detach;

@@ -133,6 +133,12 @@ void Coordinator::handle(Peer& cli, message::CliStart& request) {
     message::PrepareDataflow prepare{id,          stored.name,        stored.yaml,
                                      stored.path, stored.cli_machine, std::move(*placement)};
     auto prepare_json = message::make(prepare);
+    if (auto fits = message::encode_frame_checked(prepare_json); !fits) {
+        // The file itself fitted in the CLI's message; the node placement added to it did not.
+        fail_start(stored, fmt::format("the dataflow cannot be sent to its daemons: {}",
+                                       fits.error().message()));
+        return;
+    }
     for (const auto& [machine, nodes] : stored.nodes_per_machine) {
         send_to_daemon(machine, prepare_json);
     }

@@ -456,8 +456,13 @@ void Daemon::handle(const message::SpawnDataflow& request) {
         reply.error = fmt::format("machine `{}`: {}", options_.machine_id, ok.error().message());
         say(fmt::format("dataflow {}: {}", request.dataflow_id, ok.error().message()));
     } else {
-        say(fmt::format("dataflow {}: {} node(s) started", request.dataflow_id,
-                        flow.local->plan().nodes.size()));
+        // Count the processes started, not the nodes planned: dynamic nodes have yet to join.
+        const size_t waiting = flow.local->waiting_dynamic_nodes().size();
+        say(fmt::format("dataflow {}: {} node(s) started{}", request.dataflow_id,
+                        flow.local->running_processes(),
+                        waiting == 0
+                            ? std::string()
+                            : fmt::format(", {} dynamic node(s) waiting to join", waiting)));
     }
     link_->send(message::make(reply));
 }

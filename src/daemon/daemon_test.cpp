@@ -91,6 +91,24 @@ nodes:
     EXPECT_EQ(config.sender_index, 1);
 }
 
+TEST(DataflowPlan, NodeConfigNamesOnlyThePoolsThatFeedItsInputs) {
+    std::string yaml = "nodes:\n  - {id: a, path: shell, outputs: [x]}\n";
+    for (int i = 0; i < 200; ++i) {
+        yaml += fmt::format("  - {{id: n{}, path: shell, outputs: [y]}}\n", i);
+    }
+    yaml += "  - {id: b, path: shell, inputs: {in: a/x, t: dora/timer/millis/10}}\n";
+    auto d = parse(yaml);
+    auto plan = make_plan(d, "0190aaaa-bbbb-7ccc-8ddd-eeeeffff0000",
+                          [](const NodeDescriptor&) { return true; });
+    ASSERT_TRUE(plan);
+    auto config = plan->node_config(plan->nodes.size() - 1, "m", 1000);
+    ASSERT_EQ(config.senders.size(), 2u);  // the daemon (timer) and a, not the 200 others
+    EXPECT_EQ(config.senders[0].index, kDaemonSender);
+    EXPECT_EQ(config.senders[1].index, plan->nodes[0].sender);
+    EXPECT_EQ(config.senders[1].prefix, plan->pool_prefix(plan->nodes[0].sender));
+    EXPECT_EQ(plan->node_config(1, "m", 1000).senders.size(), 1u);  // no inputs: daemon only
+}
+
 TEST(DataflowPlan, NodesOfOtherMachinesAreLeftOut) {
     auto d = parse(R"(
 nodes:

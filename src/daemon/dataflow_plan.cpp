@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 #include <variant>
 
 namespace dora::daemon {
@@ -54,10 +55,18 @@ message::NodeConfig DataflowPlan::node_config(size_t index, const std::string& m
     c.sender_index = node.sender;
     c.generation = 0;
     c.pool_prefix = pool_prefix(node.sender);
-    // Samples can come from any local node and from the daemon.
+    // Samples reach this node's rings only from the daemon (timers, stdout-as-output), from the
+    // ingress of other machines, and from the local producers of its inputs: only those pools are
+    // named, so a node's configuration grows with its inputs, not with the dataflow.
     c.senders.push_back({kDaemonSender, pool_prefix(kDaemonSender)});
-    for (const auto& n : nodes) {
-        c.senders.push_back({n.sender, pool_prefix(n.sender)});
+    std::set<uint16_t> producers;
+    for (const auto& input : node.inputs) {
+        if (input.local_producer) {
+            producers.insert(nodes[*input.local_producer].sender);
+        }
+    }
+    for (uint16_t sender : producers) {
+        c.senders.push_back({sender, pool_prefix(sender)});
     }
     if (!ingress.empty()) {
         c.senders.push_back({kIngressSender, pool_prefix(kIngressSender)});
@@ -105,7 +114,7 @@ Result<NodeIndex> plan_local_nodes(const Descriptor& descriptor,
         p.sender = static_cast<uint16_t>(plan.nodes.size() + 1);
         p.region = fmt::format("{}.r{}", plan.prefix, plan.nodes.size());
         for (const auto& input : node.inputs) {
-            p.inputs.push_back({input.id, input.queue_size, input.source});
+            p.inputs.push_back({input.id, input.queue_size, input.source, std::nullopt});
         }
         index.emplace(node.id, plan.nodes.size());
         plan.nodes.push_back(std::move(p));
@@ -127,6 +136,7 @@ void route_inputs(const NodeIndex& index, std::string_view network_id, DataflowP
             const auto& src = std::get<NodeOutputSource>(inputs[i].source);
             if (auto it = index.find(src.node); it != index.end()) {
                 plan.nodes[it->second].outputs[src.output].push_back(ref);
+                plan.nodes[n].inputs[i].local_producer = it->second;
                 continue;
             }
             auto key = output_key(network_id, plan.dataflow_id, src.node, src.output);

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,7 @@ struct PlannedInput {
     std::string id;
     uint32_t queue_size = kDefaultQueueSize;
     InputSource source;
+    std::optional<size_t> local_producer;  // index in DataflowPlan::nodes, if it runs here
 };
 
 struct PlannedNode {

@@ -28,6 +28,14 @@ constexpr auto kDropReportInterval = std::chrono::seconds(1);
 constexpr auto kFastReadyLook = std::chrono::milliseconds(10);
 constexpr auto kFastReadyLookFor = std::chrono::seconds(3);
 
+std::filesystem::path default_runtime_dir() {
+    const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+    if (runtime != nullptr && *runtime != '\0') {
+        return std::filesystem::path(runtime) / "dora";
+    }
+    return fmt::format("/tmp/dora-{}", ::getuid());
+}
+
 }  // namespace
 
 LocalDataflow::LocalDataflow(EventLoop& loop, const Descriptor& descriptor,
@@ -98,6 +106,13 @@ Result<> LocalDataflow::prepare() {
     if (!plan_.ingress.empty()) {
         senders.emplace(kIngressSender, plan_.pool_prefix(kIngressSender));
     }
+    auto config_dir = message::NodeConfigDir::create(
+        options_.runtime_dir.empty() ? default_runtime_dir() : options_.runtime_dir,
+        plan_.prefix.substr(1) + ".config");
+    if (!config_dir) {
+        return fail(config_dir.error().context("preparing the nodes' configuration files"));
+    }
+    config_dir_ = std::move(*config_dir);
     daemon_pool_ = std::make_unique<shm::Pool>(plan_.pool_prefix(kDaemonSender), kDaemonSender, 0);
     cache_ = std::make_unique<shm::SegmentCache>(std::move(senders));
     return {};
@@ -153,13 +168,18 @@ Result<> LocalDataflow::start() {
     started_ = true;
     for (auto& node : nodes_) {
         if (auto ok = spawn(node); !ok) {
+            const size_t started = running_processes();
             for (auto& n : nodes_) {
                 if (n.phase == NodePhase::kPending) {
                     set_phase(n, NodePhase::kExited);  // never started: nothing to wait for
                 }
             }
             stop(std::chrono::seconds(0));
-            return fail(ok.error());
+            if (started == 0) {
+                return fail(ok.error());
+            }
+            return fail("{} (the {} node(s) started before it were stopped)", ok.error().message(),
+                        started);
         }
     }
     for (const auto& [interval, receivers] : plan_.timers) {
@@ -213,8 +233,13 @@ Result<> LocalDataflow::spawn(NodeState& node) {
     for (const auto& [k, v] : options_.extra_env) {
         env[k] = v;
     }
-    auto config = config_for(node);
-    env[message::kNodeConfigEnv] = message::to_json(config);
+    // The configuration goes in a file, only its handle in the environment: a node with many
+    // inputs would otherwise pass exec's limit for one environment string (E2BIG).
+    auto handle = config_dir_.write(fmt::format("node-{}", node.index), config_for(node));
+    if (!handle) {
+        return fail(handle.error().context(fmt::format("node {}", desc.id)));
+    }
+    env[message::kNodeConfigEnv] = std::move(*handle);
     env["DORA_NODE_ID"] = desc.id;
     env["DORA_DATAFLOW_ID"] = options_.dataflow_id;
     auto spec = node_spawn_spec(descriptor_, desc, std::move(env));
@@ -268,6 +293,12 @@ std::vector<std::string> LocalDataflow::waiting_dynamic_nodes() const {
         }
     }
     return ids;
+}
+
+size_t LocalDataflow::running_processes() const {
+    return static_cast<size_t>(std::count_if(nodes_.begin(), nodes_.end(), [](const NodeState& n) {
+        return n.process != nullptr && n.phase == NodePhase::kRunning;
+    }));
 }
 
 Result<message::NodeConfig> LocalDataflow::join_dynamic(const std::string& node_id) {

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdio>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -34,6 +35,7 @@
 #include "daemon/log_file.hpp"
 #include "daemon/watched_process.hpp"
 #include "message/node_config.hpp"
+#include "message/node_config_file.hpp"
 #include "shm/pool.hpp"
 #include "shm/region.hpp"
 
@@ -72,6 +74,9 @@ struct LocalDataflowOptions {
     std::function<void(const std::string& node, const char* status)> on_dynamic_status;
     // What a dynamic node's process is told to use to join ("<id>" is replaced by the node id).
     std::string dynamic_join_hint;
+    // Where the nodes' configuration files go (node_config_file.hpp): a directory per dataflow is
+    // made in it. Empty: $XDG_RUNTIME_DIR/dora, else /tmp/dora-<uid>.
+    std::filesystem::path runtime_dir;
 };
 
 class LocalDataflow {
@@ -100,6 +105,8 @@ class LocalDataflow {
     void dynamic_left(const std::string& node_id);
     // Dynamic nodes that have not joined yet.
     [[nodiscard]] std::vector<std::string> waiting_dynamic_nodes() const;
+    // Nodes whose process this daemon started (and that have not exited yet).
+    [[nodiscard]] size_t running_processes() const;
 
     [[nodiscard]] bool finished() const { return finished_; }
     [[nodiscard]] const std::vector<NodeResult>& results() const { return results_; }
@@ -178,8 +185,9 @@ class LocalDataflow {
     const Descriptor& descriptor_;
     LocalDataflowOptions options_;
     DataflowPlan plan_;
-    std::vector<shm::Region> regions_;  // by plan node index
-    shm::Region egress_;                // one ring per plan_.egress stream
+    std::vector<shm::Region> regions_;   // by plan node index
+    message::NodeConfigDir config_dir_;  // node configuration files; removed with the dataflow
+    shm::Region egress_;                 // one ring per plan_.egress stream
     std::vector<NodeState> nodes_;
     std::unique_ptr<shm::Pool> daemon_pool_;
     HlcClock clock_;  // stamps what the daemon sends on a node's behalf (send_stdout_as)

@@ -29,15 +29,18 @@ Result<std::unique_ptr<Channel>> Channel::open(EventLoop& loop, sys::UniqueFd fd
     return channel;
 }
 
-void Channel::send(const nlohmann::json& message) {
+Result<> Channel::send(const nlohmann::json& message) {
     if (!is_open()) {
-        return;
+        return fail("the connection is closed");
     }
     if (auto ok = stream_.queue(message); !ok) {
-        close(ok.error().message());
-        return;
+        if (ok.error().code() != kFrameTooLarge) {
+            close(ok.error().message());  // the peer does not read: the connection is useless
+        }
+        return ok;
     }
     write_some();
+    return {};
 }
 
 void Channel::close(const std::string& reason) {

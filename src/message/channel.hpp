@@ -39,8 +39,9 @@ class Channel {
     Channel(const Channel&) = delete;
     Channel& operator=(const Channel&) = delete;
 
-    // Queues one message; written as the socket allows.
-    void send(const nlohmann::json& message);
+    // Queues one message; written as the socket allows. A message over kMaxFrameSize is refused
+    // (error code kFrameTooLarge) and the channel stays open; any other error closes it.
+    Result<> send(const nlohmann::json& message);
     // Ends the connection now; `on_closed` runs with `reason`.
     void close(const std::string& reason);
     // Sends what is queued, then ends (with `reason`) once the peer hung up or `linger` passed.

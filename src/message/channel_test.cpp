@@ -118,9 +118,30 @@ TEST_F(ChannelTest, SendingToAClosedChannelDoesNothing) {
     auto channel = open(std::move(a));
     channel->close("done");
     ASSERT_EQ(closed_, "done");
-    channel->send(with_type("test.late", {}));
+    EXPECT_FALSE(channel->send(with_type("test.late", {})));
     channel->close("again");
     EXPECT_EQ(closed_, "done");
+}
+
+TEST_F(ChannelTest, AMessageOverTheFrameLimitIsRefusedAndTheChannelStaysOpen) {
+    auto [a, b] = socket_pair();
+    auto channel = open(std::move(a));
+    auto sent = channel->send(with_type("test.big", {{"blob", std::string(kMaxFrameSize, 'x')}}));
+    ASSERT_FALSE(sent);
+    EXPECT_EQ(sent.error().code(), kFrameTooLarge);
+    EXPECT_TRUE(channel->is_open());
+    EXPECT_FALSE(closed_);
+    EXPECT_TRUE(channel->send(with_type("test.small", {})));
+    FramedStream right;
+    std::optional<nlohmann::json> got;
+    ASSERT_TRUE(run_until([&] {
+        (void)right.read_some(b.get());
+        if (!got) {
+            got = right.next().value();
+        }
+        return got.has_value();
+    }));
+    EXPECT_EQ((*got)["type"], "test.small");
 }
 
 }  // namespace

@@ -15,6 +15,26 @@ std::string encode_frame(const nlohmann::json& message) {
     return frame;
 }
 
+std::string size_text(uint64_t bytes) {
+    return fmt::format("{} bytes ({:.1f} MiB)", bytes, static_cast<double>(bytes) / (1 << 20));
+}
+
+std::string frame_limit_text() {
+    return fmt::format("the control channel carries at most {} MiB ({} bytes) per message",
+                       kMaxFrameSize >> 20, kMaxFrameSize);
+}
+
+Result<std::string> encode_frame_checked(const nlohmann::json& message) {
+    std::string frame = encode_frame(message);
+    if (frame.size() - 4 > kMaxFrameSize) {
+        return fail(Error::make("a `{}` control message is {}: {}; nothing was sent",
+                                message.value("type", std::string("?")),
+                                size_text(frame.size() - 4), frame_limit_text())
+                        .with_code(kFrameTooLarge));
+    }
+    return frame;
+}
+
 Result<std::optional<nlohmann::json>> FrameReader::next() {
     if (buffer_.size() - offset_ < 4) {
         return std::optional<nlohmann::json>();
@@ -26,9 +46,9 @@ Result<std::optional<nlohmann::json>> FrameReader::next() {
     }
     if (n > kMaxFrameSize) {
         return fail(
-            "a control message announces {} bytes, more than the limit of {}: the peer "
-            "is not a dora peer of this version, or is broken",
-            n, kMaxFrameSize);
+            "a control message announces {}, over the limit: {}; the peer is not a dora peer "
+            "of this version, or is broken",
+            size_text(n), frame_limit_text());
     }
     if (buffer_.size() - offset_ - 4 < n) {
         return std::optional<nlohmann::json>();

@@ -15,6 +15,7 @@
 // Thread safety: FrameReader is a plain value used by one thread; free functions are pure.
 #pragma once
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -28,11 +29,23 @@
 namespace dora::message {
 
 inline constexpr int kProtocolVersion = 1;
-// Large enough for a dataflow file and a batch of log lines; anything larger is refused.
+// Large enough for a dataflow file of tens of thousands of nodes and a batch of log lines;
+// anything larger is refused, by the sender before it sends and by the receiver. Kept (not raised)
+// because a receiver holds a message whole and parses it into a JSON tree several times its size:
+// the limit bounds what one peer can make the coordinator or a daemon hold.
 inline constexpr uint32_t kMaxFrameSize = 16u << 20;
+// Error code of a message refused for its size (nothing was sent; the connection is intact).
+inline constexpr int kFrameTooLarge = EMSGSIZE;
+
+// "52428800 bytes (50.0 MiB)"
+[[nodiscard]] std::string size_text(uint64_t bytes);
+// "the control channel carries at most 16 MiB (16777216 bytes) per message"
+[[nodiscard]] std::string frame_limit_text();
 
 // Encodes one message as a frame (length prefix + JSON).
 [[nodiscard]] std::string encode_frame(const nlohmann::json& message);
+// The same, or an error (code kFrameTooLarge) naming the message type, its size and the limit.
+[[nodiscard]] Result<std::string> encode_frame_checked(const nlohmann::json& message);
 
 // Takes bytes as they arrive and yields complete messages. A length over kMaxFrameSize, bytes
 // that are not JSON, or JSON without a string "type" make next() fail; the connection must then

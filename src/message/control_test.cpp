@@ -58,7 +58,25 @@ TEST(Control, OversizedLengthIsRefusedBeforeBuffering) {
     reader.feed(std::string("\xff\xff\xff\x7f", 4));
     auto m = reader.next();
     ASSERT_FALSE(m);
-    EXPECT_NE(m.error().message().find("more than the limit"), std::string::npos);
+    // The receiver names the size announced and the limit.
+    EXPECT_NE(m.error().message().find("2147483647 bytes"), std::string::npos)
+        << m.error().message();
+    EXPECT_NE(m.error().message().find("at most 16 MiB"), std::string::npos);
+}
+
+TEST(Control, AMessageOverTheLimitIsRefusedAtTheSenderNamingTypeSizeAndLimit) {
+    CliStart start;
+    start.descriptor_yaml = std::string(kMaxFrameSize, 'x');
+    auto frame = encode_frame_checked(make(start));
+    ASSERT_FALSE(frame);
+    EXPECT_EQ(frame.error().code(), kFrameTooLarge);
+    const std::string& text = frame.error().message();
+    EXPECT_NE(text.find(CliStart::kType), std::string::npos) << text;
+    EXPECT_NE(text.find("(16.0 MiB)"), std::string::npos) << text;
+    EXPECT_NE(text.find("at most 16 MiB (16777216 bytes) per message"), std::string::npos);
+
+    start.descriptor_yaml.resize(kMaxFrameSize - 1024);  // just under: sent
+    EXPECT_TRUE(encode_frame_checked(make(start)));
 }
 
 TEST(Control, BodyThatIsNotATypedObjectIsRefused) {

@@ -29,11 +29,15 @@ Result<> FramedStream::queue(const nlohmann::json& message) {
         return fail("the peer does not read its messages ({} bytes wait to be sent)",
                     queued_bytes());
     }
+    auto frame = encode_frame_checked(message);
+    if (!frame) {
+        return fail(frame.error());
+    }
     if (sent_ != 0 && sent_ == out_.size()) {
         out_.clear();
         sent_ = 0;
     }
-    out_ += encode_frame(message);
+    out_ += *frame;
     return {};
 }
 

@@ -4,7 +4,8 @@
 // Used by every control connection: the coordinator's connections and the daemon's link through
 // Channel (channel.hpp), the CLI directly with the blocking helpers.
 //
-// Limits: a peer that sends a frame over kMaxFrameSize, or (before set_input_limit(0)) more than
+// Limits: a message over kMaxFrameSize is refused before it is queued; a peer that sends a frame
+// over kMaxFrameSize, or (before set_input_limit(0)) more than
 // the input limit in all, fails the stream; a peer that does not read its messages fails it once
 // more than `max_queued` bytes wait.
 //
@@ -28,7 +29,9 @@ class FramedStream {
   public:
     explicit FramedStream(size_t max_queued = kMaxQueuedBytes) : max_queued_(max_queued) {}
 
-    // Appends one message to the output; fails when the peer has left too much unread.
+    // Appends one message to the output; fails when the peer has left too much unread, or (code
+    // kFrameTooLarge, nothing queued, the stream still usable) when the message is over
+    // kMaxFrameSize.
     [[nodiscard]] Result<> queue(const nlohmann::json& message);
     // Writes what the socket takes now; true once nothing is left.
     [[nodiscard]] Result<bool> write_some(int fd);

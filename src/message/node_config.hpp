@@ -1,5 +1,6 @@
-// daemon -> node: everything a spawned node needs to join its dataflow, handed to it as JSON in
-// the DORA_NODE_CONFIG environment variable.
+// daemon -> node: everything a spawned node needs to join its dataflow, as JSON. A spawned node
+// finds it in a file named by the handle in its DORA_NODE_CONFIG environment variable
+// (node_config_file.hpp); a dynamic node gets it from the daemon's local listen port.
 //
 // Thread safety: values and pure functions.
 #pragma once

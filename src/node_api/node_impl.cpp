@@ -12,6 +12,7 @@
 #include "core/sys.hpp"
 #include "message/arrow_layout.hpp"
 #include "message/framed_stream.hpp"
+#include "message/node_config_file.hpp"
 #include "node_api/descriptor_json.hpp"
 #include "node_api/node_access.hpp"
 
@@ -101,7 +102,7 @@ Result<std::unique_ptr<NodeImpl>> NodeImpl::from_env() {
             "node listed in the dataflow file",
             message::kNodeConfigEnv);
     }
-    auto config = message::parse_node_config(text);
+    auto config = message::load_node_config(text);
     if (!config) {
         return fail(config.error());
     }
