@@ -163,7 +163,10 @@ struct Descriptor {
     // dora 1.x top-level `env`: every node's environment; a node's own `env` overrides it (the
     // parser merges it into each node's `env`, so nodes carry their whole environment).
     std::map<std::string, std::string> env;
-    std::optional<Deploy> deploy;       // dataflow-level default (`_unstable_deploy` / `deploy`)
+    std::optional<Deploy> deploy;  // dataflow-level default (`_unstable_deploy` / `deploy`)
+    // dora-cpp's own top-level `strict: true` (like `dora start --strict`): a run that dropped
+    // messages anywhere on the way ends as a failure.
+    bool strict = false;
     std::filesystem::path source_file;  // the YAML file, absolute; empty when parsed from text
     std::filesystem::path base_dir;     // the dataflow file's directory (relative paths start here)
 
