@@ -59,8 +59,10 @@ subst bench/distributed/latency.yml "$WORK/latency.yml"
 echo
 echo "== dora-cpp across two daemons: throughput (receiver rate) =="
 subst bench/distributed/throughput.yml "$WORK/throughput.yml"
-"$DORA" start "$WORK/throughput.yml" --coordinator-port "$CPORT" 2>/dev/null |
+"$DORA" start "$WORK/throughput.yml" --coordinator-port "$CPORT" 2>"$WORK/throughput.err" |
     sed -n 's/^sink on daemon `cloud`: stdout    //p'
+# The daemons' count of every drop (egress, link, ingress, input queue): equals sent - received.
+grep -o "finished with.*\|finished successfully" "$WORK/throughput.err" || true
 echo
 echo "== time from dora start to all 8 nodes running, 4 daemons ($STARTS starts) =="
 subst bench/distributed/startup.yml "$WORK/startup.yml"

@@ -194,7 +194,7 @@ void print_log_line(const std::string& node, const std::string& machine, std::st
     std::fflush(stdout);
 }
 
-void report_result(const message::DataflowResult& result) {
+void report_result(const message::DataflowResult& result, bool strict) {
     size_t failed = 0;
     std::string names;
     for (const auto& r : result.results) {
@@ -219,11 +219,19 @@ void report_result(const message::DataflowResult& result) {
     if (!result.error.empty()) {
         throw Exception(Error::make("dataflow {} failed: {}", result.dataflow_id, result.error));
     }
+    const uint64_t dropped = message::total_dropped(result.drops);
+    if (failed == 0 && dropped != 0 && (strict || !result.success)) {
+        throw Exception(Error::make(
+            "dataflow {} failed: it {}, and drops are failures here (`--strict`, or `strict: "
+            "true` in the dataflow); the lines above with \"dropped\" say where and what to do",
+            result.dataflow_id, message::finished_line(result.drops)));
+    }
     if (failed != 0 || !result.success) {
         throw Exception(Error::make("dataflow {} failed: {} of {} node(s) failed ({})",
                                     result.dataflow_id, failed, result.results.size(), names));
     }
-    std::cerr << "dataflow " << result.dataflow_id << " finished successfully\n";
+    std::cerr << "dataflow " << result.dataflow_id << " " << message::finished_line(result.drops)
+              << "\n";
 }
 
 }  // namespace dora::cli

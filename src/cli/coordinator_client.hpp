@@ -126,7 +126,9 @@ void print_log_line(const std::string& node, const std::string& machine, std::st
                     std::string_view line);
 
 // Reports a dataflow's result like `dora run`: failed nodes with their exit status and last stderr
-// lines (stderr), then throws dora::Exception unless every node succeeded.
-void report_result(const message::DataflowResult& result);
+// lines (stderr), then throws dora::Exception unless every node succeeded. Ends with "finished
+// successfully" or "finished with N message(s) dropped (...)"; with `strict` (or a strict
+// dataflow's failed result) drops fail it.
+void report_result(const message::DataflowResult& result, bool strict = false);
 
 }  // namespace dora::cli

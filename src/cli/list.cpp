@@ -1,7 +1,8 @@
 // `dora list [--format table|json] [-q] [--status S] [--name PATTERN]`: the coordinator's
 // dataflows (running and recently finished) and daemons. JSON is one object per dataflow per
 // line, as dora 1.x prints it (uuid, name, status, nodes), plus the machines of its nodes and the
-// dynamic nodes still waiting to join; dora's
+// dynamic nodes still waiting to join, and the messages it dropped (`dropped`: the total;
+// `drops`: by place, see message/drops.hpp); dora's
 // cpu and memory fields are not measured yet and left out rather than invented.
 #include <fnmatch.h>
 
@@ -58,11 +59,11 @@ void print_table(const message::DataflowList& list,
                  const std::vector<message::DataflowInfo>& flows) {
     size_t name_width = 4;
     for (const auto& d : flows) name_width = std::max(name_width, d.name.size());
-    std::string out =
-        fmt::format("{:<36}  {:<{}}  {:<9}  {}\n", "UUID", "NAME", name_width, "STATUS", "NODES");
+    std::string out = fmt::format("{:<36}  {:<{}}  {:<9}  {:>7}  {}\n", "UUID", "NAME", name_width,
+                                  "STATUS", "DROPPED", "NODES");
     for (const auto& d : flows) {
-        out += fmt::format("{:<36}  {:<{}}  {:<9}  {}\n", d.id, d.name, name_width, d.status,
-                           nodes_text(d));
+        out += fmt::format("{:<36}  {:<{}}  {:<9}  {:>7}  {}\n", d.id, d.name, name_width, d.status,
+                           message::total_dropped(d.drops), nodes_text(d));
     }
     if (flows.empty()) {
         out += "(no dataflows)\n";
@@ -120,9 +121,14 @@ void run_list(const ListOptions& options) {
             nodes += ids.size();
             machines[machine] = ids;
         }
-        nlohmann::json line = {
-            {"uuid", d.id},   {"name", d.name},       {"status", json_status(d.status)},
-            {"nodes", nodes}, {"machines", machines}, {"waiting", d.waiting}};
+        nlohmann::json line = {{"uuid", d.id},
+                               {"name", d.name},
+                               {"status", json_status(d.status)},
+                               {"nodes", nodes},
+                               {"machines", machines},
+                               {"waiting", d.waiting},
+                               {"dropped", message::total_dropped(d.drops)},
+                               {"drops", d.drops}};
         std::cout << line.dump() << "\n";
     }
 }

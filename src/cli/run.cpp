@@ -32,6 +32,7 @@ struct RunOptions {
     std::string dataflow;
     double grace_seconds = 15.0;
     double stop_after_seconds = 0.0;
+    bool strict = false;
 };
 
 template <typename T>
@@ -182,7 +183,8 @@ void run_dataflow(const RunOptions& options) {
         result.results.push_back(message::NodeResultInfo{r.node_id, "", r.success, r.status,
                                                          r.killed_after_grace, r.stderr_tail});
     }
-    report_result(result);  // throws when a node failed
+    result.drops = flow->drops();
+    report_result(result, options.strict || descriptor.strict);  // throws when it failed
 }
 
 }  // namespace
@@ -200,6 +202,9 @@ void add_run_command(CLI::App& app) {
     cmd->add_option("--stop-after", options->stop_after_seconds,
                     "Stop the dataflow after this many seconds (0: run until it ends)")
         ->check(CLI::NonNegativeNumber);
+    cmd->add_flag("--strict", options->strict,
+                  "Exit with a failure status if the dataflow dropped any message (as the "
+                  "dataflow key `strict: true` does)");
     cmd->callback([options] { run_dataflow(*options); });
 }
 

@@ -1,6 +1,7 @@
-// `dora start DATAFLOW [--name N] [--attach|--detach]`: hands the dataflow to the coordinator;
-// attached (the default), prints the nodes' output until the dataflow ends and exits with its
-// result (0 only if every node succeeded). Ctrl-C stops the dataflow; a second one stops waiting.
+// `dora start DATAFLOW [--name N] [--attach|--detach] [--strict]`: hands the dataflow to the
+// coordinator; attached (the default), prints the nodes' output until the dataflow ends and exits
+// with its result (0 only if every node succeeded). Ctrl-C stops the dataflow; a second one stops
+// waiting.
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -26,6 +27,7 @@ struct StartOptions {
     std::string name;
     bool attach = false;
     bool detach = false;
+    bool strict = false;
 };
 
 // SIGINT/SIGTERM as a descriptor to poll beside the connection.
@@ -39,14 +41,14 @@ sys::UniqueFd signal_fd() {
 }
 
 // Prints a streamed message; true once the dataflow's result has been reported.
-bool handle(const message::CoordinatorToCli& m) {
+bool handle(const message::CoordinatorToCli& m, bool strict) {
     if (const auto* event = std::get_if<message::LogEvent>(&m)) {
         std::string text = format_log_line(event->log.node_id, event->log.machine_id,
                                            event->log.stream, event->log.line);
         std::fwrite(text.data(), 1, text.size(), stdout);
         std::fflush(stdout);
     } else if (const auto* result = std::get_if<message::DataflowResult>(&m)) {
-        report_result(*result);  // throws when it failed
+        report_result(*result, strict);  // throws when it failed
         return true;
     } else if (const auto* error = std::get_if<message::ErrorMessage>(&m)) {
         // e.g. the stop came after the dataflow had ended: the result follows anyway.
@@ -55,7 +57,7 @@ bool handle(const message::CoordinatorToCli& m) {
     return false;
 }
 
-void attach(CoordinatorClient& client, const std::string& id) {
+void attach(CoordinatorClient& client, const std::string& id, bool strict) {
     auto signals = signal_fd();
     int interrupts = 0;
     for (;;) {
@@ -63,7 +65,7 @@ void attach(CoordinatorClient& client, const std::string& id) {
         // would not see them again.
         for (auto m = or_throw(client.receive(std::chrono::milliseconds(0))); m;
              m = or_throw(client.receive(std::chrono::milliseconds(0)))) {
-            if (handle(*m)) {
+            if (handle(*m, strict)) {
                 return;
             }
         }
@@ -95,6 +97,11 @@ void run_start(const StartOptions& options) {
     if (options.attach && options.detach) {
         throw Exception(Error("--attach and --detach exclude each other; give one"));
     }
+    if (options.strict && options.detach) {
+        throw Exception(
+            Error("--strict judges the result an attached start waits for; --detach does not wait. "
+                  "Drop one of them, or put `strict: true` in the dataflow"));
+    }
     std::error_code ec;
     auto path = std::filesystem::absolute(options.dataflow, ec);
     if (ec) {
@@ -116,7 +123,7 @@ void run_start(const StartOptions& options) {
     }
     // On stderr, as dora prints it: stdout stays the nodes' output.
     std::cerr << "attaching to dataflow (use `--detach` to run in background)" << std::endl;
-    attach(client, id);
+    attach(client, id, options.strict);
 }
 
 }  // namespace
@@ -129,6 +136,9 @@ void add_start_command(CLI::App& app) {
     cmd->add_flag("--attach", options->attach,
                   "Wait for the dataflow to finish, printing its output (the default)");
     cmd->add_flag("--detach", options->detach, "Return once the dataflow is started");
+    cmd->add_flag("--strict", options->strict,
+                  "Exit with a failure status if the dataflow dropped any message (as the "
+                  "dataflow key `strict: true` does)");
     add_client_options(cmd, options->client);
     cmd->callback([options] { run_start(*options); });
 }

@@ -110,6 +110,7 @@ class Coordinator {
         std::string cli_machine;
         Status status = Status::kPreparing;
         bool recovered = false;  // adopted from a daemon after a coordinator restart
+        bool strict = false;     // the dataflow's `strict: true`: drops make it fail
         std::map<std::string, std::vector<std::string>> nodes_per_machine;
         std::set<std::string> awaiting_prepared;
         std::set<std::string> awaiting_finished;
@@ -121,6 +122,9 @@ class Coordinator {
         std::set<std::string> waiting;  // dynamic nodes not joined yet (DynamicNodeStatus)
         std::set<ConnectionId> stop_waiters;
         Timer prepare_deadline;
+        // Messages each machine dropped (its latest counts: DataflowDrops, then its final ones).
+        std::map<std::string, std::vector<message::DropCount>> drops;
+        [[nodiscard]] std::vector<message::DropCount> all_drops() const;
         [[nodiscard]] bool active() const {
             return status != Status::kFinished && status != Status::kFailed;
         }
@@ -176,6 +180,7 @@ class Coordinator {
     void handle(const std::string& machine, message::DaemonLog& m);
     void handle(const std::string& machine, message::DynamicNodeStatus& m);
     void handle(const std::string& machine, message::DataflowFinishedOnMachine& m);
+    void handle(const std::string& machine, message::DataflowDrops& m);
     void handle(const std::string& machine, message::DaemonLogsReply& m);
     void handle(const std::string& machine, message::DaemonBuildOutput& m);
     void handle(const std::string& machine, const message::DaemonBuildResult& m);

@@ -367,18 +367,55 @@ TEST_F(Fixture, TwoPhaseStartSpawnsOnlyOnceEveryDaemonIsPrepared) {
     EXPECT_EQ((*log)["log"]["machine_id"], "edge1");
     EXPECT_EQ((*log)["log"]["line"], "reading 1");
 
-    edge->send(msg::make(msg::DataflowFinishedOnMachine{
-        id, {{"sensor", "", true, "exited with status 0", false, {}}}}));
+    // Drops so far, live: `dora list` shows each machine's latest counts.
+    edge->send(msg::make(msg::DataflowDrops{id, {{msg::kDropEgress, "", "sensor", "reading", 4}}}));
+    edge->send(msg::make(msg::DataflowDrops{id, {{msg::kDropEgress, "", "sensor", "reading", 5}}}));
+    // The edge's messages and this list travel on different connections: ask until it shows.
+    uint64_t live = 0;
+    for (auto deadline = std::chrono::steady_clock::now() + 5s;
+         live != 5 && std::chrono::steady_clock::now() < deadline;) {
+        auto flows = list().dataflows;
+        live = flows.size() == 1 ? msg::total_dropped(flows[0].drops) : 0;
+    }
+    EXPECT_EQ(live, 5u);
+    EXPECT_EQ(list().dataflows[0].drops[0].machine_id, "edge1");
+
+    edge->send(msg::make(
+        msg::DataflowFinishedOnMachine{id,
+                                       {{"sensor", "", true, "exited with status 0", false, {}}},
+                                       {{msg::kDropEgress, "", "sensor", "reading", 6}}}));
     cloud->send(msg::make(msg::DataflowFinishedOnMachine{
-        id, {{"aggregator", "", true, "exited with status 0", false, {}}}}));
+        id,
+        {{"aggregator", "", true, "exited with status 0", false, {}}},
+        {{msg::kDropInputQueue, "", "aggregator", "reading", 2}}}));
     auto result = c->next_of(msg::DataflowResult::kType);
     ASSERT_TRUE(result);
-    EXPECT_TRUE((*result)["success"]);
+    EXPECT_TRUE((*result)["success"]);  // drops fail only a strict dataflow
     EXPECT_EQ((*result)["results"].size(), 2u);
+    auto drops = (*result)["drops"].get<std::vector<msg::DropCount>>();
+    EXPECT_EQ(msg::finished_line(drops),
+              "finished with 8 message(s) dropped (egress 6, link 0, ingress 0, input queue 2)");
     auto dataflows = list().dataflows;
     ASSERT_EQ(dataflows.size(), 1u);
     EXPECT_EQ(dataflows[0].status, "finished");
     EXPECT_EQ(dataflows[0].name, "sensors");
+    EXPECT_EQ(msg::total_dropped(dataflows[0].drops), 8u);
+}
+
+TEST_F(Fixture, StrictDataflowThatDroppedFails) {
+    auto d = daemon("");
+    auto c = cli();
+    std::string id = start_flow(*c, "strict: true\nnodes:\n  - id: a\n    path: a.py\n");
+    d->send(msg::make(msg::DataflowPrepared{id, true, ""}));
+    ASSERT_TRUE(d->next_of(msg::SpawnDataflow::kType));
+    d->send(msg::make(
+        msg::DataflowFinishedOnMachine{id,
+                                       {{"a", "", true, "exited with status 0", false, {}}},
+                                       {{msg::kDropInputQueue, "", "a", "in", 1}}}));
+    auto result = c->next_of(msg::DataflowResult::kType);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE((*result)["success"]);
+    EXPECT_EQ(list().dataflows[0].status, "failed");
 }
 
 TEST_F(Fixture, FailedNodeMakesTheResultAFailure) {
@@ -388,7 +425,7 @@ TEST_F(Fixture, FailedNodeMakesTheResultAFailure) {
     d->send(msg::make(msg::DataflowPrepared{id, true, ""}));
     ASSERT_TRUE(d->next_of(msg::SpawnDataflow::kType));
     d->send(msg::make(msg::DataflowFinishedOnMachine{
-        id, {{"a", "", false, "exited with status 3", false, {"boom"}}}}));
+        id, {{"a", "", false, "exited with status 3", false, {"boom"}}}, {}}));
     auto result = c->next_of(msg::DataflowResult::kType);
     ASSERT_TRUE(result);
     EXPECT_FALSE((*result)["success"]);
@@ -425,7 +462,7 @@ TEST_F(Fixture, StopByNameWaitsForTheResult) {
     ASSERT_TRUE(sent);
     EXPECT_EQ((*sent)["grace_ms"], 2000);
     EXPECT_EQ(list().dataflows[0].status, "stopping");
-    d->send(msg::make(msg::DataflowFinishedOnMachine{id, {{"a", "", true, "ok", false, {}}}}));
+    d->send(msg::make(msg::DataflowFinishedOnMachine{id, {{"a", "", true, "ok", false, {}}}, {}}));
     auto result = stopper->next_of(msg::DataflowResult::kType);
     ASSERT_TRUE(result);
     EXPECT_EQ((*result)["dataflow_id"], id);
@@ -487,8 +524,8 @@ TEST_F(Fixture, LogsAskTheDaemonThatRanTheNodeAndFollowStreams) {
     auto event = c->next_of(msg::LogEvent::kType);
     ASSERT_TRUE(event);
     EXPECT_EQ((*event)["log"]["line"], "line 2");
-    edge->send(msg::make(msg::DataflowFinishedOnMachine{id, {}}));
-    cloud->send(msg::make(msg::DataflowFinishedOnMachine{id, {}}));
+    edge->send(msg::make(msg::DataflowFinishedOnMachine{id, {}, {}}));
+    cloud->send(msg::make(msg::DataflowFinishedOnMachine{id, {}, {}}));
     EXPECT_TRUE(c->next_of(msg::DataflowResult::kType));
 }
 
@@ -547,7 +584,7 @@ TEST_F(Fixture, ReconnectingDaemonKeepsItsDataflowAndLostOnesFinish) {
     EXPECT_EQ(list().dataflows[0].status, "running");
     cloud.reset();  // cloud comes back without it: its nodes are lost
     cloud = daemon("cloud", {});
-    edge->send(msg::make(msg::DataflowFinishedOnMachine{id, {}}));
+    edge->send(msg::make(msg::DataflowFinishedOnMachine{id, {}, {}}));
     auto result = c->next_of(msg::DataflowResult::kType);
     ASSERT_TRUE(result);
     EXPECT_FALSE((*result)["success"]);
@@ -565,7 +602,7 @@ TEST_F(Fixture, StopCompletesWhenAMachinesDaemonIsGoneAndStopsItIfItReturns) {
     auto stopper = cli();
     stopper->send(msg::make(msg::CliStop{}));
     ASSERT_TRUE(cloud->next_of(msg::StopDataflow::kType));
-    cloud->send(msg::make(msg::DataflowFinishedOnMachine{id, {}}));
+    cloud->send(msg::make(msg::DataflowFinishedOnMachine{id, {}, {}}));
     auto result = stopper->next_of(msg::DataflowResult::kType);
     ASSERT_TRUE(result) << "the stop must not wait for the unreachable machine";
     EXPECT_FALSE((*result)["success"]);

@@ -103,6 +103,7 @@ void Coordinator::handle(Peer& cli, message::CliStart& request) {
     dataflow.yaml = std::move(start->descriptor_yaml);
     dataflow.path = start->descriptor_path;
     dataflow.cli_machine = start->cli_machine;
+    dataflow.strict = descriptor->strict;
     dataflow.nodes_per_machine = std::move(machines);
     dataflow.awaiting_prepared = machines_of(dataflow.nodes_per_machine);
     dataflow.awaiting_finished = dataflow.awaiting_prepared;
@@ -323,7 +324,29 @@ void Coordinator::handle(const std::string& machine, message::DataflowFinishedOn
     if (it == dataflows_.end() || !it->second.active()) {
         return;
     }
+    it->second.drops[machine] = std::move(finished->drops);
     machine_finished(it->second, machine, std::move(finished->results));
+}
+
+void Coordinator::handle(const std::string& machine, message::DataflowDrops& m) {
+    auto it = dataflows_.find(m.dataflow_id);
+    if (it == dataflows_.end() || !it->second.active()) {
+        return;
+    }
+    it->second.drops[machine] = std::move(m.drops);
+}
+
+std::vector<message::DropCount> Coordinator::Dataflow::all_drops() const {
+    std::vector<message::DropCount> out;
+    for (const auto& [machine, counts] : drops) {
+        for (auto d : counts) {
+            if (d.machine_id.empty()) {
+                d.machine_id = machine;
+            }
+            message::add_drop(out, std::move(d));
+        }
+    }
+    return out;
 }
 
 void Coordinator::machine_finished(Dataflow& dataflow, const std::string& machine,
@@ -344,10 +367,15 @@ void Coordinator::finish_dataflow(Dataflow& dataflow) {
     bool success =
         dataflow.error.empty() && std::all_of(dataflow.results.begin(), dataflow.results.end(),
                                               [](const auto& r) { return r.success; });
+    auto drops = dataflow.all_drops();
+    if (dataflow.strict && message::total_dropped(drops) != 0) {
+        success = false;  // reported by the CLI with the drops (the result carries them)
+    }
     set_status(dataflow, success ? Status::kFinished : Status::kFailed);
-    log(fmt::format("dataflow {} {}", dataflow.id, success ? "finished" : "failed"));
-    auto result = message::make(
-        message::DataflowResult{dataflow.id, success, dataflow.results, dataflow.error});
+    log(fmt::format("dataflow {} {}", dataflow.id,
+                    success ? message::finished_line(drops) : std::string("failed")));
+    auto result = message::make(message::DataflowResult{dataflow.id, success, dataflow.results,
+                                                        dataflow.error, std::move(drops)});
     std::set<ConnectionId> told;
     auto tell = [&](ConnectionId cli) {
         if (told.insert(cli).second) {

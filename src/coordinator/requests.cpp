@@ -28,6 +28,7 @@ message::DataflowInfo Coordinator::info(const Dataflow& dataflow) const {
         out.nodes_per_machine.emplace_back(machine, nodes);
     }
     out.results = dataflow.results;
+    out.drops = dataflow.all_drops();
     if (dataflow.active()) {
         out.waiting.assign(dataflow.waiting.begin(), dataflow.waiting.end());
     }
@@ -160,7 +161,8 @@ void Coordinator::handle(const std::string& machine, message::DaemonLogsReply& m
             message::make(message::DataflowResult{
                 request.dataflow_id, dataflow != nullptr && dataflow->status == Status::kFinished,
                 dataflow != nullptr ? dataflow->results : std::vector<message::NodeResultInfo>{},
-                dataflow != nullptr ? dataflow->error : std::string()}));
+                dataflow != nullptr ? dataflow->error : std::string(),
+                dataflow != nullptr ? dataflow->all_drops() : std::vector<message::DropCount>{}}));
     }
 }
 

@@ -168,6 +168,9 @@ struct Descriptor {
     // {publish_all_messages_to_zenoh: true}` (0.3.12): each daemon publishes every output of its
     // nodes on the output's Zenoh key, also those that only local nodes consume.
     bool debug_inspection = false;
+    // dora-cpp's own top-level `strict: true` (like `dora start --strict`): a run that dropped
+    // messages anywhere on the way ends as a failure.
+    bool strict = false;
     std::filesystem::path source_file;  // the YAML file, absolute; empty when parsed from text
     std::filesystem::path base_dir;     // the dataflow file's directory (relative paths start here)
 

@@ -175,6 +175,14 @@ TEST(ParseDescriptor, LegacyTopLevelKeysAreAccepted) {
     EXPECT_EQ(d.deploy->machine, "a");
 }
 
+TEST(ParseDescriptor, StrictKeyTakesABool) {
+    EXPECT_TRUE(parse_ok("strict: true\nnodes: []\n").strict);
+    EXPECT_FALSE(parse_ok("strict: false\nnodes: []\n").strict);
+    EXPECT_FALSE(parse_ok("nodes: []\n").strict);
+    EXPECT_CONTAINS(parse_error("strict: yes please\nnodes: []\n"),
+                    "dataflow.yml:1:9: `strict` must be true or false, not \"yes please\"");
+}
+
 TEST(ParseDescriptor, Dora1RestartKeysTopLevelEnvAndDropOldestParse) {
     Descriptor d = parse_ok(
         "env: {A: 1, B: x}\n"

@@ -173,6 +173,7 @@ class Parser {
     void operator_entry(const YAML::Node& entry, std::optional<std::string> default_id,
                         NodeDescriptor& node);
     void debug(std::string_view key, const YAML::Node& value, Descriptor& descriptor);
+    void strict(const YAML::Node& value, Descriptor& descriptor);
     void node(const YAML::Node& entry, NodeDescriptor& node);
     void finish_node(const YAML::Node& entry, NodeDescriptor& node);
     std::optional<Input> input(const std::string& id, const YAML::Node& value);
@@ -337,7 +338,8 @@ Result<Descriptor> Parser::parse(std::string_view text) {
 
 void Parser::root(const YAML::Node& root_node, Descriptor& descriptor) {
     static const std::vector<std::string_view> kKeys = {
-        "nodes", "env", "deploy", "_unstable_deploy", "communication", "_unstable_debug", "debug"};
+        "nodes",           "env",   "deploy", "_unstable_deploy", "communication",
+        "_unstable_debug", "debug", "strict"};
     if (!root_node.IsMap()) {
         problem(root_node,
                 fmt::format("a dataflow must be a mapping with a `nodes:` list, not {}; start "
@@ -381,6 +383,8 @@ void Parser::root(const YAML::Node& root_node, Descriptor& descriptor) {
             }
         } else if (key == "_unstable_debug" || key == "debug") {
             debug(key, value, descriptor);
+        } else if (key == "strict") {
+            strict(value, descriptor);
         } else {
             problem(key_node, fmt::format("unknown key `{}`{} at the top level; the keys are: {}",
                                           key, suggestion(key, kKeys), join(kKeys, ", ")));
@@ -393,6 +397,17 @@ void Parser::root(const YAML::Node& root_node, Descriptor& descriptor) {
         for (const auto& [name, value] : descriptor.env) {
             node.env.try_emplace(name, value);  // the node's own value wins
         }
+    }
+}
+
+// `strict: B` (ours, not dora's): a run that dropped messages fails.
+void Parser::strict(const YAML::Node& value, Descriptor& descriptor) {
+    const std::string text = value.IsScalar() ? value.Scalar() : "";
+    if (text == "true" || text == "True") {
+        descriptor.strict = true;
+    } else if (text != "false" && text != "False") {
+        problem(value, fmt::format("`strict` must be true or false, not {}",
+                                   value.IsScalar() ? "\"" + text + "\"" : type_name(value)));
     }
 }
 

@@ -38,6 +38,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(EventLoop& loop, DaemonOptions op
     daemon->listen_for_dynamic_nodes();
     Daemon* raw = daemon.get();
     daemon->finish_pending_ = loop.defer([raw] { raw->finish_ready_dataflows(); });
+    daemon->drops_timer_ = loop.add_periodic(std::chrono::seconds(1), [raw] { raw->send_drops(); });
     daemon->reap_joins_ = loop.defer([raw] {
         for (uint64_t join : std::exchange(raw->closed_joins_, {})) {
             raw->joins_.erase(join);
@@ -496,7 +497,7 @@ void Daemon::handle(const message::StopDataflow& request) {
 }
 
 void Daemon::drop(const std::string& id) {
-    bridge_->detach(id);
+    (void)bridge_->detach(id);  // nothing ran: nothing was dropped
     dataflows_.erase(id);
 }
 
@@ -522,6 +523,11 @@ void Daemon::finished(const std::string& dataflow_id) {
     set_phase(flow, Phase::kFinished);
     message::DataflowFinishedOnMachine done;
     done.dataflow_id = dataflow_id;
+    // Routing first stops (the egress sends what its producers left), then the counts are final.
+    done.drops = flow.local->drops();
+    for (auto& d : bridge_->detach(dataflow_id)) {
+        message::add_drop(done.drops, std::move(d));
+    }
     for (const auto& r : flow.local->results()) {
         done.results.push_back(message::NodeResultInfo{r.node_id, options_.machine_id, r.success,
                                                        r.status, r.killed_after_grace,
@@ -531,13 +537,36 @@ void Daemon::finished(const std::string& dataflow_id) {
         unreported_finishes_.push_back(dataflow_id);
     }
     link_->send(message::make(done));
-    say(fmt::format("dataflow {} finished on this machine", dataflow_id));
+    say(fmt::format("dataflow {} {} on this machine", dataflow_id,
+                    message::finished_line(done.drops)));
     // Keep the descriptor for `dora logs`; free the shared memory now.
-    bridge_->detach(dataflow_id);
     flow.local.reset();
     archived_.emplace(dataflow_id, std::move(it->second));
     dataflows_.erase(it);
     maybe_exit();
+}
+
+std::vector<message::DropCount> Daemon::drops_of(const Dataflow& flow) const {
+    auto drops = flow.local->drops();
+    for (auto& d : bridge_->drops(flow.id)) {
+        message::add_drop(drops, std::move(d));
+    }
+    return drops;
+}
+
+void Daemon::send_drops() {
+    for (auto& [id, flow] : dataflows_) {
+        if (!flow->local || (flow->phase != Phase::kRunning && flow->phase != Phase::kStopping)) {
+            continue;
+        }
+        auto drops = drops_of(*flow);
+        const uint64_t total = message::total_dropped(drops);
+        if (total == flow->reported_drop_total) {
+            continue;
+        }
+        flow->reported_drop_total = total;
+        link_->send(message::make(message::DataflowDrops{id, std::move(drops)}));
+    }
 }
 
 void Daemon::handle(const message::ReadLogs& request) {

@@ -76,7 +76,8 @@ class Daemon {
         Descriptor descriptor;
         std::unique_ptr<LocalDataflow> local;
         Phase phase = Phase::kPreparing;
-        Timer routing_poll;  // while kPreparing: waits for remote subscribers
+        Timer routing_poll;                // while kPreparing: waits for remote subscribers
+        uint64_t reported_drop_total = 0;  // what the last DataflowDrops said, in all
     };
 
     Daemon(EventLoop& loop, DaemonOptions options);
@@ -124,6 +125,10 @@ class Daemon {
                                              const std::string& cli_machine) const;
     void prepare(const message::PrepareDataflow& request, Descriptor descriptor);
     void finished(const std::string& dataflow_id);
+    // Every drop of a dataflow on this machine so far (its queues, then routing).
+    [[nodiscard]] std::vector<message::DropCount> drops_of(const Dataflow& flow) const;
+    // Once a second: DataflowDrops for each running dataflow whose drops grew (`dora list`).
+    void send_drops();
     void maybe_exit();
 
     EventLoop& loop_;
@@ -149,6 +154,7 @@ class Daemon {
     std::vector<uint64_t> closed_joins_;  // destroyed by reap_joins_ (not inside their handlers)
     Deferred reap_joins_;
     Deferred finish_pending_;  // LocalDataflow::on_finished: report at the end of the iteration
+    Timer drops_timer_;        // send_drops
     bool shutting_down_ = false;
     // Dataflows whose downloads run before they are prepared; true once stopped meanwhile.
     std::map<std::string, bool> fetching_;

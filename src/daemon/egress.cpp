@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <string>
 
 #include "shm/pool.hpp"
@@ -25,6 +26,9 @@ struct Egress::State {
     shm::SegmentCache cache;
     std::atomic<bool> stop{false};
     std::atomic<size_t> in_flight_bytes{0};  // payload + attachment of samples not yet put
+    std::unique_ptr<std::atomic<uint64_t>[]> dropped;  // by egress ring
+    mutable std::mutex reason_mutex;                   // guards reason
+    std::string reason;                                // why the last drop happened
 
     State(shm::Region* r, std::vector<std::string> k, zenoh::Publisher p, EgressLimits l,
           std::map<uint16_t, std::string> senders)
@@ -32,8 +36,28 @@ struct Egress::State {
           keys(std::move(k)),
           publisher(std::move(p)),
           limits(l),
-          cache(std::move(senders)) {}
+          cache(std::move(senders)),
+          dropped(new std::atomic<uint64_t>[keys.size()]()) {}
+
+    void count_drop(size_t ring, uint64_t n, const std::string& why) {
+        if (n == 0) {
+            return;
+        }
+        dropped[ring].fetch_add(n, std::memory_order_relaxed);
+        std::lock_guard lock(reason_mutex);
+        reason = why;
+    }
 };
+
+uint64_t Egress::dropped(size_t stream) const {
+    return stream < state_->keys.size() ? state_->dropped[stream].load(std::memory_order_relaxed)
+                                        : 0;
+}
+
+std::string Egress::last_drop_reason() const {
+    std::lock_guard lock(state_->reason_mutex);
+    return state_->reason;
+}
 
 Result<std::unique_ptr<Egress>> Egress::start(LocalDataflow& dataflow, zenoh::Publisher publisher,
                                               EgressLimits limits) {
@@ -77,12 +101,14 @@ void Egress::run(const std::shared_ptr<State>& state) {
         last_pass = state->stop.load();
         const uint32_t seen = region.signal().current();
         std::vector<zenoh::OutgoingSample> batch;
+        std::vector<uint64_t> batched(rings, 0);  // data samples per ring, end markers left out
         for (uint32_t i = 0; i < rings; ++i) {
             shm::Ring ring = region.ring(i);
             while (auto entry = ring.pop()) {
                 auto view = state->cache.view(*entry);
                 if (!view) {
                     state->cache.release(*entry);
+                    state->count_drop(i, 1, view.error().message());
                     continue;
                 }
                 std::atomic<uint32_t>* refcount = view->refcount;
@@ -98,16 +124,21 @@ void Egress::run(const std::shared_ptr<State>& state) {
                         state->in_flight_bytes.fetch_sub(bytes, std::memory_order_relaxed);
                         refcount->fetch_sub(1, std::memory_order_acq_rel);
                     }});
+                ++batched[i];
             }
             if (!ended[i] && ring.closed() && ring.empty()) {
                 ended[i] = true;
                 batch.push_back(zenoh::OutgoingSample{
-                    state->keys[i], {}, zenoh::Bytes{kEndMarker, 1}, [state] {}});
+                    state->keys[i], {}, zenoh::Bytes{kEndMarker, 1}, [state] {}, false});
             }
         }
         if (!batch.empty()) {
             // A closed session releases the batch at once: nothing is left to publish to.
-            (void)state->publisher.publish(std::move(batch));
+            if (auto sent = state->publisher.publish(std::move(batch)); !sent) {
+                for (uint32_t i = 0; i < rings; ++i) {
+                    state->count_drop(i, batched[i], sent.error().message());
+                }
+            }
             // Past either limit, wait (the rings keep dropping their oldest meanwhile, as every
             // dora queue does, and count it).
             while ((state->publisher.queued() > state->limits.max_samples ||

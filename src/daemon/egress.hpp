@@ -12,6 +12,10 @@
 // per ring, reported by LocalDataflow), so neither a producer nor the daemon's loop waits on a slow
 // publication.
 //
+// A sample that cannot be handed to the session (its sender's segment cannot be mapped, or the
+// session is closed) is counted per stream (dropped()); so are, in the egress ring itself, the
+// oldest samples a full ring drops (LocalDataflow::drops()).
+//
 // Lifecycle: start() starts the thread. stop() (the daemon's loop thread) asks it to drain what
 // the producers left one more time, send the end markers of closed rings, and finish; it joins
 // the thread. Samples still queued in the Publisher keep what they point into alive (shared
@@ -52,6 +56,9 @@ class Egress {
     Egress& operator=(const Egress&) = delete;
 
     void stop();
+    // Samples of egress stream `stream` lost here so far (any thread), and why the last was.
+    [[nodiscard]] uint64_t dropped(size_t stream) const;
+    [[nodiscard]] std::string last_drop_reason() const;
 
   private:
     struct State;

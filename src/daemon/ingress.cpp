@@ -94,6 +94,18 @@ uint64_t Ingress::dropped() const {
     return total;
 }
 
+void Ingress::add_drops(std::vector<message::DropCount>& drops,
+                        const std::string& machine_id) const {
+    const auto& plan = dataflow_.plan();
+    for (const auto& stream : streams_) {
+        for (const RingRef& ref : stream->plan->receivers) {
+            const PlannedNode& node = plan.nodes[ref.node];
+            message::add_drop(drops, {message::kDropIngress, machine_id, node.descriptor->id,
+                                      node.inputs[ref.ring].id, stream->dropped});
+        }
+    }
+}
+
 void Ingress::report_drops() {
     const auto& plan = dataflow_.plan();
     for (auto& stream : streams_) {
@@ -104,10 +116,11 @@ void Ingress::report_drops() {
         for (const RingRef& ref : stream->plan->receivers) {
             const PlannedNode& node = plan.nodes[ref.node];
             note_(node.descriptor->id,
-                  fmt::format("input {} lost {} message(s) so far from {}/{} on another machine: "
-                              "this daemon could not store them ({})",
-                              node.inputs[ref.ring].id, stream->dropped, stream->plan->node,
-                              stream->plan->output, stream->last_error));
+                  fmt::format("input {} of node {}: {} message(s) dropped at ingress so far (from "
+                              "{}/{} on another machine): this daemon could not store them ({}); "
+                              "consume faster, release inputs sooner or free shared memory",
+                              node.inputs[ref.ring].id, node.descriptor->id, stream->dropped,
+                              stream->plan->node, stream->plan->output, stream->last_error));
         }
     }
 }

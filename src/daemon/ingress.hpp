@@ -43,6 +43,8 @@ class Ingress {
 
     // Arrivals that could not be stored, over all streams.
     [[nodiscard]] uint64_t dropped() const;
+    // The same per receiving input (place ingress; each receiver of a lost arrival lost it).
+    void add_drops(std::vector<message::DropCount>& drops, const std::string& machine_id) const;
 
   private:
     struct Stream {

@@ -552,16 +552,20 @@ void LocalDataflow::report_egress_drops() {
         const EgressStream& stream = plan_.egress[e];
         if (stream.consumed_remotely) {
             note(nodes_[stream.node].id,
-                 fmt::format("output {} dropped {} message(s) bound for other machines so far: "
-                             "its queue to the network ({} deep) was full, the link or the "
-                             "consumers on other machines are slower than this producer",
-                             stream.output, dropped, egress_.ring(e).capacity()));
+                 fmt::format("output {} of node {}: {} message(s) dropped at egress so far: its "
+                             "queue to the network ({} deep) was full; the link or the consumers "
+                             "on other machines are slower than this producer: slow it down or "
+                             "send less",
+                             stream.output, nodes_[stream.node].id, dropped,
+                             egress_.ring(e).capacity()));
         } else {
             note(nodes_[stream.node].id,
-                 fmt::format("output {} dropped {} message(s) published for debug inspection so "
-                             "far: its queue to Zenoh ({} deep) was full, the publisher is slower "
-                             "than this producer (local consumers are not affected)",
-                             stream.output, dropped, egress_.ring(e).capacity()));
+                 fmt::format("output {} of node {}: {} message(s) published for debug inspection "
+                             "dropped at egress so far: its queue to Zenoh ({} deep) was full, the "
+                             "publisher is slower than this producer (local consumers are not "
+                             "affected)",
+                             stream.output, nodes_[stream.node].id, dropped,
+                             egress_.ring(e).capacity()));
         }
     }
 }
@@ -615,6 +619,24 @@ std::map<std::string, uint64_t> LocalDataflow::dropped_inputs() const {
         }
     }
     return result;
+}
+
+std::vector<message::DropCount> LocalDataflow::drops() const {
+    std::vector<message::DropCount> out;
+    for (size_t n = 0; n < plan_.nodes.size(); ++n) {
+        for (uint32_t i = 0; i < plan_.nodes[n].inputs.size(); ++i) {
+            message::add_drop(
+                out, {message::kDropInputQueue, options_.machine_id, plan_.nodes[n].descriptor->id,
+                      plan_.nodes[n].inputs[i].id, regions_[n].ring(i).dropped()});
+        }
+    }
+    for (uint32_t e = 0; egress_.valid() && e < plan_.egress.size(); ++e) {
+        const EgressStream& stream = plan_.egress[e];
+        message::add_drop(out, {message::kDropEgress, options_.machine_id,
+                                plan_.nodes[stream.node].descriptor->id, stream.output,
+                                egress_.ring(e).dropped()});
+    }
+    return out;
 }
 
 void LocalDataflow::on_exit(NodeState& node, int status) {

@@ -34,6 +34,7 @@
 #include "daemon/input_timeouts.hpp"
 #include "daemon/log_file.hpp"
 #include "daemon/watched_process.hpp"
+#include "message/drops.hpp"
 #include "message/node_config.hpp"
 #include "message/node_config_file.hpp"
 #include "shm/pool.hpp"
@@ -118,6 +119,9 @@ class LocalDataflow {
     [[nodiscard]] const std::string& id() const { return options_.dataflow_id; }
     // Dropped inputs per "node/input", read from the rings.
     [[nodiscard]] std::map<std::string, uint64_t> dropped_inputs() const;
+    // Every drop counted here so far: the input queues (place input_queue) and the queues to
+    // other machines (egress); nonzero counts only.
+    [[nodiscard]] std::vector<message::DropCount> drops() const;
 
     // A node's lifecycle on this machine. The allowed transitions are in one place
     // (LocalDataflow::set_phase):

@@ -2,6 +2,10 @@
 
 namespace dora::daemon {
 
+namespace {
+constexpr auto kReportInterval = std::chrono::seconds(1);
+}  // namespace
+
 ZenohBridge::ZenohBridge(EventLoop& loop, ZenohBridgeOptions options)
     : loop_(loop), options_(std::move(options)) {}
 
@@ -51,6 +55,8 @@ Result<> ZenohBridge::attach(LocalDataflow& dataflow, Ingress::Note note) {
         return {};
     }
     Route route;
+    route.dataflow = &dataflow;
+    route.note = note;
     if (!plan.ingress.empty()) {
         auto ingress = Ingress::start(loop_, *session_, dataflow, std::move(note));
         if (!ingress) {
@@ -64,9 +70,63 @@ Result<> ZenohBridge::attach(LocalDataflow& dataflow, Ingress::Note note) {
             return fail(egress.error());
         }
         route.egress = std::move(*egress);
+        for (const auto& stream : plan.egress) {
+            session_->track_undelivered(stream.key);
+        }
+        route.reported_egress.assign(plan.egress.size(), 0);
+        route.reported_link.assign(plan.egress.size(), 0);
     }
-    routes_.insert_or_assign(dataflow.id(), std::move(route));
+    auto& stored = routes_.insert_or_assign(dataflow.id(), std::move(route)).first->second;
+    if (stored.egress) {
+        Route* r = &stored;  // map nodes stay put; the timer dies with the route
+        stored.report = loop_.add_periodic(kReportInterval, [this, r] { report_drops(*r); });
+    }
     return {};
+}
+
+std::vector<message::DropCount> ZenohBridge::drops(const std::string& dataflow_id) const {
+    std::vector<message::DropCount> out;
+    auto it = routes_.find(dataflow_id);
+    if (it == routes_.end()) {
+        return out;
+    }
+    const Route& route = it->second;
+    const auto& plan = route.dataflow->plan();
+    for (size_t e = 0; route.egress && e < plan.egress.size(); ++e) {
+        const auto& stream = plan.egress[e];
+        const std::string& node = plan.nodes[stream.node].descriptor->id;
+        message::add_drop(out, {message::kDropEgress, options_.machine_id, node, stream.output,
+                                route.egress->dropped(e)});
+        message::add_drop(out, {message::kDropLink, options_.machine_id, node, stream.output,
+                                session_->undelivered(stream.key)});
+    }
+    if (route.ingress) {
+        route.ingress->add_drops(out, options_.machine_id);
+    }
+    return out;
+}
+
+void ZenohBridge::report_drops(Route& route) {
+    const auto& plan = route.dataflow->plan();
+    for (size_t e = 0; e < plan.egress.size(); ++e) {
+        const auto& stream = plan.egress[e];
+        const std::string& node = plan.nodes[stream.node].descriptor->id;
+        if (uint64_t n = route.egress->dropped(e); n > route.reported_egress[e]) {
+            route.reported_egress[e] = n;
+            route.note(node, fmt::format("output {} of node {}: {} message(s) dropped at egress "
+                                         "so far: {}; check this daemon's log",
+                                         stream.output, node, n, route.egress->last_drop_reason()));
+        }
+        if (uint64_t n = session_->undelivered(stream.key); n > route.reported_link[e]) {
+            route.reported_link[e] = n;
+            route.note(node,
+                       fmt::format("output {} of node {}: {} message(s) dropped on the link so "
+                                   "far: the consuming machine's link was down, did not read "
+                                   "(too much queued), or it had no subscriber; check the "
+                                   "network and the other daemons, or slow this producer",
+                                   stream.output, node, n));
+        }
+    }
 }
 
 bool ZenohBridge::remote_subscribers_ready(const LocalDataflow& dataflow) const {
@@ -78,15 +138,24 @@ bool ZenohBridge::remote_subscribers_ready(const LocalDataflow& dataflow) const 
     return true;
 }
 
-void ZenohBridge::detach(const std::string& dataflow_id) {
+std::vector<message::DropCount> ZenohBridge::detach(const std::string& dataflow_id) {
     auto it = routes_.find(dataflow_id);
     if (it == routes_.end()) {
-        return;
+        return {};
     }
     if (it->second.egress) {
         it->second.egress->stop();
+        session_->flush_publishers();  // what it handed over is counted if it cannot go
+    }
+    auto final_drops = drops(dataflow_id);
+    if (it->second.egress) {
+        report_drops(it->second);
+        for (const auto& stream : it->second.dataflow->plan().egress) {
+            session_->untrack_undelivered(stream.key);
+        }
     }
     routes_.erase(it);
+    return final_drops;
 }
 
 size_t ZenohBridge::unpublished() const {

@@ -8,6 +8,12 @@
 // each pair, the daemon whose machine id sorts later dials (each pair connects once). In client
 // mode (ZENOH_CONFIG) the router is dialled instead and set_peers does nothing.
 //
+// Drops: the bridge counts what leaves this machine per egress stream (the producer's output):
+// samples the egress could not hand over (place egress) and copies the session could not send
+// (place link: no subscriber any more, a link down or not reading); the Ingress counts what
+// arrives and cannot be stored (place ingress). While a count grows, the producer's (or
+// receiver's) log gets a line once a second saying so, why, and what to do.
+//
 // Thread safety: the daemon's loop thread only.
 #pragma once
 
@@ -60,19 +66,27 @@ class ZenohBridge {
     [[nodiscard]] bool has_remote_subscriber(std::string_view key) const {
         return session_->has_remote_subscriber(key);
     }
+    // What routing dropped for the dataflow so far (egress, link, ingress); nonzero counts.
+    [[nodiscard]] std::vector<message::DropCount> drops(const std::string& dataflow_id) const;
     // Stops routing for it (the egress sends what its producers left and the end markers first);
-    // call before destroying the LocalDataflow.
-    void detach(const std::string& dataflow_id);
+    // call before destroying the LocalDataflow. Returns its final drops(), as they stood.
+    std::vector<message::DropCount> detach(const std::string& dataflow_id);
     // Samples handed to the session and not yet put, plus bytes not yet written to its links:
     // zero once everything published so far has left this process.
     [[nodiscard]] size_t unpublished() const;
 
   private:
     struct Route {
+        LocalDataflow* dataflow = nullptr;
+        Ingress::Note note;
         std::unique_ptr<Ingress> ingress;
         std::unique_ptr<Egress> egress;
+        std::vector<uint64_t> reported_egress;  // per egress stream: counts already reported
+        std::vector<uint64_t> reported_link;
+        Timer report;
     };
     ZenohBridge(EventLoop& loop, ZenohBridgeOptions options);
+    void report_drops(Route& route);
 
     EventLoop& loop_;
     ZenohBridgeOptions options_;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "message/control.hpp"
+#include "message/drops.hpp"
 
 namespace dora::message {
 
@@ -56,8 +57,9 @@ struct DataflowInfo {
     std::vector<std::pair<std::string, std::vector<std::string>>> nodes_per_machine;
     std::vector<NodeResultInfo> results;  // once finished
     std::vector<std::string> waiting;     // dynamic nodes whose process has not joined yet
+    std::vector<DropCount> drops;         // so far (live), or in all once finished
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataflowInfo, id, name, status, nodes_per_machine,
-                                                results, waiting)
+                                                results, waiting, drops)
 
 }  // namespace dora::message

@@ -25,11 +25,12 @@ struct DataflowResult {
     std::string dataflow_id;
     bool success = false;
     std::vector<NodeResultInfo> results;
-    std::string error;  // set when it never ran (e.g. a daemon refused to prepare it)
+    std::string error;             // set when it never ran (e.g. a daemon refused to prepare it)
+    std::vector<DropCount> drops;  // every machine's, in all
     static constexpr const char* kType = "coordinator.dataflow_result";
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataflowResult, dataflow_id, success, results,
-                                                error)
+                                                error, drops)
 
 struct DataflowList {
     std::vector<DataflowInfo> dataflows;

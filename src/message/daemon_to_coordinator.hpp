@@ -59,13 +59,24 @@ struct DynamicNodeStatus {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DynamicNodeStatus, dataflow_id, node_id, status)
 
-// Every node of the dataflow on this machine has exited.
+// Every node of the dataflow on this machine has exited; `drops` are this machine's final counts.
 struct DataflowFinishedOnMachine {
     std::string dataflow_id;
     std::vector<NodeResultInfo> results;
+    std::vector<DropCount> drops;
     static constexpr const char* kType = "daemon.finished";
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataflowFinishedOnMachine, dataflow_id, results)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataflowFinishedOnMachine, dataflow_id, results,
+                                                drops)
+
+// What this machine dropped of a running dataflow so far (every count, not a difference); sent
+// at most once a second, when a count grew.
+struct DataflowDrops {
+    std::string dataflow_id;
+    std::vector<DropCount> drops;
+    static constexpr const char* kType = "daemon.drops";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataflowDrops, dataflow_id, drops)
 
 // Reply to ReadLogs.
 struct DaemonLogsReply {
@@ -95,7 +106,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DaemonBuildResult, request_id, s
 // Everything a daemon sends its coordinator after the hello.
 using DaemonToCoordinator =
     std::variant<DaemonRegister, DaemonHeartbeat, DataflowPrepared, DataflowSpawned, DaemonLog,
-                 DynamicNodeStatus, DataflowFinishedOnMachine, DaemonLogsReply, DaemonBuildOutput,
-                 DaemonBuildResult, ErrorMessage>;
+                 DynamicNodeStatus, DataflowFinishedOnMachine, DataflowDrops, DaemonLogsReply,
+                 DaemonBuildOutput, DaemonBuildResult, ErrorMessage>;
 
 }  // namespace dora::message

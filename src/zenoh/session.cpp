@@ -450,6 +450,9 @@ const Session::Route& Session::route_for(std::string_view key) {
             route.faces.push_back(sub.face);
         }
     }
+    if (auto tracked = undelivered_.find(key); tracked != undelivered_.end()) {
+        route.undelivered = &tracked->second;
+    }
     return routes_.emplace(std::string(key), std::move(route)).first->second;
 }
 
@@ -466,17 +469,25 @@ void Session::route(uint64_t from_face, std::string_view key, const Push& push) 
         }
     }
     bool local = from_face == 0;
+    uint64_t unsent = 0;  // copies for matching faces that were not sent
+    size_t targets = route.local.size();
     if (mode() == Mode::kClient && local) {
+        targets += faces_.size();
         for (auto& [id, face] : faces_) {
-            send_push(face, key, push);
+            unsent += send_push(face, key, push) ? 0 : 1;
         }
     } else if (mode() == Mode::kRouter || local) {
         for (uint64_t id : route.faces) {
             auto face = faces_.find(id);
-            if (id != from_face && face != faces_.end()) {
-                send_push(face->second, key, push);
+            if (id == from_face) {
+                continue;
             }
+            ++targets;
+            unsent += face != faces_.end() && send_push(face->second, key, push) ? 0 : 1;
         }
+    }
+    if (local && route.undelivered != nullptr && put != nullptr && count_undelivered_) {
+        *route.undelivered += targets == 0 ? 1 : unsent;
     }
     if (--routing_depth_ == 0) {
         if (routes_stale_) {
@@ -495,9 +506,9 @@ void Session::invalidate_routes() {
     }
 }
 
-void Session::send_push(Face& face, std::string_view key, const Push& push) {
+bool Session::send_push(Face& face, std::string_view key, const Push& push) {
     if (face.transport->state() != Transport::State::kEstablished) {
-        return;
+        return false;
     }
     if (face.transport->pending_bytes() > kMaxPendingBytes) {
         // A face that does not read: drop for it, and say so (counted, never silent).
@@ -506,14 +517,36 @@ void Session::send_push(Face& face, std::string_view key, const Push& push) {
             log(fmt::format("zenoh session: face {} is not reading; {} samples dropped so far",
                             face.id, face.dropped));
         }
-        return;
+        return false;
     }
     Push out{WireExpr{0, key, false}, push.ext, push.body, {}};
     auto sent = face.transport->send(out);
     if (!sent) {
         log(fmt::format("zenoh session: PUSH to face {} failed: {}", face.id,
                         sent.error().message()));
+        return false;
     }
+    return true;
+}
+
+void Session::track_undelivered(const std::string& key) {
+    if (undelivered_.emplace(key, 0).second) {
+        invalidate_routes();
+    }
+}
+
+void Session::untrack_undelivered(const std::string& key) {
+    if (routing_depth_ > 0) {
+        return;  // a route in use points at the counter: it stays (counting) rather than dangle
+    }
+    routes_.clear();  // they point at the counter
+    routes_stale_ = false;
+    undelivered_.erase(key);
+}
+
+uint64_t Session::undelivered(const std::string& key) const {
+    auto it = undelivered_.find(key);
+    return it == undelivered_.end() ? 0 : it->second;
 }
 
 bool Session::has_remote_subscriber(std::string_view key) const {

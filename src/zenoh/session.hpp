@@ -107,6 +107,9 @@ struct OutgoingSample {
     // copied into the link batches, or it was dropped for a link that does not read), or on the
     // publishing thread if the session is already gone. May be empty.
     std::function<void()> release;
+    // Whether a failure to deliver it counts (Session::undelivered); false for control samples
+    // such as end-of-stream markers, which are no messages.
+    bool counted = true;
 };
 
 class Session;
@@ -208,8 +211,17 @@ class Session final : public TransportHandler {
                                           TokenCallback on_token, std::function<void()> on_done);
     // Bytes queued on all links and not yet written.
     [[nodiscard]] size_t pending_bytes() const;
+    // Counting what this session's own puts on exactly `key` failed to deliver: a put that
+    // matched no subscriber at all, and each copy not sent to a matching face (its link is down
+    // or does not read). Counting starts at track_undelivered (again: no effect) and stops at
+    // untrack_undelivered; undelivered() is 0 for a key not tracked.
+    void track_undelivered(const std::string& key);
+    void untrack_undelivered(const std::string& key);
+    [[nodiscard]] uint64_t undelivered(const std::string& key) const;
     // A handle through which other threads publish (loop thread to create; see Publisher).
     [[nodiscard]] Publisher publisher();
+    // Puts what Publishers have handed over so far now, rather than on the loop's next turn.
+    void flush_publishers();
     // Connects to one more endpoint (and reconnects to it whenever the link drops).
     void connect_to(const Endpoint& endpoint) { connect(endpoint); }
 
@@ -347,7 +359,8 @@ class Session final : public TransportHandler {
     void on_declare(Face& face, const Declare& declare);
     void on_push(Face& face, const Push& push);
     void route(uint64_t from_face, std::string_view key, const Push& push);
-    void send_push(Face& face, std::string_view key, const Push& push);
+    // False when the push was not sent (link not established, not reading, or a send error).
+    bool send_push(Face& face, std::string_view key, const Push& push);
 
     // Subscribers (session_interest.cpp holds the interest side).
     void undeclare_subscriber(uint32_t id);
@@ -375,6 +388,7 @@ class Session final : public TransportHandler {
     struct Route {
         std::vector<uint32_t> local;
         std::vector<uint64_t> faces;
+        uint64_t* undelivered = nullptr;  // the key's counter when tracked (undelivered_)
     };
     struct KeyHash {
         using is_transparent = void;
@@ -386,6 +400,7 @@ class Session final : public TransportHandler {
     EventLoop& loop_;
     SessionOptions options_;
     std::unordered_map<std::string, Route, KeyHash, std::equal_to<>> routes_;
+    std::map<std::string, uint64_t, std::less<>> undelivered_;  // tracked keys (node-stable)
     std::vector<std::unique_ptr<TcpListener>> listeners_;
     std::map<uint64_t, Face> faces_;
     std::unordered_map<Transport*, uint64_t> face_ids_;
@@ -419,6 +434,7 @@ class Session final : public TransportHandler {
     // Interest ids we choose (liveliness); face ids (small) name our per-face peer interests.
     uint64_t next_interest_ = uint64_t{1} << 30;
     int routing_depth_ = 0;
+    bool count_undelivered_ = true;  // false while putting an OutgoingSample that is not counted
     bool routes_stale_ = false;
     // Subscribers removed while route() runs, kept whole until it returns: one of their
     // callbacks may be the one running (a subscription destroyed from its own callback).

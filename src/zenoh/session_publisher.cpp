@@ -79,6 +79,12 @@ Publisher Session::publisher() {
     return Publisher(publish_queue_);
 }
 
+void Session::flush_publishers() {
+    if (publish_queue_) {
+        drain_publish_queue();  // a drain already posted then finds nothing, harmlessly
+    }
+}
+
 void Session::drain_publish_queue() {
     std::vector<OutgoingSample> batch;
     {
@@ -87,7 +93,9 @@ void Session::drain_publish_queue() {
         publish_queue_->scheduled = false;
     }
     for (auto& s : batch) {
+        count_undelivered_ = s.counted;
         auto sent = put(s.key, s.payload, std::nullopt, s.attachment);
+        count_undelivered_ = true;
         if (!sent) {
             log(fmt::format("zenoh publisher: sample on '{}' dropped: {}", s.key,
                             sent.error().message()));

@@ -66,6 +66,33 @@ TEST_F(SessionTest, DestroyingASubscriptionUndeclaresItToThePeer) {
     EXPECT_TRUE(got.samples.empty());
 }
 
+TEST_F(SessionTest, TrackedKeyCountsPutsThatReachNoSubscriber) {
+    auto a = open(Mode::kPeer, {"tcp/127.0.0.1:0"}, {});
+    auto b = open(Mode::kPeer, {}, {at(*a)});
+    a->track_undelivered("demo/x");
+    ASSERT_TRUE(a->put("demo/x", as_bytes("nobody")));
+    ASSERT_TRUE(a->put("demo/untracked", as_bytes("nobody")));
+    EXPECT_EQ(a->undelivered("demo/x"), 1u);
+    EXPECT_EQ(a->undelivered("demo/untracked"), 0u);
+
+    Received got;
+    auto subscription = b->declare_subscriber("demo/**", got.callback()).value();
+    ASSERT_TRUE(run_until([&] { return a->has_remote_subscriber("demo/x"); }));
+    ASSERT_TRUE(a->put("demo/x", as_bytes("delivered")));
+    ASSERT_TRUE(run_until([&] { return got.has("demo/x", "delivered"); }));
+    EXPECT_EQ(a->undelivered("demo/x"), 1u);
+
+    // The subscriber's machine goes away: what is put meanwhile is counted, not lost silently.
+    b.reset();
+    ASSERT_TRUE(run_until([&] { return !a->has_remote_subscriber("demo/x"); }));
+    ASSERT_TRUE(a->put("demo/x", as_bytes("lost")));
+    EXPECT_EQ(a->undelivered("demo/x"), 2u);
+
+    a->untrack_undelivered("demo/x");
+    ASSERT_TRUE(a->put("demo/x", as_bytes("not counted")));
+    EXPECT_EQ(a->undelivered("demo/x"), 0u);
+}
+
 TEST_F(SessionTest, MovedSubscriptionStaysDeclared) {
     auto a = open(Mode::kPeer, {}, {});
     Received got;

@@ -74,7 +74,7 @@ TEST_F(ClusterTest, AttachedStartStreamsEveryMachinesOutputAndExitsZero) {
     EXPECT_TRUE(contains(result.out, "beacon on daemon `cloud`: stdout    producer sent 3"));
     auto list = run({"list"});
     EXPECT_TRUE(
-        std::regex_search(list.out, std::regex("finished +cloud: beacon; edge1: source, sink")))
+        std::regex_search(list.out, std::regex("finished +0 +cloud: beacon; edge1: source, sink")))
         << list.out;
 }
 
@@ -113,7 +113,7 @@ nodes:
     ASSERT_EQ(started.code, 0) << started.err;
     EXPECT_FALSE(contains(started.out, "attaching"));
     auto list = run({"list"});
-    EXPECT_TRUE(std::regex_search(list.out, std::regex("clock +running +cloud: clock")))
+    EXPECT_TRUE(std::regex_search(list.out, std::regex("clock +running +0 +cloud: clock")))
         << list.out;
     // The log file is read where the node runs; wait until the node has written something.
     EXPECT_TRUE(wait_until(

@@ -14,11 +14,10 @@
 // What does not hold the same way across machines is asserted as it holds there, and said so
 // next to the test:
 //   - Queue drops: on one machine every message the producer sent is either received or counted
-//     as dropped by the consumer's input queue (received + dropped == sent). Across machines the
-//     producer daemon's queue to the network drops too (reported on the producer's log, and
-//     counted in the test), and a link that does not read drops what it cannot send (in the
-//     daemon's log only; none in this test), so received + dropped + network-queue drops ==
-//     sent holds here. Summing every drop in the dataflow's result is still to come.
+//     as dropped by the consumer's input queue. Across machines the producer daemon's queue to
+//     the network (egress), the link and the receiving daemon (ingress) may drop too, each
+//     reported on the log of the node concerned. On both paths the run ends "finished with N
+//     message(s) dropped (...)" where N is exactly sent - received, and --strict fails it.
 //   - Killing the owner of the nodes: `dora run` owns its nodes; with daemons the attached CLI
 //     owns nothing (killing it leaves the dataflow running, by design), the daemons do. The test
 //     kills whichever owns the nodes.
@@ -88,15 +87,19 @@ class Dataflow : public ::testing::TestWithParam<DataPath> {
     // Starts the dataflow as a user would on this data path and returns the attached process
     // that prints the nodes' output and exits with the dataflow's result. `grace` is how long
     // a node has to exit after a stop() before it is killed.
-    std::unique_ptr<Process> start(const fs::path& file, std::chrono::seconds grace = 15s) {
+    // `extra` goes after the verb's own arguments (e.g. --strict).
+    std::unique_ptr<Process> start(const fs::path& file, std::chrono::seconds grace = 15s,
+                                   const std::vector<std::string>& extra = {}) {
         grace_ = grace;
         if (two_daemons()) {
-            return cluster_->spawn({"start", file.string(), "--attach"});
+            std::vector<std::string> args{"start", file.string(), "--attach"};
+            args.insert(args.end(), extra.begin(), extra.end());
+            return cluster_->spawn(args);
         }
-        return std::make_unique<Process>(
-            std::vector<std::string>{DORA_CLI_BINARY, "run", file.string(), "--grace-duration",
-                                     std::to_string(grace.count())},
-            SpawnOptions{.cwd = dir_.path()});
+        std::vector<std::string> args{DORA_CLI_BINARY, "run", file.string(), "--grace-duration",
+                                      std::to_string(grace.count())};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return std::make_unique<Process>(args, SpawnOptions{.cwd = dir_.path()});
     }
 
     // Stops the dataflow as a user would: SIGTERM to `dora run`; `dora stop <id>
@@ -315,13 +318,26 @@ nodes:
     EXPECT_FALSE(contains(run->err(), failed("polite")));
 }
 
-// Across machines the queue to the network drops too (see the top of the file).
-TEST_P(Dataflow, FullQueueDropsOldestAndCountsDrops) {
-    auto file = dataflow(R"(
+// The largest count in lines matching `pattern` (its group 1): drop reports carry totals so far.
+int last_total(const std::string& text, const std::string& pattern) {
+    int total = 0;
+    const std::regex re(pattern);
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator();
+         ++it) {
+        total = std::max(total, std::stoi((*it)[1]));
+    }
+    return total;
+}
+
+const char* const kFloodedSlowConsumer = R"(
 nodes:
   - {id: source, path: NODE, args: producer --count 200, outputs: [out], _unstable_deploy: {machine: a}}
   - {id: sink, path: NODE, args: slow --delay-ms 5, inputs: {in: {source: source/out, queue_size: 2}}, _unstable_deploy: {machine: b}}
-)");
+)";
+
+// Every message sent is received or counted where it was dropped; the run says how many.
+TEST_P(Dataflow, FullQueueDropsOldestAndCountsDrops) {
+    auto file = dataflow(kFloodedSlowConsumer);
     auto run = start(file);
     EXPECT_EQ(exit_code(run->wait(60s)), 0) << run->all();
     std::smatch m;
@@ -329,29 +345,49 @@ nodes:
     ASSERT_TRUE(std::regex_search(out, m, std::regex("slow received (\\d+) dropped (\\d+)")))
         << out;
     int received = std::stoi(m[1]);
-    int dropped = std::stoi(m[2]);
+    int dropped = std::stoi(m[2]);  // as the node's API counts its input queue's drops
     EXPECT_GT(received, 0);
     EXPECT_GT(dropped, 0);
-    if (two_daemons()) {
-        // The queue to the network on a may drop too: reported on the producer's log (the last
-        // report has the total). Drops of a link that does not read are in the daemon's log only.
-        int egress = 0;
-        std::regex egress_drops(
-            R"(output out dropped (\d+) message\(s\) bound for other machines)");
-        for (auto it = std::sregex_iterator(out.begin(), out.end(), egress_drops);
-             it != std::sregex_iterator(); ++it) {
-            egress = std::max(egress, std::stoi((*it)[1]));
-        }
-        std::cerr << "200 sent: " << received << " received, " << dropped
-                  << " dropped by the input queue, " << egress
-                  << " dropped by the queue to the network\n";
-        // A link that does not read would drop more (its count is in the daemon's log): with
-        // 200 small messages on loopback it never gets there.
-        EXPECT_EQ(received + dropped + egress, 200);
-    } else {
-        EXPECT_EQ(received + dropped, 200);
-    }
+    // Each place reports on the log of the node concerned, with the total so far.
+    int queue = last_total(out, R"(input in dropped (\d+) message\(s\) so far)");
+    int egress = last_total(
+        out,
+        R"(output out of node source: (\d+) message\(s\) dropped at egress so far: its queue)");
+    int link =
+        last_total(out, R"(output out of node source: (\d+) message\(s\) dropped on the link)");
+    int ingress =
+        last_total(out, R"(input in of node sink: (\d+) message\(s\) dropped at ingress)");
+    std::cerr << "200 sent: " << received << " received; dropped: input queue " << dropped
+              << " (reported " << queue << "), egress " << egress << ", link " << link
+              << ", ingress " << ingress << "\n";
+    EXPECT_EQ(queue, dropped);
+    EXPECT_EQ(received + queue + egress + link + ingress, 200);
+    // The result sums them: exactly what was sent and not received.
+    ASSERT_TRUE(std::regex_search(
+        run->err(), m,
+        std::regex(
+            R"(finished with (\d+) message\(s\) dropped \(egress (\d+), link (\d+), ingress (\d+), input queue (\d+)\))")))
+        << run->all();
+    EXPECT_EQ(std::stoi(m[1]), 200 - received);
+    EXPECT_EQ(std::stoi(m[2]), egress);
+    EXPECT_EQ(std::stoi(m[5]), dropped);
+    EXPECT_FALSE(contains(run->err(), "finished successfully"));
     EXPECT_TRUE(contains(out, runtime_line("sink", "input in dropped")));
+}
+
+TEST_P(Dataflow, StrictRunThatDroppedFails) {
+    auto file = dataflow(kFloodedSlowConsumer);
+    auto run = start(file, 15s, {"--strict"});
+    EXPECT_EQ(exit_code(run->wait(60s)), 1) << run->all();
+    EXPECT_TRUE(contains(run->err(), "message(s) dropped")) << run->all();
+    EXPECT_TRUE(contains(run->err(), "drops are failures here")) << run->all();
+}
+
+TEST_P(Dataflow, StrictDataflowKeyMakesDropsAFailure) {
+    auto file = dataflow(std::string("strict: true\n") + kFloodedSlowConsumer);
+    auto run = start(file);
+    EXPECT_EQ(exit_code(run->wait(60s)), 1) << run->all();
+    EXPECT_TRUE(contains(run->err(), "drops are failures here")) << run->all();
 }
 
 TEST_P(Dataflow, FortyMebibyteMessageArrivesIntact) {

@@ -35,9 +35,74 @@ std::unique_ptr<ZenohBridge> bridge(EventLoop& loop, const std::string& machine)
     return b ? std::move(*b) : nullptr;
 }
 
-TEST(RemoteRouting, ProducerOnOneMachineFeedsConsumerOnAnotherThenClosesIt) {
-    TempDir dir;  // the nodes' working directory: their logs go to out/ in it
-    auto descriptor = parse_descriptor(replace_all(R"(
+// Machines a and b, each with its bridge (both sessions on one loop, as the daemon runs its
+// session on its own loop), and one dataflow planned on both: `a_flow` and `b_flow`.
+class TwoMachines : public ::testing::Test {
+  protected:
+    // Parses `yaml` (NODE = the test node), connects the bridges and plans the dataflow.
+    void set_up(const std::string& yaml) {
+        auto parsed =
+            parse_descriptor(replace_all(yaml, "NODE", DORA_TEST_NODE), dir_ / "remote.yml");
+        ASSERT_TRUE(parsed) << parsed.error().message();
+        descriptor_ = std::move(*parsed);
+        auto created = EventLoop::create();
+        ASSERT_TRUE(created);
+        loop_ = std::move(*created);
+        a_ = bridge(*loop_, "a");
+        b_ = bridge(*loop_, "b");
+        ASSERT_TRUE(a_ && b_);
+        // b sorts after a, so b connects to a.
+        b_->set_peers({message::DaemonInfo{"a", a_->endpoints(), true, 0, {}}});
+        a_flow_ = make("a");
+        b_flow_ = make("b");
+        ASSERT_TRUE(a_flow_ && b_flow_);
+        auto note = [this](const std::string& node, const std::string& text) {
+            notes_ += node + ": " + text + "\n";
+        };
+        ASSERT_TRUE(b_->attach(*b_flow_, note));
+        ASSERT_TRUE(a_->attach(*a_flow_, note));
+        // The producer starts once its machine knows of the remote subscriber.
+        ASSERT_TRUE(wait([&] { return a_->remote_subscribers_ready(*a_flow_); }));
+    }
+
+    std::unique_ptr<LocalDataflow> make(const std::string& machine) {
+        LocalDataflowOptions options;
+        options.dataflow_id = id_;
+        options.machine_id = machine;
+        options.is_local = [machine](const NodeDescriptor& n) {
+            return n.deploy.machine.value_or("") == machine;
+        };
+        options.on_log = [this](const std::string& node, std::string_view, std::string_view line) {
+            if (node == "sink") sink_lines_ += std::string(line) + "\n";
+        };
+        options.on_finished = [this] { ++finished_; };
+        auto flow = LocalDataflow::create(*loop_, descriptor_, options);
+        EXPECT_TRUE(flow) << flow.error().message();
+        return flow ? std::move(*flow) : nullptr;
+    }
+
+    template <typename Condition>
+    bool wait(Condition condition, std::chrono::seconds limit = 30s) {
+        auto deadline = std::chrono::steady_clock::now() + limit;
+        while (!condition() && std::chrono::steady_clock::now() < deadline) {
+            loop_->run_once(10ms);
+        }
+        return condition();
+    }
+
+    TempDir dir_;  // the nodes' working directory: their logs go to out/ in it
+    Descriptor descriptor_;
+    std::unique_ptr<EventLoop> loop_;
+    const std::string id_ = Uuid::new_v7().to_string();
+    std::unique_ptr<LocalDataflow> a_flow_, b_flow_;
+    std::unique_ptr<ZenohBridge> a_, b_;  // destroyed first: their routes use the dataflows
+    std::string notes_;
+    std::string sink_lines_;
+    int finished_ = 0;
+};
+
+TEST_F(TwoMachines, ProducerOnOneMachineFeedsConsumerOnAnotherThenClosesIt) {
+    ASSERT_NO_FATAL_FAILURE(set_up(R"(
 nodes:
   - id: source
     path: NODE
@@ -49,71 +114,44 @@ nodes:
     args: consumer --expect 50
     inputs: {in: {source: source/out, queue_size: 100}}
     _unstable_deploy: {machine: b}
-)",
-                                                   "NODE", DORA_TEST_NODE),
-                                       dir / "remote.yml");
-    ASSERT_TRUE(descriptor) << descriptor.error().message();
-    auto loop = EventLoop::create();
-    ASSERT_TRUE(loop);
-    // Both machines' sessions on one loop: the daemon runs its session on its own loop too.
-    auto a = bridge(**loop, "a");
-    auto b = bridge(**loop, "b");
-    ASSERT_TRUE(a && b);
-    // b sorts after a, so b connects to a.
-    b->set_peers({message::DaemonInfo{"a", a->endpoints(), true, 0, {}}});
-
-    const std::string id = Uuid::new_v7().to_string();
-    std::vector<std::string> sink_lines;
-    int finished = 0;
-    auto make = [&](const std::string& machine) {
-        LocalDataflowOptions options;
-        options.dataflow_id = id;
-        options.machine_id = machine;
-        options.is_local = [machine](const NodeDescriptor& n) {
-            return n.deploy.machine.value_or("") == machine;
-        };
-        options.on_log = [&](const std::string& node, std::string_view, std::string_view line) {
-            if (node == "sink") sink_lines.emplace_back(line);
-        };
-        options.on_finished = [&] { ++finished; };
-        auto flow = LocalDataflow::create(**loop, *descriptor, options);
-        EXPECT_TRUE(flow) << flow.error().message();
-        return flow ? std::move(*flow) : nullptr;
-    };
-    auto flow_a = make("a");
-    auto flow_b = make("b");
-    ASSERT_TRUE(flow_a && flow_b);
-    ASSERT_EQ(flow_a->plan().egress.size(), 1u);
-    ASSERT_EQ(flow_b->plan().ingress.size(), 1u);
-    std::vector<std::string> notes;
-    auto note = [&](const std::string& node, const std::string& text) {
-        notes.push_back(node + ": " + text);
-    };
-    ASSERT_TRUE(b->attach(*flow_b, note));
-    ASSERT_TRUE(a->attach(*flow_a, note));
-    // The producer starts once its machine knows of the remote subscriber (no early output lost).
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!a->remote_subscribers_ready(*flow_a) && std::chrono::steady_clock::now() < deadline) {
-        (*loop)->run_once(10ms);
-    }
-    ASSERT_TRUE(a->remote_subscribers_ready(*flow_a));
-    ASSERT_TRUE(flow_b->start());
-    ASSERT_TRUE(flow_a->start());
-    deadline = std::chrono::steady_clock::now() + 30s;
-    while (finished < 2 && std::chrono::steady_clock::now() < deadline) {
-        (*loop)->run_once(50ms);
-    }
-    ASSERT_EQ(finished, 2);
-    std::string all;
-    for (const auto& l : sink_lines) all += l + "\n";
-    EXPECT_NE(all.find("total 50"), std::string::npos) << all;
-    EXPECT_NE(all.find("input closed in"), std::string::npos) << all;
-    for (const auto& r : flow_b->results()) {
+)"));
+    ASSERT_EQ(a_flow_->plan().egress.size(), 1u);
+    ASSERT_EQ(b_flow_->plan().ingress.size(), 1u);
+    ASSERT_TRUE(b_flow_->start());
+    ASSERT_TRUE(a_flow_->start());
+    ASSERT_TRUE(wait([&] { return finished_ == 2; }));
+    EXPECT_NE(sink_lines_.find("total 50"), std::string::npos) << sink_lines_;
+    EXPECT_NE(sink_lines_.find("input closed in"), std::string::npos) << sink_lines_;
+    for (const auto& r : b_flow_->results()) {
         EXPECT_TRUE(r.success) << r.node_id << " " << r.status;
     }
-    EXPECT_TRUE(notes.empty()) << ::testing::PrintToString(notes);  // nothing was lost
-    a->detach(id);
-    b->detach(id);
+    EXPECT_EQ(notes_, "");  // nothing was lost
+    EXPECT_TRUE(a_->detach(id_).empty());
+    EXPECT_TRUE(b_->detach(id_).empty());
+}
+
+TEST_F(TwoMachines, WhatIsSentAfterTheConsumingMachineLeftIsCountedAsLinkDrops) {
+    ASSERT_NO_FATAL_FAILURE(set_up(R"(
+nodes:
+  - {id: source, path: NODE, args: producer --count 20 --size 100, outputs: [out], _unstable_deploy: {machine: a}}
+  - {id: sink, path: NODE, args: consumer --expect 20, inputs: {in: source/out}, _unstable_deploy: {machine: b}}
+)"));
+    // Machine b stops routing (as when its daemon is gone) before the producer sends.
+    EXPECT_TRUE(b_->detach(id_).empty());
+    ASSERT_TRUE(wait([&] { return !a_->remote_subscribers_ready(*a_flow_); }));
+    ASSERT_TRUE(a_flow_->start());
+    ASSERT_TRUE(wait([&] { return finished_ == 1; }));
+
+    auto drops = a_->detach(id_);
+    ASSERT_EQ(drops.size(), 1u) << notes_;
+    EXPECT_EQ(drops[0].place, message::kDropLink);
+    EXPECT_EQ(drops[0].machine_id, "a");
+    EXPECT_EQ(drops[0].node_id, "source");
+    EXPECT_EQ(drops[0].port, "out");
+    EXPECT_EQ(drops[0].count, 20u);
+    EXPECT_NE(notes_.find("source: output out of node source: 20 message(s) dropped on the link"),
+              std::string::npos)
+        << notes_;
 }
 
 // What a watcher saw on one key: the producer's sequence numbers (test_node's payload layout: u64
@@ -240,8 +278,8 @@ debug: {enable_debug_inspection: true}
     EXPECT_EQ(seen.seqs.back(), static_cast<uint64_t>(kCount)) << "the newest is never dropped";
     std::string all;
     for (const auto& n : notes) all += n + "\n";
-    EXPECT_NE(all.find(fmt::format("source: output out dropped {} message(s) published for debug "
-                                   "inspection",
+    EXPECT_NE(all.find(fmt::format("source: output out of node source: {} message(s) published "
+                                   "for debug inspection dropped at egress",
                                    dropped)),
               std::string::npos)
         << all;
