@@ -53,10 +53,10 @@ class DaemonRegistry {
     // both must find them on its machine. Fails naming the node, its labels and the daemons'.
     [[nodiscard]] Result<std::map<std::string, std::string>> place_by_labels(
         const Descriptor& descriptor) const;
-    // The nodes with `build:`, `git:` or a URL `path` each daemon builds or fetches (by machine; "" the default daemon):
-    // a node on its machine, a node placed by labels on every connected daemon with them (the
-    // placement happens at start; whichever daemon it picks has the build). Fails like
-    // place_by_labels.
+    // The nodes with `build:`, `git:` or a URL `path` each daemon builds or fetches (by machine; ""
+    // the default daemon): a node on its machine, a node placed by labels on every connected daemon
+    // with them (the placement happens at start; whichever daemon it picks has the build). Fails
+    // like place_by_labels.
     [[nodiscard]] Result<std::map<std::string, std::vector<std::string>>> build_placement(
         const Descriptor& descriptor) const;
     void heard_from(const std::string& machine, SteadyClock::time_point now);
