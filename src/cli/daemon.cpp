@@ -10,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "cli/quiet_log.hpp"
 #include "core/event_loop.hpp"
+#include "core/sys.hpp"
 #include "daemon/python_env.hpp"
 #include "message/auth.hpp"
 #include "shm/segment.hpp"
@@ -52,11 +53,9 @@ std::map<std::string, std::string> parse_labels(const std::string& text) {
 }
 
 std::string default_work_dir(const std::string& machine_id) {
-    const char* runtime = std::getenv("XDG_RUNTIME_DIR");
-    std::string base = runtime != nullptr && *runtime != '\0'
-                           ? std::string(runtime) + "/dora"
-                           : fmt::format("/tmp/dora-{}", ::getuid());
-    return fmt::format("{}/daemon-{}", base, machine_id.empty() ? "default" : machine_id);
+    return (sys::runtime_dir() /
+            fmt::format("daemon-{}", machine_id.empty() ? "default" : machine_id))
+        .string();
 }
 
 void run_daemon(const DaemonCliOptions& cli) {

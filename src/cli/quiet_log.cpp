@@ -12,15 +12,12 @@
 #include <mutex>
 
 #include "core/error.hpp"
+#include "core/sys.hpp"
 
 namespace dora::cli {
 
 std::filesystem::path default_quiet_log(const std::string& kind) {
-    const char* runtime = std::getenv("XDG_RUNTIME_DIR");
-    const std::string base = runtime != nullptr && *runtime != '\0'
-                                 ? std::string(runtime) + "/dora"
-                                 : fmt::format("/tmp/dora-{}", ::getuid());
-    return std::filesystem::path(base) / (kind + ".log");
+    return sys::runtime_dir() / (kind + ".log");
 }
 
 std::function<void(const std::string&)> open_quiet_log(const std::filesystem::path& path,

@@ -14,6 +14,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/coordinator_client.hpp"
+#include "core/sys.hpp"
 #include "message/cli_to_coordinator.hpp"
 
 namespace dora::cli {
@@ -28,11 +29,7 @@ struct UpOptions {
 };
 
 std::filesystem::path runtime_dir() {
-    const char* runtime = std::getenv("XDG_RUNTIME_DIR");
-    std::filesystem::path dir =
-        runtime != nullptr && *runtime != '\0'
-            ? std::filesystem::path(runtime) / "dora"
-            : std::filesystem::path(fmt::format("/tmp/dora-{}", ::getuid()));
+    std::filesystem::path dir = sys::runtime_dir();
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     return dir;

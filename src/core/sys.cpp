@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -67,6 +68,14 @@ Result<> write_all(int fd, std::string_view data) {
         data.remove_prefix(static_cast<size_t>(n));
     }
     return {};
+}
+
+std::filesystem::path runtime_dir() {
+    const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+    if (runtime != nullptr && *runtime != '\0') {
+        return std::filesystem::path(runtime) / "dora";
+    }
+    return fmt::format("/tmp/dora-{}", ::getuid());
 }
 
 std::string machine_identity() {

@@ -4,6 +4,7 @@
 // synchronised (one owner at a time).
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,6 +55,10 @@ class UniqueFd {
 // Identifies this machine's filesystem view: /etc/machine-id (or the kernel boot id). Processes in
 // different network namespaces of one host share it, and so share files.
 [[nodiscard]] std::string machine_identity();
+
+// Where dora-cpp keeps this user's runtime files (logs, daemon work dirs, node configurations):
+// $XDG_RUNTIME_DIR/dora, else /tmp/dora-<uid>. Not created here.
+[[nodiscard]] std::filesystem::path runtime_dir();
 
 // Sets O_NONBLOCK and FD_CLOEXEC on `fd`.
 [[nodiscard]] Result<> set_nonblocking(int fd);

@@ -13,6 +13,7 @@
 
 #include "core/hlc.hpp"
 #include "core/lifecycle.hpp"
+#include "core/sys.hpp"
 #include "daemon/node_command.hpp"
 #include "daemon/node_logs.hpp"
 #include "daemon/spawner.hpp"
@@ -27,14 +28,6 @@ namespace {
 constexpr auto kDropReportInterval = std::chrono::seconds(1);
 constexpr auto kFastReadyLook = std::chrono::milliseconds(10);
 constexpr auto kFastReadyLookFor = std::chrono::seconds(3);
-
-std::filesystem::path default_runtime_dir() {
-    const char* runtime = std::getenv("XDG_RUNTIME_DIR");
-    if (runtime != nullptr && *runtime != '\0') {
-        return std::filesystem::path(runtime) / "dora";
-    }
-    return fmt::format("/tmp/dora-{}", ::getuid());
-}
 
 }  // namespace
 
@@ -107,7 +100,7 @@ Result<> LocalDataflow::prepare() {
         senders.emplace(kIngressSender, plan_.pool_prefix(kIngressSender));
     }
     auto config_dir = message::NodeConfigDir::create(
-        options_.runtime_dir.empty() ? default_runtime_dir() : options_.runtime_dir,
+        options_.runtime_dir.empty() ? sys::runtime_dir() : options_.runtime_dir,
         plan_.prefix.substr(1) + ".config");
     if (!config_dir) {
         return fail(config_dir.error().context("preparing the nodes' configuration files"));
@@ -550,23 +543,19 @@ void LocalDataflow::report_egress_drops() {
         }
         reported_egress_drops_[e] = dropped;
         const EgressStream& stream = plan_.egress[e];
-        if (stream.consumed_remotely) {
-            note(nodes_[stream.node].id,
-                 fmt::format("output {} of node {}: {} message(s) dropped at egress so far: its "
-                             "queue to the network ({} deep) was full; the link or the consumers "
-                             "on other machines are slower than this producer: slow it down or "
-                             "send less",
-                             stream.output, nodes_[stream.node].id, dropped,
-                             egress_.ring(e).capacity()));
-        } else {
-            note(nodes_[stream.node].id,
-                 fmt::format("output {} of node {}: {} message(s) published for debug inspection "
-                             "dropped at egress so far: its queue to Zenoh ({} deep) was full, the "
-                             "publisher is slower than this producer (local consumers are not "
-                             "affected)",
-                             stream.output, nodes_[stream.node].id, dropped,
-                             egress_.ring(e).capacity()));
-        }
+        const std::string& node = nodes_[stream.node].id;
+        // A stream is bound for other machines, or published only for debug inspection.
+        const bool remote = stream.consumed_remotely;
+        note(node,
+             fmt::format("output {} of node {}: {} message(s){} dropped at egress so far: its "
+                         "queue to {} ({} deep) was full; {}: slow it down or send less",
+                         stream.output, node, dropped,
+                         remote ? "" : " published for debug inspection",
+                         remote ? "the network" : "Zenoh", egress_.ring(e).capacity(),
+                         remote ? "the link or the consumers on other machines are slower "
+                                  "than this producer"
+                                : "the publisher is slower than this producer (local "
+                                  "consumers are not affected)"));
     }
 }
 
