@@ -35,6 +35,8 @@ void add_build_command(CLI::App& app);
 void add_router_command(CLI::App& app);
 // zenoh_tools.cpp: `dora zenoh sub|pub|ping|pong|scout`.
 void add_zenoh_command(CLI::App& app);
+// dora's verbs that dora-cpp lacks, each refused with what to use instead (hidden from --help).
+void add_not_here_commands(CLI::App& app);
 
 // "dora-cpp <version>", the project version from CMake.
 [[nodiscard]] std::string version_text();

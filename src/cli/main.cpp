@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
     dora::cli::add_logs_command(app);
     dora::cli::add_router_command(app);
     dora::cli::add_zenoh_command(app);
+    dora::cli::add_not_here_commands(app);
 
     try {
         app.parse(argc, argv);

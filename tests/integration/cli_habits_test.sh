@@ -72,4 +72,12 @@ for out in coordinator.out daemon.out; do
     [[ ! -s $WORK/$out ]] || { cat "$WORK/$out"; fail "--quiet printed on the terminal ($out)"; }
 done
 grep -q "dataflow" "$WORK/coord-quiet.log" || fail "the quiet coordinator logged nothing"
-echo "CLI habits: quiet logs, -c, list formats and filters, stop NAME/--force/--all, down"
+# dora's verbs that dora-cpp lacks say so, and what to use instead, whatever follows them.
+for verb in "topic echo camera/image" "record dataflow.yml -o out.mcap" "self update" "runtime"; do
+    # shellcheck disable=SC2086  # the verb and its arguments are words
+    if "$DORA" $verb >"$WORK/verb.out" 2>&1; then fail "dora $verb succeeded"; fi
+    grep -q "error: \`dora ${verb%% *}\` is a dora command that dora-cpp does not have; " "$WORK/verb.out" ||
+        { cat "$WORK/verb.out"; fail "dora $verb: no reason given"; }
+done
+"$DORA" --help | grep -q "^  topic" && fail "the refused verbs are listed in --help"
+echo "CLI habits: dora's missing verbs refused with a reason; quiet logs, -c, list formats and filters, stop NAME/--force/--all, down"
