@@ -78,6 +78,8 @@ def main():
             print(f">> [{total:05d}] Received from {sensor_id}: {sensor_type}={value}{unit}")
         elif event["type"] == "INPUT_CLOSED":
             print(f"Input `{event['id']}` was closed")
+        elif event["type"] == "ERROR":  # e.g. a sensor's machine became unreachable
+            print(f"error event: {event['error']}", file=sys.stderr)
         elif event["type"] == "STOP":
             print("Received stop signal")
             break

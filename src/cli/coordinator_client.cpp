@@ -181,6 +181,10 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
 
 std::string format_log_line(const std::string& node, const std::string& machine,
                             const std::string& stream, const std::string& line) {
+    if (node.empty()) {
+        // About a daemon rather than a node (e.g. "daemon `edge1` unreachable ...").
+        return fmt::format("dora: {:<9} {}\n", stream, line);
+    }
     if (machine.empty()) {
         return fmt::format("{}: {:<9} {}\n", node, stream, line);
     }

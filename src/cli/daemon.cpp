@@ -19,6 +19,8 @@
 namespace dora::cli {
 namespace {
 
+constexpr uint64_t kDaemonPeerLeaseMs = 4000;
+
 struct DaemonCliOptions {
     std::string machine_id;
     std::string coordinator_addr = "127.0.0.1";
@@ -102,6 +104,10 @@ void run_daemon(const DaemonCliOptions& cli) {
         options.zenoh.mode = zenoh::Mode::kPeer;
         auto any = zenoh::parse_endpoint("tcp/0.0.0.0:0");
         options.zenoh.listen.push_back(*any);
+        // Between our own daemons a lost link (a partition, a machine gone) is noticed after 4 s
+        // of silence rather than Zenoh's 10 s, so consumers hear that a producer is unreachable
+        // soon; keep-alives go every second. ZENOH_CONFIG's `transport.link.tx.lease` sets it.
+        options.zenoh.lease_ms = kDaemonPeerLeaseMs;
     }
     shm::remove_stale_segments();
 

@@ -24,7 +24,18 @@ struct ListOptions {
     std::string name;
 };
 
-std::string nodes_text(const message::DataflowInfo& dataflow) {
+// " (unreachable)" / " (disconnected)" after a machine whose daemon is in that state.
+std::string machine_state(const message::DataflowList& list, const std::string& machine) {
+    for (const auto& d : list.daemons) {
+        if (d.machine_id == machine) {
+            return !d.connected ? " (disconnected)" : d.unreachable ? " (unreachable)" : "";
+        }
+    }
+    return "";
+}
+
+std::string nodes_text(const message::DataflowList& list, const message::DataflowInfo& dataflow) {
+    const bool active = dataflow.status != "finished" && dataflow.status != "failed";
     std::string text;
     for (const auto& [machine, nodes] : dataflow.nodes_per_machine) {
         std::string ids;
@@ -33,8 +44,9 @@ std::string nodes_text(const message::DataflowInfo& dataflow) {
                                  dataflow.waiting.end();
             ids += (ids.empty() ? "" : ", ") + n + (waiting ? " (waiting)" : "");
         }
-        text += fmt::format("{}{}: {}", text.empty() ? "" : "; ",
-                            machine.empty() ? "(default)" : machine, ids.empty() ? "?" : ids);
+        text += fmt::format("{}{}{}: {}", text.empty() ? "" : "; ",
+                            machine.empty() ? "(default)" : machine,
+                            active ? machine_state(list, machine) : "", ids.empty() ? "?" : ids);
     }
     return text;
 }
@@ -63,7 +75,7 @@ void print_table(const message::DataflowList& list,
                                   "STATUS", "DROPPED", "NODES");
     for (const auto& d : flows) {
         out += fmt::format("{:<36}  {:<{}}  {:<9}  {:>7}  {}\n", d.id, d.name, name_width, d.status,
-                           message::total_dropped(d.drops), nodes_text(d));
+                           message::total_dropped(d.drops), nodes_text(list, d));
     }
     if (flows.empty()) {
         out += "(no dataflows)\n";
@@ -75,7 +87,9 @@ void print_table(const message::DataflowList& list,
         for (const auto& [k, v] : d.labels) labels += (labels.empty() ? "" : ",") + k + "=" + v;
         out += fmt::format(
             "{:<20}  {:<12}  {:<14}  {}\n", d.machine_id.empty() ? "(default)" : d.machine_id,
-            d.connected ? "connected" : "disconnected",
+            !d.connected    ? "disconnected"
+            : d.unreachable ? "unreachable"
+                            : "connected",
             fmt::format("{:.1f} s ago", static_cast<double>(d.last_heartbeat_ms_ago) / 1000.0),
             labels);
     }

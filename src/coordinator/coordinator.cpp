@@ -204,7 +204,7 @@ void Coordinator::on_closed(ConnectionId id, const std::string& reason) {
     closed.closed = true;
     closed.hello_deadline.cancel();
     if (closed.machine) {
-        on_daemon_lost(*closed.machine, id, reason);
+        on_daemon_lost(*closed.machine, id, reason, closed.silent);
     } else if (closed.port == Port::kControl) {
         forget_cli(id);
     }
@@ -234,6 +234,15 @@ void Coordinator::on_daemon_message(Peer& peer, message::DaemonToCoordinator mes
     }
     const std::string machine = *peer.machine;
     registry_.heard_from(machine, loop_.now());
+    if (auto silent_for = registry_.mark_reachable(machine)) {
+        const double seconds = std::chrono::duration<double>(*silent_for).count();
+        log(fmt::format("daemon {} is reachable again ({:.1f} s without a word)",
+                        machine_name(machine), seconds));
+        tell_attached_about(machine, [&](const std::string& nodes) {
+            return fmt::format("daemon `{}` is reachable again after {:.1f} s (nodes {})", machine,
+                               seconds, nodes);
+        });
+    }
     std::visit([&](auto& m) { handle(machine, m); }, message);
 }
 
@@ -261,6 +270,23 @@ void Coordinator::on_register(Peer& peer, const message::DaemonRegister& registr
         "daemon {} {} from {}", machine_name(registration.machine_id),
         *added == DaemonRegistry::Registration::kReconnected ? "reconnected" : "registered",
         peer.address));
+    if (*added == DaemonRegistry::Registration::kReconnected) {
+        gone_grace_.erase(registration.machine_id);
+        const std::set<std::string> running(registration.running_dataflows.begin(),
+                                            registration.running_dataflows.end());
+        for (const auto& [id, dataflow] : dataflows_) {
+            if (!running.count(id) || dataflow.attached.empty()) {
+                continue;
+            }
+            message::LogLine line{id, "", registration.machine_id, "dora",
+                                  fmt::format("daemon `{}` is back (registered again from {})",
+                                              registration.machine_id, peer.address)};
+            auto event = message::make(message::LogEvent{std::move(line)});
+            for (auto cli : dataflow.attached) {
+                send_to(cli, event);
+            }
+        }
+    }
     broadcast_peers();
     reconcile(registration.machine_id, registration.running_dataflows);
 }
@@ -272,11 +298,20 @@ void Coordinator::broadcast_peers() {
 }
 
 void Coordinator::on_daemon_lost(const std::string& machine, ConnectionId connection,
-                                 const std::string& reason) {
+                                 const std::string& reason, bool silent) {
     if (!registry_.disconnected(machine, connection)) {
         return;  // an old connection of a daemon that already registered again
     }
     log(fmt::format("daemon {} disconnected: {}", machine_name(machine), reason));
+    tell_attached_about(machine, [&](const std::string& nodes) {
+        return fmt::format("daemon `{}` disconnected (nodes {}): {}", machine, nodes, reason);
+    });
+    if (!silent) {
+        // Its connection closed: the daemon process ended, and its nodes with it, unless it
+        // closed a link it found silent and registers again at once, still running them.
+        gone_grace_[machine] = loop_.add_timer(
+            options_.gone_grace, [this, machine, reason] { on_gone_grace_over(machine, reason); });
+    }
     fail_requests_to(machine);
     for (auto& [id, dataflow] : dataflows_) {
         if (dataflow.status == Status::kPreparing && dataflow.nodes_per_machine.count(machine)) {
@@ -293,12 +328,70 @@ void Coordinator::on_heartbeat_tick() {
     const auto now = loop_.now();
     for (ConnectionId id : registry_.silent(now, options_.daemon_timeout)) {
         if (Peer* p = peer(id)) {
+            p->silent = true;
             p->channel->close(
                 fmt::format("no heartbeat for {} ms", options_.daemon_timeout.count()));
         }
     }
+    for (const auto& machine : registry_.mark_unreachable(now, options_.unreachable_after)) {
+        log(fmt::format("daemon {} is unreachable: nothing heard for {} ms", machine_name(machine),
+                        options_.unreachable_after.count()));
+        tell_attached_about(machine, [&](const std::string& nodes) {
+            return fmt::format(
+                "daemon `{}` unreachable (nodes {}): nothing heard from it for {:.1f} s; its "
+                "nodes' data is lost while this lasts",
+                machine, nodes, std::chrono::duration<double>(options_.unreachable_after).count());
+        });
+    }
     for (const auto& machine : registry_.connected_machines()) {
         send_to_daemon(machine, message::make(message::CoordinatorHeartbeat{}));
+    }
+}
+
+void Coordinator::tell_attached_about(const std::string& machine,
+                                      const std::function<std::string(const std::string&)>& what) {
+    for (const auto& [id, dataflow] : dataflows_) {
+        auto nodes = dataflow.nodes_per_machine.find(machine);
+        if (!dataflow.active() || nodes == dataflow.nodes_per_machine.end() ||
+            dataflow.attached.empty()) {
+            continue;
+        }
+        std::string names;
+        for (const auto& n : nodes->second) names += (names.empty() ? "" : ", ") + n;
+        message::LogLine line{id, "", machine, "dora", what(names.empty() ? "?" : names)};
+        auto event = message::make(message::LogEvent{std::move(line)});
+        for (auto cli : dataflow.attached) {
+            send_to(cli, event);
+        }
+    }
+}
+
+void Coordinator::close_inputs_from(const Dataflow& dataflow, const std::string& machine,
+                                    const std::string& reason) {
+    auto nodes = dataflow.nodes_per_machine.find(machine);
+    if (!dataflow.active() || nodes == dataflow.nodes_per_machine.end() || nodes->second.empty()) {
+        return;
+    }
+    log(
+        fmt::format("dataflow {}: the nodes of {} are gone for good; closing their consumers' "
+                    "inputs on the other machines",
+                    dataflow.id, machine_name(machine)));
+    auto lost =
+        message::make(message::RemoteNodesLost{dataflow.id, machine, nodes->second, reason});
+    for (const auto& [other, other_nodes] : dataflow.nodes_per_machine) {
+        if (other != machine && registry_.connected(other)) {
+            send_to_daemon(other, lost);
+        }
+    }
+}
+
+void Coordinator::on_gone_grace_over(const std::string& machine, const std::string& reason) {
+    gone_grace_.erase(machine);  // this one-shot timer, fired
+    if (registry_.connected(machine)) {
+        return;  // back: reconcile() decided what still runs there
+    }
+    for (const auto& [id, dataflow] : dataflows_) {
+        close_inputs_from(dataflow, machine, reason);
     }
 }
 

@@ -19,8 +19,13 @@
 //    a listed dataflow the coordinator does not know (it restarted) is adopted as "recovered";
 //  - after DataflowSpawned (either outcome) a daemon eventually sends DataflowFinishedOnMachine;
 //    a StopDataflow for a prepared but not spawned dataflow makes the daemon drop it;
-//  - any message from a daemon counts as a heartbeat; silence for `daemon_timeout` closes the
-//    connection and marks the daemon disconnected; its dataflows keep running.
+//  - any message from a daemon counts as a heartbeat; silence for `unreachable_after` marks it
+//    unreachable (attached CLIs of its dataflows get a line naming its nodes, and another when it
+//    is heard again); silence for `daemon_timeout` closes the connection and marks the daemon
+//    disconnected; its dataflows keep running;
+//  - a daemon whose connection closed (its process ended; a partition does not close it) has lost
+//    its nodes for good: every other daemon of its running dataflows gets RemoteNodesLost, which
+//    closes the inputs fed by those nodes.
 //
 // Thread safety: everything runs on the EventLoop's thread; the object is not shared.
 #pragma once
@@ -54,8 +59,15 @@ struct CoordinatorOptions {
     bool listen = true;  // false: no sockets (tests and fuzzing hand connections to adopt())
     std::optional<std::string> token;
     std::string dora_version;
-    std::chrono::milliseconds heartbeat_interval{2000};
+    // Heartbeats go both ways every heartbeat_interval. A daemon silent for unreachable_after is
+    // shown unreachable (attached CLIs, `dora list`) while its connection stays open; silent for
+    // daemon_timeout, its connection is closed and it counts as disconnected.
+    std::chrono::milliseconds heartbeat_interval{500};
+    std::chrono::milliseconds unreachable_after{1500};
     std::chrono::milliseconds daemon_timeout{10000};
+    // How long a daemon whose connection closed has to register again, still running its
+    // dataflows, before its nodes count as gone for good (their consumers get INPUT_CLOSED).
+    std::chrono::milliseconds gone_grace{2000};
     std::chrono::milliseconds hello_timeout{10000};
     std::chrono::milliseconds prepare_timeout{60000};
     std::chrono::milliseconds destroy_timeout{30000};
@@ -100,6 +112,7 @@ class Coordinator {
         bool closed = false;
         std::string dora_version;            // from its hello
         std::optional<std::string> machine;  // a registered daemon's machine id
+        bool silent = false;                 // closed by us for want of heartbeats
     };
     enum class Status { kPreparing, kRunning, kStopping, kFinished, kFailed };
     struct Dataflow {
@@ -156,6 +169,16 @@ class Coordinator {
     void reap_closed();
     void refuse(Peer& peer, const std::string& why);
     void on_heartbeat_tick();
+    // A "dora" line about `machine`'s daemon for the attached CLIs of every active dataflow with
+    // nodes there; `what(nodes)` gives the text.
+    void tell_attached_about(const std::string& machine,
+                             const std::function<std::string(const std::string&)>& what);
+    // `machine`'s nodes of `dataflow` are gone for good: the other daemons of the dataflow close
+    // the inputs those nodes fed.
+    void close_inputs_from(const Dataflow& dataflow, const std::string& machine,
+                           const std::string& reason);
+    // gone_grace after a daemon's connection closed: still not back, its nodes are gone.
+    void on_gone_grace_over(const std::string& machine, const std::string& reason);
     void log(const std::string& line) const;
     [[nodiscard]] Peer* peer(ConnectionId id);
     [[nodiscard]] message::Versions versions_of(const Peer& peer) const;
@@ -166,7 +189,7 @@ class Coordinator {
     void on_daemon_message(Peer& peer, message::DaemonToCoordinator message);
     void on_register(Peer& peer, const message::DaemonRegister& registration);
     void on_daemon_lost(const std::string& machine, ConnectionId connection,
-                        const std::string& reason);
+                        const std::string& reason, bool silent);
     void reconcile(const std::string& machine, const std::vector<std::string>& running);
     void broadcast_peers();
     void on_destroy(ConnectionId cli);
@@ -218,6 +241,7 @@ class Coordinator {
     uint16_t daemon_port_ = 0;
     uint16_t control_port_ = 0;
     Timer heartbeat_;
+    std::map<std::string, Timer> gone_grace_;  // by machine: see on_gone_grace_over
     ConnectionId next_connection_ = 1;
     std::map<ConnectionId, Peer> peers_;
     // Closed peers are erased at the end of the iteration, never inside their channel's callbacks.

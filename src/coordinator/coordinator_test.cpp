@@ -614,6 +614,82 @@ TEST_F(Fixture, StopCompletesWhenAMachinesDaemonIsGoneAndStopsItIfItReturns) {
     EXPECT_EQ((*stop)["dataflow_id"], id);
 }
 
+// A started two-machine dataflow (sensor on edge1, aggregator on cloud) with `c` attached.
+std::string running_two_machine_flow(FakePeer& c, FakePeer& edge, FakePeer& cloud) {
+    std::string id = start_flow(c, kTwoMachineFlow);
+    edge.send(msg::make(msg::DataflowPrepared{id, true, ""}));
+    cloud.send(msg::make(msg::DataflowPrepared{id, true, ""}));
+    EXPECT_TRUE(cloud.next_of(msg::SpawnDataflow::kType));
+    return id;
+}
+
+// The next log line streamed to `c` that contains `text`.
+std::optional<std::string> log_line_with(FakePeer& c, const std::string& text,
+                                         std::chrono::milliseconds timeout = 3000ms) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto m =
+            c.next_of(msg::LogEvent::kType, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                deadline - std::chrono::steady_clock::now()));
+        if (!m) break;
+        auto line = (*m)["log"]["line"].get<std::string>();
+        if (line.find(text) != std::string::npos) return line;
+    }
+    return std::nullopt;
+}
+
+TEST_F(Fixture, SilentDaemonIsShownUnreachableThenReachableAgain) {
+    make(std::nullopt, [](CoordinatorOptions& o) {
+        o.heartbeat_interval = 20ms;
+        o.unreachable_after = 150ms;
+    });
+    auto edge = daemon("edge1");
+    auto cloud = daemon("cloud");
+    auto c = cli();
+    std::string id = running_two_machine_flow(*c, *edge, *cloud);
+    auto lost = log_line_with(*c, "daemon `edge1` unreachable");
+    ASSERT_TRUE(lost);
+    EXPECT_NE(lost->find("(nodes sensor)"), std::string::npos) << *lost;
+    auto daemons = list().daemons;
+    ASSERT_EQ(daemons.size(), 2u);
+    EXPECT_TRUE(daemons[1].connected);  // edge1 sorts after cloud
+    EXPECT_TRUE(daemons[1].unreachable);
+    edge->send(msg::make(msg::DaemonHeartbeat{}));
+    auto back = log_line_with(*c, "daemon `edge1` is reachable again");
+    ASSERT_TRUE(back);
+    EXPECT_FALSE(list().daemons[1].unreachable);
+}
+
+TEST_F(Fixture, DaemonWhoseConnectionClosedLosesItsNodesForGoodAfterTheGrace) {
+    make(std::nullopt, [](CoordinatorOptions& o) { o.gone_grace = 100ms; });
+    auto edge = daemon("edge1");
+    auto cloud = daemon("cloud");
+    auto c = cli();
+    std::string id = running_two_machine_flow(*c, *edge, *cloud);
+    edge.reset();  // its process ended: the connection closes
+    auto said = log_line_with(*c, "daemon `edge1` disconnected");
+    ASSERT_TRUE(said);
+    EXPECT_NE(said->find("(nodes sensor)"), std::string::npos) << *said;
+    auto lost = cloud->next_of(msg::RemoteNodesLost::kType);
+    ASSERT_TRUE(lost);
+    auto parsed = msg::parse_as<msg::RemoteNodesLost>(*lost);
+    EXPECT_EQ(parsed->dataflow_id, id);
+    EXPECT_EQ(parsed->machine_id, "edge1");
+    EXPECT_EQ(parsed->nodes, std::vector<std::string>{"sensor"});
+}
+
+TEST_F(Fixture, DaemonBackWithinTheGraceKeepsItsNodesConsumersInputsOpen) {
+    make(std::nullopt, [](CoordinatorOptions& o) { o.gone_grace = 300ms; });
+    auto edge = daemon("edge1");
+    auto cloud = daemon("cloud");
+    auto c = cli();
+    std::string id = running_two_machine_flow(*c, *edge, *cloud);
+    edge.reset();
+    edge = daemon("edge1", {id});  // it closed a link it found silent; its nodes still run
+    EXPECT_TRUE(log_line_with(*c, "daemon `edge1` is back"));
+    EXPECT_FALSE(cloud->next_of(msg::RemoteNodesLost::kType, 800ms));
+}
+
 TEST_F(Fixture, DaemonRunningAnUnknownDataflowIsAdoptedAfterACoordinatorRestart) {
     auto edge = daemon("edge1", {"0190a1b2-0000-7000-8000-000000000001"});
     auto dataflows = list().dataflows;

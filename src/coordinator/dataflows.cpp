@@ -260,6 +260,7 @@ void Coordinator::reconcile(const std::string& machine, const std::vector<std::s
             lost.push_back(std::move(r));
         }
         log(fmt::format("dataflow {}: the daemon of `{}` no longer runs it", id, machine));
+        close_inputs_from(dataflow, machine, "its daemon restarted without it");
         machine_finished(dataflow, machine, std::move(lost));
     }
     for (const auto& id : listed) {

@@ -27,6 +27,7 @@ Result<DaemonRegistry::Registration> DaemonRegistry::add(
     daemon.labels = std::move(labels);
     daemon.connection = connection;
     daemon.last_heard = now;
+    daemon.unreachable = false;
     return again ? Registration::kReconnected : Registration::kNew;
 }
 
@@ -42,6 +43,7 @@ bool DaemonRegistry::disconnected(const std::string& machine, ConnectionId conne
         return false;
     }
     it->second.connection.reset();
+    it->second.unreachable = false;
     return true;
 }
 
@@ -75,6 +77,28 @@ std::vector<ConnectionId> DaemonRegistry::silent(SteadyClock::time_point now,
         }
     }
     return out;
+}
+
+std::vector<std::string> DaemonRegistry::mark_unreachable(SteadyClock::time_point now,
+                                                          SteadyClock::duration after) {
+    std::vector<std::string> out;
+    for (auto& [machine, daemon] : daemons_) {
+        if (daemon.connection && !daemon.unreachable && now - daemon.last_heard > after) {
+            daemon.unreachable = true;
+            daemon.silent_since = daemon.last_heard;
+            out.push_back(machine);
+        }
+    }
+    return out;
+}
+
+std::optional<SteadyClock::duration> DaemonRegistry::mark_reachable(const std::string& machine) {
+    auto it = daemons_.find(machine);
+    if (it == daemons_.end() || !it->second.unreachable) {
+        return std::nullopt;
+    }
+    it->second.unreachable = false;
+    return it->second.last_heard - it->second.silent_since;
 }
 
 std::string DaemonRegistry::missing_daemons_error(const std::set<std::string>& machines) const {
@@ -118,7 +142,7 @@ std::vector<message::DaemonInfo> DaemonRegistry::list(SteadyClock::time_point no
         out.push_back(
             {machine, daemon.zenoh_endpoints, daemon.connection.has_value(),
              std::chrono::duration_cast<std::chrono::milliseconds>(now - daemon.last_heard).count(),
-             daemon.labels});
+             daemon.labels, daemon.unreachable});
     }
     return out;
 }

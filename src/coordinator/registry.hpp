@@ -38,6 +38,8 @@ class DaemonRegistry {
         std::map<std::string, std::string> labels;
         std::optional<ConnectionId> connection;  // std::nullopt: disconnected
         SteadyClock::time_point last_heard;
+        bool unreachable = false;  // connected, but silent for a while (mark_unreachable)
+        SteadyClock::time_point silent_since;  // last heard before it was marked
     };
     enum class Registration { kNew, kReconnected };
 
@@ -73,6 +75,11 @@ class DaemonRegistry {
     // Connections of connected daemons not heard from for longer than `timeout`.
     [[nodiscard]] std::vector<ConnectionId> silent(SteadyClock::time_point now,
                                                    SteadyClock::duration timeout) const;
+    // Connected daemons silent for longer than `after` and not marked yet: marked unreachable now.
+    [[nodiscard]] std::vector<std::string> mark_unreachable(SteadyClock::time_point now,
+                                                            SteadyClock::duration after);
+    // Clears the mark (call after heard_from); returns how long it was silent when it was marked.
+    [[nodiscard]] std::optional<SteadyClock::duration> mark_reachable(const std::string& machine);
     // "" when each of `machines` has a connected daemon, else what to start where.
     [[nodiscard]] std::string missing_daemons_error(const std::set<std::string>& machines) const;
     // Every daemon other than `machine`'s, with its endpoints (what a daemon dials).

@@ -51,6 +51,23 @@ TEST_F(RegistryTest, SilentDaemonsAreThoseNotHeardFromWithinTheTimeout) {
     EXPECT_EQ(registry_.silent(t0_ + 11s, 10s), std::vector<ConnectionId>{1});
 }
 
+TEST_F(RegistryTest, SilentDaemonIsMarkedUnreachableOnceUntilHeardAgain) {
+    ASSERT_TRUE(registry_.add("quiet", 1, "a", {}, t0_));
+    ASSERT_TRUE(registry_.add("chatty", 2, "b", {}, t0_));
+    registry_.heard_from("chatty", t0_ + 1s);
+    EXPECT_TRUE(registry_.mark_unreachable(t0_ + 1500ms, 1500ms).empty());
+    EXPECT_EQ(registry_.mark_unreachable(t0_ + 1600ms, 1500ms), std::vector<std::string>{"quiet"});
+    EXPECT_TRUE(registry_.mark_unreachable(t0_ + 2s, 1500ms).empty()) << "marked once";
+    auto list = registry_.list(t0_ + 2s);
+    EXPECT_TRUE(list[1].unreachable);  // "quiet" sorts after "chatty"
+    EXPECT_TRUE(list[1].connected);
+    EXPECT_FALSE(registry_.mark_reachable("chatty").has_value());
+    registry_.heard_from("quiet", t0_ + 5s);
+    EXPECT_EQ(registry_.mark_reachable("quiet"), SteadyClock::duration(5s));
+    EXPECT_FALSE(registry_.list(t0_ + 5s)[1].unreachable);
+    EXPECT_FALSE(registry_.mark_reachable("quiet").has_value());
+}
+
 TEST_F(RegistryTest, MissingDaemonsAreNamedWithTheCommandToStartThem) {
     ASSERT_TRUE(registry_.add("cloud", 1, "a", {}, t0_));
     EXPECT_EQ(registry_.missing_daemons_error({"cloud"}), "");

@@ -29,7 +29,8 @@ struct CoordinatorLinkOptions {
     uint16_t port = 53290;
     std::optional<std::string> token;
     std::string dora_version;
-    std::chrono::milliseconds heartbeat_interval{2000};
+    // Every heartbeat_interval: the coordinator shows a daemon silent for 3 of them unreachable.
+    std::chrono::milliseconds heartbeat_interval{500};
     std::chrono::milliseconds silence_limit{10000};  // nothing received for this long: reconnect
     std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds max_backoff{5000};

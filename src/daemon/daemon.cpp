@@ -295,6 +295,12 @@ void Daemon::handle(const message::CoordinatorHeartbeat&) {
     // Heartbeats only keep the link alive.
 }
 
+void Daemon::handle(const message::RemoteNodesLost& m) {
+    bridge_->close_inputs_from(
+        m.dataflow_id, m.nodes,
+        fmt::format("the daemon of machine `{}` is gone: {}", m.machine_id, m.reason));
+}
+
 void Daemon::handle(const message::ErrorMessage& m) {
     say("the coordinator reports an error: " + m.message);
 }

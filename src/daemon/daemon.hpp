@@ -38,7 +38,7 @@ struct DaemonOptions {
     // Zenoh between machines: ZENOH_CONFIG's content, or peer mode on tcp/0.0.0.0:0.
     zenoh::ZenohConfig zenoh;
     // Coordinator link tuning (tests shorten the heartbeat).
-    std::chrono::milliseconds heartbeat_interval{2000};
+    std::chrono::milliseconds heartbeat_interval{500};
     std::chrono::milliseconds silence_limit{10000};
     // Instead of TCP to coordinator_addr:port (tests: one end of a socketpair per attempt).
     std::function<Result<sys::UniqueFd>()> coordinator_connector;
@@ -103,6 +103,7 @@ class Daemon {
     void handle(const message::BuildNodes& m);
     void handle(const message::DestroyDaemon& m);
     void handle(const message::CoordinatorHeartbeat& m);
+    void handle(const message::RemoteNodesLost& m);
     void handle(const message::ErrorMessage& m);
     // Replies "prepared" once remote consumers have subscribed to our outputs, or at `deadline`.
     void await_routing(const std::string& id, SteadyClock::time_point deadline);

@@ -14,6 +14,10 @@ std::string output_key(std::string_view network_id, std::string_view dataflow_id
     return fmt::format("dora/{}/{}/output/{}/{}", network_id, dataflow_id, node, output);
 }
 
+std::string DataflowPlan::liveliness_key(std::string_view node) const {
+    return fmt::format("{}/{}", liveliness_prefix, node);
+}
+
 std::string DataflowPlan::pool_prefix(uint16_t sender) const {
     return fmt::format("{}.p{}", prefix, sender);
 }
@@ -206,6 +210,7 @@ Result<DataflowPlan> make_plan(const Descriptor& descriptor, const std::string& 
     DataflowPlan plan;
     plan.dataflow_id = dataflow_id;
     plan.prefix = shm_prefix(dataflow_id, machine_tag);
+    plan.liveliness_prefix = fmt::format("dora/{}/{}/live", network_id, dataflow_id);
     auto index = plan_local_nodes(descriptor, is_local, plan);
     if (!index) {
         return fail(index.error());

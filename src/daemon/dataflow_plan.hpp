@@ -84,6 +84,11 @@ struct DataflowPlan {
     std::vector<EgressStream> egress;  // ring i of the egress region = egress[i]
     std::vector<IngressStream> ingress;
     std::string egress_region;  // shm name; empty when nothing leaves this machine
+    // `dora/{network_id}/{dataflow_id}/live`: the daemon hosting a producer that nodes on other
+    // machines consume holds a liveliness token `{prefix}/{node}` while the dataflow runs there;
+    // consuming daemons watch the tokens of their remote producers (a lost link undeclares them).
+    std::string liveliness_prefix;
+    [[nodiscard]] std::string liveliness_key(std::string_view node) const;
 
     [[nodiscard]] std::string pool_prefix(uint16_t sender) const;
     [[nodiscard]] const PlannedNode* find(std::string_view node_id) const;

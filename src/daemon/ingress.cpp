@@ -8,8 +8,9 @@ namespace {
 constexpr auto kReportInterval = std::chrono::seconds(1);
 }  // namespace
 
-Ingress::Ingress(LocalDataflow& dataflow, Note note)
-    : dataflow_(dataflow),
+Ingress::Ingress(EventLoop& loop, LocalDataflow& dataflow, Note note)
+    : loop_(loop),
+      dataflow_(dataflow),
       note_(std::move(note)),
       pool_(dataflow.plan().pool_prefix(kIngressSender), kIngressSender, 0) {}
 
@@ -19,8 +20,9 @@ Result<std::unique_ptr<Ingress>> Ingress::start(EventLoop& loop, zenoh::Session&
     if (plan.ingress.empty()) {
         return fail("dataflow {} receives nothing from other machines", dataflow.id());
     }
-    std::unique_ptr<Ingress> ingress(new Ingress(dataflow, std::move(note)));
+    std::unique_ptr<Ingress> ingress(new Ingress(loop, dataflow, std::move(note)));
     for (const auto& planned : plan.ingress) {
+        ingress->producers_.try_emplace(planned.node);
         auto stream = std::make_unique<Stream>();
         stream->plan = &planned;
         Stream* s = stream.get();
@@ -35,11 +37,22 @@ Result<std::unique_ptr<Ingress>> Ingress::start(EventLoop& loop, zenoh::Session&
         ingress->streams_.push_back(std::move(stream));
     }
     Ingress* self = ingress.get();
+    // With history: producers already alive are reported at once; none counts as lost before
+    // its token was seen.
+    auto liveliness = session.declare_liveliness_subscriber(
+        plan.liveliness_prefix + "/*",
+        [self](std::string_view key, bool alive) { self->on_token(key, alive); }, true);
+    if (!liveliness) {
+        return fail(liveliness.error().context(fmt::format(
+            "watching the liveliness of dataflow {}'s remote producers", dataflow.id())));
+    }
+    ingress->liveliness_ = std::move(*liveliness);
     ingress->report_ = loop.add_periodic(kReportInterval, [self] { self->report_drops(); });
     return ingress;
 }
 
 Ingress::~Ingress() {
+    liveliness_ = zenoh::Subscription();
     streams_.clear();  // undeclare first: no arrival may use the pool below
     pool_.unlink_all();
 }
@@ -48,6 +61,13 @@ void Ingress::deliver(Stream& stream, const zenoh::Put& put) {
     if (put.attachment && put.attachment->size() == 1 &&
         (*put.attachment)[0] == kEndOfStreamMarker) {
         close(stream);
+        return;
+    }
+    if (stream.closed) {
+        // Closed for good (close_from: its machine was declared gone) and yet it came back: the
+        // receivers have had INPUT_CLOSED, so this is lost, and counted.
+        ++stream.dropped;
+        stream.last_error = "the input was closed when the producer's machine was declared gone";
         return;
     }
     std::span<const uint8_t> meta = put.attachment ? *put.attachment : std::span<const uint8_t>();
@@ -78,12 +98,109 @@ void Ingress::deliver(Stream& stream, const zenoh::Put& put) {
     }
 }
 
-void Ingress::close(const Stream& stream) {
+void Ingress::close(Stream& stream) {
+    stream.closed = true;
     for (const RingRef& ref : stream.plan->receivers) {
         shm::Region& region = dataflow_.region(ref.node);
         region.ring(ref.ring).close();
         region.signal().notify();
     }
+}
+
+template <typename F>
+void Ingress::for_receivers(const std::string& producer, F&& f) {
+    const auto& plan = dataflow_.plan();
+    for (auto& stream : streams_) {
+        if (stream->closed || stream->plan->node != producer) {
+            continue;
+        }
+        for (const RingRef& ref : stream->plan->receivers) {
+            const PlannedNode& node = plan.nodes[ref.node];
+            f(*stream, ref, node.descriptor->id, node.inputs[ref.ring].id);
+        }
+    }
+}
+
+void Ingress::on_token(std::string_view key, bool alive) {
+    const std::string_view prefix = dataflow_.plan().liveliness_prefix;
+    if (key.size() <= prefix.size() + 1 || key.substr(0, prefix.size()) != prefix) {
+        return;
+    }
+    std::string producer(key.substr(prefix.size() + 1));
+    if (!producers_.count(producer)) {
+        return;  // a producer none of our nodes consumes
+    }
+    if (alive) {
+        producer_back(producer);
+    } else {
+        producer_lost(producer);
+    }
+}
+
+void Ingress::producer_lost(const std::string& producer) {
+    Producer& state = producers_[producer];
+    if (state.unreachable) {
+        return;
+    }
+    bool open = false;
+    for_receivers(producer, [&](Stream& stream, const RingRef& ref, const std::string& node,
+                                const std::string& input) {
+        open = true;
+        shm::Entry notice;
+        notice.kind = shm::EntryKind::kNotice;
+        notice.segment = static_cast<uint32_t>(shm::Notice::kProducerUnreachable);
+        notice.time_ns = shm::send_time_ns();
+        shm::Region& region = dataflow_.region(ref.node);
+        if (auto dropped = region.ring(ref.ring).push(notice)) {
+            pool_.release(*dropped);  // a full queue drops its oldest, counted as ever
+        }
+        region.signal().notify();
+        note_(node, fmt::format("input {} of node {}: producer {} (output {}) is unreachable: the "
+                                "link to its machine was lost; what it sends meanwhile is lost",
+                                input, node, producer, stream.plan->output));
+    });
+    if (open) {
+        state.unreachable = true;
+        state.since = loop_.now();
+    }
+}
+
+void Ingress::producer_back(const std::string& producer) {
+    Producer& state = producers_[producer];
+    if (!state.unreachable) {
+        return;
+    }
+    state.unreachable = false;
+    const double seconds = std::chrono::duration<double>(loop_.now() - state.since).count();
+    for_receivers(producer, [&](Stream& stream, const RingRef&, const std::string& node,
+                                const std::string& input) {
+        note_(node, fmt::format("input {} of node {}: producer {} (output {}) is reachable again "
+                                "after {:.1f} s",
+                                input, node, producer, stream.plan->output, seconds));
+    });
+}
+
+void Ingress::close_from(const std::string& producer, const std::string& reason) {
+    if (!producers_.count(producer)) {
+        return;
+    }
+    for_receivers(producer, [&](Stream& stream, const RingRef&, const std::string& node,
+                                const std::string& input) {
+        note_(node, fmt::format("input {} of node {}: closed: producer {} is gone ({})", input,
+                                node, producer, reason));
+        (void)stream;
+    });
+    for (auto& stream : streams_) {
+        if (!stream->closed && stream->plan->node == producer) {
+            close(*stream);
+        }
+    }
+    producers_[producer].unreachable = false;
+}
+
+bool Ingress::unreachable(const std::string& producer) const {
+    auto it = producers_.find(producer);
+    return it != producers_.end() && it->second.unreachable;
 }
 
 uint64_t Ingress::dropped() const {

@@ -7,6 +7,14 @@
 // receivers hold every one, or shared memory is full) is counted per stream and reported to the
 // receiving nodes' logs once a second while the count grows: nothing is dropped silently.
 //
+// Liveliness: the Ingress watches the liveliness tokens of its remote producers (DataflowPlan::
+// liveliness_key; the producing daemon holds one per producer). When a producer's token goes away
+// while one of its streams is open (the link to its machine was lost: a partition, or the machine
+// died), every receiver of those streams gets a kNotice entry (the node: an ERROR event for that
+// input) and a line in its log; when the token comes back, the log says so and data simply flows
+// again. close_from() closes a producer's streams for good (the coordinator says its machine is
+// gone): the receivers get INPUT_CLOSED.
+//
 // Lifecycle: destroy it before the LocalDataflow it writes into; destruction undeclares the
 // subscriptions and removes the pool's segments (receivers' mappings stay valid).
 //
@@ -14,6 +22,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +50,12 @@ class Ingress {
     Ingress(const Ingress&) = delete;
     Ingress& operator=(const Ingress&) = delete;
 
+    // Closes the open streams of `producer` for good (INPUT_CLOSED), noting `reason` in each
+    // receiver's log.
+    void close_from(const std::string& producer, const std::string& reason);
+    // Whether the producer's token went away and has not come back.
+    [[nodiscard]] bool unreachable(const std::string& producer) const;
+
     // Arrivals that could not be stored, over all streams.
     [[nodiscard]] uint64_t dropped() const;
     // The same per receiving input (place ingress; each receiver of a lost arrival lost it).
@@ -53,16 +68,30 @@ class Ingress {
         uint64_t dropped = 0;
         uint64_t reported = 0;
         std::string last_error;
+        bool closed = false;
     };
-    Ingress(LocalDataflow& dataflow, Note note);
+    struct Producer {
+        bool unreachable = false;
+        SteadyClock::time_point since;  // when it became unreachable
+    };
+    Ingress(EventLoop& loop, LocalDataflow& dataflow, Note note);
     void deliver(Stream& stream, const zenoh::Put& put);
-    void close(const Stream& stream);
+    void close(Stream& stream);
     void report_drops();
+    void on_token(std::string_view key, bool alive);
+    void producer_lost(const std::string& producer);
+    void producer_back(const std::string& producer);
+    // Every receiver of every open stream of `producer`: f(stream, node, input).
+    template <typename F>
+    void for_receivers(const std::string& producer, F&& f);
 
+    EventLoop& loop_;
     LocalDataflow& dataflow_;
     Note note_;
     shm::Pool pool_;
     std::vector<std::unique_ptr<Stream>> streams_;
+    std::map<std::string, Producer> producers_;  // by node id; the remote producers only
+    zenoh::Subscription liveliness_;
     Timer report_;
 };
 

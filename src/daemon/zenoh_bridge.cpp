@@ -4,6 +4,7 @@ namespace dora::daemon {
 
 namespace {
 constexpr auto kReportInterval = std::chrono::seconds(1);
+constexpr auto kPeerHandshakeTimeout = std::chrono::seconds(3);
 }  // namespace
 
 ZenohBridge::ZenohBridge(EventLoop& loop, ZenohBridgeOptions options)
@@ -14,6 +15,9 @@ Result<std::unique_ptr<ZenohBridge>> ZenohBridge::start(EventLoop& loop,
     std::unique_ptr<ZenohBridge> bridge(new ZenohBridge(loop, std::move(options)));
     zenoh::SessionOptions session_options;
     session_options.config = bridge->options_.config;
+    // A dial into a partition hangs in SYN until the kernel gives up (minutes): give up sooner,
+    // so a healed link is found within the reconnect cap plus this.
+    session_options.transport.handshake_timeout = kPeerHandshakeTimeout;
     auto session = zenoh::Session::open(loop, session_options);
     if (!session) {
         return fail(session.error().context("opening the Zenoh session"));
@@ -36,15 +40,30 @@ void ZenohBridge::set_peers(const std::vector<message::DaemonInfo>& peers) {
     if (options_.config.mode == zenoh::Mode::kClient) {
         return;
     }
+    std::map<std::string, zenoh::Endpoint> wanted;
     for (const auto& peer : peers) {
-        if (peer.machine_id >= options_.machine_id) {
-            continue;  // that one connects to us
+        if (peer.machine_id >= options_.machine_id || !peer.connected) {
+            continue;  // that one connects to us, or the coordinator says it is gone
         }
         for (const auto& text : peer.zenoh_endpoints) {
-            auto endpoint = zenoh::parse_endpoint(text);
-            if (endpoint && dialled_.insert(endpoint->to_string()).second) {
-                session_->connect_to(*endpoint);
+            if (auto endpoint = zenoh::parse_endpoint(text)) {
+                wanted.emplace(endpoint->to_string(), *endpoint);
             }
+        }
+    }
+    for (auto it = dialled_.begin(); it != dialled_.end();) {
+        if (wanted.count(it->first)) {
+            ++it;
+            continue;
+        }
+        // Gone, or re-registered at another address: a link still up keeps carrying data, but a
+        // dropped one is not dialled again.
+        session_->forget(it->second);
+        it = dialled_.erase(it);
+    }
+    for (const auto& [text, endpoint] : wanted) {
+        if (dialled_.emplace(text, endpoint).second) {
+            session_->connect_to(endpoint);
         }
     }
 }
@@ -75,6 +94,18 @@ Result<> ZenohBridge::attach(LocalDataflow& dataflow, Ingress::Note note) {
         }
         route.reported_egress.assign(plan.egress.size(), 0);
         route.reported_link.assign(plan.egress.size(), 0);
+        std::set<size_t> producers;
+        for (const auto& stream : plan.egress) {
+            if (stream.consumed_remotely && producers.insert(stream.node).second) {
+                const std::string& node = plan.nodes[stream.node].descriptor->id;
+                auto token = session_->declare_token(plan.liveliness_key(node));
+                if (!token) {
+                    return fail(token.error().context(
+                        fmt::format("declaring the liveliness of node {}", node)));
+                }
+                route.tokens.push_back(std::move(*token));
+            }
+        }
     }
     auto& stored = routes_.insert_or_assign(dataflow.id(), std::move(route)).first->second;
     if (stored.egress) {
@@ -82,6 +113,18 @@ Result<> ZenohBridge::attach(LocalDataflow& dataflow, Ingress::Note note) {
         stored.report = loop_.add_periodic(kReportInterval, [this, r] { report_drops(*r); });
     }
     return {};
+}
+
+void ZenohBridge::close_inputs_from(const std::string& dataflow_id,
+                                    const std::vector<std::string>& nodes,
+                                    const std::string& reason) {
+    auto it = routes_.find(dataflow_id);
+    if (it == routes_.end() || !it->second.ingress) {
+        return;
+    }
+    for (const auto& node : nodes) {
+        it->second.ingress->close_from(node, reason);
+    }
 }
 
 std::vector<message::DropCount> ZenohBridge::drops(const std::string& dataflow_id) const {

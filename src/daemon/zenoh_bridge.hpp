@@ -5,7 +5,9 @@
 // only thread hand-over is each egress thread publishing through the session's Publisher.
 //
 // Peers: the coordinator tells every daemon where the others' sessions listen (set_peers); of
-// each pair, the daemon whose machine id sorts later dials (each pair connects once). In client
+// each pair, the daemon whose machine id sorts later dials (each pair connects once), backing off
+// while it fails; a peer the coordinator lists as disconnected, or no longer lists, is not dialled
+// again, and a peer that re-registers at a new address is dialled there. In client
 // mode (ZENOH_CONFIG) the router is dialled instead and set_peers does nothing.
 //
 // Drops: the bridge counts what leaves this machine per egress stream (the producer's output):
@@ -66,6 +68,10 @@ class ZenohBridge {
     [[nodiscard]] bool has_remote_subscriber(std::string_view key) const {
         return session_->has_remote_subscriber(key);
     }
+    // The producers of `dataflow_id` on `machine` are gone for good (the coordinator says so):
+    // local consumers' inputs from them close (INPUT_CLOSED).
+    void close_inputs_from(const std::string& dataflow_id, const std::vector<std::string>& nodes,
+                           const std::string& reason);
     // What routing dropped for the dataflow so far (egress, link, ingress); nonzero counts.
     [[nodiscard]] std::vector<message::DropCount> drops(const std::string& dataflow_id) const;
     // Stops routing for it (the egress sends what its producers left and the end markers first);
@@ -84,6 +90,9 @@ class ZenohBridge {
         std::vector<uint64_t> reported_egress;  // per egress stream: counts already reported
         std::vector<uint64_t> reported_link;
         Timer report;
+        // One liveliness token per local producer that nodes on other machines consume
+        // (DataflowPlan::liveliness_key), undeclared when the route goes.
+        std::vector<zenoh::Subscription> tokens;
     };
     ZenohBridge(EventLoop& loop, ZenohBridgeOptions options);
     void report_drops(Route& route);
@@ -92,8 +101,8 @@ class ZenohBridge {
     ZenohBridgeOptions options_;
     std::unique_ptr<zenoh::Session> session_;
     std::vector<std::string> endpoints_;
-    std::set<std::string> dialled_;        // peer endpoints we connected to
-    std::map<std::string, Route> routes_;  // by dataflow id
+    std::map<std::string, zenoh::Endpoint> dialled_;  // peer endpoints we dial, by text
+    std::map<std::string, Route> routes_;             // by dataflow id
 };
 
 }  // namespace dora::daemon

@@ -44,9 +44,10 @@ struct DaemonInfo {
     bool connected = true;
     int64_t last_heartbeat_ms_ago = 0;
     std::map<std::string, std::string> labels;
+    bool unreachable = false;  // connected, but not heard from for a while
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DaemonInfo, machine_id, zenoh_endpoints, connected,
-                                                last_heartbeat_ms_ago, labels)
+                                                last_heartbeat_ms_ago, labels, unreachable)
 
 // A dataflow as `dora list` shows it.
 struct DataflowInfo {

@@ -65,6 +65,19 @@ struct BuildNodes {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BuildNodes, request_id, descriptor_yaml,
                                                 descriptor_path, cli_machine, nodes)
 
+// The daemon of `machine_id` is gone (its process ended: its connection closed, which a
+// partition does not do), so its nodes of the dataflow are gone for good: the receiving daemon
+// closes its nodes' inputs from them (INPUT_CLOSED).
+struct RemoteNodesLost {
+    std::string dataflow_id;
+    std::string machine_id;
+    std::vector<std::string> nodes;
+    std::string reason;
+    static constexpr const char* kType = "coordinator.remote_nodes_lost";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RemoteNodesLost, dataflow_id, machine_id, nodes,
+                                                reason)
+
 // Stop everything and exit (dora destroy).
 struct DestroyDaemon {
     static constexpr const char* kType = "coordinator.destroy";
@@ -83,6 +96,6 @@ inline void from_json(const nlohmann::json&, CoordinatorHeartbeat&) {}
 // Everything a coordinator sends a daemon after the hello.
 using CoordinatorToDaemon =
     std::variant<Peers, PrepareDataflow, SpawnDataflow, StopDataflow, ReadLogs, BuildNodes,
-                 DestroyDaemon, CoordinatorHeartbeat, ErrorMessage>;
+                 DestroyDaemon, CoordinatorHeartbeat, RemoteNodesLost, ErrorMessage>;
 
 }  // namespace dora::message

@@ -494,9 +494,30 @@ std::map<std::string, uint64_t> NodeImpl::dropped_inputs() const {
     return result;
 }
 
+namespace {
+
+std::string notice_text(const std::string& input, uint32_t notice) {
+    if (notice == static_cast<uint32_t>(shm::Notice::kProducerUnreachable)) {
+        return fmt::format(
+            "input {}: its producer runs on another machine that is unreachable (the link to it "
+            "was lost): what it sends meanwhile is lost and counted as dropped; its data resumes "
+            "if the link comes back, and the input closes if the machine is gone for good",
+            input);
+    }
+    return fmt::format("input {}: notice {} from the daemon, unknown to this node's dora version",
+                       input, notice);
+}
+
+}  // namespace
+
 Event NodeImpl::make_input_event(InputState& input, const shm::Entry& entry) {
     Event event;
     event.id = input.id;
+    if (entry.kind == shm::EntryKind::kNotice) {
+        event.type = EventType::Error;
+        event.error = notice_text(input.id, entry.segment);
+        return event;
+    }
     if (entry.kind != shm::EntryKind::kSample) {
         // Timer tick: an empty input stamped with the node's clock.
         event.type = EventType::Input;

@@ -23,7 +23,7 @@
 namespace dora::shm {
 
 inline constexpr uint32_t kRegionMagic = 0x646f7261;  // "dora"
-inline constexpr uint32_t kRegionVersion = 3;
+inline constexpr uint32_t kRegionVersion = 4;         // 4: rings carry kNotice entries
 inline constexpr uint32_t kDefaultLeaseCapacity = 4096;
 inline constexpr uint32_t kMaxInputs = 4096;
 inline constexpr uint32_t kMaxQueueSize = 1'000'000;

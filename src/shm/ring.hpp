@@ -29,6 +29,14 @@ enum class EntryKind : uint8_t {
     kEmpty = 0,
     kSample = 1,  // a sample in a sender's pool segment: sender, generation, segment
     kTimer = 2,   // a tick, no data
+    kNotice = 3,  // from the daemon about this input, no data: `segment` holds a Notice
+};
+
+// What a kNotice entry says.
+enum class Notice : uint32_t {
+    // The input's producer runs on another machine that this one lost the link to: what it
+    // sends meanwhile is lost; data resumes if the link heals.
+    kProducerUnreachable = 1,
 };
 
 // CLOCK_MONOTONIC now, in ns: the `time_ns` every producer stamps on the entries it pushes (one

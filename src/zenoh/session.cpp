@@ -89,7 +89,7 @@ Session::~Session() {
     closing_ = true;
     anchor_.reset();  // Subscriptions destroyed from here on (callbacks too) are inert
     close_publish_queue();
-    reconnects_.clear();
+    dials_.clear();
     // Taken out first: closing calls on_closed, which must find nothing left to update.
     auto faces = std::move(faces_);
     faces_.clear();
@@ -117,7 +117,7 @@ Result<> Session::start() {
         listeners_.push_back(std::move(listener));
     }
     for (const auto& endpoint : options_.config.connect) {
-        connect(endpoint);
+        connect_to(endpoint);
     }
     if (options_.config.multicast.enabled) {
         DORA_ZCHECK(start_scouting());
@@ -134,6 +134,32 @@ void Session::accept(sys::UniqueFd fd) {
     add_face(std::move(*transport), std::nullopt);
 }
 
+void Session::connect_to(const Endpoint& endpoint) {
+    auto [it, inserted] = dials_.try_emplace(endpoint.to_string());
+    if (inserted) {
+        it->second.endpoint = endpoint;
+        connect(endpoint);
+    }
+}
+
+void Session::forget(const Endpoint& endpoint) { dials_.erase(endpoint.to_string()); }
+
+std::vector<std::string> Session::dialled() const {
+    std::vector<std::string> out;
+    for (const auto& [key, dial] : dials_) {
+        out.push_back(key);
+    }
+    return out;
+}
+
+std::optional<Session::DialState> Session::dial_state(const Endpoint& endpoint) const {
+    auto it = dials_.find(endpoint.to_string());
+    if (it == dials_.end()) {
+        return std::nullopt;
+    }
+    return DialState{it->second.failures, it->second.delay};
+}
+
 void Session::connect(const Endpoint& endpoint) {
     if (closing_) {
         return;
@@ -142,7 +168,7 @@ void Session::connect(const Endpoint& endpoint) {
     if (!transport) {
         log(fmt::format("zenoh session: connect {}: {}", endpoint.to_string(),
                         transport.error().message()));
-        schedule_reconnect(endpoint);
+        schedule_reconnect(endpoint.to_string());
         return;
     }
     add_face(std::move(*transport), endpoint);
@@ -200,6 +226,11 @@ void Session::on_established(Transport& transport) {
     log(fmt::format("zenoh session: face {} opened: {} {} at {}", face->id,
                     to_string(transport.peer_whatami()), transport.peer_zid().to_string(),
                     transport.peer_address()));
+    if (face->reconnect) {
+        if (auto dial = dials_.find(face->reconnect->to_string()); dial != dials_.end()) {
+            dial->second.failures = 0;
+        }
+    }
     if (mode() != Mode::kRouter) {
         declare_local_entities(*face);
     }
@@ -270,20 +301,33 @@ void Session::remove_face(uint64_t id) {
     drop_liveliness_gets_of(id);
     scouted_.erase(id);
     if (face.reconnect) {
-        schedule_reconnect(*face.reconnect);
+        schedule_reconnect(face.reconnect->to_string());
     } else if (scouter_) {
         scouter_->scout_now();
     }
 }
 
-void Session::schedule_reconnect(const Endpoint& endpoint) {
-    if (closing_) {
-        return;
+void Session::schedule_reconnect(const std::string& endpoint) {
+    auto it = dials_.find(endpoint);
+    if (closing_ || it == dials_.end()) {
+        return;  // forgotten: not dialled again
     }
-    uint64_t id = next_reconnect_++;
-    reconnects_[id] = loop_.add_timer(options_.reconnect_delay, [this, id, endpoint] {
-        connect(endpoint);
-        reconnects_.erase(id);  // this one-shot Timer, fired
+    Dial& dial = it->second;
+    auto delay = options_.reconnect_delay;
+    for (unsigned i = 0; i < dial.failures && delay < options_.reconnect_max_delay; ++i) {
+        delay *= 2;
+    }
+    delay = std::min(delay, options_.reconnect_max_delay);
+    ++dial.failures;
+    dial.delay = delay;
+    dial.retry = loop_.add_timer(delay, [this, endpoint] {
+        auto d = dials_.find(endpoint);
+        if (d == dials_.end()) {
+            return;
+        }
+        d->second.delay.reset();
+        Endpoint target = d->second.endpoint;  // connect() may replace this Timer (allowed)
+        connect(target);
     });
 }
 

@@ -173,7 +173,11 @@ class Publisher {
 struct SessionOptions {
     ZenohConfig config;
     TransportConfig transport;  // whatami is set from config.mode
-    std::chrono::milliseconds reconnect_delay{1000};
+    // A dialled endpoint that fails or drops is dialled again after reconnect_delay, doubling
+    // per failure in a row up to reconnect_max_delay (a dead peer is not hammered; a healed one
+    // is found again within the cap); an established link resets the delay.
+    std::chrono::milliseconds reconnect_delay{250};
+    std::chrono::milliseconds reconnect_max_delay{2000};
 };
 
 class Session final : public TransportHandler {
@@ -222,8 +226,20 @@ class Session final : public TransportHandler {
     [[nodiscard]] Publisher publisher();
     // Puts what Publishers have handed over so far now, rather than on the loop's next turn.
     void flush_publishers();
-    // Connects to one more endpoint (and reconnects to it whenever the link drops).
-    void connect_to(const Endpoint& endpoint) { connect(endpoint); }
+    // Connects to one more endpoint (and reconnects to it whenever the link drops, backing off
+    // as SessionOptions says). Again for an endpoint already dialled: no effect.
+    void connect_to(const Endpoint& endpoint);
+    // Stops dialling `endpoint`: a pending attempt is cancelled and a link to it that drops is
+    // not dialled again. A link that is up stays up (it still carries data).
+    void forget(const Endpoint& endpoint);
+    // Endpoints being dialled (connected, connecting, or waiting to retry).
+    [[nodiscard]] std::vector<std::string> dialled() const;
+    // How dialling `endpoint` goes (test hook for the backoff); nullopt when not dialled.
+    struct DialState {
+        unsigned failures = 0;                           // in a row
+        std::optional<std::chrono::milliseconds> delay;  // of the retry pending, if any
+    };
+    [[nodiscard]] std::optional<DialState> dial_state(const Endpoint& endpoint) const;
 
     [[nodiscard]] const Zid& zid() const { return options_.transport.zid; }
     [[nodiscard]] Mode mode() const { return options_.config.mode; }
@@ -348,7 +364,7 @@ class Session final : public TransportHandler {
     void finish_liveliness_get(uint64_t id);
     void maybe_finish_liveliness_get(uint64_t id);
     void drop_liveliness_gets_of(uint64_t face);
-    void schedule_reconnect(const Endpoint& endpoint);
+    void schedule_reconnect(const std::string& endpoint);
     // Scouting (session_scouting.cpp).
     [[nodiscard]] Result<> start_scouting();
     void on_hello(const Hello& hello);
@@ -409,8 +425,13 @@ class Session final : public TransportHandler {
     uint32_t next_token_ = 1;
     uint64_t next_aggregate_ = uint64_t{1} << 31;
     std::string key_buffer_;
-    std::map<uint64_t, Timer> reconnects_;  // pending reconnect attempts; each removes itself
-    uint64_t next_reconnect_ = 1;
+    struct Dial {
+        Endpoint endpoint;
+        unsigned failures = 0;  // in a row; reset when a link to it is established
+        std::optional<std::chrono::milliseconds> delay;  // of the pending retry
+        Timer retry;                                     // pending retry; empty otherwise
+    };
+    std::map<std::string, Dial> dials_;  // endpoints we keep connected, by Endpoint::to_string()
     std::vector<uint64_t> closed_faces_;
     Deferred reap_;  // remove_closed_faces()
     std::unique_ptr<Scouter> scouter_;

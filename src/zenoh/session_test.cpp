@@ -417,5 +417,94 @@ TEST_F(SessionTest, ClientReconnectsAndRedeclaresAfterTheRouterRestarts) {
     EXPECT_EQ(got.samples[0].second, "back");
 }
 
+// A session whose dials back off from `delay`, doubling up to `cap`.
+std::unique_ptr<Session> open_dialler(EventLoop& loop, std::chrono::milliseconds delay,
+                                      std::chrono::milliseconds cap) {
+    SessionOptions options;
+    options.config.mode = Mode::kPeer;
+    options.transport.log = [](std::string_view) {};
+    options.reconnect_delay = delay;
+    options.reconnect_max_delay = cap;
+    return Session::open(loop, std::move(options)).value();
+}
+
+// A loopback endpoint nobody listens on (a listener's port, closed again).
+Endpoint refusing_endpoint(EventLoop& loop) {
+    SessionOptions options;
+    options.config.mode = Mode::kPeer;
+    options.config.listen.push_back(parse_endpoint("tcp/127.0.0.1:0").value());
+    auto listener = Session::open(loop, std::move(options)).value();
+    return parse_endpoint("tcp/127.0.0.1:" + std::to_string(listener->listen_ports().at(0)))
+        .value();
+}
+
+TEST_F(SessionTest, FailingDialBacksOffExponentiallyUpToTheCap) {
+    auto a = open_dialler(*loop_, 40ms, 160ms);
+    const Endpoint dead = refusing_endpoint(*loop_);
+    a->connect_to(dead);
+    a->connect_to(dead);  // again: still one dial
+    EXPECT_EQ(a->dialled(), std::vector<std::string>{dead.to_string()});
+    std::vector<int64_t> delays;  // the delay set after each failure in a row
+    ASSERT_TRUE(run_until(
+        [&] {
+            auto state = a->dial_state(dead);
+            if (state && state->failures > delays.size() && state->delay) {
+                delays.push_back(state->delay->count());
+            }
+            return delays.size() >= 4;
+        },
+        5s))
+        << fmt::format("{}", fmt::join(delays, ", "));
+    EXPECT_EQ(delays, (std::vector<int64_t>{40, 80, 160, 160}));
+}
+
+TEST_F(SessionTest, ForgottenEndpointIsNotDialledAgain) {
+    auto a = open_dialler(*loop_, 20ms, 20ms);
+    const Endpoint dead = refusing_endpoint(*loop_);
+    a->connect_to(dead);
+    ASSERT_TRUE(run_until([&] {
+        auto state = a->dial_state(dead);
+        return state && state->failures >= 2;
+    }));
+    a->forget(dead);
+    EXPECT_FALSE(a->dial_state(dead).has_value());
+    EXPECT_TRUE(a->dialled().empty());
+    // A listener on that port now would be found by a dial; none comes.
+    SessionOptions options;
+    options.config.mode = Mode::kPeer;
+    options.config.listen.push_back(dead);
+    auto b = Session::open(*loop_, std::move(options));
+    if (!b) {
+        GTEST_SKIP() << "the port was taken meanwhile: " << b.error().message();
+    }
+    auto until = SteadyClock::now() + 200ms;
+    run_until([&] { return SteadyClock::now() > until; });
+    EXPECT_EQ(a->face_count(), 0u);
+    EXPECT_EQ((*b)->face_count(), 0u);
+}
+
+TEST_F(SessionTest, DialledPeerIsFoundAgainAfterItComesBack) {
+    auto b = open(Mode::kPeer, {"tcp/127.0.0.1:0"}, {});
+    const Endpoint where = parse_endpoint(at(*b)).value();
+    auto a = open_dialler(*loop_, 20ms, 100ms);
+    a->connect_to(where);
+    ASSERT_TRUE(run_until([&] { return a->face_count() == 1; }));
+    EXPECT_EQ(a->dial_state(where)->failures, 0u);
+    b.reset();
+    ASSERT_TRUE(run_until([&] {
+        auto state = a->dial_state(where);
+        return state && state->failures >= 2;
+    }));
+    SessionOptions options;
+    options.config.mode = Mode::kPeer;
+    options.config.listen.push_back(where);
+    auto again = Session::open(*loop_, std::move(options));
+    if (!again) {
+        GTEST_SKIP() << "the port was taken meanwhile: " << again.error().message();
+    }
+    ASSERT_TRUE(run_until([&] { return a->face_count() == 1; }));
+    EXPECT_EQ(a->dial_state(where)->failures, 0u) << "an established link resets the backoff";
+}
+
 }  // namespace
 }  // namespace dora::zenoh

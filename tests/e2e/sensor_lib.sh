@@ -170,6 +170,26 @@ e2e_cleanup() {
 show() { sed -E 's/^[0-9.]+ //' "$OUT" | grep -v -e ': stdout    \[' -e 'Received from' >&2; }
 
 # --- hosts as network namespaces (the tests across machines) ----------------------------------
+# netns_test NAME: what a test across namespace hosts starts with: skipped (exit 77) unless root
+# with `ip netns`; its WORK dir (e2e_workdir NAME); an EXIT trap that removes processes, then
+# namespaces, then WORK, whatever failed.
+netns_test() {
+    if [[ $(id -u) -ne 0 ]] || ! command -v ip >/dev/null || ! ip netns list >/dev/null 2>&1; then
+        echo "SKIP: needs root and ip netns"
+        exit 77
+    fi
+    e2e_workdir "$1"
+    trap netns_teardown EXIT
+}
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+netns_teardown() {
+    local rc=$?
+    set +e
+    netns_remove || rc=1
+    (exit "$rc")
+    e2e_cleanup
+}
+
 # netns_hosts PREFIX HOST...: one namespace per host, named by `ns HOST` (PREFIX-HOST-<pid>),
 # loopback up, and a private "switch" namespace for the LANs' bridges, so nothing touches this
 # machine's own network. Call netns_remove from the EXIT trap, set before this.

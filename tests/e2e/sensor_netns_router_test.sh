@@ -16,24 +16,9 @@
 set -euo pipefail
 DORA=$1
 SRC=$2
-if [[ $(id -u) -ne 0 ]] || ! command -v ip >/dev/null || ! ip netns list >/dev/null 2>&1; then
-    echo "SKIP: needs root and ip netns"
-    exit 77
-fi
 # shellcheck source=sensor_lib.sh
 source "$(dirname "$0")/sensor_lib.sh"
-e2e_workdir netns
-
-# Processes first (everything in our namespaces is ours), then the namespaces, whatever failed.
-# shellcheck disable=SC2317  # invoked by the EXIT trap
-teardown() {
-    local rc=$?
-    set +e
-    netns_remove || rc=1
-    (exit "$rc")
-    e2e_cleanup
-}
-trap teardown EXIT
+netns_test netns
 
 netns_router_hosts dsn 10.77
 if ip netns exec "$(ns edge1)" ip route get "${ADDR[cloud]}" >/dev/null 2>&1; then

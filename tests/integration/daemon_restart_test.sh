@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A coordinator and daemons edge1 and cloud on loopback. Mid-run, edge1's daemon is killed with
-# SIGKILL: its node dies with it, the coordinator shows edge1 disconnected, the cloud side keeps
-# running. A new edge1 daemon registers; `dora stop` then ends the dataflow, which reports the lost
-# node as failed.
+# SIGKILL: its node dies with it, the attached CLI shows edge1 disconnected within 2 s, the
+# consumer on cloud gets an ERROR (producer unreachable) and keeps running. A new edge1 daemon
+# registers without the dataflow: the consumer's input closes (INPUT_CLOSED: its producer is gone
+# for good), the consumer stops, and the dataflow ends reporting the lost node as failed.
 #   daemon_restart_test.sh <dora binary> <test node binary>
 set -euo pipefail
 DORA=$1
@@ -26,6 +27,12 @@ wait_for 20 grep -q "source on daemon \`edge1\`: stdout    pid" "$WORK/start.out
 SOURCE_PID=$(grep -o "source on daemon \`edge1\`: stdout    pid [0-9]*" "$WORK/start.out" | grep -o "[0-9]*$")
 
 kill -9 "$EDGE"
+# Shown to the attached CLI within 2 s (its connection closes at once), and its consumer on cloud
+# hears that the producer is unreachable (its Zenoh link closed), then that it is gone for good.
+wait_for 2 grep -q "daemon \`edge1\` disconnected (nodes source)" "$WORK/start.out" ||
+    fail "the attached CLI did not show the lost daemon within 2 s"
+wait_for 10 grep -q "sink on daemon \`cloud\`: stdout    error input in: its producer runs on another machine that is unreachable" "$WORK/start.out" ||
+    fail "the consumer was not told that its producer is unreachable"
 wait_for 5 bash -c "! kill -0 $SOURCE_PID 2>/dev/null || grep -q '^Z' <(ps -o stat= -p $SOURCE_PID)" ||
     fail "the node of the killed daemon still runs"
 wait_for 15 bash -c "\"$DORA\" list --coordinator-port $CPORT | grep -q 'edge1 *disconnected'" ||
@@ -35,12 +42,14 @@ wait_for 15 bash -c "\"$DORA\" list --coordinator-port $CPORT | grep -q 'edge1 *
 start_daemon edge1 b
 wait_for 15 bash -c "\"$DORA\" list --coordinator-port $CPORT | grep -q 'edge1 *connected'" ||
     fail "the restarted daemon did not register"
-"$DORA" stop --coordinator-port "$CPORT" --grace-duration 5 >"$WORK/stop.out" 2>&1 || true
-grep -q "stopped" "$WORK/stop.out" || fail "dora stop"
+# The new daemon runs nothing of the dataflow: its nodes are gone for good.
+wait_for 10 grep -q "sink on daemon \`cloud\`: stdout    input closed in" "$WORK/start.out" ||
+    fail "the consumer's input from the lost node did not close"
+# Its only input closed, the sink stops and the dataflow ends by itself.
 status=0
 wait_for 20 bash -c "! kill -0 $START 2>/dev/null" || fail "dora start did not end"
 wait "$START" || status=$?
 [[ $status -ne 0 ]] || fail "the dataflow lost a node: dora start must not exit 0"
 grep -q "node source on daemon \`edge1\` failed" "$WORK/start.out" || fail "lost node not reported"
-grep -q "sink on daemon \`cloud\`: stdout    stop requested" "$WORK/start.out" || fail "cloud side not stopped"
+grep -q "sink on daemon \`cloud\`: stdout    stop all-inputs-closed" "$WORK/start.out" || fail "cloud side not stopped"
 echo "daemon killed and restarted mid-run: ok"
