@@ -156,20 +156,27 @@ runtime_processes() {
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
 
-# Wait for the dataflow's six nodes.
-expected_nodes=6
-deadline=$((SECONDS + 60))
-while (($(runtime_processes | wc -l) < 6 + expected_nodes)); do
+# Wait until each runtime process has been seen (the blaster's time runs from its own start: on
+# a loaded machine it may be done before the slowest Python node is up; its column then shows
+# "-").
+expected=$((6 + 6))  # coordinator, 4 daemons, cli; 6 nodes
+declare -A pid_of=()
+names=()
+deadline=$((SECONDS + 120))
+while ((${#names[@]} < expected)); do
     if ! alive "$start_pid" || ((SECONDS >= deadline || stop_requested)); then
-        say "the dataflow did not start its $expected_nodes nodes:"; tail -n 30 "$work/run.log" >&2
+        say "the dataflow did not start its nodes (seen: ${names[*]}):"
+        tail -n 30 "$work/run.log" >&2
         exit 1
     fi
+    while read -r name pid; do
+        [[ -n ${pid_of[$name]:-} ]] && continue
+        pid_of[$name]=$pid
+        names+=("$name")
+    done < <(runtime_processes)
     sleep 0.2
 done
 t0=$SECONDS
-mapfile -t names < <(runtime_processes | awk '{print $1}')
-declare -A pid_of=()
-while read -r name pid; do pid_of[$name]=$pid; done < <(runtime_processes)
 
 interval=60
 ((duration >= 120)) || interval=$(((duration + 3) / 4))
@@ -201,7 +208,7 @@ for name in "${names[@]}"; do header+=$(printf ' %*s' "$(( ${#name} > 6 ? ${#nam
 echo "$header"
 row "0s"
 next=$((t0 + interval))
-while alive "${pid_of[blaster]}"; do
+while alive "${pid_of[blaster]:-}"; do
     if ! alive "$start_pid" || ((stop_requested)); then
         say "the dataflow ended early or was interrupted:"; tail -n 30 "$work/run.log" >&2
         exit 1
