@@ -55,15 +55,39 @@ function(dora_test name)
     set_tests_properties(${name} PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT})
 endfunction()
 
-# dora_fuzzer(NAME SOURCES ... LIBS ...): a libFuzzer target, built only with DORA_BUILD_FUZZERS.
-# Its seed corpus lives in fuzz/corpus/<NAME>/.
+# dora_fuzzer(NAME SOURCES ... LIBS ...): a libFuzzer target; its seed corpus lives in
+# fuzz/corpus/<NAME>/. With DORA_BUILD_FUZZERS (clang) it links libFuzzer and is listed in
+# <build>/fuzzers.txt for scripts/fuzz.sh. Otherwise, with tests on, the same code is linked with
+# fuzz/replay_main.cpp (any compiler) and the ctest `<NAME>_corpus` runs it over the seed corpus,
+# so a target that no longer builds, or a seed that now crashes it, fails the ordinary suite.
 function(dora_fuzzer name)
-    if(NOT DORA_BUILD_FUZZERS)
-        return()
-    endif()
     cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
-    add_executable(${name} ${ARG_SOURCES})
-    target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address)
-    target_link_options(${name} PRIVATE -fsanitize=fuzzer,address)
-    target_link_libraries(${name} PRIVATE ${ARG_LIBS})
+    set(corpus ${PROJECT_SOURCE_DIR}/fuzz/corpus/${name})
+    if(NOT IS_DIRECTORY ${corpus})
+        message(FATAL_ERROR "fuzz target ${name} has no seed corpus: add files to ${corpus}")
+    endif()
+    if(DORA_BUILD_FUZZERS)
+        add_executable(${name} ${ARG_SOURCES})
+        target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address)
+        target_link_options(${name} PRIVATE -fsanitize=fuzzer,address)
+        target_link_libraries(${name} PRIVATE ${ARG_LIBS})
+        set_property(GLOBAL APPEND PROPERTY DORA_FUZZERS ${name})
+    elseif(DORA_BUILD_TESTS)
+        add_executable(${name}_replay ${ARG_SOURCES} ${PROJECT_SOURCE_DIR}/fuzz/replay_main.cpp)
+        target_compile_options(${name}_replay PRIVATE ${DORA_WARNINGS})
+        target_link_libraries(${name}_replay PRIVATE ${ARG_LIBS})
+        add_test(NAME ${name}_corpus COMMAND ${name}_replay ${corpus})
+        set_tests_properties(${name}_corpus PROPERTIES LABELS unit TIMEOUT 120)
+    endif()
+endfunction()
+
+# Writes every dora_fuzzer target to <build>/fuzzers.txt, one a line: its name, a tab, its
+# executable. Call once, after every module is added.
+function(dora_write_fuzzer_list)
+    get_property(fuzzers GLOBAL PROPERTY DORA_FUZZERS)
+    set(text "")
+    foreach(fuzzer IN LISTS fuzzers)
+        string(APPEND text "${fuzzer}\t$<TARGET_FILE:${fuzzer}>\n")
+    endforeach()
+    file(GENERATE OUTPUT ${CMAKE_BINARY_DIR}/fuzzers.txt CONTENT "${text}")
 endfunction()

@@ -37,23 +37,13 @@ fi
 
 machines=(edge1 edge2 edge3 cloud)
 logs=$(mktemp -d /tmp/dora-demo.XXXXXX)
-coordinator_pid=
-daemon_pids=()
 start_pid=
 stop_requested=0
 trap 'stop_requested=1' INT TERM
+# shellcheck source=loopback_cluster.sh
+source "$root/scripts/loopback_cluster.sh"
 
 say() { echo "demo: $*" >&2; }
-alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
-
-# Waits up to $2 seconds for process $1 to exit; returns 1 if it still runs.
-wait_gone() {
-    local pid=$1 deadline=$((SECONDS + $2))
-    while alive "$pid"; do
-        ((SECONDS < deadline)) || return 1
-        sleep 0.1 || true  # a Ctrl-C kills the sleep; the trap notes it
-    done
-}
 
 # Stops what this script started, by the PIDs it recorded: the attached CLI first (so the
 # dataflow stops and the aggregator prints its last summary), then daemons, then coordinator.
@@ -66,16 +56,7 @@ cleanup() {
         wait_gone "$start_pid" 20 || { kill -INT "$start_pid" 2>/dev/null || true; }
         wait_gone "$start_pid" 5 || kill -KILL "$start_pid" 2>/dev/null || true
     fi
-    local pid
-    for pid in "${daemon_pids[@]}" $coordinator_pid; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${daemon_pids[@]}" $coordinator_pid; do
-        if ! wait_gone "$pid" 15; then
-            say "process $pid ignored SIGTERM; killing it"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    done
+    cluster_stop
     wait 2>/dev/null || true
     if ((rc != 0)); then
         say "logs of the coordinator and daemons: $logs"
@@ -86,42 +67,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Each runtime process gets its own session, so a Ctrl-C in the terminal reaches only this
-# script, which then stops everything in order.
-setsid "$dora" coordinator --interface 127.0.0.1 --port 0 --control-port 0 \
-    >"$logs/coordinator.log" 2>&1 &
-coordinator_pid=$!
-deadline=$((SECONDS + 20))
-until grep -q '^coordinator listening' "$logs/coordinator.log"; do
-    if ! alive "$coordinator_pid" || ((SECONDS >= deadline)); then
-        say "the coordinator did not start:"; cat "$logs/coordinator.log" >&2; exit 1
-    fi
-    sleep 0.05 || true
-done
-line=$(grep -m1 '^coordinator listening' "$logs/coordinator.log")
-daemon_port=$(sed -E 's/.*daemons on [^ ]*:([0-9]+),.*/\1/' <<<"$line")
-control_port=$(sed -E 's/.*control on [^ ]*:([0-9]+).*/\1/' <<<"$line")
-say "coordinator on 127.0.0.1: port $daemon_port for daemons, $control_port for the CLI"
-
-for machine in "${machines[@]}"; do
-    setsid "$dora" daemon --machine-id "$machine" --coordinator-addr 127.0.0.1 \
-        --coordinator-port "$daemon_port" --local-listen-port 0 >"$logs/daemon-$machine.log" 2>&1 &
-    daemon_pids+=($!)
-done
-deadline=$((SECONDS + 20))
-while :; do
-    listing=$("$dora" list --coordinator-port "$control_port" 2>/dev/null || true)
-    connected=0
-    for machine in "${machines[@]}"; do
-        grep -Eq "^$machine +connected" <<<"$listing" && connected=$((connected + 1))
-    done
-    ((connected == ${#machines[@]})) && break
-    if ((SECONDS >= deadline || stop_requested)); then
-        say "not every daemon registered with the coordinator:"; echo "$listing" >&2
-        tail -n 5 "$logs"/daemon-*.log >&2; exit 1
-    fi
-    sleep 0.1 || true
-done
+cluster_start "$dora" "$logs" "${machines[@]}"
+control_port=$cluster_control_port
+say "coordinator on 127.0.0.1: port $cluster_daemon_port for daemons, $control_port for the CLI"
 say "daemons ${machines[*]} registered; starting $dataflow"
 if ((duration > 0)); then
     say "stopping after $duration s"

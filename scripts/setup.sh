@@ -2,6 +2,7 @@
 # Installs every Debian package dora-cpp needs (as root, on Debian 12), then configures and
 # builds the project. Safe to run again: packages already present are not reinstalled.
 #   scripts/setup.sh [preset]     preset: dev (default, with tests) or release
+#   scripts/setup.sh --packages-only   only the packages (scripts/fuzz.sh, which builds `fuzz`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +32,7 @@ if ((${#missing[@]})); then
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+[[ ${1:-} == --packages-only ]] && exit 0
 preset=${1:-dev}
 # Explicit values: a build directory configured by hand earlier must not silently lack a part.
 cmake --preset "$preset" -DPython_EXECUTABLE="$(command -v python3)" -DDORA_BUILD_PYTHON=ON \

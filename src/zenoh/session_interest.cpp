@@ -188,10 +188,14 @@ void Session::update_interests(EntityKind kind, uint32_t token, bool added) {
                 continue;
             }
             bool any = false;
+            // Plain references to the bindings: clang 14 (Debian 12's) cannot capture a structured
+            // binding in a lambda.
+            const Face& target = face;
+            const auto& interest_key = fi.key;
             for_each_entity(
                 kind, [&](uint32_t other, const std::string& okey, uint64_t oface, bool) {
-                    any = any || ((added || other != token) && visible_to(oface, face) &&
-                                  interest_matches(fi.key, okey));
+                    any = any || ((added || other != token) && visible_to(oface, target) &&
+                                  interest_matches(interest_key, okey));
                 });
             if (any && !fi.aggregate_declared[k]) {
                 send_declaration(face, std::nullopt, kKinds[k].declare, fi.aggregate_id,
