@@ -262,7 +262,7 @@ void Coordinator::on_register(Peer& peer, const message::DaemonRegister& registr
         *added == DaemonRegistry::Registration::kReconnected ? "reconnected" : "registered",
         peer.address));
     broadcast_peers();
-    reconcile(registration.machine_id, registration.running_dataflows);
+    reconcile(registration.machine_id, registration);
 }
 
 void Coordinator::broadcast_peers() {
