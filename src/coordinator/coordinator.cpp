@@ -288,7 +288,7 @@ void Coordinator::on_register(Peer& peer, const message::DaemonRegister& registr
         }
     }
     broadcast_peers();
-    reconcile(registration.machine_id, registration.running_dataflows);
+    reconcile(registration.machine_id, registration);
 }
 
 void Coordinator::broadcast_peers() {

@@ -15,8 +15,14 @@
 //    until it re-registers;
 //  - DaemonRegister.running_dataflows lists every dataflow the daemon still runs or whose
 //    DataflowFinishedOnMachine it has not yet delivered (it sends those right after registering);
-//    a dataflow the coordinator expected on that machine but not listed is finished there as lost;
-//    a listed dataflow the coordinator does not know (it restarted) is adopted as "recovered";
+//    finished_dataflows lists recent ones it did deliver (it sends their results again); a
+//    dataflow the coordinator expected on that machine but not listed is finished there as lost;
+//  - after a coordinator restart, a listed dataflow it does not know is adopted as "recovered":
+//    the DataflowRunning that follows the registration describes it (name, descriptor, every
+//    machine's nodes); machines that ran it and finished before the restart give their results
+//    again; a machine whose daemon is back without mentioning it counts as lost; one not back yet
+//    is waited for (or counted lost by a stop, as any unreachable machine). Attached CLIs come
+//    back with CliAttach;
 //  - after DataflowSpawned (either outcome) a daemon eventually sends DataflowFinishedOnMachine;
 //    a StopDataflow for a prepared but not spawned dataflow makes the daemon drop it;
 //  - any message from a daemon counts as a heartbeat; silence for `unreachable_after` marks it
@@ -47,6 +53,7 @@
 #include "message/channel.hpp"
 #include "message/cli_to_coordinator.hpp"
 #include "message/common.hpp"
+#include "message/coordinator_to_cli.hpp"
 #include "message/daemon_to_coordinator.hpp"
 
 namespace dora::coordinator {
@@ -123,6 +130,7 @@ class Coordinator {
         std::string cli_machine;
         Status status = Status::kPreparing;
         bool recovered = false;  // adopted from a daemon after a coordinator restart
+        bool described = true;   // false while recovered and no daemon has described it yet
         bool strict = false;     // the dataflow's `strict: true`: drops make it fail
         std::map<std::string, std::vector<std::string>> nodes_per_machine;
         std::set<std::string> awaiting_prepared;
@@ -135,6 +143,7 @@ class Coordinator {
         std::set<std::string> waiting;  // dynamic nodes not joined yet (DynamicNodeStatus)
         std::set<ConnectionId> stop_waiters;
         Timer prepare_deadline;
+        Timer stop_deadline;  // recovered: how long a stop waits for daemons not back yet
         // Messages each machine dropped (its latest counts: DataflowDrops, then its final ones).
         std::map<std::string, std::vector<message::DropCount>> drops;
         [[nodiscard]] std::vector<message::DropCount> all_drops() const;
@@ -190,13 +199,21 @@ class Coordinator {
     void on_register(Peer& peer, const message::DaemonRegister& registration);
     void on_daemon_lost(const std::string& machine, ConnectionId connection,
                         const std::string& reason, bool silent);
-    void reconcile(const std::string& machine, const std::vector<std::string>& running);
+    void reconcile(const std::string& machine, const message::DaemonRegister& registration);
+    // After a coordinator restart (recovery.cpp): a daemon mentioned dataflow `id`.
+    void adopt_dataflow(const std::string& id, const std::string& machine);
+    void describe_recovered(Dataflow& dataflow, const message::PrepareDataflow& started);
+    // A stop of a recovered dataflow waits (daemon_timeout) for machines whose daemon has not
+    // registered since the restart; then they count as lost.
+    void await_returning_machines(Dataflow& dataflow, const std::vector<std::string>& machines);
+    void attach_cli(Dataflow& dataflow, ConnectionId cli);
     void broadcast_peers();
     void on_destroy(ConnectionId cli);
     void maybe_finish_destroy();
 
-    // What each daemon message does (dataflows.cpp and requests.cpp).
+    // What each daemon message does (dataflows.cpp, recovery.cpp and requests.cpp).
     void handle(const std::string& machine, const message::DaemonRegister& m);
+    void handle(const std::string& machine, const message::DataflowRunning& m);
     void handle(const std::string& machine, const message::DaemonHeartbeat& m);
     void handle(const std::string& machine, const message::DataflowPrepared& m);
     void handle(const std::string& machine, const message::DataflowSpawned& m);
@@ -209,7 +226,7 @@ class Coordinator {
     void handle(const std::string& machine, const message::DaemonBuildResult& m);
     void handle(const std::string& machine, const message::ErrorMessage& m);
 
-    // What each CLI request does (dataflows.cpp and requests.cpp).
+    // What each CLI request does (dataflows.cpp, recovery.cpp and requests.cpp).
     void on_cli_message(Peer& peer, message::CliRequest request);
     void handle(Peer& cli, message::CliStart& m);
     void handle(Peer& cli, const message::CliStop& m);
@@ -218,12 +235,18 @@ class Coordinator {
     void handle(Peer& cli, const message::CliCheck& m);
     void handle(Peer& cli, const message::CliBuild& m);
     void handle(Peer& cli, const message::CliDestroy& m);
+    void handle(Peer& cli, const message::CliAttach& m);
 
     void stop_dataflow(Dataflow& dataflow, int64_t grace_ms);
     void fail_start(Dataflow& dataflow, const std::string& error);
     void machine_finished(Dataflow& dataflow, const std::string& machine,
                           std::vector<message::NodeResultInfo> results);
     void finish_dataflow(Dataflow& dataflow);
+    [[nodiscard]] message::DataflowResult result_of(const Dataflow& dataflow) const;
+    // Every node of `machine` in `dataflow`, failed with `status` ("was lost: ...").
+    [[nodiscard]] static std::vector<message::NodeResultInfo> lost_nodes(const Dataflow& dataflow,
+                                                                         const std::string& machine,
+                                                                         const std::string& status);
     void forget_cli(ConnectionId cli);
     void fail_requests_to(const std::string& machine);
     void build_request_done(uint64_t request, bool success, const std::string& failure);
@@ -253,6 +276,13 @@ class Coordinator {
     std::map<uint64_t, LogRequest> log_requests_;
     std::map<uint64_t, BuildRequest> build_requests_;
     std::map<uint64_t, BuildJob> build_jobs_;
+    // After a restart: CLIs re-attaching to a dataflow no daemon has reported yet (one per CLI),
+    // and results daemons sent again for dataflows not adopted yet (dataflow -> machine ->
+    // result, nullopt until it arrives; the oldest ids are forgotten beyond kMaxEarlyFinishes).
+    std::map<ConnectionId, std::string> pending_attach_;
+    std::map<std::string, std::map<std::string, std::optional<message::DataflowFinishedOnMachine>>>
+        early_finishes_;
+    static constexpr size_t kMaxEarlyFinishes = 256;
     std::optional<ConnectionId> destroy_requester_;
     bool destroying_ = false;
     bool destroyed_ = false;

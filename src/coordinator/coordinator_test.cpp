@@ -115,7 +115,8 @@ struct Fixture : ::testing::Test {
                                      std::vector<std::string> running = {}) {
         auto peer = hello(Coordinator::Port::kDaemon);
         EXPECT_EQ(peer->next().value_or(json())["type"], msg::Welcome::kType);
-        peer->send(msg::make(msg::DaemonRegister{machine, {"tcp/127.0.0.1:7000"}, running, {}}));
+        peer->send(
+            msg::make(msg::DaemonRegister{machine, {"tcp/127.0.0.1:7000"}, running, {}, {}}));
         EXPECT_TRUE(peer->next_of(msg::Peers::kType));
         return peer;
     }
@@ -170,6 +171,14 @@ std::string start_flow(FakePeer& cli, const std::string& yaml, const std::string
         return {};
     }
     return (*reply)["dataflow_id"];
+}
+
+// Starts kTwoMachineFlow from `cli` and has edge1 and cloud prepare it; "" if it did not spawn.
+std::string spawn_two_machine_flow(FakePeer& cli, FakePeer& edge, FakePeer& cloud) {
+    std::string id = start_flow(cli, kTwoMachineFlow);
+    edge.send(msg::make(msg::DataflowPrepared{id, true, ""}));
+    cloud.send(msg::make(msg::DataflowPrepared{id, true, ""}));
+    return cloud.next_of(msg::SpawnDataflow::kType) ? id : std::string();
 }
 
 // --- hello and authentication ---
@@ -286,7 +295,7 @@ TEST_F(Fixture, DuplicateMachineIdIsRefusedNamingIt) {
     auto first = daemon("edge1");
     auto second = hello(Coordinator::Port::kDaemon);
     ASSERT_TRUE(second->next());  // welcome
-    second->send(msg::make(msg::DaemonRegister{"edge1", {}, {}, {}}));
+    second->send(msg::make(msg::DaemonRegister{"edge1", {}, {}, {}, {}}));
     auto reply = second->next_of(msg::ErrorMessage::kType);
     ASSERT_TRUE(reply);
     EXPECT_NE((*reply)["message"].get<std::string>().find("`edge1`"), std::string::npos);
@@ -575,10 +584,8 @@ TEST_F(Fixture, ReconnectingDaemonKeepsItsDataflowAndLostOnesFinish) {
     auto edge = daemon("edge1");
     auto cloud = daemon("cloud");
     auto c = cli();
-    std::string id = start_flow(*c, kTwoMachineFlow);
-    edge->send(msg::make(msg::DataflowPrepared{id, true, ""}));
-    cloud->send(msg::make(msg::DataflowPrepared{id, true, ""}));
-    ASSERT_TRUE(cloud->next_of(msg::SpawnDataflow::kType));
+    std::string id = spawn_two_machine_flow(*c, *edge, *cloud);
+    ASSERT_FALSE(id.empty());
     edge.reset();  // connection drops; edge1 comes back still running it
     edge = daemon("edge1", {id});
     EXPECT_EQ(list().dataflows[0].status, "running");
@@ -594,10 +601,8 @@ TEST_F(Fixture, StopCompletesWhenAMachinesDaemonIsGoneAndStopsItIfItReturns) {
     auto edge = daemon("edge1");
     auto cloud = daemon("cloud");
     auto c = cli();
-    std::string id = start_flow(*c, kTwoMachineFlow);
-    edge->send(msg::make(msg::DataflowPrepared{id, true, ""}));
-    cloud->send(msg::make(msg::DataflowPrepared{id, true, ""}));
-    ASSERT_TRUE(cloud->next_of(msg::SpawnDataflow::kType));
+    std::string id = spawn_two_machine_flow(*c, *edge, *cloud);
+    ASSERT_FALSE(id.empty());
     edge.reset();  // edge1's daemon dies
     auto stopper = cli();
     stopper->send(msg::make(msg::CliStop{}));
@@ -698,6 +703,228 @@ TEST_F(Fixture, DaemonRunningAnUnknownDataflowIsAdoptedAfterACoordinatorRestart)
     auto c = cli();
     c->send(msg::make(msg::CliStop{}));
     EXPECT_TRUE(edge->next_of(msg::StopDataflow::kType));
+}
+
+// --- after a coordinator restart ---
+
+const char* kRecoveredId = "0190a1b2-0000-7000-8000-0000000000aa";
+
+// A daemon that registers with a coordinator that restarted, then reports as a daemon does.
+std::unique_ptr<FakePeer> returning_daemon(Fixture& f, const std::string& machine,
+                                           std::vector<std::string> running,
+                                           std::vector<std::string> finished = {},
+                                           bool spawned = true) {
+    auto peer = f.hello(Coordinator::Port::kDaemon);
+    EXPECT_EQ(peer->next().value_or(json())["type"], msg::Welcome::kType);
+    msg::DaemonRegister reg{machine, {"tcp/127.0.0.1:7000"}, running, {}, finished};
+    peer->send(msg::make(reg));
+    for (const auto& id : running) {
+        msg::PrepareDataflow started{id, "sensors", kTwoMachineFlow, "/flows/flow.yml", "cli", {}};
+        peer->send(msg::make(msg::DataflowRunning{started, spawned, {}}));
+    }
+    EXPECT_TRUE(peer->next_of(msg::Peers::kType));
+    return peer;
+}
+
+// `dora list`'s one dataflow.
+msg::DataflowInfo only_dataflow(Fixture& f) {
+    auto dataflows = f.list().dataflows;
+    EXPECT_EQ(dataflows.size(), 1u);
+    return dataflows.empty() ? msg::DataflowInfo{} : dataflows[0];
+}
+
+// A CLI that re-attached to kRecoveredId (null when the coordinator did not confirm it).
+std::unique_ptr<FakePeer> reattached_cli(Fixture& f) {
+    auto c = f.cli();
+    c->send(msg::make(msg::CliAttach{kRecoveredId}));
+    return c->next_of(msg::Attached::kType) ? std::move(c) : nullptr;
+}
+
+msg::DataflowFinishedOnMachine finish_of(const std::string& node, bool success) {
+    return {
+        kRecoveredId,
+        {{node, "", success, success ? "exited with status 0" : "exited with status 1", false, {}}},
+        {}};
+}
+
+TEST_F(Fixture, AdoptedDataflowIsListedWithItsNameNodesAndMachines) {
+    auto edge = returning_daemon(*this, "edge1", {kRecoveredId});
+    auto dataflow = only_dataflow(*this);
+    EXPECT_EQ(dataflow.name, "sensors");
+    EXPECT_EQ(dataflow.status, "running");
+    using Nodes = std::vector<std::pair<std::string, std::vector<std::string>>>;
+    EXPECT_EQ(dataflow.nodes_per_machine,
+              (Nodes{{"cloud", {"aggregator"}}, {"edge1", {"sensor"}}}));
+}
+
+TEST_F(Fixture, LogsOfAnAdoptedDataflowAskTheMachineThatRunsTheNode) {
+    auto edge = returning_daemon(*this, "edge1", {kRecoveredId});
+    auto cloud = returning_daemon(*this, "cloud", {kRecoveredId});
+    auto c = cli();
+    c->send(msg::make(msg::CliLogs{kRecoveredId, "aggregator", false}));
+    auto read = cloud->next_of(msg::ReadLogs::kType);
+    ASSERT_TRUE(read);
+    cloud->send(
+        msg::make(msg::DaemonLogsReply{(*read)["request_id"].get<uint64_t>(), "line 1\n", ""}));
+    auto reply = c->next_of(msg::LogsReply::kType);
+    ASSERT_TRUE(reply);
+    EXPECT_EQ((*reply)["content"], "line 1\n");
+}
+
+TEST_F(Fixture, CliReattachesAndGetsTheAdoptedDataflowsOutputAndResult) {
+    auto c = cli();
+    c->send(msg::make(msg::CliAttach{kRecoveredId}));
+    EXPECT_FALSE(c->next(100ms)) << "no daemon has reported it yet: the CLI waits";
+    auto edge = returning_daemon(*this, "edge1", {kRecoveredId});
+    auto attached = c->next_of(msg::Attached::kType);
+    ASSERT_TRUE(attached);
+    EXPECT_EQ((*attached)["dataflow_id"], kRecoveredId);
+    auto cloud = returning_daemon(*this, "cloud", {kRecoveredId});
+    edge->send(msg::make(msg::DaemonLog{{kRecoveredId, "sensor", "", "stdout", "reading 7"}}));
+    auto log = c->next_of(msg::LogEvent::kType);
+    ASSERT_TRUE(log);
+    EXPECT_EQ((*log)["log"]["line"], "reading 7");
+    edge->send(msg::make(finish_of("sensor", true)));
+    EXPECT_FALSE(c->next_of(msg::DataflowResult::kType, 100ms)) << "cloud still runs it";
+    cloud->send(msg::make(finish_of("aggregator", true)));
+    auto result = c->next_of(msg::DataflowResult::kType);
+    ASSERT_TRUE(result);
+    EXPECT_TRUE((*result)["success"]);
+    EXPECT_EQ((*result)["results"].size(), 2u);
+}
+
+TEST_F(Fixture, StopOfAnAdoptedDataflowReachesEveryMachine) {
+    auto edge = returning_daemon(*this, "edge1", {kRecoveredId});
+    auto cloud = returning_daemon(*this, "cloud", {kRecoveredId});
+    auto c = cli();
+    c->send(msg::make(msg::CliStop{"", "sensors", 2000}));
+    EXPECT_TRUE(edge->next_of(msg::StopDataflow::kType));
+    EXPECT_TRUE(cloud->next_of(msg::StopDataflow::kType));
+    edge->send(msg::make(finish_of("sensor", true)));
+    cloud->send(msg::make(finish_of("aggregator", true)));
+    auto result = c->next_of(msg::DataflowResult::kType);
+    ASSERT_TRUE(result);
+    EXPECT_TRUE((*result)["success"]);
+}
+
+TEST_F(Fixture, AStopSoonAfterARestartWaitsForTheDaemonsNotBackYet) {
+    auto edge = returning_daemon(*this, "edge1", {kRecoveredId});
+    auto c = cli();
+    c->send(msg::make(msg::CliStop{kRecoveredId, "", 2000}));
+    EXPECT_TRUE(edge->next_of(msg::StopDataflow::kType));
+    auto cloud = returning_daemon(*this, "cloud", {kRecoveredId});
+    EXPECT_TRUE(cloud->next_of(msg::StopDataflow::kType)) << "cloud is stopped once it is back";
+    edge->send(msg::make(finish_of("sensor", true)));
+    cloud->send(msg::make(finish_of("aggregator", true)));
+    auto result = c->next_of(msg::DataflowResult::kType);
+    ASSERT_TRUE(result);
+    EXPECT_TRUE((*result)["success"]) << result->dump();
+}
+
+TEST_F(Fixture, AStopAfterARestartCountsADaemonThatNeverComesBackAsLost) {
+    make({}, [](CoordinatorOptions& o) { o.daemon_timeout = 300ms; });
+    auto edge = returning_daemon(*this, "edge1", {kRecoveredId});
+    auto c = cli();
+    c->send(msg::make(msg::CliStop{kRecoveredId, "", 2000}));
+    EXPECT_TRUE(edge->next_of(msg::StopDataflow::kType));
+    edge->send(msg::make(finish_of("sensor", true)));
+    auto result = c->next_of(msg::DataflowResult::kType);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE((*result)["success"]);
+    EXPECT_NE(result->dump().find("did not come back"), std::string::npos) << result->dump();
+}
+
+TEST_F(Fixture, AMachineThatFinishedBeforeTheRestartGivesItsResultAgain) {
+    // cloud finished (its aggregator failed) before the coordinator restarted, and is back first.
+    auto cloud = returning_daemon(*this, "cloud", {}, {kRecoveredId});
+    cloud->send(msg::make(finish_of("aggregator", false)));
+    auto edge = returning_daemon(*this, "edge1", {kRecoveredId});
+    auto c = reattached_cli(*this);
+    ASSERT_TRUE(c);
+    edge->send(msg::make(finish_of("sensor", true)));
+    auto result = c->next_of(msg::DataflowResult::kType);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE((*result)["success"]);
+    ASSERT_EQ((*result)["results"].size(), 2u);
+    EXPECT_NE(result->dump().find("exited with status 1"), std::string::npos) << result->dump();
+}
+
+TEST_F(Fixture, AMachineThatFinishedComesBackAfterTheAdoptionWithItsResult) {
+    auto edge = returning_daemon(*this, "edge1", {kRecoveredId});
+    auto c = reattached_cli(*this);
+    ASSERT_TRUE(c);
+    auto cloud = returning_daemon(*this, "cloud", {}, {kRecoveredId});
+    cloud->send(msg::make(finish_of("aggregator", true)));
+    edge->send(msg::make(finish_of("sensor", true)));
+    ASSERT_TRUE(c->next_of(msg::DataflowResult::kType));
+    auto dataflow = only_dataflow(*this);
+    EXPECT_EQ(dataflow.status, "finished");
+    EXPECT_EQ(dataflow.results.size(), 2u);
+}
+
+TEST_F(Fixture, AMachineBackWithoutTheAdoptedDataflowCountsItsNodesAsLost) {
+    auto cloud = returning_daemon(*this, "cloud", {});
+    auto edge = returning_daemon(*this, "edge1", {kRecoveredId});
+    auto c = reattached_cli(*this);
+    ASSERT_TRUE(c);
+    edge->send(msg::make(finish_of("sensor", true)));
+    ASSERT_TRUE(c->next_of(msg::DataflowResult::kType));
+    auto dataflow = only_dataflow(*this);
+    EXPECT_EQ(dataflow.status, "failed");
+    ASSERT_EQ(dataflow.results.size(), 2u);
+    EXPECT_NE(dataflow.results[0].status.find("kept no result"), std::string::npos)
+        << dataflow.results[0].status;
+}
+
+TEST_F(Fixture, AResultSentAgainAfterAReconnectCountsOnce) {
+    auto edge = daemon("edge1");
+    auto cloud = daemon("cloud");
+    auto c = cli();
+    std::string id = spawn_two_machine_flow(*c, *edge, *cloud);
+    ASSERT_FALSE(id.empty());
+    msg::DataflowFinishedOnMachine done{
+        id, {{"sensor", "", true, "exited with status 0", false, {}}}, {}};
+    edge->send(msg::make(done));
+    edge.reset();  // edge1 reconnects and gives its result again
+    edge = hello(Coordinator::Port::kDaemon);
+    ASSERT_EQ(edge->next().value_or(json())["type"], msg::Welcome::kType);
+    edge->send(msg::make(msg::DaemonRegister{"edge1", {}, {}, {}, {id}}));
+    edge->send(msg::make(done));
+    ASSERT_TRUE(edge->next_of(msg::Peers::kType));
+    cloud->send(msg::make(msg::DataflowFinishedOnMachine{
+        id, {{"aggregator", "", true, "exited with status 0", false, {}}}, {}}));
+    auto result = c->next_of(msg::DataflowResult::kType);
+    ASSERT_TRUE(result);
+    EXPECT_TRUE((*result)["success"]);
+    EXPECT_EQ((*result)["results"].size(), 2u);
+}
+
+TEST_F(Fixture, ADataflowPreparedButNeverReleasedIsDroppedAfterARestart) {
+    auto edge = returning_daemon(*this, "edge1", {kRecoveredId}, {}, false);
+    auto stop = edge->next_of(msg::StopDataflow::kType);
+    ASSERT_TRUE(stop);
+    EXPECT_EQ((*stop)["dataflow_id"], kRecoveredId);
+    auto cloud = returning_daemon(*this, "cloud", {kRecoveredId}, {}, false);
+    ASSERT_TRUE(cloud->next_of(msg::StopDataflow::kType));
+    auto dataflow = only_dataflow(*this);
+    EXPECT_EQ(dataflow.status, "failed");
+    EXPECT_NE(dataflow.results[0].status.find("never started"), std::string::npos);
+}
+
+TEST_F(Fixture, ReattachingToAnEndedDataflowGetsItsResultAtOnce) {
+    auto d = daemon("");
+    auto c = cli();
+    std::string id = start_flow(*c, "nodes:\n  - id: a\n    path: a.py\n", "", false);
+    d->send(msg::make(msg::DataflowPrepared{id, true, ""}));
+    ASSERT_TRUE(d->next_of(msg::SpawnDataflow::kType));
+    d->send(msg::make(msg::DataflowFinishedOnMachine{
+        id, {{"a", "", false, "exited with status 2", false, {}}}, {}}));
+    auto again = cli();
+    again->send(msg::make(msg::CliAttach{id}));
+    ASSERT_TRUE(again->next_of(msg::Attached::kType));
+    auto result = again->next_of(msg::DataflowResult::kType);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE((*result)["success"]);
 }
 
 TEST_F(Fixture, DestroyStopsDaemonsThenRepliesAndStopsTheLoop) {

@@ -83,11 +83,7 @@ void Coordinator::handle(Peer& cli, message::CliStart& request) {
             error_message("cannot start the dataflow: " + placement.error().message()));
         return;
     }
-    for (auto& node : descriptor->nodes) {
-        if (auto it = placement->find(node.id); it != placement->end()) {
-            node.deploy.machine = it->second;
-        }
-    }
+    apply_placement(*descriptor, *placement);
     if (auto cross = cross_machine_backpressure_error(*descriptor); !cross.empty()) {
         cli.channel->send(error_message("cannot start the dataflow: " + cross));
         return;
@@ -210,32 +206,55 @@ void Coordinator::stop_dataflow(Dataflow& dataflow, int64_t grace_ms) {
     dataflow.stop_grace_ms = grace_ms;
     auto stop = message::make(message::StopDataflow{dataflow.id, grace_ms});
     std::vector<std::string> unreachable;
+    std::vector<std::string> not_back;  // since a coordinator restart (it runs there, probably)
     for (const auto& machine : dataflow.awaiting_finished) {
-        if (!registry_.connected(machine)) {
-            unreachable.push_back(machine);
-        } else {
+        if (registry_.connected(machine)) {
             send_to_daemon(machine, stop);
+        } else if (dataflow.recovered && !registry_.known(machine)) {
+            not_back.push_back(machine);
+        } else {
+            unreachable.push_back(machine);
         }
+    }
+    if (!not_back.empty()) {
+        await_returning_machines(dataflow, not_back);
     }
     // A machine whose daemon is gone cannot report: its nodes count as lost now, so the stop
     // completes. (If that daemon comes back still running them, reconcile() stops them.)
     for (const auto& machine : unreachable) {
-        std::vector<message::NodeResultInfo> lost;
-        for (const auto& node : dataflow.nodes_per_machine[machine]) {
-            message::NodeResultInfo r;
-            r.node_id = node;
-            r.machine_id = machine;
-            r.status = fmt::format("was lost: the daemon of machine `{}` is unreachable", machine);
-            lost.push_back(std::move(r));
-        }
         log(fmt::format("dataflow {}: the daemon of `{}` is unreachable; its nodes count as lost",
                         dataflow.id, machine));
-        machine_finished(dataflow, machine, std::move(lost));
+        machine_finished(
+            dataflow, machine,
+            lost_nodes(
+                dataflow, machine,
+                fmt::format("was lost: the daemon of machine `{}` is unreachable", machine)));
     }
 }
 
-void Coordinator::reconcile(const std::string& machine, const std::vector<std::string>& running) {
+std::vector<message::NodeResultInfo> Coordinator::lost_nodes(const Dataflow& dataflow,
+                                                             const std::string& machine,
+                                                             const std::string& status) {
+    std::vector<message::NodeResultInfo> lost;
+    if (auto it = dataflow.nodes_per_machine.find(machine);
+        it != dataflow.nodes_per_machine.end()) {
+        for (const auto& node : it->second) {
+            message::NodeResultInfo r;
+            r.node_id = node;
+            r.machine_id = machine;
+            r.status = status;
+            lost.push_back(std::move(r));
+        }
+    }
+    return lost;
+}
+
+void Coordinator::reconcile(const std::string& machine,
+                            const message::DaemonRegister& registration) {
+    const auto& running = registration.running_dataflows;
+    const auto& finished = registration.finished_dataflows;
     std::set<std::string> listed(running.begin(), running.end());
+    listed.insert(finished.begin(), finished.end());  // their results follow the registration
     for (auto& [id, dataflow] : dataflows_) {
         if (!dataflow.active() || !dataflow.nodes_per_machine.count(machine)) {
             continue;
@@ -251,36 +270,33 @@ void Coordinator::reconcile(const std::string& machine, const std::vector<std::s
             continue;
         }
         // The daemon restarted: whatever ran there is gone.
-        std::vector<message::NodeResultInfo> lost;
-        for (const auto& node : dataflow.nodes_per_machine[machine]) {
-            message::NodeResultInfo r;
-            r.node_id = node;
-            r.machine_id = machine;
-            r.status = fmt::format("was lost: the daemon of machine `{}` restarted", machine);
-            lost.push_back(std::move(r));
-        }
         log(fmt::format("dataflow {}: the daemon of `{}` no longer runs it", id, machine));
         close_inputs_from(dataflow, machine, "its daemon restarted without it");
-        machine_finished(dataflow, machine, std::move(lost));
+        machine_finished(
+            dataflow, machine,
+            lost_nodes(dataflow, machine,
+                       fmt::format("was lost: the daemon of machine `{}` restarted", machine)));
     }
-    for (const auto& id : listed) {
-        auto [it, inserted] = dataflows_.try_emplace(id);
-        Dataflow& dataflow = it->second;
-        if (inserted) {
-            // The coordinator restarted while this dataflow ran: adopt it so it can be listed
-            // and stopped; its nodes are not known.
-            dataflow.id = id;
-            set_status(dataflow, Status::kRunning);
-            dataflow.recovered = true;
-            log(fmt::format("adopted running dataflow {} from `{}`", id, machine));
-        }
-        if (dataflow.recovered && dataflow.active()) {
-            dataflow.nodes_per_machine.try_emplace(machine);
-            dataflow.awaiting_finished.insert(machine);
-        } else if (!dataflow.active()) {
+    for (const auto& id : running) {
+        auto it = dataflows_.find(id);
+        if (it == dataflows_.end() || it->second.active()) {
+            adopt_dataflow(id, machine);
+        } else {
             // Ended here while that daemon was unreachable (its nodes were counted as lost):
             // whatever still runs there must stop.
             send_to_daemon(machine, message::make(message::StopDataflow{id, 0}));
+        }
+    }
+    for (const auto& id : finished) {
+        auto it = dataflows_.find(id);
+        if (it == dataflows_.end()) {
+            // Known once a daemon that still runs it registers: keep the result until then.
+            early_finishes_[id].try_emplace(machine);
+            while (early_finishes_.size() > kMaxEarlyFinishes) {
+                early_finishes_.erase(early_finishes_.begin());  // uuid v7: the oldest first
+            }
+        } else if (it->second.recovered && !it->second.described && it->second.active()) {
+            adopt_dataflow(id, machine);
         }
     }
 }
@@ -322,11 +338,23 @@ void Coordinator::handle(const std::string&, message::DynamicNodeStatus& m) {
 void Coordinator::handle(const std::string& machine, message::DataflowFinishedOnMachine& m) {
     auto* finished = &m;
     auto it = dataflows_.find(finished->dataflow_id);
-    if (it == dataflows_.end() || !it->second.active()) {
+    if (it == dataflows_.end()) {
+        // Sent again after a coordinator restart, before a daemon that still runs it registered.
+        if (auto early = early_finishes_.find(finished->dataflow_id);
+            early != early_finishes_.end() && early->second.count(machine)) {
+            early->second[machine] = std::move(*finished);
+        }
         return;
     }
-    it->second.drops[machine] = std::move(finished->drops);
-    machine_finished(it->second, machine, std::move(finished->results));
+    Dataflow& dataflow = it->second;
+    const bool already = !dataflow.awaiting_finished.count(machine) &&
+                         std::any_of(dataflow.results.begin(), dataflow.results.end(),
+                                     [&](const auto& r) { return r.machine_id == machine; });
+    if (!dataflow.active() || already) {
+        return;  // e.g. sent again after a reconnect: counted once
+    }
+    dataflow.drops[machine] = std::move(finished->drops);
+    machine_finished(dataflow, machine, std::move(finished->results));
 }
 
 void Coordinator::handle(const std::string& machine, message::DataflowDrops& m) {
@@ -363,6 +391,11 @@ void Coordinator::machine_finished(Dataflow& dataflow, const std::string& machin
     }
 }
 
+message::DataflowResult Coordinator::result_of(const Dataflow& dataflow) const {
+    return message::DataflowResult{dataflow.id, dataflow.status == Status::kFinished,
+                                   dataflow.results, dataflow.error, dataflow.all_drops()};
+}
+
 void Coordinator::finish_dataflow(Dataflow& dataflow) {
     dataflow.prepare_deadline.cancel();
     bool success =
@@ -375,8 +408,7 @@ void Coordinator::finish_dataflow(Dataflow& dataflow) {
     set_status(dataflow, success ? Status::kFinished : Status::kFailed);
     log(fmt::format("dataflow {} {}", dataflow.id,
                     success ? message::finished_line(drops) : std::string("failed")));
-    auto result = message::make(message::DataflowResult{dataflow.id, success, dataflow.results,
-                                                        dataflow.error, std::move(drops)});
+    auto result = message::make(result_of(dataflow));
     std::set<ConnectionId> told;
     auto tell = [&](ConnectionId cli) {
         if (told.insert(cli).second) {
@@ -407,6 +439,7 @@ void Coordinator::forget_cli(ConnectionId cli) {
         }
     }
     std::erase_if(log_requests_, [cli](const auto& entry) { return entry.second.cli == cli; });
+    pending_attach_.erase(cli);
     for (auto& [job_id, job] : build_jobs_) {
         if (job.cli == cli) {
             job.cli = 0;  // the build goes on; nobody is told

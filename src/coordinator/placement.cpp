@@ -13,6 +13,14 @@ Result<Descriptor> parse_for_cluster(const std::string& yaml, const std::string&
     return descriptor;
 }
 
+void apply_placement(Descriptor& descriptor, const std::map<std::string, std::string>& placement) {
+    for (auto& node : descriptor.nodes) {
+        if (auto it = placement.find(node.id); it != placement.end()) {
+            node.deploy.machine = it->second;
+        }
+    }
+}
+
 std::map<std::string, std::vector<std::string>> nodes_by_machine(const Descriptor& descriptor) {
     std::map<std::string, std::vector<std::string>> machines;
     for (const auto& node : descriptor.nodes) {

@@ -17,6 +17,9 @@ namespace dora::coordinator {
 [[nodiscard]] Result<Descriptor> parse_for_cluster(const std::string& yaml,
                                                    const std::string& path);
 
+// Nodes placed by `deploy.labels` (node id -> machine) read as the node's machine.
+void apply_placement(Descriptor& descriptor, const std::map<std::string, std::string>& placement);
+
 // machine id ("" = the default daemon) -> the ids of the nodes that run there, in file order.
 [[nodiscard]] std::map<std::string, std::vector<std::string>> nodes_by_machine(
     const Descriptor& descriptor);

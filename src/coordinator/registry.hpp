@@ -71,6 +71,11 @@ class DaemonRegistry {
     [[nodiscard]] bool connected(const std::string& machine) const {
         return connection_of(machine).has_value();
     }
+    // True once a daemon of `machine` has registered (with this coordinator: it keeps no state
+    // across its own restarts), connected now or not.
+    [[nodiscard]] bool known(const std::string& machine) const {
+        return daemons_.count(machine) != 0;
+    }
     [[nodiscard]] std::vector<std::string> connected_machines() const;
     // Connections of connected daemons not heard from for longer than `timeout`.
     [[nodiscard]] std::vector<ConnectionId> silent(SteadyClock::time_point now,

@@ -43,6 +43,14 @@ TEST_F(RegistryTest, ADisconnectedDaemonStaysKnownAndMayComeBack) {
     EXPECT_EQ(*again, DaemonRegistry::Registration::kReconnected);
 }
 
+TEST_F(RegistryTest, AMachineIsKnownOnceItsDaemonRegisteredEvenWhenDisconnected) {
+    EXPECT_FALSE(registry_.known("edge1"));  // e.g. not back yet after a coordinator restart
+    ASSERT_TRUE(registry_.add("edge1", 1, "a", {}, t0_));
+    EXPECT_TRUE(registry_.disconnected("edge1", 1));
+    EXPECT_TRUE(registry_.known("edge1"));
+    EXPECT_FALSE(registry_.connected("edge1"));
+}
+
 TEST_F(RegistryTest, SilentDaemonsAreThoseNotHeardFromWithinTheTimeout) {
     ASSERT_TRUE(registry_.add("quiet", 1, "a", {}, t0_));
     ASSERT_TRUE(registry_.add("chatty", 2, "b", {}, t0_));

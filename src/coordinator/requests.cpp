@@ -155,14 +155,10 @@ void Coordinator::handle(const std::string& machine, message::DaemonLogsReply& m
     auto d = dataflows_.find(request.dataflow_id);
     if (request.follow && (d == dataflows_.end() || !d->second.active())) {
         // Finished meanwhile (or before): nothing more will come.
-        const Dataflow* dataflow = d == dataflows_.end() ? nullptr : &d->second;
-        send_to(
-            request.cli,
-            message::make(message::DataflowResult{
-                request.dataflow_id, dataflow != nullptr && dataflow->status == Status::kFinished,
-                dataflow != nullptr ? dataflow->results : std::vector<message::NodeResultInfo>{},
-                dataflow != nullptr ? dataflow->error : std::string(),
-                dataflow != nullptr ? dataflow->all_drops() : std::vector<message::DropCount>{}}));
+        send_to(request.cli,
+                message::make(d == dataflows_.end()
+                                  ? message::DataflowResult{request.dataflow_id, false, {}, "", {}}
+                                  : result_of(d->second)));
     }
 }
 

@@ -274,10 +274,54 @@ void Daemon::on_connected() {
     }
     reg.running_dataflows.insert(reg.running_dataflows.end(), unreported_finishes_.begin(),
                                  unreported_finishes_.end());
+    const std::set<std::string> unreported(unreported_finishes_.begin(),
+                                           unreported_finishes_.end());
     unreported_finishes_.clear();  // the queued finish messages follow the registration
+    for (const auto& finish : recent_finishes_) {
+        if (!unreported.count(finish.dataflow_id)) {
+            reg.finished_dataflows.push_back(finish.dataflow_id);
+        }
+    }
     link_->send_now(message::make(reg));
+    report_dataflows(unreported);
     say(fmt::format("connected to the coordinator at {} as machine `{}`", link_->where(),
                     options_.machine_id));
+}
+
+void Daemon::report_dataflows(const std::set<std::string>& unreported) {
+    for (const auto& entry : dataflows_) {
+        send_report(*entry.second);
+    }
+    for (const auto& id : unreported) {
+        if (auto it = archived_.find(id); it != archived_.end()) {
+            send_report(*it->second);
+            it->second->started.descriptor_yaml.clear();  // its finish follows: reported
+        }
+    }
+    for (const auto& finish : recent_finishes_) {
+        if (!unreported.count(finish.dataflow_id)) {
+            link_->send_now(message::make(finish));
+        }
+    }
+}
+
+void Daemon::send_report(const Dataflow& flow) {
+    message::DataflowRunning report;
+    report.started = flow.started;
+    report.spawned = flow.phase != Phase::kPreparing && flow.phase != Phase::kPrepared;
+    if (flow.local) {
+        report.waiting = flow.local->waiting_dynamic_nodes();
+    }
+    auto json = message::make(report);
+    if (auto fits = message::encode_frame_checked(json); !fits) {
+        // Its start fitted; with the report's other fields it does not: the coordinator then
+        // knows the dataflow by id only (`dora list` shows its nodes as `?`).
+        say(fmt::format("dataflow {}: cannot describe it to the coordinator: {}", flow.id,
+                        fits.error().message()));
+        report.started.descriptor_yaml.clear();
+        json = message::make(report);
+    }
+    link_->send_now(json);
 }
 
 void Daemon::on_message(message::CoordinatorToDaemon message) {
@@ -369,6 +413,7 @@ void Daemon::prepare(const message::PrepareDataflow& request, Descriptor descrip
     flow->id = request.dataflow_id;
     flow->name = request.name;
     flow->descriptor = std::move(descriptor);
+    flow->started = request;
     LocalDataflowOptions options;
     options.dataflow_id = flow->id;
     options.machine_id = options_.machine_id;
@@ -541,8 +586,14 @@ void Daemon::finished(const std::string& dataflow_id) {
     }
     if (!link_->connected()) {
         unreported_finishes_.push_back(dataflow_id);
+    } else {
+        flow.started.descriptor_yaml.clear();  // reported: nobody needs the text again
     }
     link_->send(message::make(done));
+    recent_finishes_.push_back(done);
+    while (recent_finishes_.size() > kRecentFinishes) {
+        recent_finishes_.pop_front();
+    }
     say(fmt::format("dataflow {} {} on this machine", dataflow_id,
                     message::finished_line(done.drops)));
     // Keep the descriptor for `dora logs`; free the shared memory now.

@@ -9,10 +9,12 @@
 // Thread safety: everything runs on the EventLoop's thread.
 #pragma once
 
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "core/descriptor.hpp"
@@ -22,6 +24,7 @@
 #include "daemon/local_dataflow.hpp"
 #include "daemon/zenoh_bridge.hpp"
 #include "message/channel.hpp"
+#include "message/daemon_to_coordinator.hpp"
 
 namespace dora::daemon {
 
@@ -74,6 +77,9 @@ class Daemon {
         std::string id;
         std::string name;
         Descriptor descriptor;
+        // How the coordinator started it (told again to a coordinator that restarted); its
+        // descriptor text is let go once the dataflow has ended and been reported.
+        message::PrepareDataflow started;
         std::unique_ptr<LocalDataflow> local;
         Phase phase = Phase::kPreparing;
         Timer routing_poll;                // while kPreparing: waits for remote subscribers
@@ -94,6 +100,9 @@ class Daemon {
     [[nodiscard]] std::string dynamic_join_hint() const;
     void set_phase(Dataflow& dataflow, Phase to);
     void on_connected();
+    // After the registration: what a restarted coordinator needs to adopt what runs here.
+    void report_dataflows(const std::set<std::string>& unreported);
+    void send_report(const Dataflow& flow);
     void on_message(message::CoordinatorToDaemon message);
     void handle(const message::Peers& m);
     void handle(const message::PrepareDataflow& m);
@@ -143,6 +152,10 @@ class Daemon {
     // Finished while the coordinator was unreachable: their finish message waits in the link's
     // queue, so the next registration still lists them (else they would count as lost).
     std::vector<std::string> unreported_finishes_;
+    // The last results sent (oldest first), sent again after each registration: a coordinator
+    // that restarted needs them for dataflows that still run elsewhere.
+    std::deque<message::DataflowFinishedOnMachine> recent_finishes_;
+    static constexpr size_t kRecentFinishes = 16;
     FdWatch local_listener_;
     uint16_t local_port_ = 0;  // bound local listen port (0: none)
     struct DynamicJoin {

@@ -111,6 +111,21 @@ class DaemonTest : public ::testing::Test {
         return false;
     }
 
+    // True once the daemon has connected a second time (after its first connection ended).
+    bool reconnected() {
+        auto deadline = SteadyClock::now() + 10s;
+        while (connections_ < 2 && SteadyClock::now() < deadline) {
+            loop_->run_once(10ms);
+        }
+        return connections_ == 2;
+    }
+
+    // One node `n` on edge1 running `sh -c <command>`.
+    msg::PrepareDataflow shell_flow(const std::string& id, const std::string& command) {
+        return flow(id, "nodes:\n  - {id: n, path: shell, args: \"" + command +
+                            "\", _unstable_deploy: {machine: edge1}}\n");
+    }
+
     msg::PrepareDataflow flow(const std::string& id, const std::string& yaml) {
         auto file = dir_.write("flow/" + id + ".yml", yaml);
         return msg::PrepareDataflow{id, "", yaml, file.string(), sys::machine_identity(), {}};
@@ -198,9 +213,7 @@ TEST_F(DaemonTest, APrepareThatCannotRunSaysWhyAndSpawnsNothing) {
 TEST_F(DaemonTest, AStopBeforeTheSpawnDropsThePreparedDataflow) {
     hello();
     const std::string id = "0190aaaa-bbbb-7ccc-8ddd-000000000003";
-    send(msg::make(flow(id,
-                        "nodes:\n  - {id: n, path: shell, args: \"sleep 30\", "
-                        "_unstable_deploy: {machine: edge1}}\n")));
+    send(msg::make(shell_flow(id, "sleep 30")));
     ASSERT_TRUE(next_of<msg::DataflowPrepared>());
     send(msg::make(msg::StopDataflow{id, 0}));
     send(msg::make(msg::SpawnDataflow{id}));
@@ -268,21 +281,44 @@ TEST_F(DaemonTest, AnUnknownMessageFromTheCoordinatorIsReportedAndTheLinkStays) 
 TEST_F(DaemonTest, AfterTheCoordinatorIsLostTheDaemonReconnectsAndListsWhatItRuns) {
     hello();
     const std::string id = "0190aaaa-bbbb-7ccc-8ddd-000000000005";
-    send(msg::make(flow(id,
-                        "nodes:\n  - {id: n, path: shell, args: \"sleep 30\", "
-                        "_unstable_deploy: {machine: edge1}}\n")));
+    auto started = shell_flow(id, "sleep 30");
+    started.name = "sensors";
+    send(msg::make(started));
     ASSERT_TRUE(next_of<msg::DataflowPrepared>());
     send(msg::make(msg::SpawnDataflow{id}));
     ASSERT_TRUE(next_of<msg::DataflowSpawned>());
     coordinator_.reset();  // the coordinator goes away
-    auto deadline = SteadyClock::now() + 10s;
-    while (connections_ < 2 && SteadyClock::now() < deadline) {
-        loop_->run_once(10ms);
-    }
-    ASSERT_EQ(connections_, 2);
+    ASSERT_TRUE(reconnected());
     auto registration = hello();
     EXPECT_EQ(registration.running_dataflows, std::vector<std::string>{id});
     EXPECT_TRUE(said("ended"));
+    // What a restarted coordinator needs to adopt it: how it was started.
+    auto report = next_of<msg::DataflowRunning>();
+    ASSERT_TRUE(report);
+    EXPECT_EQ(report->started.dataflow_id, id);
+    EXPECT_EQ(report->started.name, "sensors");
+    EXPECT_NE(report->started.descriptor_yaml.find("sleep 30"), std::string::npos);
+    EXPECT_TRUE(report->spawned);
+}
+
+TEST_F(DaemonTest, AfterReconnectingTheDaemonGivesTheResultsOfRecentDataflowsAgain) {
+    hello();
+    const std::string id = "0190aaaa-bbbb-7ccc-8ddd-000000000006";
+    send(msg::make(shell_flow(id, "true")));
+    ASSERT_TRUE(next_of<msg::DataflowPrepared>());
+    send(msg::make(msg::SpawnDataflow{id}));
+    auto finished = next_of<msg::DataflowFinishedOnMachine>();
+    ASSERT_TRUE(finished);
+    coordinator_.reset();  // the coordinator goes away after the result was sent
+    ASSERT_TRUE(reconnected());
+    auto registration = hello();
+    EXPECT_TRUE(registration.running_dataflows.empty());
+    EXPECT_EQ(registration.finished_dataflows, std::vector<std::string>{id});
+    auto again = next_of<msg::DataflowFinishedOnMachine>();
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->dataflow_id, id);
+    ASSERT_EQ(again->results.size(), 1u);
+    EXPECT_EQ(again->results[0].status, finished->results[0].status);
 }
 
 }  // namespace

@@ -79,8 +79,18 @@ struct CliDestroy {
 inline void to_json(nlohmann::json& j, const CliDestroy&) { j = nlohmann::json::object(); }
 inline void from_json(const nlohmann::json&, CliDestroy&) {}
 
+// An attached `dora start` that lost its coordinator, connected again: stream dataflow
+// `dataflow_id` to it again. Answered with Attached once the coordinator knows the dataflow (after
+// a coordinator restart, once a daemon has reported it), then as an attached start; a dataflow
+// that has ended meanwhile gets its DataflowResult at once.
+struct CliAttach {
+    std::string dataflow_id;
+    static constexpr const char* kType = "cli.attach";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CliAttach, dataflow_id)
+
 // Everything a CLI may send after the hello.
 using CliRequest =
-    std::variant<CliStart, CliStop, CliList, CliLogs, CliCheck, CliBuild, CliDestroy>;
+    std::variant<CliStart, CliStop, CliList, CliLogs, CliCheck, CliBuild, CliDestroy, CliAttach>;
 
 }  // namespace dora::message

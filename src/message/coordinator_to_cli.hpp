@@ -73,8 +73,17 @@ struct Done {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Done, message)
 
+// Reply to CliAttach: the dataflow's output streams to this CLI again.
+struct Attached {
+    std::string dataflow_id;
+    std::string name;
+    static constexpr const char* kType = "coordinator.attached";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Attached, dataflow_id, name)
+
 // Everything a coordinator sends a CLI after the hello.
-using CoordinatorToCli = std::variant<StartTriggered, LogEvent, DataflowResult, DataflowList,
-                                      LogsReply, BuildOutput, BuildResult, Done, ErrorMessage>;
+using CoordinatorToCli =
+    std::variant<StartTriggered, LogEvent, DataflowResult, DataflowList, LogsReply, BuildOutput,
+                 BuildResult, Done, ErrorMessage, Attached>;
 
 }  // namespace dora::message

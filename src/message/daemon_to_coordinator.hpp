@@ -4,20 +4,35 @@
 #pragma once
 
 #include "message/common.hpp"
+#include "message/coordinator_to_daemon.hpp"
 
 namespace dora::message {
 
 // First message after the hello, and again after every reconnect: who the daemon is and what it
-// still runs (dataflows survive a coordinator restart).
+// still runs (dataflows survive a coordinator restart). Right after it come one DataflowRunning
+// per id in `running_dataflows`, then the DataflowFinishedOnMachine of each id in
+// `finished_dataflows` again (a restarted coordinator learns from them what it lost).
 struct DaemonRegister {
     std::string machine_id;  // "" = default daemon
     std::vector<std::string> zenoh_endpoints;
     std::vector<std::string> running_dataflows;
     std::map<std::string, std::string> labels;  // `dora daemon --labels k=v,...`
+    // Dataflows that ended here recently, whose results this daemon already sent once.
+    std::vector<std::string> finished_dataflows;
     static constexpr const char* kType = "daemon.register";
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DaemonRegister, machine_id, zenoh_endpoints,
-                                                running_dataflows, labels)
+                                                running_dataflows, labels, finished_dataflows)
+
+// After a (re-)registration, for each dataflow this daemon runs: how it was started, so that a
+// coordinator that restarted knows its name, descriptor, machines and nodes again.
+struct DataflowRunning {
+    PrepareDataflow started;           // as this daemon received it
+    bool spawned = false;              // false: prepared only, the start was never released
+    std::vector<std::string> waiting;  // dynamic nodes of this machine not joined yet
+    static constexpr const char* kType = "daemon.running";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataflowRunning, started, spawned, waiting)
 
 struct DaemonHeartbeat {
     static constexpr const char* kType = "daemon.heartbeat";
@@ -105,8 +120,9 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DaemonBuildResult, request_id, s
 
 // Everything a daemon sends its coordinator after the hello.
 using DaemonToCoordinator =
-    std::variant<DaemonRegister, DaemonHeartbeat, DataflowPrepared, DataflowSpawned, DaemonLog,
-                 DynamicNodeStatus, DataflowFinishedOnMachine, DataflowDrops, DaemonLogsReply,
-                 DaemonBuildOutput, DaemonBuildResult, ErrorMessage>;
+    std::variant<DaemonRegister, DataflowRunning, DaemonHeartbeat, DataflowPrepared,
+                 DataflowSpawned, DaemonLog, DynamicNodeStatus, DataflowFinishedOnMachine,
+                 DataflowDrops, DaemonLogsReply, DaemonBuildOutput, DaemonBuildResult,
+                 ErrorMessage>;
 
 }  // namespace dora::message

@@ -1,7 +1,10 @@
 # Shared by the shell integration tests that run a coordinator and daemons on loopback.
 # Source it after setting DORA; it sets WORK (a scratch dir) and an EXIT trap that stops every
 # process recorded in PIDS (by PID) and removes WORK.
-#   start_coordinator            -> DPORT (daemons), CPORT (CLI, also DORA_COORDINATOR_PORT)
+#   start_coordinator [DP CP]    -> DPORT (daemons), CPORT (CLI, also DORA_COORDINATOR_PORT),
+#                                COORDINATOR (its PID); on ports DP and CP when given (from
+#                                free_port: a test can start it again on the same ones); log in
+#                                $WORK/coordinator.log, then coordinator-2.log, ...
 #   start_daemon MACHINE [TAG]   -> LAST (its PID); log in $WORK/daemon-MACHINE[-TAG].log
 #   start_dynamic_daemon         the default daemon with a free local listen port for dynamic
 #                                nodes -> LPORT, also exported as DORA_DAEMON_PORT
@@ -45,12 +48,17 @@ wait_for() {
     return 1
 }
 
+COORDINATOR_STARTS=0
 start_coordinator() {
-    "$DORA" coordinator --port 0 --control-port 0 >"$WORK/coordinator.log" 2>&1 &
+    COORDINATOR_STARTS=$((COORDINATOR_STARTS + 1))
+    local log=$WORK/coordinator.log
+    [[ $COORDINATOR_STARTS -eq 1 ]] || log=$WORK/coordinator-$COORDINATOR_STARTS.log
+    "$DORA" coordinator --port "${1:-0}" --control-port "${2:-0}" >"$log" 2>&1 &
+    COORDINATOR=$!
     PIDS+=($!)
-    wait_for 10 grep -q "coordinator listening" "$WORK/coordinator.log" || fail "coordinator start"
-    DPORT=$(grep -o "daemons on [0-9.]*:[0-9]*" "$WORK/coordinator.log" | grep -o "[0-9]*$")
-    CPORT=$(grep -o "control on [0-9.]*:[0-9]*" "$WORK/coordinator.log" | grep -o "[0-9]*$")
+    wait_for 10 grep -q "coordinator listening" "$log" || fail "coordinator start"
+    DPORT=$(grep -o "daemons on [0-9.]*:[0-9]*" "$log" | grep -o "[0-9]*$")
+    CPORT=$(grep -o "control on [0-9.]*:[0-9]*" "$log" | grep -o "[0-9]*$")
     # CLI verbs reach this coordinator even where a test forgets --coordinator-port.
     export DORA_COORDINATOR_ADDR=127.0.0.1 DORA_COORDINATOR_PORT=$CPORT
 }
