@@ -35,7 +35,11 @@ Result<std::unique_ptr<Ingress>> Ingress::start(EventLoop& loop, zenoh::Session&
         ingress->streams_.push_back(std::move(stream));
     }
     Ingress* self = ingress.get();
-    ingress->report_ = loop.add_periodic(kReportInterval, [self] { self->report_drops(); });
+    ingress->report_ = loop.add_periodic(kReportInterval, [self] {
+        self->report_drops();
+        // A large arrival's memory goes back once its receivers released it.
+        (void)self->pool_.free_idle(shm::kIdleReleaseMinSize);
+    });
     return ingress;
 }
 
