@@ -277,15 +277,9 @@ class ConfigReader {
             }
             for (const auto& [lkey, lvalue] : *value.as_object()) {
                 if (lkey == "tx") {
-                    DORA_ZCHECK(each_key(lvalue, "transport.link.tx",
-                                         [this](const auto& k, const auto& v, const auto& p) {
-                                             return link_tx(k, v, p);
-                                         }));
+                    DORA_ZCHECK(each_key(lvalue, "transport.link.tx", &ConfigReader::link_tx));
                 } else if (lkey == "rx") {
-                    DORA_ZCHECK(each_key(lvalue, "transport.link.rx",
-                                         [this](const auto& k, const auto& v, const auto& p) {
-                                             return link_rx(k, v, p);
-                                         }));
+                    DORA_ZCHECK(each_key(lvalue, "transport.link.rx", &ConfigReader::link_rx));
                 } else {
                     out_.unknown_keys.push_back("transport.link." + lkey);
                 }
@@ -294,14 +288,15 @@ class ConfigReader {
         return {};
     }
 
+    using KeyReader = Result<> (ConfigReader::*)(const std::string& key, const Json5Value& value,
+                                                 const std::string& path);
     // Calls `read(key, value, "<path>.<key>")` for each key of the object `v` at `path`.
-    template <typename Read>
-    Result<> each_key(const Json5Value& v, const std::string& path, Read&& read) {
+    Result<> each_key(const Json5Value& v, const std::string& path, KeyReader read) {
         if (v.as_object() == nullptr) {
             return wrong(v, path, "an object");
         }
         for (const auto& [key, value] : *v.as_object()) {
-            DORA_ZCHECK(read(key, value, path + "." + key));
+            DORA_ZCHECK((this->*read)(key, value, path + "." + key));
         }
         return {};
     }
