@@ -1,6 +1,7 @@
 #include "core/sys.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -77,6 +78,8 @@ std::filesystem::path runtime_dir() {
     }
     return fmt::format("/tmp/dora-{}", ::getuid());
 }
+
+void return_free_heap() { ::malloc_trim(0); }
 
 std::string machine_identity() {
     for (const char* file : {"/etc/machine-id", "/proc/sys/kernel/random/boot_id"}) {

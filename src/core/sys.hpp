@@ -60,6 +60,11 @@ class UniqueFd {
 // $XDG_RUNTIME_DIR/dora, else /tmp/dora-<uid>. Not created here.
 [[nodiscard]] std::filesystem::path runtime_dir();
 
+// Hands the heap's free memory back to the system (glibc's malloc_trim). Call it after freeing
+// a large buffer: glibc keeps freed heap memory below its (adaptive, up to 32 MiB) mmap threshold
+// for reuse, so a process would otherwise keep its high-water mark. Costs a walk of the heap.
+void return_free_heap();
+
 // Sets O_NONBLOCK and FD_CLOEXEC on `fd`.
 [[nodiscard]] Result<> set_nonblocking(int fd);
 

@@ -417,6 +417,7 @@ void Daemon::prepare(const message::PrepareDataflow& request, Descriptor descrip
     LocalDataflowOptions options;
     options.dataflow_id = flow->id;
     options.machine_id = options_.machine_id;
+    options.max_remote_message_size = options_.zenoh.max_message_size;
     options.extra_env = options_.extra_node_env;
     options.dynamic_nodes = true;
     options.dynamic_join_hint = dynamic_join_hint();

@@ -171,10 +171,15 @@ nodes:
     EXPECT_EQ(on->egress[1].queue_size, kInspectionQueueSize);
     EXPECT_EQ(on->egress[2].key, output_key("default", id, "b", "z"));
     EXPECT_FALSE(on->egress[2].consumed_remotely);
-    auto config = on->node_config(0, "edge", 1000);
+    auto config = on->node_config(0, "edge", 1000, 5'000'000);
     ASSERT_EQ(config.outputs.size(), 2u);
     EXPECT_EQ(config.outputs[0].targets.size(), 2u) << "x: b's ring and the egress ring";
     EXPECT_EQ(config.outputs[1].targets.size(), 1u) << "y: the egress ring";
+    // Only what another machine consumes is held to the size limit of messages between them.
+    EXPECT_EQ(config.outputs[0].remote_max_message_size, 0u) << "x: inspection only";
+    EXPECT_EQ(config.outputs[1].remote_max_message_size, 5'000'000u);
+    EXPECT_EQ(config.outputs[1].remote_envelope,
+              output_key("default", id, "a", "y").size() + kPushEnvelope);
 }
 
 TEST(Spawner, MissingExecutableIsAnErrorNotAnExitStatus) {

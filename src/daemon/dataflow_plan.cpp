@@ -32,7 +32,8 @@ const PlannedNode* DataflowPlan::find(std::string_view node_id) const {
 }
 
 message::NodeConfig DataflowPlan::node_config(size_t index, const std::string& machine_id,
-                                              int64_t spin_ns) const {
+                                              int64_t spin_ns,
+                                              uint64_t max_remote_message_size) const {
     const PlannedNode& node = nodes[index];
     message::NodeConfig c;
     c.dataflow_id = dataflow_id;
@@ -52,6 +53,10 @@ message::NodeConfig DataflowPlan::node_config(size_t index, const std::string& m
         for (uint32_t e = 0; e < egress.size(); ++e) {
             if (egress[e].node == index && egress[e].output == output) {
                 out.targets.push_back({egress_region, e});
+                if (egress[e].consumed_remotely) {
+                    out.remote_max_message_size = max_remote_message_size;
+                    out.remote_envelope = egress[e].key.size() + kPushEnvelope;
+                }
             }
         }
         c.outputs.push_back(std::move(out));

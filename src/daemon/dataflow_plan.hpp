@@ -18,6 +18,7 @@
 #include "core/descriptor.hpp"
 #include "core/error.hpp"
 #include "message/node_config.hpp"
+#include "zenoh/config.hpp"
 
 namespace dora::daemon {
 
@@ -72,6 +73,11 @@ struct IngressStream {
 
 inline constexpr uint16_t kIngressSender = 0xfffe;
 
+// What a PUSH carrying a sample takes besides its key, data and metadata: message and extension
+// headers, the length fields (at most 10 bytes each) and the encoding. Generous on purpose: a
+// send that passes the node's check must never be dropped on arrival.
+inline constexpr uint64_t kPushEnvelope = 256;
+
 // `dora/{network_id}/{dataflow_id}/output/{node}/{output}`
 [[nodiscard]] std::string output_key(std::string_view network_id, std::string_view dataflow_id,
                                      std::string_view node, std::string_view output);
@@ -92,8 +98,11 @@ struct DataflowPlan {
 
     [[nodiscard]] std::string pool_prefix(uint16_t sender) const;
     [[nodiscard]] const PlannedNode* find(std::string_view node_id) const;
-    [[nodiscard]] message::NodeConfig node_config(size_t node, const std::string& machine_id,
-                                                  int64_t spin_ns) const;
+    // `max_remote_message_size`: the largest Zenoh message that may cross to another machine
+    // (transport.link.rx.max_message_size), handed to producers of outputs consumed there.
+    [[nodiscard]] message::NodeConfig node_config(
+        size_t node, const std::string& machine_id, int64_t spin_ns,
+        uint64_t max_remote_message_size = zenoh::kDefaultMaxMessageSize) const;
 };
 
 // Plans the nodes for which `is_local` is true (all of them for `dora run`); outputs crossing to

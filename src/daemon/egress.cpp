@@ -12,6 +12,7 @@ namespace dora::daemon {
 namespace {
 
 const uint8_t kEndMarker[1] = {kEndOfStreamMarker};
+constexpr auto kUnmapPeriod = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -95,6 +96,7 @@ void Egress::run(const std::shared_ptr<State>& state) {
     shm::Region& region = *state->region;
     const size_t rings = state->keys.size();
     std::vector<bool> ended(rings, false);
+    auto next_unmap = SteadyClock::now() + kUnmapPeriod;
     // After stop is requested, one more pass drains what the producers left and sends the end
     // markers of the rings they closed (stop comes right after the last producer exited).
     for (bool last_pass = false; !last_pass;) {
@@ -153,6 +155,11 @@ void Egress::run(const std::shared_ptr<State>& state) {
         }
         if (last_pass) {
             break;
+        }
+        if (SteadyClock::now() >= next_unmap) {
+            // Large samples read a while ago: out of this daemon's RSS (the node owns them).
+            (void)state->cache.unmap_idle(shm::kIdleReleaseMinSize);
+            next_unmap = SteadyClock::now() + kUnmapPeriod;
         }
         region.signal().wait(seen, SteadyClock::now() + std::chrono::milliseconds(100),
                              std::chrono::microseconds(20));

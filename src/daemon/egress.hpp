@@ -10,7 +10,8 @@
 // kEndOfStreamMarker) follows its last message. What is handed over and not yet put is bounded in
 // samples and bytes; past either the thread waits and the rings drop their oldest entries (counted
 // per ring, reported by LocalDataflow), so neither a producer nor the daemon's loop waits on a slow
-// publication.
+// publication. Once a second the thread drops from the daemon's RSS the pages of large samples it
+// has not read since (shm::SegmentCache::unmap_idle): the memory is the producer's.
 //
 // A sample that cannot be handed to the session (its sender's segment cannot be mapped, or the
 // session is closed) is counted per stream (dropped()); so are, in the egress ring itself, the

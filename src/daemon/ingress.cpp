@@ -47,7 +47,11 @@ Result<std::unique_ptr<Ingress>> Ingress::start(EventLoop& loop, zenoh::Session&
             "watching the liveliness of dataflow {}'s remote producers", dataflow.id())));
     }
     ingress->liveliness_ = std::move(*liveliness);
-    ingress->report_ = loop.add_periodic(kReportInterval, [self] { self->report_drops(); });
+    ingress->report_ = loop.add_periodic(kReportInterval, [self] {
+        self->report_drops();
+        // A large arrival's memory goes back once its receivers released it.
+        (void)self->pool_.free_idle(shm::kIdleReleaseMinSize);
+    });
     return ingress;
 }
 

@@ -5,7 +5,9 @@
 // (the receivers get INPUT_CLOSED). A full ring drops its oldest entry, as every dora queue does,
 // and counts it there. An arrival that cannot be stored at all (the pool cannot give a sample:
 // receivers hold every one, or shared memory is full) is counted per stream and reported to the
-// receiving nodes' logs once a second while the count grows: nothing is dropped silently.
+// receiving nodes' logs once a second while the count grows: nothing is dropped silently. Once a
+// second too, the pages of large samples idle since the last second are given back
+// (shm::Pool::free_idle): a large transfer does not stay resident.
 //
 // Liveliness: the Ingress watches the liveliness tokens of its remote producers (DataflowPlan::
 // liveliness_key; the producing daemon holds one per producer). When a producer's token goes away

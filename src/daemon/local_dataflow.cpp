@@ -193,7 +193,8 @@ Result<> LocalDataflow::start() {
 }
 
 message::NodeConfig LocalDataflow::config_for(const NodeState& node) const {
-    auto config = plan_.node_config(node.index, options_.machine_id, options_.spin_ns);
+    auto config = plan_.node_config(node.index, options_.machine_id, options_.spin_ns,
+                                    options_.max_remote_message_size);
     config.generation = node.generation;
     config.descriptor_path = descriptor_.source_file.string();
     return config;

@@ -58,6 +58,9 @@ struct LocalDataflowOptions {
     std::string machine_id;
     std::chrono::nanoseconds grace = kDefaultGraceDuration;
     int64_t spin_ns = 50'000;
+    // The largest message that may cross to another machine (transport.link.rx.max_message_size
+    // of the daemon's ZENOH_CONFIG): producers of outputs consumed there are told.
+    uint64_t max_remote_message_size = zenoh::kDefaultMaxMessageSize;
     // Extra environment for every node (e.g. PYTHONPATH for the matching dora package).
     std::map<std::string, std::string> extra_env;
     // Which nodes run here (all when unset).

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/sys.hpp"
+
 namespace dora::message {
 
 std::string encode_frame(const nlohmann::json& message) {
@@ -36,6 +38,14 @@ Result<std::string> encode_frame_checked(const nlohmann::json& message) {
 }
 
 Result<std::optional<nlohmann::json>> FrameReader::next() {
+    if (large_frame_read_) {
+        large_frame_read_ = false;
+        if (offset_ == buffer_.size()) {
+            buffer_ = std::string();
+            offset_ = 0;
+        }
+        sys::return_free_heap();
+    }
     if (buffer_.size() - offset_ < 4) {
         return std::optional<nlohmann::json>();
     }
@@ -57,6 +67,7 @@ Result<std::optional<nlohmann::json>> FrameReader::next() {
     auto json = nlohmann::json::parse(body, nullptr, false);
     // Compact only after parsing: erasing moves the bytes `body` points at.
     offset_ += 4 + n;
+    large_frame_read_ = n >= kLargeFrameBytes;
     if (offset_ > buffer_.size() / 2) {
         buffer_.erase(0, offset_);
         offset_ = 0;

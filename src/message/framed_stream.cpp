@@ -53,7 +53,12 @@ Result<bool> FramedStream::write_some(int fd) {
         sent_ += *n;
     }
     if (sent_ == out_.size()) {
-        out_.clear();
+        if (out_.capacity() >= kLargeFrameBytes) {
+            out_ = std::string();  // not kept at the size of a large message
+            sys::return_free_heap();
+        } else {
+            out_.clear();
+        }
         sent_ = 0;
         return true;
     }

@@ -23,7 +23,12 @@ std::string to_json(const NodeConfig& c) {
         for (const auto& t : o.targets) {
             targets.push_back({{"region", t.region}, {"ring", t.ring}});
         }
-        j["outputs"].push_back({{"id", o.id}, {"targets", targets}});
+        json out{{"id", o.id}, {"targets", targets}};
+        if (o.remote_max_message_size != 0) {
+            out["remote_max_message_size"] = o.remote_max_message_size;
+            out["remote_envelope"] = o.remote_envelope;
+        }
+        j["outputs"].push_back(std::move(out));
     }
     j["sender_index"] = c.sender_index;
     j["generation"] = c.generation;
@@ -60,6 +65,8 @@ Result<NodeConfig> parse_node_config(std::string_view text) {
         }
         for (const auto& o : j.at("outputs")) {
             NodeOutputConfig out{o.at("id").get<std::string>(), {}};
+            out.remote_max_message_size = o.value("remote_max_message_size", uint64_t{0});
+            out.remote_envelope = o.value("remote_envelope", uint64_t{0});
             for (const auto& t : o.at("targets")) {
                 out.targets.push_back(
                     {t.at("region").get<std::string>(), t.at("ring").get<uint32_t>()});

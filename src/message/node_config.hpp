@@ -40,6 +40,12 @@ struct NodeTargetConfig {
 struct NodeOutputConfig {
     std::string id;
     std::vector<NodeTargetConfig> targets;
+    // When a node on another machine consumes this output: the largest Zenoh message that may
+    // cross (the daemon's transport.link.rx.max_message_size) and the bytes of it the envelope
+    // (key, headers, lengths) may take. A send whose data and metadata do not fit fails at send
+    // time instead of being dropped on arrival. 0: only local receivers.
+    uint64_t remote_max_message_size = 0;
+    uint64_t remote_envelope = 0;
 };
 
 struct SenderConfig {

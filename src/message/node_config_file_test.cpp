@@ -59,6 +59,18 @@ TEST(NodeConfigFile, WholeConfigurationInTheVariableIsStillAccepted) {
     EXPECT_EQ(to_json(*loaded), to_json(config));
 }
 
+TEST(NodeConfigFile, TheLimitOfAnOutputConsumedOnAnotherMachineTravels) {
+    NodeConfig config = large_config(1);
+    config.outputs[0].remote_max_message_size = 1 << 20;
+    config.outputs[0].remote_envelope = 333;
+    config.outputs.push_back({"local", {}});
+    auto loaded = load_node_config(to_json(config));
+    ASSERT_TRUE(loaded) << loaded.error().message();
+    EXPECT_EQ(loaded->outputs[0].remote_max_message_size, 1u << 20);
+    EXPECT_EQ(loaded->outputs[0].remote_envelope, 333u);
+    EXPECT_EQ(loaded->outputs[1].remote_max_message_size, 0u) << "local only: no limit";
+}
+
 TEST(NodeConfigFile, FilesAreReadableOnlyByTheUserAndRemovedWithTheDirectory) {
     testing::TempDir tmp;
     fs::path file;

@@ -208,6 +208,37 @@ TEST_F(NodeApiTest, ReceivedDataIsReadOnlyAndCopiesOfAnEventKeepItAlive) {
     EXPECT_EQ(refcount_of(prefix_ + ".p2", entry.segment), 0u);
 }
 
+TEST_F(NodeApiTest, ASendThatCouldNotCrossToAnotherMachineFailsNamingTheLimitAndTheKey) {
+    // "out" is consumed on another machine whose messages are at most 64 KiB, 300 bytes of
+    // which the envelope may take.
+    config_.outputs[0].remote_max_message_size = 65536;
+    config_.outputs[0].remote_envelope = 300;
+    Node node = make_node(config_);
+    std::vector<std::byte> big(65536);
+    auto sent = node.try_send_output("out", big);
+    ASSERT_FALSE(sent);
+    EXPECT_EQ(sent.error(),
+              "node node: output out goes to another machine, and this message cannot cross: "
+              "65536 bytes of data + 0 bytes of metadata + up to 300 bytes of Zenoh envelope is "
+              "more than the 65536 bytes a message between machines may have "
+              "(transport.link.rx.max_message_size in the daemons' ZENOH_CONFIG); raise it on "
+              "every daemon, or send smaller messages");
+    EXPECT_FALSE(sink_region_.ring(0).pop()) << "nothing was sent";
+    // A sample written in place is checked with its metadata when it is sent.
+    auto sample = node.allocate_output(65536 - 300 - 10);
+    auto in_place = node.try_send_output_sample("out", std::move(sample));
+    ASSERT_FALSE(in_place);
+    EXPECT_NE(in_place.error().find("65226 bytes of data + "), std::string::npos)
+        << in_place.error();
+    EXPECT_FALSE(sink_region_.ring(0).pop());
+    // What fits is sent.
+    std::vector<std::byte> fits(60000);
+    EXPECT_TRUE(node.try_send_output("out", fits));
+    auto entry = sink_region_.ring(0).pop();
+    ASSERT_TRUE(entry);
+    shm::SegmentCache({{kNodeSender, config_.pool_prefix}}).release(*entry);
+}
+
 TEST_F(NodeApiTest, CloseClosesOutputsAndLaterSendsFail) {
     Node node = make_node(config_);
     node.send_output_string("out", "before");

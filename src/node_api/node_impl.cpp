@@ -15,6 +15,7 @@
 #include "message/node_config_file.hpp"
 #include "node_api/descriptor_json.hpp"
 #include "node_api/node_access.hpp"
+#include "zenoh/config.hpp"  // the key name only: nothing of zenoh is linked
 
 namespace dora {
 
@@ -226,6 +227,9 @@ Result<> NodeImpl::connect_outputs() {
                 o.regions.push_back(region);
             }
         }
+        o.id = out.id;
+        o.remote_max_message_size = out.remote_max_message_size;
+        o.remote_envelope = out.remote_envelope;
         outputs_.emplace(out.id, std::move(o));
     }
     return {};
@@ -278,7 +282,31 @@ Result<NodeImpl::Output*> NodeImpl::output(std::string_view id) {
     return &it->second;
 }
 
+Result<> NodeImpl::check_crossing(std::string_view output_id, const Output& out, size_t data_len,
+                                  size_t metadata_len) const {
+    const uint64_t limit = out.remote_max_message_size;
+    if (limit == 0 ||
+        (limit > out.remote_envelope && data_len <= limit - out.remote_envelope - metadata_len &&
+         metadata_len <= limit - out.remote_envelope)) {
+        return {};
+    }
+    return fail(
+        "node {}: output {} goes to another machine, and this message cannot cross: {} bytes "
+        "of data + {} bytes of metadata + up to {} bytes of Zenoh envelope is more than the {} "
+        "bytes a message between machines may have ({} in the daemons' ZENOH_CONFIG); raise "
+        "it on every daemon, or send smaller messages",
+        config_.node_id, output_id, data_len, metadata_len, out.remote_envelope, limit,
+        zenoh::kMaxMessageSizeKey);
+}
+
 Result<shm::WritableSample> NodeImpl::allocate(size_t size) {
+    // At most once a second: large samples sent a while ago and released by every receiver give
+    // their memory back (a node that sent one large message does not keep it resident).
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_free_idle_) {
+        (void)pool_.free_idle(shm::kIdleReleaseMinSize);
+        next_free_idle_ = now + std::chrono::seconds(1);
+    }
     return pool_.allocate(size, kMetadataReserve);
 }
 
@@ -286,6 +314,10 @@ Result<> NodeImpl::publish(Output& out, shm::WritableSample&& sample,
                            const message::ArrowTypeInfo& info, const Parameters& parameters) {
     message::Metadata metadata{clock_.now(), info, parameters};
     const size_t meta_size = message::encoded_size(metadata);
+    if (auto fits = check_crossing(out.id, out, sample.data().size(), meta_size); !fits) {
+        pool_.abandon(std::move(sample));
+        return fail(fits.error());
+    }
     if (meta_size > sample.metadata_capacity()) {
         // Large metadata: move the data to a sample with room for it (rare). Assigning the bigger
         // sample gives the first one back to the pool.

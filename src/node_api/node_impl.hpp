@@ -8,7 +8,9 @@
 // the event stream ends.
 // Sending: the node writes into a sample of its own shm::Pool and pushes one ring entry to each
 // receiver's region, then wakes each receiver. The daemon is not involved. A receiver's input with
-// `queue_policy: backpressure` makes send wait while its queue is full (see push_waiting).
+// `queue_policy: backpressure` makes send wait while its queue is full (see push_waiting). A send
+// on an output consumed on another machine fails at once when the message could not cross (its
+// Zenoh message would pass transport.link.rx.max_message_size; check_crossing).
 // input_timeout: when the daemon marks an input's ring timed out, the node reports INPUT_CLOSED
 // for it; the next message on it is preceded by INPUT_RECOVERED (dora 1.x's circuit breaker).
 //
@@ -140,8 +142,11 @@ class NodeImpl {
         shm::Region* region;
     };
     struct Output {
+        std::string id;
         std::vector<Target> targets;
-        std::vector<shm::Region*> regions;  // distinct, to notify each once
+        std::vector<shm::Region*> regions;     // distinct, to notify each once
+        uint64_t remote_max_message_size = 0;  // see message::NodeOutputConfig
+        uint64_t remote_envelope = 0;
     };
     struct InputState {
         std::string id;
@@ -153,6 +158,10 @@ class NodeImpl {
     NodeImpl(message::NodeConfig config, std::shared_ptr<shm::Region> region);
     [[nodiscard]] Result<> connect_outputs();
     [[nodiscard]] Result<Output*> output(std::string_view id);
+    // Fails, naming the limit and the ZENOH_CONFIG key, when a message of this size sent on `out`
+    // could not cross to the other machine that consumes it.
+    [[nodiscard]] Result<> check_crossing(std::string_view output_id, const Output& out,
+                                          size_t data_len, size_t metadata_len) const;
     // Pushes to a backpressure ring: waits while it is full, until the receiver takes an entry
     // or is gone. When this node is asked to stop meanwhile, it stops waiting and the oldest
     // entry is dropped (counted) so that the node can finish.
@@ -178,6 +187,7 @@ class NodeImpl {
     bool outputs_closed_ = false;
     std::chrono::nanoseconds spin_;
     shm::Pool pool_;
+    std::chrono::steady_clock::time_point next_free_idle_{};  // see allocate()
     HlcClock clock_;
     std::map<std::string, std::shared_ptr<shm::Region>> target_regions_;
     std::map<std::string, Output, std::less<>> outputs_;
@@ -195,6 +205,10 @@ Result<> NodeImpl::send(std::string_view output_id, const message::ArrowTypeInfo
     }
     if ((*out)->targets.empty()) {
         return {};  // nobody consumes this output: nothing to write
+    }
+    // Before the data is written; publish() checks again with the metadata.
+    if (auto fits = check_crossing(output_id, **out, data_size, 0); !fits) {
+        return fail(fits.error());
     }
     auto sample = allocate(data_size);
     if (!sample) {

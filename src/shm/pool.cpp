@@ -148,6 +148,8 @@ Result<WritableSample> Pool::allocate(size_t data_len, size_t metadata_reserve) 
         found = index;
     }
     Slot& slot = segments_[*found];
+    slot.allocated_at = ++allocations_;
+    slot.pages_freed = false;
     auto* header = slot.segment->as<SampleHeader>();
     header->refcount.store(1, std::memory_order_relaxed);  // held by the writer
     WritableSample sample;
@@ -202,6 +204,25 @@ void Pool::release(const Entry& entry) {
     }
     segments_[entry.segment].segment->as<SampleHeader>()->refcount.fetch_sub(
         1, std::memory_order_acq_rel);
+}
+
+size_t Pool::free_idle(size_t min_size) {
+    size_t freed = 0;
+    for (auto& slot : segments_) {
+        const Segment& segment = *slot.segment;
+        if (slot.pages_freed || segment.size() < min_size ||
+            slot.allocated_at > allocations_at_free_idle_ ||
+            segment.as<SampleHeader>()->refcount.load(std::memory_order_acquire) != 0) {
+            continue;
+        }
+        // The header page stays: receivers read the reference count and magic in it.
+        if (segment.free_pages_from(sample_header_size())) {
+            slot.pages_freed = true;
+            freed += segment.size() - sample_header_size();
+        }
+    }
+    allocations_at_free_idle_ = allocations_;
+    return freed;
 }
 
 void Pool::unlink_all() {
@@ -259,9 +280,11 @@ Result<const Segment*> SegmentCache::segment(const Entry& entry) {
         last_ = &segments_[key];  // std::map: pointers stay valid as entries are added
         last_key_ = key;
     }
-    std::vector<Segment>& by_index = *last_;
-    if (entry.segment < by_index.size() && by_index[entry.segment].valid()) {
-        return &by_index[entry.segment];
+    std::vector<Cached>& by_index = *last_;
+    if (entry.segment < by_index.size() && by_index[entry.segment].segment.valid()) {
+        by_index[entry.segment].used = true;
+        by_index[entry.segment].dropped = false;
+        return &by_index[entry.segment].segment;
     }
     if (entry.segment >= kMaxSegmentsPerPool) {
         return fail("a sample names segment {} of sender {}, beyond the pool limit of {}",
@@ -280,8 +303,27 @@ Result<const Segment*> SegmentCache::segment(const Entry& entry) {
     if (entry.segment >= by_index.size()) {
         by_index.resize(entry.segment + 1);
     }
-    by_index[entry.segment] = std::move(*segment);
-    return &by_index[entry.segment];
+    by_index[entry.segment] = Cached{std::move(*segment), true, false};
+    return &by_index[entry.segment].segment;
+}
+
+size_t SegmentCache::unmap_idle(size_t min_size) {
+    size_t unmapped = 0;
+    for (auto& [key, by_index] : segments_) {
+        for (auto& cached : by_index) {
+            if (cached.used) {
+                cached.used = false;
+                continue;
+            }
+            if (cached.dropped || !cached.segment.valid() || cached.segment.size() < min_size) {
+                continue;
+            }
+            cached.segment.unmap_pages_from(sample_header_size());
+            cached.dropped = true;
+            unmapped += cached.segment.size() - sample_header_size();
+        }
+    }
+    return unmapped;
 }
 
 Result<SampleView> SegmentCache::view(const Entry& entry) {

@@ -47,6 +47,9 @@ inline constexpr size_t kMinSampleHeaderSize = 4096;
 // every process of a machine).
 [[nodiscard]] size_t sample_header_size();
 inline constexpr uint32_t kMaxSegmentsPerPool = 1u << 16;
+// Pool::free_idle and SegmentCache::unmap_idle leave smaller segments alone: refaulting them
+// would cost more than the memory they hold. Users call them about once a second.
+inline constexpr size_t kIdleReleaseMinSize = size_t{1} << 20;
 
 struct SampleHeader {
     std::atomic<uint32_t> refcount{0};
@@ -121,6 +124,14 @@ class Pool {
     // Releases one reference of an entry of this pool (e.g. one dropped from a full ring).
     void release(const Entry& entry);
 
+    // Gives the memory of idle large samples back to the system: every free segment of at least
+    // `min_size` bytes that allocate() has not handed out since the previous call loses its pages
+    // (Segment::free_pages_from, in every process that maps it); the segment and its mappings
+    // stay, and refault on next use. Called periodically (about once a second), this returns a
+    // large transfer's memory a period or two after its receivers released it, and costs a busy
+    // stream nothing. Returns the bytes freed.
+    size_t free_idle(size_t min_size);
+
     [[nodiscard]] uint16_t sender_index() const { return sender_; }
     [[nodiscard]] uint16_t generation() const { return generation_; }
     [[nodiscard]] size_t segment_count() const { return segments_.size(); }
@@ -134,11 +145,15 @@ class Pool {
     struct Slot {
         std::shared_ptr<Segment> segment;  // shared with the WritableSample written in it
         uint32_t index;
+        uint64_t allocated_at = 0;  // allocations_ when it was last handed out
+        bool pages_freed = false;   // free_idle freed its pages; nothing written since
     };
     std::string prefix_;
     uint16_t sender_;
     uint16_t generation_;
     uint64_t sequence_ = 0;
+    uint64_t allocations_ = 0;
+    uint64_t allocations_at_free_idle_ = 0;
     std::vector<Slot> segments_;                  // by segment index
     std::vector<std::vector<uint32_t>> classes_;  // size class (log2) -> segment indices
     std::vector<size_t> class_cursor_;
@@ -165,16 +180,26 @@ class SegmentCache {
     // Drops one reference of the entry's sample (the receiver is done with it).
     void release(const Entry& entry);
     void add_sender(uint16_t index, std::string prefix);
+    // Drops from this process's RSS the pages of every mapped segment of at least `min_size`
+    // bytes not viewed since the previous call (Segment::unmap_pages_from; the mappings stay).
+    // For a process that reads large samples of others' pools and lives on (the daemon's
+    // egress). Returns the bytes unmapped.
+    size_t unmap_idle(size_t min_size);
 
   private:
+    struct Cached {
+        Segment segment;
+        bool used = false;     // viewed since the last unmap_idle
+        bool dropped = false;  // unmap_idle dropped its pages; not viewed since
+    };
     [[nodiscard]] Result<const Segment*> segment(const Entry& entry);
 
     std::map<uint16_t, std::string> prefixes_;
     // (sender << 16 | generation) -> segments by index; the last one used is remembered, since
     // consecutive samples mostly come from the same sender.
-    std::map<uint32_t, std::vector<Segment>> segments_;
+    std::map<uint32_t, std::vector<Cached>> segments_;
     uint32_t last_key_ = UINT32_MAX;
-    std::vector<Segment>* last_ = nullptr;
+    std::vector<Cached>* last_ = nullptr;
 };
 
 }  // namespace dora::shm

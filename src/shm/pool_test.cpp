@@ -1,6 +1,7 @@
 #include "shm/pool.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +29,15 @@ std::string unique_prefix(const char* what) {
 }
 
 using testing::permissions_at;
+
+// Bytes of memory /dev/shm holds for a pool's segment (its allocated blocks).
+uint64_t resident_bytes(const std::string& prefix, uint32_t index) {
+    struct stat st {};
+    if (::stat(("/dev/shm" + Pool::segment_name(prefix, 0, index)).c_str(), &st) != 0) {
+        return 0;
+    }
+    return static_cast<uint64_t>(st.st_blocks) * 512;
+}
 bool mapped(const std::string& name) { return testing::shm_mapped(name); }
 
 struct PoolTest : ::testing::Test {
@@ -53,6 +63,36 @@ TEST_F(PoolTest, ReceiverSeesDataAndMetadataInPlace) {
     EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(view->data), view->data_len), "hello");
     EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(view->metadata), view->metadata_len),
               "meta");
+}
+
+TEST_F(PoolTest, IdleLargeSamplesGiveTheirMemoryBackAndStayUsable) {
+    const size_t big = size_t{4} << 20;
+    auto sample = pool.allocate(big, 256);
+    ASSERT_TRUE(sample);
+    std::memset(sample->data().data(), 0x5a, big);
+    Entry e = *pool.publish(std::move(*sample), {}, 1, 1);
+    Entry small = send("small", 0);
+    EXPECT_GE(resident_bytes(prefix, e.segment), big);
+
+    EXPECT_EQ(pool.free_idle(kIdleReleaseMinSize), 0u) << "a receiver still holds it";
+    cache.release(e);
+    EXPECT_GE(pool.free_idle(kIdleReleaseMinSize), big) << "not handed out since the last call";
+    EXPECT_LE(resident_bytes(prefix, e.segment), sample_header_size());
+    EXPECT_GT(resident_bytes(prefix, small.segment), 0u) << "small segments are left alone";
+    EXPECT_EQ(pool.free_idle(kIdleReleaseMinSize), 0u) << "freed once";
+
+    // The segment is reused as it was, its header intact.
+    auto again = pool.allocate(big, 256);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->segment_index(), e.segment);
+    std::memset(again->data().data(), 0x33, big);
+    Entry e2 = *pool.publish(std::move(*again), {}, 1, 1);
+    auto view = cache.view(e2);
+    ASSERT_TRUE(view) << view.error().message();
+    EXPECT_EQ(view->data[big - 1], std::byte{0x33});
+    cache.release(e2);
+    EXPECT_EQ(pool.free_idle(kIdleReleaseMinSize), 0u) << "handed out since the last call";
+    EXPECT_GE(resident_bytes(prefix, e.segment), big);
 }
 
 TEST_F(PoolTest, SegmentIsReusedOnlyAfterLastReceiverReleases) {

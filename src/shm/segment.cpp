@@ -33,6 +33,24 @@ Segment::~Segment() {
     }
 }
 
+Result<> Segment::free_pages_from(size_t offset) const {
+    if (data_ == nullptr || offset >= size_) {
+        return {};
+    }
+    // On tmpfs (/dev/shm) MADV_REMOVE punches a hole: the pages go back to the system.
+    if (::madvise(data_ + offset, size_ - offset, MADV_REMOVE) != 0) {
+        return fail(sys::errno_error(fmt::format("madvise(MADV_REMOVE) on {}", name_)));
+    }
+    return {};
+}
+
+void Segment::unmap_pages_from(size_t offset) const {
+    if (data_ != nullptr && offset < size_) {
+        // Cannot fail on a range of our own mapping; at worst the pages stay resident.
+        (void)::madvise(data_ + offset, size_ - offset, MADV_DONTNEED);
+    }
+}
+
 namespace {
 
 Result<std::byte*> map_fd(int fd, size_t size, bool writable, std::string_view name,

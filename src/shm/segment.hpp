@@ -45,6 +45,15 @@ class Segment {
     [[nodiscard]] static Result<Segment> open_with_writable_head(std::string_view name,
                                                                  size_t writable_head);
 
+    // Frees the memory of bytes [offset, size()) in every process that maps this segment (the
+    // object keeps its size; those bytes read as zero until written again). Needs a writable
+    // mapping of the range; `offset` page-aligned.
+    [[nodiscard]] Result<> free_pages_from(size_t offset) const;
+    // Drops this process's mapping of bytes [offset, size()) from its page tables (RSS), leaving
+    // the memory and its contents to the other processes; the next read maps them in again.
+    // `offset` page-aligned.
+    void unmap_pages_from(size_t offset) const;
+
     [[nodiscard]] std::byte* data() const { return data_; }
     [[nodiscard]] size_t size() const { return size_; }
     [[nodiscard]] const std::string& name() const { return name_; }

@@ -64,13 +64,18 @@ SpawnOptions Cluster::spawn_options() const {
     return ::testing::AssertionSuccess();
 }
 
-Process& Cluster::start_daemon(const std::string& machine, std::vector<std::string> extra) {
+Process& Cluster::start_daemon(const std::string& machine, std::vector<std::string> extra,
+                               const std::map<std::string, std::optional<std::string>>& env) {
     std::vector<std::string> args{
         dora_.string(),        "daemon",    "--machine-id",       machine,
         "--coordinator-addr",  "127.0.0.1", "--coordinator-port", std::to_string(daemon_port_),
         "--local-listen-port", "0",         "--work-dir",         work_dir(machine).string()};
     args.insert(args.end(), extra.begin(), extra.end());
-    daemons_.push_back(std::make_unique<Process>(args, spawn_options()));
+    SpawnOptions options = spawn_options();
+    for (const auto& [key, value] : env) {
+        options.env[key] = value;
+    }
+    daemons_.push_back(std::make_unique<Process>(args, options));
     daemon_names_.push_back(machine);
     return *daemons_.back();
 }

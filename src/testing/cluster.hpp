@@ -15,7 +15,9 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,8 +38,10 @@ class Cluster {
     // `dora coordinator --port 0 --control-port 0 [extra]`; reads the ports it printed.
     ::testing::AssertionResult start_coordinator(std::vector<std::string> extra = {});
     // `dora daemon --machine-id M --coordinator-port <daemon port> --local-listen-port 0
-    // --work-dir <dir>/work-M [extra]`; does not wait for it to register.
-    Process& start_daemon(const std::string& machine, std::vector<std::string> extra = {});
+    // --work-dir <dir>/work-M [extra]`; does not wait for it to register. `env` changes its
+    // environment on top of spawn_options() (e.g. a ZENOH_CONFIG).
+    Process& start_daemon(const std::string& machine, std::vector<std::string> extra = {},
+                          const std::map<std::string, std::optional<std::string>>& env = {});
     // Waits until `dora list` shows exactly `count` connected daemons.
     ::testing::AssertionResult wait_for_daemons(
         size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(20));

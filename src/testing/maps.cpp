@@ -33,4 +33,16 @@ bool shm_mapped(const std::string& name) {
     return false;
 }
 
+std::optional<uint64_t> status_kib(pid_t pid, const std::string& field) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    const std::string prefix = field + ":";
+    while (std::getline(status, line)) {
+        if (line.rfind(prefix, 0) == 0) {
+            return std::stoull(line.substr(prefix.size()));
+        }
+    }
+    return std::nullopt;
+}
+
 }  // namespace dora::testing

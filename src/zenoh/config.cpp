@@ -267,7 +267,6 @@ class ConfigReader {
     }
 
     Result<> transport(const Json5Value& v) {
-        const Json5Value* tx = nullptr;
         if (v.as_object() == nullptr) {
             return wrong(v, "transport", "an object");
         }
@@ -278,38 +277,62 @@ class ConfigReader {
             }
             for (const auto& [lkey, lvalue] : *value.as_object()) {
                 if (lkey == "tx") {
-                    tx = &lvalue;
+                    DORA_ZCHECK(each_key(lvalue, "transport.link.tx", &ConfigReader::link_tx));
+                } else if (lkey == "rx") {
+                    DORA_ZCHECK(each_key(lvalue, "transport.link.rx", &ConfigReader::link_rx));
                 } else {
                     out_.unknown_keys.push_back("transport.link." + lkey);
                 }
             }
         }
-        if (tx == nullptr) {
-            return {};
+        return {};
+    }
+
+    using KeyReader = Result<> (ConfigReader::*)(const std::string& key, const Json5Value& value,
+                                                 const std::string& path);
+    // Calls `read(key, value, "<path>.<key>")` for each key of the object `v` at `path`.
+    Result<> each_key(const Json5Value& v, const std::string& path, KeyReader read) {
+        if (v.as_object() == nullptr) {
+            return wrong(v, path, "an object");
         }
-        if (tx->as_object() == nullptr) {
-            return wrong(*tx, "transport.link.tx", "an object");
+        for (const auto& [key, value] : *v.as_object()) {
+            DORA_ZCHECK((this->*read)(key, value, path + "." + key));
         }
-        for (const auto& [key, value] : *tx->as_object()) {
-            std::string path = "transport.link.tx." + key;
-            if (key == "batch_size") {
-                DORA_ZTRY(b, unsigned_value(value, path, 65535));
-                if (b < 64) {
-                    return wrong(value, path, "at least 64");
-                }
-                out_.batch_size = static_cast<uint16_t>(b);
-            } else if (key == "lease") {
-                DORA_ZTRY(lease, unsigned_value(value, path, UINT32_MAX));
-                if (lease == 0) {
-                    return wrong(value, path, "a positive number of milliseconds");
-                }
-                out_.lease_ms = lease;
-            } else if (key == "keep_alive") {
-                DORA_ZTRY(ka, unsigned_value(value, path, 1000));
-                out_.keep_alive = ka == 0 ? 1 : ka;
-            } else {
-                out_.unknown_keys.push_back(path);
+        return {};
+    }
+
+    Result<> link_tx(const std::string& key, const Json5Value& value, const std::string& path) {
+        if (key == "batch_size") {
+            DORA_ZTRY(b, unsigned_value(value, path, 65535));
+            if (b < 64) {
+                return wrong(value, path, "at least 64");
             }
+            out_.batch_size = static_cast<uint16_t>(b);
+        } else if (key == "lease") {
+            DORA_ZTRY(lease, unsigned_value(value, path, UINT32_MAX));
+            if (lease == 0) {
+                return wrong(value, path, "a positive number of milliseconds");
+            }
+            out_.lease_ms = lease;
+        } else if (key == "keep_alive") {
+            DORA_ZTRY(ka, unsigned_value(value, path, 1000));
+            out_.keep_alive = ka == 0 ? 1 : ka;
+        } else {
+            out_.unknown_keys.push_back(path);
+        }
+        return {};
+    }
+
+    Result<> link_rx(const std::string& key, const Json5Value& value, const std::string& path) {
+        if (key == "max_message_size") {
+            // At least one batch: smaller would refuse messages that need no fragments.
+            DORA_ZTRY(size, unsigned_value(value, path, INT64_MAX));
+            if (size < 65536) {
+                return wrong(value, path, "at least 65536 (bytes)");
+            }
+            out_.max_message_size = size;
+        } else {
+            out_.unknown_keys.push_back(path);
         }
         return {};
     }

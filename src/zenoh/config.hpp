@@ -7,6 +7,10 @@
 // Differences from zenohd's defaults, on purpose: multicast scouting is off unless the file
 // turns it on (DESIGN.md section 6: discovery without multicast by default).
 //
+// transport.link.rx.max_message_size (the largest message a link reassembles from fragments)
+// defaults to 1 GiB, as in zenohd: a message real Zenoh carries crosses here too. The daemon also
+// hands it to its nodes, so that a send that could not cross fails at send time.
+//
 // Thread safety: values and pure functions.
 #pragma once
 
@@ -43,6 +47,9 @@ struct ScoutingMulticast {
     std::string interface = "auto";
 };
 
+inline constexpr uint64_t kDefaultMaxMessageSize = uint64_t{1} << 30;
+inline constexpr const char* kMaxMessageSizeKey = "transport.link.rx.max_message_size";
+
 struct ZenohConfig {
     Mode mode = Mode::kPeer;
     std::vector<Endpoint> connect;
@@ -51,6 +58,7 @@ struct ZenohConfig {
     uint16_t batch_size = 65535;  // transport.link.tx.batch_size
     uint64_t lease_ms = 10000;    // transport.link.tx.lease
     uint64_t keep_alive = 4;      // transport.link.tx.keep_alive: keep-alives per lease
+    uint64_t max_message_size = kDefaultMaxMessageSize;  // transport.link.rx.max_message_size
     std::vector<std::string> unknown_keys;
 };
 

@@ -124,8 +124,8 @@ TEST(ConfigTest, ReadsTheHonouredKeys) {
     EXPECT_EQ(c.keep_alive, 3u);
     EXPECT_EQ(c.unknown_keys, (std::vector<std::string>{
                                   "connect.timeout_ms", "scouting.multicast.ttl", "scouting.gossip",
-                                  "transport.unicast",
-                                  "transport.link.tx.sequence_number_resolution", "timestamping"}));
+                                  "transport.link.tx.sequence_number_resolution",
+                                  "transport.unicast", "timestamping"}));
 }
 
 TEST(ConfigTest, DefaultsWithoutMulticast) {
@@ -134,6 +134,25 @@ TEST(ConfigTest, DefaultsWithoutMulticast) {
     EXPECT_FALSE(c.multicast.enabled);
     EXPECT_EQ(c.batch_size, 65535);
     EXPECT_EQ(c.lease_ms, 10000u);
+    EXPECT_EQ(c.max_message_size, uint64_t{1} << 30);  // zenohd's default
+}
+
+TEST(ConfigTest, ReadsTheMaximumMessageSize) {
+    auto c = parse_config(
+                 "{transport: {link: {rx: {max_message_size: 3000000, buffer_size: 65535}}}}", "c")
+                 .value();
+    EXPECT_EQ(c.max_message_size, 3000000u);
+    EXPECT_EQ(c.unknown_keys, std::vector<std::string>{"transport.link.rx.buffer_size"});
+}
+
+TEST(ConfigTest, RefusesAMaximumMessageSizeBelowOneBatch) {
+    auto e = parse_config("{transport: {link: {rx: {max_message_size: 1000}}}}", "cfg.json5");
+    ASSERT_FALSE(e);
+    EXPECT_EQ(e.error().message(),
+              "cfg.json5:1:44: 'transport.link.rx.max_message_size' must be at least 65536 "
+              "(bytes), not number");
+    EXPECT_FALSE(parse_config("{transport: {link: {rx: {max_message_size: -1}}}}", "c"));
+    EXPECT_FALSE(parse_config("{transport: {link: {rx: []}}}", "c"));
 }
 
 TEST(ConfigTest, EndpointsPerMode) {

@@ -83,6 +83,7 @@ Session::Session(EventLoop& loop, SessionOptions options)
     options_.transport.batch_size = options_.config.batch_size;
     options_.transport.lease = std::chrono::milliseconds(options_.config.lease_ms);
     options_.transport.keep_alive = static_cast<unsigned>(options_.config.keep_alive);
+    options_.transport.max_message_size = options_.config.max_message_size;
 }
 
 Session::~Session() {

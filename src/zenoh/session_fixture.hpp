@@ -39,9 +39,11 @@ struct Received {
 class SessionTest : public LoopTest {
   protected:
     std::unique_ptr<Session> open(Mode mode, std::vector<std::string> listen,
-                                  std::vector<std::string> connect) {
+                                  std::vector<std::string> connect,
+                                  uint64_t max_message_size = kDefaultMaxMessageSize) {
         SessionOptions options;
         options.config.mode = mode;
+        options.config.max_message_size = max_message_size;
         for (const auto& e : listen) {
             options.config.listen.push_back(parse_endpoint(e).value());
         }

@@ -39,6 +39,33 @@ TEST_F(SessionTest, PeerReceivesOnlyWhatItSubscribed) {
     EXPECT_FALSE(got.has_key("other/y"));
 }
 
+TEST_F(SessionTest, ReassemblyFollowsTheConfiguredMaximumMessageSize) {
+    auto a = open(Mode::kPeer, {"tcp/127.0.0.1:0"}, {});
+    auto b = open(Mode::kPeer, {}, {at(*a)}, 1 << 20);
+    std::vector<std::pair<std::string, size_t>> got;  // key, payload size
+    auto subscription = b->declare_subscriber("big/**", [&](const Sample& s) {
+                             got.emplace_back(std::string(s.key), s.put.payload.size());
+                         }).value();
+    ASSERT_TRUE(run_until([&] { return a->face_count() == 1 && b->face_count() == 1; }));
+    ASSERT_TRUE(run_until([&] {
+        (void)a->put("big/probe", as_bytes("p"));
+        return !got.empty();
+    }));
+    std::vector<uint8_t> over(2 << 20, 1);
+    std::vector<uint8_t> under(900 << 10, 2);
+    ASSERT_TRUE(a->put("big/over", over));
+    ASSERT_TRUE(a->put("big/under", under));
+    auto has = [&](const std::string& key) {
+        return std::any_of(got.begin(), got.end(), [&](const auto& g) { return g.first == key; });
+    };
+    ASSERT_TRUE(run_until([&] { return has("big/under"); }));
+    EXPECT_FALSE(has("big/over"));
+    EXPECT_EQ(got.back(), (std::pair<std::string, size_t>{"big/under", under.size()}));
+    EXPECT_TRUE(
+        logged("over the 1048576 byte limit (transport.link.rx.max_message_size in "
+               "ZENOH_CONFIG)"));
+}
+
 TEST_F(SessionTest, LocalSubscribersGetLocalPuts) {
     auto a = open(Mode::kPeer, {}, {});
     Received got;

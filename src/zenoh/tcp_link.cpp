@@ -153,7 +153,13 @@ Result<bool> BatchWriter::write(int fd) {
         sent_ += *n;
     }
     if (sent_ == buf_.size()) {
-        buf_.clear();
+        // A large message queued while the socket was full is not kept at its size.
+        if (buf_.capacity() > kKeepCapacity) {
+            buf_ = {};
+            sys::return_free_heap();
+        } else {
+            buf_.clear();
+        }
         sent_ = 0;
         return true;
     }

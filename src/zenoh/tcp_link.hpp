@@ -90,6 +90,7 @@ class BatchWriter {
 
   private:
     static constexpr size_t kNone = SIZE_MAX;
+    static constexpr size_t kKeepCapacity = size_t{8} << 20;  // beyond: freed once written
     std::vector<uint8_t> buf_;
     size_t sent_ = 0;
     size_t batch_start_ = kNone;

@@ -9,6 +9,7 @@ namespace dora::zenoh {
 namespace {
 
 constexpr size_t kMaxFrameHeader = 1 + kMaxZintBytes + 1 + kMaxZintBytes;
+// Buffers above this are given back once the message they held is through.
 constexpr size_t kKeepReassemblyCapacity = size_t{8} << 20;
 
 size_t index(Reliability r) { return static_cast<size_t>(r); }
@@ -125,6 +126,12 @@ Result<> Transport::send_fragmented(const NetworkMessage& message, Reliability r
     writer_.close_batch();
     frame_open_.reset();
     size_t max_body = batch_size_ - kLengthPrefix;
+    // Room for every fragment at once: when the socket does not keep up, the queue takes the
+    // whole message, and growing it by doubling would copy it and peak at 1.5x its size. Pages
+    // the socket keeps up with are never touched, so this costs nothing then.
+    const size_t fragments = total / (max_body - kMaxFrameHeader) + 1;
+    writer_.buffer().reserve(writer_.buffer().size() + total +
+                             fragments * (kLengthPrefix + kMaxFrameHeader));
     size_t offset = 0;
     while (offset < total) {
         Fragment f;
@@ -145,6 +152,9 @@ Result<> Transport::send_fragmented(const NetworkMessage& message, Reliability r
                 return fail("zenoh transport closed while sending");
             }
         }
+    }
+    if (scratch_.capacity() > kKeepReassemblyCapacity) {
+        scratch_ = {};  // a large message that is not a PUT: not kept at its size
     }
     sent_since_tick_ = true;
     request_flush();
@@ -341,7 +351,7 @@ Result<> Transport::on_fragment(const Fragment& f) {
     (void)sn_forward(r, f.sn);
     Reassembly& ra = reassembly_[index(r)];
     if (f.first) {
-        ra.buf.clear();
+        ra.buf.clear(kKeepReassemblyCapacity);
         ra.dropping = false;
     }
     if (ra.dropping) {
@@ -349,17 +359,19 @@ Result<> Transport::on_fragment(const Fragment& f) {
         return {};
     }
     if (ra.buf.size() + f.payload.size() > config_.max_message_size) {
-        log(fmt::format("zenoh transport: dropped a fragmented message over the {} byte limit",
-                        config_.max_message_size));
-        ra.buf = {};
-        ra.dropping = f.more;
+        drop_reassembly(ra, f.more,
+                        fmt::format("over the {} byte limit ({} in ZENOH_CONFIG)",
+                                    config_.max_message_size, kMaxMessageSizeKey));
         return {};
     }
-    ra.buf.insert(ra.buf.end(), f.payload.begin(), f.payload.end());
+    if (auto added = ra.buf.append(f.payload); !added) {
+        drop_reassembly(ra, f.more, fmt::format("({})", added.error().message()));
+        return {};
+    }
     if (f.more) {
         return {};
     }
-    Reader reader(ra.buf);
+    Reader reader(ra.buf.bytes());
     auto message = decode_network(reader);
     if (!message) {
         return fail(message.error().context("reassembled fragments"));
@@ -367,12 +379,16 @@ Result<> Transport::on_fragment(const Fragment& f) {
     if (!reader.empty()) {
         return fail("reassembled fragments: {} bytes after the message", reader.remaining());
     }
-    handler_.on_message(*this, *message, r, Bytes(ra.buf));
-    ra.buf.clear();
-    if (ra.buf.capacity() > kKeepReassemblyCapacity) {
-        ra.buf = {};
-    }
+    handler_.on_message(*this, *message, r, ra.buf.bytes());
+    ra.buf.clear(kKeepReassemblyCapacity);
     return {};
+}
+
+void Transport::drop_reassembly(Reassembly& ra, bool more, std::string_view why) {
+    log(fmt::format("zenoh transport: dropped a fragmented message from {} {}",
+                    peer_address_.empty() ? peer_zid_.to_string() : peer_address_, why));
+    ra.buf.release();
+    ra.dropping = more;
 }
 
 void Transport::on_tick() {

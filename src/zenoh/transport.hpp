@@ -1,7 +1,8 @@
 // Zenoh unicast transport over one TCP link (docs/zenoh-protocol.md section 3): the INIT/OPEN
 // handshake with cookie as initiator or acceptor, batch size and SN resolution negotiation,
 // lease and keep-alive, FRAME batching with sequence numbers, FRAGMENT send and reassembly with a
-// size limit, CLOSE and plain EOF.
+// size limit (ZenohConfig::max_message_size; reassembly.hpp says what it holds), CLOSE and plain
+// EOF.
 //
 // Sending: send() encodes the message straight into the open batch (no per-message allocation);
 // the batches go out in one send() at the end of the event loop iteration (a Deferred), or as
@@ -27,6 +28,7 @@
 #include "core/event_loop.hpp"
 #include "core/sys.hpp"
 #include "zenoh/config.hpp"
+#include "zenoh/reassembly.hpp"
 #include "zenoh/tcp_link.hpp"
 #include "zenoh/transport_msg.hpp"
 
@@ -40,8 +42,9 @@ struct TransportConfig {
     uint16_t batch_size = kDefaultBatchSize;  // includes the 2-byte length prefix
     uint8_t resolution = kDefaultResolution;
     std::chrono::milliseconds lease{10000};
-    unsigned keep_alive = 4;                      // keep-alives per lease when idle
-    size_t max_message_size = size_t{128} << 20;  // fragment reassembly limit
+    unsigned keep_alive = 4;  // keep-alives per lease when idle
+    // Fragment reassembly limit (whole network message); sessions take it from ZenohConfig.
+    size_t max_message_size = kDefaultMaxMessageSize;
     std::chrono::milliseconds handshake_timeout{10000};
     size_t flush_threshold = size_t{256} << 10;
     // Receives one line per notable event (closing reasons, dropped frames). Default: stderr.
@@ -139,9 +142,11 @@ class Transport final {
     void shutdown(Error why, std::optional<uint8_t> reason);
 
     struct Reassembly {
-        std::vector<uint8_t> buf;
+        ReassemblyBuffer buf;
         bool dropping = false;
     };
+    // Drops the message being reassembled (and its remaining fragments), saying why in the log.
+    void drop_reassembly(Reassembly& ra, bool more, std::string_view why);
 
     EventLoop& loop_;
     FdWatch watch_;   // owns the socket; reset when the link closes
