@@ -29,6 +29,8 @@ def main() -> int:
 
     config = zenoh.Config()
     config.insert_json5("mode", json.dumps(args.mode))
+    # No shared-memory transport: a killed process would leave /dev/shm/<id>.zenoh behind.
+    config.insert_json5("transport/shared_memory/enabled", "false")
     if args.connect:
         config.insert_json5("connect/endpoints", json.dumps(args.connect))
     if args.no_multicast_scouting:

@@ -82,6 +82,9 @@ def zenoh_config(mode, listen=(), connect=(), extra=None):
     config.insert_json5("listen/endpoints", json.dumps(list(listen)))
     config.insert_json5("connect/endpoints", json.dumps(list(connect)))
     config.insert_json5("scouting/multicast/enabled", "false")
+    # No shared-memory transport: the Rust core would create /dev/shm/<id>.zenoh, which a session
+    # killed at the end of a test leaves behind (only the next Zenoh process sweeps it).
+    config.insert_json5("transport/shared_memory/enabled", "false")
     for path, value in (extra or {}).items():
         config.insert_json5(path, json.dumps(value))
     return config

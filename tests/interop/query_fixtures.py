@@ -115,6 +115,7 @@ class Interop:
             cfg.insert_json5("mode", f'"{mode}"')
             cfg.insert_json5("scouting/multicast/enabled", "false")
             cfg.insert_json5("scouting/gossip/enabled", "false")
+            cfg.insert_json5("transport/shared_memory/enabled", "false")  # see conftest.py
             endpoint = None
             if listen == "auto":
                 endpoint = f"tcp/127.0.0.1:{free_port()}"
