@@ -125,6 +125,9 @@ TEST_F(BigMessage, AMessageOverTheOldLimitCrossesIntactAndTheReceivingDaemonGive
                       << status_kib(daemon_pid(1), "RssShmem").value_or(0) << "), " << before[1]
                       << " KiB before the transfer";
     after[0] = status_kib(daemon_pid(0), "VmRSS").value_or(0);
+    std::printf("daemon a after: anonymous %llu KiB, shared memory %llu KiB\n",
+                static_cast<unsigned long long>(status_kib(daemon_pid(0), "RssAnon").value_or(0)),
+                static_cast<unsigned long long>(status_kib(daemon_pid(0), "RssShmem").value_or(0)));
     std::printf(
         "%llu MiB from a to b in %lld ms (dora start --attach to exit); daemon RSS before / peak "
         "/ after, KiB: a %llu / %llu / %llu, b %llu / %llu / %llu\n",
