@@ -35,6 +35,13 @@ constexpr uint64_t kBigSize = uint64_t{256} << 20;
 // What a daemon may keep after the transfer, over its RSS before the dataflow (heap the
 // dataflow's bookkeeping left behind, logs, lazily mapped code): small against the message.
 constexpr uint64_t kRssMarginKib = 32 * 1024;
+// Under ThreadSanitizer, malloc is TSan's: it keeps what was freed (and malloc_trim does not
+// reach it), so a daemon's RSS says nothing about ours; the figures are only printed there.
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kRssIsOurs = false;
+#else
+constexpr bool kRssIsOurs = true;
+#endif
 
 std::string substitute(std::string text, const std::map<std::string, std::string>& with) {
     for (const auto& [from, to] : with) {
@@ -119,11 +126,12 @@ TEST_F(BigMessage, AMessageOverTheOldLimitCrossesIntactAndTheReceivingDaemonGive
             after[1] = status_kib(daemon_pid(1), "VmRSS").value_or(UINT64_MAX);
             return after[1] <= before[1] + kRssMarginKib;
         },
-        10s, 100ms);
-    EXPECT_TRUE(back) << "daemon b keeps " << after[1] << " KiB resident (anonymous "
-                      << status_kib(daemon_pid(1), "RssAnon").value_or(0) << ", shared memory "
-                      << status_kib(daemon_pid(1), "RssShmem").value_or(0) << "), " << before[1]
-                      << " KiB before the transfer";
+        kRssIsOurs ? 10s : 1s, 100ms);
+    EXPECT_TRUE(back || !kRssIsOurs)
+        << "daemon b keeps " << after[1] << " KiB resident (anonymous "
+        << status_kib(daemon_pid(1), "RssAnon").value_or(0) << ", shared memory "
+        << status_kib(daemon_pid(1), "RssShmem").value_or(0) << "), " << before[1]
+        << " KiB before the transfer";
     after[0] = status_kib(daemon_pid(0), "VmRSS").value_or(0);
     std::printf("daemon a after: anonymous %llu KiB, shared memory %llu KiB\n",
                 static_cast<unsigned long long>(status_kib(daemon_pid(0), "RssAnon").value_or(0)),
