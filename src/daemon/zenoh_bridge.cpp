@@ -15,8 +15,8 @@ Result<std::unique_ptr<ZenohBridge>> ZenohBridge::start(EventLoop& loop,
     std::unique_ptr<ZenohBridge> bridge(new ZenohBridge(loop, std::move(options)));
     zenoh::SessionOptions session_options;
     session_options.config = bridge->options_.config;
-    // A dial into a partition hangs in SYN until the kernel gives up (minutes): give up sooner,
-    // so a healed link is found within the reconnect cap plus this.
+    // A dial into a partition hangs in SYN until the handshake timeout (10 s by default): give up
+    // sooner, so a healed link is found within the reconnect cap plus this.
     session_options.transport.handshake_timeout = kPeerHandshakeTimeout;
     auto session = zenoh::Session::open(loop, session_options);
     if (!session) {
