@@ -272,20 +272,10 @@ void Coordinator::on_register(Peer& peer, const message::DaemonRegister& registr
         peer.address));
     if (*added == DaemonRegistry::Registration::kReconnected) {
         gone_grace_.erase(registration.machine_id);
-        const std::set<std::string> running(registration.running_dataflows.begin(),
-                                            registration.running_dataflows.end());
-        for (const auto& [id, dataflow] : dataflows_) {
-            if (!running.count(id) || dataflow.attached.empty()) {
-                continue;
-            }
-            message::LogLine line{id, "", registration.machine_id, "dora",
-                                  fmt::format("daemon `{}` is back (registered again from {})",
-                                              registration.machine_id, peer.address)};
-            auto event = message::make(message::LogEvent{std::move(line)});
-            for (auto cli : dataflow.attached) {
-                send_to(cli, event);
-            }
-        }
+        tell_attached_about(registration.machine_id, [&](const std::string& nodes) {
+            return fmt::format("daemon `{}` is back (nodes {}; registered again from {})",
+                               registration.machine_id, nodes, peer.address);
+        });
     }
     broadcast_peers();
     reconcile(registration.machine_id, registration);
