@@ -62,6 +62,7 @@ Ingress::~Ingress() {
 }
 
 void Ingress::deliver(Stream& stream, const zenoh::Put& put) {
+    stream.lost += stream.gaps.observe(put.source_info);
     if (put.attachment && put.attachment->size() == 1 &&
         (*put.attachment)[0] == kEndOfStreamMarker) {
         close(stream);
@@ -215,10 +216,20 @@ uint64_t Ingress::dropped() const {
     return total;
 }
 
+uint64_t Ingress::lost_in_transit() const {
+    uint64_t total = 0;
+    for (const auto& stream : streams_) {
+        total += stream->lost;
+    }
+    return total;
+}
+
 void Ingress::add_drops(std::vector<message::DropCount>& drops,
                         const std::string& machine_id) const {
     const auto& plan = dataflow_.plan();
     for (const auto& stream : streams_) {
+        message::add_drop(drops, {message::kDropLink, machine_id, stream->plan->node,
+                                  stream->plan->output, stream->lost});
         for (const RingRef& ref : stream->plan->receivers) {
             const PlannedNode& node = plan.nodes[ref.node];
             message::add_drop(drops, {message::kDropIngress, machine_id, node.descriptor->id,
@@ -227,21 +238,38 @@ void Ingress::add_drops(std::vector<message::DropCount>& drops,
     }
 }
 
-void Ingress::report_drops() {
+void Ingress::note_receivers(
+    const Stream& stream,
+    const std::function<std::string(const std::string&, const std::string&)>& text) {
     const auto& plan = dataflow_.plan();
+    for (const RingRef& ref : stream.plan->receivers) {
+        const PlannedNode& node = plan.nodes[ref.node];
+        note_(node.descriptor->id, text(node.descriptor->id, node.inputs[ref.ring].id));
+    }
+}
+
+void Ingress::report_drops() {
     for (auto& stream : streams_) {
-        if (stream->dropped == stream->reported) {
-            continue;
+        const IngressStream& from = *stream->plan;
+        if (stream->lost != stream->reported_lost) {
+            stream->reported_lost = stream->lost;
+            note_receivers(*stream, [&](const std::string& node, const std::string& input) {
+                return fmt::format(
+                    "input {} of node {}: {} message(s) from {}/{} on another machine lost on the "
+                    "link so far: its daemon sent them and they never arrived (the link went down "
+                    "with them in flight); check the network between the machines",
+                    input, node, stream->lost, from.node, from.output);
+            });
         }
-        stream->reported = stream->dropped;
-        for (const RingRef& ref : stream->plan->receivers) {
-            const PlannedNode& node = plan.nodes[ref.node];
-            note_(node.descriptor->id,
-                  fmt::format("input {} of node {}: {} message(s) dropped at ingress so far (from "
-                              "{}/{} on another machine): this daemon could not store them ({}); "
-                              "consume faster, release inputs sooner or free shared memory",
-                              node.inputs[ref.ring].id, node.descriptor->id, stream->dropped,
-                              stream->plan->node, stream->plan->output, stream->last_error));
+        if (stream->dropped != stream->reported) {
+            stream->reported = stream->dropped;
+            note_receivers(*stream, [&](const std::string& node, const std::string& input) {
+                return fmt::format(
+                    "input {} of node {}: {} message(s) dropped at ingress so far (from {}/{} on "
+                    "another machine): this daemon could not store them ({}); consume faster, "
+                    "release inputs sooner or free shared memory",
+                    input, node, stream->dropped, from.node, from.output, stream->last_error);
+            });
         }
     }
 }

@@ -5,7 +5,9 @@
 // (the receivers get INPUT_CLOSED). A full ring drops its oldest entry, as every dora queue does,
 // and counts it there. An arrival that cannot be stored at all (the pool cannot give a sample:
 // receivers hold every one, or shared memory is full) is counted per stream and reported to the
-// receiving nodes' logs once a second while the count grows: nothing is dropped silently. Once a
+// receiving nodes' logs once a second while the count grows: nothing is dropped silently. So is
+// what the producer's daemon wrote to the link and never arrived (its copies are numbered:
+// zenoh::CopyGaps; place link, counted once per stream on this machine). Once a
 // second too, the pages of large samples idle since the last second are given back
 // (shm::Pool::free_idle): a large transfer does not stay resident.
 //
@@ -60,7 +62,10 @@ class Ingress {
 
     // Arrivals that could not be stored, over all streams.
     [[nodiscard]] uint64_t dropped() const;
-    // The same per receiving input (place ingress; each receiver of a lost arrival lost it).
+    // Messages sent to this machine that never arrived, over all streams.
+    [[nodiscard]] uint64_t lost_in_transit() const;
+    // The first per receiving input (place ingress; each receiver of a lost arrival lost it);
+    // the second per stream (place link, under the producer's node and output, this machine).
     void add_drops(std::vector<message::DropCount>& drops, const std::string& machine_id) const;
 
   private:
@@ -70,6 +75,9 @@ class Ingress {
         uint64_t dropped = 0;
         uint64_t reported = 0;
         std::string last_error;
+        zenoh::CopyGaps gaps;  // of the numbered copies that arrive
+        uint64_t lost = 0;     // written to the link by the producer's daemon, never arrived
+        uint64_t reported_lost = 0;
         bool closed = false;
     };
     struct Producer {
@@ -80,6 +88,10 @@ class Ingress {
     void deliver(Stream& stream, const zenoh::Put& put);
     void close(Stream& stream);
     void report_drops();
+    // A line in the log of every receiver of `stream`: text(node, input).
+    void note_receivers(
+        const Stream& stream,
+        const std::function<std::string(const std::string& node, const std::string& input)>& text);
     void on_token(std::string_view key, bool alive);
     void producer_lost(const std::string& producer);
     void producer_back(const std::string& producer);

@@ -495,8 +495,8 @@ const Session::Route& Session::route_for(std::string_view key) {
             route.faces.push_back(sub.face);
         }
     }
-    if (auto tracked = undelivered_.find(key); tracked != undelivered_.end()) {
-        route.undelivered = &tracked->second;
+    if (auto tracked = tracked_.find(key); tracked != tracked_.end()) {
+        route.tracked = &tracked->second;
     }
     return routes_.emplace(std::string(key), std::move(route)).first->second;
 }
@@ -516,10 +516,11 @@ void Session::route(uint64_t from_face, std::string_view key, const Push& push) 
     bool local = from_face == 0;
     uint64_t unsent = 0;  // copies for matching faces that were not sent
     size_t targets = route.local.size();
+    Tracked* tracked = local && put != nullptr ? route.tracked : nullptr;
     if (mode() == Mode::kClient && local) {
         targets += faces_.size();
         for (auto& [id, face] : faces_) {
-            unsent += send_push(face, key, push) ? 0 : 1;
+            unsent += send_push(face, key, push, tracked) ? 0 : 1;
         }
     } else if (mode() == Mode::kRouter || local) {
         for (uint64_t id : route.faces) {
@@ -528,11 +529,11 @@ void Session::route(uint64_t from_face, std::string_view key, const Push& push) 
                 continue;
             }
             ++targets;
-            unsent += face != faces_.end() && send_push(face->second, key, push) ? 0 : 1;
+            unsent += face != faces_.end() && send_push(face->second, key, push, tracked) ? 0 : 1;
         }
     }
-    if (local && route.undelivered != nullptr && put != nullptr && count_undelivered_) {
-        *route.undelivered += targets == 0 ? 1 : unsent;
+    if (tracked != nullptr && count_undelivered_) {
+        tracked->undelivered += targets == 0 ? 1 : unsent;
     }
     if (--routing_depth_ == 0) {
         if (routes_stale_) {
@@ -551,7 +552,7 @@ void Session::invalidate_routes() {
     }
 }
 
-bool Session::send_push(Face& face, std::string_view key, const Push& push) {
+bool Session::send_push(Face& face, std::string_view key, const Push& push, Tracked* tracked) {
     if (face.transport->state() != Transport::State::kEstablished) {
         return false;
     }
@@ -565,17 +566,26 @@ bool Session::send_push(Face& face, std::string_view key, const Push& push) {
         return false;
     }
     Push out{WireExpr{0, key, false}, push.ext, push.body, {}};
+    uint64_t* written = nullptr;
+    if (tracked != nullptr) {
+        written = &tracked->written[face.transport->peer_zid()];
+        std::get<Put>(out.body).source_info = SourceInfo{
+            zid(), mode() == Mode::kClient ? kCopiesNumbered : kCopiesFromOne, *written + 1};
+    }
     auto sent = face.transport->send(out);
     if (!sent) {
         log(fmt::format("zenoh session: PUSH to face {} failed: {}", face.id,
                         sent.error().message()));
         return false;
     }
+    if (written != nullptr) {
+        ++*written;
+    }
     return true;
 }
 
 void Session::track_undelivered(const std::string& key) {
-    if (undelivered_.emplace(key, 0).second) {
+    if (tracked_.try_emplace(key).second) {
         invalidate_routes();
     }
 }
@@ -586,12 +596,12 @@ void Session::untrack_undelivered(const std::string& key) {
     }
     routes_.clear();  // they point at the counter
     routes_stale_ = false;
-    undelivered_.erase(key);
+    tracked_.erase(key);
 }
 
 uint64_t Session::undelivered(const std::string& key) const {
-    auto it = undelivered_.find(key);
-    return it == undelivered_.end() ? 0 : it->second;
+    auto it = tracked_.find(key);
+    return it == tracked_.end() ? 0 : it->second.undelivered;
 }
 
 bool Session::has_remote_subscriber(std::string_view key) const {

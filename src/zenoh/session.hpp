@@ -47,6 +47,7 @@
 #include "core/error.hpp"
 #include "core/event_loop.hpp"
 #include "zenoh/config.hpp"
+#include "zenoh/copy_gaps.hpp"
 #include "zenoh/scouting.hpp"
 #include "zenoh/tcp_link.hpp"
 #include "zenoh/transport.hpp"
@@ -219,6 +220,13 @@ class Session final : public TransportHandler {
     // matched no subscriber at all, and each copy not sent to a matching face (its link is down
     // or does not read). Counting starts at track_undelivered (again: no effect) and stops at
     // untrack_undelivered; undelivered() is 0 for a key not tracked.
+    //
+    // The copies of a tracked key's puts that are written to a link are numbered, so that the
+    // receiver counts what was written and never arrived (a link that died with data in flight):
+    // each carries a SourceInfo (this session's zid, sn = 1, 2, ... per receiving session, kept
+    // across reconnections; eid kCopiesFromOne) in peer mode, and per router in client mode
+    // (eid kCopiesNumbered: a receiver that joins later cannot know where the numbering began).
+    // CopyGaps (below) is the receiver's side.
     void track_undelivered(const std::string& key);
     void untrack_undelivered(const std::string& key);
     [[nodiscard]] uint64_t undelivered(const std::string& key) const;
@@ -272,6 +280,17 @@ class Session final : public TransportHandler {
         uint64_t aggregate_id = 0;  // entity id of the aggregated declarations
         std::array<bool, kEntityKinds> aggregate_declared{};  // per EntityKind
         std::set<uint64_t> declared;  // kind << 32 | token, declared one by one (non-aggregate)
+    };
+    struct ZidLess {
+        bool operator()(const Zid& a, const Zid& b) const {
+            return std::lexicographical_compare(a.bytes().begin(), a.bytes().end(),
+                                                b.bytes().begin(), b.bytes().end());
+        }
+    };
+    // A tracked key (track_undelivered): copies not sent, and copies written per receiver.
+    struct Tracked {
+        uint64_t undelivered = 0;
+        std::map<Zid, uint64_t, ZidLess> written;  // by the peer zid of the link written to
     };
     struct Face {
         uint64_t id = 0;
@@ -376,7 +395,8 @@ class Session final : public TransportHandler {
     void on_push(Face& face, const Push& push);
     void route(uint64_t from_face, std::string_view key, const Push& push);
     // False when the push was not sent (link not established, not reading, or a send error).
-    bool send_push(Face& face, std::string_view key, const Push& push);
+    // With `tracked`, the copy is numbered (see track_undelivered).
+    bool send_push(Face& face, std::string_view key, const Push& push, Tracked* tracked = nullptr);
 
     // Subscribers (session_interest.cpp holds the interest side).
     void undeclare_subscriber(uint32_t id);
@@ -404,7 +424,7 @@ class Session final : public TransportHandler {
     struct Route {
         std::vector<uint32_t> local;
         std::vector<uint64_t> faces;
-        uint64_t* undelivered = nullptr;  // the key's counter when tracked (undelivered_)
+        Tracked* tracked = nullptr;  // the key's counters when tracked (tracked_)
     };
     struct KeyHash {
         using is_transparent = void;
@@ -416,7 +436,7 @@ class Session final : public TransportHandler {
     EventLoop& loop_;
     SessionOptions options_;
     std::unordered_map<std::string, Route, KeyHash, std::equal_to<>> routes_;
-    std::map<std::string, uint64_t, std::less<>> undelivered_;  // tracked keys (node-stable)
+    std::map<std::string, Tracked, std::less<>> tracked_;  // tracked keys (node-stable)
     std::vector<std::unique_ptr<TcpListener>> listeners_;
     std::map<uint64_t, Face> faces_;
     std::unordered_map<Transport*, uint64_t> face_ids_;

@@ -120,6 +120,56 @@ TEST_F(SessionTest, TrackedKeyCountsPutsThatReachNoSubscriber) {
     EXPECT_EQ(a->undelivered("demo/x"), 0u);
 }
 
+// The source info of every Put a raw peer received on `key`, in order.
+std::vector<std::optional<SourceInfo>> source_infos(const std::vector<NetworkMessage>& messages,
+                                                    std::string_view key) {
+    std::vector<std::optional<SourceInfo>> out;
+    for (const auto& m : messages) {
+        const auto* push = std::get_if<Push>(&m);
+        if (push != nullptr && push->key.suffix == key) {
+            out.push_back(std::get<Put>(push->body).source_info);
+        }
+    }
+    return out;
+}
+
+TEST_F(SessionTest, TrackedKeyNumbersTheCopiesPerReceiverAcrossReconnections) {
+    auto a = open(Mode::kPeer, {"tcp/127.0.0.1:0"}, {});
+    a->track_undelivered("demo/x");
+    std::vector<std::optional<SourceInfo>> seen;
+    for (int link = 0; link < 2; ++link) {
+        // The same receiving session (the raw peer's zid is fixed) on a new link each time.
+        std::optional<testing::RawPeer> sub(std::in_place, a->listen_ports().at(0));
+        pico_handshake(*sub);
+        sub->send_batch(hex("25011e6201000764656d6f2f2a2a"));  // D_SUBSCRIBER demo/**
+        ASSERT_TRUE(run_until([&] { return a->has_remote_subscriber("demo/x"); }));
+        ASSERT_TRUE(a->put("demo/x", as_bytes("one")));
+        ASSERT_TRUE(a->put("demo/untracked", as_bytes("not numbered")));
+        ASSERT_TRUE(a->put("demo/x", as_bytes("two")));
+        std::vector<NetworkMessage> got;
+        ASSERT_TRUE(run_until([&] {
+            auto more = drain(*sub);
+            got.insert(got.end(), more.begin(), more.end());
+            return source_infos(got, "demo/x").size() == 2;
+        }));
+        auto numbered = source_infos(got, "demo/x");
+        seen.insert(seen.end(), numbered.begin(), numbered.end());
+        auto untracked = source_infos(got, "demo/untracked");
+        ASSERT_EQ(untracked.size(), 1u);
+        EXPECT_FALSE(untracked[0].has_value());
+        sub.reset();  // the link drops
+        ASSERT_TRUE(run_until([&] { return a->face_count() == 0; }));
+    }
+    ASSERT_EQ(seen.size(), 4u);
+    for (size_t i = 0; i < seen.size(); ++i) {
+        ASSERT_TRUE(seen[i].has_value());
+        EXPECT_EQ(seen[i]->zid, a->zid());
+        EXPECT_EQ(seen[i]->eid, kCopiesFromOne);
+        EXPECT_EQ(seen[i]->sn, i + 1) << "numbered from 1 and on over the second link";
+    }
+    EXPECT_EQ(a->undelivered("demo/x"), 0u);
+}
+
 TEST_F(SessionTest, MovedSubscriptionStaysDeclared) {
     auto a = open(Mode::kPeer, {}, {});
     Received got;
