@@ -12,8 +12,6 @@
 namespace dora {
 namespace {
 
-constexpr uint32_t kMaxQueueSize = 1'000'000;
-
 bool is_file(const std::filesystem::path& path) {
     std::error_code ec;
     return std::filesystem::is_regular_file(path, ec);
@@ -181,6 +179,14 @@ void check_source(const Descriptor& descriptor, const NodeDescriptor& node, cons
 }
 
 void check_inputs(const Descriptor& descriptor, const NodeDescriptor& node, Problems& problems) {
+    if (node.inputs.size() > kMaxNodeInputs) {
+        problems.add(node.location_of("inputs"), node,
+                     fmt::format("{} inputs{}; a node may have at most {}: split it into several "
+                                 "nodes",
+                                 node.inputs.size(),
+                                 node.kind == NodeKind::kOperators ? " over its operators" : "",
+                                 kMaxNodeInputs));
+    }
     std::set<std::string_view> seen;
     for (const auto& input : node.inputs) {
         const SourceLocation& where = input.location.line > 0 ? input.location : node.location;

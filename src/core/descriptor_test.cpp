@@ -520,6 +520,23 @@ TEST(Validate, InputFromMissingNodeListsTheNodes) {
                     "\"camera/image\" but there is no node \"camera\" (nodes: sink)");
 }
 
+TEST(Validate, MoreInputsThanANodeMayHaveAreRefusedAtCheckTime) {
+    auto yaml = [](size_t inputs) {
+        std::string y =
+            "nodes:\n  - id: src\n    path: shell\n    outputs: [o]\n"
+            "  - id: sink\n    path: shell\n    inputs:\n";
+        for (size_t i = 0; i < inputs; ++i) {
+            y += fmt::format("      in{}: src/o\n", i);
+        }
+        return y;
+    };
+    Descriptor at_limit = parse_ok(yaml(kMaxNodeInputs));
+    EXPECT_TRUE(validate(at_limit, {false}));
+    EXPECT_CONTAINS(validation_error(yaml(kMaxNodeInputs + 1)),
+                    "dataflow.yml:7:5: node \"sink\": 4097 inputs; a node may have at most 4096: "
+                    "split it into several nodes");
+}
+
 TEST(Validate, DuplicateNodeIdsPointAtBoth) {
     std::string error =
         validation_error("nodes:\n  - id: a\n    path: shell\n  - id: a\n    path: dynamic\n");

@@ -21,7 +21,6 @@
 namespace dora {
 namespace {
 
-constexpr uint64_t kMaxQueueSize = 1'000'000;
 constexpr double kMaxTimerHz = 1e9;  // one tick per nanosecond
 
 std::string_view type_name(const YAML::Node& node) {

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "core/error.hpp"
+#include "core/limits.hpp"
 #include "shm/ring.hpp"
 #include "shm/segment.hpp"
 #include "shm/signal.hpp"
@@ -25,8 +26,8 @@ namespace dora::shm {
 inline constexpr uint32_t kRegionMagic = 0x646f7261;  // "dora"
 inline constexpr uint32_t kRegionVersion = 4;         // 4: rings carry kNotice entries
 inline constexpr uint32_t kDefaultLeaseCapacity = 4096;
-inline constexpr uint32_t kMaxInputs = 4096;
-inline constexpr uint32_t kMaxQueueSize = 1'000'000;
+inline constexpr uint32_t kMaxInputs = kMaxNodeInputs;
+using dora::kMaxQueueSize;
 
 enum class StopReason : uint32_t { kNone = 0, kStopRequested = 1, kGraceExpired = 2 };
 
