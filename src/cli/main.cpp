@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "core/error.hpp"
+#include "core/sys.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"dora-cpp: run dora dataflows", "dora"};
@@ -31,6 +32,8 @@ int main(int argc, char** argv) {
     dora::cli::add_zenoh_command(app);
     dora::cli::add_not_here_commands(app);
 
+    // A daemon holds descriptors per node, a coordinator per connection: as many as allowed.
+    (void)dora::sys::raise_open_file_limit();
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -66,6 +66,7 @@ Started spawn_detached(const std::vector<std::string>& args, const std::filesyst
         std::vector<char*> raw;
         for (auto& a : argv) raw.push_back(a.data());
         raw.push_back(nullptr);
+        sys::restore_open_file_limit();  // it raises its own, and gives its nodes this one
         ::execv(raw[0], raw.data());
         ::_exit(127);
     }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <malloc.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -80,6 +81,38 @@ std::filesystem::path runtime_dir() {
 }
 
 void return_free_heap() { ::malloc_trim(0); }
+
+namespace {
+// The soft limit found before raise_open_file_limit raised it; RLIM_INFINITY when not raised.
+// Plain values written once at start-up, before any thread or child exists.
+rlim_t g_inherited_soft_limit = RLIM_INFINITY;
+rlim_t g_hard_limit = RLIM_INFINITY;
+}  // namespace
+
+uint64_t raise_open_file_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        return 0;
+    }
+    if (limit.rlim_cur >= limit.rlim_max) {
+        return limit.rlim_cur;
+    }
+    const rlim_t old = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        return old;
+    }
+    g_inherited_soft_limit = old;
+    g_hard_limit = limit.rlim_max;
+    return limit.rlim_cur;
+}
+
+void restore_open_file_limit() {
+    if (g_inherited_soft_limit != RLIM_INFINITY) {
+        rlimit limit{g_inherited_soft_limit, g_hard_limit};
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
 
 std::string machine_identity() {
     for (const char* file : {"/etc/machine-id", "/proc/sys/kernel/random/boot_id"}) {

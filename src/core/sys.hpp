@@ -4,6 +4,7 @@
 // synchronised (one owner at a time).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -51,6 +52,18 @@ class UniqueFd {
 
 // Writes all of `data`, retrying on EINTR and short writes.
 [[nodiscard]] Result<> write_all(int fd, std::string_view data);
+
+// Raises this process's soft limit of open files to its hard limit: a daemon holds a few
+// descriptors per running node (its output pipes, its connection), a coordinator or router one
+// per connection, and the usual soft limit of 1024 would stop a daemon at a few hundred nodes.
+// Returns the new soft limit (the old one when the hard limit is no higher). Processes this one
+// starts should get the old limit back (restore_open_file_limit): many programs assume 1024.
+[[nodiscard]] uint64_t raise_open_file_limit();
+// Between fork and exec (async-signal-safe; right before exec: the child may hold descriptors
+// numbered beyond the old limit until exec closes them): puts back the soft limit
+// raise_open_file_limit found.
+// No effect when it did not raise it.
+void restore_open_file_limit();
 
 // Identifies this machine's filesystem view: /etc/machine-id (or the kernel boot id). Processes in
 // different network namespaces of one host share it, and so share files.

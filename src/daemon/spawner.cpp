@@ -155,6 +155,9 @@ Result<SpawnedProcess> spawn_process(const SpawnSpec& spec) {
             ::dup2(err->write.get(), 2) < 0) {
             child_fail(report->write.get(), 2);
         }
+        // The node gets the limit the daemon was started with; last, because until exec closes
+        // them the child holds the daemon's descriptors, numbered beyond that limit.
+        sys::restore_open_file_limit();
         ::execvpe(argv[0], argv.data(), envp.data());
         child_fail(report->write.get(), 3);
     }
