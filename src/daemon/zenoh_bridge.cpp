@@ -68,6 +68,14 @@ void ZenohBridge::set_peers(const std::vector<message::DaemonInfo>& peers) {
     }
 }
 
+std::vector<std::string> ZenohBridge::dialled() const {
+    std::vector<std::string> out;
+    for (const auto& [text, endpoint] : dialled_) {
+        out.push_back(text);
+    }
+    return out;
+}
+
 Result<> ZenohBridge::attach(LocalDataflow& dataflow, Ingress::Note note) {
     const auto& plan = dataflow.plan();
     if (plan.egress.empty() && plan.ingress.empty()) {

@@ -56,6 +56,8 @@ class ZenohBridge {
     // Where other daemons connect to this one ("tcp/host:port"); empty in client mode.
     [[nodiscard]] const std::vector<std::string>& endpoints() const { return endpoints_; }
     void set_peers(const std::vector<message::DaemonInfo>& peers);
+    // The peer endpoints this daemon dials now (set_peers' choice), sorted.
+    [[nodiscard]] std::vector<std::string> dialled() const;
 
     // Starts routing for a prepared dataflow (before its nodes are spawned). `note` writes a line
     // to a node's log (what the ingress could not deliver).

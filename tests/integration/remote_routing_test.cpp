@@ -1,6 +1,7 @@
 // Two daemons' local runtimes in one process, each with its own Zenoh session (peer to peer on
 // loopback): a producer on machine "a" feeds a consumer on machine "b" through the bridge. And
-// debug inspection: a watcher's session sees an output that only a local node consumes.
+// debug inspection: a watcher's session sees an output that only a local node consumes. And
+// which peers a daemon dials as the coordinator's list of daemons changes (set_peers).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -33,6 +34,50 @@ std::unique_ptr<ZenohBridge> bridge(EventLoop& loop, const std::string& machine)
     auto b = ZenohBridge::start(loop, options);
     EXPECT_TRUE(b) << b.error().message();
     return b ? std::move(*b) : nullptr;
+}
+
+std::vector<std::string> sorted(std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+}
+
+TEST(ZenohBridgePeers, DialsTheEarlierPeersTheCoordinatorListsAndForgetsTheGoneOnes) {
+    auto loop = EventLoop::create();
+    ASSERT_TRUE(loop);
+    auto a = bridge(**loop, "a");
+    auto b = bridge(**loop, "b");
+    auto c = bridge(**loop, "c");
+    ASSERT_TRUE(a && b && c);
+    using Peers = std::vector<message::DaemonInfo>;
+    const std::string at_a = a->endpoints().at(0);
+    const std::string at_b = b->endpoints().at(0);
+
+    // Of each pair, the machine that sorts later dials: c dials a and b, a dials nobody.
+    const Peers all{
+        {"a", {at_a}, true, 0, {}}, {"b", {at_b}, true, 0, {}}, {"c", c->endpoints(), true, 0, {}}};
+    a->set_peers(all);
+    c->set_peers(all);
+    EXPECT_TRUE(a->dialled().empty());
+    EXPECT_EQ(c->dialled(), sorted({at_a, at_b}));
+    c->set_peers(all);  // the same list again changes nothing
+    EXPECT_EQ(c->dialled(), sorted({at_a, at_b}));
+
+    // The coordinator says b is disconnected: c stops dialling it.
+    c->set_peers({all[0], {"b", {at_b}, false, 0, {}}, all[2]});
+    EXPECT_EQ(c->dialled(), sorted({at_a}));
+
+    // b comes back at a new address (a new daemon process): c dials that one instead.
+    b.reset();
+    b = bridge(**loop, "b");
+    ASSERT_TRUE(b);
+    const std::string new_b = b->endpoints().at(0);
+    ASSERT_NE(new_b, at_b);
+    c->set_peers({all[0], {"b", {new_b}, true, 0, {}}, all[2]});
+    EXPECT_EQ(c->dialled(), sorted({at_a, new_b}));
+
+    // a is no longer listed at all (it left the cluster): forgotten too.
+    c->set_peers({{"b", {new_b}, true, 0, {}}});
+    EXPECT_EQ(c->dialled(), sorted({new_b}));
 }
 
 // Machines a and b, each with its bridge (both sessions on one loop, as the daemon runs its
