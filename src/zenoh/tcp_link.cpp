@@ -153,13 +153,7 @@ Result<bool> BatchWriter::write(int fd) {
         sent_ += *n;
     }
     if (sent_ == buf_.size()) {
-        // A large message queued while the socket was full is not kept at its size.
-        if (buf_.capacity() > kKeepCapacity) {
-            buf_ = {};
-            sys::return_free_heap();
-        } else {
-            buf_.clear();
-        }
+        buf_.clear();
         sent_ = 0;
         return true;
     }
@@ -169,6 +163,14 @@ Result<bool> BatchWriter::write(int fd) {
         sent_ = 0;
     }
     return sent_ == limit && batch_start_ == kNone;
+}
+
+void BatchWriter::release_if_drained() {
+    if (buf_.empty() && buf_.capacity() > kKeepCapacity) {
+        // Not `buf_ = {}`: that assigns an empty initializer list, which keeps the capacity.
+        buf_ = std::vector<uint8_t>();
+        sys::return_free_heap();
+    }
 }
 
 }  // namespace dora::zenoh

@@ -86,11 +86,16 @@ class BatchWriter {
     // Bytes queued and not yet written.
     [[nodiscard]] size_t pending() const { return buf_.size() - sent_; }
     // Writes closed batches; true when everything was written, false when the socket is full.
+    // The buffer keeps its capacity: a large message reserved its whole size up front.
     [[nodiscard]] Result<bool> write(int fd);
+    // Frees the buffer when nothing is queued and it grew past kKeepCapacity (a large message
+    // went through while the socket was full), and gives the heap's free memory back; otherwise
+    // does nothing (one comparison).
+    void release_if_drained();
 
   private:
     static constexpr size_t kNone = SIZE_MAX;
-    static constexpr size_t kKeepCapacity = size_t{8} << 20;  // beyond: freed once written
+    static constexpr size_t kKeepCapacity = size_t{8} << 20;  // beyond: release_if_drained frees
     std::vector<uint8_t> buf_;
     size_t sent_ = 0;
     size_t batch_start_ = kNone;

@@ -147,14 +147,16 @@ Result<> Transport::send_fragmented(const NetworkMessage& message, Reliability r
         writer_.close_batch();
         offset += chunk;
         if (writer_.pending() >= config_.flush_threshold) {
-            DORA_ZCHECK(write_now());
+            DORA_ZCHECK(write_now(/*keep_capacity=*/true));
             if (state_ == State::kClosed) {
                 return fail("zenoh transport closed while sending");
             }
         }
     }
     if (scratch_.capacity() > kKeepReassemblyCapacity) {
-        scratch_ = {};  // a large message that is not a PUT: not kept at its size
+        // A large message that is not a PUT: not kept at its size (`scratch_ = {}` would keep
+        // the capacity).
+        scratch_ = std::vector<uint8_t>();
     }
     sent_since_tick_ = true;
     request_flush();
@@ -186,13 +188,16 @@ void Transport::request_flush() {
     }
 }
 
-Result<> Transport::write_now() {
+Result<> Transport::write_now(bool keep_capacity) {
     auto done = writer_.write(fd());
     if (!done) {
         shutdown(done.error().context("zenoh transport write"), std::nullopt);
         return fail(done.error());
     }
     want_write(!*done && writer_.pending() > 0);
+    if (!keep_capacity) {
+        writer_.release_if_drained();
+    }
     return {};
 }
 

@@ -132,7 +132,9 @@ class Transport final {
     template <typename Message>
     [[nodiscard]] Result<> send_control(const Message& m);
     [[nodiscard]] Result<> send_fragmented(const NetworkMessage& message, Reliability r);
-    [[nodiscard]] Result<> write_now();
+    // Writes what is queued; once all of it is out, a send buffer a large message grew is freed,
+    // unless `keep_capacity` (the message is still being queued into the room it reserved).
+    [[nodiscard]] Result<> write_now(bool keep_capacity = false);
     void request_flush();
     void want_write(bool on);
     uint64_t next_sn(Reliability r);
