@@ -73,6 +73,10 @@ struct IngressStream {
 
 inline constexpr uint16_t kIngressSender = 0xfffe;
 
+// What a dataflow's egress may have handed to Zenoh and not yet seen put, in samples (the default
+// EgressLimits::max_samples): each keeps a segment of its sender's pool in use.
+inline constexpr uint32_t kEgressMaxInFlight = 1024;
+
 // What a PUSH carrying a sample takes besides its key, data and metadata: message and extension
 // headers, the length fields (at most 10 bytes each) and the encoding. Generous on purpose: a
 // send that passes the node's check must never be dropped on arrival.
