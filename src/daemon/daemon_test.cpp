@@ -146,6 +146,28 @@ nodes:
     EXPECT_TRUE(cloud->egress.empty());
 }
 
+TEST(DataflowPlan, APoolIsCappedAtItsRingsPlusWhatTheEgressAndReceiversMayHold) {
+    auto d = parse(R"(
+nodes:
+  - {id: a, path: shell, outputs: [x, y], _unstable_deploy: {machine: edge}}
+  - {id: b, path: shell, inputs: {in: {source: a/x, queue_size: 3}, also: {source: a/y, queue_size: 5}}, _unstable_deploy: {machine: edge}}
+  - {id: l, path: shell, inputs: {in: a/x}, _unstable_deploy: {machine: edge}}
+  - {id: c, path: shell, inputs: {in: {source: a/y, queue_size: 7}}, _unstable_deploy: {machine: cloud}}
+)");
+    auto edge = make_plan(d, "0190aaaa-bbbb-7ccc-8ddd-eeeeffff0000",
+                          [](const NodeDescriptor& n) { return n.deploy.machine == "edge"; });
+    ASSERT_TRUE(edge);
+    ASSERT_EQ(edge->nodes.size(), 3u);
+    ASSERT_EQ(edge->nodes[0].descriptor->id, "a");
+    // b's two queues, l's (the default depth), the egress ring of a/y (c's depth), what the
+    // egress may have in flight, what receivers may hold.
+    const uint32_t expected =
+        3 + 5 + kDefaultQueueSize + 7 + kEgressMaxInFlight + kHeldSamplesAllowance;
+    EXPECT_EQ(edge->pool_class_limit(0), expected);
+    EXPECT_EQ(edge->node_config(0, "edge", 1000).pool_class_limit, expected);
+    EXPECT_EQ(edge->pool_class_limit(1), kHeldSamplesAllowance) << "b sends nothing";
+}
+
 TEST(DataflowPlan, DebugInspectionMakesEveryLocalOutputAnEgressStream) {
     const std::string text = R"(
 nodes:

@@ -82,7 +82,29 @@ message::NodeConfig DataflowPlan::node_config(size_t index, const std::string& m
     }
     c.descriptor_path = "";
     c.spin_ns = spin_ns;
+    c.pool_class_limit = pool_class_limit(index);
     return c;
+}
+
+uint32_t DataflowPlan::pool_class_limit(size_t node) const {
+    uint64_t limit = kHeldSamplesAllowance;
+    std::set<std::pair<size_t, uint32_t>> rings;  // (node, ring): an output may share them
+    for (const auto& [output, receivers] : nodes[node].outputs) {
+        for (const RingRef& r : receivers) {
+            if (rings.insert({r.node, r.ring}).second) {
+                limit += nodes[r.node].inputs[r.ring].queue_size;
+            }
+        }
+    }
+    bool egress_fed = false;
+    for (const auto& stream : egress) {
+        if (stream.node == node) {
+            limit += stream.queue_size;
+            egress_fed = true;
+        }
+    }
+    limit += egress_fed ? kEgressMaxInFlight : 0;
+    return static_cast<uint32_t>(std::min<uint64_t>(limit, shm::kMaxSegmentsPerPool));
 }
 
 namespace {

@@ -18,6 +18,8 @@
 #include "core/descriptor.hpp"
 #include "core/error.hpp"
 #include "message/node_config.hpp"
+#include "shm/pool.hpp"
+#include "shm/region.hpp"
 #include "zenoh/config.hpp"
 
 namespace dora::daemon {
@@ -73,6 +75,13 @@ struct IngressStream {
 
 inline constexpr uint16_t kIngressSender = 0xfffe;
 
+// What a dataflow's egress may have handed to Zenoh and not yet seen put, in samples (the default
+// EgressLimits::max_samples): each keeps a segment of its sender's pool in use.
+inline constexpr uint32_t kEgressMaxInFlight = 1024;
+// Samples a node's receivers (and the node itself, unsent) may hold of its pool on top of what
+// its queues and the egress hold: as many as a receiver's lease table records.
+inline constexpr uint32_t kHeldSamplesAllowance = shm::kDefaultLeaseCapacity;
+
 // What a PUSH carrying a sample takes besides its key, data and metadata: message and extension
 // headers, the length fields (at most 10 bytes each) and the encoding. Generous on purpose: a
 // send that passes the node's check must never be dropped on arrival.
@@ -97,6 +106,10 @@ struct DataflowPlan {
     [[nodiscard]] std::string liveliness_key(std::string_view node) const;
 
     [[nodiscard]] std::string pool_prefix(uint16_t sender) const;
+    // The cap on node `node`'s pool per size class (shm/pool.hpp states the bound): the
+    // capacities of the distinct rings its outputs push to, kEgressMaxInFlight when one of them
+    // is an egress ring, and kHeldSamplesAllowance; at most shm::kMaxSegmentsPerPool.
+    [[nodiscard]] uint32_t pool_class_limit(size_t node) const;
     [[nodiscard]] const PlannedNode* find(std::string_view node_id) const;
     // `max_remote_message_size`: the largest Zenoh message that may cross to another machine
     // (transport.link.rx.max_message_size), handed to producers of outputs consumed there.

@@ -1,9 +1,13 @@
 #include "daemon/egress.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "shm/pool.hpp"
 
@@ -13,6 +17,7 @@ namespace {
 
 const uint8_t kEndMarker[1] = {kEndOfStreamMarker};
 constexpr auto kUnmapPeriod = std::chrono::seconds(1);
+constexpr size_t kAll = std::numeric_limits<size_t>::max();
 
 }  // namespace
 
@@ -26,7 +31,8 @@ struct Egress::State {
     // The egress thread's mappings of sender segments: queued samples point into them.
     shm::SegmentCache cache;
     std::atomic<bool> stop{false};
-    std::atomic<size_t> in_flight_bytes{0};  // payload + attachment of samples not yet put
+    std::atomic<size_t> in_flight_samples{0};          // handed to the Publisher and not yet put
+    std::atomic<size_t> in_flight_bytes{0};            // payload + attachment of those
     std::unique_ptr<std::atomic<uint64_t>[]> dropped;  // by egress ring
     mutable std::mutex reason_mutex;                   // guards reason
     std::string reason;                                // why the last drop happened
@@ -39,6 +45,14 @@ struct Egress::State {
           limits(l),
           cache(std::move(senders)),
           dropped(new std::atomic<uint64_t>[keys.size()]()) {}
+
+    // What may still be handed over before a limit is reached: (samples, bytes).
+    [[nodiscard]] std::pair<size_t, size_t> room() const {
+        const size_t samples = in_flight_samples.load(std::memory_order_relaxed);
+        const size_t bytes = in_flight_bytes.load(std::memory_order_relaxed);
+        return {samples < limits.max_samples ? limits.max_samples - samples : 0,
+                bytes < limits.max_bytes ? limits.max_bytes - bytes : 0};
+    }
 
     void count_drop(size_t ring, uint64_t n, const std::string& why) {
         if (n == 0) {
@@ -92,10 +106,41 @@ void Egress::stop() {
     thread_.join();
 }
 
+// Hands `entry` (popped from egress ring `ring`) to `batch`, read in place; it counts as in
+// flight until the session has copied it out. Returns its bytes; nothing when it was dropped
+// (its sender's segment could not be mapped).
+std::optional<size_t> Egress::take(const std::shared_ptr<State>& state, uint32_t ring,
+                                   const shm::Entry& entry,
+                                   std::vector<zenoh::OutgoingSample>& batch) {
+    auto view = state->cache.view(entry);
+    if (!view) {
+        state->cache.release(entry);
+        state->count_drop(ring, 1, view.error().message());
+        return std::nullopt;
+    }
+    std::atomic<uint32_t>* refcount = view->refcount;
+    const size_t bytes = view->data_len + view->metadata_len;
+    state->in_flight_samples.fetch_add(1, std::memory_order_relaxed);
+    state->in_flight_bytes.fetch_add(bytes, std::memory_order_relaxed);
+    batch.push_back(zenoh::OutgoingSample{
+        state->keys[ring],
+        {reinterpret_cast<const uint8_t*>(view->data), view->data_len},
+        zenoh::Bytes{reinterpret_cast<const uint8_t*>(view->metadata), view->metadata_len},
+        // Runs on the loop thread once the session copied the sample out.
+        // The sample first: it never stays in use once no longer counted.
+        [state, refcount, bytes] {
+            refcount->fetch_sub(1, std::memory_order_acq_rel);
+            state->in_flight_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+            state->in_flight_samples.fetch_sub(1, std::memory_order_relaxed);
+        }});
+    return bytes;
+}
+
 void Egress::run(const std::shared_ptr<State>& state) {
     shm::Region& region = *state->region;
-    const size_t rings = state->keys.size();
+    const auto rings = static_cast<uint32_t>(state->keys.size());
     std::vector<bool> ended(rings, false);
+    uint32_t first = 0;  // the ring a pass starts with: rotated, so that no ring starves the others
     auto next_unmap = SteadyClock::now() + kUnmapPeriod;
     // After stop is requested, one more pass drains what the producers left and sends the end
     // markers of the rings they closed (stop comes right after the last producer exited).
@@ -104,29 +149,22 @@ void Egress::run(const std::shared_ptr<State>& state) {
         const uint32_t seen = region.signal().current();
         std::vector<zenoh::OutgoingSample> batch;
         std::vector<uint64_t> batched(rings, 0);  // data samples per ring, end markers left out
-        for (uint32_t i = 0; i < rings; ++i) {
+        // Never more in flight than the limits (one sample's bytes over at most): what does not
+        // fit stays in the rings, which drop their oldest when full. The last pass takes all
+        // that is left (at most the rings' capacities).
+        auto [samples_room, bytes_room] = last_pass ? std::pair{kAll, kAll} : state->room();
+        for (uint32_t n = 0; n < rings; ++n) {
+            const uint32_t i = (first + n) % rings;
             shm::Ring ring = region.ring(i);
-            while (auto entry = ring.pop()) {
-                auto view = state->cache.view(*entry);
-                if (!view) {
-                    state->cache.release(*entry);
-                    state->count_drop(i, 1, view.error().message());
-                    continue;
+            while (samples_room > 0 && bytes_room > 0) {
+                auto entry = ring.pop();
+                if (!entry) {
+                    break;
                 }
-                std::atomic<uint32_t>* refcount = view->refcount;
-                const size_t bytes = view->data_len + view->metadata_len;
-                state->in_flight_bytes.fetch_add(bytes, std::memory_order_relaxed);
-                batch.push_back(zenoh::OutgoingSample{
-                    state->keys[i],
-                    {reinterpret_cast<const uint8_t*>(view->data), view->data_len},
-                    zenoh::Bytes{reinterpret_cast<const uint8_t*>(view->metadata),
-                                 view->metadata_len},
-                    // Runs on the loop thread once the session copied the sample out.
-                    [state, refcount, bytes] {
-                        state->in_flight_bytes.fetch_sub(bytes, std::memory_order_relaxed);
-                        refcount->fetch_sub(1, std::memory_order_acq_rel);
-                    }});
-                ++batched[i];
+                const auto bytes = take(state, i, *entry, batch);
+                batched[i] += bytes ? 1 : 0;
+                --samples_room;
+                bytes_room -= std::min(bytes_room, bytes.value_or(0));
             }
             if (!ended[i] && ring.closed() && ring.empty()) {
                 ended[i] = true;
@@ -134,24 +172,27 @@ void Egress::run(const std::shared_ptr<State>& state) {
                     state->keys[i], {}, zenoh::Bytes{kEndMarker, 1}, [state] {}, false});
             }
         }
-        if (!batch.empty()) {
+        first = rings == 0 ? 0 : (first + 1) % rings;
+        const bool handed = !batch.empty();
+        if (handed) {
             // A closed session releases the batch at once: nothing is left to publish to.
             if (auto sent = state->publisher.publish(std::move(batch)); !sent) {
                 for (uint32_t i = 0; i < rings; ++i) {
                     state->count_drop(i, batched[i], sent.error().message());
                 }
             }
-            // Past either limit, wait (the rings keep dropping their oldest meanwhile, as every
-            // dora queue does, and count it).
-            while ((state->publisher.queued() > state->limits.max_samples ||
-                    state->in_flight_bytes.load(std::memory_order_relaxed) >
-                        state->limits.max_bytes) &&
-                   !state->stop.load()) {
-                std::this_thread::sleep_for(std::chrono::microseconds(100));
-            }
-            if (!last_pass) {
-                continue;
-            }
+        }
+        // At either limit, wait (the rings keep dropping their oldest meanwhile, as every dora
+        // queue does, and count it).
+        auto at_limit = [&state] {
+            const auto [samples, bytes] = state->room();
+            return samples == 0 || bytes == 0;
+        };
+        while (!state->stop.load() && at_limit()) {
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
+        }
+        if (handed && !last_pass) {
+            continue;
         }
         if (last_pass) {
             break;

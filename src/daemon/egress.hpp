@@ -7,11 +7,14 @@
 // (`dora/{network}/{dataflow}/output/{node}/{output}`) with the data as payload and the encoded
 // metadata as attachment, and released once the session has copied it into its link batches. When a
 // producer's ring closes (the node exited), an end marker (a PUT whose attachment is the one byte
-// kEndOfStreamMarker) follows its last message. What is handed over and not yet put is bounded in
-// samples and bytes; past either the thread waits and the rings drop their oldest entries (counted
-// per ring, reported by LocalDataflow), so neither a producer nor the daemon's loop waits on a slow
-// publication. Once a second the thread drops from the daemon's RSS the pages of large samples it
-// has not read since (shm::SegmentCache::unmap_idle): the memory is the producer's.
+// kEndOfStreamMarker) follows its last message. What is handed over and not yet put is bounded
+// (EgressLimits): the thread takes no more from the rings than fits, and at either limit it waits
+// while the rings drop their oldest entries (counted per ring, reported by LocalDataflow), so
+// neither a producer nor the daemon's loop waits on a slow publication. That bound is part of the
+// bound on a sender's pool (shm/pool.hpp): the egress holds at most max_samples of the dataflow's
+// samples besides those in its rings. Once a second the thread drops from the daemon's RSS the
+// pages of large samples it has not read since (shm::SegmentCache::unmap_idle): the memory is the
+// producer's.
 //
 // A sample that cannot be handed to the session (its sender's segment cannot be mapped, or the
 // session is closed) is counted per stream (dropped()); so are, in the egress ring itself, the
@@ -27,9 +30,12 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "core/error.hpp"
+#include "daemon/dataflow_plan.hpp"
 #include "daemon/local_dataflow.hpp"
 #include "zenoh/session.hpp"
 
@@ -37,11 +43,14 @@ namespace dora::daemon {
 
 inline constexpr uint8_t kEndOfStreamMarker = 0xfe;
 
-// What the egress thread may have handed to the session and not yet seen put. The byte bound
-// keeps large outputs (40 MiB at 100 Hz) from pinning the producers' pools and from making one
-// drain of the daemon's loop arbitrarily long.
+// What the egress thread may have handed to the session and not yet seen put (the bytes bound
+// may be passed by one sample). Every sample in flight keeps a segment of its sender's pool in use
+// (and mapped by this daemon), so max_samples is part of the bound on a sender's pool: a flood to
+// another machine holds about as many segments of it. The byte bound keeps large outputs (40 MiB
+// at 100 Hz) from pinning the producers' pools and from making one drain of the daemon's loop
+// arbitrarily long.
 struct EgressLimits {
-    size_t max_samples = 4096;
+    size_t max_samples = kEgressMaxInFlight;
     size_t max_bytes = size_t{128} << 20;
 };
 
@@ -65,6 +74,9 @@ class Egress {
     struct State;
     explicit Egress(std::shared_ptr<State> state) : state_(std::move(state)) {}
     static void run(const std::shared_ptr<State>& state);
+    [[nodiscard]] static std::optional<size_t> take(const std::shared_ptr<State>& state,
+                                                    uint32_t ring, const shm::Entry& entry,
+                                                    std::vector<zenoh::OutgoingSample>& batch);
 
     std::shared_ptr<State> state_;
     std::thread thread_;

@@ -39,6 +39,9 @@ std::string to_json(const NodeConfig& c) {
     }
     j["descriptor_path"] = c.descriptor_path;
     j["spin_ns"] = c.spin_ns;
+    if (c.pool_class_limit != 0) {
+        j["pool_class_limit"] = c.pool_class_limit;
+    }
     return j.dump();
 }
 
@@ -81,6 +84,7 @@ Result<NodeConfig> parse_node_config(std::string_view text) {
         }
         c.descriptor_path = j.value("descriptor_path", "");
         c.spin_ns = j.value("spin_ns", int64_t{50'000});
+        c.pool_class_limit = j.value("pool_class_limit", uint32_t{0});
         return c;
     } catch (const json::exception& e) {
         return fail("{} is incomplete or malformed: {}", kNodeConfigEnv, e.what());

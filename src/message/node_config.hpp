@@ -67,6 +67,9 @@ struct NodeConfig {
     std::vector<SenderConfig> senders;  // every pool this node may receive samples from
     std::string descriptor_path;        // the dataflow file, for dataflow_descriptor()
     int64_t spin_ns = 50'000;           // how long next() spins before it sleeps
+    // The most segments the node's pool may have per size class (shm::Pool::set_class_limit), as
+    // the daemon computed it (DataflowPlan::pool_class_limit); 0: the pool's own ceiling.
+    uint32_t pool_class_limit = 0;
 };
 
 [[nodiscard]] std::string to_json(const NodeConfig& config);

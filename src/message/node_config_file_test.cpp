@@ -71,6 +71,19 @@ TEST(NodeConfigFile, TheLimitOfAnOutputConsumedOnAnotherMachineTravels) {
     EXPECT_EQ(loaded->outputs[1].remote_max_message_size, 0u) << "local only: no limit";
 }
 
+TEST(NodeConfigFile, ThePoolLimitTravelsAndIsAbsentWhenUnset) {
+    NodeConfig config = large_config(1);
+    config.pool_class_limit = 5230;
+    auto loaded = load_node_config(to_json(config));
+    ASSERT_TRUE(loaded) << loaded.error().message();
+    EXPECT_EQ(loaded->pool_class_limit, 5230u);
+    config.pool_class_limit = 0;
+    EXPECT_EQ(to_json(config).find("pool_class_limit"), std::string::npos);
+    loaded = load_node_config(to_json(config));
+    ASSERT_TRUE(loaded) << loaded.error().message();
+    EXPECT_EQ(loaded->pool_class_limit, 0u);
+}
+
 TEST(NodeConfigFile, FilesAreReadableOnlyByTheUserAndRemovedWithTheDirectory) {
     testing::TempDir tmp;
     fs::path file;

@@ -254,6 +254,35 @@ TEST_F(NodeApiTest, CloseClosesOutputsAndLaterSendsFail) {
     shm::SegmentCache({{kNodeSender, config_.pool_prefix}}).release(*entry);
 }
 
+TEST_F(NodeApiTest, AFloodNeverFailsButSendingPastThePoolLimitWhileReceiversKeepSamplesDoes) {
+    config_.pool_class_limit = 8 + 2;  // the sink's queue, and two more
+    Node node = make_node(config_);
+    const std::byte one[1] = {std::byte{1}};
+    for (int i = 0; i < 50; ++i) {
+        ASSERT_TRUE(node.try_send_output("out", one)) << "the full queue drops its oldest";
+    }
+    // The sink takes its 8 and keeps them: the queue then holds 2 more, and that is the limit.
+    std::vector<shm::Entry> kept;
+    while (auto entry = sink_region_.ring(0).pop()) {
+        kept.push_back(*entry);
+    }
+    ASSERT_EQ(kept.size(), 8u);
+    ASSERT_TRUE(node.try_send_output("out", one));
+    ASSERT_TRUE(node.try_send_output("out", one));
+    auto refused = node.try_send_output("out", one);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().find("node node: all 10 samples of up to"), std::string::npos)
+        << refused.error();
+    EXPECT_NE(refused.error().find("a receiver must release each input once processed"),
+              std::string::npos)
+        << refused.error();
+    shm::SegmentCache cache({{kNodeSender, config_.pool_prefix}});
+    for (const auto& entry : kept) {
+        cache.release(entry);
+    }
+    EXPECT_TRUE(node.try_send_output("out", one)) << "released samples are reused";
+}
+
 TEST_F(NodeApiTest, TryVariantsReturnTheErrorTheThrowingCallsThrow) {
     Node node = make_node(config_);
     const std::byte one[1] = {std::byte{1}};

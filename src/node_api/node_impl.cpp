@@ -192,6 +192,9 @@ NodeImpl::NodeImpl(message::NodeConfig config, std::shared_ptr<shm::Region> regi
       region_(std::move(region)),
       spin_(std::chrono::nanoseconds(config_.spin_ns)),
       pool_(config_.pool_prefix, config_.sender_index, config_.generation) {
+    if (config_.pool_class_limit != 0) {
+        pool_.set_class_limit(config_.pool_class_limit);
+    }
     std::map<uint16_t, std::string> senders;
     for (const auto& s : config_.senders) {
         senders.emplace(s.index, s.prefix);
@@ -307,7 +310,11 @@ Result<shm::WritableSample> NodeImpl::allocate(size_t size) {
         (void)pool_.free_idle(shm::kIdleReleaseMinSize);
         next_free_idle_ = now + std::chrono::seconds(1);
     }
-    return pool_.allocate(size, kMetadataReserve);
+    auto sample = pool_.allocate(size, kMetadataReserve);
+    if (!sample) {
+        return fail("node {}: {}", config_.node_id, sample.error().message());
+    }
+    return sample;
 }
 
 Result<> NodeImpl::publish(Output& out, shm::WritableSample&& sample,

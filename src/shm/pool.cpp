@@ -129,6 +129,14 @@ Result<WritableSample> Pool::allocate(size_t data_len, size_t metadata_reserve) 
         }
     }
     if (!found) {
+        if (list.size() >= class_limit_) {
+            return fail(
+                "all {} samples of up to {} bytes of the output pool are in use, and that is "
+                "its limit: its receivers keep samples they got (besides what their queues and "
+                "the sends to other machines hold); a receiver must release each input once "
+                "processed (drop the event or its data)",
+                list.size(), segment_size - header_size);
+        }
         if (segments_.size() >= kMaxSegmentsPerPool) {
             return fail(
                 "the output pool holds {} samples that receivers have not released; a "

@@ -6,6 +6,28 @@
 // reference count in its header drops to zero, which receivers do when they release the sample.
 // Nothing is ever copied between processes.
 //
+// Bound: a segment is created only when every segment of its size class is in use, so a size
+// class never has more segments than samples of that size were live at once. A sender's sample
+// is live while it sits in a receiver's ring (at most the ring's capacity: a full ring drops its
+// oldest entry and the pusher releases it), while the daemon's egress has handed it to Zenoh and
+// not yet seen it put (at most daemon::kEgressMaxInFlight = 1024 samples per dataflow), while a
+// receiver has taken it and not released it, and while the sender has allocated it and not yet
+// sent it. So under a flood whose receivers release what they processed, a sender's pool has at
+// most, per size class,
+//     the capacities of the rings its outputs push to, summed (the queue_size of each local input
+//     it feeds; for an output consumed on other machines, the egress ring, as deep as the deepest
+//     remote consumer's queue)
+//   + 1024 if an output leaves the machine (or is inspected)
+//   + the samples its receivers and the node itself hold (one each for a receiver that handles
+//     one input at a time)
+// segments: 10 + 100 + 1024 + 1 + 1 = 1136 in tests/integration/pool_flood_test.cpp. The sender
+// maps each of its segments once; a daemon that reads them (its egress) maps each once too, as
+// two mappings (the header page read-write, the payload read-only). A node's pool is capped at
+// that sum with 4096 held samples (daemon::DataflowPlan::pool_class_limit, set_class_limit):
+// past it allocate() fails and says that receivers keep what they got. The daemon's own pools
+// (timers, stdout-as-output, data from other machines) are bounded the same way by their
+// receivers' rings and holds, and capped only by kMaxSegmentsPerPool.
+//
 // Segment layout: [SampleHeader, alone in the first page][data, from sample_header_size()]
 // [metadata, 64-aligned after the data]. The sender maps all of it read-write. Receivers
 // (SegmentCache) map the header page read-write, because releasing a sample decrements its
@@ -25,6 +47,7 @@
 // processes.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -132,6 +155,11 @@ class Pool {
     // stream nothing. Returns the bytes freed.
     size_t free_idle(size_t min_size);
 
+    // At most `limit` segments per size class (at most kMaxSegmentsPerPool, the default): when
+    // all of a class's are in use, allocate() fails instead of creating one.
+    void set_class_limit(uint32_t limit) { class_limit_ = std::min(limit, kMaxSegmentsPerPool); }
+    [[nodiscard]] uint32_t class_limit() const { return class_limit_; }
+
     [[nodiscard]] uint16_t sender_index() const { return sender_; }
     [[nodiscard]] uint16_t generation() const { return generation_; }
     [[nodiscard]] size_t segment_count() const { return segments_.size(); }
@@ -151,6 +179,7 @@ class Pool {
     std::string prefix_;
     uint16_t sender_;
     uint16_t generation_;
+    uint32_t class_limit_ = kMaxSegmentsPerPool;
     uint64_t sequence_ = 0;
     uint64_t allocations_ = 0;
     uint64_t allocations_at_free_idle_ = 0;

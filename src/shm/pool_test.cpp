@@ -108,6 +108,28 @@ TEST_F(PoolTest, SegmentIsReusedOnlyAfterLastReceiverReleases) {
     EXPECT_EQ(pool.segment_count(), 3u);
 }
 
+TEST_F(PoolTest, AClassAtItsLimitRefusesANewSampleUntilOneIsReleasedAndOtherClassesGoOn) {
+    pool.set_class_limit(2);
+    Entry first = send("a", 1);
+    Entry second = send("b", 1);
+    auto refused = pool.allocate(1, 256);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message().find("all 2 samples of up to"), std::string::npos)
+        << refused.error().message();
+    EXPECT_NE(refused.error().message().find("release each input once processed"),
+              std::string::npos)
+        << refused.error().message();
+    auto big = pool.allocate(1 << 20, 256);
+    ASSERT_TRUE(big) << "another size class has room: " << big.error().message();
+    pool.abandon(std::move(*big));
+    cache.release(first);
+    Entry third = send("c", 1);
+    EXPECT_EQ(third.segment, first.segment);
+    EXPECT_EQ(pool.segment_count(), 3u) << "two small, one large";
+    cache.release(second);
+    cache.release(third);
+}
+
 TEST_F(PoolTest, SampleWithoutReceiversIsFreeAtOnce) {
     Entry a = send("x", 0);
     Entry b = send("y", 0);
