@@ -294,8 +294,8 @@ void Daemon::report_dataflows(const std::set<std::string>& unreported) {
     }
     for (const auto& id : unreported) {
         if (auto it = archived_.find(id); it != archived_.end()) {
-            send_report(*it->second);
-            it->second->started.descriptor_yaml.clear();  // its finish follows: reported
+            send_report(*it->second);  // its finish follows: reported
+            archived_.erase(it);
         }
     }
     for (const auto& finish : recent_finishes_) {
@@ -597,10 +597,15 @@ void Daemon::finished(const std::string& dataflow_id) {
     }
     say(fmt::format("dataflow {} {} on this machine", dataflow_id,
                     message::finished_line(done.drops)));
-    // Keep the descriptor for `dora logs`; free the shared memory now.
+    // Free the shared memory now; keep where the logs are, and the whole record only until the
+    // coordinator heard of the finish.
     flow.local.reset();
-    archived_.emplace(dataflow_id, std::move(it->second));
+    remember_logs(flow);
+    if (!link_->connected()) {
+        archived_.emplace(dataflow_id, std::move(it->second));
+    }
     dataflows_.erase(it);
+    sys::return_free_heap();  // a large dataflow's plan and descriptor: not kept in RSS
     maybe_exit();
 }
 
@@ -627,26 +632,65 @@ void Daemon::send_drops() {
     }
 }
 
+void Daemon::remember_logs(const Dataflow& flow) {
+    FinishedLogs logs;
+    std::map<std::filesystem::path, size_t> dirs;  // how many nodes run in each
+    for (const auto& node : flow.descriptor.nodes) {
+        ++dirs[node_working_dir(flow.descriptor, node)];
+    }
+    for (const auto& [dir, count] : dirs) {
+        if (logs.dir.empty() || count > dirs[logs.dir]) {
+            logs.dir = dir;
+        }
+    }
+    for (const auto& node : flow.descriptor.nodes) {
+        if (auto dir = node_working_dir(flow.descriptor, node); dir != logs.dir) {
+            logs.other_dirs.emplace(node.id, std::move(dir));
+        }
+    }
+    if (finished_logs_.insert_or_assign(flow.id, std::move(logs)).second) {
+        finished_order_.push_back(flow.id);
+    }
+    while (finished_order_.size() > kKeptFinishedLogs) {
+        finished_logs_.erase(finished_order_.front());
+        finished_order_.pop_front();
+    }
+}
+
+std::optional<std::filesystem::path> Daemon::log_file(const std::string& dataflow_id,
+                                                      const std::string& node_id) const {
+    const std::string name = fmt::format("log_{}.txt", node_id);
+    if (auto it = dataflows_.find(dataflow_id); it != dataflows_.end()) {
+        const Dataflow& flow = *it->second;
+        const NodeDescriptor* node = flow.descriptor.find_node(node_id);
+        if (node == nullptr) {
+            return std::nullopt;
+        }
+        return node_working_dir(flow.descriptor, *node) / "out" / dataflow_id / name;
+    }
+    auto logs = finished_logs_.find(dataflow_id);
+    if (logs == finished_logs_.end()) {
+        return std::nullopt;
+    }
+    auto other = logs->second.other_dirs.find(node_id);
+    const auto& dir = other != logs->second.other_dirs.end() ? other->second : logs->second.dir;
+    return dir / "out" / dataflow_id / name;
+}
+
 void Daemon::handle(const message::ReadLogs& request) {
     message::DaemonLogsReply reply;
     reply.request_id = request.request_id;
-    const Dataflow* flow = nullptr;
-    if (auto it = dataflows_.find(request.dataflow_id); it != dataflows_.end()) {
-        flow = it->second.get();
-    } else if (auto a = archived_.find(request.dataflow_id); a != archived_.end()) {
-        flow = a->second.get();
-    }
-    const NodeDescriptor* node = flow ? flow->descriptor.find_node(request.node_id) : nullptr;
-    if (node == nullptr) {
-        reply.error = fmt::format("machine `{}` has no node {} of dataflow {}", options_.machine_id,
-                                  request.node_id, request.dataflow_id);
+    auto file = log_file(request.dataflow_id, request.node_id);
+    if (!file) {
+        reply.error = fmt::format(
+            "machine `{}` has no node {} of dataflow {} (it keeps where the logs of its last {} "
+            "finished dataflows are; older ones are in <working dir>/out/<dataflow>/)",
+            options_.machine_id, request.node_id, request.dataflow_id, kKeptFinishedLogs);
     } else {
-        auto file = node_working_dir(flow->descriptor, *node) / "out" / request.dataflow_id /
-                    fmt::format("log_{}.txt", request.node_id);
-        std::ifstream in(file);
+        std::ifstream in(*file);
         if (!in) {
             reply.error =
-                fmt::format("machine `{}`: no log file {}", options_.machine_id, file.string());
+                fmt::format("machine `{}`: no log file {}", options_.machine_id, file->string());
         } else {
             std::stringstream ss;
             ss << in.rdbuf();

@@ -147,8 +147,22 @@ class Daemon {
     std::unique_ptr<CoordinatorLink> link_;
     std::unique_ptr<BuildRunner> builds_;
     std::map<std::string, std::unique_ptr<Dataflow>> dataflows_;
-    // Finished dataflows' descriptors, for `dora logs` after the end.
+    // Finished dataflows whose finish the coordinator has not heard yet (reported again at the
+    // next registration), whole; dropped once reported.
     std::map<std::string, std::unique_ptr<Dataflow>> archived_;
+    // Where the log files of finished dataflows are, for `dora logs` after the end: the last
+    // kKeptFinishedLogs dataflows (oldest first in finished_order_), a few paths each, so that a
+    // daemon running dataflow after dataflow keeps a bounded amount of memory.
+    struct FinishedLogs {
+        std::filesystem::path dir;                                // most nodes' working dir
+        std::map<std::string, std::filesystem::path> other_dirs;  // nodes elsewhere
+    };
+    std::map<std::string, FinishedLogs> finished_logs_;
+    std::deque<std::string> finished_order_;
+    static constexpr size_t kKeptFinishedLogs = 256;
+    void remember_logs(const Dataflow& flow);
+    [[nodiscard]] std::optional<std::filesystem::path> log_file(const std::string& dataflow_id,
+                                                                const std::string& node_id) const;
     // Finished while the coordinator was unreachable: their finish message waits in the link's
     // queue, so the next registration still lists them (else they would count as lost).
     std::vector<std::string> unreported_finishes_;

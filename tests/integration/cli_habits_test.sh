@@ -2,7 +2,8 @@
 # The CLI habits of dora users against a quiet coordinator and daemon on loopback: `--quiet`
 # (nothing printed, everything in the log file), `daemon -c ADDR`, `dora start --name`,
 # `dora list --format json` / `-q` / `--status` / `--name`, `dora stop NAME` (positional name),
-# `dora stop --force`, `dora stop --all`, and `dora down` (destroy's dora 1.x name).
+# `dora stop --force`, `dora stop --all`, `dora logs` of a finished dataflow, and `dora down`
+# (destroy's dora 1.x name).
 #   cli_habits_test.sh <dora binary> <test node binary>
 set -euo pipefail
 DORA=$1
@@ -64,6 +65,10 @@ grep -q "stopped" "$WORK/stop-all.out" || fail "stop --all stopped nothing"
 "$DORA" stop --all >"$WORK/stop-none.out" 2>&1 || fail "stop --all with nothing running"
 grep -q "no running dataflows" "$WORK/stop-none.out" || fail "stop --all with nothing running says so"
 "$DORA" stop alpha --all >"$WORK/bad.out" 2>&1 && fail "stop NAME --all was accepted"
+# A finished dataflow's logs: the daemon keeps where they are, not the whole dataflow.
+"$DORA" logs alpha ticker >"$WORK/logs-alpha.out" 2>&1 || { cat "$WORK/logs-alpha.out"; fail "dora logs of a finished dataflow"; }
+grep -q "tick" "$WORK/logs-alpha.out" || fail "dora logs of a finished dataflow printed no ticks"
+"$DORA" logs alpha nosuch >"$WORK/bad.out" 2>&1 && fail "dora logs of a node that does not exist succeeded"
 
 # Quiet means quiet: nothing on the terminal, everything in the log files.
 "$DORA" down >"$WORK/down.out" 2>&1 || fail "dora down"
