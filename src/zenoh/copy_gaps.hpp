@@ -21,8 +21,10 @@
 
 namespace dora::zenoh {
 
-inline constexpr uint64_t kCopiesFromOne = 1;
-inline constexpr uint64_t kCopiesNumbered = 2;
+// Entity ids a Zenoh publisher is unlikely to have (they count up from 0 in a session), two bytes
+// on the wire.
+inline constexpr uint64_t kCopiesFromOne = 0xd01;
+inline constexpr uint64_t kCopiesNumbered = 0xd02;
 
 class CopyGaps {
   public:

@@ -44,7 +44,8 @@ TEST(CopyGapsTest, UnnumberedRepeatedOrForeignPutsCountNothing) {
     Zid a = Zid::random();
     EXPECT_EQ(gaps.observe(std::nullopt), 0u);
     EXPECT_EQ(gaps.observe(EntityId{a, kCopiesFromOne, std::nullopt}), 0u);
-    EXPECT_EQ(gaps.observe(copy(a, 77, 50)), 0u) << "another publisher's entity id";
+    EXPECT_EQ(gaps.observe(copy(a, 1, 50)), 0u) << "another publisher's entity id";
+    EXPECT_EQ(gaps.observe(copy(a, 77, 60)), 0u);
     EXPECT_EQ(gaps.observe(copy(a, kCopiesFromOne, 3)), 2u);
     EXPECT_EQ(gaps.observe(copy(a, kCopiesFromOne, 3)), 0u);
     EXPECT_EQ(gaps.observe(copy(a, kCopiesFromOne, 2)), 0u);
