@@ -2,8 +2,8 @@
 # The CLI habits of dora users against a quiet coordinator and daemon on loopback: `--quiet`
 # (nothing printed, everything in the log file), `daemon -c ADDR`, `dora start --name`,
 # `dora list --format json` / `-q` / `--status` / `--name`, `dora stop NAME` (positional name),
-# `dora stop --force`, `dora stop --all`, `dora logs` of a finished dataflow, and `dora down`
-# (destroy's dora 1.x name).
+# `dora stop --force`, `dora stop --all`, `dora logs` of a finished dataflow (with --tail and
+# --grep), and `dora down` (destroy's dora 1.x name).
 #   cli_habits_test.sh <dora binary> <test node binary>
 set -euo pipefail
 DORA=$1
@@ -69,6 +69,22 @@ grep -q "no running dataflows" "$WORK/stop-none.out" || fail "stop --all with no
 "$DORA" logs alpha ticker >"$WORK/logs-alpha.out" 2>&1 || { cat "$WORK/logs-alpha.out"; fail "dora logs of a finished dataflow"; }
 grep -q "tick" "$WORK/logs-alpha.out" || fail "dora logs of a finished dataflow printed no ticks"
 "$DORA" logs alpha nosuch >"$WORK/bad.out" 2>&1 && fail "dora logs of a node that does not exist succeeded"
+# --tail N: the last N lines; --grep TEXT: the lines with TEXT in any case (dora 1.x's flags).
+(($(wc -l <"$WORK/logs-alpha.out") > 2)) || fail "alpha's ticker logged too little to test --tail"
+grep -qvi tick "$WORK/logs-alpha.out" || fail "alpha's ticker logged only ticks: nothing for --grep to leave out"
+"$DORA" logs alpha ticker --tail 2 >"$WORK/logs-tail.out" 2>&1 || fail "dora logs --tail"
+[[ $(wc -l <"$WORK/logs-tail.out") == 2 ]] || { cat "$WORK/logs-tail.out"; fail "--tail 2 did not print 2 lines"; }
+[[ $(tail -2 "$WORK/logs-alpha.out") == $(cat "$WORK/logs-tail.out") ]] || fail "--tail 2 is not the last 2 lines"
+"$DORA" logs alpha ticker --grep TICK >"$WORK/logs-grep.out" 2>&1 || fail "dora logs --grep"
+[[ -s $WORK/logs-grep.out ]] || fail "--grep TICK found nothing"
+[[ $(grep -ic tick "$WORK/logs-alpha.out") == $(wc -l <"$WORK/logs-grep.out") ]] ||
+    fail "--grep TICK did not keep exactly the lines with 'tick' in any case"
+"$DORA" logs alpha ticker --since 5m >"$WORK/bad.out" 2>&1 && fail "dora logs --since was accepted"
+grep -q "\`dora logs --since\` is a dora 1.x option that dora-cpp does not have yet" "$WORK/bad.out" ||
+    { cat "$WORK/bad.out"; fail "dora logs --since: no reason given"; }
+"$DORA" logs alpha ticker --grep TICK --tail 1 >"$WORK/logs-both.out" 2>&1 || fail "--grep with --tail"
+[[ $(cat "$WORK/logs-both.out") == $(grep -i tick "$WORK/logs-alpha.out" | tail -1) ]] ||
+    fail "--grep --tail 1 is not the last matching line"
 
 # Quiet means quiet: nothing on the terminal, everything in the log files.
 "$DORA" down >"$WORK/down.out" 2>&1 || fail "dora down"
