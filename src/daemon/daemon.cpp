@@ -585,10 +585,9 @@ void Daemon::finished(const std::string& dataflow_id) {
                                                        r.status, r.killed_after_grace,
                                                        r.stderr_tail});
     }
-    if (!link_->connected()) {
+    const bool reported = link_->connected();
+    if (!reported) {
         unreported_finishes_.push_back(dataflow_id);
-    } else {
-        flow.started.descriptor_yaml.clear();  // reported: nobody needs the text again
     }
     link_->send(message::make(done));
     recent_finishes_.push_back(done);
@@ -601,7 +600,7 @@ void Daemon::finished(const std::string& dataflow_id) {
     // coordinator heard of the finish.
     flow.local.reset();
     remember_logs(flow);
-    if (!link_->connected()) {
+    if (!reported) {
         archived_.emplace(dataflow_id, std::move(it->second));
     }
     dataflows_.erase(it);
@@ -633,19 +632,20 @@ void Daemon::send_drops() {
 }
 
 void Daemon::remember_logs(const Dataflow& flow) {
-    FinishedLogs logs;
+    std::map<std::string, std::filesystem::path> node_dirs;
     std::map<std::filesystem::path, size_t> dirs;  // how many nodes run in each
     for (const auto& node : flow.descriptor.nodes) {
-        ++dirs[node_working_dir(flow.descriptor, node)];
+        ++dirs[node_dirs[node.id] = node_working_dir(flow.descriptor, node)];
     }
-    for (const auto& [dir, count] : dirs) {
-        if (logs.dir.empty() || count > dirs[logs.dir]) {
-            logs.dir = dir;
-        }
+    FinishedLogs logs;
+    auto most = std::max_element(dirs.begin(), dirs.end(),
+                                 [](const auto& a, const auto& b) { return a.second < b.second; });
+    if (most != dirs.end()) {
+        logs.dir = most->first;
     }
-    for (const auto& node : flow.descriptor.nodes) {
-        if (auto dir = node_working_dir(flow.descriptor, node); dir != logs.dir) {
-            logs.other_dirs.emplace(node.id, std::move(dir));
+    for (auto& [id, dir] : node_dirs) {
+        if (dir != logs.dir) {
+            logs.other_dirs.emplace(id, std::move(dir));
         }
     }
     if (finished_logs_.insert_or_assign(flow.id, std::move(logs)).second) {

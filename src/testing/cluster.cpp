@@ -1,5 +1,6 @@
 #include "testing/cluster.hpp"
 
+#include <iostream>
 #include <regex>
 
 #include "testing/ports.hpp"
@@ -122,6 +123,13 @@ Cluster::Result Cluster::run(std::vector<std::string> args,
     Process p(cli(std::move(args)), spawn_options());
     int status = p.wait(timeout);
     return {exit_code(status), p.out(), p.err()};
+}
+
+void stop_cluster(std::unique_ptr<Cluster>& cluster, bool failed) {
+    if (cluster && failed) {
+        std::cerr << cluster->logs();
+    }
+    cluster.reset();
 }
 
 std::string Cluster::logs() {

@@ -92,4 +92,8 @@ class Cluster {
     uint16_t daemon_port_ = 0;
 };
 
+// For a fixture's TearDown: prints the cluster's logs to stderr when the test failed, then stops
+// it (`dora destroy`, then every process by PID). No effect on a null cluster.
+void stop_cluster(std::unique_ptr<Cluster>& cluster, bool failed);
+
 }  // namespace dora::testing

@@ -53,12 +53,7 @@ std::string substitute(std::string text, const std::map<std::string, std::string
 
 class BigMessage : public ::testing::Test {
   protected:
-    void TearDown() override {
-        if (cluster_ && HasFailure()) {
-            std::cerr << cluster_->logs();
-        }
-        cluster_.reset();
-    }
+    void TearDown() override { stop_cluster(cluster_, HasFailure()); }
 
     // Starts the coordinator and daemons a and b, each with `zenoh_config` (json5) when given.
     void start_cluster(const std::string& zenoh_config = "") {

@@ -62,12 +62,7 @@ class Dataflow : public ::testing::TestWithParam<DataPath> {
         }
     }
 
-    void TearDown() override {
-        if (cluster_ && HasFailure()) {
-            std::cerr << cluster_->logs();
-        }
-        cluster_.reset();  // `dora destroy`, then every process stopped by PID
-    }
+    void TearDown() override { stop_cluster(cluster_, HasFailure()); }
 
     bool two_daemons() const { return GetParam() == DataPath::kTwoDaemons; }
 

@@ -130,12 +130,7 @@ struct Sample {
 
 class PoolFlood : public ::testing::Test {
   protected:
-    void TearDown() override {
-        if (cluster_ && HasFailure()) {
-            std::cerr << cluster_->logs();
-        }
-        cluster_.reset();
-    }
+    void TearDown() override { stop_cluster(cluster_, HasFailure()); }
 
     fs::path dataflow() {
         std::string text = R"(

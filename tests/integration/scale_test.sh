@@ -105,10 +105,13 @@ for _ in 1 2 3; do
     "$DORA" check --dataflow "$WORK/big.yml" >"$WORK/check-big.out" 2>&1 ||
         fail "dora check of a 15 MB dataflow file"
 done
-sleep 1  # the coordinator frees the request's memory after it replied
 MARGIN_KIB=$((32 * 1024))
+# <pid> <KiB before>: whether its RSS is back within the margin (it frees a request's memory
+# after it replied).
+rss_back() { (($(rss_kib "$1") <= $2 + MARGIN_KIB)); }
 for who in COORDINATOR DAEMON; do
     before_var=${who}_BEFORE
+    wait_for 10 rss_back "${!who}" "${!before_var}" || true
     now=$(rss_kib "${!who}")
     echo "$who RSS: ${!before_var} KiB before the wide run and the 15 MB checks, $now KiB after"
     ((now <= ${!before_var} + MARGIN_KIB)) ||
