@@ -31,6 +31,9 @@ void add_list_command(CLI::App& app);
 void add_logs_command(CLI::App& app);
 void add_build_command(CLI::App& app);
 
+// topic.cpp: `dora topic list|echo|hz|info` (through cli/watch.hpp).
+void add_topic_command(CLI::App& app);
+
 // router.cpp: `dora router`.
 void add_router_command(CLI::App& app);
 // zenoh_tools.cpp: `dora zenoh sub|pub|ping|pong|scout`.

@@ -1,4 +1,4 @@
-// dora's verbs that dora-cpp does not have (`dora topic`, `dora record`, `dora self`, ...): each
+// dora's verbs that dora-cpp does not have (`dora record`, `dora self`, ...): each
 // is refused with what to use here instead, not with CLI11's "A subcommand is required". Hidden
 // from --help; every argument after the verb is accepted so that the message is the same however
 // the verb is spelled out.
@@ -12,10 +12,6 @@ namespace dora::cli {
 
 void add_not_here_commands(CLI::App& app) {
     static const std::pair<const char*, const char*> kVerbs[] = {
-        {"topic",
-         "watch outputs with `dora zenoh sub 'dora/default/<dataflow uuid>/output/**'` (an output "
-         "leaves shared memory when another machine consumes it, or for every output with "
-         "`debug: {enable_debug_inspection: true}` in the dataflow)"},
         {"node",
          "`dora list` shows each dataflow's nodes; `dora logs <dataflow> <node>` a node's output"},
         {"record", "recording is not implemented yet; `dora zenoh sub` prints what crosses Zenoh"},

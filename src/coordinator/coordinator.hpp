@@ -236,6 +236,7 @@ class Coordinator {
     void handle(Peer& cli, const message::CliBuild& m);
     void handle(Peer& cli, const message::CliDestroy& m);
     void handle(Peer& cli, const message::CliAttach& m);
+    void handle(Peer& cli, const message::CliDescribe& m);
 
     void stop_dataflow(Dataflow& dataflow, int64_t grace_ms);
     void fail_start(Dataflow& dataflow, const std::string& error);

@@ -72,6 +72,64 @@ void Coordinator::handle(Peer& cli, const message::CliCheck& request) {
         message::make(message::Done{"every machine of the dataflow has a daemon:" + daemons}));
 }
 
+void Coordinator::handle(Peer& cli, const message::CliDescribe& m) {
+    std::vector<const Dataflow*> running;
+    const Dataflow* ended = nullptr;
+    for (auto it = dataflows_.rbegin(); it != dataflows_.rend(); ++it) {
+        const Dataflow& d = it->second;
+        if (!m.dataflow.empty() && d.id != m.dataflow && d.name != m.dataflow) {
+            continue;
+        }
+        if (d.active()) {
+            running.push_back(&d);
+        } else if (ended == nullptr) {
+            ended = &d;
+        }
+    }
+    if (running.empty()) {
+        cli.channel->send(error_message(
+            ended != nullptr
+                ? fmt::format("dataflow {} ({}) has ended ({}): there is nothing to watch; start "
+                              "it again, or see `dora list`",
+                              ended->name.empty() ? "<unnamed>" : ended->name, ended->id,
+                              status_name(ended->status))
+            : m.dataflow.empty()
+                ? std::string("no dataflow is running; start one with `dora start`")
+                : fmt::format("no running dataflow with id or name `{}` (see `dora list`)",
+                              m.dataflow)));
+        return;
+    }
+    if (running.size() > 1) {
+        std::string names;
+        for (const Dataflow* d : running) {
+            names += fmt::format("\n  {} {}", d->id, d->name);
+        }
+        cli.channel->send(error_message(fmt::format(
+            "{} dataflows are running; say which one by UUID or name:{}", running.size(), names)));
+        return;
+    }
+    const Dataflow& d = *running.front();
+    if (!d.described) {
+        cli.channel->send(error_message(fmt::format(
+            "dataflow {} was adopted after a coordinator restart and no daemon has described it "
+            "yet; try again in a few seconds",
+            d.id)));
+        return;
+    }
+    message::DataflowDescription reply;
+    reply.dataflow_id = d.id;
+    reply.name = d.name;
+    reply.status = status_name(d.status);
+    reply.descriptor_yaml = d.yaml;
+    reply.descriptor_path = d.path;
+    reply.network_id = "default";
+    for (const auto& [machine, nodes] : d.nodes_per_machine) {
+        reply.nodes_per_machine.emplace_back(machine, nodes);
+    }
+    reply.daemons = registry_.list(loop_.now());
+    cli.channel->send(message::make(reply));
+}
+
 Result<Coordinator::Dataflow*> Coordinator::find_for_logs(const std::string& dataflow) {
     // Newest first: uuid v7 ids sort by creation time.
     Dataflow* newest_archived = nullptr;

@@ -48,6 +48,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(EventLoop& loop, DaemonOptions op
     zenoh.machine_id = o.machine_id;
     zenoh.config = o.zenoh;
     zenoh.advertised_host = net::local_address_towards(o.coordinator_addr, o.coordinator_port);
+    zenoh.log = [raw](const std::string& text) { raw->say(text); };
     auto bridge = ZenohBridge::start(loop, zenoh);
     if (!bridge) {
         return fail(bridge.error());
@@ -427,6 +428,7 @@ void Daemon::prepare(const message::PrepareDataflow& request, Descriptor descrip
     };
     const Descriptor* d = &flow->descriptor;
     options.is_local = [this, d](const NodeDescriptor& n) { return is_local(*d, n); };
+    options.watchable = true;  // zero-cost watching: every output can be watched
     std::string id = flow->id;
     options.on_log = [this, id](const std::string& node, std::string_view stream,
                                 std::string_view line) {

@@ -213,8 +213,8 @@ void route_outputs_to_other_machines(const Descriptor& descriptor,
     }
 }
 
-// Step 4 (debug inspection): every output of a local node that no other machine consumes gets
-// an egress stream of its own, published only for watchers.
+// Step 4 (watchable): every output of a local node that no other machine consumes gets an
+// egress stream of its own, published only for watchers.
 void route_outputs_for_inspection(std::string_view network_id, DataflowPlan& plan) {
     for (size_t n = 0; n < plan.nodes.size(); ++n) {
         const NodeDescriptor& node = *plan.nodes[n].descriptor;
@@ -233,7 +233,8 @@ void route_outputs_for_inspection(std::string_view network_id, DataflowPlan& pla
 
 Result<DataflowPlan> make_plan(const Descriptor& descriptor, const std::string& dataflow_id,
                                const std::function<bool(const NodeDescriptor&)>& is_local,
-                               std::string_view network_id, std::string_view machine_tag) {
+                               std::string_view network_id, std::string_view machine_tag,
+                               bool watchable) {
     DataflowPlan plan;
     plan.dataflow_id = dataflow_id;
     plan.prefix = shm_prefix(dataflow_id, machine_tag);
@@ -244,7 +245,7 @@ Result<DataflowPlan> make_plan(const Descriptor& descriptor, const std::string& 
     }
     route_inputs(*index, network_id, plan);
     route_outputs_to_other_machines(descriptor, is_local, *index, network_id, plan);
-    if (descriptor.debug_inspection) {
+    if (watchable || descriptor.debug_inspection) {
         route_outputs_for_inspection(network_id, plan);
     }
     if (!plan.egress.empty()) {

@@ -47,16 +47,17 @@ struct PlannedNode {
     std::map<std::string, std::vector<RingRef>> outputs;  // output id -> local receivers
 };
 
-// An output of a local node that nodes on other machines consume, or (debug inspection) any
-// output of a local node: the node also pushes it into ring `ring` of the daemon's egress region,
-// and the daemon publishes it on `key`.
+// An output of a local node that nodes on other machines consume, or (watchable) any output of a
+// local node: the node also pushes it into ring `ring` of the daemon's egress region, and the
+// daemon publishes it on `key`; a stream only for watchers only while one subscribes.
 struct EgressStream {
     size_t node = 0;
     std::string output;
     std::string key;
     uint32_t queue_size = kDefaultQueueSize;
-    // False for a stream published only for inspection (no node on another machine consumes it):
-    // nobody has to subscribe before the dataflow starts.
+    // False for a stream published only for watchers (no node on another machine consumes it):
+    // nobody has to subscribe before the dataflow starts, and its ring is unwatched (producers
+    // skip it) while no watcher subscribes.
     bool consumed_remotely = true;
 };
 
@@ -119,11 +120,14 @@ struct DataflowPlan {
 };
 
 // Plans the nodes for which `is_local` is true (all of them for `dora run`); outputs crossing to
-// or from other machines become egress and ingress streams named under `network_id`. With
-// `descriptor.debug_inspection`, every other output of a local node becomes an egress stream too.
+// or from other machines become egress and ingress streams named under `network_id`. When
+// `watchable` (a daemon's dataflows) or with `descriptor.debug_inspection`, every other output of
+// a local node becomes an egress stream too (consumed_remotely false): its ring starts unwatched
+// and the daemon publishes it only while a watcher subscribes (zero-cost watching).
 [[nodiscard]] Result<DataflowPlan> make_plan(
     const Descriptor& descriptor, const std::string& dataflow_id,
     const std::function<bool(const NodeDescriptor&)>& is_local,
-    std::string_view network_id = "default", std::string_view machine_tag = "");
+    std::string_view network_id = "default", std::string_view machine_tag = "",
+    bool watchable = false);
 
 }  // namespace dora::daemon

@@ -50,8 +50,8 @@ Result<> LocalDataflow::prepare() {
     if (!is_local) {
         is_local = [](const NodeDescriptor&) { return true; };
     }
-    auto plan =
-        make_plan(descriptor_, options_.dataflow_id, is_local, "default", options_.machine_id);
+    auto plan = make_plan(descriptor_, options_.dataflow_id, is_local, "default",
+                          options_.machine_id, options_.watchable);
     if (!plan) {
         return fail(plan.error());
     }
@@ -95,6 +95,9 @@ Result<> LocalDataflow::prepare() {
             return fail(egress.error().context("preparing the queues to other machines"));
         }
         egress_ = std::move(*egress);
+        for (uint32_t e = 0; e < plan_.egress.size(); ++e) {
+            egress_.ring(e).set_unwatched(!plan_.egress[e].consumed_remotely);
+        }
     }
     if (!plan_.ingress.empty()) {
         senders.emplace(kIngressSender, plan_.pool_prefix(kIngressSender));
@@ -545,18 +548,20 @@ void LocalDataflow::report_egress_drops() {
         reported_egress_drops_[e] = dropped;
         const EgressStream& stream = plan_.egress[e];
         const std::string& node = nodes_[stream.node].id;
-        // A stream is bound for other machines, or published only for debug inspection.
-        const bool remote = stream.consumed_remotely;
-        note(node,
-             fmt::format("output {} of node {}: {} message(s){} dropped at egress so far: its "
-                         "queue to {} ({} deep) was full; {}: slow it down or send less",
-                         stream.output, node, dropped,
-                         remote ? "" : " published for debug inspection",
-                         remote ? "the network" : "Zenoh", egress_.ring(e).capacity(),
-                         remote ? "the link or the consumers on other machines are slower "
-                                  "than this producer"
-                                : "the publisher is slower than this producer (local "
-                                  "consumers are not affected)"));
+        // A stream is bound for other machines, or published only for watchers.
+        if (!stream.consumed_remotely) {
+            note(node, fmt::format("output {} of node {}: {} message(s) not shown to watchers so "
+                                   "far: their queue ({} deep) was full, a watcher is slower "
+                                   "than this producer (the dataflow's consumers are not "
+                                   "affected, and it counts no drop)",
+                                   stream.output, node, dropped, egress_.ring(e).capacity()));
+            continue;
+        }
+        note(node, fmt::format("output {} of node {}: {} message(s) dropped at egress so far: its "
+                               "queue to the network ({} deep) was full; the link or the "
+                               "consumers on other machines are slower than this producer: slow "
+                               "it down or send less",
+                               stream.output, node, dropped, egress_.ring(e).capacity()));
     }
 }
 
@@ -622,6 +627,9 @@ std::vector<message::DropCount> LocalDataflow::drops() const {
     }
     for (uint32_t e = 0; egress_.valid() && e < plan_.egress.size(); ++e) {
         const EgressStream& stream = plan_.egress[e];
+        if (!stream.consumed_remotely) {
+            continue;  // what a watcher missed is no message of the dataflow lost (logged)
+        }
         message::add_drop(out, {message::kDropEgress, options_.machine_id,
                                 plan_.nodes[stream.node].descriptor->id, stream.output,
                                 egress_.ring(e).dropped()});

@@ -65,6 +65,8 @@ struct LocalDataflowOptions {
     std::map<std::string, std::string> extra_env;
     // Which nodes run here (all when unset).
     std::function<bool(const NodeDescriptor&)> is_local;
+    // Every output can be watched (make_plan's `watchable`): a daemon's dataflows.
+    bool watchable = false;
     // A line the node wrote: stream is "stdout" or "stderr"; "dora" for the runtime's own notes.
     std::function<void(const std::string& node, std::string_view stream, std::string_view line)>
         on_log;

@@ -23,6 +23,12 @@ Result<std::unique_ptr<ZenohBridge>> ZenohBridge::start(EventLoop& loop,
         return fail(session.error().context("opening the Zenoh session"));
     }
     bridge->session_ = std::move(*session);
+    ZenohBridge* self = bridge.get();  // the session (and its callback) dies first
+    bridge->session_->on_remote_subscribers_changed([self] {
+        for (auto& [id, route] : self->routes_) {
+            self->update_watching(route);
+        }
+    });
     for (uint16_t port : bridge->session_->listen_ports()) {
         bridge->endpoints_.push_back(
             fmt::format("tcp/{}:{}", bridge->options_.advertised_host, port));
@@ -98,7 +104,9 @@ Result<> ZenohBridge::attach(LocalDataflow& dataflow, Ingress::Note note) {
         }
         route.egress = std::move(*egress);
         for (const auto& stream : plan.egress) {
-            session_->track_undelivered(stream.key);
+            if (stream.consumed_remotely) {
+                session_->track_undelivered(stream.key);
+            }
         }
         route.reported_egress.assign(plan.egress.size(), 0);
         route.reported_link.assign(plan.egress.size(), 0);
@@ -116,11 +124,56 @@ Result<> ZenohBridge::attach(LocalDataflow& dataflow, Ingress::Note note) {
         }
     }
     auto& stored = routes_.insert_or_assign(dataflow.id(), std::move(route)).first->second;
+    update_watching(stored);
     if (stored.egress) {
         Route* r = &stored;  // map nodes stay put; the timer dies with the route
         stored.report = loop_.add_periodic(kReportInterval, [this, r] { report_drops(*r); });
     }
     return {};
+}
+
+void ZenohBridge::update_watching(Route& route) {
+    shm::Region* egress = route.dataflow->egress_region();
+    if (egress == nullptr) {
+        return;
+    }
+    const auto& plan = route.dataflow->plan();
+    for (uint32_t e = 0; e < plan.egress.size(); ++e) {
+        const EgressStream& stream = plan.egress[e];
+        if (stream.consumed_remotely) {
+            continue;  // always published
+        }
+        const bool watched = session_->has_remote_subscriber(stream.key);
+        shm::Ring ring = egress->ring(e);
+        if (ring.unwatched() == watched) {
+            ring.set_unwatched(!watched);
+            watch_starts_ += watched ? 1 : 0;
+            if (options_.log) {
+                const std::string& node = plan.nodes[stream.node].descriptor->id;
+                options_.log(
+                    watched ? fmt::format("dataflow {}: a watcher subscribed to {}/{}: publishing "
+                                          "it",
+                                          plan.dataflow_id, node, stream.output)
+                            : fmt::format("dataflow {}: no watcher of {}/{} any more: it is no "
+                                          "longer published",
+                                          plan.dataflow_id, node, stream.output));
+            }
+        }
+    }
+}
+
+size_t ZenohBridge::watched_streams(const std::string& dataflow_id) const {
+    auto it = routes_.find(dataflow_id);
+    if (it == routes_.end()) {
+        return 0;
+    }
+    const Route& route = it->second;
+    shm::Region* egress = route.dataflow->egress_region();
+    size_t n = 0;
+    for (uint32_t e = 0; egress != nullptr && e < route.dataflow->plan().egress.size(); ++e) {
+        n += route.dataflow->plan().egress[e].consumed_remotely ? 0 : !egress->ring(e).unwatched();
+    }
+    return n;
 }
 
 void ZenohBridge::close_inputs_from(const std::string& dataflow_id,
@@ -145,6 +198,9 @@ std::vector<message::DropCount> ZenohBridge::drops(const std::string& dataflow_i
     const auto& plan = route.dataflow->plan();
     for (size_t e = 0; route.egress && e < plan.egress.size(); ++e) {
         const auto& stream = plan.egress[e];
+        if (!stream.consumed_remotely) {
+            continue;  // a watcher's stream: what it missed is logged, not a dataflow drop
+        }
         const std::string& node = plan.nodes[stream.node].descriptor->id;
         message::add_drop(out, {message::kDropEgress, options_.machine_id, node, stream.output,
                                 route.egress->dropped(e)});
@@ -162,6 +218,16 @@ void ZenohBridge::report_drops(Route& route) {
     for (size_t e = 0; e < plan.egress.size(); ++e) {
         const auto& stream = plan.egress[e];
         const std::string& node = plan.nodes[stream.node].descriptor->id;
+        if (!stream.consumed_remotely) {
+            if (uint64_t n = route.egress->dropped(e); n > route.reported_egress[e]) {
+                route.reported_egress[e] = n;
+                route.note(node,
+                           fmt::format("output {} of node {}: {} message(s) not shown to "
+                                       "watchers so far: {} (the dataflow counts no drop)",
+                                       stream.output, node, n, route.egress->last_drop_reason()));
+            }
+            continue;
+        }
         if (uint64_t n = route.egress->dropped(e); n > route.reported_egress[e]) {
             route.reported_egress[e] = n;
             route.note(node, fmt::format("output {} of node {}: {} message(s) dropped at egress "
@@ -202,7 +268,9 @@ std::vector<message::DropCount> ZenohBridge::detach(const std::string& dataflow_
     if (it->second.egress) {
         report_drops(it->second);
         for (const auto& stream : it->second.dataflow->plan().egress) {
-            session_->untrack_undelivered(stream.key);
+            if (stream.consumed_remotely) {
+                session_->untrack_undelivered(stream.key);
+            }
         }
     }
     routes_.erase(it);

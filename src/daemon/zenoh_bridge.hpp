@@ -10,6 +10,11 @@
 // again, and a peer that re-registers at a new address is dialled there. In client
 // mode (ZENOH_CONFIG) the router is dialled instead and set_peers does nothing.
 //
+// Zero-cost watching: an output no other machine consumes has a watcher-only egress stream
+// (DataflowPlan) whose ring stays unwatched (its producer skips it) until a subscriber of another
+// session (`dora topic`, `dora record`, any Zenoh subscriber of the cluster) matches its key; the
+// session says when the remote subscribers change, and the ring is switched on and off again.
+//
 // Drops: the bridge counts what leaves this machine per egress stream (the producer's output):
 // samples the egress could not hand over (place egress) and copies the session could not send
 // (place link: no subscriber any more, a link down or not reading); the Ingress counts what
@@ -19,6 +24,7 @@
 // Thread safety: the daemon's loop thread only.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -43,6 +49,8 @@ struct ZenohBridgeOptions {
     // The address other daemons reach this machine at (advertised with the listen port).
     std::string advertised_host = "127.0.0.1";
     EgressLimits egress_limits;
+    // The daemon's own log (a watcher came or went); nothing when empty.
+    std::function<void(const std::string&)> log;
 };
 
 class ZenohBridge {
@@ -79,6 +87,11 @@ class ZenohBridge {
     // Stops routing for it (the egress sends what its producers left and the end markers first);
     // call before destroying the LocalDataflow. Returns its final drops(), as they stood.
     std::vector<message::DropCount> detach(const std::string& dataflow_id);
+    // Zero-cost watching: the outputs of `dataflow_id` published only for watchers that are
+    // published now (a subscriber on another session matches their key), and how many times any
+    // such output started being published since this bridge started.
+    [[nodiscard]] size_t watched_streams(const std::string& dataflow_id) const;
+    [[nodiscard]] uint64_t watch_starts() const { return watch_starts_; }
     // Samples handed to the session and not yet put, plus bytes not yet written to its links:
     // zero once everything published so far has left this process.
     [[nodiscard]] size_t unpublished() const;
@@ -98,6 +111,8 @@ class ZenohBridge {
     };
     ZenohBridge(EventLoop& loop, ZenohBridgeOptions options);
     void report_drops(Route& route);
+    // Switches the route's watcher-only egress rings on while a remote subscriber matches them.
+    void update_watching(Route& route);
 
     EventLoop& loop_;
     ZenohBridgeOptions options_;
@@ -105,6 +120,7 @@ class ZenohBridge {
     std::vector<std::string> endpoints_;
     std::map<std::string, zenoh::Endpoint> dialled_;  // peer endpoints we dial, by text
     std::map<std::string, Route> routes_;             // by dataflow id
+    uint64_t watch_starts_ = 0;
 };
 
 }  // namespace dora::daemon

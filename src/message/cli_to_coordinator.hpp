@@ -89,8 +89,16 @@ struct CliAttach {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CliAttach, dataflow_id)
 
+// `dora topic`, `dora record`: what a watcher needs to know of a running dataflow (uuid or name;
+// "" = the only running one). Answered with DataflowDescription.
+struct CliDescribe {
+    std::string dataflow;
+    static constexpr const char* kType = "cli.describe";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CliDescribe, dataflow)
+
 // Everything a CLI may send after the hello.
-using CliRequest =
-    std::variant<CliStart, CliStop, CliList, CliLogs, CliCheck, CliBuild, CliDestroy, CliAttach>;
+using CliRequest = std::variant<CliStart, CliStop, CliList, CliLogs, CliCheck, CliBuild, CliDestroy,
+                                CliAttach, CliDescribe>;
 
 }  // namespace dora::message

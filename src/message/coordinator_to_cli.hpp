@@ -81,9 +81,27 @@ struct Attached {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Attached, dataflow_id, name)
 
+// Reply to CliDescribe: a running dataflow's descriptor (the YAML it was started with and its
+// path, which the CLI parses), where its nodes run, the Zenoh network its keys live under
+// (`dora/{network}/{dataflow}/output/{node}/{output}`) and the daemons (their Zenoh endpoints).
+struct DataflowDescription {
+    std::string dataflow_id;
+    std::string name;
+    std::string status;
+    std::string descriptor_yaml;
+    std::string descriptor_path;
+    std::string network_id;
+    std::vector<std::pair<std::string, std::vector<std::string>>> nodes_per_machine;
+    std::vector<DaemonInfo> daemons;
+    static constexpr const char* kType = "coordinator.dataflow_description";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataflowDescription, dataflow_id, name, status,
+                                                descriptor_yaml, descriptor_path, network_id,
+                                                nodes_per_machine, daemons)
+
 // Everything a coordinator sends a CLI after the hello.
 using CoordinatorToCli =
     std::variant<StartTriggered, LogEvent, DataflowResult, DataflowList, LogsReply, BuildOutput,
-                 BuildResult, Done, ErrorMessage, Attached>;
+                 BuildResult, Done, ErrorMessage, Attached, DataflowDescription>;
 
 }  // namespace dora::message

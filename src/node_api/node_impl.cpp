@@ -225,10 +225,12 @@ Result<> NodeImpl::connect_outputs() {
                 return fail("node {}: output {} targets queue {} of {}, which has only {}",
                             config_.node_id, out.id, t.ring, t.region, region->input_count());
             }
-            o.targets.push_back(Target{region->ring(t.ring), region});
-            if (std::find(o.regions.begin(), o.regions.end(), region) == o.regions.end()) {
+            auto known = std::find(o.regions.begin(), o.regions.end(), region);
+            const auto index = static_cast<size_t>(known - o.regions.begin());
+            if (known == o.regions.end()) {
                 o.regions.push_back(region);
             }
+            o.targets.push_back(Target{region->ring(t.ring), region, index});
         }
         o.id = out.id;
         o.remote_max_message_size = out.remote_max_message_size;
@@ -343,15 +345,25 @@ Result<> NodeImpl::publish(Output& out, shm::WritableSample&& sample,
     if (!entry) {
         return fail(entry.error());
     }
+    // A region is woken only if something was queued there: an unwatched egress ring (an output
+    // nobody watches) costs one load, not a wake-up of the daemon's egress thread.
+    uint64_t queued = 0;  // bit i: something went to out.regions[i] (all of them past 64)
     for (auto& t : out.targets) {
+        if (t.ring.unwatched()) {
+            pool_.release(*entry);
+            continue;
+        }
+        queued |= t.region_index < 64 ? uint64_t{1} << t.region_index : ~uint64_t{0};
         if (t.ring.backpressure()) {
             push_waiting(t, *entry);
         } else if (auto dropped = t.ring.push(*entry)) {
             pool_.release(*dropped);
         }
     }
-    for (auto* r : out.regions) {
-        r->signal().notify();
+    for (size_t i = 0; i < out.regions.size(); ++i) {
+        if ((queued & (i < 64 ? uint64_t{1} << i : ~uint64_t{0})) != 0) {
+            out.regions[i]->signal().notify();
+        }
     }
     return {};
 }

@@ -140,6 +140,7 @@ class NodeImpl {
     struct Target {
         shm::Ring ring;
         shm::Region* region;
+        size_t region_index = 0;  // in Output::regions
     };
     struct Output {
         std::string id;

@@ -24,7 +24,7 @@
 namespace dora::shm {
 
 inline constexpr uint32_t kRegionMagic = 0x646f7261;  // "dora"
-inline constexpr uint32_t kRegionVersion = 4;         // 4: rings carry kNotice entries
+inline constexpr uint32_t kRegionVersion = 5;         // 4: kNotice entries; 5: unwatched rings
 inline constexpr uint32_t kDefaultLeaseCapacity = 4096;
 inline constexpr uint32_t kMaxInputs = kMaxNodeInputs;
 using dora::kMaxQueueSize;

@@ -48,7 +48,7 @@ Ring Ring::at(void* memory) {
 }
 
 std::optional<Entry> Ring::push(const Entry& entry) {
-    if (consumer_gone()) {
+    if (consumer_gone() || unwatched()) {
         return entry;
     }
     const uint64_t cap = header_->capacity;
@@ -83,7 +83,7 @@ void Ring::store(uint64_t t, const Entry& entry) {
 }
 
 PushResult Ring::try_push(const Entry& entry) {
-    if (consumer_gone()) {
+    if (consumer_gone() || unwatched()) {
         return PushResult::kConsumerGone;
     }
     const uint64_t t = header_->tail.load(std::memory_order_relaxed);

@@ -6,6 +6,10 @@
 // Two more fields serve `input_timeout`: every push stamps `last_push_ns`, and the daemon sets
 // `timed_out` when the input went quiet for too long; the consumer clears it when it reopens.
 //
+// A ring can be unwatched (the daemon's egress rings of outputs that only watchers may want, see
+// daemon/egress.hpp): while the flag is set, producers queue nothing there (push returns the entry
+// to be released, as for a gone consumer) and count nothing, neither pushed nor dropped.
+//
 // Both sides advance `head` with compare-and-swap, so the consumer and a producer that is
 // dropping can never both take the same entry: whoever wins the CAS owns it. Only the producer
 // writes entries and `tail`. Entries are two 64-bit words written and read atomically (relaxed);
@@ -66,7 +70,8 @@ struct RingHeader {
     uint32_t capacity = 0;                   // entries; set once by the creator
     std::atomic<uint32_t> closed{0};         // the producer is done (or died)
     std::atomic<uint32_t> consumer_gone{0};  // the consumer died: the producer stops pushing
-    uint32_t backpressure = 0;  // set once before use: a full ring makes the producer wait
+    uint32_t backpressure = 0;           // set once before use: a full ring makes the producer wait
+    std::atomic<uint32_t> unwatched{0};  // set by the daemon: producers skip this ring
     alignas(64) std::atomic<uint64_t> head{0};  // next entry to consume
     alignas(64) std::atomic<uint64_t> tail{0};  // next entry to write
     std::atomic<uint64_t> dropped{0};           // entries dropped because the ring was full
@@ -94,11 +99,12 @@ class Ring {
 
     // Producer: appends `entry`; when full, first drops the oldest entry and returns it so the
     // caller can release what it references. Returns nothing-dropped as std::nullopt.
-    // When the consumer is gone, the entry is not queued and is returned to be released.
+    // When the consumer is gone or the ring is unwatched, the entry is not queued and is returned
+    // to be released.
     [[nodiscard]] std::optional<Entry> push(const Entry& entry);
 
-    // Producer: appends `entry` only if there is room (never drops). kConsumerGone: not queued,
-    // release it.
+    // Producer: appends `entry` only if there is room (never drops). kConsumerGone (also when
+    // unwatched): not queued, release it.
     [[nodiscard]] PushResult try_push(const Entry& entry);
     // Producer of a backpressure ring: the value to pass to wait_for_space, read BEFORE try_push.
     [[nodiscard]] uint32_t space_seq() const { return header_->space.current(); }
@@ -130,6 +136,12 @@ class Ring {
     [[nodiscard]] bool consumer_gone() const {
         return header_->consumer_gone.load(std::memory_order_acquire) != 0;
     }
+
+    // Whether producers skip this ring now (the daemon switches it; see the header comment).
+    [[nodiscard]] bool unwatched() const {
+        return header_->unwatched.load(std::memory_order_relaxed) != 0;
+    }
+    void set_unwatched(bool on) { header_->unwatched.store(on ? 1 : 0, std::memory_order_relaxed); }
 
     [[nodiscard]] bool backpressure() const { return header_->backpressure != 0; }
     // Set by the creator before any producer or consumer uses the ring.

@@ -65,6 +65,23 @@ TEST(Ring, GoneConsumerGetsNothingAndEntryComesBack) {
     EXPECT_TRUE(r.ring.empty());
 }
 
+TEST(Ring, UnwatchedRingQueuesAndCountsNothingUntilWatchedAgain) {
+    LocalRing r(2);
+    r.ring.set_unwatched(true);
+    EXPECT_TRUE(r.ring.unwatched());
+    auto back = r.ring.push(sample(7));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->segment, 7u);
+    EXPECT_EQ(r.ring.try_push(sample(8)), PushResult::kConsumerGone);
+    EXPECT_TRUE(r.ring.empty());
+    EXPECT_EQ(r.ring.pushed(), 0u);
+    EXPECT_EQ(r.ring.dropped(), 0u);
+    r.ring.set_unwatched(false);
+    EXPECT_FALSE(r.ring.push(sample(9)));
+    EXPECT_EQ(r.ring.pushed(), 1u);
+    EXPECT_EQ(r.ring.pop()->segment, 9u);
+}
+
 TEST(Ring, PeekShowsOldestTimeWithoutTakingIt) {
     LocalRing r(4);
     EXPECT_FALSE(r.ring.peek_time());

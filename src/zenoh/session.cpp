@@ -79,6 +79,11 @@ Session::Session(EventLoop& loop, SessionOptions options)
       options_(std::move(options)),
       anchor_(std::make_shared<Subscription::Anchor>(Subscription::Anchor{this})) {
     reap_ = loop_.defer([this] { remove_closed_faces(); });
+    subscribers_changed_ = loop_.defer([this] {
+        if (on_subscribers_changed_) {
+            on_subscribers_changed_();
+        }
+    });
     options_.transport.whatami = whatami_of(options_.config.mode);
     options_.transport.batch_size = options_.config.batch_size;
     options_.transport.lease = std::chrono::milliseconds(options_.config.lease_ms);
@@ -232,6 +237,7 @@ void Session::on_established(Transport& transport) {
             dial->second.failures = 0;
         }
     }
+    subscribers_changed_.request();  // a client's has_remote_subscriber follows its links
     if (mode() != Mode::kRouter) {
         declare_local_entities(*face);
     }
@@ -253,6 +259,13 @@ void Session::on_established(Transport& transport) {
         for (const auto& [token, ls] : liveliness_subscribers_) {
             send_liveliness_interest(*face, token, ls.key, ls.history, true);
         }
+        // And of subscribers: who subscribes anywhere, now and as it changes.
+        Interest interest;
+        interest.id = kRouterSubscribersInterest;
+        interest.current = true;
+        interest.future = true;
+        interest.options = kInterestKeyExprs | kInterestSubscribers;
+        (void)transport.send(interest);  // fails only once closed: on_closed handles that
     }
 }
 
@@ -289,6 +302,7 @@ void Session::remove_face(uint64_t id) {
         return;
     }
     Face face = std::move(node.mapped());
+    subscribers_changed_.request();
     for (const auto& [entity, token] : face.subscribers) {
         remove_subscriber(token);
     }
@@ -604,9 +618,18 @@ uint64_t Session::undelivered(const std::string& key) const {
     return it == tracked_.end() ? 0 : it->second.undelivered;
 }
 
+void Session::on_remote_subscribers_changed(std::function<void()> changed) {
+    on_subscribers_changed_ = std::move(changed);
+}
+
 bool Session::has_remote_subscriber(std::string_view key) const {
     if (mode() == Mode::kClient) {
-        return face_count() > 0;
+        for (const auto& [id, face] : faces_) {
+            if (!face.subscribers_known &&
+                face.transport->state() == Transport::State::kEstablished) {
+                return true;  // not answered yet: it may have one
+            }
+        }
     }
     for (const auto& [token, sub] : subscribers_) {
         if (sub.face == 0 || !keyexpr::intersects(sub.key, key)) {

@@ -256,9 +256,14 @@ class Session final : public TransportHandler {
     // Established faces.
     [[nodiscard]] size_t face_count() const;
     // Whether a subscriber of another face (a peer's, or one a router told us of) matches `key`
-    // on an established link. In client mode: whether a router link is up (a client sends every
-    // put to its router, which filters; routers do not declare subscribers to clients).
+    // on an established link. In client mode a client asks each router for its subscribers (an
+    // interest, current and future); until a router has answered, any link to it counts as a
+    // subscriber (it may have one; a client sends every put to its router, which filters).
     [[nodiscard]] bool has_remote_subscriber(std::string_view key) const;
+    // Runs `changed` (on the loop thread, never inside a session call; at most once per loop
+    // iteration) after has_remote_subscriber() may have changed for some key: a face declared or
+    // undeclared a subscriber, or a face opened or closed. Replaces the previous callback.
+    void on_remote_subscribers_changed(std::function<void()> changed);
     // The same for queryables (what get() would ask besides the local ones).
     [[nodiscard]] bool has_remote_queryable(std::string_view key) const;
 
@@ -302,7 +307,13 @@ class Session final : public TransportHandler {
         std::unordered_map<uint64_t, uint32_t> queryables;  // their entity id -> token
         std::unordered_map<uint64_t, uint32_t> tokens;      // their entity id -> token
         uint64_t dropped = 0;  // samples not sent because the face does not read
+        // Client mode: the router has answered our subscriber interest (D_FINAL), so the
+        // subscribers it declared are all there are (has_remote_subscriber).
+        bool subscribers_known = false;
     };
+    // Client mode: the interest (current and future subscribers, every key) a client sends its
+    // router on each link, so that it knows who subscribes anywhere (zero-cost watching).
+    static constexpr uint64_t kRouterSubscribersInterest = 0xfffffff0;
     struct Subscriber {
         std::string key;
         uint64_t face = 0;  // 0: local
@@ -454,6 +465,8 @@ class Session final : public TransportHandler {
     std::map<std::string, Dial> dials_;  // endpoints we keep connected, by Endpoint::to_string()
     std::vector<uint64_t> closed_faces_;
     Deferred reap_;  // remove_closed_faces()
+    std::function<void()> on_subscribers_changed_;
+    Deferred subscribers_changed_;  // runs on_subscribers_changed_
     std::unique_ptr<Scouter> scouter_;
     std::shared_ptr<Publisher::Queue> publish_queue_;  // session_publisher.cpp
     void drain_publish_queue();

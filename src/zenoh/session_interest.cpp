@@ -34,6 +34,9 @@ uint64_t declared_tag(size_t kind, uint32_t token) { return uint64_t{kind} << 32
 uint32_t Session::add_subscriber(std::string key, uint64_t face, SampleCallback cb) {
     uint32_t token = next_token_++;
     subscribers_[token] = Subscriber{std::move(key), face, std::move(cb)};
+    if (face != 0) {
+        subscribers_changed_.request();
+    }
     invalidate_routes();
     update_interests(EntityKind::kSubscriber, token, true);
     return token;
@@ -45,6 +48,9 @@ void Session::remove_subscriber(uint32_t token) {
     }
     update_interests(EntityKind::kSubscriber, token, false);
     auto node = subscribers_.extract(token);
+    if (node.mapped().face != 0) {
+        subscribers_changed_.request();
+    }
     if (routing_depth_ > 0) {
         retired_subscribers_.push_back(std::move(node));
     }

@@ -156,6 +156,11 @@ bool Session::on_liveliness_reply(Face& face, const Declare& declare) {
 }
 
 void Session::on_declare_final(Face& face, uint64_t interest_id) {
+    if (interest_id == kRouterSubscribersInterest && mode() == Mode::kClient) {
+        face.subscribers_known = true;
+        subscribers_changed_.request();
+        return;
+    }
     auto it = liveliness_gets_.find(interest_id);
     if (it != liveliness_gets_.end() && it->second.faces.erase(face.id) > 0) {
         maybe_finish_liveliness_get(interest_id);

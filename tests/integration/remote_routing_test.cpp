@@ -1,6 +1,7 @@
 // Two daemons' local runtimes in one process, each with its own Zenoh session (peer to peer on
 // loopback): a producer on machine "a" feeds a consumer on machine "b" through the bridge. And
-// debug inspection: a watcher's session sees an output that only a local node consumes. And
+// debug inspection and zero-cost watching: a watcher's session sees an output that only a local
+// node consumes, and only while it watches. And
 // which peers a daemon dials as the coordinator's list of daemons changes (set_peers).
 #include <gtest/gtest.h>
 
@@ -323,11 +324,102 @@ debug: {enable_debug_inspection: true}
     EXPECT_EQ(seen.seqs.back(), static_cast<uint64_t>(kCount)) << "the newest is never dropped";
     std::string all;
     for (const auto& n : notes) all += n + "\n";
-    EXPECT_NE(all.find(fmt::format("source: output out of node source: {} message(s) published "
-                                   "for debug inspection dropped at egress",
+    EXPECT_NE(all.find(fmt::format("source: output out of node source: {} message(s) not shown "
+                                   "to watchers so far",
                                    dropped)),
               std::string::npos)
         << all;
+    EXPECT_TRUE((*flow)->drops().empty()) << "what a watcher missed is no drop of the dataflow";
+}
+
+// Zero-cost watching: on a daemon (watchable), an output that only a local node consumes is
+// pushed to no egress ring and published nowhere until a watcher's subscriber reaches the
+// daemon's session; it is published while the watcher stays, and no longer once it has gone.
+TEST(ZeroCostWatching, AnOutputIsPublishedOnlyWhileAWatcherSubscribes) {
+    TempDir dir;
+    auto descriptor = parse_descriptor(replace_all(R"(
+nodes:
+  - id: source
+    path: NODE
+    args: producer --count 0 --size 100 --interval-ms 5 --for-ms 20000
+    outputs: [out]
+  - id: sink
+    path: NODE
+    args: consumer
+    inputs: {in: source/out}
+)",
+                                                   "NODE", DORA_TEST_NODE),
+                                       dir / "watched.yml");
+    ASSERT_TRUE(descriptor) << descriptor.error().message();
+    auto loop = EventLoop::create();
+    ASSERT_TRUE(loop);
+    std::vector<std::string> said;
+    ZenohBridgeOptions options;
+    options.machine_id = "a";
+    options.config.listen.push_back(*zenoh::parse_endpoint("tcp/127.0.0.1:0"));
+    options.log = [&](const std::string& line) { said.push_back(line); };
+    auto bridge = ZenohBridge::start(**loop, options);
+    ASSERT_TRUE(bridge) << bridge.error().message();
+
+    const std::string id = Uuid::new_v7().to_string();
+    LocalDataflowOptions flow_options;
+    flow_options.dataflow_id = id;
+    flow_options.machine_id = "a";
+    flow_options.watchable = true;
+    auto flow = LocalDataflow::create(**loop, *descriptor, flow_options);
+    ASSERT_TRUE(flow) << flow.error().message();
+    ASSERT_EQ((*flow)->plan().egress.size(), 1u);
+    ASSERT_FALSE((*flow)->plan().egress[0].consumed_remotely);
+    ASSERT_TRUE((*bridge)->attach(**flow, [](const std::string&, const std::string&) {}));
+    ASSERT_TRUE((*flow)->start());
+    shm::Ring ring = (*flow)->egress_region()->ring(0);
+    auto run_for = [&](std::chrono::milliseconds span) {
+        auto until = std::chrono::steady_clock::now() + span;
+        while (std::chrono::steady_clock::now() < until) (*loop)->run_once(10ms);
+    };
+    auto run_until = [&](auto condition) {
+        auto until = std::chrono::steady_clock::now() + 10s;
+        while (!condition() && std::chrono::steady_clock::now() < until) (*loop)->run_once(10ms);
+        return condition();
+    };
+    // Nobody watches: the producer runs, its egress ring gets nothing.
+    run_for(500ms);
+    EXPECT_TRUE(ring.unwatched());
+    EXPECT_EQ(ring.pushed(), 0u);
+    EXPECT_EQ((*bridge)->watched_streams(id), 0u);
+
+    // A watcher subscribes: the output is published and reaches it.
+    const std::string key = output_key("default", id, "source", "out");
+    zenoh::SessionOptions watcher_options;
+    watcher_options.config.connect.push_back(*zenoh::parse_endpoint((*bridge)->endpoints()[0]));
+    auto watcher = zenoh::Session::open(**loop, watcher_options);
+    ASSERT_TRUE(watcher) << watcher.error().message();
+    Watched seen;
+    auto subscription = watch(**watcher, key, 100, seen);
+    ASSERT_TRUE(run_until([&] { return seen.seqs.size() >= 20; }))
+        << "the watcher got " << seen.seqs.size() << " samples";
+    EXPECT_FALSE(ring.unwatched());
+    EXPECT_EQ((*bridge)->watched_streams(id), 1u);
+    EXPECT_TRUE(seen.problems.empty()) << ::testing::PrintToString(seen.problems);
+
+    // The watcher goes (its session closes): the ring is skipped again.
+    watcher->reset();
+    ASSERT_TRUE(run_until([&] { return ring.unwatched(); }));
+    run_for(200ms);  // what was queued before drains
+    const uint64_t pushed = ring.pushed();
+    run_for(500ms);
+    EXPECT_EQ(ring.pushed(), pushed) << "the producer still pushes for a watcher that left";
+    EXPECT_EQ((*bridge)->watched_streams(id), 0u);
+    EXPECT_EQ((*bridge)->watch_starts(), 1u);
+    std::string all;
+    for (const auto& line : said) all += line + "\n";
+    EXPECT_NE(all.find("a watcher subscribed to source/out: publishing it"), std::string::npos)
+        << all;
+    EXPECT_NE(all.find("no watcher of source/out any more"), std::string::npos) << all;
+    (*flow)->stop(std::chrono::milliseconds(500));  // the producer does not wait for STOP
+    ASSERT_TRUE(run_until([&] { return (*flow)->finished(); }));
+    (*bridge)->detach(id);
+    EXPECT_TRUE((*flow)->drops().empty());
 }
 
 }  // namespace
