@@ -50,7 +50,7 @@ Result<> LocalDataflow::prepare() {
     if (!is_local) {
         is_local = [](const NodeDescriptor&) { return true; };
     }
-    auto plan = make_plan(descriptor_, options_.dataflow_id, is_local, "default",
+    auto plan = make_plan(descriptor_, options_.dataflow_id, is_local, message::kNetworkId,
                           options_.machine_id, options_.watchable);
     if (!plan) {
         return fail(plan.error());
@@ -90,9 +90,11 @@ Result<> LocalDataflow::prepare() {
             caps.push_back(e.consumed_remotely ? std::max<uint32_t>(e.queue_size, 64)
                                                : e.queue_size);
         }
-        auto egress = shm::Region::create(plan_.egress_region, caps);
+        auto egress =
+            shm::Region::create(plan_.egress_region, caps, shm::kDefaultLeaseCapacity, true);
         if (!egress) {
-            return fail(egress.error().context("preparing the queues to other machines"));
+            return fail(
+                egress.error().context("preparing the queues to other machines and watchers"));
         }
         egress_ = std::move(*egress);
         for (uint32_t e = 0; e < plan_.egress.size(); ++e) {

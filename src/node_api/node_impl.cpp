@@ -178,6 +178,11 @@ Result<std::unique_ptr<NodeImpl>> NodeImpl::from_config(message::NodeConfig conf
         return fail("node {}: its input region has {} queues but {} inputs are configured",
                     config.node_id, region->input_count(), config.inputs.size());
     }
+    for (const auto& input : config.inputs) {
+        if (auto ring = region->checked_ring(input.ring); !ring) {
+            return fail("node {}: input {}: {}", config.node_id, input.id, ring.error().message());
+        }
+    }
     auto shared_region = std::make_shared<shm::Region>(std::move(*region));
     std::unique_ptr<NodeImpl> node(new NodeImpl(std::move(config), std::move(shared_region)));
     if (auto ok = node->connect_outputs(); !ok) {
@@ -221,16 +226,17 @@ Result<> NodeImpl::connect_outputs() {
                          .first;
             }
             shm::Region* region = it->second.get();
-            if (t.ring >= region->input_count()) {
-                return fail("node {}: output {} targets queue {} of {}, which has only {}",
-                            config_.node_id, out.id, t.ring, t.region, region->input_count());
+            auto ring = region->checked_ring(t.ring);
+            if (!ring) {
+                return fail("node {}: output {} targets {} of {}", config_.node_id, out.id,
+                            ring.error().message(), t.region);
             }
             auto known = std::find(o.regions.begin(), o.regions.end(), region);
             const auto index = static_cast<size_t>(known - o.regions.begin());
             if (known == o.regions.end()) {
                 o.regions.push_back(region);
             }
-            o.targets.push_back(Target{region->ring(t.ring), region, index});
+            o.targets.push_back(Target{*ring, region, index});
         }
         o.id = out.id;
         o.remote_max_message_size = out.remote_max_message_size;

@@ -351,5 +351,22 @@ TEST(RegionTest, LeaseTableRecordsHeldSamples) {
     EXPECT_TRUE(unlink_segment(name));
 }
 
+TEST(RegionTest, EgressRegionsMayHaveMoreRingsThanANodeHasInputsAndRingsAreCheckedOnUse) {
+    std::string name = unique_prefix("egress");
+    std::vector<uint32_t> caps(kMaxInputs + 1, 4);
+    EXPECT_FALSE(Region::create(name, caps)) << "a node region over kMaxInputs";
+    auto region = Region::create(name, caps, kDefaultLeaseCapacity, true);
+    ASSERT_TRUE(region) << region.error().message();
+    auto opened = Region::open(name);
+    ASSERT_TRUE(opened) << opened.error().message();
+    EXPECT_EQ(opened->input_count(), kMaxInputs + 1);
+    EXPECT_TRUE(opened->checked_ring(kMaxInputs));
+    EXPECT_FALSE(opened->checked_ring(kMaxInputs + 1));
+    // Both mappings see the same ring.
+    region->ring(3).set_unwatched(true);
+    EXPECT_TRUE(opened->checked_ring(3)->unwatched());
+    EXPECT_TRUE(unlink_segment(name));
+}
+
 }  // namespace
 }  // namespace dora::shm

@@ -41,9 +41,13 @@ void LeaseTable::clear() {
 }
 
 Result<Region> Region::create(std::string_view name, std::span<const uint32_t> capacities,
-                              uint32_t lease_capacity) {
-    if (capacities.size() > kMaxInputs) {
+                              uint32_t lease_capacity, bool egress) {
+    if (!egress && capacities.size() > kMaxInputs) {
         return fail("a node may have at most {} inputs, got {}", kMaxInputs, capacities.size());
+    }
+    if (capacities.size() > kMaxRegionRings) {
+        return fail("the nodes of one machine may have at most {} outputs in all, got {}",
+                    kMaxRegionRings, capacities.size());
     }
     size_t offset = align64(sizeof(RegionHeader) + sizeof(uint64_t) * capacities.size());
     std::vector<uint64_t> offsets;
@@ -96,21 +100,36 @@ Result<Region> Region::open(std::string_view name) {
             "version {}): the node and its daemon come from different dora builds",
             name, kRegionVersion, header->magic, header->version);
     }
-    if (header->input_count > kMaxInputs || header->total_size != size ||
+    if (header->input_count > kMaxRegionRings || header->total_size != size ||
         header->lease_offset + sizeof(uint64_t) * uint64_t{header->lease_capacity} > size) {
+        return fail("shared memory {} has an inconsistent layout", name);
+    }
+    // Only the offsets table is read here: a daemon's egress region has a ring per output of its
+    // nodes, and each node uses a few of them (checked_ring), so touching every ring's page in
+    // every node would cost nodes x rings page faults.
+    if (sizeof(RegionHeader) + sizeof(uint64_t) * uint64_t{header->input_count} > size) {
         return fail("shared memory {} has an inconsistent layout", name);
     }
     const auto* offsets = reinterpret_cast<const uint64_t*>(segment->data() + sizeof(RegionHeader));
     for (uint32_t i = 0; i < header->input_count; ++i) {
-        if (offsets[i] + sizeof(RingHeader) > size) {
-            return fail("shared memory {}: ring {} lies outside the region", name, i);
-        }
-        const auto* ring = reinterpret_cast<const RingHeader*>(segment->data() + offsets[i]);
-        if (ring->capacity == 0 || offsets[i] + Ring::bytes_for(ring->capacity) > size) {
+        if (offsets[i] % 64 != 0 || offsets[i] > size || size - offsets[i] < sizeof(RingHeader)) {
             return fail("shared memory {}: ring {} lies outside the region", name, i);
         }
     }
     return Region(std::move(*segment));
+}
+
+Result<Ring> Region::checked_ring(uint32_t input) const {
+    if (input >= input_count()) {
+        return fail("queue {} does not exist: the region has {}", input, input_count());
+    }
+    const uint64_t offset = ring_offsets()[input];
+    const auto* header = reinterpret_cast<const RingHeader*>(segment_.data() + offset);
+    if (header->capacity == 0 || header->capacity > kMaxQueueSize ||
+        offset + Ring::bytes_for(header->capacity) > segment_.size()) {
+        return fail("queue {} lies outside its shared memory region", input);
+    }
+    return ring(input);
 }
 
 Ring Region::ring(uint32_t input) const {

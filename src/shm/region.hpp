@@ -27,6 +27,9 @@ inline constexpr uint32_t kRegionMagic = 0x646f7261;  // "dora"
 inline constexpr uint32_t kRegionVersion = 5;         // 4: kNotice entries; 5: unwatched rings
 inline constexpr uint32_t kDefaultLeaseCapacity = 4096;
 inline constexpr uint32_t kMaxInputs = kMaxNodeInputs;
+// The most rings any region may have: a daemon's egress region has one per output of its nodes
+// (every output can be watched), not bounded by kMaxInputs.
+inline constexpr uint32_t kMaxRegionRings = 1U << 20;
 using dora::kMaxQueueSize;
 
 enum class StopReason : uint32_t { kNone = 0, kStopRequested = 1, kGraceExpired = 2 };
@@ -77,15 +80,20 @@ class Region {
   public:
     Region() = default;
 
-    // Creates the region with one ring per input of the given capacities (queue sizes).
+    // Creates the region with one ring per input of the given capacities (queue sizes): at most
+    // kMaxInputs for a node's region, kMaxRegionRings for a daemon's egress region (`egress`).
     [[nodiscard]] static Result<Region> create(std::string_view name,
                                                std::span<const uint32_t> capacities,
-                                               uint32_t lease_capacity = kDefaultLeaseCapacity);
+                                               uint32_t lease_capacity = kDefaultLeaseCapacity,
+                                               bool egress = false);
     // Maps an existing region and checks its layout.
     [[nodiscard]] static Result<Region> open(std::string_view name);
 
     [[nodiscard]] uint32_t input_count() const { return header()->input_count; }
     [[nodiscard]] Ring ring(uint32_t input) const;
+    // ring(input) after checking that it exists and lies inside the region (open() checks only
+    // where each ring starts): what a node uses for the rings another process laid out.
+    [[nodiscard]] Result<Ring> checked_ring(uint32_t input) const;
     [[nodiscard]] Signal& signal() const { return header()->signal; }
     [[nodiscard]] LeaseTable leases() const;
 
