@@ -1,4 +1,5 @@
-// `dora graph FILE [--mermaid] [--open]`.
+// `dora graph FILE [--mermaid] [--open]`: the page is web/assets.hpp's graph_page, drawn by the
+// same graph.js as the live web view; --mermaid prints dora's Mermaid text.
 #include "cli/graph.hpp"
 
 #include <fcntl.h>
@@ -11,6 +12,8 @@
 #include <set>
 
 #include "cli/commands.hpp"
+#include "web/assets.hpp"
+#include "web/graph_json.hpp"
 
 extern char** environ;
 
@@ -27,30 +30,6 @@ std::string mermaid_label(std::string_view text) {
             out += "#quot;";
         } else {
             out += c;
-        }
-    }
-    return out;
-}
-
-std::string html_escape(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            default:
-                out += c;
         }
     }
     return out;
@@ -149,7 +128,7 @@ void run_graph(const GraphOptions& options) {
     std::filesystem::path dataflow(options.dataflow);
     std::filesystem::path page = descriptor->base_dir / (dataflow.stem().string() + ".html");
     std::ofstream out(page, std::ios::binary | std::ios::trunc);
-    out << render_graph_html(dataflow.filename().string(), mermaid);
+    out << web::graph_page(dataflow.filename().string(), web::graph_json(*descriptor));
     out.close();
     if (!out) {
         throw Exception(
@@ -170,41 +149,12 @@ std::string render_mermaid(const Descriptor& descriptor) {
     return out;
 }
 
-std::string render_graph_html(std::string_view title, std::string_view mermaid) {
-    std::string escaped = html_escape(mermaid);
-    return fmt::format(R"(<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{0} - dora graph</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; }}
-pre.source {{ background: #f4f4f4; padding: 1em; overflow: auto; }}
-</style>
-</head>
-<body>
-<h1>{0}</h1>
-<pre class="mermaid">
-{1}</pre>
-<h2>Mermaid source</h2>
-<p>The diagram above needs mermaid.js from the internet. Offline, paste this text into a Mermaid
-viewer (or a <code>```mermaid</code> block on GitHub):</p>
-<pre class="source">
-{1}</pre>
-<script src="https://cdn.jsdelivr.net/npm/mermaid@10/dist/mermaid.min.js"></script>
-<script>
-if (window.mermaid) {{ mermaid.initialize({{ startOnLoad: true }}); }}
-</script>
-</body>
-</html>
-)",
-                       html_escape(title), escaped);
-}
-
 void add_graph_command(CLI::App& app) {
     auto options = std::make_shared<GraphOptions>();
     auto* command = app.add_subcommand(
-        "graph", "Draw a dataflow with Mermaid: an HTML page next to the file, or --mermaid text");
+        "graph",
+        "Draw a dataflow: a self-contained HTML page next to the file (nodes by machine, readable "
+        "offline), or --mermaid text");
     command->add_option("dataflow", options->dataflow, "Path to the dataflow file")->required();
     command->add_flag("--mermaid", options->mermaid, "Print the Mermaid flowchart instead of HTML");
     command->add_flag("--open", options->open, "Open the HTML page in a browser (xdg-open)");

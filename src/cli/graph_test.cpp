@@ -56,13 +56,5 @@ TEST(RenderMermaid, EdgesAreLabelledWithOutputAndInput) {
     EXPECT_CONTAINS(mermaid, "  missing>missing] -- lost --> plot\n");
 }
 
-TEST(RenderGraphHtml, EmbedsEscapedMermaidTextForOfflineUse) {
-    std::string html = render_graph_html("flow<1>.yml", "flowchart TB\n  a -- x --> b\n");
-    EXPECT_CONTAINS(html, "<title>flow&lt;1&gt;.yml - dora graph</title>");
-    EXPECT_CONTAINS(html, "<pre class=\"mermaid\">\nflowchart TB\n  a -- x --&gt; b\n</pre>");
-    EXPECT_CONTAINS(html, "<pre class=\"source\">\nflowchart TB\n");
-    EXPECT_CONTAINS(html, "mermaid.min.js");
-}
-
 }  // namespace
 }  // namespace dora::cli

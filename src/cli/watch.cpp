@@ -4,9 +4,8 @@
 #include <cstdlib>
 #include <map>
 
-#include "daemon/dataflow_plan.hpp"
-#include "daemon/egress.hpp"
 #include "message/cli_to_coordinator.hpp"
+#include "message/data_keys.hpp"
 
 namespace dora::cli {
 
@@ -39,7 +38,7 @@ std::vector<Topic> topics_of(const message::DataflowDescription& d, const Descri
             t.node = node.id;
             t.output = output;
             t.machine = machine_of(d, node.id);
-            t.key = daemon::output_key(d.network_id, d.dataflow_id, node.id, output);
+            t.key = message::output_key(d.network_id, d.dataflow_id, node.id, output);
             t.subscribers = subscribers[{node.id, output}];
             out.push_back(std::move(t));
         }
@@ -158,7 +157,7 @@ std::unique_ptr<Watch> Watch::open(const WatchedDataflow& dataflow,
                 const auto& put = sample.put;
                 arrival.data = std::as_bytes(put.payload);
                 if (put.attachment && put.attachment->size() == 1 &&
-                    (*put.attachment)[0] == daemon::kEndOfStreamMarker) {
+                    (*put.attachment)[0] == message::kEndOfStreamMarker) {
                     arrival.end_of_stream = true;
                 } else if (!put.attachment) {
                     arrival.error = "a sample without dora metadata (not from a dora daemon?)";

@@ -8,6 +8,7 @@
 #include "message/coordinator_to_cli.hpp"
 #include "message/coordinator_to_daemon.hpp"
 #include "message/daemon_to_coordinator.hpp"
+#include "message/data_keys.hpp"
 
 namespace dora::coordinator {
 
@@ -122,7 +123,7 @@ void Coordinator::handle(Peer& cli, const message::CliDescribe& m) {
     reply.status = status_name(d.status);
     reply.descriptor_yaml = d.yaml;
     reply.descriptor_path = d.path;
-    reply.network_id = "default";
+    reply.network_id = std::string(message::kNetworkId);
     for (const auto& [machine, nodes] : d.nodes_per_machine) {
         reply.nodes_per_machine.emplace_back(machine, nodes);
     }

@@ -9,11 +9,6 @@
 
 namespace dora::daemon {
 
-std::string output_key(std::string_view network_id, std::string_view dataflow_id,
-                       std::string_view node, std::string_view output) {
-    return fmt::format("dora/{}/{}/output/{}/{}", network_id, dataflow_id, node, output);
-}
-
 std::string DataflowPlan::liveliness_key(std::string_view node) const {
     return fmt::format("{}/{}", liveliness_prefix, node);
 }

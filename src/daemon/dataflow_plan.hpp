@@ -17,6 +17,7 @@
 
 #include "core/descriptor.hpp"
 #include "core/error.hpp"
+#include "message/data_keys.hpp"
 #include "message/node_config.hpp"
 #include "shm/pool.hpp"
 #include "shm/region.hpp"
@@ -88,9 +89,8 @@ inline constexpr uint32_t kHeldSamplesAllowance = shm::kDefaultLeaseCapacity;
 // send that passes the node's check must never be dropped on arrival.
 inline constexpr uint64_t kPushEnvelope = 256;
 
-// `dora/{network_id}/{dataflow_id}/output/{node}/{output}`
-[[nodiscard]] std::string output_key(std::string_view network_id, std::string_view dataflow_id,
-                                     std::string_view node, std::string_view output);
+// `dora/{network_id}/{dataflow_id}/output/{node}/{output}` (message/data_keys.hpp).
+using message::output_key;
 
 struct DataflowPlan {
     std::string dataflow_id;

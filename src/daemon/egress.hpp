@@ -41,7 +41,7 @@
 
 namespace dora::daemon {
 
-inline constexpr uint8_t kEndOfStreamMarker = 0xfe;
+using message::kEndOfStreamMarker;  // message/data_keys.hpp
 
 // What the egress thread may have handed to the session and not yet seen put (the bytes bound
 // may be passed by one sample). Every sample in flight keeps a segment of its sender's pool in use
