@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "cli/coordinator_client.hpp"
 #include "cli/quiet_log.hpp"
+#include "core/net.hpp"
 #include "message/auth.hpp"
 
 namespace dora::cli {
@@ -24,7 +25,29 @@ struct CoordinatorCliOptions {
     std::string token_file;
     bool quiet = false;
     std::string log_file;
+    std::string web;  // "host:port"; "" = off
 };
+
+// "127.0.0.1:8080", "[::1]:8080", ":8080" (loopback), "8080" (loopback).
+std::pair<std::string, uint16_t> parse_web_address(const std::string& text) {
+    std::string host = "127.0.0.1";
+    std::string port = text;
+    if (auto colon = text.rfind(':'); colon != std::string::npos) {
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+            host = host.substr(1, host.size() - 2);
+        }
+        if (host.empty()) host = "127.0.0.1";
+    }
+    char* end = nullptr;
+    const unsigned long value = std::strtoul(port.c_str(), &end, 10);
+    if (port.empty() || end == nullptr || *end != '\0' || value > 65535) {
+        throw Exception(Error::make(
+            "--web {}: expected HOST:PORT (e.g. 127.0.0.1:8080; port 0 picks a free one)", text));
+    }
+    return {host, static_cast<uint16_t>(value)};
+}
 
 void run_coordinator(const CoordinatorCliOptions& cli) {
     coordinator::CoordinatorOptions options;
@@ -33,6 +56,9 @@ void run_coordinator(const CoordinatorCliOptions& cli) {
     options.control_interface = cli.control_interface;
     options.control_port = cli.control_port;
     options.dora_version = version_text();
+    if (!cli.web.empty()) {
+        options.web = parse_web_address(cli.web);
+    }
     options.token = or_throw(message::load_token(
         cli.token_file.empty() ? std::nullopt
                                : std::optional<std::filesystem::path>(cli.token_file)));
@@ -67,6 +93,12 @@ void run_coordinator(const CoordinatorCliOptions& cli) {
         std::printf("%s\n", listening.c_str());
         std::fflush(stdout);
     }
+    if (options.web) {
+        say(fmt::format("web view on http://{}/{}",
+                        net::join_host_port(options.web->first, coordinator->web_port()),
+                        options.token ? "?token=<cluster token> (needed once per browser)"
+                                      : " (this machine's browsers only: no cluster token)"));
+    }
     loop->run();
 }
 
@@ -91,6 +123,9 @@ void add_coordinator_command(CLI::App& app) {
                   "Print nothing: log lines go to --log-file (default "
                   "$XDG_RUNTIME_DIR/dora/coordinator.log, else /tmp/dora-$UID/coordinator.log)");
     cmd->add_option("--log-file", options->log_file, "Where --quiet writes the log lines");
+    cmd->add_option("--web", options->web,
+                    "Serve the live web view on HOST:PORT (off by default; beyond this machine "
+                    "only with a cluster token)");
     cmd->callback([options] { run_coordinator(*options); });
 }
 

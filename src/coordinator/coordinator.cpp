@@ -26,6 +26,19 @@ Result<std::unique_ptr<Coordinator>> Coordinator::create(EventLoop& loop,
             return fail(ok.error());
         }
     }
+    if (self->options_.web) {
+        WebViewOptions web;
+        web.host = self->options_.web->first;
+        web.port = self->options_.web->second;
+        web.token = self->options_.token;
+        Coordinator* c = self.get();
+        web.log = [c](const std::string& line) { c->log(line); };
+        auto view = WebView::start(loop, std::move(web), *self);
+        if (!view) {
+            return fail(view.error());
+        }
+        self->web_ = std::move(*view);
+    }
     Coordinator* raw = self.get();
     self->heartbeat_ =
         loop.add_periodic(self->options_.heartbeat_interval, [raw] { raw->on_heartbeat_tick(); });

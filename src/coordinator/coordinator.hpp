@@ -49,6 +49,7 @@
 
 #include "coordinator/handshake.hpp"
 #include "coordinator/registry.hpp"
+#include "coordinator/web_view.hpp"
 #include "core/event_loop.hpp"
 #include "message/channel.hpp"
 #include "message/cli_to_coordinator.hpp"
@@ -79,6 +80,8 @@ struct CoordinatorOptions {
     std::chrono::milliseconds prepare_timeout{60000};
     std::chrono::milliseconds destroy_timeout{30000};
     size_t max_archived = 100;
+    // The live web view (web_view.hpp) on this host and port (0: any free port); off when unset.
+    std::optional<std::pair<std::string, uint16_t>> web;
     // Where the coordinator's own log lines go (default: stderr).
     std::function<void(const std::string&)> log;
 };
@@ -87,7 +90,7 @@ struct CoordinatorOptions {
 // coordinator buffer a 16 MiB frame.
 inline constexpr size_t kMaxPreHelloBytes = 64 * 1024;
 
-class Coordinator {
+class Coordinator : private WebSource {
   public:
     [[nodiscard]] static Result<std::unique_ptr<Coordinator>> create(EventLoop& loop,
                                                                      CoordinatorOptions options);
@@ -97,6 +100,8 @@ class Coordinator {
 
     [[nodiscard]] uint16_t daemon_port() const { return daemon_port_; }
     [[nodiscard]] uint16_t control_port() const { return control_port_; }
+    // The web view's port; 0 when it is off.
+    [[nodiscard]] uint16_t web_port() const { return web_ ? web_->port() : 0; }
 
     enum class Port { kDaemon, kControl };
     // Serves `fd` as a connection accepted on `port` (the listeners use it; so do tests).
@@ -257,6 +262,10 @@ class Coordinator {
     // The allowed status transitions are in one table here.
     void set_status(Dataflow& dataflow, Status to);
     [[nodiscard]] static const char* status_name(Status status);
+    // WebSource (web.cpp).
+    [[nodiscard]] std::vector<WebDataflow> web_dataflows() const override;
+    [[nodiscard]] std::vector<message::DaemonInfo> web_daemons() const override;
+    void web_stats(const std::string& dataflow_id, std::function<void(WebStats)> done) override;
 
     EventLoop& loop_;
     CoordinatorOptions options_;
@@ -288,6 +297,7 @@ class Coordinator {
     bool destroying_ = false;
     bool destroyed_ = false;
     Timer destroy_deadline_;
+    std::unique_ptr<WebView> web_;  // last: it asks the rest (WebSource) until it goes
 };
 
 }  // namespace dora::coordinator

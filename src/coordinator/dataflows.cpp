@@ -309,6 +309,9 @@ void Coordinator::handle(const std::string& machine, message::DaemonLog& m) {
     }
     log_message->log.machine_id = machine;
     const Dataflow& dataflow = it->second;
+    if (web_) {
+        web_->on_log(log_message->log);
+    }
     auto event = message::make(message::LogEvent{std::move(log_message->log)});
     for (auto cli : dataflow.attached) {
         send_to(cli, event);
