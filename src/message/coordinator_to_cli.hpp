@@ -81,9 +81,16 @@ struct Attached {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Attached, dataflow_id, name)
 
+// Reply to CliNodeStats: each selected dataflow's nodes and edges (node_stats.hpp), oldest first.
+struct NodeStatsReply {
+    std::vector<DataflowStats> dataflows;
+    static constexpr const char* kType = "coordinator.node_stats";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NodeStatsReply, dataflows)
+
 // Everything a coordinator sends a CLI after the hello.
 using CoordinatorToCli =
     std::variant<StartTriggered, LogEvent, DataflowResult, DataflowList, LogsReply, BuildOutput,
-                 BuildResult, Done, ErrorMessage, Attached>;
+                 BuildResult, Done, ErrorMessage, Attached, NodeStatsReply>;
 
 }  // namespace dora::message
