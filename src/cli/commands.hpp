@@ -30,6 +30,9 @@ void add_stop_command(CLI::App& app);
 void add_list_command(CLI::App& app);
 void add_logs_command(CLI::App& app);
 void add_build_command(CLI::App& app);
+// node.cpp: `dora node list`; top.cpp: `dora top` and `dora inspect top`.
+void add_node_command(CLI::App& app);
+void add_top_command(CLI::App& app);
 
 // router.cpp: `dora router`.
 void add_router_command(CLI::App& app);
