@@ -23,8 +23,22 @@ std::string dora_status(const std::string& status) {
     return word;
 }
 
+struct Column {
+    const char* name;
+    bool right;  // numbers are right-aligned
+};
+
+std::vector<Column> columns(bool with_rates, bool with_dataflow) {
+    std::vector<Column> out = {{"NODE", false},   {"MACHINE", false}, {"PID", true},
+                               {"STATUS", false}, {"RESTARTS", true}, {"CPU%", true},
+                               {"RSS", true},     {"DROPPED", true}};
+    if (with_rates) out.push_back({"MSG/S", true});
+    if (with_dataflow) out.push_back({"DATAFLOW", false});
+    return out;
+}
+
 // The cells of one row, in column order.
-std::vector<std::string> cells(const NodeRow& row, bool with_dataflow) {
+std::vector<std::string> cells(const NodeRow& row, const Rates* rates, bool with_dataflow) {
     const auto& n = row.node;
     std::vector<std::string> out = {
         n.node_id,
@@ -36,16 +50,21 @@ std::vector<std::string> cells(const NodeRow& row, bool with_dataflow) {
         n.measured ? memory_text(n.rss_bytes) : "-",
         std::to_string(n.dropped),
     };
+    if (rates != nullptr) {
+        auto rate = rates->find(rate_key(row));
+        out.push_back(rate == rates->end() ? "-" : fmt::format("{:.1f}", rate->second));
+    }
     if (with_dataflow) {
         out.push_back(row.dataflow_name.empty() ? row.dataflow_id : row.dataflow_name);
     }
     return out;
 }
 
-constexpr std::array<const char*, 9> kHeader = {"NODE", "MACHINE", "PID",     "STATUS",  "RESTARTS",
-                                                "CPU%", "RSS",     "DROPPED", "DATAFLOW"};
-// Numbers are right-aligned.
-constexpr std::array<bool, 9> kRight = {false, false, true, false, true, true, true, true, false};
+uint64_t received_sum(const message::NodeStats& node) {
+    uint64_t sum = 0;
+    for (const auto& input : node.inputs) sum += input.received;
+    return sum;
+}
 
 }  // namespace
 
@@ -115,23 +134,47 @@ std::string memory_text(uint64_t bytes) {
     return fmt::format("{:.1f} GiB", value / (1 << 30));
 }
 
-std::vector<std::string> table_lines(const std::vector<NodeRow>& rows, bool with_dataflow) {
-    const size_t columns = with_dataflow ? kHeader.size() : kHeader.size() - 1;
-    std::vector<std::vector<std::string>> grid;
-    grid.emplace_back(kHeader.begin(), kHeader.begin() + static_cast<ptrdiff_t>(columns));
-    for (const auto& row : rows) {
-        grid.push_back(cells(row, with_dataflow));
+std::string rate_key(const NodeRow& row) { return row.dataflow_id + "/" + row.node.node_id; }
+
+Rates input_rates(const std::vector<NodeRow>& before, const std::vector<NodeRow>& now) {
+    std::map<std::string, const message::NodeStats*> earlier;
+    for (const auto& row : before) earlier[rate_key(row)] = &row.node;
+    Rates rates;
+    for (const auto& row : now) {
+        auto then = earlier.find(rate_key(row));
+        if (then == earlier.end() || row.node.sampled_ns <= then->second->sampled_ns) {
+            continue;
+        }
+        const uint64_t was = received_sum(*then->second);
+        const uint64_t is = received_sum(row.node);
+        if (is < was) {
+            continue;
+        }
+        const double seconds =
+            static_cast<double>(row.node.sampled_ns - then->second->sampled_ns) / 1e9;
+        rates[rate_key(row)] = static_cast<double>(is - was) / seconds;
     }
-    std::vector<size_t> width(columns, 0);
+    return rates;
+}
+
+std::vector<std::string> table_lines(const std::vector<NodeRow>& rows, bool with_dataflow,
+                                     const Rates* rates) {
+    const auto header = columns(rates != nullptr, with_dataflow);
+    std::vector<std::vector<std::string>> grid(1);
+    for (const auto& column : header) grid[0].push_back(column.name);
+    for (const auto& row : rows) {
+        grid.push_back(cells(row, rates, with_dataflow));
+    }
+    std::vector<size_t> width(header.size(), 0);
     for (const auto& line : grid) {
-        for (size_t c = 0; c < columns; ++c) width[c] = std::max(width[c], line[c].size());
+        for (size_t c = 0; c < header.size(); ++c) width[c] = std::max(width[c], line[c].size());
     }
     std::vector<std::string> out;
     for (const auto& line : grid) {
         std::string text;
-        for (size_t c = 0; c < columns; ++c) {
-            const bool last = c + 1 == columns;
-            if (kRight[c]) {
+        for (size_t c = 0; c < header.size(); ++c) {
+            const bool last = c + 1 == header.size();
+            if (header[c].right) {
                 text += fmt::format("{:>{}}", line[c], width[c]);
             } else {
                 text += last ? line[c] : fmt::format("{:<{}}", line[c], width[c]);

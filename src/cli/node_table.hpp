@@ -1,6 +1,7 @@
 // What `dora node list` and `dora top` show of the coordinator's NodeStatsReply
 // (message/node_stats.hpp): one row per node, sorted by a key, as a text table or as one JSON
-// object per node, and the notes about machines that did not answer.
+// object per node, the input rates between two snapshots, and the notes about machines that did
+// not answer.
 //
 // JSON objects carry dora 1.x's `dora node list --format json` fields, as dora formats them
 // (strings: node, status, pid, cpu, memory, restarts, and dataflow unless one was named), plus
@@ -12,6 +13,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -39,10 +41,20 @@ void sort_rows(std::vector<NodeRow>& rows, SortKey key, bool descending);
 // "812 KiB", "12.3 MiB", "1.2 GiB"
 [[nodiscard]] std::string memory_text(uint64_t bytes);
 
-// The table with a header line (NODE MACHINE PID STATUS RESTARTS CPU% RSS DROPPED, DATAFLOW
-// when `with_dataflow`), one line per row, each line ending in '\n'.
+// Messages per second that entered each node's input queues between two snapshots, by
+// rate_key(): the growth of the sum of its inputs' `received` over the growth of its
+// `sampled_ns` (both counted by its own machine). Nodes not in both snapshots, sampled at the
+// same instant, or whose counts went back (queues made anew) have none.
+using Rates = std::map<std::string, double>;
+[[nodiscard]] Rates input_rates(const std::vector<NodeRow>& before,
+                                const std::vector<NodeRow>& now);
+[[nodiscard]] std::string rate_key(const NodeRow& row);  // "<dataflow id>/<node id>"
+
+// The table with a header line (NODE MACHINE PID STATUS RESTARTS CPU% RSS DROPPED, then MSG/S
+// when `rates` are given, DATAFLOW when `with_dataflow`), one line per row, each ending in '\n'.
 [[nodiscard]] std::vector<std::string> table_lines(const std::vector<NodeRow>& rows,
-                                                   bool with_dataflow);
+                                                   bool with_dataflow,
+                                                   const Rates* rates = nullptr);
 
 [[nodiscard]] nlohmann::json json_of(const NodeRow& row, bool with_dataflow);
 

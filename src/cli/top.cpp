@@ -1,8 +1,10 @@
 // `dora top [DATAFLOW]` and its dora 1.x spelling `dora inspect top`: the `dora node list` table
 // of every running dataflow (or one), refreshed every --refresh-interval seconds (1 by default)
 // in the terminal's alternate screen, sorted by a key (c CPU, m memory, n name, d drops; the same
-// key again reverses), q to quit. Plain ANSI: alternate screen, cursor home, clear to the end;
-// the terminal is restored on q, on an error, and on SIGINT/SIGTERM/SIGHUP.
+// key again reverses), q to quit. Besides the `node list` columns it shows MSG/S: the messages
+// per second that entered each node's inputs since the previous refresh. Plain ANSI: alternate
+// screen, cursor home, clear to the end; the terminal is restored on q, on an error, and on
+// SIGINT/SIGTERM/SIGHUP.
 //
 // Without a terminal it refuses and names what works there: `dora node list`, `--once` (one JSON
 // snapshot, as dora 1.x's `dora top --once`) or `--iterations N` (N plain tables, like top -b -n).
@@ -67,6 +69,18 @@ struct View {
     SortKey key = SortKey::kCpu;
     bool descending = true;
     std::string dataflow;
+    std::vector<NodeRow> previous;  // the last snapshot, for the rates
+    Rates rates;                    // messages per second into each node since it
+
+    // A new snapshot arrived: the rates since the previous one.
+    void update(const Result<message::NodeStatsReply>& reply) {
+        if (!reply) {
+            return;
+        }
+        auto rows = rows_of(*reply);
+        rates = input_rates(previous, rows);
+        previous = std::move(rows);
+    }
 
     // c, m, n, d: sort; the key in use again reverses. False for any other key.
     bool press(char c) {
@@ -124,7 +138,8 @@ std::vector<std::string> screen_lines(const Result<message::NodeStatsReply>& rep
         lines.push_back(view.dataflow.empty() ? "(no running dataflows)\n" : "(no nodes)\n");
         return lines;
     }
-    auto table = table_lines(rows, view.dataflow.empty() && reply->dataflows.size() > 1);
+    auto table =
+        table_lines(rows, view.dataflow.empty() && reply->dataflows.size() > 1, &view.rates);
     lines.insert(lines.end(), table.begin(), table.end());
     for (const auto& note : answer_notes(*reply)) {
         lines.push_back("note: " + note + "\n");
@@ -263,6 +278,7 @@ int run_interactive(const TopOptions& options, StatsSource& source) {
     for (;;) {
         const auto due = std::chrono::steady_clock::now() + interval;
         auto reply = source.fetch();
+        view.update(reply);
         TerminalSession::draw(screen_lines(reply, view, options.refresh_seconds));
         if (auto status = wait_for_refresh(terminal, view, due, reply, options.refresh_seconds)) {
             return *status;
@@ -281,6 +297,7 @@ void run_batch(const TopOptions& options, StatsSource& source) {
         if (!reply) {
             throw Exception(reply.error());
         }
+        view.update(reply);
         std::string out = i > 0 ? "\n" : "";
         for (const auto& line : screen_lines(reply, view, options.refresh_seconds)) out += line;
         std::cout << out << std::flush;

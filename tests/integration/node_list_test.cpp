@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 
 #include "testing/cluster.hpp"
@@ -331,6 +332,19 @@ TEST_F(NodeStatsTest, TopDrawsSortsAndRestoresTheTerminalOnQAndOnSigterm) {
             << last_frame(top.output());
         EXPECT_TRUE(contains(top.output(), "\x1b[?1049h"));  // the alternate screen
         EXPECT_TRUE(contains(last_frame(top.output()), "exited (code 3)"));
+        // From the second refresh on, the slow consumer's input rate, the last column (its
+        // producer sends every 2 ms).
+        ASSERT_TRUE(top.wait_for(
+            [](const std::string& out) {
+                const std::string frame = last_frame(out);
+                const size_t row = frame.find("\nslow ");
+                const size_t end = frame.find('\n', row + 1);
+                return contains(frame, "MSG/S") && row != std::string::npos &&
+                       std::regex_search(frame.substr(row, end - row),
+                                         std::regex(R"( [0-9]{2,}\.[0-9]\x1b\[K)"));
+            },
+            10s))
+            << last_frame(top.output());
         top.type("n");  // by name: flaky, idle, quitter, slow, source, spinner
         ASSERT_TRUE(top.wait_for(
             [](const std::string& out) {
