@@ -30,6 +30,9 @@ void add_stop_command(CLI::App& app);
 void add_list_command(CLI::App& app);
 void add_logs_command(CLI::App& app);
 void add_build_command(CLI::App& app);
+// node.cpp: `dora node list`; top.cpp: `dora top` and `dora inspect top`.
+void add_node_command(CLI::App& app);
+void add_top_command(CLI::App& app);
 
 // topic.cpp: `dora topic list|echo|hz|info` (through cli/watch.hpp).
 void add_topic_command(CLI::App& app);

@@ -2,8 +2,8 @@
 // dataflows (running and recently finished) and daemons. JSON is one object per dataflow per
 // line, as dora 1.x prints it (uuid, name, status, nodes), plus the machines of its nodes and the
 // dynamic nodes still waiting to join, and the messages it dropped (`dropped`: the total;
-// `drops`: by place, see message/drops.hpp); dora's
-// cpu and memory fields are not measured yet and left out rather than invented.
+// `drops`: by place, see message/drops.hpp); dora's per-dataflow cpu and memory fields are left
+// out (each node's are in `dora node list`, node.cpp).
 #include <fnmatch.h>
 
 #include <iostream>

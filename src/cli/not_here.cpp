@@ -12,15 +12,11 @@ namespace dora::cli {
 
 void add_not_here_commands(CLI::App& app) {
     static const std::pair<const char*, const char*> kVerbs[] = {
-        {"node",
-         "`dora list` shows each dataflow's nodes; `dora logs <dataflow> <node>` a node's output"},
         {"record", "recording is not implemented yet; `dora zenoh sub` prints what crosses Zenoh"},
         {"replay", "replaying a recording is not implemented yet"},
         {"system", "`dora list` shows the coordinator's daemons (with their labels) and dataflows"},
         {"status", "`dora list` shows the coordinator's daemons (with their labels) and dataflows"},
         {"doctor", "`dora list` shows the coordinator's daemons (with their labels) and dataflows"},
-        {"inspect", "`dora list --format json` shows each dataflow's nodes and drop counts"},
-        {"top", "`dora list --format json` shows each dataflow's nodes and drop counts"},
         {"self", "dora-cpp is installed from source (README): rebuild it to update it"},
         {"runtime",
          "the daemon starts operator nodes itself (`dora-runtime` for shared-library operators, "

@@ -180,8 +180,8 @@ void run_dataflow(const RunOptions& options) {
     result.success = true;
     for (const auto& r : flow->results()) {
         result.success = result.success && r.success;
-        result.results.push_back(message::NodeResultInfo{r.node_id, "", r.success, r.status,
-                                                         r.killed_after_grace, r.stderr_tail});
+        result.results.push_back(message::NodeResultInfo{
+            r.node_id, "", r.success, r.status, r.killed_after_grace, r.stderr_tail, r.exit_code});
     }
     result.drops = flow->drops();
     report_result(result, options.strict || descriptor.strict);  // throws when it failed

@@ -3,7 +3,8 @@
 // descriptor, per-machine nodes, results; finished ones archived), runs the two-phase start
 // (PrepareDataflow to every involved daemon, SpawnDataflow once all are prepared), fans node logs
 // out to attached CLIs and `dora logs --follow`, and relays stop, logs, build, check and destroy
-// requests. The data plane never passes through it.
+// requests, and gathers node statistics from the daemons on demand (`dora node list`, `dora top`:
+// stats.cpp). The data plane never passes through it.
 //
 // Every connection is a message::Channel. Before its hello a connection may send little and has a
 // deadline; after it, each message is decoded once into its direction's variant
@@ -79,6 +80,9 @@ struct CoordinatorOptions {
     std::chrono::milliseconds hello_timeout{10000};
     std::chrono::milliseconds prepare_timeout{60000};
     std::chrono::milliseconds destroy_timeout{30000};
+    // `dora node list` / `dora top`: how long the coordinator waits for each daemon's stats; a
+    // daemon silent for longer is shown as not answering.
+    std::chrono::milliseconds stats_timeout{1000};
     size_t max_archived = 100;
     // The live web view (web_view.hpp) on this host and port (0: any free port); off when unset.
     std::optional<std::pair<std::string, uint16_t>> web;
@@ -173,6 +177,16 @@ class Coordinator : private WebSource {
         uint64_t job = 0;
         std::string machine;
     };
+    // One CLI's CliNodeStats while daemons answer (stats.cpp).
+    struct StatsRequest {
+        ConnectionId cli = 0;
+        std::vector<std::string> dataflows;  // ids
+        SteadyClock::time_point asked{};
+        std::set<std::string> pending;  // machines asked, not answered yet
+        std::map<std::string, message::MachineAnswer> answers;
+        std::map<std::string, std::vector<message::DataflowNodeStats>> replies;  // by machine
+        Timer deadline;
+    };
 
     Coordinator(EventLoop& loop, CoordinatorOptions options);
     [[nodiscard]] Result<> start_listening();
@@ -230,6 +244,7 @@ class Coordinator : private WebSource {
     void handle(const std::string& machine, message::DaemonBuildOutput& m);
     void handle(const std::string& machine, const message::DaemonBuildResult& m);
     void handle(const std::string& machine, const message::ErrorMessage& m);
+    void handle(const std::string& machine, message::DaemonStats& m);
 
     // What each CLI request does (dataflows.cpp, recovery.cpp and requests.cpp).
     void on_cli_message(Peer& peer, message::CliRequest request);
@@ -242,6 +257,16 @@ class Coordinator : private WebSource {
     void handle(Peer& cli, const message::CliDestroy& m);
     void handle(Peer& cli, const message::CliAttach& m);
     void handle(Peer& cli, const message::CliDescribe& m);
+    void handle(Peer& cli, const message::CliNodeStats& m);
+
+    // Node stats (stats.cpp): the dataflows a CliNodeStats names, the reply once every asked
+    // daemon answered (or the deadline passed), and one dataflow's part of it.
+    [[nodiscard]] Result<std::vector<const Dataflow*>> select_for_stats(
+        const std::string& dataflow) const;
+    void finish_stats(uint64_t request);
+    void stats_daemon_gone(const std::string& machine);
+    [[nodiscard]] message::DataflowStats stats_of(const Dataflow& dataflow,
+                                                  const StatsRequest* request) const;
 
     void stop_dataflow(Dataflow& dataflow, int64_t grace_ms);
     void fail_start(Dataflow& dataflow, const std::string& error);
@@ -286,6 +311,7 @@ class Coordinator : private WebSource {
     std::map<uint64_t, LogRequest> log_requests_;
     std::map<uint64_t, BuildRequest> build_requests_;
     std::map<uint64_t, BuildJob> build_jobs_;
+    std::map<uint64_t, StatsRequest> stats_requests_;
     // After a restart: CLIs re-attaching to a dataflow no daemon has reported yet (one per CLI),
     // and results daemons sent again for dataflows not adopted yet (dataflow -> machine ->
     // result, nullopt until it arrives; the oldest ids are forgotten beyond kMaxEarlyFinishes).

@@ -538,6 +538,130 @@ TEST_F(Fixture, LogsAskTheDaemonThatRanTheNodeAndFollowStreams) {
     EXPECT_TRUE(c->next_of(msg::DataflowResult::kType));
 }
 
+// --- node stats (`dora node list`, `dora top`) ---
+
+msg::NodeStats running_node(const std::string& id, int64_t pid) {
+    msg::NodeStats node;
+    node.node_id = id;
+    node.status = msg::kNodeRunning;
+    node.pid = pid;
+    node.measured = true;
+    node.cpu_percent = 12.5;
+    return node;
+}
+
+// A two-machine dataflow running, a CLI that asked for its node stats, and the request both
+// daemons got; edge1 answered with its sensor running.
+struct StatsAsked {
+    std::unique_ptr<FakePeer> edge, cloud, starter, cli;
+    std::string id;
+    uint64_t request_id = 0;
+};
+
+StatsAsked ask_node_stats(Fixture& f, const std::string& dataflow) {
+    StatsAsked s{f.daemon("edge1"), f.daemon("cloud"), f.cli(), nullptr, "", 0};
+    s.id = spawn_two_machine_flow(*s.starter, *s.edge, *s.cloud);
+    EXPECT_FALSE(s.id.empty());
+    s.cli = f.cli();
+    s.cli->send(msg::make(msg::CliNodeStats{dataflow == "<id>" ? s.id : dataflow}));
+    auto read = s.edge->next_of(msg::ReadStats::kType);
+    EXPECT_TRUE(read);
+    EXPECT_TRUE(s.cloud->next_of(msg::ReadStats::kType));
+    if (read) {
+        EXPECT_EQ((*read)["dataflow_ids"], json::array({s.id}));
+        s.request_id = (*read)["request_id"];
+    }
+    msg::DaemonStats answer;
+    answer.request_id = s.request_id;
+    answer.dataflows.push_back({s.id, {running_node("sensor", 4321)}});
+    s.edge->send(msg::make(answer));
+    return s;
+}
+
+msg::NodeStatsReply node_stats_reply(FakePeer& c, std::chrono::milliseconds timeout = 3000ms) {
+    auto reply = c.next_of(msg::NodeStatsReply::kType, timeout);
+    EXPECT_TRUE(reply);
+    return reply ? *msg::parse_as<msg::NodeStatsReply>(*reply) : msg::NodeStatsReply{};
+}
+
+TEST_F(Fixture, NodeStatsAskEveryMachineAndShowTheSilentOnesNodesAsNotAnswering) {
+    make({}, [](CoordinatorOptions& o) { o.stats_timeout = 300ms; });
+    const auto asked_at = std::chrono::steady_clock::now();
+    auto s = ask_node_stats(*this, "");  // cloud never answers
+
+    auto reply = node_stats_reply(*s.cli);
+    EXPECT_GE(std::chrono::steady_clock::now() - asked_at, 300ms) << "did not wait for cloud";
+    ASSERT_EQ(reply.dataflows.size(), 1u);
+    const auto& flow = reply.dataflows[0];
+    EXPECT_EQ(flow.id, s.id);
+    EXPECT_EQ(flow.status, "running");
+    ASSERT_EQ(flow.nodes.size(), 2u);
+    std::map<std::string, msg::NodeStats> by_id;
+    for (const auto& n : flow.nodes) by_id[n.node_id] = n;
+    EXPECT_EQ(by_id["sensor"].pid, 4321);
+    EXPECT_EQ(by_id["sensor"].machine_id, "edge1");
+    EXPECT_EQ(by_id["aggregator"].status, msg::kNodeNoAnswer);
+    EXPECT_EQ(by_id["aggregator"].machine_id, "cloud");
+    std::map<std::string, msg::MachineAnswer> answers;
+    for (const auto& a : flow.machines) answers[a.machine_id] = a;
+    EXPECT_EQ(answers["edge1"].state, msg::kAnswered);
+    EXPECT_GT(answers["edge1"].answer_us, 0);
+    EXPECT_EQ(answers["cloud"].state, msg::kNoAnswer);
+
+    // Its late answer changes nothing and breaks nothing.
+    msg::DaemonStats late;
+    late.request_id = s.request_id;
+    s.cloud->send(msg::make(late));
+    s.cli->send(msg::make(msg::CliList{}));
+    EXPECT_TRUE(s.cli->next_of(msg::DataflowList::kType));
+}
+
+TEST_F(Fixture, NodeStatsReplyAtOnceWhenTheLastSilentDaemonDisconnects) {
+    make({}, [](CoordinatorOptions& o) { o.stats_timeout = 30s; });
+    auto s = ask_node_stats(*this, "<id>");
+    s.cloud.reset();  // its daemon goes away
+    auto reply = node_stats_reply(*s.cli, 5000ms);
+    ASSERT_EQ(reply.dataflows.size(), 1u);
+    for (const auto& n : reply.dataflows[0].nodes) {
+        EXPECT_EQ(n.status, n.node_id == "sensor" ? msg::kNodeRunning : msg::kNodeLost)
+            << n.node_id;
+    }
+}
+
+TEST_F(Fixture, NodeStatsOfAFinishedDataflowComeFromItsResultsAndUnknownNamesAreErrors) {
+    auto edge = daemon("edge1");
+    auto cloud = daemon("cloud");
+    auto starter = cli();
+    std::string id = spawn_two_machine_flow(*starter, *edge, *cloud);
+    ASSERT_FALSE(id.empty());
+    msg::NodeResultInfo sensor{"sensor", "edge1", false, "exited with status 3", false, {}, 3};
+    msg::NodeResultInfo aggregator{"aggregator", "cloud", true, "exited with status 0",
+                                   false,        {},      0};
+    edge->send(msg::make(msg::DataflowFinishedOnMachine{id, {sensor}, {}}));
+    cloud->send(msg::make(msg::DataflowFinishedOnMachine{id, {aggregator}, {}}));
+    ASSERT_TRUE(starter->next_of(msg::DataflowResult::kType));
+
+    auto c = cli();
+    c->send(msg::make(msg::CliNodeStats{id}));
+    auto reply = node_stats_reply(*c);
+    ASSERT_EQ(reply.dataflows.size(), 1u);
+    EXPECT_EQ(reply.dataflows[0].status, "failed");
+    for (const auto& n : reply.dataflows[0].nodes) {
+        EXPECT_EQ(n.status, msg::kNodeExited);
+        EXPECT_EQ(n.exit_code, n.node_id == "sensor" ? 3 : 0);
+    }
+    EXPECT_FALSE(edge->next_of(msg::ReadStats::kType, 300ms))
+        << "a finished dataflow's daemons are not asked";
+
+    c->send(msg::make(msg::CliNodeStats{"nope"}));
+    auto error = c->next_of(msg::ErrorMessage::kType);
+    ASSERT_TRUE(error);
+    EXPECT_NE((*error)["message"].get<std::string>().find("no dataflow with id or name `nope`"),
+              std::string::npos);
+    c->send(msg::make(msg::CliNodeStats{""}));  // none running: an empty answer
+    EXPECT_TRUE(node_stats_reply(*c).dataflows.empty());
+}
+
 TEST_F(Fixture, BuildIsRelayedToTheDaemonsWithBuildCommands) {
     auto edge = daemon("edge1");
     auto cloud = daemon("cloud");

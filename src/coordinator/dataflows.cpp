@@ -442,6 +442,7 @@ void Coordinator::forget_cli(ConnectionId cli) {
         }
     }
     std::erase_if(log_requests_, [cli](const auto& entry) { return entry.second.cli == cli; });
+    std::erase_if(stats_requests_, [cli](const auto& entry) { return entry.second.cli == cli; });
     pending_attach_.erase(cli);
     for (auto& [job_id, job] : build_jobs_) {
         if (job.cli == cli) {

@@ -314,6 +314,7 @@ void Coordinator::build_request_done(uint64_t request, bool success, const std::
 }
 
 void Coordinator::fail_requests_to(const std::string& machine) {
+    stats_daemon_gone(machine);
     for (auto it = log_requests_.begin(); it != log_requests_.end();) {
         if (it->second.machine == machine) {
             send_to(it->second.cli,

@@ -585,7 +585,7 @@ void Daemon::finished(const std::string& dataflow_id) {
     for (const auto& r : flow.local->results()) {
         done.results.push_back(message::NodeResultInfo{r.node_id, options_.machine_id, r.success,
                                                        r.status, r.killed_after_grace,
-                                                       r.stderr_tail});
+                                                       r.stderr_tail, r.exit_code});
     }
     const bool reported = link_->connected();
     if (!reported) {

@@ -1,6 +1,7 @@
 // `dora daemon`: one per machine. Registers with the coordinator under a machine id, prepares
 // and spawns its machine's part of each dataflow (LocalDataflow, two-phase), streams node output
-// to the coordinator, reports results, serves `dora logs` and `dora build`, and keeps its nodes
+// to the coordinator, reports results, serves `dora logs`, `dora build` and node statistics
+// (`dora node list`, `dora top`: sampled only when asked, daemon_stats.cpp), and keeps its nodes
 // running while the coordinator is away (reconnecting forever, re-announcing what it runs).
 //
 // Nothing here blocks the loop: builds run as watched child processes (BuildRunner), node
@@ -22,6 +23,7 @@
 #include "daemon/build_runner.hpp"
 #include "daemon/coordinator_link.hpp"
 #include "daemon/local_dataflow.hpp"
+#include "daemon/proc_stats.hpp"
 #include "daemon/zenoh_bridge.hpp"
 #include "message/channel.hpp"
 #include "message/daemon_to_coordinator.hpp"
@@ -84,6 +86,7 @@ class Daemon {
         Phase phase = Phase::kPreparing;
         Timer routing_poll;                // while kPreparing: waits for remote subscribers
         uint64_t reported_drop_total = 0;  // what the last DataflowDrops said, in all
+        CpuMeter cpu;                      // its nodes' CPU % windows (ReadStats)
     };
 
     Daemon(EventLoop& loop, DaemonOptions options);
@@ -114,6 +117,9 @@ class Daemon {
     void handle(const message::CoordinatorHeartbeat& m);
     void handle(const message::RemoteNodesLost& m);
     void handle(const message::ErrorMessage& m);
+    // daemon_stats.cpp: `dora node list`, `dora top`.
+    void handle(const message::ReadStats& m);
+    [[nodiscard]] std::vector<message::NodeStats> stats_of(Dataflow& flow, uint64_t now_ns) const;
     // Replies "prepared" once remote consumers have subscribed to our outputs, or at `deadline`.
     void await_routing(const std::string& id, SteadyClock::time_point deadline);
     void drop(const std::string& id);

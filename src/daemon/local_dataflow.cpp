@@ -657,6 +657,7 @@ void LocalDataflow::on_exit(NodeState& node, int status) {
     NodeResult result;
     result.node_id = node.id;
     result.status = describe_wait_status(status);
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     result.success = success;
     result.killed_after_grace = node.killed_after_grace;
     result.stderr_tail.assign(node.stderr_tail.begin(), node.stderr_tail.end());
@@ -746,6 +747,7 @@ void LocalDataflow::restart(NodeState& node) {
         if (stopping_) {
             NodeResult result = last_result(describe_wait_status(n->last_status));
             result.success = WIFEXITED(n->last_status) && WEXITSTATUS(n->last_status) == 0;
+            result.exit_code = WIFEXITED(n->last_status) ? WEXITSTATUS(n->last_status) : -1;
             finish_node(*n, std::move(result));
             return;
         }

@@ -33,10 +33,12 @@
 #include "daemon/dataflow_plan.hpp"
 #include "daemon/input_timeouts.hpp"
 #include "daemon/log_file.hpp"
+#include "daemon/proc_stats.hpp"
 #include "daemon/watched_process.hpp"
 #include "message/drops.hpp"
 #include "message/node_config.hpp"
 #include "message/node_config_file.hpp"
+#include "message/node_stats.hpp"
 #include "shm/pool.hpp"
 #include "shm/region.hpp"
 
@@ -51,6 +53,7 @@ struct NodeResult {
     std::string status;  // "exited with status 0", "was killed by signal 9 (SIGKILL)"
     bool killed_after_grace = false;
     std::vector<std::string> stderr_tail;
+    int exit_code = -1;  // its exit status when its process exited normally, else -1
 };
 
 struct LocalDataflowOptions {
@@ -127,6 +130,11 @@ class LocalDataflow {
     // Every drop counted here so far: the input queues (place input_queue) and the queues to
     // other machines (egress); nonzero counts only.
     [[nodiscard]] std::vector<message::DropCount> drops() const;
+    // What each node of this machine is doing now (message/node_stats.hpp): its state, its
+    // process's use from /proc (CPU % through `cpu`), its queues' counts
+    // (local_dataflow_stats.cpp). `now_ns` is CLOCK_BOOTTIME. Drops at ingress and on the link are
+    // the ZenohBridge's to add.
+    [[nodiscard]] std::vector<message::NodeStats> stats(CpuMeter& cpu, uint64_t now_ns) const;
 
     // A node's lifecycle on this machine. The allowed transitions are in one place
     // (LocalDataflow::set_phase):
@@ -188,6 +196,8 @@ class LocalDataflow {
     void check_finished();
     void note(const std::string& node, std::string_view text);
     [[nodiscard]] message::NodeConfig config_for(const NodeState& node) const;
+    [[nodiscard]] message::NodeStats stats_of(const NodeState& node, CpuMeter& cpu,
+                                              uint64_t now_ns) const;
     void watch_for_ready();
 
     EventLoop& loop_;

@@ -97,8 +97,17 @@ struct CliDescribe {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CliDescribe, dataflow)
 
+// `dora node list [DATAFLOW]`, `dora top`: what every node of the dataflow is doing
+// (node_stats.hpp); `dataflow` is a uuid or a name, "" = every running dataflow. Answered with
+// NodeStatsReply.
+struct CliNodeStats {
+    std::string dataflow;
+    static constexpr const char* kType = "cli.node_stats";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CliNodeStats, dataflow)
+
 // Everything a CLI may send after the hello.
 using CliRequest = std::variant<CliStart, CliStop, CliList, CliLogs, CliCheck, CliBuild, CliDestroy,
-                                CliAttach, CliDescribe>;
+                                CliAttach, CliDescribe, CliNodeStats>;
 
 }  // namespace dora::message

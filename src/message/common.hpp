@@ -11,6 +11,7 @@
 
 #include "message/control.hpp"
 #include "message/drops.hpp"
+#include "message/node_stats.hpp"
 
 namespace dora::message {
 
@@ -22,9 +23,10 @@ struct NodeResultInfo {
     std::string status;  // "exited with status 0", "was killed by signal 9 (SIGKILL)"
     bool killed_after_grace = false;
     std::vector<std::string> stderr_tail;
+    int exit_code = -1;  // its exit status when it exited normally, else -1
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NodeResultInfo, node_id, machine_id, success,
-                                                status, killed_after_grace, stderr_tail)
+                                                status, killed_after_grace, stderr_tail, exit_code)
 
 // One line a node (or the runtime, stream "dora") wrote.
 struct LogLine {

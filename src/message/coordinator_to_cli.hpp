@@ -99,9 +99,17 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DataflowDescription, dataflow_id
                                                 descriptor_yaml, descriptor_path, network_id,
                                                 nodes_per_machine, daemons)
 
+// Reply to CliNodeStats: each selected dataflow's nodes and edges (node_stats.hpp), oldest first.
+struct NodeStatsReply {
+    std::vector<DataflowStats> dataflows;
+    static constexpr const char* kType = "coordinator.node_stats";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NodeStatsReply, dataflows)
+
 // Everything a coordinator sends a CLI after the hello.
 using CoordinatorToCli =
     std::variant<StartTriggered, LogEvent, DataflowResult, DataflowList, LogsReply, BuildOutput,
-                 BuildResult, Done, ErrorMessage, Attached, DataflowDescription>;
+                 BuildResult, Done, ErrorMessage, Attached, DataflowDescription,
+                 NodeStatsReply>;
 
 }  // namespace dora::message

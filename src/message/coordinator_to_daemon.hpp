@@ -93,9 +93,17 @@ inline void to_json(nlohmann::json& j, const CoordinatorHeartbeat&) {
 }
 inline void from_json(const nlohmann::json&, CoordinatorHeartbeat&) {}
 
+// Sample this machine's nodes of these dataflows now; reply DaemonStats (node_stats.hpp).
+struct ReadStats {
+    uint64_t request_id = 0;
+    std::vector<std::string> dataflow_ids;
+    static constexpr const char* kType = "coordinator.read_stats";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ReadStats, request_id, dataflow_ids)
+
 // Everything a coordinator sends a daemon after the hello.
 using CoordinatorToDaemon =
     std::variant<Peers, PrepareDataflow, SpawnDataflow, StopDataflow, ReadLogs, BuildNodes,
-                 DestroyDaemon, CoordinatorHeartbeat, RemoteNodesLost, ErrorMessage>;
+                 DestroyDaemon, CoordinatorHeartbeat, RemoteNodesLost, ErrorMessage, ReadStats>;
 
 }  // namespace dora::message

@@ -118,11 +118,21 @@ struct DaemonBuildResult {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DaemonBuildResult, request_id, success, message)
 
+// Reply to ReadStats: this machine's nodes of each asked dataflow it still runs (a dataflow it
+// does not know is left out); `sample_us`: how long sampling took.
+struct DaemonStats {
+    uint64_t request_id = 0;
+    std::vector<DataflowNodeStats> dataflows;
+    int64_t sample_us = 0;
+    static constexpr const char* kType = "daemon.stats";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DaemonStats, request_id, dataflows, sample_us)
+
 // Everything a daemon sends its coordinator after the hello.
 using DaemonToCoordinator =
     std::variant<DaemonRegister, DataflowRunning, DaemonHeartbeat, DataflowPrepared,
                  DataflowSpawned, DaemonLog, DynamicNodeStatus, DataflowFinishedOnMachine,
-                 DataflowDrops, DaemonLogsReply, DaemonBuildOutput, DaemonBuildResult,
-                 ErrorMessage>;
+                 DataflowDrops, DaemonLogsReply, DaemonBuildOutput, DaemonBuildResult, ErrorMessage,
+                 DaemonStats>;
 
 }  // namespace dora::message

@@ -130,6 +130,12 @@ class Ring {
     [[nodiscard]] uint64_t pushed() const {
         return header_->pushed.load(std::memory_order_relaxed);
     }
+    // Entries waiting now: a snapshot for statistics (either side may move meanwhile).
+    [[nodiscard]] uint64_t queued() const {
+        const uint64_t head = header_->head.load(std::memory_order_acquire);
+        const uint64_t tail = header_->tail.load(std::memory_order_acquire);
+        return tail > head ? tail - head : 0;
+    }
     [[nodiscard]] bool closed() const {
         return header_->closed.load(std::memory_order_acquire) != 0;
     }

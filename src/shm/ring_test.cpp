@@ -56,6 +56,20 @@ TEST(Ring, FullRingDropsOldestAndCountsIt) {
     EXPECT_EQ(r.ring.pop()->segment, 3u);
 }
 
+TEST(Ring, CountsWhatWasPushedAndWhatIsQueued) {
+    LocalRing r(2);
+    EXPECT_EQ(r.ring.queued(), 0u);
+    for (uint32_t i = 0; i < 5; ++i) {
+        (void)r.ring.push(sample(i));
+    }
+    EXPECT_EQ(r.ring.pushed(), 5u);  // dropped ones included
+    EXPECT_EQ(r.ring.dropped(), 3u);
+    EXPECT_EQ(r.ring.queued(), 2u);
+    (void)r.ring.pop();
+    EXPECT_EQ(r.ring.queued(), 1u);
+    EXPECT_EQ(r.ring.pushed(), 5u);
+}
+
 TEST(Ring, GoneConsumerGetsNothingAndEntryComesBack) {
     LocalRing r(2);
     r.ring.mark_consumer_gone();
