@@ -1,4 +1,6 @@
 # The test venv: a Python virtual environment with the pinned test-only packages of
+# (and, made by the same target, the pinned npm packages of tests/web/package.json in
+# ${CMAKE_BINARY_DIR}/npm: playwright-core for the web view's browser test)
 # tests/requirements.txt (pyarrow, numpy, eclipse-zenoh, mcap, pytest), for tests that check
 # dora against them. Nothing at run time needs these packages, and a plain build never touches the
 # network: the venv is made only by the `test_venv` target (scripts/test.sh builds it), with the
@@ -22,12 +24,16 @@ set(DORA_TEST_VENV ${CMAKE_BINARY_DIR}/venv CACHE PATH
     "The test venv (test-only Python packages of tests/requirements.txt)")
 set(DORA_TEST_VENV_PYTHON ${DORA_TEST_VENV}/bin/python)
 set(DORA_TEST_REQUIREMENTS ${PROJECT_SOURCE_DIR}/tests/requirements.txt)
+# The test-only npm packages (tests/web/package.json: playwright-core for the browser test).
+set(DORA_TEST_NPM ${CMAKE_BINARY_DIR}/npm CACHE PATH "The test-only npm packages")
 
 if(dora_venv_base_python)
     add_custom_target(test_venv
         COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/make_test_venv.sh ${dora_venv_base_python}
             ${DORA_TEST_VENV} ${DORA_TEST_REQUIREMENTS}
-        COMMENT "Test venv ${DORA_TEST_VENV} from tests/requirements.txt"
+        COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/make_test_npm.sh ${DORA_TEST_NPM}
+            ${PROJECT_SOURCE_DIR}/tests/web/package.json
+        COMMENT "Test venv ${DORA_TEST_VENV} from tests/requirements.txt, npm packages in ${DORA_TEST_NPM}"
         USES_TERMINAL VERBATIM)
 else()
     add_custom_target(test_venv

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package dora-cpp needs (as root, on Debian 12), then configures and
 # builds the project. Safe to run again: packages already present are not reinstalled.
-#   scripts/setup.sh [preset]     preset: dev (default, with tests) or release
+#   scripts/setup.sh [preset]     preset: dev (default, with tests and their packages) or release
 #   scripts/setup.sh --packages-only   only the packages (scripts/fuzz.sh, which builds `fuzz`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,9 +13,16 @@ PACKAGES=(
     python3 python3-dev python3-venv pybind11-dev python3-pytest
     cyclonedds-tools iproute2 procps curl ca-certificates
 )
+# Test-only: the headless browser of the web view's test (driven by playwright-core from npm,
+# installed with the test venv), and Node.js with npm to run it unless an npm is there already.
+# The demo (release) needs neither.
+TEST_PACKAGES=(chromium)
+command -v npm >/dev/null 2>&1 || TEST_PACKAGES+=(nodejs npm)
 
+wanted=("${PACKAGES[@]}")
+[[ ${1:-dev} == dev ]] && wanted+=("${TEST_PACKAGES[@]}")
 missing=()
-for p in "${PACKAGES[@]}"; do
+for p in "${wanted[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
         missing+=("$p")
     fi

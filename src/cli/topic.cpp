@@ -78,6 +78,17 @@ std::string hex_preview(std::span<const std::byte> data, size_t max) {
 std::string value_text(const Arrival& a, bool compact) {
     const auto& info = a.metadata->type_info;
     const std::string type = message::arrow_type_name(info);
+    if (auto text = message::message_text(info, a.data)) {
+        // Text (a string, or bytes that are UTF-8): JSON pretty (or compact), else as it is.
+        const auto first = text->find_first_not_of(" \t\r\n");
+        if (first != std::string::npos && ((*text)[first] == '{' || (*text)[first] == '[')) {
+            json parsed = json::parse(*text, nullptr, false);
+            if (!parsed.is_discarded()) {
+                return compact ? parsed.dump() : parsed.dump(2);
+            }
+        }
+        return *text;
+    }
     if (info.format == "C" && !info.dictionary && info.null_count == 0 &&
         message::check_layout(info, a.data.size())) {
         // Raw bytes (what send_output of a bytes value gives): a hex preview.
@@ -91,17 +102,6 @@ std::string value_text(const Arrival& a, bool compact) {
         return fmt::format("<{} that cannot be read: {}>", type, rendered.error().message());
     }
     const json& v = rendered->value;
-    if ((info.format == "u" || info.format == "U") && info.length == 1 && v[0].is_string()) {
-        const std::string& text = v[0].get_ref<const std::string&>();
-        const auto first = text.find_first_not_of(" \t\r\n");
-        if (first != std::string::npos && (text[first] == '{' || text[first] == '[')) {
-            json parsed = json::parse(text, nullptr, false);
-            if (!parsed.is_discarded()) {
-                return compact ? parsed.dump() : parsed.dump(2);
-            }
-        }
-        return text;
-    }
     return fmt::format("{}[{}] {}", type, info.length, v.dump());
 }
 
@@ -133,6 +133,9 @@ json value_json(const WatchedDataflow& d, const Arrival& a, bool with_metadata) 
         }
     } else {
         j["error"] = rendered.error().message();
+    }
+    if (auto text = message::message_text(info, a.data)) {
+        j["text"] = *text;  // a string, or bytes that are UTF-8 text
     }
     if (with_metadata) {
         j["metadata"] = message::parameters_to_json(a.metadata->parameters);

@@ -180,7 +180,8 @@ class Coordinator : private WebSource {
     // One CLI's CliNodeStats while daemons answer (stats.cpp).
     struct StatsRequest {
         ConnectionId cli = 0;
-        std::vector<std::string> dataflows;  // ids
+        std::function<void(message::NodeStatsReply)> done;  // instead of a CLI (the web view)
+        std::vector<std::string> dataflows;                 // ids
         SteadyClock::time_point asked{};
         std::set<std::string> pending;  // machines asked, not answered yet
         std::map<std::string, message::MachineAnswer> answers;
@@ -264,6 +265,9 @@ class Coordinator : private WebSource {
     [[nodiscard]] Result<std::vector<const Dataflow*>> select_for_stats(
         const std::string& dataflow) const;
     void finish_stats(uint64_t request);
+    // Asks the daemons of `selected` for stats; the reply goes to `cli`, or to `done` when set.
+    void request_stats(const std::vector<const Dataflow*>& selected, ConnectionId cli,
+                       std::function<void(message::NodeStatsReply)> done);
     void stats_daemon_gone(const std::string& machine);
     [[nodiscard]] message::DataflowStats stats_of(const Dataflow& dataflow,
                                                   const StatsRequest* request) const;

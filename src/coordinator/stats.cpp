@@ -73,12 +73,18 @@ void Coordinator::handle(Peer& cli, const message::CliNodeStats& m) {
         cli.channel->send(message::make(message::ErrorMessage{selected.error().message()}));
         return;
     }
+    request_stats(*selected, cli.id, nullptr);
+}
+
+void Coordinator::request_stats(const std::vector<const Dataflow*>& selected, ConnectionId cli,
+                                std::function<void(message::NodeStatsReply)> done) {
     const uint64_t id = next_request_++;
     StatsRequest& request = stats_requests_[id];
-    request.cli = cli.id;
+    request.cli = cli;
+    request.done = std::move(done);
     request.asked = loop_.now();
     std::map<std::string, std::vector<std::string>> per_machine;
-    for (const Dataflow* dataflow : *selected) {
+    for (const Dataflow* dataflow : selected) {
         request.dataflows.push_back(dataflow->id);
         if (!dataflow->active()) {
             continue;  // answered from its results
@@ -144,6 +150,10 @@ void Coordinator::finish_stats(uint64_t id) {
         if (auto d = dataflows_.find(dataflow_id); d != dataflows_.end()) {
             reply.dataflows.push_back(stats_of(d->second, &request));
         }
+    }
+    if (request.done) {
+        request.done(std::move(reply));
+        return;
     }
     send_to(request.cli, message::make(reply));
 }

@@ -85,12 +85,10 @@ std::string value_event(const zenoh::Put& put) {
     }
     j["value"] = rendered->value;
     j["truncated"] = rendered->truncated;
-    if ((info.format == "u" || info.format == "U") && info.length == 1 &&
-        rendered->value[0].is_string()) {
-        const std::string& s = rendered->value[0].get_ref<const std::string&>();
-        j["text"] = s;
-        json parsed = json::parse(s, nullptr, false);
+    if (auto text = message::message_text(info, std::as_bytes(put.payload))) {
+        json parsed = json::parse(*text, nullptr, false);
         if (!parsed.is_discarded()) j["json"] = std::move(parsed);
+        j["text"] = std::move(*text);
     }
     return dump(j);
 }

@@ -416,6 +416,34 @@ Result<ArrowJson> arrow_to_json(const ArrowTypeInfo& info, std::span<const std::
     return out;
 }
 
+std::optional<std::string> message_text(const ArrowTypeInfo& info,
+                                        std::span<const std::byte> data) {
+    if (info.dictionary || info.null_count != 0 || !check_layout(info, data.size())) {
+        return std::nullopt;
+    }
+    if (info.format == "C") {
+        const uint64_t start = info.buffers[1].offset + static_cast<uint64_t>(info.offset);
+        auto bytes = data.subspan(start, static_cast<size_t>(info.length));
+        std::string text = valid_utf8(bytes);
+        if (text.size() != bytes.size() ||
+            std::memcmp(text.data(), bytes.data(), bytes.size()) != 0) {
+            return std::nullopt;  // something had to be replaced: not UTF-8
+        }
+        for (unsigned char c : text) {
+            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return std::nullopt;
+            if (c == 0x7f) return std::nullopt;
+        }
+        return text;
+    }
+    if ((info.format == "u" || info.format == "U") && info.length == 1) {
+        auto rendered = arrow_to_json(info, data, {.max_elements = 1});
+        if (rendered && rendered->value[0].is_string()) {
+            return rendered->value[0].get<std::string>();
+        }
+    }
+    return std::nullopt;
+}
+
 nlohmann::json parameters_to_json(const Parameters& parameters) {
     nlohmann::json out = nlohmann::json::object();
     for (const auto& [key, value] : parameters) {

@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -46,6 +47,12 @@ struct ArrowJson {
 
 // `raw` as UTF-8 text: well-formed sequences kept, any other byte replaced by U+FFFD.
 [[nodiscard]] std::string valid_utf8(std::span<const std::byte> raw);
+
+// The text of a message whose data is one UTF-8 string, or raw bytes (UInt8, as `send_output(id,
+// b"...")` gives) that are well-formed UTF-8 with no control characters but tab and line breaks:
+// what people send as text or JSON. nullopt for anything else.
+[[nodiscard]] std::optional<std::string> message_text(const ArrowTypeInfo& info,
+                                                      std::span<const std::byte> data);
 
 // The parameters of a message as a JSON object (lists as arrays).
 [[nodiscard]] nlohmann::json parameters_to_json(const Parameters& parameters);

@@ -105,6 +105,26 @@ TEST(ArrowJson, RefusesLayoutsOutsideTheData) {
     EXPECT_FALSE(arrow_to_json(layout.type_info, text));
 }
 
+TEST(ArrowJson, TextIsFoundInStringsAndInBytesThatAreUtf8) {
+    const std::string json_text = R"({"sensor": "t", "value": 21.5})";
+    auto data = bytes_of(json_text.data(), json_text.size());
+    EXPECT_EQ(message_text(bytes_type_info(json_text.size()), data), json_text);
+    const uint8_t binary[] = {0xde, 0xad, 0xbe, 0xef};
+    auto raw = bytes_of(binary, sizeof(binary));
+    EXPECT_FALSE(message_text(bytes_type_info(sizeof(binary)), raw));
+    const char control[] = {'a', 0x01, 'b'};
+    auto ctl = bytes_of(control, sizeof(control));
+    EXPECT_FALSE(message_text(bytes_type_info(sizeof(control)), ctl));
+    std::vector<std::string_view> one = {"héllo"};
+    auto layout = utf8_layout(one);
+    std::vector<std::byte> packed(layout.total_size);
+    pack_utf8(one, layout, packed.data());
+    EXPECT_EQ(message_text(layout.type_info, packed), "héllo");
+    const int64_t numbers[] = {1, 2};
+    auto ints = bytes_of(numbers, sizeof(numbers));
+    EXPECT_FALSE(message_text(primitive_type_info("l", 2, 8), ints));
+}
+
 TEST(ArrowJson, ParametersBecomeAnObject) {
     Parameters p{{"flag", true}, {"n", int64_t{3}}, {"names", std::vector<std::string>{"a"}}};
     EXPECT_EQ(parameters_to_json(p).dump(), R"({"flag":true,"n":3,"names":["a"]})");

@@ -109,7 +109,6 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NodeStatsReply, dataflows)
 // Everything a coordinator sends a CLI after the hello.
 using CoordinatorToCli =
     std::variant<StartTriggered, LogEvent, DataflowResult, DataflowList, LogsReply, BuildOutput,
-                 BuildResult, Done, ErrorMessage, Attached, DataflowDescription,
-                 NodeStatsReply>;
+                 BuildResult, Done, ErrorMessage, Attached, DataflowDescription, NodeStatsReply>;
 
 }  // namespace dora::message
