@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
     dora::cli::add_stop_command(app);
     dora::cli::add_list_command(app);
     dora::cli::add_logs_command(app);
+    dora::cli::add_replay_command(app);
+    dora::cli::add_replay_node_command(app);
     dora::cli::add_router_command(app);
     dora::cli::add_zenoh_command(app);
     dora::cli::add_not_here_commands(app);

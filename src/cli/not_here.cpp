@@ -19,7 +19,6 @@ void add_not_here_commands(CLI::App& app) {
         {"node",
          "`dora list` shows each dataflow's nodes; `dora logs <dataflow> <node>` a node's output"},
         {"record", "recording is not implemented yet; `dora zenoh sub` prints what crosses Zenoh"},
-        {"replay", "replaying a recording is not implemented yet"},
         {"system", "`dora list` shows the coordinator's daemons (with their labels) and dataflows"},
         {"status", "`dora list` shows the coordinator's daemons (with their labels) and dataflows"},
         {"doctor", "`dora list` shows the coordinator's daemons (with their labels) and dataflows"},
