@@ -15,8 +15,8 @@
 // messages, timed from the recording's first message, so the nodes keep their relative timing.
 //
 // A recording that ends early (a recorder that died, a copy cut short) or has a corrupt record is
-// replayed up to its last complete message before the fault; replay says so before and after the
-// run. One with no complete message is refused.
+// replayed up to its last complete message before the fault; replay says so, and where, before
+// and after the run. One with no complete message is refused.
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -76,7 +76,7 @@ RecordingScan scan_recording(const std::string& path) {
     }
     if (scan.messages == 0) {
         if (scan.stopped) {
-            throw Exception(scan.stopped->context("nothing to replay: no complete message"));
+            throw Exception(scan.stopped->context("nothing to replay"));
         }
         throw Exception(Error::make("the recording {} holds no messages: nothing to replay", path));
     }
@@ -228,9 +228,10 @@ void replay(const ReplayOptions& options) {
         throw Exception(ok.error());
     }
     if (scan.stopped) {
-        std::cerr << "replay: warning: the recording ends early; the " << scan.messages
-                  << " complete message(s) before the fault are replayed: "
-                  << scan.stopped->message() << "\n";
+        std::cerr << "replay: warning: the recording cannot be read past message " << scan.messages
+                  << "; the " << scan.messages
+                  << " complete message(s) before that are replayed: " << scan.stopped->message()
+                  << "\n";
     }
     std::vector<std::string> names;
     for (const auto& key : selected) {
@@ -243,8 +244,8 @@ void replay(const ReplayOptions& options) {
               << "\n";
     run_local(std::move(*descriptor), options.run);
     if (scan.stopped) {
-        std::cerr << "replay: stopped where the recording ends early: " << scan.stopped->message()
-                  << "\n";
+        std::cerr << "replay: stopped where the recording cannot be read further: "
+                  << scan.stopped->message() << "\n";
     }
 }
 

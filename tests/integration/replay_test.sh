@@ -103,9 +103,9 @@ grep -q "lidar: stdout    producer sent 3" "$WORK/sel.out" || fail "lidar's own 
     fail "replaying a cut recording failed"
 grep -q "print done 14" "$WORK/crash.out" || fail "the cut recording's 14 complete messages"
 size=$(stat -c %s "$WORK/crash.mcap")
-grep -q "replay: warning: the recording ends early; the 14 complete message(s) before the fault are replayed" \
+grep -q "replay: warning: the recording cannot be read past message 14; the 14 complete message(s) before that are replayed: .*crash.mcap: truncated at byte $size" \
     "$WORK/crash.out" || fail "no warning before the run"
-grep -q "replay: stopped where the recording ends early: .*crash.mcap: truncated at byte $size inside a Message record" \
+grep -q "replay: stopped where the recording cannot be read further: .*crash.mcap: truncated at byte $size inside a Message record" \
     "$WORK/crash.out" || fail "no word on where it stopped"
 
 # 5. Bad input, each refused with what is wrong.
@@ -128,8 +128,12 @@ head -c 30 "$WORK/rec.mcap" >"$WORK/head.mcap"
 refused head "cannot replay: $WORK/head.mcap: truncated at byte 30 inside a Header record" \
     "$WORK/head.mcap" --dataflow "$WORK/flow/flow.yml"
 head -c 60 "$WORK/rec.mcap" >"$WORK/channel.mcap"
-refused channel "nothing to replay: no complete message: $WORK/channel.mcap: truncated at byte 60 inside a Channel record" \
+refused channel "nothing to replay: $WORK/channel.mcap: truncated at byte 60 inside a Channel record" \
     "$WORK/channel.mcap" --dataflow "$WORK/flow/flow.yml"
+"$TOOL" write-foreign "$WORK/ros.mcap" || fail "writing a foreign MCAP file"
+refused foreign "nothing to replay: $WORK/ros.mcap: the Message at byte" "$WORK/ros.mcap" --dataflow "$WORK/flow/flow.yml"
+grep -qF "(channel 0, topic /camera): its message encoding is 'cdr', not 'dora-arrow': this is not a dora recording" \
+    "$WORK/foreign.out" || fail "the foreign file's channel is not named"
 cat >"$WORK/flow/other.yml" <<'YAML'
 nodes:
   - {id: sender, path: ./sink, args: print, outputs: [text, values]}
