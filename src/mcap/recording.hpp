@@ -83,7 +83,9 @@ class RecordingWriter {
                                std::string_view machine, const message::Metadata& metadata,
                                std::span<const std::byte> data, uint64_t log_time_ns);
     // The same with the metadata already encoded (message::encode), as it arrives in a sample;
-    // it is checked (decoded) before it is written.
+    // it is checked (decoded) before it is written. A Zenoh sample of an output (daemon/egress)
+    // is exactly this: attachment = encoded metadata, payload = data region (skip the one-byte
+    // end-of-stream marker, which is not metadata: it is refused here).
     [[nodiscard]] Result<> add_encoded(std::string_view node, std::string_view output,
                                        std::string_view machine,
                                        std::span<const std::byte> encoded_metadata,
