@@ -79,6 +79,14 @@ void Builder::string_map(const std::map<std::string, std::string>& map) {
     }
 }
 
+void Builder::channel_map(const std::map<uint16_t, uint64_t>& map) {
+    u32(static_cast<uint32_t>(map.size() * (2 + 8)));
+    for (const auto& [channel, value] : map) {
+        u16(channel);
+        u64(value);
+    }
+}
+
 size_t Builder::begin_record(Opcode opcode) {
     const size_t start = out_.size();
     u8(static_cast<uint8_t>(opcode));
@@ -124,11 +132,33 @@ void encode_statistics(Builder& b, const Statistics& s) {
     b.u32(s.chunk_count);
     b.u64(s.message_start_time);
     b.u64(s.message_end_time);
-    b.u32(static_cast<uint32_t>(s.channel_message_counts.size() * (2 + 8)));
-    for (const auto& [channel, count] : s.channel_message_counts) {
-        b.u16(channel);
-        b.u64(count);
+    b.channel_map(s.channel_message_counts);
+}
+
+void encode_chunk_index(Builder& b, const ChunkIndex& index) {
+    b.u64(index.message_start_time);
+    b.u64(index.message_end_time);
+    b.u64(index.chunk_start_offset);
+    b.u64(index.chunk_length);
+    b.channel_map(index.message_index_offsets);
+    b.u64(index.message_index_length);
+    b.string(index.compression);
+    b.u64(index.compressed_size);
+    b.u64(index.uncompressed_size);
+}
+
+void write_message_record(Builder& b, uint16_t channel_id, uint32_t sequence, uint64_t log_time,
+                          uint64_t publish_time,
+                          std::span<const std::span<const std::byte>> parts) {
+    const size_t at = b.begin_record(Opcode::kMessage);
+    b.u16(channel_id);
+    b.u32(sequence);
+    b.u64(log_time);
+    b.u64(publish_time);
+    for (const auto& part : parts) {
+        b.bytes(part);
     }
+    b.end_record(at);
 }
 
 }  // namespace dora::mcap

@@ -93,6 +93,19 @@ struct Statistics {
     friend bool operator==(const Statistics&, const Statistics&) = default;
 };
 
+// Where a Chunk lies and where its Message Index records are (the summary holds one per chunk).
+struct ChunkIndex {
+    uint64_t message_start_time = 0;
+    uint64_t message_end_time = 0;
+    uint64_t chunk_start_offset = 0;
+    uint64_t chunk_length = 0;  // the whole Chunk record, opcode and length included
+    std::map<uint16_t, uint64_t> message_index_offsets;
+    uint64_t message_index_length = 0;
+    std::string compression;
+    uint64_t compressed_size = 0;
+    uint64_t uncompressed_size = 0;
+};
+
 // CRC-32 (ISO-HDLC, zlib's) continuing from `crc` (0 to start).
 [[nodiscard]] uint32_t crc32(uint32_t crc, std::span<const std::byte> bytes);
 
@@ -107,6 +120,8 @@ class Builder {
     void bytes(std::span<const std::byte> b) { out_.insert(out_.end(), b.begin(), b.end()); }
     void string(std::string_view s);
     void string_map(const std::map<std::string, std::string>& map);
+    // A map from channel id to a u64 (counts, offsets).
+    void channel_map(const std::map<uint16_t, uint64_t>& map);
     // Starts a record: opcode and a length to fill in with end_record(). Returns where it starts.
     [[nodiscard]] size_t begin_record(Opcode opcode);
     void end_record(size_t start);
@@ -121,5 +136,9 @@ void encode_header(Builder& b, const Header& header);
 void encode_schema(Builder& b, const Schema& schema);
 void encode_channel(Builder& b, const Channel& channel);
 void encode_statistics(Builder& b, const Statistics& statistics);
+void encode_chunk_index(Builder& b, const ChunkIndex& index);
+// A whole Message record whose data is the concatenation of `parts`.
+void write_message_record(Builder& b, uint16_t channel_id, uint32_t sequence, uint64_t log_time,
+                          uint64_t publish_time, std::span<const std::span<const std::byte>> parts);
 
 }  // namespace dora::mcap

@@ -54,10 +54,11 @@ Read read_all(std::span<const std::byte> bytes) {
     }
 }
 
-// Writes two channels and `n` messages "m0", "m1", ... alternating between them.
-std::vector<std::byte> sample_file(const testing::TempDir& dir, int n) {
+// Writes two channels and `n` messages "m0", "m1", ... alternating between them (in chunks of
+// about `chunk_size` bytes when it is not 0).
+std::vector<std::byte> sample_file(const testing::TempDir& dir, int n, size_t chunk_size = 0) {
     const auto path = dir / "sample.mcap";
-    auto writer = Writer::create(path, WriterOptions{"prof", "lib", 64});
+    auto writer = Writer::create(path, WriterOptions{"prof", "lib", 64, chunk_size});
     EXPECT_TRUE(writer) << writer.error().message();
     auto a = (*writer)->add_channel(0, "a/out", "raw", {{"k", "v"}});
     auto b = (*writer)->add_channel(0, "b/out", "raw", {});
@@ -132,11 +133,13 @@ TEST(McapWriter, ReportsAFileItCannotCreate) {
     EXPECT_NE(writer.error().message().find("/nonexistent-dir/x.mcap"), std::string::npos);
 }
 
-// Every cut of a file: the reader gives exactly the messages wholly before the cut, then an
-// error naming the byte where the file ends.
-TEST(McapReader, EveryCutReadsTheCompleteMessagesThenSaysWhereTheFileEnds) {
+// Every cut of a file: the reader gives exactly the messages wholly before the cut (in chunks:
+// of the chunks wholly before it), then an error naming the byte where the file ends.
+class EveryCut : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(EveryCut, ReadsTheCompleteMessagesThenSaysWhereTheFileEnds) {
     testing::TempDir dir;
-    auto file = sample_file(dir, 6);
+    auto file = sample_file(dir, 6, GetParam());
     auto whole = read_all(file);
     ASSERT_FALSE(whole.error);
     // Where each message record ends: found by cutting at growing sizes.
@@ -157,6 +160,25 @@ TEST(McapReader, EveryCutReadsTheCompleteMessagesThenSaysWhereTheFileEnds) {
         EXPECT_TRUE(std::equal(read.messages.begin(), read.messages.end(), whole.messages.begin()));
     }
     EXPECT_EQ(previous, whole.messages.size());  // cuts in the summary lose no message
+}
+
+INSTANTIATE_TEST_SUITE_P(McapReader, EveryCut, ::testing::Values(0, 40));
+
+TEST(McapWriter, ChunkedFilesHoldTheSameMessagesWithIndexes) {
+    testing::TempDir plain_dir;
+    testing::TempDir chunked_dir;
+    auto plain = read_all(sample_file(plain_dir, 9));
+    auto file = sample_file(chunked_dir, 9, 40);
+    auto chunked = read_all(file);
+    ASSERT_FALSE(chunked.error) << *chunked.error;
+    EXPECT_EQ(chunked.messages, plain.messages);
+    auto reader = Reader::from_bytes(file);
+    ASSERT_TRUE(reader);
+    while (auto m = (*reader)->next()) {
+        if (!*m) break;
+    }
+    ASSERT_TRUE((*reader)->statistics());
+    EXPECT_GE((*reader)->statistics()->chunk_count, 3u);
 }
 
 TEST(McapReader, AFileThatIsNotMcapIsRefusedByItsMagic) {

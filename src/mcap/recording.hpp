@@ -20,6 +20,9 @@
 //
 // RecordingWriter buffers writes (mcap::Writer: 1 MiB, no fsync); a writer killed half-way leaves
 // a file RecordingReader reads up to the last complete record before reporting it truncated.
+// By default every message is a record of its own (a crash loses only what was not flushed);
+// WriterOptions::chunk_size puts them in uncompressed, indexed chunks (writer.hpp) for readers
+// that seek by time, at the price of losing the open chunk in a crash.
 // Memory: the writer's buffer plus one small entry per channel; the reader holds one message.
 //
 // Thread safety: a RecordingWriter or RecordingReader is used by one thread at a time.

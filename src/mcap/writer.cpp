@@ -100,19 +100,15 @@ Result<> Writer::add_message(uint16_t channel_id, uint32_t sequence, uint64_t lo
     if (channel_id >= channels_.size()) {
         return fail("{}: a message on channel {}, which was not added", path_.string(), channel_id);
     }
-    scratch_.clear();
-    Builder b(scratch_);
-    const size_t at = b.begin_record(Opcode::kMessage);
-    b.u16(channel_id);
-    b.u32(sequence);
-    b.u64(log_time);
-    b.u64(publish_time);
-    for (const auto& part : parts) {
-        b.bytes(part);
-    }
-    b.end_record(at);
-    if (auto ok = append(scratch_); !ok) {
-        return ok;
+    if (options_.chunk_size > 0) {
+        chunk_.add_message(channel_id, sequence, log_time, publish_time, parts);
+    } else {
+        scratch_.clear();
+        Builder b(scratch_);
+        write_message_record(b, channel_id, sequence, log_time, publish_time, parts);
+        if (auto ok = append(scratch_); !ok) {
+            return ok;
+        }
     }
     auto& s = statistics_;
     s.message_start_time =
@@ -120,13 +116,26 @@ Result<> Writer::add_message(uint16_t channel_id, uint32_t sequence, uint64_t lo
     s.message_end_time = std::max(s.message_end_time, log_time);
     ++s.message_count;
     ++s.channel_message_counts[channel_id];
+    if (options_.chunk_size > 0 && chunk_.size() >= options_.chunk_size) {
+        return finish_chunk();
+    }
     return {};
+}
+
+Result<> Writer::finish_chunk() {
+    if (chunk_.empty()) {
+        return {};
+    }
+    scratch_.clear();
+    chunk_indexes_.push_back(chunk_.finish(scratch_, bytes()));
+    ++statistics_.chunk_count;
+    return append(scratch_);
 }
 
 Result<> Writer::append(std::span<const std::byte> record) {
     data_crc_ = crc32(data_crc_, record);
     if (buffer_.size() + record.size() > options_.buffer_size) {
-        if (auto ok = flush(); !ok) {
+        if (auto ok = flush_buffer(); !ok) {
             return ok;
         }
     }
@@ -138,6 +147,16 @@ Result<> Writer::append(std::span<const std::byte> record) {
 }
 
 Result<> Writer::flush() {
+    if (auto ok = usable(); !ok) {
+        return ok;
+    }
+    if (auto ok = finish_chunk(); !ok) {
+        return ok;
+    }
+    return flush_buffer();
+}
+
+Result<> Writer::flush_buffer() {
     if (broken_) {
         return fail(*broken_);
     }
@@ -198,6 +217,13 @@ std::vector<std::byte> Writer::summary_and_footer(uint64_t summary_start) const 
         encode_statistics(b, s);
         b.end_record(at);
     });
+    group(Opcode::kChunkIndex, [&] {
+        for (const auto& index : chunk_indexes_) {
+            const size_t at = b.begin_record(Opcode::kChunkIndex);
+            encode_chunk_index(b, index);
+            b.end_record(at);
+        }
+    });
     const uint64_t summary_offset_start = summary_start + out.size();
     for (const auto& g : groups) {
         const size_t at = b.begin_record(Opcode::kSummaryOffset);
@@ -226,6 +252,10 @@ Result<> Writer::close() {
         fd_.reset();
         return fail(*broken_);
     }
+    if (auto ok = finish_chunk(); !ok) {
+        fd_.reset();
+        return ok;
+    }
     std::vector<std::byte> end;
     Builder b(end);
     const size_t at = b.begin_record(Opcode::kDataEnd);
@@ -233,7 +263,7 @@ Result<> Writer::close() {
     b.end_record(at);
     auto tail = summary_and_footer(bytes() + end.size());
     end.insert(end.end(), tail.begin(), tail.end());
-    auto ok = flush();
+    auto ok = flush_buffer();
     if (ok) {
         ok = write_out(end);
     }

@@ -1,9 +1,14 @@
 // Writes MCAP files (format.hpp): a Header, then Schema, Channel and Message records in the order
-// they are added (no chunks: every record is readable as soon as it is in the file), and on
-// close() a Data End record with the data section's CRC, a summary section (every Schema and
-// Channel, one Statistics), a summary offset section and the Footer. Readers that use the summary
-// (mcap's make_reader, Foxglove) find channels and counts there; streaming readers read records in
-// order.
+// they are added, and on close() a Data End record with the data section's CRC, a summary section
+// (every Schema and Channel, one Statistics, the Chunk Indexes), a summary offset section and the
+// Footer. Readers that use the summary (mcap's make_reader, Foxglove) find channels and counts
+// there; streaming readers read records in order.
+//
+// Chunks: by default none, so every message is a record of its own, readable (and safe from a
+// crash) as soon as it is in the file. With WriterOptions::chunk_size, messages are collected into
+// uncompressed Chunks of about that size, each followed by its Message Index records and listed in
+// the summary's Chunk Indexes (what indexed readers use to seek by time); a crash then loses the
+// chunk being collected, so flush() ends it too.
 //
 // Buffering and durability: records are collected in a buffer of `buffer_size` bytes and written
 // whole, so the file always ends at a record boundary (a record larger than the buffer is written
@@ -12,7 +17,9 @@
 // truncated. flush() writes the buffer now (e.g. once a second, so that a crash loses little).
 //
 // Memory: the buffer (default 1 MiB), plus every Schema and Channel added (kept for the summary)
-// and one counter per channel; nothing grows with the number of messages.
+// and one counter per channel; with chunks also the open chunk (chunk_size and 16 bytes per message
+// in it) and one Chunk Index (~70 bytes) per chunk written. Nothing else grows with the number of
+// messages.
 //
 // Thread safety: a Writer is used by one thread at a time.
 #pragma once
@@ -29,6 +36,7 @@
 
 #include "core/error.hpp"
 #include "core/sys.hpp"
+#include "mcap/chunk_builder.hpp"
 #include "mcap/format.hpp"
 
 namespace dora::mcap {
@@ -37,6 +45,7 @@ struct WriterOptions {
     std::string profile;               // the Header's profile ("" = none)
     std::string library = "dora-cpp";  // the Header's library
     size_t buffer_size = 1 << 20;
+    size_t chunk_size = 0;  // 0: no chunks
 };
 
 class Writer {
@@ -63,7 +72,7 @@ class Writer {
                                        uint64_t publish_time,
                                        std::span<const std::span<const std::byte>> parts);
 
-    // Writes what is buffered to the file.
+    // Ends the open chunk (if any) and writes what is buffered to the file.
     [[nodiscard]] Result<> flush();
     // Writes the end of the file (Data End, summary, Footer, magic) and closes it. Once closed,
     // further calls fail; a second close() does nothing. After any write error the writer is
@@ -81,6 +90,8 @@ class Writer {
     // Appends one finished record (in scratch_) to the data section: through the buffer, or
     // directly when it is larger than the buffer.
     [[nodiscard]] Result<> append(std::span<const std::byte> record);
+    [[nodiscard]] Result<> flush_buffer();
+    [[nodiscard]] Result<> finish_chunk();
     [[nodiscard]] Result<> write_out(std::span<const std::byte> bytes);
     [[nodiscard]] std::vector<std::byte> summary_and_footer(uint64_t summary_start) const;
 
@@ -94,6 +105,8 @@ class Writer {
     std::vector<Schema> schemas_;
     std::vector<Channel> channels_;
     Statistics statistics_;
+    ChunkBuilder chunk_;
+    std::vector<ChunkIndex> chunk_indexes_;
     bool closed_ = false;
     std::optional<Error> broken_;
 };

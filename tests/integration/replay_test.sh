@@ -70,6 +70,14 @@ grep -q "replay: node sender's output(s) status are not replayed" "$WORK/all.out
 grep -q "replay: 15 message(s) of lidar/points, sender/text, sender/values" "$WORK/all.out" ||
     fail "no summary line"
 
+# The same from a recording in chunks.
+"$TOOL" write "$WORK/chunked.mcap" --count 5 --interval-ms 10 --chunk-size 2000 || fail "writing in chunks"
+"$DORA" replay "$WORK/chunked.mcap" --dataflow "$WORK/flow/flow.yml" >"$WORK/chunked.out" 2>&1 ||
+    fail "replaying a chunked recording failed"
+diff "$WORK/text.got" <(grep "got text" "$WORK/chunked.out" | sed 's/.*got text //') ||
+    fail "the chunked recording's text messages differ"
+grep -q "sink: stdout    print done 15" "$WORK/chunked.out" || fail "the chunked recording's 15"
+
 # 2. The pace: 21 rounds 100 ms apart (2 s) take about 2 s, at --rate 10 well under that.
 "$TOOL" write "$WORK/long.mcap" --count 21 --interval-ms 100 || fail "writing the long recording"
 t0=$(ms)

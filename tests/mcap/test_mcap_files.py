@@ -120,6 +120,57 @@ class OurRecordingReadByMcap(unittest.TestCase):
             self.assertEqual(struct.unpack_from("<qq", region, 0), (i, 10 * i))
 
 
+class OurChunkedRecordingReadByMcap(unittest.TestCase):
+    def test_chunk_indexes_lead_to_every_message_in_time_order(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "chunked.mcap")
+            subprocess.run([TOOL, "write", path, "--count", "12", "--interval-ms", "5",
+                            "--chunk-size", "1500"], check=True)
+            with open(path, "rb") as f:
+                reader = make_reader(f, validate_crcs=True)
+                summary = reader.get_summary()
+                self.assertGreaterEqual(len(summary.chunk_indexes), 3)
+                self.assertEqual(summary.statistics.chunk_count, len(summary.chunk_indexes))
+                # Seeks by the chunk indexes and reads each chunk's message indexes.
+                times = [m.log_time for _, _, m in reader.iter_messages(log_time_order=True)]
+                texts = [m.sequence for _, c, m in reader.iter_messages(topics=["sender/text"])]
+            with open(path, "rb") as f:
+                data = f.read()
+            for index in summary.chunk_indexes:
+                # The chunk record, then its message index records, one per channel.
+                self.assertEqual(data[index.chunk_start_offset], 0x06)
+                mi_start = index.chunk_start_offset + index.chunk_length
+                mi_total = 0
+                for channel_id, offset in index.message_index_offsets.items():
+                    self.assertEqual(data[offset], 0x07)
+                    (length,) = struct.unpack_from("<Q", data, offset + 1)
+                    (channel,) = struct.unpack_from("<H", data, offset + 9)
+                    self.assertEqual(channel, channel_id)
+                    self.assertGreaterEqual(offset, mi_start)
+                    mi_total += 9 + length
+                    # Each entry: a message of this channel at that log time, inside the chunk's
+                    # records (after opcode, length and the chunk's fixed fields with "" as
+                    # compression).
+                    records = index.chunk_start_offset + 9 + 8 + 8 + 8 + 4 + 4 + 8
+                    (array_length,) = struct.unpack_from("<I", data, offset + 11)
+                    for k in range(array_length // 16):
+                        time, at = struct.unpack_from("<QQ", data, offset + 15 + 16 * k)
+                        self.assertEqual(data[records + at], 0x05)
+                        ch, _, log_time = struct.unpack_from("<HIQ", data, records + at + 9)
+                        self.assertEqual((ch, log_time), (channel_id, time))
+                self.assertEqual(mi_total, index.message_index_length)
+            self.assertEqual(len(times), 36)
+            self.assertEqual(times, sorted(times))
+            self.assertEqual(texts, list(range(12)))
+            with open(path, "rb") as f:
+                streamed = [r for r in StreamReader(f, validate_crcs=True).records
+                            if isinstance(r, Message)]
+            self.assertEqual(len(streamed), 36)
+            out = subprocess.run([TOOL, "dump", path], capture_output=True, text=True)
+            self.assertEqual(out.returncode, 0, out.stdout)
+            self.assertEqual(len(out.stdout.splitlines()), 37)
+
+
 class McapFilesReadByUs(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.TemporaryDirectory()
