@@ -37,6 +37,9 @@ void add_top_command(CLI::App& app);
 // topic.cpp: `dora topic list|echo|hz|info` (through cli/watch.hpp).
 void add_topic_command(CLI::App& app);
 
+// replay.cpp: `dora replay FILE --dataflow FLOW`; replay_node.cpp: the hidden node it spawns.
+void add_replay_command(CLI::App& app);
+void add_replay_node_command(CLI::App& app);
 // router.cpp: `dora router`.
 void add_router_command(CLI::App& app);
 // zenoh_tools.cpp: `dora zenoh sub|pub|ping|pong|scout`.

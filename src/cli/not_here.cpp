@@ -13,7 +13,6 @@ namespace dora::cli {
 void add_not_here_commands(CLI::App& app) {
     static const std::pair<const char*, const char*> kVerbs[] = {
         {"record", "recording is not implemented yet; `dora zenoh sub` prints what crosses Zenoh"},
-        {"replay", "replaying a recording is not implemented yet"},
         {"system", "`dora list` shows the coordinator's daemons (with their labels) and dataflows"},
         {"status", "`dora list` shows the coordinator's daemons (with their labels) and dataflows"},
         {"doctor", "`dora list` shows the coordinator's daemons (with their labels) and dataflows"},

@@ -13,6 +13,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/coordinator_client.hpp"
+#include "cli/run_local.hpp"
 #include "cli/zenoh_cli.hpp"
 #include "core/descriptor.hpp"
 #include "core/event_loop.hpp"
@@ -30,18 +31,8 @@ namespace {
 
 struct RunOptions {
     std::string dataflow;
-    double grace_seconds = 15.0;
-    double stop_after_seconds = 0.0;
-    bool strict = false;
+    LocalRunOptions run;
 };
-
-template <typename T>
-T or_throw(Result<T>&& r) {
-    if (!r) {
-        throw Exception(r.error());
-    }
-    return std::move(*r);
-}
 
 std::chrono::nanoseconds seconds(double s) {
     return std::chrono::nanoseconds(static_cast<int64_t>(s * 1e9));
@@ -102,11 +93,9 @@ std::unique_ptr<daemon::ZenohBridge> start_inspection(EventLoop& loop,
     return bridge;
 }
 
-void run_dataflow(const RunOptions& options) {
-    auto descriptor = or_throw(read_descriptor(options.dataflow));
-    if (auto ok = validate(descriptor); !ok) {
-        throw Exception(ok.error());
-    }
+}  // namespace
+
+void run_local(Descriptor descriptor, const LocalRunOptions& options) {
     shm::remove_stale_segments();
     auto loop = or_throw(EventLoop::create());
     const std::string id = Uuid::new_v7().to_string();
@@ -187,6 +176,16 @@ void run_dataflow(const RunOptions& options) {
     report_result(result, options.strict || descriptor.strict);  // throws when it failed
 }
 
+namespace {
+
+void run_dataflow(const RunOptions& options) {
+    auto descriptor = or_throw(read_descriptor(options.dataflow));
+    if (auto ok = validate(descriptor); !ok) {
+        throw Exception(ok.error());
+    }
+    run_local(std::move(descriptor), options.run);
+}
+
 }  // namespace
 
 void add_run_command(CLI::App& app) {
@@ -195,17 +194,21 @@ void add_run_command(CLI::App& app) {
                                    "Run a dataflow on this machine, without coordinator "
                                    "or daemon (Ctrl-C stops it)");
     cmd->add_option("dataflow", options->dataflow, "The dataflow file (YAML)")->required();
-    cmd->add_option("--grace-duration", options->grace_seconds,
-                    "Seconds a node has to exit after STOP before it is killed")
+    add_local_run_options(*cmd, options->run);
+    cmd->callback([options] { run_dataflow(*options); });
+}
+
+void add_local_run_options(CLI::App& cmd, LocalRunOptions& options) {
+    cmd.add_option("--grace-duration", options.grace_seconds,
+                   "Seconds a node has to exit after STOP before it is killed")
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);
-    cmd->add_option("--stop-after", options->stop_after_seconds,
-                    "Stop the dataflow after this many seconds (0: run until it ends)")
+    cmd.add_option("--stop-after", options.stop_after_seconds,
+                   "Stop the dataflow after this many seconds (0: run until it ends)")
         ->check(CLI::NonNegativeNumber);
-    cmd->add_flag("--strict", options->strict,
-                  "Exit with a failure status if the dataflow dropped any message (as the "
-                  "dataflow key `strict: true` does)");
-    cmd->callback([options] { run_dataflow(*options); });
+    cmd.add_flag("--strict", options.strict,
+                 "Exit with a failure status if the dataflow dropped any message (as the "
+                 "dataflow key `strict: true` does)");
 }
 
 }  // namespace dora::cli
