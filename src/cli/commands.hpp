@@ -36,6 +36,8 @@ void add_top_command(CLI::App& app);
 
 // topic.cpp: `dora topic list|echo|hz|info` (through cli/watch.hpp).
 void add_topic_command(CLI::App& app);
+// record.cpp: `dora record` (through cli/watch.hpp, into mcap/recording.hpp's layout).
+void add_record_command(CLI::App& app);
 
 // replay.cpp: `dora replay FILE --dataflow FLOW`; replay_node.cpp: the hidden node it spawns.
 void add_replay_command(CLI::App& app);

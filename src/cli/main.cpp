@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
     dora::cli::add_router_command(app);
     dora::cli::add_zenoh_command(app);
     dora::cli::add_topic_command(app);
+    dora::cli::add_record_command(app);
     dora::cli::add_not_here_commands(app);
 
     // A daemon holds descriptors per node, a coordinator per connection: as many as allowed.

@@ -1,4 +1,4 @@
-// dora's verbs that dora-cpp does not have (`dora record`, `dora self`, ...): each
+// dora's verbs that dora-cpp does not have (`dora self`, `dora system`, ...): each
 // is refused with what to use here instead, not with CLI11's "A subcommand is required". Hidden
 // from --help; every argument after the verb is accepted so that the message is the same however
 // the verb is spelled out.
@@ -12,7 +12,6 @@ namespace dora::cli {
 
 void add_not_here_commands(CLI::App& app) {
     static const std::pair<const char*, const char*> kVerbs[] = {
-        {"record", "recording is not implemented yet; `dora zenoh sub` prints what crosses Zenoh"},
         {"system", "`dora list` shows the coordinator's daemons (with their labels) and dataflows"},
         {"status", "`dora list` shows the coordinator's daemons (with their labels) and dataflows"},
         {"doctor", "`dora list` shows the coordinator's daemons (with their labels) and dataflows"},

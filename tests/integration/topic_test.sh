@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `dora topic list|echo|hz|info` against a two-machine cluster on loopback (daemons a and b): a
+# `dora topic list|echo|hz|info` and `dora record` against a two-machine cluster on loopback (daemons a and b): a
 # Python talker on a sends text, JSON text, an int64 array with a parameter, and raw bytes every
 # 50 ms; `text` is consumed only on a (shared memory), `numbers` on b (Zenoh), `json` and `raw` by
 # nobody. Checks the decoded values of each, the rate, the info, the errors (unknown output,
@@ -122,6 +122,16 @@ grep -qE '^talker/raw +a +uint8 +[0-9.]+ Hz +-$' "$WORK/list.out" ||
     fail "list row of talker/raw: $(cat "$WORK/list.out")"
 timeout 30 "$DORA" topic list --format json --no-sample >"$WORK/list.json" || fail "list json"
 [[ $(grep -c '"node":"talker"' "$WORK/list.json") == 4 ]] || fail "list json: $(cat "$WORK/list.json")"
+
+# record: a count of messages from a local and a remote output, then errors.
+timeout 30 "$DORA" record chatter talker/text talker/numbers -o "$WORK/c.mcap" --count 10 \
+    2>"$WORK/record.err" || fail "record: $(cat "$WORK/record.err")"
+grep -qE ': 10 message\(s\), ' "$WORK/record.err" || fail "record: $(cat "$WORK/record.err")"
+head -c 8 "$WORK/c.mcap" | od -c | grep -q 'M   C   A   P' || fail "record wrote no MCAP file"
+if timeout 20 "$DORA" record chatter -o "$WORK/no/such/dir/x.mcap" >"$WORK/bad.out" 2>&1; then
+    fail "record into a missing directory succeeded"
+fi
+grep -q "no/such/dir/x.mcap" "$WORK/bad.out" || fail "record error: $(cat "$WORK/bad.out")"
 
 # Bad input: clear errors, the dataflow undisturbed.
 expect_error() {  # <pattern> <args...>
