@@ -30,16 +30,6 @@ struct RecordOptions {
     uint64_t count = 0;
 };
 
-std::string size_text(double bytes) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB"};
-    int u = 0;
-    while (bytes >= 1024 && u < 3) {
-        bytes /= 1024;
-        ++u;
-    }
-    return fmt::format("{:.{}f} {}", bytes, u == 0 ? 0 : 1, units[u]);
-}
-
 void record(RecordOptions& o) {
     if (o.output.empty()) {
         throw Exception(Error::make("say where to write: -o FILE.mcap"));
@@ -94,7 +84,7 @@ void record(RecordOptions& o) {
         const uint64_t n = writer->message_count();
         std::string line = fmt::format(
             "recording {} output(s) of {} to {}: {} message(s), {}, {:.1f} msg/s", topics.size(),
-            dataflow.label(), o.output, n, size_text(static_cast<double>(writer->bytes())),
+            dataflow.label(), o.output, n, byte_size_text(static_cast<double>(writer->bytes())),
             final ? (seconds > 0 ? static_cast<double>(n) / seconds : 0.0)
                   : static_cast<double>(n - last_count));
         last_count = n;

@@ -297,16 +297,6 @@ struct InfoOptions {
     double duration = 2;
 };
 
-std::string size_text(double bytes) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB"};
-    int u = 0;
-    while (bytes >= 1024 && u < 3) {
-        bytes /= 1024;
-        ++u;
-    }
-    return fmt::format("{:.{}f} {}", bytes, u == 0 ? 0 : 1, units[u]);
-}
-
 void info(InfoOptions& o) {
     auto r = resolve(o.topic, true);
     std::vector<Window> windows(r.topics.size());
@@ -335,10 +325,10 @@ void info(InfoOptions& o) {
             t.machine.empty() ? "(default)" : t.machine, subscribers.empty() ? "none" : subscribers,
             w.type.empty() ? "unknown (no message seen)" : w.type, o.duration, w.total,
             s.mean > 0 ? fmt::format("{:.3f} Hz", 1.0 / s.mean) : "-",
-            size_text(static_cast<double>(bytes) / o.duration),
+            byte_size_text(static_cast<double>(bytes) / o.duration),
             w.sizes.empty() ? "-"
-                            : fmt::format("{} .. {}", size_text(static_cast<double>(min_size)),
-                                          size_text(static_cast<double>(max_size))));
+                            : fmt::format("{} .. {}", byte_size_text(static_cast<double>(min_size)),
+                                          byte_size_text(static_cast<double>(max_size))));
         if (w.ended) std::cout << "State: its output closed (the node finished)\n";
         if (i + 1 < r.topics.size()) std::cout << "\n";
     }

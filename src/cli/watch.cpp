@@ -81,6 +81,16 @@ zenoh::ZenohConfig watcher_config(const WatchedDataflow& dataflow) {
 
 }  // namespace
 
+std::string byte_size_text(double bytes) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB"};
+    int u = 0;
+    while (bytes >= 1024 && u < 3) {
+        bytes /= 1024;
+        ++u;
+    }
+    return fmt::format("{:.{}f} {}", bytes, u == 0 ? 0 : 1, units[u]);
+}
+
 std::string WatchedDataflow::label() const {
     return description.name.empty()
                ? description.dataflow_id

@@ -71,6 +71,9 @@ struct Arrival {
     std::string error;
 };
 
+// "512 B", "1.5 KiB", "3.2 MiB": sizes in progress lines and statistics.
+[[nodiscard]] std::string byte_size_text(double bytes);
+
 class Watch {
   public:
     // Links to the daemons and subscribes to `topics` (pointers into `dataflow`, which must

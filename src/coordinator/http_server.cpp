@@ -41,6 +41,10 @@ const char* reason_phrase(int status) {
     }
 }
 
+// After an answer: how long and how much a closing connection is drained.
+constexpr auto kDrainTime = std::chrono::seconds(2);
+constexpr size_t kMaxDrain = 256 * 1024;
+
 std::string lower(std::string_view text) {
     std::string out(text);
     std::transform(out.begin(), out.end(), out.begin(),
@@ -243,6 +247,8 @@ struct HttpServer::Connection : EventStream, HttpReply {
     bool streaming = false;
     bool head_only = false;
     bool finishing = false;  // close once `out` is written
+    bool draining = false;   // answered and half-closed: reading what the client still sends
+    size_t drained = 0;
     bool is_closed = false;
     Timer deadline;
     Timer keepalive;
@@ -350,7 +356,16 @@ void HttpServer::Connection::on_readable() {
     for (;;) {
         const ssize_t n = ::read(watch.fd(), buffer, sizeof(buffer));
         if (n > 0) {
-            if (answered) continue;  // nothing more is read from a client once answered
+            if (answered) {
+                // Nothing more is read from a client once answered; a closing one is drained (a
+                // bounded amount) so that closing does not reset the answer it has not read.
+                drained += static_cast<size_t>(n);
+                if (draining && drained > kMaxDrain) {
+                    shut(true);
+                    return;
+                }
+                continue;
+            }
             in.append(buffer, static_cast<size_t>(n));
             auto state_ptr = state.lock();
             if (!state_ptr) return;
@@ -469,11 +484,29 @@ void HttpServer::Connection::flush() {
         return;
     }
     if (is_closed) return;
-    if (out.empty() && finishing) {
+    if (out.empty() && finishing && !draining) {
+        // Half-close, then read until the client closes (or a short while): closing a socket
+        // with unread input sends a reset, which can destroy the answer before it is read.
         ::shutdown(watch.fd(), SHUT_WR);
-        shut(true);
+        draining = true;
+        auto state_ptr = state.lock();
+        if (!state_ptr) {
+            shut(true);
+            return;
+        }
+        const uint64_t my_id = id;
+        std::weak_ptr<State> weak = state_ptr;
+        deadline = state_ptr->loop->add_timer(kDrainTime, [weak, my_id] {
+            if (auto st = weak.lock()) {
+                if (auto it = st->connections.find(my_id); it != st->connections.end()) {
+                    it->second->shut(true);
+                }
+            }
+        });
+        (void)watch.set_events(EPOLLIN | EPOLLRDHUP);
         return;
     }
+    if (draining) return;
     update_events();
 }
 

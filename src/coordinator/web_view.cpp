@@ -19,6 +19,7 @@ constexpr size_t kLogTailLines = 200;
 constexpr size_t kMaxLogTails = 64;  // dataflows whose tail is kept
 constexpr auto kStateInterval = std::chrono::seconds(1);
 constexpr auto kValueInterval = std::chrono::milliseconds(100);
+constexpr auto kRateWindow = std::chrono::seconds(5);  // edge rates: messages over this long
 constexpr const char* kCookie = "dora_token";
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -302,7 +303,7 @@ void WebView::open_events(const WebDataflow& d, HttpReply& reply) {
     auto stream = reply.stream();
     if (!stream) return;
     const uint64_t id = next_id_++;
-    pages_[id] = PageStream{d.info.id, stream, {}, {}, false};
+    pages_[id] = PageStream{d.info.id, stream, {}, false};
     if (auto tail = log_tail_.find(d.info.id); tail != log_tail_.end()) {
         for (const auto& line : tail->second) {
             stream->send("log", dump({{"node", line.node_id},
@@ -345,18 +346,22 @@ void WebView::send_state(uint64_t page_id, WebStats stats) {
     }
     json rates = json::object();
     const auto now = loop_.now();
-    const double seconds = std::chrono::duration<double>(now - page.last_time).count();
-    if (!page.last_edges.empty() && seconds > 0) {
-        for (const auto& [edge, count] : stats.edge_messages) {
-            auto before = page.last_edges.find(edge);
-            if (before != page.last_edges.end() && count >= before->second) {
-                rates[edge] = static_cast<double>(count - before->second) / seconds;
+    if (!stats.edge_messages.empty()) {
+        // The oldest snapshot within the window against this one.
+        while (page.history.size() > 1 && now - page.history[1].first >= kRateWindow) {
+            page.history.pop_front();
+        }
+        if (!page.history.empty()) {
+            const auto& [then, before] = page.history.front();
+            const double seconds = std::chrono::duration<double>(now - then).count();
+            for (const auto& [edge, count] : stats.edge_messages) {
+                auto old = before.find(edge);
+                if (seconds > 0 && old != before.end() && count >= old->second) {
+                    rates[edge] = static_cast<double>(count - old->second) / seconds;
+                }
             }
         }
-    }
-    if (!stats.edge_messages.empty()) {
-        page.last_edges = stats.edge_messages;
-        page.last_time = now;
+        page.history.emplace_back(now, stats.edge_messages);
     }
     page.stream->send("state", dump({{"status", d->info.status},
                                      {"nodes", nodes_json(*d, &stats)},
@@ -382,6 +387,12 @@ Result<> WebView::ensure_session() {
             return fail(session.error().context("opening the web view's Zenoh session"));
         }
         session_ = std::move(*session);
+        if (options_.log) {
+            options_.log(
+                fmt::format("web view: watching values through the daemons' Zenoh "
+                            "endpoints ({})",
+                            endpoints.size()));
+        }
     }
     for (const auto& endpoint : endpoints) {
         session_->connect_to(endpoint);  // again for one already dialled: nothing
@@ -436,6 +447,11 @@ void WebView::drop_closed() {
         if (session_) {
             // Nobody watches a value: the daemons publish nothing more for this view.
             session_.reset();
+            if (options_.log) {
+                options_.log(
+                    "web view: nobody watches a value any more: its Zenoh session is "
+                    "closed");
+            }
         }
     }
     if (pages_.empty()) ticker_.cancel();

@@ -96,8 +96,9 @@ class WebView {
     struct PageStream {
         std::string dataflow_id;
         std::shared_ptr<EventStream> stream;
-        std::map<std::string, uint64_t> last_edges;  // for rates
-        SteadyClock::time_point last_time{};
+        // Edge counts of the last few seconds, oldest first: rates over a window (a sensor that
+        // sends every 1.5 s is not shown alternating between 0 and 1 message per second).
+        std::deque<std::pair<SteadyClock::time_point, std::map<std::string, uint64_t>>> history;
         bool asking = false;
     };
     struct ValueWatch {

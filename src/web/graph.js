@@ -4,14 +4,15 @@
 // graph = {machines: [{id, nodes: [{id, inputs: [{id, source}], outputs: [id]}]}],
 //          edges: [{from: "node/output", to: "node/input"}]}
 // An input's source is "node/output" or "dora/timer/...". Machines become columns (ordered so
-// that data flows left to right), their nodes boxes with outputs on the right and inputs on the
+// that data flows left to right; machines of the same rank stacked), their nodes boxes with outputs on the right and inputs on the
 // left; edges are curves from output to input, each with a label the live view fills with the
 // message rate. Every text is set with textContent: ids are never parsed as markup.
 "use strict";
 
 const DoraGraph = (() => {
   const SVG = "http://www.w3.org/2000/svg";
-  const NODE_W = 210, PORT_H = 18, NODE_HEAD = 26, NODE_GAP = 26, COL_GAP = 150, PAD = 24;
+  const NODE_W = 210, PORT_H = 18, NODE_HEAD = 26, NODE_GAP = 16, COL_GAP = 150, PAD = 24,
+    MACHINE_GAP = 24;
 
   function el(name, attrs, parent) {
     const e = document.createElementNS(SVG, name);
@@ -61,23 +62,36 @@ const DoraGraph = (() => {
     }));
     machines.sort((a, b) => a.order - b.order || a.id.localeCompare(b.id));
 
-    const ports = new Map();  // "node/output" (out) or "node/input" (in) -> {x, y}
+    // Columns by rank: the machines whose earliest node has the same rank share a column,
+    // stacked; data flows from left to right.
+    const columns = [];
+    for (const m of machines) {
+      const last = columns[columns.length - 1];
+      if (last && last.order === m.order) last.machines.push(m);
+      else columns.push({ order: m.order, machines: [m] });
+    }
+    const ports = new Map();  // "in:node/input" or "out:node/output" -> {x, y}
     const boxes = [];
     let x = PAD, height = 0;
-    for (const m of machines) {
-      let y = PAD + 28;
-      const nodes = [];
-      for (const n of m.nodes) {
-        const rows = Math.max(n.inputs.length, n.outputs.length, 1);
-        const h = NODE_HEAD + rows * PORT_H + 8;
-        nodes.push({ n, x: x + 14, y, h });
-        n.inputs.forEach((p, i) => ports.set("in:" + n.id + "/" + p.id,
-          { x: x + 14, y: y + NODE_HEAD + i * PORT_H + PORT_H / 2 }));
-        n.outputs.forEach((o, i) => ports.set("out:" + n.id + "/" + o,
-          { x: x + 14 + NODE_W, y: y + NODE_HEAD + i * PORT_H + PORT_H / 2 }));
-        y += h + NODE_GAP;
+    for (const column of columns) {
+      let y = PAD;
+      for (const m of column.machines) {
+        const top = y;
+        y += 28;
+        const nodes = [];
+        for (const n of m.nodes) {
+          const rows = Math.max(n.inputs.length, n.outputs.length, 1);
+          const h = NODE_HEAD + rows * PORT_H + 8;
+          nodes.push({ n, x: x + 14, y, h });
+          n.inputs.forEach((p, i) => ports.set("in:" + n.id + "/" + p.id,
+            { x: x + 14, y: y + NODE_HEAD + i * PORT_H + PORT_H / 2 }));
+          n.outputs.forEach((o, i) => ports.set("out:" + n.id + "/" + o,
+            { x: x + 14 + NODE_W, y: y + NODE_HEAD + i * PORT_H + PORT_H / 2 }));
+          y += h + NODE_GAP;
+        }
+        boxes.push({ m, x, y: top, w: NODE_W + 28, h: y - top - NODE_GAP + 12, nodes });
+        y += MACHINE_GAP - NODE_GAP + 12;
       }
-      boxes.push({ m, x, w: NODE_W + 28, h: y - PAD, nodes });
       height = Math.max(height, y);
       x += NODE_W + 28 + COL_GAP;
     }
@@ -88,8 +102,8 @@ const DoraGraph = (() => {
 
     for (const b of boxes) {
       const g = el("g", { class: "machine", "data-machine": b.m.id }, svg);
-      el("rect", { x: b.x, y: PAD, width: b.w, height: b.h, rx: 10, class: "machine-box" }, g);
-      text(g, b.x + 10, PAD + 18, b.m.id === "" ? "(default machine)" : b.m.id, "machine-label");
+      el("rect", { x: b.x, y: b.y, width: b.w, height: b.h, rx: 10, class: "machine-box" }, g);
+      text(g, b.x + 10, b.y + 18, b.m.id === "" ? "(default machine)" : b.m.id, "machine-label");
       for (const { n, x: nx, y: ny, h } of b.nodes) {
         const ng = el("g", { class: "node", "data-node": n.id }, g);
         el("rect", { x: nx, y: ny, width: NODE_W, height: h, rx: 6, class: "node-box" }, ng);
@@ -97,7 +111,7 @@ const DoraGraph = (() => {
         text(ng, nx + NODE_W - 8, ny + 17, "", "node-status", "end").setAttribute("data-status", n.id);
         n.inputs.forEach((p, i) => {
           const t = text(ng, nx + 6, ny + NODE_HEAD + i * PORT_H + 13,
-            p.source.startsWith("dora/timer/") ? `${p.id} ⏱ ${p.source.slice(11)}` : p.id, "port input");
+            p.source.startsWith("dora/timer/") ? `${p.id} (timer ${p.source.slice(11)})` : p.id, "port input");
           t.setAttribute("data-port", n.id + "/" + p.id);
           t.setAttribute("data-source", p.source);
           if (options.onPort && !p.source.startsWith("dora/")) {
