@@ -171,9 +171,11 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
         factor = 1;
     } else if (unit == "m" || unit == "min") {
         factor = 60000;
+    } else if (unit == "h") {
+        factor = 3600000;
     }
     if (ec != std::errc() || factor == 0 || value < 0) {
-        return fail("`{}` is not a duration: write seconds (5, 2.5) or a unit (500ms, 5s, 1m)",
+        return fail("`{}` is not a duration: write seconds (5, 2.5) or a unit (500ms, 5s, 1m, 2h)",
                     text);
     }
     return std::chrono::milliseconds(static_cast<int64_t>(value * factor));

@@ -114,7 +114,7 @@ inline void or_throw(Result<>&& result) {
     }
 }
 
-// "5", "2.5", "500ms", "5s", "1m" -> milliseconds (a bare number is seconds, as in dora).
+// "5", "2.5", "500ms", "5s", "1m", "2h" -> milliseconds (a bare number is seconds, as in dora).
 [[nodiscard]] Result<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 // `<node> on daemon `<machine>`: <stream>    <line>` (`<node>: ...` for the default daemon),

@@ -524,7 +524,7 @@ TEST_F(Fixture, LogsAskTheDaemonThatRanTheNodeAndFollowStreams) {
     auto read = edge->next_of(msg::ReadLogs::kType);
     ASSERT_TRUE(read);
     EXPECT_EQ((*read)["node_id"], "sensor");
-    edge->send(msg::make(msg::DaemonLogsReply{(*read)["request_id"], "line 1\n", ""}));
+    edge->send(msg::make(msg::DaemonLogsReply{(*read)["request_id"], "line 1\n", "", {}}));
     auto reply = c->next_of(msg::LogsReply::kType);
     ASSERT_TRUE(reply);
     EXPECT_EQ((*reply)["content"], "line 1\n");
@@ -889,7 +889,7 @@ TEST_F(Fixture, LogsOfAnAdoptedDataflowAskTheMachineThatRunsTheNode) {
     auto read = cloud->next_of(msg::ReadLogs::kType);
     ASSERT_TRUE(read);
     cloud->send(
-        msg::make(msg::DaemonLogsReply{(*read)["request_id"].get<uint64_t>(), "line 1\n", ""}));
+        msg::make(msg::DaemonLogsReply{(*read)["request_id"].get<uint64_t>(), "line 1\n", "", {}}));
     auto reply = c->next_of(msg::LogsReply::kType);
     ASSERT_TRUE(reply);
     EXPECT_EQ((*reply)["content"], "line 1\n");

@@ -178,8 +178,9 @@ void Coordinator::handle(Peer& cli, const message::CliLogs& logs) {
         return;
     }
     uint64_t request_id = next_request_++;
-    if (!send_to_daemon(*machine, message::make(message::ReadLogs{request_id, dataflow.id,
-                                                                  request->node_id}))) {
+    if (!send_to_daemon(*machine,
+                        message::make(message::ReadLogs{request_id, dataflow.id, request->node_id,
+                                                        request->with_times}))) {
         cli.channel->send(error_message(fmt::format(
             "node `{}` ran on machine `{}`, whose daemon is not connected: its log is in "
             "out/{}/log_{}.txt in the node's working directory there",
@@ -209,8 +210,9 @@ void Coordinator::handle(const std::string& machine, message::DaemonLogsReply& m
         }
         return;
     }
-    send_to(request.cli, message::make(message::LogsReply{request.dataflow_id, request.node_id,
-                                                          machine, std::move(reply->content)}));
+    send_to(request.cli,
+            message::make(message::LogsReply{request.dataflow_id, request.node_id, machine,
+                                             std::move(reply->content), std::move(reply->times)}));
     auto d = dataflows_.find(request.dataflow_id);
     if (request.follow && (d == dataflows_.end() || !d->second.active())) {
         // Finished meanwhile (or before): nothing more will come.

@@ -697,6 +697,11 @@ void Daemon::handle(const message::ReadLogs& request) {
             std::stringstream ss;
             ss << in.rdbuf();
             reply.content = ss.str();
+            if (request.with_times) {
+                reply.times = LogFile::read_times(
+                    *file, static_cast<size_t>(
+                               std::count(reply.content.begin(), reply.content.end(), '\n')));
+            }
         }
     }
     link_->send(message::make(reply));

@@ -1,6 +1,8 @@
 // A node's log file (out/<dataflow>/log_<node>.txt), owned: opened for appending, one line per
 // write, closed when the object goes. Each line is flushed so `dora logs` and a crash both see
-// everything written so far.
+// everything written so far. Beside it, log_<node>.times holds when each line was written (one
+// u64 little-endian of ns since the Unix epoch per line, in the same order): the .txt file stays
+// the lines as the node wrote them (as dora's), and `dora logs --since/--all-nodes` read both.
 //
 // Thread safety: one owner.
 #pragma once
@@ -9,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -23,13 +26,23 @@ class LogFile {
     // The line as the node wrote it (stdout and stderr alike), as dora's log files hold them.
     void write_line(std::string_view line);
     [[nodiscard]] bool is_open() const { return file_ != nullptr; }
-    void close() { file_.reset(); }
+    void close() {
+        file_.reset();
+        times_.reset();
+    }
+    // log_<node>.times beside log_<node>.txt.
+    [[nodiscard]] static std::filesystem::path times_path(const std::filesystem::path& log);
+    // When each of the `lines` lines of `log` was written (0 where the times file does not say:
+    // missing, or shorter after a crash between the two writes).
+    [[nodiscard]] static std::vector<uint64_t> read_times(const std::filesystem::path& log,
+                                                          size_t lines);
 
   private:
     struct Closer {
         void operator()(std::FILE* f) const { std::fclose(f); }
     };
     std::unique_ptr<std::FILE, Closer> file_;
+    std::unique_ptr<std::FILE, Closer> times_;
 };
 
 }  // namespace dora::daemon

@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "daemon/log_file.hpp"
+#include "testing/temp_dir.hpp"
 
 namespace dora::daemon {
 namespace {
@@ -41,6 +46,39 @@ TEST(NodeLogs, EntryJsonHasDorasLogMessageShape) {
     auto plain = nlohmann::json::parse(log_entry_json(classify_log_line("x"), {"df", "n", ""}));
     EXPECT_EQ(plain["level"], "stdout");
     EXPECT_TRUE(plain["daemon_id"].is_null());
+}
+
+TEST(LogFile, KeepsWhenEachLineWasWrittenBesideTheLines) {
+    dora::testing::TempDir dir;
+    const auto log = dir.path() / "out" / "x" / "log_n.txt";
+    auto now = [] {
+        return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count());
+    };
+    const uint64_t before = now();
+    {
+        auto file = LogFile::open(log);
+        ASSERT_TRUE(file) << file.error().message();
+        file->write_line("one");
+        file->write_line("two");
+        file->write_line("three");
+    }
+    const uint64_t after = now();
+    std::ifstream in(log);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(content, "one\ntwo\nthree\n") << "the log itself holds only the lines";
+    auto times = LogFile::read_times(log, 3);
+    ASSERT_EQ(times.size(), 3u);
+    EXPECT_GE(times[0], before);
+    EXPECT_LE(times[0], times[1]);
+    EXPECT_LE(times[1], times[2]);
+    EXPECT_LE(times[2], after);
+    // More lines than times (a log of an older daemon, a crash between the two writes): 0.
+    auto more = LogFile::read_times(log, 5);
+    EXPECT_EQ(more[3], 0u);
+    std::filesystem::remove(LogFile::times_path(log));
+    EXPECT_EQ(LogFile::read_times(log, 2), (std::vector<uint64_t>{0, 0}));
 }
 
 }  // namespace

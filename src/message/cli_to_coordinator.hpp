@@ -51,9 +51,10 @@ struct CliLogs {
     std::string dataflow;
     std::string node_id;
     bool follow = false;
+    bool with_times = false;  // LogsReply::times too (`--all-nodes`, `--since`)
     static constexpr const char* kType = "cli.logs";
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CliLogs, dataflow, node_id, follow)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CliLogs, dataflow, node_id, follow, with_times)
 
 // `dora check` without a dataflow, and `dora check --dataflow F` (machines must have daemons).
 struct CliCheck {

@@ -45,10 +45,11 @@ struct LogsReply {
     std::string node_id;
     std::string machine_id;
     std::string content;
+    std::vector<uint64_t> times;  // with CliLogs::with_times: see DaemonLogsReply::times
     static constexpr const char* kType = "coordinator.logs";
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LogsReply, dataflow_id, node_id, machine_id,
-                                                content)
+                                                content, times)
 
 // `dora build`: one line of a build command's output, then BuildResult.
 struct BuildOutput {

@@ -49,9 +49,11 @@ struct ReadLogs {
     uint64_t request_id = 0;
     std::string dataflow_id;
     std::string node_id;
+    bool with_times = false;  // also when each line was written (DaemonLogsReply::times)
     static constexpr const char* kType = "coordinator.read_logs";
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ReadLogs, request_id, dataflow_id, node_id)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ReadLogs, request_id, dataflow_id, node_id,
+                                                with_times)
 
 // Run the `build` commands of this machine's nodes; reply DaemonBuildOutput*, DaemonBuildResult.
 struct BuildNodes {

@@ -98,9 +98,12 @@ struct DaemonLogsReply {
     uint64_t request_id = 0;
     std::string content;
     std::string error;
+    // With ReadLogs::with_times: per line of `content`, when the daemon wrote it (ns since the
+    // Unix epoch; 0 where unknown, e.g. a log written by an older daemon).
+    std::vector<uint64_t> times;
     static constexpr const char* kType = "daemon.logs";
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DaemonLogsReply, request_id, content, error)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DaemonLogsReply, request_id, content, error, times)
 
 struct DaemonBuildOutput {
     uint64_t request_id = 0;

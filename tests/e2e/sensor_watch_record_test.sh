@@ -3,7 +3,8 @@
 # edge2, edge3, cloud) on loopback run examples/sensor-network. Then:
 #   - `dora topic echo sensor-network sensor-temp/reading` prints readings from another machine
 #     (decoded: the JSON text the sensor sends as bytes);
-#   - `dora topic hz` shows the sensor's 1 s timer rate;
+#   - `dora topic hz` shows the sensor's 1 s timer rate; `dora top` every node with its pid, CPU
+#     and memory;
 #   - `dora record` writes 8 s of every output into an MCAP file, which the independent `mcap`
 #     Python package reads back (channels, counts, the readings' JSON, HLC timestamps in order);
 #   - `dora replay` of that file feeds the aggregator (everything on this machine, as `dora run`):
@@ -45,6 +46,14 @@ timeout 30 "$DORA" topic hz sensor-network sensor-temp/reading --window 4 --dura
 rate=$(grep -oE 'average rate: [0-9.]+' "$WORK/hz.out" | tail -1 | grep -oE '[0-9.]+$')
 python3 -c "import sys; r=float(sys.argv[1]); sys.exit(0 if 0.7 <= r <= 1.3 else 1)" "${rate:-0}" ||
     fail "topic hz: expected about 1 Hz, got '${rate:-none}': $(cat "$WORK/hz.out")"
+
+# top: every node of the four machines with its pid, CPU and memory (two refreshes, plain).
+timeout 30 "$DORA" top sensor-network -n 2 --refresh-interval 1 >"$WORK/top.out" 2>&1 ||
+    fail "top: $(cat "$WORK/top.out")"
+for node in sensor-temp sensor-humidity sensor-pressure cloud-aggregator; do
+    grep -qE "^$node +(edge[123]|cloud) +[0-9]+ +running .*[0-9.]+ +[0-9.]+ (KiB|MiB)" "$WORK/top.out" ||
+        fail "top lacks $node with pid, CPU and memory: $(cat "$WORK/top.out")"
+done
 
 # record 8 s of every output.
 timeout 30 "$DORA" record sensor-network -o "$WORK/rec.mcap" --duration 8 2>"$WORK/record.err" ||

@@ -2,8 +2,8 @@
 # The CLI habits of dora users against a quiet coordinator and daemon on loopback: `--quiet`
 # (nothing printed, everything in the log file), `daemon -c ADDR`, `dora start --name`,
 # `dora list --format json` / `-q` / `--status` / `--name`, `dora stop NAME` (positional name),
-# `dora stop --force`, `dora stop --all`, `dora logs` of a finished dataflow (with --tail and
-# --grep), and `dora down` (destroy's dora 1.x name).
+# `dora stop --force`, `dora stop --all`, `dora logs` of a finished dataflow (with --tail, --grep,
+# --since and --all-nodes), and `dora down` (destroy's dora 1.x name).
 #   cli_habits_test.sh <dora binary> <test node binary>
 set -euo pipefail
 DORA=$1
@@ -79,9 +79,28 @@ grep -qvi tick "$WORK/logs-alpha.out" || fail "alpha's ticker logged only ticks:
 [[ -s $WORK/logs-grep.out ]] || fail "--grep TICK found nothing"
 [[ $(grep -ic tick "$WORK/logs-alpha.out") == $(wc -l <"$WORK/logs-grep.out") ]] ||
     fail "--grep TICK did not keep exactly the lines with 'tick' in any case"
-"$DORA" logs alpha ticker --since 5m >"$WORK/bad.out" 2>&1 && fail "dora logs --since was accepted"
-grep -q "\`dora logs --since\` is a dora 1.x option that dora-cpp does not have yet" "$WORK/bad.out" ||
-    { cat "$WORK/bad.out"; fail "dora logs --since: no reason given"; }
+"$DORA" logs alpha ticker --until 5m >"$WORK/bad.out" 2>&1 && fail "dora logs --until was accepted"
+grep -q "\`dora logs --until\` is a dora 1.x option that dora-cpp does not have yet" "$WORK/bad.out" ||
+    { cat "$WORK/bad.out"; fail "dora logs --until: no reason given"; }
+# --since D: the lines written in the last D (every line of a dataflow that just ran; none of a
+# moment ago); --all-nodes: every node's lines, prefixed with the node, in time order.
+"$DORA" logs alpha ticker --since 10m >"$WORK/logs-since.out" 2>&1 || fail "dora logs --since"
+cmp -s "$WORK/logs-since.out" "$WORK/logs-alpha.out" || fail "--since 10m did not keep every line"
+sleep 1.2
+"$DORA" logs alpha ticker --since 1 >"$WORK/logs-since.out" 2>&1 || fail "dora logs --since 1"
+[[ ! -s $WORK/logs-since.out ]] || { cat "$WORK/logs-since.out"; fail "--since 1 kept old lines"; }
+"$DORA" logs alpha ticker --since soon >"$WORK/bad.out" 2>&1 && fail "--since soon was accepted"
+grep -q "is not a duration" "$WORK/bad.out" || fail "--since soon: $(cat "$WORK/bad.out")"
+"$DORA" logs alpha --all-nodes >"$WORK/logs-all.out" 2>&1 || fail "dora logs --all-nodes"
+[[ $(grep -c "^ticker: " "$WORK/logs-all.out") == $(wc -l <"$WORK/logs-alpha.out") ]] ||
+    fail "--all-nodes lacks ticker lines: $(head "$WORK/logs-all.out")"
+grep -q "^sink: " "$WORK/logs-all.out" || fail "--all-nodes lacks sink lines"
+[[ $(grep -c "" "$WORK/logs-all.out") == $(grep -cE "^(ticker|sink): " "$WORK/logs-all.out") ]] ||
+    fail "--all-nodes printed a line without its node"
+# Interleaved: both nodes tick from the start, so the first lines are not all one node's.
+head -6 "$WORK/logs-all.out" | grep -q "^sink: " && head -6 "$WORK/logs-all.out" | grep -q "^ticker: " ||
+    fail "--all-nodes did not interleave: $(head -6 "$WORK/logs-all.out")"
+"$DORA" logs alpha ticker --all-nodes >"$WORK/bad.out" 2>&1 && fail "--all-nodes with a node was accepted"
 "$DORA" logs alpha ticker --grep TICK --tail 1 >"$WORK/logs-both.out" 2>&1 || fail "--grep with --tail"
 [[ $(cat "$WORK/logs-both.out") == $(grep -i tick "$WORK/logs-alpha.out" | tail -1) ]] ||
     fail "--grep --tail 1 is not the last matching line"
