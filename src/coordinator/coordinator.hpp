@@ -293,6 +293,7 @@ class Coordinator : private WebSource {
     [[nodiscard]] static const char* status_name(Status status);
     // WebSource (web.cpp).
     [[nodiscard]] std::vector<WebDataflow> web_dataflows() const override;
+    [[nodiscard]] std::optional<WebDataflow> web_dataflow(const std::string& id) const override;
     [[nodiscard]] std::vector<message::DaemonInfo> web_daemons() const override;
     void web_stats(const std::string& dataflow_id, std::function<void(WebStats)> done) override;
 

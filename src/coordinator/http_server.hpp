@@ -100,7 +100,5 @@ class HttpServer {
 
 // "%41b" -> "Ab"; '+' is a space in query strings (`plus_is_space`). Invalid escapes stay as is.
 [[nodiscard]] std::string percent_decode(std::string_view text, bool plus_is_space);
-// Text made safe for HTML (& < > " ').
-[[nodiscard]] std::string html_escape(std::string_view text);
 
 }  // namespace dora::coordinator

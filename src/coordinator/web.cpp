@@ -8,10 +8,18 @@ namespace dora::coordinator {
 std::vector<WebDataflow> Coordinator::web_dataflows() const {
     std::vector<WebDataflow> out;
     for (auto it = dataflows_.rbegin(); it != dataflows_.rend(); ++it) {
-        const Dataflow& d = it->second;
-        out.push_back({info(d), d.described ? d.yaml : std::string(), d.path});
+        out.push_back(*web_dataflow(it->first));
     }
     return out;
+}
+
+std::optional<WebDataflow> Coordinator::web_dataflow(const std::string& id) const {
+    auto it = dataflows_.find(id);
+    if (it == dataflows_.end()) {
+        return std::nullopt;
+    }
+    const Dataflow& d = it->second;
+    return WebDataflow{info(d), d.described ? d.yaml : std::string(), d.path};
 }
 
 std::vector<message::DaemonInfo> Coordinator::web_daemons() const {

@@ -159,13 +159,6 @@ std::optional<HttpResponse> WebView::refuse(const HttpRequest& request) const {
     return std::nullopt;
 }
 
-std::optional<WebDataflow> WebView::find(const std::string& id) const {
-    for (auto& d : source_.web_dataflows()) {
-        if (d.info.id == id) return d;
-    }
-    return std::nullopt;
-}
-
 json WebView::nodes_json(const WebDataflow& d, const WebStats* stats) const {
     json out = json::array();
     std::map<std::string, const message::NodeResultInfo*> results;
@@ -257,7 +250,7 @@ void WebView::handle(const HttpRequest& request, HttpReply& reply) {
         const size_t slash = rest.find('/');
         const std::string id = rest.substr(0, slash);
         const std::string what = slash == std::string::npos ? "" : rest.substr(slash + 1);
-        auto d = find(id);
+        auto d = source_.web_dataflow(id);
         if (!d) {
             reply.respond(text(404, "no dataflow " + id + " on this coordinator (see /)"));
             return;
@@ -339,7 +332,7 @@ void WebView::send_state(uint64_t page_id, WebStats stats) {
     if (it == pages_.end()) return;
     PageStream& page = it->second;
     page.asking = false;
-    auto d = find(page.dataflow_id);
+    auto d = source_.web_dataflow(page.dataflow_id);
     if (!d) {
         page.stream->send("state", dump({{"status", "gone"}, {"nodes", json::array()}}));
         return;

@@ -63,6 +63,7 @@ class WebSource {
     virtual ~WebSource() = default;
     // Newest first.
     [[nodiscard]] virtual std::vector<WebDataflow> web_dataflows() const = 0;
+    [[nodiscard]] virtual std::optional<WebDataflow> web_dataflow(const std::string& id) const = 0;
     [[nodiscard]] virtual std::vector<message::DaemonInfo> web_daemons() const = 0;
     // Asks the daemons for the stats of a dataflow's nodes; `done` runs once on the loop thread
     // (with what arrived: possibly nothing).
@@ -112,7 +113,6 @@ class WebView {
     void handle(const HttpRequest& request, HttpReply& reply);
     // nullopt when allowed; else the refusal.
     [[nodiscard]] std::optional<HttpResponse> refuse(const HttpRequest& request) const;
-    [[nodiscard]] std::optional<WebDataflow> find(const std::string& id) const;
     [[nodiscard]] nlohmann::json dataflow_json(const WebDataflow& d) const;
     [[nodiscard]] nlohmann::json nodes_json(const WebDataflow& d, const WebStats* stats) const;
     void open_events(const WebDataflow& d, HttpReply& reply);

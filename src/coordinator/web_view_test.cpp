@@ -165,6 +165,11 @@ nodes:
         d.path = "flow.yml";
         return {d};
     }
+    std::optional<WebDataflow> web_dataflow(const std::string& id) const override {
+        auto all = web_dataflows();
+        if (all.front().info.id == id) return all.front();
+        return std::nullopt;
+    }
     std::vector<message::DaemonInfo> web_daemons() const override { return {}; }
     void web_stats(const std::string&, std::function<void(WebStats)> done) override {
         done(WebStats{});

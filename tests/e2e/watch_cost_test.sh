@@ -57,7 +57,9 @@ nodes:
 YAML
 in_ns "$DORA" start "$WORK/flow.yml" --name local --detach >"$WORK/start.log" 2>&1 ||
     fail "start: $(cat "$WORK/start.log")"
-sleep 2  # the start-up's own traffic passes
+# The start-up's own traffic passes: both nodes joined.
+wait_for 20 grep -q "node \`sink\` is ready" "$WORK/daemon.log" || fail "sink not ready"
+wait_for 20 grep -q "node \`source\` is ready" "$WORK/daemon.log" || fail "source not ready"
 
 lo_bytes() { ip netns exec "$NS" cat /sys/class/net/lo/statistics/tx_bytes; }
 measure() {  # prints the loopback bytes per second over 3 s
