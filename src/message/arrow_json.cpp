@@ -43,8 +43,10 @@ class Reader {
 
   private:
     Result<json> element(const ArrowTypeInfo& info, uint64_t logical) {
-        if (++depth_guard_ > 1'000'000'000) {
-            return fail("too many elements");
+        if (++rendered_ > limits_.max_values) {
+            // Dictionaries may show one large value many times: the work stays bounded.
+            return fail("more than {} values to show; look at the data with a program instead",
+                        limits_.max_values);
         }
         auto format = parse_format(info.format);
         if (!format) {
@@ -296,7 +298,7 @@ class Reader {
     std::span<const std::byte> data_;
     const ArrowJsonLimits& limits_;
     bool& truncated_;
-    uint64_t depth_guard_ = 0;
+    uint64_t rendered_ = 0;  // values rendered so far, at every level
 };
 
 }  // namespace

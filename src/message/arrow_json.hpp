@@ -31,6 +31,9 @@ namespace dora::message {
 struct ArrowJsonLimits {
     size_t max_elements = 1000;  // per array, at every level
     size_t max_hex_bytes = 64;   // per binary value
+    // In all, at every level: a dictionary can repeat a large value for every index, so the cut
+    // per array alone does not bound the work; past this the rendering fails.
+    uint64_t max_values = 1'000'000;
 };
 
 struct ArrowJson {

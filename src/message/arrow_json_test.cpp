@@ -55,6 +55,16 @@ TEST(ArrowJson, CutsLongArraysAndSaysSo) {
     EXPECT_EQ(out->value.dump(), "[7,7,7,7,\"… 4996 more\"]");
 }
 
+TEST(ArrowJson, StopsPastTheTotalValueBudget) {
+    std::vector<uint8_t> raw(100, 1);
+    auto data = bytes_of(raw.data(), raw.size());
+    auto out = arrow_to_json(bytes_type_info(raw.size()), data, {.max_values = 50});
+    ASSERT_FALSE(out);
+    EXPECT_NE(out.error().message().find("more than 50 values"), std::string::npos)
+        << out.error().message();
+    EXPECT_TRUE(arrow_to_json(bytes_type_info(raw.size()), data, {.max_values = 100}));
+}
+
 TEST(ArrowJson, RendersNullsStructsAndLists) {
     // struct<x: int32 (with a null), s: list<int16>> of two elements, hand-laid out.
     std::vector<std::byte> data(64 * 6);
