@@ -26,12 +26,26 @@ std::string join_names(const std::vector<std::string>& names) {
     return out.empty() ? "none" : out;
 }
 
+// `text` with control characters and quotes as escapes, for messages about ids.
+std::string printable(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f || c == '"' || c == '\\') {
+            out += fmt::format("\\x{:02x}", byte);
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
 // Collects problems, one line each: "<file:line:col>: node "<id>": <message>".
 class Problems {
   public:
     void add(const SourceLocation& where, const NodeDescriptor& node, std::string_view message) {
-        lines_.push_back(
-            fmt::format("{}: node \"{}\": {}", format_location(where), node.id, message));
+        lines_.push_back(fmt::format("{}: node \"{}\": {}", format_location(where),
+                                     printable(node.id), message));
     }
 
     Result<> result() const {
@@ -51,10 +65,13 @@ class Problems {
 void check_ids(const Descriptor& descriptor, Problems& problems) {
     std::map<std::string_view, const NodeDescriptor*> first_by_id;
     for (const auto& node : descriptor.nodes) {
-        if (node.id.find('/') != std::string::npos) {
-            problems.add(node.location_of("id"), node,
-                         "the id contains '/', which separates node and output in inputs; use "
-                         "'-' or '_' instead");
+        if (auto problem = id_problem(node.id, /*output=*/false); !problem.empty()) {
+            problems.add(node.location_of("id"), node, problem);
+        }
+        for (const auto& op : node.operators) {
+            if (auto problem = id_problem(op.id, /*output=*/false); !problem.empty()) {
+                problems.add(op.location, node, "operator: " + problem);
+            }
         }
         auto [it, inserted] = first_by_id.emplace(node.id, &node);
         if (!inserted) {
@@ -69,10 +86,13 @@ void check_ids(const Descriptor& descriptor, Problems& problems) {
 void check_outputs(const NodeDescriptor& node, Problems& problems) {
     std::set<std::string_view> seen;
     for (size_t i = 0; i < node.outputs.size(); ++i) {
+        const SourceLocation& where = i < node.output_locations.size()
+                                          ? node.output_locations[i]
+                                          : node.location_of("outputs");
+        if (auto problem = id_problem(node.outputs[i], /*output=*/true); !problem.empty()) {
+            problems.add(where, node, "output: " + problem);
+        }
         if (!seen.insert(node.outputs[i]).second) {
-            const SourceLocation& where = i < node.output_locations.size()
-                                              ? node.output_locations[i]
-                                              : node.location_of("outputs");
             problems.add(where, node,
                          fmt::format("output \"{}\" is listed twice; remove one", node.outputs[i]));
         }
@@ -345,6 +365,42 @@ Result<std::filesystem::path> resolve_node_path(const Descriptor& descriptor,
         "{} does not exist; fix `path` (relative paths start at the dataflow's "
         "directory) or build the node first",
         candidate.string());
+}
+
+std::string id_problem(std::string_view id, bool output) {
+    if (id.empty()) {
+        return "the id is empty; give it a name";
+    }
+    for (char c : id) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f) {
+            return fmt::format(
+                "the id \"{}\" contains the control character \\x{:02x}; use "
+                "letters, digits, '-', '_' or '.'",
+                printable(id), byte);
+        }
+        if (c == '*' || c == '$' || c == '?' || c == '#') {
+            return fmt::format(
+                "the id \"{}\" contains '{}', which Zenoh key expressions reserve as a wildcard or "
+                "special character: across machines it could match other ids and receive their "
+                "data; use letters, digits, '-', '_' or '.'",
+                printable(id), c);
+        }
+    }
+    if (!output) {
+        return id.find('/') == std::string_view::npos
+                   ? std::string()
+                   : std::string(
+                         "the id contains '/', which separates node and output in "
+                         "inputs; use '-' or '_' instead");
+    }
+    if (id.front() == '/' || id.back() == '/' || id.find("//") != std::string_view::npos) {
+        return fmt::format(
+            "the output id \"{}\" has an empty part between '/'; remove the "
+            "leading, trailing or doubled '/'",
+            printable(id));
+    }
+    return {};
 }
 
 Result<> validate(const Descriptor& descriptor, const ValidationOptions& options) {

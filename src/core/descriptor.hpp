@@ -202,7 +202,13 @@ struct ValidationOptions {
     bool check_paths = true;
 };
 
-// Checks that the dataflow can run: unique ids, no '/' in ids, every input source names an
+// Why `id` cannot be a node (or operator) id, `output` false, or an output id, `output` true; ""
+// when it can. Ids become chunks of Zenoh key expressions: no `*`, `$`, `?`, `#`, control
+// characters or empty chunks, and no '/' but between the parts of an output id.
+[[nodiscard]] std::string id_problem(std::string_view id, bool output);
+
+// Checks that the dataflow can run: unique ids that are valid key chunks (id_problem), every
+// input source names an
 // existing node and one of its outputs, executables and scripts exist. Returns every problem
 // found, one per line, each naming file, line, column, node and key and saying what to do.
 [[nodiscard]] Result<> validate(const Descriptor& descriptor,

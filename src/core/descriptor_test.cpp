@@ -550,6 +550,40 @@ TEST(Validate, SlashInNodeIdIsRejected) {
     EXPECT_CONTAINS(error, "dataflow.yml:2:5: node \"a/b\": the id contains '/'");
 }
 
+TEST(Validate, IdsThatAreNotPlainKeyChunksAreRejectedWithFileAndLine) {
+    std::string error = validation_error(
+        "nodes:\n"
+        "  - id: \"*\"\n    path: shell\n"
+        "  - id: \"**\"\n    path: shell\n"
+        "  - id: a$b\n    path: shell\n"
+        "  - id: \"q?\"\n    path: shell\n"
+        "  - id: \"h#\"\n    path: shell\n"
+        "  - id: \"bell\\a\"\n    path: shell\n"
+        "  - id: ok\n    path: shell\n"
+        "    outputs: [\"*\", \"a//b\", \"/x\", \"x/\", fine/part, also-fine]\n");
+    EXPECT_CONTAINS(error, "dataflow.yml:2:5: node \"*\": the id \"*\" contains '*'");
+    EXPECT_CONTAINS(error, "dataflow.yml:4:5: node \"**\": the id \"**\" contains '*'");
+    EXPECT_CONTAINS(error, "dataflow.yml:6:5: node \"a$b\": the id \"a$b\" contains '$'");
+    EXPECT_CONTAINS(error, "dataflow.yml:8:5: node \"q?\": the id \"q?\" contains '?'");
+    EXPECT_CONTAINS(error, "dataflow.yml:10:5: node \"h#\": the id \"h#\" contains '#'");
+    // A control character is shown escaped, never raw.
+    EXPECT_CONTAINS(error,
+                    "node \"bell\\x07\": the id \"bell\\x07\" contains the control character");
+    EXPECT_EQ(error.find('\a'), std::string::npos);
+    EXPECT_CONTAINS(error, "dataflow.yml:16:15: node \"ok\": output: the id \"*\" contains '*'");
+    EXPECT_CONTAINS(error, "node \"ok\": output: the output id \"a//b\" has an empty part");
+    EXPECT_CONTAINS(error, "output id \"/x\" has an empty part");
+    EXPECT_CONTAINS(error, "output id \"x/\" has an empty part");
+    EXPECT_EQ(error.find("fine/part"), std::string::npos) << error;
+    EXPECT_EQ(error.find("also-fine"), std::string::npos) << error;
+}
+
+TEST(Validate, OperatorIdsAreKeyChunksToo) {
+    std::string error = validation_error(
+        "nodes:\n  - id: rt\n    operators:\n      - id: \"op*\"\n        python: op.py\n");
+    EXPECT_CONTAINS(error, "node \"rt\": operator: the id \"op*\" contains '*'");
+}
+
 TEST(Validate, DuplicateOutputsAndInputsAreRejected) {
     std::string error = validation_error(
         "nodes:\n  - id: a\n    path: shell\n    outputs: [x, y, x]\n    inputs:\n"

@@ -2,8 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <set>
+#include <string>
 #include <tuple>
 #include <vector>
+
+#include "core/descriptor.hpp"
+#include "message/data_keys.hpp"
 
 namespace dora::zenoh::keyexpr {
 namespace {
@@ -236,6 +242,47 @@ TEST(KeyExprTest, ErrorsNameTheProblem) {
 TEST(KeyExprTest, JoinConcatenatesScopeAndSuffix) {
     EXPECT_EQ(join("demo", "/**"), "demo/**");
     EXPECT_EQ(join("", "a/b"), "a/b");
+}
+
+// The ids a dataflow accepts (core/descriptor.hpp id_problem) can never misroute: the data key of
+// one node's output matches no other output's key. Random ids from an alphabet full of key
+// expression specials; the rejected ones show what the check prevents.
+TEST(KeyExprTest, AcceptedIdsNeverMatchAnotherOutputsKey) {
+    std::mt19937 random(20261130);
+    const std::string alphabet = "ab*$?#/-_.@";
+    auto random_id = [&] {
+        std::string id(1 + random() % 4, 'a');
+        for (char& c : id) c = alphabet[random() % alphabet.size()];
+        return id;
+    };
+    std::set<std::pair<std::string, std::string>> accepted;
+    int rejected_that_would_misroute = 0;
+    for (int i = 0; i < 3000; ++i) {
+        const std::string node = random_id();
+        const std::string output = random_id();
+        const bool ok = id_problem(node, false).empty() && id_problem(output, true).empty();
+        const auto key = message::output_key("net", "df", node, output);
+        if (!ok) {
+            if (validate(key) && intersects(key, message::output_key("net", "df", "a", "b")) &&
+                !(node == "a" && output == "b")) {
+                ++rejected_that_would_misroute;
+            }
+            continue;
+        }
+        ASSERT_TRUE(validate(key)) << key;
+        accepted.emplace(node, output);
+    }
+    ASSERT_GT(accepted.size(), 50u);
+    EXPECT_GT(rejected_that_would_misroute, 0);  // `*`, `**`... would have matched a/b
+    for (const auto& [node_a, output_a] : accepted) {
+        const auto a = message::output_key("net", "df", node_a, output_a);
+        for (const auto& [node_b, output_b] : accepted) {
+            const auto b = message::output_key("net", "df", node_b, output_b);
+            if (node_a != node_b || output_a != output_b) {
+                ASSERT_FALSE(intersects(a, b)) << a << " matches " << b;
+            }
+        }
+    }
 }
 
 }  // namespace
