@@ -88,7 +88,8 @@ Result<> CoordinatorClient::hello(const ClientOptions& options) {
     if (!hello) {
         return fail(hello.error());
     }
-    if (auto ok = stream_.send_blocking(fd_.get(), message::make(*hello), options.connect_timeout);
+    if (auto ok =
+            stream_.send_blocking(fd_.get(), message::make(hello->hello), options.connect_timeout);
         !ok) {
         return fail(ok.error());
     }
@@ -99,12 +100,8 @@ Result<> CoordinatorClient::hello(const ClientOptions& options) {
     if (!*reply) {
         return fail("no answer to the hello within {} ms", options.connect_timeout.count());
     }
-    const std::string type = (**reply).value("type", std::string());
-    if (type == message::ErrorMessage::kType) {
-        return fail("{}", message::refusal_text(**reply));
-    }
-    if (type != message::Welcome::kType) {
-        return fail("unexpected `{}` in answer to the hello", type);
+    if (auto ok = message::check_welcome(**reply, *hello, *token); !ok) {
+        return fail(ok.error());
     }
     return {};
 }

@@ -166,8 +166,7 @@ std::unique_ptr<Watch> Watch::open(const WatchedDataflow& dataflow,
                                 ""};
                 const auto& put = sample.put;
                 arrival.data = std::as_bytes(put.payload);
-                if (put.attachment && put.attachment->size() == 1 &&
-                    (*put.attachment)[0] == message::kEndOfStreamMarker) {
+                if (put.attachment && message::looks_like_end_of_stream(*put.attachment)) {
                     arrival.end_of_stream = true;
                 } else if (!put.attachment) {
                     arrival.error = "a sample without dora metadata (not from a dora daemon?)";

@@ -205,7 +205,7 @@ void Coordinator::on_hello(Peer& peer, const nlohmann::json& message) {
     peer.authenticated = true;
     peer.dora_version = hello->dora_version;
     peer.channel->lift_input_limit();
-    peer.channel->send(message::make(message::Welcome{}));
+    peer.channel->send(message::make(make_welcome(policy, peer.challenge, *hello)));
 }
 
 void Coordinator::on_closed(ConnectionId id, const std::string& reason) {

@@ -29,6 +29,8 @@ struct FakePeer {
     sys::UniqueFd fd;
     msg::FrameReader reader;
     bool closed = false;
+    std::string server_nonce;  // the hello's nonces, when it proved a token
+    std::string client_nonce;
 
     void send_raw(std::string_view bytes) { ASSERT_TRUE(sys::write_all(fd.get(), bytes)); }
     void send(const json& message) { send_raw(msg::encode_frame(message)); }
@@ -102,7 +104,12 @@ struct Fixture : ::testing::Test {
         h.protocol = protocol;
         h.dora_version = "peer-version";
         h.role = port == Coordinator::Port::kDaemon ? "daemon" : "cli";
-        if (token) h.proof = msg::hmac_proof(*token, (*challenge)["nonce"].get<std::string>());
+        h.nonce = msg::random_hex32();
+        if (token) {
+            peer->server_nonce = (*challenge)["nonce"].get<std::string>();
+            peer->client_nonce = h.nonce;
+            h.proof = msg::client_proof(*token, {peer->server_nonce, h.nonce, h.role});
+        }
         peer->send(msg::make(h));
         return peer;
     }
@@ -199,10 +206,33 @@ TEST_F(Fixture, RemotePeerWithoutTokenIsToldHowToConfigureOne) {
     EXPECT_TRUE(peer->wait_closed());
 }
 
-TEST_F(Fixture, RemotePeerWithTheRightTokenIsWelcomed) {
+TEST_F(Fixture, RemotePeerWithTheRightTokenIsWelcomedWithTheCoordinatorsProof) {
     make("secret");
     auto peer = hello(Coordinator::Port::kControl, "secret", /*loopback=*/false);
-    EXPECT_EQ(peer->next().value_or(json())["type"], msg::Welcome::kType);
+    auto welcome = peer->next();
+    ASSERT_TRUE(welcome);
+    EXPECT_EQ((*welcome)["type"], msg::Welcome::kType);
+    // The coordinator proves the token over this connection's nonces, as the CLI it is.
+    const msg::HelloNonces nonces{peer->server_nonce, peer->client_nonce, "cli"};
+    EXPECT_EQ((*welcome)["proof"], msg::coordinator_proof("secret", nonces));
+    EXPECT_NE((*welcome)["proof"], msg::client_proof("secret", nonces));
+}
+
+TEST_F(Fixture, AProofForAnotherConnectionsNoncesIsRejected) {
+    make("secret");
+    auto peer = connect(Coordinator::Port::kControl);
+    ASSERT_TRUE(peer->next());  // this connection's challenge, ignored: replaying another's proof
+    msg::Hello h;
+    h.dora_version = "peer-version";
+    h.role = "cli";
+    h.nonce = msg::random_hex32();
+    h.proof = msg::client_proof("secret", {msg::random_hex32(), h.nonce, "cli"});
+    peer->send(msg::make(h));
+    auto reply = peer->next();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ((*reply)["type"], msg::ErrorMessage::kType);
+    EXPECT_NE((*reply)["message"].get<std::string>().find("does not match"), std::string::npos);
+    EXPECT_TRUE(peer->wait_closed());
 }
 
 TEST_F(Fixture, WrongTokenIsRejected) {
@@ -230,7 +260,8 @@ TEST_F(Fixture, ProtocolMismatchNamesBothVersions) {
     auto reply = peer->next();
     ASSERT_TRUE(reply);
     std::string text = (*reply)["message"];
-    EXPECT_NE(text.find("protocol 1"), std::string::npos) << text;
+    EXPECT_NE(text.find(fmt::format("protocol {}", msg::kProtocolVersion)), std::string::npos)
+        << text;
     EXPECT_NE(text.find("protocol 99"), std::string::npos) << text;
     EXPECT_NE(text.find("peer-version"), std::string::npos) << text;
     EXPECT_TRUE(peer->wait_closed());
@@ -843,7 +874,8 @@ std::unique_ptr<FakePeer> returning_daemon(Fixture& f, const std::string& machin
     msg::DaemonRegister reg{machine, {"tcp/127.0.0.1:7000"}, running, {}, finished};
     peer->send(msg::make(reg));
     for (const auto& id : running) {
-        msg::PrepareDataflow started{id, "sensors", kTwoMachineFlow, "/flows/flow.yml", "cli", {}};
+        msg::PrepareDataflow started{id,    "sensors", kTwoMachineFlow,    "/flows/flow.yml",
+                                     "cli", {},        msg::random_hex32()};
         peer->send(msg::make(msg::DataflowRunning{started, spawned, {}}));
     }
     EXPECT_TRUE(peer->next_of(msg::Peers::kType));

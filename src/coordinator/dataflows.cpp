@@ -7,6 +7,7 @@
 #include "core/descriptor.hpp"
 #include "core/lifecycle.hpp"
 #include "core/uuid.hpp"
+#include "message/auth.hpp"
 #include "message/cli_to_coordinator.hpp"
 #include "message/coordinator_to_cli.hpp"
 #include "message/coordinator_to_daemon.hpp"
@@ -127,8 +128,13 @@ void Coordinator::handle(Peer& cli, message::CliStart& request) {
                                                waiting, options_.prepare_timeout.count() / 1000));
         }
     });
-    message::PrepareDataflow prepare{id,          stored.name,        stored.yaml,
-                                     stored.path, stored.cli_machine, std::move(*placement)};
+    message::PrepareDataflow prepare{id,
+                                     stored.name,
+                                     stored.yaml,
+                                     stored.path,
+                                     stored.cli_machine,
+                                     std::move(*placement),
+                                     message::random_hex32()};
     auto prepare_json = message::make(prepare);
     if (auto fits = message::encode_frame_checked(prepare_json); !fits) {
         // The file itself fitted in the CLI's message; the node placement added to it did not.

@@ -52,8 +52,15 @@ Result<message::Hello> check_hello(const HelloPolicy& policy, const message::Cha
             return fail("this coordinator requires a cluster token and none was given: {}",
                         message::kTokenHelp);
         }
-        if (!message::proofs_equal(parsed->proof,
-                                   message::hmac_proof(*policy.token, challenge.nonce))) {
+        if (!message::is_nonce(parsed->nonce)) {
+            return fail(
+                "the hello has no valid nonce (64 hex digits) for the coordinator to "
+                "answer; is the peer a dora {} of a compatible version?",
+                policy.expected_role);
+        }
+        const auto expected = message::client_proof(
+            *policy.token, message::HelloNonces{challenge.nonce, parsed->nonce, parsed->role});
+        if (!message::proofs_equal(parsed->proof, expected)) {
             return fail(
                 "authentication failed: the cluster token does not match the "
                 "coordinator's: {}",
@@ -66,6 +73,16 @@ Result<message::Hello> check_hello(const HelloPolicy& policy, const message::Cha
             message::kTokenHelp);
     }
     return parsed;
+}
+
+message::Welcome make_welcome(const HelloPolicy& policy, const message::Challenge& challenge,
+                              const message::Hello& hello) {
+    message::Welcome welcome;
+    if (policy.token) {
+        welcome.proof = message::coordinator_proof(
+            *policy.token, message::HelloNonces{challenge.nonce, hello.nonce, hello.role});
+    }
+    return welcome;
 }
 
 }  // namespace dora::coordinator

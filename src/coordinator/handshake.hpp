@@ -3,8 +3,9 @@
 //
 // Rules (DESIGN.md section 5): the protocol versions must match (the error names both); the
 // role must be the one this port serves ("daemon" on the daemon port, "cli" on the control port);
-// with a cluster token the proof must be HMAC(token, nonce); without one (protected mode) only
-// loopback peers are accepted and a remote peer is told how to configure a token.
+// with a cluster token the peer's proof must be auth.hpp's client_proof over both nonces, and the
+// Welcome carries the coordinator's own proof for the peer to check; without one (protected mode)
+// only loopback peers are accepted and a remote peer is told how to configure a token.
 //
 // Thread safety: pure functions.
 #pragma once
@@ -34,5 +35,10 @@ struct HelloPolicy {
 [[nodiscard]] Result<message::Hello> check_hello(const HelloPolicy& policy,
                                                  const message::Challenge& challenge,
                                                  const nlohmann::json& hello, bool loopback_peer);
+
+// The Welcome for an accepted `hello`: the coordinator's proof of the token over both nonces.
+[[nodiscard]] message::Welcome make_welcome(const HelloPolicy& policy,
+                                            const message::Challenge& challenge,
+                                            const message::Hello& hello);
 
 }  // namespace dora::coordinator

@@ -63,8 +63,7 @@ std::string machine_of(const message::DataflowInfo& info, const std::string& nod
 // What a value stream sends for one sample.
 std::string value_event(const zenoh::Put& put) {
     json j;
-    if (put.attachment && put.attachment->size() == 1 &&
-        (*put.attachment)[0] == message::kEndOfStreamMarker) {
+    if (put.attachment && message::looks_like_end_of_stream(*put.attachment)) {
         return dump({{"end_of_stream", true}, {"type", "end of stream"}, {"value", nullptr}});
     }
     if (!put.attachment) {

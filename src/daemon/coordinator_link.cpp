@@ -99,6 +99,7 @@ void CoordinatorLink::open_channel(sys::UniqueFd fd) {
     }
     channel_ = std::move(*channel);
     state_ = State::kHello;
+    sent_hello_.reset();
     last_received_ = loop_.now();
 }
 
@@ -125,23 +126,30 @@ void CoordinatorLink::on_frame(nlohmann::json message) {
 
 void CoordinatorLink::on_hello_frame(const nlohmann::json& message) {
     const std::string type = message.value("type", std::string());
-    if (type == message::Welcome::kType) {
-        on_ready();
-        return;
-    }
     if (type == message::ErrorMessage::kType) {
         schedule_reconnect(fmt::format("the coordinator at {} refused this daemon: {}", where(),
                                        message.value("message", std::string("(no reason)"))));
         return;
     }
-    coordinator_version_ = message.value("dora_version", std::string());
-    auto hello =
-        message::answer_challenge(message, "daemon", options_.dora_version, options_.token);
-    if (!hello) {
-        schedule_reconnect(fmt::format("coordinator at {}: {}", where(), hello.error().message()));
+    if (!sent_hello_) {
+        auto hello =
+            message::answer_challenge(message, "daemon", options_.dora_version, options_.token);
+        if (!hello) {
+            schedule_reconnect(
+                fmt::format("coordinator at {}: {}", where(), hello.error().message()));
+            return;
+        }
+        coordinator_version_ = hello->coordinator_version;
+        channel_->send(message::make(hello->hello));
+        sent_hello_ = std::move(*hello);
         return;
     }
-    channel_->send(message::make(*hello));
+    // Nothing but its Welcome is taken from the coordinator before it proved the token.
+    if (auto ok = message::check_welcome(message, *sent_hello_, options_.token); !ok) {
+        schedule_reconnect(fmt::format("coordinator at {}: {}", where(), ok.error().message()));
+        return;
+    }
+    on_ready();
 }
 
 void CoordinatorLink::on_ready() {

@@ -1,5 +1,6 @@
 // The daemon's connection to the coordinator: connects (and reconnects with backoff, forever),
-// answers the hello with the cluster token (message/client_hello.hpp), then carries control
+// answers the hello with the cluster token and acts on nothing the coordinator sends until it has
+// proven the token too (message/client_hello.hpp), then carries control
 // messages both ways and heartbeats. Messages from the coordinator arrive decoded, one
 // message::CoordinatorToDaemon each. While disconnected, outgoing messages are kept (up to a bound;
 // the oldest are dropped and counted, and the count is reported) and sent after the next
@@ -20,6 +21,7 @@
 
 #include "core/event_loop.hpp"
 #include "message/channel.hpp"
+#include "message/client_hello.hpp"
 #include "message/coordinator_to_daemon.hpp"
 
 namespace dora::daemon {
@@ -84,8 +86,9 @@ class CoordinatorLink {
     // The previous connection's channel: ended inside its own callback, destroyed at the next
     // connection attempt (never from its own callbacks).
     std::unique_ptr<message::Channel> retired_;
-    std::string coordinator_version_;    // from its challenge
-    std::deque<nlohmann::json> queued_;  // kept while disconnected
+    std::string coordinator_version_;                 // from its challenge
+    std::optional<message::ClientHello> sent_hello_;  // this connection's, until the Welcome
+    std::deque<nlohmann::json> queued_;               // kept while disconnected
     uint64_t dropped_ = 0;
     std::chrono::milliseconds backoff_{100};
     Timer reconnect_;

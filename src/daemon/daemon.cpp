@@ -391,6 +391,14 @@ void Daemon::handle(const message::PrepareDataflow& request) {
     if (fetching_.contains(request.dataflow_id)) {
         return;  // repeated while its downloads run: the answer comes when they end
     }
+    if (request.data_secret.size() < 32) {
+        reply.error = fmt::format(
+            "the coordinator gave no data secret for dataflow {} (it signs the ends of output "
+            "streams between machines); run the same dora version on the coordinator",
+            request.dataflow_id);
+        link_->send(message::make(reply));
+        return;
+    }
     auto descriptor =
         load_descriptor(request.dataflow_id, request.descriptor_yaml, request.descriptor_path,
                         request.cli_machine, request.placement);
@@ -417,6 +425,7 @@ void Daemon::prepare(const message::PrepareDataflow& request, Descriptor descrip
     flow->started = request;
     LocalDataflowOptions options;
     options.dataflow_id = flow->id;
+    options.data_secret = request.data_secret;
     options.machine_id = options_.machine_id;
     options.max_remote_message_size = options_.zenoh.max_message_size;
     options.extra_env = options_.extra_node_env;

@@ -28,6 +28,7 @@ class DaemonTest : public ::testing::Test {
     msg::FramedStream stream_;
     int connections_ = 0;
     std::unique_ptr<Daemon> daemon_;
+    std::optional<std::string> token_;  // the daemon's cluster token
 
     void SetUp() override {
         DaemonOptions options;
@@ -40,6 +41,7 @@ class DaemonTest : public ::testing::Test {
         options.zenoh.mode = zenoh::Mode::kPeer;
         options.zenoh.listen.push_back(*zenoh::parse_endpoint("tcp/127.0.0.1:0"));
         options.log = [this](const std::string& line) { said_.push_back(line); };
+        options.token = token_;
         options.coordinator_connector = [this]() -> Result<sys::UniqueFd> {
             int fds[2];
             if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
@@ -128,7 +130,8 @@ class DaemonTest : public ::testing::Test {
 
     msg::PrepareDataflow flow(const std::string& id, const std::string& yaml) {
         auto file = dir_.write("flow/" + id + ".yml", yaml);
-        return msg::PrepareDataflow{id, "", yaml, file.string(), sys::machine_identity(), {}};
+        return msg::PrepareDataflow{
+            id, "", yaml, file.string(), sys::machine_identity(), {}, msg::random_hex32()};
     }
 };
 
@@ -149,6 +152,66 @@ TEST_F(DaemonTest, ARefusalIsReportedWithTheCoordinatorsReason) {
     }
     EXPECT_TRUE(said("refused this daemon: authentication failed"))
         << ::testing::PrintToString(said_);
+}
+
+// A daemon with a cluster token, driven by a coordinator that does not know the token.
+class DaemonWithTokenTest : public DaemonTest {
+  protected:
+    void SetUp() override {
+        token_ = "secret";
+        DaemonTest::SetUp();
+    }
+    // Sends a challenge asking for the token; returns the daemon's hello.
+    msg::Hello challenge(const std::string& nonce) {
+        msg::Challenge challenge;
+        challenge.dora_version = "fake-coordinator";
+        challenge.nonce = nonce;
+        challenge.token_required = true;
+        send(msg::make(challenge));
+        return next_of<msg::Hello>().value_or(msg::Hello{});
+    }
+    // Drives the daemon for `limit`; true if it sent anything but heartbeats.
+    bool spoke(std::chrono::milliseconds limit) {
+        auto deadline = SteadyClock::now() + limit;
+        while (SteadyClock::now() < deadline) {
+            auto m = next(std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - SteadyClock::now()));
+            if (m && (*m)["type"] != msg::DaemonHeartbeat::kType) {
+                return true;
+            }
+        }
+        return false;
+    }
+};
+
+TEST_F(DaemonWithTokenTest, ActsOnNothingAFakeCoordinatorSends) {
+    const auto nonce = msg::random_hex32();
+    auto hello = challenge(nonce);
+    EXPECT_EQ(hello.role, "daemon");
+    EXPECT_EQ(hello.proof, msg::client_proof("secret", {nonce, hello.nonce, "daemon"}));
+    // The impostor cannot prove the token: it welcomes without a proof, then orders a spawn.
+    const auto marker = dir_.path() / "spawned";
+    send(msg::make(msg::Welcome{"not-a-proof"}));
+    send(msg::make(shell_flow("0190aaaa-bbbb-7ccc-8ddd-0000000000f1", "touch " + marker.string())));
+    send(msg::make(msg::SpawnDataflow{"0190aaaa-bbbb-7ccc-8ddd-0000000000f1"}));
+    EXPECT_FALSE(spoke(1000ms));  // no registration, no answer to the dataflow
+    EXPECT_TRUE(said("did not prove the cluster token")) << ::testing::PrintToString(said_);
+    EXPECT_FALSE(std::filesystem::exists(marker));
+}
+
+TEST_F(DaemonWithTokenTest, RefusesACoordinatorThatAsksForNoToken) {
+    send(msg::make(msg::Challenge{msg::kProtocolVersion, "fake", msg::random_hex32(), false}));
+    EXPECT_FALSE(spoke(500ms));
+    EXPECT_TRUE(said("runs without one")) << ::testing::PrintToString(said_);
+}
+
+TEST_F(DaemonWithTokenTest, RegistersAfterTheCoordinatorProvedTheToken) {
+    const auto nonce = msg::random_hex32();
+    auto hello = challenge(nonce);
+    send(msg::make(msg::Welcome{msg::coordinator_proof("secret", {nonce, hello.nonce, "daemon"})}));
+    auto registration = next_of<msg::DaemonRegister>();
+    ASSERT_TRUE(registration);
+    EXPECT_EQ(registration->machine_id, "edge1");
 }
 
 TEST_F(DaemonTest, RunsADataflowInTwoPhasesAndReportsItsOutputAndResult) {

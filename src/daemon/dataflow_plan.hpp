@@ -104,6 +104,8 @@ struct DataflowPlan {
     // machines consume holds a liveliness token `{prefix}/{node}` while the dataflow runs there;
     // consuming daemons watch the tokens of their remote producers (a lost link undeclares them).
     std::string liveliness_prefix;
+    // The dataflow's data secret (message/data_keys.hpp): signs the end of each output's stream.
+    std::string data_secret;
     [[nodiscard]] std::string liveliness_key(std::string_view node) const;
 
     [[nodiscard]] std::string pool_prefix(uint16_t sender) const;

@@ -15,7 +15,6 @@ namespace dora::daemon {
 
 namespace {
 
-const uint8_t kEndMarker[1] = {kEndOfStreamMarker};
 constexpr auto kUnmapPeriod = std::chrono::seconds(1);
 constexpr size_t kAll = std::numeric_limits<size_t>::max();
 
@@ -25,7 +24,8 @@ constexpr size_t kAll = std::numeric_limits<size_t>::max();
 // last owner.
 struct Egress::State {
     shm::Region* region = nullptr;
-    std::vector<std::string> keys;  // by egress ring
+    std::vector<std::string> keys;                  // by egress ring
+    std::vector<std::vector<uint8_t>> end_markers;  // by egress ring: the signed end of its stream
     zenoh::Publisher publisher;
     EgressLimits limits;
     // The egress thread's mappings of sender segments: queued samples point into them.
@@ -37,10 +37,11 @@ struct Egress::State {
     mutable std::mutex reason_mutex;                   // guards reason
     std::string reason;                                // why the last drop happened
 
-    State(shm::Region* r, std::vector<std::string> k, zenoh::Publisher p, EgressLimits l,
-          std::map<uint16_t, std::string> senders)
+    State(shm::Region* r, std::vector<std::string> k, std::vector<std::vector<uint8_t>> ends,
+          zenoh::Publisher p, EgressLimits l, std::map<uint16_t, std::string> senders)
         : region(r),
           keys(std::move(k)),
+          end_markers(std::move(ends)),
           publisher(std::move(p)),
           limits(l),
           cache(std::move(senders)),
@@ -87,11 +88,13 @@ Result<std::unique_ptr<Egress>> Egress::start(LocalDataflow& dataflow, zenoh::Pu
         senders.emplace(node.sender, plan.pool_prefix(node.sender));
     }
     std::vector<std::string> keys;
+    std::vector<std::vector<uint8_t>> ends;
     for (const auto& stream : plan.egress) {
         keys.push_back(stream.key);
+        ends.push_back(message::end_of_stream_attachment(plan.data_secret, stream.key));
     }
-    auto state = std::make_shared<State>(region, std::move(keys), std::move(publisher), limits,
-                                         std::move(senders));
+    auto state = std::make_shared<State>(region, std::move(keys), std::move(ends),
+                                         std::move(publisher), limits, std::move(senders));
     std::unique_ptr<Egress> egress(new Egress(state));
     egress->thread_ = std::thread([state] { run(state); });
     return egress;
@@ -168,8 +171,9 @@ void Egress::run(const std::shared_ptr<State>& state) {
             }
             if (!ended[i] && ring.closed() && ring.empty()) {
                 ended[i] = true;
+                const auto& end = state->end_markers[i];
                 batch.push_back(zenoh::OutgoingSample{
-                    state->keys[i], {}, zenoh::Bytes{kEndMarker, 1}, [state] {}, false});
+                    state->keys[i], {}, zenoh::Bytes{end.data(), end.size()}, [state] {}, false});
             }
         }
         first = rings == 0 ? 0 : (first + 1) % rings;

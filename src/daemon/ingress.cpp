@@ -2,6 +2,10 @@
 
 #include <cstring>
 
+#include "message/auth.hpp"
+#include "message/data_keys.hpp"
+#include "message/metadata.hpp"
+
 namespace dora::daemon {
 
 namespace {
@@ -25,6 +29,7 @@ Result<std::unique_ptr<Ingress>> Ingress::start(EventLoop& loop, zenoh::Session&
         ingress->producers_.try_emplace(planned.node);
         auto stream = std::make_unique<Stream>();
         stream->plan = &planned;
+        stream->end_marker = message::end_of_stream_attachment(plan.data_secret, planned.key);
         Stream* s = stream.get();
         Ingress* self = ingress.get();
         auto subscription = session.declare_subscriber(
@@ -61,10 +66,41 @@ Ingress::~Ingress() {
     pool_.unlink_all();
 }
 
+std::string Ingress::refusal(const Stream& stream, const zenoh::Put& put, bool& ends) {
+    ends = false;
+    const std::span<const uint8_t> attachment =
+        put.attachment ? *put.attachment : std::span<const uint8_t>();
+    if (!attachment.empty() && attachment[0] == kEndOfStreamMarker) {
+        auto text = [](std::span<const uint8_t> bytes) {
+            return std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        };
+        if (!message::proofs_equal(text(attachment), text(stream.end_marker))) {
+            return "it claimed to end the stream without the dataflow's signature (it did not "
+                   "come from the producer's daemon)";
+        }
+        ends = true;
+        return {};
+    }
+    auto metadata = message::decode(std::as_bytes(attachment));
+    if (!metadata) {
+        return "its metadata does not decode: " + metadata.error().message();
+    }
+    if (auto fits = message::check_layout(metadata->type_info, put.payload.size()); !fits) {
+        return "its metadata does not fit its payload: " + fits.error().message();
+    }
+    return {};
+}
+
 void Ingress::deliver(Stream& stream, const zenoh::Put& put) {
+    bool ends = false;
+    if (auto why = refusal(stream, put, ends); !why.empty()) {
+        if (stream.rejected++ == 0) {
+            stream.rejected_why = std::move(why);
+        }
+        return;
+    }
     stream.lost += stream.gaps.observe(put.source_info);
-    if (put.attachment && put.attachment->size() == 1 &&
-        (*put.attachment)[0] == kEndOfStreamMarker) {
+    if (ends) {
         close(stream);
         return;
     }
@@ -259,6 +295,18 @@ void Ingress::report_drops() {
                     "link so far: its daemon sent them and they never arrived (the link went down "
                     "with them in flight); check the network between the machines",
                     input, node, stream->lost, from.node, from.output);
+            });
+        }
+        if (stream->rejected != stream->reported_rejected) {
+            const bool first = stream->reported_rejected == 0;
+            stream->reported_rejected = stream->rejected;
+            note_receivers(*stream, [&](const std::string& node, const std::string& input) {
+                return fmt::format(
+                    "input {} of node {}: {} message(s) on {} refused so far, not given to the "
+                    "node{}{}; something other than the daemon of {} publishes on this dataflow's "
+                    "keys: find it (only the cluster's daemons should reach them)",
+                    input, node, stream->rejected, from.key, first ? ": the first because " : "",
+                    first ? stream->rejected_why : std::string(), from.node);
             });
         }
         if (stream->dropped != stream->reported) {

@@ -78,6 +78,12 @@ class Ingress {
         zenoh::CopyGaps gaps;  // of the numbered copies that arrive
         uint64_t lost = 0;     // written to the link by the producer's daemon, never arrived
         uint64_t reported_lost = 0;
+        // Arrivals refused before they reach a node: an end of stream not signed with the
+        // dataflow's data secret, or metadata that does not decode or fit the payload.
+        uint64_t rejected = 0;
+        uint64_t reported_rejected = 0;
+        std::string rejected_why;
+        std::vector<uint8_t> end_marker;  // the signed end of this stream (data_keys.hpp)
         bool closed = false;
     };
     struct Producer {
@@ -86,6 +92,9 @@ class Ingress {
     };
     Ingress(EventLoop& loop, LocalDataflow& dataflow, Note note);
     void deliver(Stream& stream, const zenoh::Put& put);
+    // Why `put` must not reach the receivers ("" when it may); sets `ends` for a valid end.
+    [[nodiscard]] static std::string refusal(const Stream& stream, const zenoh::Put& put,
+                                             bool& ends);
     void close(Stream& stream);
     void report_drops();
     // A line in the log of every receiver of `stream`: text(node, input).

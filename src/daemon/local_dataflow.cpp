@@ -56,6 +56,7 @@ Result<> LocalDataflow::prepare() {
         return fail(plan.error());
     }
     plan_ = std::move(*plan);
+    plan_.data_secret = options_.data_secret;
     std::map<uint16_t, std::string> senders{{kDaemonSender, plan_.pool_prefix(kDaemonSender)}};
     for (size_t i = 0; i < plan_.nodes.size(); ++i) {
         const auto& p = plan_.nodes[i];

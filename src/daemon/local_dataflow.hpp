@@ -58,6 +58,9 @@ struct NodeResult {
 
 struct LocalDataflowOptions {
     std::string dataflow_id;
+    // Signs the ends of output streams between daemons (message/data_keys.hpp): the same on every
+    // daemon of the dataflow, from the coordinator; `dora run` makes its own.
+    std::string data_secret;
     std::string machine_id;
     std::chrono::nanoseconds grace = kDefaultGraceDuration;
     int64_t spin_ns = 50'000;

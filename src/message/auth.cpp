@@ -50,6 +50,35 @@ std::string hmac_proof(std::string_view token, std::string_view nonce) {
     return to_hex(mac, len);
 }
 
+namespace {
+
+std::string labelled_proof(std::string_view token, std::string_view label,
+                           const HelloNonces& nonces) {
+    std::string signed_text;
+    signed_text.reserve(label.size() + nonces.server.size() + nonces.client.size() +
+                        nonces.role.size() + 3);
+    signed_text.append(label).push_back('\0');
+    signed_text.append(nonces.server).push_back('\0');
+    signed_text.append(nonces.client).push_back('\0');
+    signed_text.append(nonces.role);
+    return hmac_proof(token, signed_text);
+}
+
+}  // namespace
+
+std::string client_proof(std::string_view token, const HelloNonces& nonces) {
+    return labelled_proof(token, "dora hello: client", nonces);
+}
+
+std::string coordinator_proof(std::string_view token, const HelloNonces& nonces) {
+    return labelled_proof(token, "dora hello: coordinator", nonces);
+}
+
+bool is_nonce(std::string_view text) {
+    return text.size() == 64 &&
+           text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
 bool proofs_equal(std::string_view a, std::string_view b) {
     return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }

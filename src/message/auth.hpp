@@ -19,6 +19,20 @@ namespace dora::message {
 // HMAC-SHA256(token, nonce) as hex.
 [[nodiscard]] std::string hmac_proof(std::string_view token, std::string_view nonce);
 
+// The two proofs of the control-plane hello (control.hpp). Each side signs both nonces and the
+// client's role under its own label, so a proof is good for one connection only (both sides chose
+// a fresh nonce) and one side's proof can never be replayed as the other's.
+struct HelloNonces {
+    std::string_view server;  // the coordinator's, from its Challenge
+    std::string_view client;  // the client's, from its Hello
+    std::string_view role;    // "daemon" | "cli"
+};
+[[nodiscard]] std::string client_proof(std::string_view token, const HelloNonces& nonces);
+[[nodiscard]] std::string coordinator_proof(std::string_view token, const HelloNonces& nonces);
+
+// True for a nonce as random_hex32 makes them (64 lowercase hex characters).
+[[nodiscard]] bool is_nonce(std::string_view text);
+
 // Constant-time comparison of two proofs.
 [[nodiscard]] bool proofs_equal(std::string_view a, std::string_view b);
 

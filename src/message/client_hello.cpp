@@ -10,9 +10,9 @@ std::string refusal_text(const nlohmann::json& message) {
                           : "the coordinator refused the connection: " + reason;
 }
 
-Result<Hello> answer_challenge(const nlohmann::json& first, std::string_view role,
-                               std::string_view dora_version,
-                               const std::optional<std::string>& token) {
+Result<ClientHello> answer_challenge(const nlohmann::json& first, std::string_view role,
+                                     std::string_view dora_version,
+                                     const std::optional<std::string>& token) {
     const std::string type = first.value("type", std::string());
     if (type == ErrorMessage::kType) {
         return fail("{}", refusal_text(first));
@@ -38,13 +38,58 @@ Result<Hello> answer_challenge(const nlohmann::json& first, std::string_view rol
         return fail("the coordinator requires a cluster token and this {} has none: {}", role,
                     kTokenHelp);
     }
-    Hello hello;
-    hello.dora_version = std::string(dora_version);
-    hello.role = std::string(role);
-    if (token) {
-        hello.proof = hmac_proof(*token, challenge->nonce);
+    if (!challenge->token_required && token) {
+        return fail(
+            "this {} has a cluster token but the coordinator runs without one, so it cannot prove "
+            "that it is this cluster's coordinator; nothing it sends is acted on. Give the "
+            "coordinator the same token (`dora coordinator --token-file FILE` or DORA_TOKEN), "
+            "or, for a one-machine set-up without a token, remove the token from this {} "
+            "(--token-file, DORA_TOKEN, ~/.config/dora/token)",
+            role, role);
     }
-    return hello;
+    if (!is_nonce(challenge->nonce)) {
+        return fail("the coordinator's challenge has a malformed nonce (expected 64 hex digits)");
+    }
+    ClientHello sent;
+    sent.server_nonce = challenge->nonce;
+    sent.coordinator_version = challenge->dora_version;
+    sent.hello.dora_version = std::string(dora_version);
+    sent.hello.role = std::string(role);
+    sent.hello.nonce = random_hex32();
+    if (token) {
+        sent.hello.proof =
+            client_proof(*token, HelloNonces{sent.server_nonce, sent.hello.nonce, role});
+    }
+    return sent;
+}
+
+Result<> check_welcome(const nlohmann::json& reply, const ClientHello& sent,
+                       const std::optional<std::string>& token) {
+    const std::string type = reply.value("type", std::string());
+    if (type == ErrorMessage::kType) {
+        return fail("{}", refusal_text(reply));
+    }
+    if (type != Welcome::kType) {
+        return fail("unexpected `{}` in answer to the hello (expected {})", type, Welcome::kType);
+    }
+    auto welcome = parse_as<Welcome>(reply);
+    if (!welcome) {
+        return fail(welcome.error());
+    }
+    if (!token) {
+        return {};
+    }
+    const std::string expected = coordinator_proof(
+        *token, HelloNonces{sent.server_nonce, sent.hello.nonce, sent.hello.role});
+    if (!proofs_equal(welcome->proof, expected)) {
+        return fail(
+            "the coordinator did not prove the cluster token ({}): it is not this cluster's "
+            "coordinator, or its token differs from this {}'s; nothing it sent was acted on. "
+            "Check the address and give both the same token ({})",
+            welcome->proof.empty() ? "no proof in its welcome" : "a wrong proof", sent.hello.role,
+            kTokenHelp);
+    }
+    return {};
 }
 
 }  // namespace dora::message

@@ -2,12 +2,15 @@
 // coordinator) carries frames of a u32 little-endian length followed by that many bytes of JSON,
 // one message per frame, `{"type": "<direction>.<name>", ...fields}`.
 //
-// Every connection opens with a hello, before anything else:
+// Every connection opens with a hello, before anything else; it is a challenge in both directions:
 //   server -> client  Challenge {protocol, dora_version, nonce (64 hex chars), token_required}
-//   client -> server  Hello     {protocol, dora_version, role ("cli" | "daemon"), proof}
-//   server -> client  Welcome {} | Error {message}, then close
-// `proof` is HMAC-SHA256(cluster token, nonce) in hex (auth.hpp), or "" without a token. A
-// protocol mismatch is refused with an error naming both versions.
+//   client -> server  Hello     {protocol, dora_version, role ("cli" | "daemon"), nonce, proof}
+//   server -> client  Welcome {proof} | Error {message}, then close
+// With a cluster token, the client's proof is auth.hpp's client_proof over both nonces and the
+// role, and the Welcome's is coordinator_proof over the same: a client acts on nothing a
+// coordinator sends until that proof checks (a fake coordinator cannot make a daemon do
+// anything). Without a token both proofs are "" (loopback only). A protocol mismatch is refused
+// with an error naming both versions.
 //
 // Message types by direction: cli_to_coordinator.hpp, coordinator_to_cli.hpp,
 // daemon_to_coordinator.hpp, coordinator_to_daemon.hpp.
@@ -28,7 +31,8 @@
 
 namespace dora::message {
 
-inline constexpr int kProtocolVersion = 1;
+// 2: both sides prove the token (1 proved only the client).
+inline constexpr int kProtocolVersion = 2;
 // Large enough for a dataflow file of tens of thousands of nodes and a batch of log lines;
 // anything larger is refused, by the sender before it sends and by the receiver. Kept (not raised)
 // because a receiver holds a message whole and parses it into a JSON tree several times its size:
@@ -96,17 +100,18 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Challenge, protocol, dora_versio
 struct Hello {
     int protocol = kProtocolVersion;
     std::string dora_version;
-    std::string role;  // cli | daemon
+    std::string role;   // cli | daemon
+    std::string nonce;  // the client's challenge to the coordinator
     std::string proof;
     static constexpr const char* kType = "hello.hello";
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Hello, protocol, dora_version, role, proof)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Hello, protocol, dora_version, role, nonce, proof)
 
 struct Welcome {
+    std::string proof;  // the coordinator's answer to the client's nonce ("" without a token)
     static constexpr const char* kType = "hello.welcome";
 };
-inline void to_json(nlohmann::json& j, const Welcome&) { j = nlohmann::json::object(); }
-inline void from_json(const nlohmann::json&, Welcome&) {}
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Welcome, proof)
 
 // Any direction: a request failed, or the connection is refused.
 struct ErrorMessage {

@@ -170,12 +170,64 @@ Challenge challenge_with(bool token_required, int protocol = kProtocolVersion) {
     return c;
 }
 
-TEST(ClientHello, ProvesTheTokenOverTheNonce) {
+TEST(ClientHello, ProvesTheTokenOverBothNonces) {
     auto c = challenge_with(true);
-    auto hello = answer_challenge(make(c), "daemon", "dora-cpp 0.1.0", std::string("secret"));
-    ASSERT_TRUE(hello) << hello.error().message();
-    EXPECT_EQ(hello->role, "daemon");
-    EXPECT_TRUE(proofs_equal(hello->proof, hmac_proof("secret", c.nonce)));
+    auto sent = answer_challenge(make(c), "daemon", "dora-cpp 0.1.0", std::string("secret"));
+    ASSERT_TRUE(sent) << sent.error().message();
+    EXPECT_EQ(sent->hello.role, "daemon");
+    EXPECT_TRUE(is_nonce(sent->hello.nonce));
+    EXPECT_NE(sent->hello.nonce, c.nonce);
+    EXPECT_TRUE(proofs_equal(sent->hello.proof,
+                             client_proof("secret", {c.nonce, sent->hello.nonce, "daemon"})));
+    EXPECT_EQ(sent->coordinator_version, "dora-cpp 9.9.9");
+}
+
+TEST(ClientHello, TheTwoSidesProofsDifferAndDependOnEveryInput) {
+    const auto s = random_hex32();
+    const auto c = random_hex32();
+    const auto proof = client_proof("t", {s, c, "cli"});
+    EXPECT_NE(proof, coordinator_proof("t", {s, c, "cli"}));
+    EXPECT_NE(proof, client_proof("u", {s, c, "cli"}));
+    EXPECT_NE(proof, client_proof("t", {c, s, "cli"}));
+    EXPECT_NE(proof, client_proof("t", {s, c, "daemon"}));
+    EXPECT_EQ(proof, client_proof("t", {s, c, "cli"}));
+}
+
+TEST(ClientHello, AWelcomeIsAcceptedOnlyWithTheCoordinatorsProof) {
+    auto c = challenge_with(true);
+    auto sent = answer_challenge(make(c), "daemon", "v", std::string("secret")).value();
+    Welcome good{coordinator_proof("secret", {c.nonce, sent.hello.nonce, "daemon"})};
+    EXPECT_TRUE(check_welcome(make(good), sent, std::string("secret")));
+
+    for (const auto& bad :
+         {Welcome{}, Welcome{sent.hello.proof},  // none; the client's own proof reflected
+          Welcome{coordinator_proof("other", {c.nonce, sent.hello.nonce, "daemon"})},
+          Welcome{coordinator_proof("secret", {random_hex32(), sent.hello.nonce, "daemon"})}}) {
+        auto checked = check_welcome(make(bad), sent, std::string("secret"));
+        ASSERT_FALSE(checked) << bad.proof;
+        EXPECT_NE(checked.error().message().find("did not prove the cluster token"),
+                  std::string::npos)
+            << checked.error().message();
+    }
+    auto refused = check_welcome(make(ErrorMessage{"busy"}), sent, std::string("secret"));
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message().find("busy"), std::string::npos);
+    EXPECT_FALSE(check_welcome(make(challenge_with(true)), sent, std::string("secret")));
+}
+
+TEST(ClientHello, WithoutATokenAnyWelcomeIsAccepted) {
+    auto c = challenge_with(false);
+    auto sent = answer_challenge(make(c), "cli", "v", std::nullopt).value();
+    EXPECT_TRUE(sent.hello.proof.empty());
+    EXPECT_TRUE(check_welcome(make(Welcome{}), sent, std::nullopt));
+}
+
+TEST(ClientHello, AClientWithATokenRefusesACoordinatorWithout) {
+    // A coordinator that asks for no token cannot prove it belongs to this client's cluster.
+    auto sent = answer_challenge(make(challenge_with(false)), "daemon", "v", std::string("s"));
+    ASSERT_FALSE(sent);
+    EXPECT_NE(sent.error().message().find("runs without one"), std::string::npos)
+        << sent.error().message();
 }
 
 TEST(ClientHello, ARequiredTokenThatIsMissingSaysHowToSetOne) {

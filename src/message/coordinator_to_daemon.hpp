@@ -25,10 +25,14 @@ struct PrepareDataflow {
     // Nodes placed by `deploy.labels` (node id -> machine): every daemon reads them as the
     // node's `machine`.
     std::map<std::string, std::string> placement;
+    // Random per dataflow, the same for all its daemons: signs the ends of output streams
+    // (message/data_keys.hpp). A daemon refuses a dataflow without one.
+    std::string data_secret;
     static constexpr const char* kType = "coordinator.prepare";
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PrepareDataflow, dataflow_id, name, descriptor_yaml,
-                                                descriptor_path, cli_machine, placement)
+                                                descriptor_path, cli_machine, placement,
+                                                data_secret)
 
 // Phase two: every daemon is prepared; spawn.
 struct SpawnDataflow {

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <regex>
+#include <thread>
 
 #include "testing/cluster.hpp"
 #include "testing/ports.hpp"
@@ -176,6 +177,45 @@ TEST_F(ClusterTest, TokenProtectedCoordinatorRefusesACliWithoutTheToken) {
     auto destroy = run({"destroy", "--token-file", token.string()});
     EXPECT_EQ(destroy.code, 0) << destroy.err;
     EXPECT_EQ(exit_code(cluster.coordinator()->wait(10s)), 0);
+}
+
+TEST_F(ClusterTest, ADaemonWithAWrongTokenSaysWhyAndOneWithTheRightTokenRegisters) {
+    auto token = dir.write("token", "0123456789abcdef0123456789abcdef\n");
+    auto wrong = dir.write("wrong", "fedcba9876543210fedcba9876543210\n");
+    ASSERT_TRUE(cluster.start_coordinator({"--token-file", token.string()}));
+    auto& refused = cluster.start_daemon("edge1", {"--token-file", wrong.string()});
+    auto& accepted = cluster.start_daemon("edge2", {"--token-file", token.string()});
+    // The coordinator's reason, and what to do, in the refused daemon's own output.
+    auto said = [&refused](const std::string& text) {
+        return refused.wait_for([&] { return contains(refused.all(), text); }, 10s);
+    };
+    EXPECT_TRUE(said("refused this daemon: authentication failed")) << refused.all();
+    EXPECT_TRUE(said("--token-file")) << refused.all();
+    auto connected = [&] {
+        auto check = run({"check", "--token-file", token.string()});
+        return contains(check.out, "edge2: connected");
+    };
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!connected() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(100ms);
+    }
+    auto check = run({"check", "--token-file", token.string()});
+    EXPECT_TRUE(contains(check.out, "edge2: connected")) << check.out << accepted.all();
+    EXPECT_FALSE(contains(check.out, "edge1")) << check.out;
+    auto destroy = run({"destroy", "--token-file", token.string()});
+    EXPECT_EQ(destroy.code, 0) << destroy.err;
+}
+
+TEST_F(ClusterTest, AClientWithATokenRefusesACoordinatorThatCannotProveIt) {
+    auto token = dir.write("token", "0123456789abcdef0123456789abcdef\n");
+    ASSERT_TRUE(cluster.start_coordinator());  // no token: it cannot prove one
+    auto result = run({"list", "--token-file", token.string()});
+    EXPECT_EQ(result.code, 1);
+    EXPECT_TRUE(contains(result.err, "runs without one")) << result.err;
+    auto& daemon = cluster.start_daemon("edge1", {"--token-file", token.string()});
+    EXPECT_TRUE(daemon.wait_for([&] { return contains(daemon.all(), "runs without one"); }, 10s))
+        << daemon.all();
+    EXPECT_TRUE(contains(run({"list"}).out, "(no dataflows)"));
 }
 
 TEST_F(ClusterTest, DestroyEndsDaemonsAndCoordinator) {

@@ -15,6 +15,8 @@
 #include "core/uuid.hpp"
 #include "daemon/local_dataflow.hpp"
 #include "daemon/zenoh_bridge.hpp"
+#include "message/auth.hpp"
+#include "message/data_keys.hpp"
 #include "testing/temp_dir.hpp"
 #include "testing/text.hpp"
 
@@ -114,6 +116,7 @@ class TwoMachines : public ::testing::Test {
     std::unique_ptr<LocalDataflow> make(const std::string& machine) {
         LocalDataflowOptions options;
         options.dataflow_id = id_;
+        options.data_secret = secret_;
         options.machine_id = machine;
         options.is_local = [machine](const NodeDescriptor& n) {
             return n.deploy.machine.value_or("") == machine;
@@ -140,6 +143,7 @@ class TwoMachines : public ::testing::Test {
     Descriptor descriptor_;
     std::unique_ptr<EventLoop> loop_;
     const std::string id_ = Uuid::new_v7().to_string();
+    const std::string secret_ = message::random_hex32();  // the dataflow's data secret
     std::unique_ptr<LocalDataflow> a_flow_, b_flow_;
     std::unique_ptr<ZenohBridge> a_, b_;  // destroyed first: their routes use the dataflows
     std::string notes_;
@@ -174,6 +178,54 @@ nodes:
     EXPECT_EQ(notes_, "");  // nothing was lost
     EXPECT_TRUE(a_->detach(id_).empty());
     EXPECT_TRUE(b_->detach(id_).empty());
+}
+
+// Whoever merely reaches a daemon's Zenoh port cannot end a stream or hand a node garbage: ends
+// not signed with the dataflow's secret and metadata that does not decode are refused at ingress,
+// counted and reported to the receivers' logs; the real stream still arrives whole and ends.
+TEST_F(TwoMachines, ForgedEndsAndMalformedMetadataFromAStrangerAreRefusedAndReported) {
+    ASSERT_NO_FATAL_FAILURE(set_up(R"(
+nodes:
+  - {id: source, path: NODE, args: producer --count 30 --size 100 --interval-ms 10, outputs: [out], _unstable_deploy: {machine: a}}
+  - {id: sink, path: NODE, args: consumer --expect 30, inputs: {in: {source: source/out, queue_size: 100}}, _unstable_deploy: {machine: b}}
+)"));
+    zenoh::SessionOptions stranger_options;
+    stranger_options.config.connect.push_back(*zenoh::parse_endpoint(b_->endpoints()[0]));
+    auto stranger = zenoh::Session::open(*loop_, stranger_options);
+    ASSERT_TRUE(stranger) << stranger.error().message();
+    const std::string key = output_key("default", id_, "source", "out");
+    ASSERT_TRUE(wait([&] { return (*stranger)->has_remote_subscriber(key); }));
+
+    const uint8_t payload[4] = {1, 2, 3, 4};
+    std::vector<uint8_t> forged_end(message::kEndOfStreamSize, 0);
+    forged_end[0] = message::kEndOfStreamMarker;
+    const auto other_secret = message::end_of_stream_attachment(message::random_hex32(), key);
+    const uint8_t old_end[1] = {message::kEndOfStreamMarker};
+    const uint8_t garbage[5] = {1, 0xff, 0xff, 0xff, 0xff};
+    for (zenoh::Bytes attachment :
+         {zenoh::Bytes(forged_end), zenoh::Bytes(other_secret), zenoh::Bytes(old_end, 1),
+          zenoh::Bytes(garbage, sizeof garbage)}) {
+        ASSERT_TRUE((*stranger)->put(key, zenoh::Bytes(payload, 4), std::nullopt, attachment));
+    }
+    ASSERT_TRUE((*stranger)->put(key, zenoh::Bytes(payload, 4)));  // no metadata at all
+    ASSERT_TRUE(wait([&] {
+        return notes_.find("5 message(s) on " + key + " refused so far") != std::string::npos;
+    })) << notes_;
+    EXPECT_NE(notes_.find("the first because it claimed to end the stream without the dataflow's "
+                          "signature"),
+              std::string::npos)
+        << notes_;
+
+    ASSERT_TRUE(b_flow_->start());
+    ASSERT_TRUE(a_flow_->start());
+    ASSERT_TRUE(wait([&] { return finished_ == 2; }));
+    EXPECT_NE(sink_lines_.find("total 30"), std::string::npos) << sink_lines_;
+    EXPECT_NE(sink_lines_.find("input closed in"), std::string::npos) << sink_lines_;
+    EXPECT_EQ(sink_lines_.find("ERROR"), std::string::npos) << sink_lines_;
+    for (const auto& r : b_flow_->results()) {
+        EXPECT_TRUE(r.success) << r.node_id << " " << r.status;
+    }
+    stranger->reset();
 }
 
 TEST_F(TwoMachines, WhatIsSentAfterTheConsumingMachineLeftIsCountedAsLinkDrops) {
@@ -212,8 +264,7 @@ zenoh::Subscription watch(zenoh::Session& session, const std::string& key, size_
                           Watched& seen) {
     auto sub = session.declare_subscriber(key, [&seen, size](const zenoh::Sample& sample) {
         const auto& put = sample.put;
-        if (put.attachment && put.attachment->size() == 1 &&
-            (*put.attachment)[0] == kEndOfStreamMarker) {
+        if (put.attachment && message::looks_like_end_of_stream(*put.attachment)) {
             seen.ended = true;
             return;
         }

@@ -19,6 +19,11 @@ SENSORS = {"sensor_temp": "sensor-temp", "sensor_humidity": "sensor-humidity",
            "sensor_pressure": "sensor-pressure"}
 
 
+def is_end_of_stream(attachment):
+    """The signed end of an output's stream: 0xfe, then a 32-byte HMAC (message/data_keys.hpp)."""
+    return attachment is not None and len(attachment) == 33 and attachment[0] == 0xFE
+
+
 def node_log(dataflow_dir, dataflow_id, node):
     path = dataflow_dir / "out" / dataflow_id / f"log_{node}.txt"
     return path.read_text(errors="replace") if path.exists() else ""
@@ -148,7 +153,7 @@ def test_payload_sizes_between_daemons_through_real_router(zenoh_sessions, dora,
         assert (size, digest) == (want_size, want_digest), f"{want_size}-byte blob changed"
         assert (meta_size, meta_digest) == (want_size, want_digest)
     key = f"dora/default/{dataflow_id}/output/sender/blob"
-    samples = [x for x in watched.matching(key) if x["attachment"] != b"\xfe"]
+    samples = [x for x in watched.matching(key) if not is_end_of_stream(x["attachment"])]
     assert [hashlib.sha256(x["payload"]).hexdigest() for x in samples] == [d for _, d in sent]
     for x, (_, digest) in zip(samples, sent):
         assert digest.encode() in x["attachment"], "the metadata is not in the attachment"
@@ -242,11 +247,12 @@ def test_debug_inspection_publishes_outputs_consumed_only_locally(zenoh_sessions
         r"^sent (\d+) (\w+)$", node_log(flow, dataflow_id, "sender"), re.M)
     sent = re.findall(r"^sent (\d+) (\w+)$", node_log(flow, dataflow_id, "sender"), re.M)
     key = f"dora/default/{dataflow_id}/output/sender/blob"
-    # Data samples come first; the end marker (attachment 0xfe) only after the sender exits.
+    # Data samples come first; the end marker only after the sender exits.
     samples = watched.wait_count(key, len(sizes), timeout=15)[:len(sizes)]
     assert [hashlib.sha256(x["payload"]).hexdigest() for x in samples] == [d for _, d in sent]
     for x, (_, digest) in zip(samples, sent):
         assert digest.encode() in x["attachment"], "the metadata is not in the attachment"
     cluster.stop_dataflow("inspected")
     # The watcher's `dora/**` covers the dataflow without the flag too.
-    assert [x for x in watched.samples if quiet_id in x["key"] and x["attachment"] != b"\xfe"]
+    assert [x for x in watched.samples
+            if quiet_id in x["key"] and not is_end_of_stream(x["attachment"])]
