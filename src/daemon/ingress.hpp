@@ -67,6 +67,9 @@ class Ingress {
     // The first per receiving input (place ingress; each receiver of a lost arrival lost it);
     // the second per stream (place link, under the producer's node and output, this machine).
     void add_drops(std::vector<message::DropCount>& drops, const std::string& machine_id) const;
+    // Writes what grew since the last report (drops, losses, refusals) to the receivers' logs now
+    // (it is done every second; the dataflow's end calls it once more so the last counts show).
+    void report_drops();
 
   private:
     struct Stream {
@@ -96,7 +99,6 @@ class Ingress {
     [[nodiscard]] static std::string refusal(const Stream& stream, const zenoh::Put& put,
                                              bool& ends);
     void close(Stream& stream);
-    void report_drops();
     // A line in the log of every receiver of `stream`: text(node, input).
     void note_receivers(
         const Stream& stream,

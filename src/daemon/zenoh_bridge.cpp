@@ -265,6 +265,9 @@ std::vector<message::DropCount> ZenohBridge::detach(const std::string& dataflow_
         session_->flush_publishers();  // what it handed over is counted if it cannot go
     }
     auto final_drops = drops(dataflow_id);
+    if (it->second.ingress) {
+        it->second.ingress->report_drops();
+    }
     if (it->second.egress) {
         report_drops(it->second);
         for (const auto& stream : it->second.dataflow->plan().egress) {
