@@ -18,87 +18,37 @@ set -euo pipefail
 DORA=$1
 NODE=$2
 FAKE=$3
-if [[ $(id -u) -ne 0 ]] || ! command -v ip >/dev/null || ! ip netns list >/dev/null 2>&1; then
-    echo "SKIP: needs root and ip netns"
-    exit 77
-fi
-
-tag=$$
-SW=dora-sw-$tag
-HOSTS=(cloud edge1 attacker)
-net=10.78.$((tag % 200))
+source "$(dirname "$0")/sensor_lib.sh"  # netns_test, netns_hosts, netns_plug, ns, wait_for
+netns_test attacker
+net=10.78.$(($$ % 200))
 declare -A ADDR=([cloud]=$net.1 [edge1]=$net.2 [attacker]=$net.66)
-WORK=$(mktemp -d)
-PIDS=()
-
-cleanup() {
-    set +e
-    for h in "${HOSTS[@]}"; do
-        for pid in $(ip netns pids "dora-$h-$tag" 2>/dev/null); do PIDS+=("$pid"); done
-    done
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null
-    done
-    for h in "${HOSTS[@]}"; do ip netns del "dora-$h-$tag" 2>/dev/null; done
-    ip netns del "$SW" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-ip netns add "$SW"
-ip -n "$SW" link add br0 type bridge
-ip -n "$SW" link set br0 up
-i=0
-for h in "${HOSTS[@]}"; do
-    ns=dora-$h-$tag
-    ip netns add "$ns"
-    ip -n "$ns" link set lo up
-    ip link add "v$tag$i" netns "$ns" type veth peer name "p$i" netns "$SW"
-    ip -n "$SW" link set "p$i" master br0 up
-    ip -n "$ns" link set "v$tag$i" name eth0
-    ip -n "$ns" addr add "${ADDR[$h]}/24" dev eth0
-    ip -n "$ns" link set eth0 up
-    i=$((i + 1))
-done
-on() { local h=$1; shift; ip netns exec "dora-$h-$tag" "$@"; }
+netns_hosts dora-attack cloud edge1 attacker
+netns_lan lan
+for h in cloud edge1 attacker; do netns_plug "$h" lan eth0 "${ADDR[$h]}"; done
+on() { local h=$1; shift; ip netns exec "$(ns "$h")" "$@"; }
 # The attacker has no token.
-attacker() { ip netns exec "dora-attacker-$tag" env -u DORA_TOKEN "$@"; }
-
+attacker() { ip netns exec "$(ns attacker)" env -u DORA_TOKEN "$@"; }
 fail() {
-    echo "FAILED: $*"
+    echo "FAILED: $*" >&2
     for f in "$WORK"/*.log "$WORK"/*.out; do [[ -f $f ]] && { echo "== $f"; tail -30 "$f"; }; done
     exit 1
 }
-wait_for() {
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@" >/dev/null 2>&1; do
-        ((SECONDS < deadline)) || return 1
-        sleep 0.1
-    done
-}
-
-export XDG_CONFIG_HOME=$WORK/config XDG_RUNTIME_DIR=$WORK/run
-mkdir -p "$XDG_CONFIG_HOME" "$XDG_RUNTIME_DIR"
-unset ZENOH_CONFIG
+quiet() { "$@" >/dev/null 2>&1; }
 export DORA_TOKEN=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
 # --- 1. A fake coordinator cannot make a daemon with the token do anything.
 impersonate() {  # PORT FLAG TEXT: the daemon's log must say TEXT
     local port=$1 flag=$2 text=$3 marker=$WORK/pwned-$1
-    ip netns exec "dora-attacker-$tag" env -u DORA_TOKEN python3 "$FAKE" 0.0.0.0 "$port" "$marker" \
+    # Started directly (not through a shell function) so that $! is the process itself.
+    ip netns exec "$(ns attacker)" env -u DORA_TOKEN python3 "$FAKE" 0.0.0.0 "$port" "$marker" \
         victim 6 $flag >"$WORK/fake-$port.log" 2>&1 &
-    PIDS+=($!)
     local fake=$!
-    wait_for 5 grep -q listening "$WORK/fake-$port.log" || fail "fake coordinator start"
-    ip netns exec "dora-edge1-$tag" "$DORA" daemon --machine-id victim --coordinator-addr \
+    wait_for 5 quiet grep -q listening "$WORK/fake-$port.log" || fail "fake coordinator start"
+    ip netns exec "$(ns edge1)" "$DORA" daemon --machine-id victim --coordinator-addr \
         "${ADDR[attacker]}" --coordinator-port "$port" --local-listen-port 0 \
         --work-dir "$WORK/work-victim-$port" >"$WORK/victim-$port.log" 2>&1 &
-    PIDS+=($!)
     local victim=$!
-    wait_for 10 grep -q "$text" "$WORK/victim-$port.log" || fail "the daemon did not say: $text"
+    wait_for 10 quiet grep -q "$text" "$WORK/victim-$port.log" || fail "the daemon did not say: $text"
     sleep 1  # time the fake would need to have the node spawned
     [[ ! -e $marker ]] || fail "the fake coordinator made the daemon spawn a node"
     ! grep -q "daemon.register" "$WORK/fake-$port.log" || fail "the daemon registered with a fake"
@@ -114,15 +64,12 @@ cat >"$WORK/zenoh-cloud.json5" <<JSON
 { mode: "peer", listen: { endpoints: ["tcp/${ADDR[cloud]}:7447"] } }
 JSON
 on cloud "$DORA" coordinator >"$WORK/coordinator.log" 2>&1 &
-PIDS+=($!)
-wait_for 10 grep -q "coordinator listening" "$WORK/coordinator.log" || fail "coordinator start"
-ZENOH_CONFIG=$WORK/zenoh-cloud.json5 ip netns exec "dora-cloud-$tag" "$DORA" daemon \
+wait_for 10 quiet grep -q "coordinator listening" "$WORK/coordinator.log" || fail "coordinator start"
+ZENOH_CONFIG=$WORK/zenoh-cloud.json5 ip netns exec "$(ns cloud)" "$DORA" daemon \
     --machine-id cloud --coordinator-addr "${ADDR[cloud]}" --work-dir "$WORK/work-cloud" \
     >"$WORK/daemon-cloud.log" 2>&1 &
-PIDS+=($!)
-ip netns exec "dora-edge1-$tag" "$DORA" daemon --machine-id edge1 --coordinator-addr \
+on edge1 "$DORA" daemon --machine-id edge1 --coordinator-addr \
     "${ADDR[cloud]}" --work-dir "$WORK/work-edge1" >"$WORK/daemon-edge1.log" 2>&1 &
-PIDS+=($!)
 two_connected() { (($(on cloud "$DORA" list 2>/dev/null | grep -c " connected") >= 2)); }
 wait_for 15 two_connected || fail "the daemons did not register"
 
@@ -132,9 +79,8 @@ nodes:
   - {id: sink, path: $NODE, args: consumer --expect 150, inputs: {in: {source: source/out, queue_size: 200}}, _unstable_deploy: {machine: cloud}}
 YAML
 on cloud timeout 60 "$DORA" start "$WORK/flow.yml" >"$WORK/start.out" 2>&1 &
-PIDS+=($!)
 start=$!
-wait_for 15 grep -q "dataflow start triggered" "$WORK/start.out" || fail "dora start"
+wait_for 15 quiet grep -q "dataflow start triggered" "$WORK/start.out" || fail "dora start"
 uuid=$(grep -o "dataflow start triggered: [0-9a-f-]*" "$WORK/start.out" | awk '{print $4}')
 key="dora/default/$uuid/output/source/out"
 sleep 1  # the producer runs for 3 s from here
@@ -170,14 +116,3 @@ grep -q "wild.yml:2:[0-9]*: node \"\*\": the id \"\*\" contains '\*'" "$WORK/wil
     fail "the refusal of id '*' does not name file:line: $(cat "$WORK/wild.out")"
 echo "ids with wildcards refused with file:line: ok"
 
-cleanup
-trap - EXIT
-for h in "${HOSTS[@]}"; do
-    if ip netns list | grep -q "dora-$h-$tag"; then echo "FAILED: namespace dora-$h-$tag left behind"; exit 1; fi
-done
-for pid in "${PIDS[@]}"; do
-    if kill -0 "$pid" 2>/dev/null && [[ $(ps -o stat= -p "$pid") != Z* ]]; then
-        echo "FAILED: process $pid outlived the test: $(ps -o cmd= -p "$pid")"
-        exit 1
-    fi
-done
