@@ -7,9 +7,13 @@ build=$1 python=$2 site=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-cmake --install "$build" --component python --prefix "$tmp/prefix" >"$tmp/install.log"
+# Two components: python (lib/dora/python, the daemon's copy; in the Debian package) and python_site
+# (the interpreter's site dir).
+for component in python python_site; do
+    cmake --install "$build" --component $component --prefix "$tmp/prefix" >>"$tmp/install.log"
+done
 if grep -v "$tmp/prefix" "$tmp/install.log" | grep -E "^-- (Installing|Up-to-date):"; then
-    echo "the python component installed files outside the prefix (above)"
+    echo "the python components installed files outside the prefix (above)"
     exit 1
 fi
 for f in "$site/dora/__init__.py" "$site/dora/__init__.pyi" "lib/dora/python/dora/__init__.py"; do
