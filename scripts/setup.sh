@@ -45,3 +45,15 @@ preset=${1:-dev}
 cmake --preset "$preset" -DPython_EXECUTABLE="$(command -v python3)" -DDORA_BUILD_PYTHON=ON \
     -DDORA_SKIP_MODULES= >/dev/null
 cmake --build --preset "$preset"
+
+# Installed where a user's shell, CMake and Python find it (prefix /usr/local): `dora` on PATH,
+# libdora-node for the linker, find_package(dora), `import dora` in Debian's python3. The last
+# preset set up is the one installed.
+if [[ $(id -u) -eq 0 ]]; then
+    cmake --install "build/$preset" >/dev/null
+    ldconfig
+    echo "setup: installed $(/usr/local/bin/dora --version) under /usr/local"
+else
+    echo "setup: not root, so nothing was installed; dora is build/$preset/src/cli/dora (install" \
+        "it with: sudo cmake --install build/$preset)"
+fi
