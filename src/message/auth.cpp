@@ -9,20 +9,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/hex.hpp"
+
 namespace dora::message {
 
 namespace {
-
-std::string to_hex(const unsigned char* data, size_t n) {
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    out.reserve(n * 2);
-    for (size_t i = 0; i < n; ++i) {
-        out.push_back(digits[data[i] >> 4]);
-        out.push_back(digits[data[i] & 15]);
-    }
-    return out;
-}
 
 std::string trim(std::string s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) {
@@ -74,10 +65,7 @@ std::string coordinator_proof(std::string_view token, const HelloNonces& nonces)
     return labelled_proof(token, "dora hello: coordinator", nonces);
 }
 
-bool is_nonce(std::string_view text) {
-    return text.size() == 64 &&
-           text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
-}
+bool is_nonce(std::string_view text) { return is_lower_hex(text, 64); }
 
 bool proofs_equal(std::string_view a, std::string_view b) {
     return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
