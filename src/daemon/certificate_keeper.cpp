@@ -37,10 +37,14 @@ std::vector<std::string> endpoint_addresses(const std::vector<std::string>& endp
 CertificateKeeper::CertificateKeeper(EventLoop& loop, CertificateKeeperOptions options)
     : loop_(loop), options_(std::move(options)) {}
 
+int64_t CertificateKeeper::wall_now() const {
+    return options_.wall_clock ? options_.wall_clock() : pki::unix_now();
+}
+
 bool CertificateKeeper::due() const {
     if (!held_) return true;
     auto info = pki::inspect_certificate(held_->certificate_pem);
-    return !info || pki::needs_renewal(*info, pki::unix_now());
+    return !info || pki::needs_renewal(*info, wall_now());
 }
 
 void CertificateKeeper::on_registered(std::vector<std::string> alt_names) {
@@ -91,7 +95,8 @@ void CertificateKeeper::handle(const message::CertificateReply& reply) {
     }
     const auto& issued = reply.certificate;
     auto mine = pki::key_matches_certificate(pending_key_, issued.certificate_pem);
-    auto chained = pki::verify_certificate(issued.certificate_pem, issued.ca_pem);
+    auto chained =
+        pki::verify_certificate(issued.certificate_pem, issued.ca_pem, std::nullopt, wall_now());
     auto info = pki::inspect_certificate(issued.certificate_pem);
     if (!mine || !*mine || !chained || !info) {
         options_.log(fmt::format(
@@ -112,7 +117,7 @@ void CertificateKeeper::handle(const message::CertificateReply& reply) {
                     "until {}; renewed after {})",
                     info->common_name, issued.serial, pki::utc_text(issued.not_after),
                     pki::utc_text(renew_at)));
-    schedule(std::chrono::seconds(std::max<int64_t>(renew_at - pki::unix_now(), 1)));
+    schedule(std::chrono::seconds(std::max<int64_t>(renew_at - wall_now(), 1)));
     if (options_.on_changed) {
         options_.on_changed(*held_);
     }
@@ -127,7 +132,7 @@ void CertificateKeeper::schedule(std::chrono::seconds delay) {
             auto info = pki::inspect_certificate(held_->certificate_pem);
             if (info) {
                 const int64_t left =
-                    pki::renewal_time(info->not_before, info->not_after) - pki::unix_now();
+                    pki::renewal_time(info->not_before, info->not_after) - wall_now();
                 schedule(std::chrono::seconds(std::max<int64_t>(left, 1)));
             }
         }

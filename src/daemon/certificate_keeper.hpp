@@ -39,6 +39,9 @@ struct CertificateKeeperOptions {
     int days = 0;  // validity asked for; 0: the coordinator's default
     std::chrono::seconds first_retry{30};
     std::chrono::seconds max_retry{3600};
+    // Seconds since the Unix epoch, what certificate validity is compared with (tests move it
+    // with the loop's ManualClock); null: the system clock.
+    std::function<int64_t()> wall_clock;
 };
 
 // The IP addresses among Zenoh endpoints ("tcp/10.0.0.2:7447" -> "10.0.0.2"), without unspecified
@@ -63,6 +66,7 @@ class CertificateKeeper {
     void ask();
     void schedule(std::chrono::seconds delay);
     [[nodiscard]] bool due() const;
+    [[nodiscard]] int64_t wall_now() const;
 
     EventLoop& loop_;
     CertificateKeeperOptions options_;
