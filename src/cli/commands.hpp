@@ -33,6 +33,8 @@ void add_build_command(CLI::App& app);
 // node.cpp: `dora node list`; top.cpp: `dora top` and `dora inspect top`.
 void add_node_command(CLI::App& app);
 void add_top_command(CLI::App& app);
+// cert.cpp: `dora cert issue|ca` (certificates of the coordinator's cluster CA).
+void add_cert_command(CLI::App& app);
 
 // topic.cpp: `dora topic list|echo|hz|info` (through cli/watch.hpp).
 void add_topic_command(CLI::App& app);

@@ -11,6 +11,7 @@
 #include "cli/quiet_log.hpp"
 #include "core/net.hpp"
 #include "message/auth.hpp"
+#include "pki/files.hpp"
 
 namespace dora::cli {
 namespace {
@@ -25,7 +26,10 @@ struct CoordinatorCliOptions {
     std::string token_file;
     bool quiet = false;
     std::string log_file;
-    std::string web;  // "host:port"; "" = off
+    std::string web;        // "host:port"; "" = off
+    std::string state_dir;  // "" = pki::default_state_dir()
+    int ca_days = 3650;
+    int cert_days = pki::kDefaultCertificateDays;
 };
 
 // "127.0.0.1:8080", "[::1]:8080", ":8080" (loopback), "8080" (loopback).
@@ -62,6 +66,12 @@ void run_coordinator(const CoordinatorCliOptions& cli) {
     options.token = or_throw(message::load_token(
         cli.token_file.empty() ? std::nullopt
                                : std::optional<std::filesystem::path>(cli.token_file)));
+    options.ca_days = cli.ca_days;
+    options.certificate_days = cli.cert_days;
+    if (options.token) {  // only a coordinator with a token keeps a CA
+        options.state_dir = cli.state_dir.empty() ? or_throw(pki::default_state_dir())
+                                                  : std::filesystem::path(cli.state_dir);
+    }
     // --quiet: every line the coordinator would print goes to the log file instead.
     std::function<void(const std::string&)> say = [](const std::string& line) {
         std::cerr << "[coordinator] " << line << std::endl;
@@ -126,6 +136,18 @@ void add_coordinator_command(CLI::App& app) {
     cmd->add_option("--web", options->web,
                     "Serve the live web view on HOST:PORT (off by default; beyond this machine "
                     "only with a cluster token)");
+    cmd->add_option("--state-dir", options->state_dir,
+                    "Where the cluster CA is kept (ca.key, ca.crt) when there is a cluster token "
+                    "(default $XDG_STATE_HOME/dora/coordinator, else "
+                    "~/.local/state/dora/coordinator)");
+    cmd->add_option("--ca-days", options->ca_days,
+                    "Validity in days of a cluster CA created at this start")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 36500));
+    cmd->add_option("--cert-days", options->cert_days,
+                    "Validity in days of the certificates issued when the request does not say")
+        ->capture_default_str()
+        ->check(CLI::Range(1, pki::kMaxCertificateDays));
     cmd->callback([options] { run_coordinator(*options); });
 }
 

@@ -21,6 +21,9 @@ Coordinator::~Coordinator() = default;
 Result<std::unique_ptr<Coordinator>> Coordinator::create(EventLoop& loop,
                                                          CoordinatorOptions options) {
     std::unique_ptr<Coordinator> self(new Coordinator(loop, std::move(options)));
+    if (auto ok = self->open_ca(); !ok) {
+        return fail(ok.error());
+    }
     if (self->options_.listen) {
         if (auto ok = self->start_listening(); !ok) {
             return fail(ok.error());

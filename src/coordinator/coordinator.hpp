@@ -34,12 +34,18 @@
 //    its nodes for good: every other daemon of its running dataflows gets RemoteNodesLost, which
 //    closes the inputs fed by those nodes.
 //
+// With a cluster token and a state directory, the coordinator keeps the cluster CA there
+// (pki/ca_store.hpp: created on first start, reused after) and issues certificates to CLIs and
+// registered daemons that ask with a signing request (certificates.cpp); each issuance is logged.
+// Without a token it has no CA and refuses such requests, saying a token is needed.
+//
 // Thread safety: everything runs on the EventLoop's thread; the object is not shared.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -57,6 +63,7 @@
 #include "message/common.hpp"
 #include "message/coordinator_to_cli.hpp"
 #include "message/daemon_to_coordinator.hpp"
+#include "pki/ca.hpp"
 
 namespace dora::coordinator {
 
@@ -86,6 +93,11 @@ struct CoordinatorOptions {
     size_t max_archived = 100;
     // The live web view (web_view.hpp) on this host and port (0: any free port); off when unset.
     std::optional<std::pair<std::string, uint16_t>> web;
+    // Where the cluster CA lives (ca.key, ca.crt; pki/ca_store.hpp); used only with a token.
+    // Empty: no CA (certificate requests are refused).
+    std::filesystem::path state_dir;
+    int ca_days = 3650;                                   // validity of a CA created here
+    int certificate_days = pki::kDefaultCertificateDays;  // when a request does not say
     // Where the coordinator's own log lines go (default: stderr).
     std::function<void(const std::string&)> log;
 };
@@ -246,6 +258,7 @@ class Coordinator : private WebSource {
     void handle(const std::string& machine, const message::DaemonBuildResult& m);
     void handle(const std::string& machine, const message::ErrorMessage& m);
     void handle(const std::string& machine, message::DaemonStats& m);
+    void handle(const std::string& machine, const message::CertificateRequest& m);
 
     // What each CLI request does (dataflows.cpp, recovery.cpp and requests.cpp).
     void on_cli_message(Peer& peer, message::CliRequest request);
@@ -259,6 +272,15 @@ class Coordinator : private WebSource {
     void handle(Peer& cli, const message::CliAttach& m);
     void handle(Peer& cli, const message::CliDescribe& m);
     void handle(Peer& cli, const message::CliNodeStats& m);
+    void handle(Peer& cli, const message::CliIssueCertificate& m);
+    void handle(Peer& cli, const message::CliCaCertificate& m);
+
+    // The cluster CA (certificates.cpp): opened at creation when there is a token; a certificate
+    // for `request`, or why not, logged with `who`.
+    [[nodiscard]] Result<> open_ca();
+    [[nodiscard]] std::string no_ca_reason() const;
+    [[nodiscard]] Result<message::IssuedCertificate> issue_certificate(
+        const pki::IssueRequest& request, const std::string& who);
 
     // Node stats (stats.cpp): the dataflows a CliNodeStats names, the reply once every asked
     // daemon answered (or the deadline passed), and one dataflow's part of it.
@@ -328,6 +350,7 @@ class Coordinator : private WebSource {
     bool destroying_ = false;
     bool destroyed_ = false;
     Timer destroy_deadline_;
+    std::unique_ptr<pki::CertificateAuthority> ca_;  // with a token and a state directory
     std::unique_ptr<WebView> web_;  // last: it asks the rest (WebSource) until it goes
 };
 

@@ -71,6 +71,19 @@ Result<std::unique_ptr<Daemon>> Daemon::create(EventLoop& loop, DaemonOptions op
     daemon->link_ = std::make_unique<CoordinatorLink>(
         loop, link, [self](message::CoordinatorToDaemon m) { self->on_message(std::move(m)); },
         [self] { self->on_connected(); }, [self](const std::string& why) { self->say(why); });
+    if (o.token) {
+        CertificateKeeperOptions keeper;
+        keeper.name = message::daemon_certificate_name(o.machine_id);
+        keeper.send = [self](const nlohmann::json& m) {
+            if (!self->link_->connected()) return false;
+            self->link_->send_now(m);
+            return true;
+        };
+        keeper.log = [self](const std::string& text) { self->say(text); };
+        keeper.on_changed = o.on_certificate;
+        keeper.days = o.certificate_days;
+        daemon->certificates_ = std::make_unique<CertificateKeeper>(loop, std::move(keeper));
+    }
     return daemon;
 }
 
@@ -287,6 +300,19 @@ void Daemon::on_connected() {
     report_dataflows(unreported);
     say(fmt::format("connected to the coordinator at {} as machine `{}`", link_->where(),
                     options_.machine_id));
+    if (certificates_) {
+        certificates_->on_registered(endpoint_addresses(reg.zenoh_endpoints));
+    }
+}
+
+std::optional<Credentials> Daemon::credentials() const {
+    return certificates_ ? certificates_->credentials() : std::nullopt;
+}
+
+void Daemon::handle(const message::CertificateReply& m) {
+    if (certificates_) {
+        certificates_->handle(m);
+    }
 }
 
 void Daemon::report_dataflows(const std::set<std::string>& unreported) {

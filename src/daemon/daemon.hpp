@@ -21,6 +21,7 @@
 #include "core/descriptor.hpp"
 #include "core/event_loop.hpp"
 #include "daemon/build_runner.hpp"
+#include "daemon/certificate_keeper.hpp"
 #include "daemon/coordinator_link.hpp"
 #include "daemon/local_dataflow.hpp"
 #include "daemon/proc_stats.hpp"
@@ -47,6 +48,10 @@ struct DaemonOptions {
     std::chrono::milliseconds silence_limit{10000};
     // Instead of TCP to coordinator_addr:port (tests: one end of a socketpair per attempt).
     std::function<Result<sys::UniqueFd>()> coordinator_connector;
+    // With a token: validity in days asked for the daemon's certificate (0: the coordinator's
+    // default), and who hears when it is issued or renewed (certificate_keeper.hpp).
+    int certificate_days = 0;
+    std::function<void(const Credentials&)> on_certificate;
     // Where the daemon's own lines go (default: stderr, prefixed "[daemon] ").
     std::function<void(const std::string&)> log;
 };
@@ -73,6 +78,10 @@ class Daemon {
     // A dataflow stopped before it was spawned (kPreparing or kPrepared) is dropped: nothing ran.
     enum class Phase { kPreparing, kPrepared, kRunning, kStopping, kFinished };
     [[nodiscard]] static const char* phase_name(Phase phase);
+
+    // This daemon's key, certificate and the cluster CA, once the coordinator issued them (only
+    // with a cluster token); renewed before they expire.
+    [[nodiscard]] std::optional<Credentials> credentials() const;
 
   private:
     struct Dataflow {
@@ -119,6 +128,7 @@ class Daemon {
     void handle(const message::ErrorMessage& m);
     // daemon_stats.cpp: `dora node list`, `dora top`.
     void handle(const message::ReadStats& m);
+    void handle(const message::CertificateReply& m);
     [[nodiscard]] std::vector<message::NodeStats> stats_of(Dataflow& flow, uint64_t now_ns) const;
     // Replies "prepared" once remote consumers have subscribed to our outputs, or at `deadline`.
     void await_routing(const std::string& id, SteadyClock::time_point deadline);
@@ -151,6 +161,7 @@ class Daemon {
     DaemonOptions options_;
     std::unique_ptr<ZenohBridge> bridge_;
     std::unique_ptr<CoordinatorLink> link_;
+    std::unique_ptr<CertificateKeeper> certificates_;  // with a token only
     std::unique_ptr<BuildRunner> builds_;
     std::map<std::string, std::unique_ptr<Dataflow>> dataflows_;
     // Finished dataflows whose finish the coordinator has not heard yet (reported again at the

@@ -107,8 +107,29 @@ struct CliNodeStats {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CliNodeStats, dataflow)
 
+// `dora cert issue NAME`: a certificate of the cluster CA for `name` (subject CN and first
+// subjectAltName) and `alt_names` (more DNS names or IP addresses), for the key whose signing
+// request is `csr_pem` (the key stays with the CLI); `days` 0 = the coordinator's default.
+// Answered with IssuedCertificate; refused by a coordinator without a cluster token.
+struct CliIssueCertificate {
+    std::string name;
+    std::vector<std::string> alt_names;
+    std::string csr_pem;
+    int days = 0;
+    static constexpr const char* kType = "cli.issue_certificate";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CliIssueCertificate, name, alt_names, csr_pem, days)
+
+// `dora cert ca`: the cluster CA's certificate. Answered with CaCertificate.
+struct CliCaCertificate {
+    static constexpr const char* kType = "cli.ca_certificate";
+};
+inline void to_json(nlohmann::json& j, const CliCaCertificate&) { j = nlohmann::json::object(); }
+inline void from_json(const nlohmann::json&, CliCaCertificate&) {}
+
 // Everything a CLI may send after the hello.
-using CliRequest = std::variant<CliStart, CliStop, CliList, CliLogs, CliCheck, CliBuild, CliDestroy,
-                                CliAttach, CliDescribe, CliNodeStats>;
+using CliRequest =
+    std::variant<CliStart, CliStop, CliList, CliLogs, CliCheck, CliBuild, CliDestroy, CliAttach,
+                 CliDescribe, CliNodeStats, CliIssueCertificate, CliCaCertificate>;
 
 }  // namespace dora::message

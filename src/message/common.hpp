@@ -39,6 +39,19 @@ struct LogLine {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LogLine, dataflow_id, node_id, machine_id, stream,
                                                 line)
 
+// A certificate of the cluster CA (src/pki), as the coordinator issues it to a CLI
+// (CliIssueCertificate) or a daemon (CertificateRequest): PEM texts, the serial in hex and the end
+// of its validity in seconds since the Unix epoch. The private key never travels.
+struct IssuedCertificate {
+    std::string certificate_pem;
+    std::string ca_pem;
+    std::string serial;
+    int64_t not_after = 0;
+    static constexpr const char* kType = "coordinator.certificate";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(IssuedCertificate, certificate_pem, ca_pem, serial,
+                                                not_after)
+
 // A daemon as the coordinator knows it.
 struct DaemonInfo {
     std::string machine_id;                    // "" = the default daemon

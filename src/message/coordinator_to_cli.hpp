@@ -107,9 +107,19 @@ struct NodeStatsReply {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NodeStatsReply, dataflows)
 
+// Reply to CliCaCertificate: the cluster CA's certificate (PEM) and the end of its validity (Unix
+// seconds). A CliIssueCertificate is answered with IssuedCertificate (common.hpp).
+struct CaCertificate {
+    std::string ca_pem;
+    int64_t not_after = 0;
+    static constexpr const char* kType = "coordinator.ca_certificate";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CaCertificate, ca_pem, not_after)
+
 // Everything a coordinator sends a CLI after the hello.
 using CoordinatorToCli =
     std::variant<StartTriggered, LogEvent, DataflowResult, DataflowList, LogsReply, BuildOutput,
-                 BuildResult, Done, ErrorMessage, Attached, DataflowDescription, NodeStatsReply>;
+                 BuildResult, Done, ErrorMessage, Attached, DataflowDescription, NodeStatsReply,
+                 IssuedCertificate, CaCertificate>;
 
 }  // namespace dora::message

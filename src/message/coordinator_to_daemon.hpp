@@ -107,9 +107,19 @@ struct ReadStats {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ReadStats, request_id, dataflow_ids)
 
+// Reply to CertificateRequest: the certificate, or `error` saying why none was issued.
+struct CertificateReply {
+    uint64_t request_id = 0;
+    std::string error;
+    IssuedCertificate certificate;
+    static constexpr const char* kType = "coordinator.certificate_reply";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CertificateReply, request_id, error, certificate)
+
 // Everything a coordinator sends a daemon after the hello.
 using CoordinatorToDaemon =
     std::variant<Peers, PrepareDataflow, SpawnDataflow, StopDataflow, ReadLogs, BuildNodes,
-                 DestroyDaemon, CoordinatorHeartbeat, RemoteNodesLost, ErrorMessage, ReadStats>;
+                 DestroyDaemon, CoordinatorHeartbeat, RemoteNodesLost, ErrorMessage, ReadStats,
+                 CertificateReply>;
 
 }  // namespace dora::message

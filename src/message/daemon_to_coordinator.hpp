@@ -131,11 +131,31 @@ struct DaemonStats {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DaemonStats, request_id, dataflows, sample_us)
 
+// After its registration, with a cluster token: a certificate of the cluster CA for this daemon,
+// named by its machine id (`default` for the default daemon; the coordinator takes the name from
+// the registration, not from the daemon) plus `alt_names` (DNS names or IP addresses where it can
+// be reached), for the key whose signing request is `csr_pem` (the key stays with the daemon).
+// `days` 0 = the coordinator's default. Answered with CertificateReply.
+struct CertificateRequest {
+    uint64_t request_id = 0;
+    std::string csr_pem;
+    std::vector<std::string> alt_names;
+    int days = 0;
+    static constexpr const char* kType = "daemon.certificate_request";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CertificateRequest, request_id, csr_pem, alt_names,
+                                                days)
+
+// The name in a daemon's certificate: its machine id, `default` for the default daemon.
+inline std::string daemon_certificate_name(const std::string& machine_id) {
+    return machine_id.empty() ? std::string("default") : machine_id;
+}
+
 // Everything a daemon sends its coordinator after the hello.
 using DaemonToCoordinator =
     std::variant<DaemonRegister, DataflowRunning, DaemonHeartbeat, DataflowPrepared,
                  DataflowSpawned, DaemonLog, DynamicNodeStatus, DataflowFinishedOnMachine,
                  DataflowDrops, DaemonLogsReply, DaemonBuildOutput, DaemonBuildResult, ErrorMessage,
-                 DaemonStats>;
+                 DaemonStats, CertificateRequest>;
 
 }  // namespace dora::message

@@ -40,6 +40,7 @@ SpawnOptions Cluster::spawn_options() const {
         {"DORA_COORDINATOR_PORT", std::to_string(control_port_)},
         {"XDG_RUNTIME_DIR", runtime_dir().string()},
         {"XDG_CONFIG_HOME", (dir_ / "config").string()},
+        {"XDG_STATE_HOME", (dir_ / "state-home").string()},
         {"DORA_TOKEN", std::nullopt},
         {"ZENOH_CONFIG", std::nullopt},
     };

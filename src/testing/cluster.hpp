@@ -2,10 +2,11 @@
 // on ephemeral ports (it binds port 0 and prints the ports it got) and daemons named by machine
 // id, each with its own work directory under the test's directory. CLI verbs run against this
 // coordinator only: every process started here gets the coordinator's port on its command line
-// and in DORA_COORDINATOR_ADDR/DORA_COORDINATOR_PORT, and its own XDG_RUNTIME_DIR and
-// XDG_CONFIG_HOME with DORA_TOKEN and ZENOH_CONFIG removed, so neither other dora processes on
-// the machine (coordinators on 6012/53290, daemons on 53291) nor the user's token or Zenoh
-// configuration can meet the test.
+// and in DORA_COORDINATOR_ADDR/DORA_COORDINATOR_PORT, and its own XDG_RUNTIME_DIR,
+// XDG_CONFIG_HOME and XDG_STATE_HOME (where a coordinator keeps its CA) with DORA_TOKEN and
+// ZENOH_CONFIG removed, so neither other dora processes on the machine (coordinators on
+// 6012/53290, daemons on 53291) nor the user's token, CA or Zenoh configuration can meet the
+// test.
 //
 // Thread safety: a Cluster is used by one thread.
 #pragma once

@@ -73,7 +73,7 @@ wait_for() {
 }
 
 # The user's token file and Zenoh settings stay out of the test.
-export XDG_CONFIG_HOME=$WORK/config XDG_RUNTIME_DIR=$WORK/run
+export XDG_CONFIG_HOME=$WORK/config XDG_RUNTIME_DIR=$WORK/run XDG_STATE_HOME=$WORK/state
 mkdir -p "$XDG_CONFIG_HOME" "$XDG_RUNTIME_DIR"
 unset ZENOH_CONFIG
 export DORA_TOKEN=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')

@@ -147,7 +147,7 @@ e2e_workdir() {
     OUT=$WORK/demo.out
     trap e2e_cleanup EXIT
     # The user's token and Zenoh settings stay out of the test (the demo's ports are ephemeral).
-    export XDG_CONFIG_HOME=$WORK/config XDG_RUNTIME_DIR=$WORK/run
+    export XDG_CONFIG_HOME=$WORK/config XDG_RUNTIME_DIR=$WORK/run XDG_STATE_HOME=$WORK/state
     mkdir -p "$XDG_CONFIG_HOME" "$XDG_RUNTIME_DIR"
     unset DORA_TOKEN ZENOH_CONFIG DORA_COORDINATOR_ADDR DORA_COORDINATOR_PORT
 }

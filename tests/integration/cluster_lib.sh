@@ -16,7 +16,7 @@ WORK=$(mktemp -d)
 PIDS=()
 # Only this test's coordinator, token and Zenoh settings: nothing of the user's or of other dora
 # processes on the machine (6012/53290/53291) can meet the test.
-export XDG_RUNTIME_DIR=$WORK/run XDG_CONFIG_HOME=$WORK/config
+export XDG_RUNTIME_DIR=$WORK/run XDG_CONFIG_HOME=$WORK/config XDG_STATE_HOME=$WORK/state
 mkdir -p "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME"
 unset DORA_TOKEN ZENOH_CONFIG
 cluster_cleanup() {

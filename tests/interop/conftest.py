@@ -218,6 +218,7 @@ class Dora:
                     if k not in ("DORA_TOKEN", "ZENOH_CONFIG", "DORA_COORDINATOR_ADDR",
                                  "DORA_COORDINATOR_PORT")}
         self.env.update(XDG_RUNTIME_DIR=str(runtime), XDG_CONFIG_HOME=str(config),
+                        XDG_STATE_HOME=str(self.workdir / "state"),
                         DORA_INTEROP_MARKER=self.marker)
 
     def start(self, name, *args, env=None, stdin=subprocess.DEVNULL):
