@@ -30,6 +30,10 @@ struct CoordinatorCliOptions {
     std::string state_dir;  // "" = pki::default_state_dir()
     int ca_days = 3650;
     int cert_days = pki::kDefaultCertificateDays;
+    size_t max_pending = coordinator::CoordinatorOptions{}.pending.total;
+    size_t max_pending_per_address = coordinator::CoordinatorOptions{}.pending.per_address;
+    uint64_t hello_timeout_ms =
+        static_cast<uint64_t>(coordinator::CoordinatorOptions{}.hello_timeout.count());
 };
 
 // "127.0.0.1:8080", "[::1]:8080", ":8080" (loopback), "8080" (loopback).
@@ -60,6 +64,8 @@ void run_coordinator(const CoordinatorCliOptions& cli) {
     options.control_interface = cli.control_interface;
     options.control_port = cli.control_port;
     options.dora_version = version_text();
+    options.pending = {cli.max_pending, cli.max_pending_per_address};
+    options.hello_timeout = std::chrono::milliseconds(cli.hello_timeout_ms);
     if (!cli.web.empty()) {
         options.web = parse_web_address(cli.web);
     }
@@ -148,6 +154,19 @@ void add_coordinator_command(CLI::App& app) {
                     "Validity in days of the certificates issued when the request does not say")
         ->capture_default_str()
         ->check(CLI::Range(1, pki::kMaxCertificateDays));
+    cmd->add_option("--max-pending-connections", options->max_pending,
+                    "Connections that have not sent their hello yet, in all (beyond: the newest "
+                    "is closed)")
+        ->check(CLI::Range(size_t{1}, size_t{100000}))
+        ->capture_default_str();
+    cmd->add_option("--max-pending-per-address", options->max_pending_per_address,
+                    "Of those, from one source address")
+        ->check(CLI::Range(size_t{1}, size_t{100000}))
+        ->capture_default_str();
+    cmd->add_option("--hello-timeout", options->hello_timeout_ms,
+                    "Milliseconds a connection has to send its hello")
+        ->check(CLI::Range(uint64_t{100}, uint64_t{600000}))
+        ->capture_default_str();
     cmd->callback([options] { run_coordinator(*options); });
 }
 

@@ -108,6 +108,8 @@ ZenohRuntime open_zenoh(zenoh::ZenohConfig config, bool verbose, bool announce) 
     const char* env = std::getenv("DORA_ZENOH_LOG");
     if (!verbose && (env == nullptr || *env == '\0')) {
         options.transport.log = [](std::string_view) {};
+        // Limits a peer hit are shown all the same (each at most once per second or per link).
+        options.transport.warn = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
     }
     auto session = zenoh::Session::open(*rt.loop, std::move(options));
     if (!session) {

@@ -50,8 +50,10 @@ Result<std::unique_ptr<Coordinator>> Coordinator::create(EventLoop& loop,
 }
 
 Result<> Coordinator::start_listening() {
+    pending_ = PendingGate::create(options_.pending, "coordinator",
+                                   [this](const std::string& line) { log(line); });
     auto listen = [this](const std::string& interface, uint16_t port, Port kind,
-                         std::string_view what) -> Result<FdWatch> {
+                         std::string_view what) -> Result<std::unique_ptr<Acceptor>> {
         auto listener = net::listen_tcp(interface, port);
         if (!listener) {
             return fail(
@@ -62,9 +64,13 @@ Result<> Coordinator::start_listening() {
                     : "");
         }
         (kind == Port::kDaemon ? daemon_port_ : control_port_) = listener->port();
-        int fd = listener->fd.get();
-        return loop_.watch(std::move(listener->fd), EPOLLIN,
-                           [this, fd, kind](uint32_t) { on_accept(fd, kind); });
+        AcceptorOptions acceptor;
+        acceptor.what =
+            fmt::format("the coordinator's port for {} ({})", what, listener->address.to_string());
+        acceptor.log = [this](const std::string& line) { log(line); };
+        acceptor.shed = [this] { return pending_->shed_one(loop_.now(), "out of descriptors"); };
+        return Acceptor::start(loop_, std::move(listener->fd), std::move(acceptor),
+                               [this, kind](net::Accepted a) { on_accept(std::move(a), kind); });
     };
     auto daemons = listen(options_.interface, options_.port, Port::kDaemon, "daemons");
     if (!daemons) {
@@ -88,26 +94,26 @@ void Coordinator::log(const std::string& line) const {
     }
 }
 
-void Coordinator::on_accept(int listen_fd, Port port) {
-    for (int i = 0; i < 64; ++i) {
-        auto accepted = net::accept_tcp(listen_fd);
-        if (!accepted) {
-            log(accepted.error().message());
-            return;
+void Coordinator::on_accept(net::Accepted accepted, Port port) {
+    const ConnectionId id = next_connection_;  // the one adopt() gives it
+    auto slot = pending_->admit(accepted.peer, loop_.now(), [this, id](const std::string& why) {
+        if (Peer* p = peer(id)) {
+            p->channel->close(why);
         }
-        if (!*accepted) {
-            return;
-        }
-        // "This machine" is loopback, or a connection to one of our own addresses from itself
-        // (`dora start --coordinator-addr <our LAN address>` on the coordinator's machine).
-        const auto& peer = (*accepted)->peer;
-        auto local = net::local_address((*accepted)->fd.get());
-        const bool same_machine = peer.is_loopback() || (local && local->host() == peer.host());
-        adopt(std::move((*accepted)->fd), port, peer.to_string(), same_machine);
+    });
+    if (!slot) {
+        return;  // over a cap (logged by the gate): the newest connection is closed
     }
+    // "This machine" is loopback, or a connection to one of our own addresses from itself
+    // (`dora start --coordinator-addr <our LAN address>` on the coordinator's machine).
+    const auto& peer = accepted.peer;
+    auto local = net::local_address(accepted.fd.get());
+    const bool same_machine = peer.is_loopback() || (local && local->host() == peer.host());
+    adopt(std::move(accepted.fd), port, peer.to_string(), same_machine, std::move(*slot));
 }
 
-void Coordinator::adopt(sys::UniqueFd fd, Port port, std::string peer_address, bool loopback) {
+void Coordinator::adopt(sys::UniqueFd fd, Port port, std::string peer_address, bool loopback,
+                        PendingSlot pending) {
     const ConnectionId id = next_connection_++;
     auto channel = message::Channel::open(
         loop_, std::move(fd), [this, id](nlohmann::json m) { on_message(id, std::move(m)); },
@@ -123,6 +129,7 @@ void Coordinator::adopt(sys::UniqueFd fd, Port port, std::string peer_address, b
     peer.channel = std::move(*channel);
     peer.address = std::move(peer_address);
     peer.loopback = loopback;
+    peer.pending = std::move(pending);
     HelloPolicy policy{options_.token, options_.dora_version,
                        port == Port::kDaemon ? "daemon" : "cli", daemon_port_, control_port_};
     peer.challenge = make_challenge(policy);
@@ -165,7 +172,8 @@ bool Coordinator::send_to_daemon(const std::string& machine, const nlohmann::jso
 }
 
 void Coordinator::refuse(Peer& peer, const std::string& why) {
-    log(fmt::format("closing the connection from {}: {}", peer.address, why));
+    // `why` may quote what the peer sent (its role, its version): escaped.
+    log(fmt::format("closing the connection from {}: {}", peer.address, escape_for_log(why, 1000)));
     peer.channel->send(message::make(message::ErrorMessage{why}));
     peer.channel->close_after_flush(why);
 }
@@ -206,6 +214,7 @@ void Coordinator::on_hello(Peer& peer, const nlohmann::json& message) {
         return;
     }
     peer.authenticated = true;
+    peer.pending.release();
     peer.dora_version = hello->dora_version;
     peer.channel->lift_input_limit();
     peer.channel->send(message::make(make_welcome(policy, peer.challenge, *hello)));
@@ -271,7 +280,8 @@ void Coordinator::handle(const std::string& machine, const message::DaemonRegist
 void Coordinator::handle(const std::string&, const message::DaemonHeartbeat&) {}
 
 void Coordinator::handle(const std::string& machine, const message::ErrorMessage& m) {
-    log(fmt::format("daemon {} reports: {}", machine_name(machine), m.message));
+    log(fmt::format("daemon {} reports: {}", machine_name(machine),
+                    escape_for_log(m.message, 2000)));
 }
 
 void Coordinator::on_register(Peer& peer, const message::DaemonRegister& registration) {

@@ -6,8 +6,11 @@
 // requests, and gathers node statistics from the daemons on demand (`dora node list`, `dora top`:
 // stats.cpp). The data plane never passes through it.
 //
-// Every connection is a message::Channel. Before its hello a connection may send little and has a
-// deadline; after it, each message is decoded once into its direction's variant
+// Every connection is a message::Channel. Before its hello a connection may send little
+// (kMaxPreHelloBytes) and has a deadline (hello_timeout), and the connections not past their hello
+// are capped in all and per source address (`pending`, shared by both ports; the newest over a
+// cap is closed); accept errors (out of descriptors) pause accepting instead of spinning
+// (core/acceptor.hpp). After the hello, each message is decoded once into its direction's variant
 // (message::DaemonToCoordinator or message::CliRequest) and handled by the overload for its type.
 //
 // Contract with daemons beyond the message definitions (see DESIGN.md section 5):
@@ -57,6 +60,7 @@
 #include "coordinator/handshake.hpp"
 #include "coordinator/registry.hpp"
 #include "coordinator/web_view.hpp"
+#include "core/acceptor.hpp"
 #include "core/event_loop.hpp"
 #include "message/channel.hpp"
 #include "message/cli_to_coordinator.hpp"
@@ -84,7 +88,10 @@ struct CoordinatorOptions {
     // How long a daemon whose connection closed has to register again, still running its
     // dataflows, before its nodes count as gone for good (their consumers get INPUT_CLOSED).
     std::chrono::milliseconds gone_grace{2000};
-    std::chrono::milliseconds hello_timeout{10000};
+    // A peer has this long to prove itself (its hello), and pending.per_address of them from one
+    // address, pending.total in all, may be waiting at once.
+    std::chrono::milliseconds hello_timeout{5000};
+    PendingLimits pending;
     std::chrono::milliseconds prepare_timeout{60000};
     std::chrono::milliseconds destroy_timeout{30000};
     // `dora node list` / `dora top`: how long the coordinator waits for each daemon's stats; a
@@ -121,7 +128,9 @@ class Coordinator : private WebSource {
 
     enum class Port { kDaemon, kControl };
     // Serves `fd` as a connection accepted on `port` (the listeners use it; so do tests).
-    void adopt(sys::UniqueFd fd, Port port, std::string peer_address, bool loopback);
+    // `pending` counts it until its hello is accepted.
+    void adopt(sys::UniqueFd fd, Port port, std::string peer_address, bool loopback,
+               PendingSlot pending = {});
 
     // True once `dora destroy` has completed; the loop has then been stopped.
     [[nodiscard]] bool destroyed() const { return destroyed_; }
@@ -136,6 +145,7 @@ class Coordinator : private WebSource {
         bool loopback = false;
         message::Challenge challenge;
         Timer hello_deadline;
+        PendingSlot pending;  // released by the hello
         bool authenticated = false;
         bool closed = false;
         std::string dora_version;            // from its hello
@@ -203,7 +213,7 @@ class Coordinator : private WebSource {
 
     Coordinator(EventLoop& loop, CoordinatorOptions options);
     [[nodiscard]] Result<> start_listening();
-    void on_accept(int listen_fd, Port port);
+    void on_accept(net::Accepted accepted, Port port);
     void on_message(ConnectionId id, nlohmann::json message);
     void on_hello(Peer& peer, const nlohmann::json& message);
     void on_closed(ConnectionId id, const std::string& reason);
@@ -321,8 +331,9 @@ class Coordinator : private WebSource {
 
     EventLoop& loop_;
     CoordinatorOptions options_;
-    FdWatch daemon_listener_;
-    FdWatch control_listener_;
+    std::shared_ptr<PendingGate> pending_;
+    std::unique_ptr<Acceptor> daemon_listener_;
+    std::unique_ptr<Acceptor> control_listener_;
     uint16_t daemon_port_ = 0;
     uint16_t control_port_ = 0;
     Timer heartbeat_;

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/acceptor.hpp"
 #include "core/net.hpp"
 
 namespace dora::coordinator {
@@ -194,17 +195,14 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
     EventLoop* loop = nullptr;
     HttpServerOptions options;
     Handler handler;
-    FdWatch listener;
-    Timer resume;  // accepting again after an accept error
-    SteadyClock::time_point last_error_log{};
-    uint64_t errors_since_log = 0;
+    std::unique_ptr<Acceptor> listener;
     uint64_t next_id = 1;
     std::map<uint64_t, std::shared_ptr<Connection>> connections;
 
     void log(const std::string& line) const {
         if (options.log) options.log(line);
     }
-    void on_accept();
+    void on_accept(net::Accepted accepted);
     void drop(uint64_t id);
 };
 
@@ -249,63 +247,38 @@ struct HttpServer::Connection : EventStream, HttpReply {
     }
 };
 
-void HttpServer::State::on_accept() {
-    for (int i = 0; i < 64; ++i) {
-        auto accepted = net::accept_tcp(listener.fd());
-        if (!accepted) {
-            // Out of descriptors (EMFILE) or the like: pause accepting for a second rather than
-            // spin on a listener that stays readable; say so at most once a second.
-            ++errors_since_log;
-            const auto now = loop->now();
-            if (now - last_error_log >= std::chrono::seconds(1)) {
-                log(
-                    fmt::format("web view: accept failed ({} time(s) since the last report): {}; "
-                                "pausing accepts for 1 s",
-                                errors_since_log, accepted.error().message()));
-                last_error_log = now;
-                errors_since_log = 0;
-            }
-            (void)listener.set_events(0);
-            resume = loop->add_timer(std::chrono::seconds(1),
-                                     [this] { (void)listener.set_events(EPOLLIN); });
-            return;
-        }
-        if (!*accepted) {
-            return;
-        }
-        auto c = std::make_shared<Connection>();
-        c->id = next_id++;
-        c->peer = (*accepted)->peer.to_string();
-        auto local = net::local_address((*accepted)->fd.get());
-        c->loopback =
-            (*accepted)->peer.is_loopback() || (local && local->host() == (*accepted)->peer.host());
-        const bool full = connections.size() >= options.max_connections;
-        Connection* raw = c.get();
-        auto watched = loop->watch(std::move((*accepted)->fd), EPOLLIN | EPOLLRDHUP,
-                                   [raw](uint32_t events) { raw->on_events(events); });
-        if (!watched) {
-            log(fmt::format("web view: cannot serve {}: {}", c->peer, watched.error().message()));
-            continue;
-        }
-        c->watch = std::move(*watched);
-        c->state = weak_from_this();
-        connections[c->id] = c;
-        if (full) {
-            c->respond({503,
-                        "text/plain; charset=utf-8",
-                        "too many connections to this web view; try again later\n",
-                        {}});
-            continue;
-        }
-        const uint64_t id = c->id;
-        c->deadline = loop->add_timer(options.header_timeout, [this, id] {
-            auto it = connections.find(id);
-            if (it != connections.end() && !it->second->answered) {
-                it->second->respond(
-                    {408, "text/plain; charset=utf-8", "the request did not arrive in time\n", {}});
-            }
-        });
+void HttpServer::State::on_accept(net::Accepted accepted) {
+    auto c = std::make_shared<Connection>();
+    c->id = next_id++;
+    c->peer = accepted.peer.to_string();
+    auto local = net::local_address(accepted.fd.get());
+    c->loopback = accepted.peer.is_loopback() || (local && local->host() == accepted.peer.host());
+    const bool full = connections.size() >= options.max_connections;
+    Connection* raw = c.get();
+    auto watched = loop->watch(std::move(accepted.fd), EPOLLIN | EPOLLRDHUP,
+                               [raw](uint32_t events) { raw->on_events(events); });
+    if (!watched) {
+        log(fmt::format("web view: cannot serve {}: {}", c->peer, watched.error().message()));
+        return;
     }
+    c->watch = std::move(*watched);
+    c->state = weak_from_this();
+    connections[c->id] = c;
+    if (full) {
+        c->respond({503,
+                    "text/plain; charset=utf-8",
+                    "too many connections to this web view; try again later\n",
+                    {}});
+        return;
+    }
+    const uint64_t id = c->id;
+    c->deadline = loop->add_timer(options.header_timeout, [this, id] {
+        auto it = connections.find(id);
+        if (it != connections.end() && !it->second->answered) {
+            it->second->respond(
+                {408, "text/plain; charset=utf-8", "the request did not arrive in time\n", {}});
+        }
+    });
 }
 
 void HttpServer::State::drop(uint64_t id) { connections.erase(id); }
@@ -522,8 +495,11 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(EventLoop& loop, HttpServe
     state->options = std::move(options);
     state->handler = std::move(handler);
     State* raw = state.get();
-    auto watched =
-        loop.watch(std::move(listener->fd), EPOLLIN, [raw](uint32_t) { raw->on_accept(); });
+    AcceptorOptions acceptor;
+    acceptor.what = fmt::format("the web view ({})", listener->address.to_string());
+    acceptor.log = [raw](const std::string& line) { raw->log(line); };
+    auto watched = Acceptor::start(loop, std::move(listener->fd), std::move(acceptor),
+                                   [raw](net::Accepted a) { raw->on_accept(std::move(a)); });
     if (!watched) {
         return fail(watched.error());
     }

@@ -119,22 +119,22 @@ void Daemon::listen_for_dynamic_nodes() {
                 : ""));
         return;
     }
-    int fd = listener->fd.get();
     local_port_ = listener->port();
-    auto watch = loop_.watch(std::move(listener->fd), EPOLLIN, [this, fd](uint32_t) {
-        auto accepted = net::accept_tcp(fd);
-        if (!accepted || !*accepted) {
-            return;  // nothing to accept (or a transient error): the next readiness retries
-        }
-        const uint64_t join = next_join_++;
-        auto channel = message::Channel::open(
-            loop_, std::move((*accepted)->fd),
-            [this, join](nlohmann::json m) { on_join_request(join, m); },
-            [this, join](const std::string&) { on_join_closed(join); }, kMaxJoinRequestBytes);
-        if (channel) {
-            joins_[join].channel = std::move(*channel);
-        }
-    });
+    // Out of descriptors, accepting pauses (growing delay) instead of spinning.
+    AcceptorOptions acceptor;
+    acceptor.what = fmt::format("the local listen port {}", local_port_);
+    acceptor.log = [this](const std::string& line) { say(line); };
+    auto watch = Acceptor::start(
+        loop_, std::move(listener->fd), std::move(acceptor), [this](net::Accepted accepted) {
+            const uint64_t join = next_join_++;
+            auto channel = message::Channel::open(
+                loop_, std::move(accepted.fd),
+                [this, join](nlohmann::json m) { on_join_request(join, m); },
+                [this, join](const std::string&) { on_join_closed(join); }, kMaxJoinRequestBytes);
+            if (channel) {
+                joins_[join].channel = std::move(*channel);
+            }
+        });
     if (!watch) {
         say(fmt::format("warning: cannot watch the local listen port: {}",
                         watch.error().message()));

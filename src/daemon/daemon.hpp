@@ -18,6 +18,7 @@
 #include <set>
 #include <string>
 
+#include "core/acceptor.hpp"
 #include "core/descriptor.hpp"
 #include "core/event_loop.hpp"
 #include "daemon/build_runner.hpp"
@@ -187,7 +188,7 @@ class Daemon {
     // that restarted needs them for dataflows that still run elsewhere.
     std::deque<message::DataflowFinishedOnMachine> recent_finishes_;
     static constexpr size_t kRecentFinishes = 16;
-    FdWatch local_listener_;
+    std::unique_ptr<Acceptor> local_listener_;
     uint16_t local_port_ = 0;  // bound local listen port (0: none)
     struct DynamicJoin {
         std::unique_ptr<message::Channel> channel;

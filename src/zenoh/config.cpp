@@ -151,6 +151,8 @@ class ConfigReader {
                 DORA_ZCHECK(scouting(value));
             } else if (key == "transport") {
                 DORA_ZCHECK(transport(value));
+            } else if (key == "dora") {
+                DORA_ZCHECK(dora_section(value));
             } else {
                 out_.unknown_keys.push_back(key);
             }
@@ -159,6 +161,10 @@ class ConfigReader {
     }
 
   private:
+    tl::unexpected<Error> unknown(const Json5Value& v, std::string_view path,
+                                  std::string_view known) const {
+        return fail("{}:{}:{}: unknown key '{}' ({})", origin_, v.line, v.column, path, known);
+    }
     tl::unexpected<Error> wrong(const Json5Value& v, std::string_view path,
                                 std::string_view expected) const {
         return fail("{}:{}:{}: '{}' must be {}, not {}", origin_, v.line, v.column, path, expected,
@@ -271,6 +277,10 @@ class ConfigReader {
             return wrong(v, "transport", "an object");
         }
         for (const auto& [key, value] : *v.as_object()) {
+            if (key == "unicast") {
+                DORA_ZCHECK(each_key(value, "transport.unicast", &ConfigReader::unicast));
+                continue;
+            }
             if (key != "link" || value.as_object() == nullptr) {
                 out_.unknown_keys.push_back("transport." + key);
                 continue;
@@ -335,6 +345,65 @@ class ConfigReader {
             out_.unknown_keys.push_back(path);
         }
         return {};
+    }
+
+    // A positive integer up to `max`, stored in `target`.
+    Result<> positive(const Json5Value& v, const std::string& path, uint64_t max,
+                      uint64_t& target) {
+        DORA_ZTRY(n, unsigned_value(v, path, max));
+        if (n == 0) {
+            return wrong(v, path, fmt::format("an integer from 1 to {}", max));
+        }
+        target = n;
+        return {};
+    }
+
+    Result<> unicast(const std::string& key, const Json5Value& value, const std::string& path) {
+        if (key == "accept_timeout") {
+            return positive(value, path, 3600000, out_.accept_timeout_ms);
+        }
+        if (key == "accept_pending") {
+            return positive(value, path, 1000000, out_.accept_pending);
+        }
+        if (key == "max_sessions") {
+            return positive(value, path, 1000000, out_.max_sessions);
+        }
+        out_.unknown_keys.push_back(path);
+        return {};
+    }
+
+    Result<> dora_section(const Json5Value& v) {
+        if (v.as_object() == nullptr) {
+            return wrong(v, "dora", "an object");
+        }
+        for (const auto& [key, value] : *v.as_object()) {
+            if (key == "limits") {
+                DORA_ZCHECK(each_key(value, "dora.limits", &ConfigReader::limits));
+            } else {
+                // Our own section: a key we do not know is a mistake, not zenohd's.
+                return unknown(value, "dora." + key, "dora has only dora.limits");
+            }
+        }
+        return {};
+    }
+
+    Result<> limits(const std::string& key, const Json5Value& value, const std::string& path) {
+        if (key == "accept_pending_per_address") {
+            return positive(value, path, 1000000, out_.limits.pending_per_address);
+        }
+        if (key == "declarations_per_link") {
+            return positive(value, path, 100000000, out_.limits.declarations);
+        }
+        if (key == "key_expr_length") {
+            DORA_ZCHECK(positive(value, path, 1u << 20, out_.limits.key_expr_length));
+            if (out_.limits.key_expr_length < 64) {
+                return wrong(value, path, "at least 64 (bytes)");
+            }
+            return {};
+        }
+        return unknown(value, path,
+                       "dora.limits has accept_pending_per_address, declarations_per_link and "
+                       "key_expr_length");
     }
 
     std::string_view origin_;

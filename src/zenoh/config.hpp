@@ -9,7 +9,12 @@
 //
 // transport.link.rx.max_message_size (the largest message a link reassembles from fragments)
 // defaults to 1 GiB, as in zenohd: a message real Zenoh carries crosses here too. The daemon also
-// hands it to its nodes, so that a send that could not cross fails at send time.
+// hands it to its nodes, so that a send that could not cross fails at send time. It also bounds
+// the reassembly memory of one link (both channels together).
+//
+// Bounds on what a peer can make a session hold: zenohd's transport.unicast.accept_timeout,
+// accept_pending and max_sessions (same defaults), and dora.limits (LinkLimits) for what zenohd
+// has no key for. Zero, negative or non-integer values are refused with the key's path.
 //
 // Thread safety: values and pure functions.
 #pragma once
@@ -50,6 +55,16 @@ struct ScoutingMulticast {
 inline constexpr uint64_t kDefaultMaxMessageSize = uint64_t{1} << 30;
 inline constexpr const char* kMaxMessageSizeKey = "transport.link.rx.max_message_size";
 
+// Limits dora sets where zenohd's configuration has no key (ZENOH_CONFIG's `dora.limits`).
+struct LinkLimits {
+    uint64_t pending_per_address = 8;  // accept_pending_per_address: of accept_pending, per address
+    uint64_t declarations = 10000;     // declarations_per_link: key expressions, subscribers,
+                                       // queryables, tokens and interests one link holds
+    uint64_t key_expr_length = 4096;   // key_expr_length: bytes; a longer one closes the link
+};
+inline constexpr const char* kDeclarationsPerLinkKey = "dora.limits.declarations_per_link";
+inline constexpr const char* kKeyExprLengthKey = "dora.limits.key_expr_length";
+
 struct ZenohConfig {
     Mode mode = Mode::kPeer;
     std::vector<Endpoint> connect;
@@ -59,6 +74,10 @@ struct ZenohConfig {
     uint64_t lease_ms = 10000;    // transport.link.tx.lease
     uint64_t keep_alive = 4;      // transport.link.tx.keep_alive: keep-alives per lease
     uint64_t max_message_size = kDefaultMaxMessageSize;  // transport.link.rx.max_message_size
+    uint64_t accept_timeout_ms = 10000;  // transport.unicast.accept_timeout: INIT/OPEN deadline
+    uint64_t accept_pending = 100;       // transport.unicast.accept_pending: links not open yet
+    uint64_t max_sessions = 1000;        // transport.unicast.max_sessions: established links
+    LinkLimits limits;                   // dora.limits
     std::vector<std::string> unknown_keys;
 };
 

@@ -125,7 +125,7 @@ TEST(ConfigTest, ReadsTheHonouredKeys) {
     EXPECT_EQ(c.unknown_keys, (std::vector<std::string>{
                                   "connect.timeout_ms", "scouting.multicast.ttl", "scouting.gossip",
                                   "transport.link.tx.sequence_number_resolution",
-                                  "transport.unicast", "timestamping"}));
+                                  "transport.unicast.qos", "timestamping"}));
 }
 
 TEST(ConfigTest, DefaultsWithoutMulticast) {
@@ -153,6 +153,55 @@ TEST(ConfigTest, RefusesAMaximumMessageSizeBelowOneBatch) {
               "(bytes), not number");
     EXPECT_FALSE(parse_config("{transport: {link: {rx: {max_message_size: -1}}}}", "c"));
     EXPECT_FALSE(parse_config("{transport: {link: {rx: []}}}", "c"));
+}
+
+TEST(ConfigTest, ReadsTheLimitsOnWhatAPeerCanMakeUsHold) {
+    auto d = parse_config("{}", "c").value();
+    EXPECT_EQ(d.accept_timeout_ms, 10000u);
+    EXPECT_EQ(d.accept_pending, 100u);
+    EXPECT_EQ(d.max_sessions, 1000u);
+    EXPECT_EQ(d.limits.pending_per_address, 8u);
+    EXPECT_EQ(d.limits.declarations, 10000u);
+    EXPECT_EQ(d.limits.key_expr_length, 4096u);
+    auto c = parse_config(R"({
+        transport: {unicast: {accept_timeout: 2000, accept_pending: 20, max_sessions: 50,
+                              max_links: 1}},
+        dora: {limits: {accept_pending_per_address: 2, declarations_per_link: 300,
+                        key_expr_length: 1024}},
+    })",
+                          "c")
+                 .value();
+    EXPECT_EQ(c.accept_timeout_ms, 2000u);
+    EXPECT_EQ(c.accept_pending, 20u);
+    EXPECT_EQ(c.max_sessions, 50u);
+    EXPECT_EQ(c.limits.pending_per_address, 2u);
+    EXPECT_EQ(c.limits.declarations, 300u);
+    EXPECT_EQ(c.limits.key_expr_length, 1024u);
+    EXPECT_EQ(c.unknown_keys, std::vector<std::string>{"transport.unicast.max_links"});
+}
+
+TEST(ConfigTest, RefusesBadLimitsNamingTheKey) {
+    auto zero = parse_config("{transport: {unicast: {accept_pending: 0}}}", "cfg.json5");
+    ASSERT_FALSE(zero);
+    EXPECT_EQ(zero.error().message(),
+              "cfg.json5:1:40: 'transport.unicast.accept_pending' must be an integer from 1 to "
+              "1000000, not number");
+    auto text = parse_config("{dora: {limits: {declarations_per_link: \"many\"}}}", "cfg.json5");
+    ASSERT_FALSE(text);
+    EXPECT_NE(text.error().message().find("'dora.limits.declarations_per_link' must be"),
+              std::string::npos)
+        << text.error().message();
+    auto tiny = parse_config("{dora: {limits: {key_expr_length: 10}}}", "c");
+    ASSERT_FALSE(tiny);
+    EXPECT_NE(tiny.error().message().find("at least 64"), std::string::npos);
+    auto unknown = parse_config("{dora: {limits: {subscribers: 5}}}", "c");
+    ASSERT_FALSE(unknown);
+    EXPECT_NE(unknown.error().message().find("unknown key 'dora.limits.subscribers'"),
+              std::string::npos)
+        << unknown.error().message();
+    EXPECT_FALSE(parse_config("{dora: {other: 1}}", "c"));
+    EXPECT_FALSE(parse_config("{dora: {limits: {declarations_per_link: -3}}}", "c"));
+    EXPECT_FALSE(parse_config("{transport: {unicast: {accept_timeout: 1.5}}}", "c"));
 }
 
 TEST(ConfigTest, EndpointsPerMode) {

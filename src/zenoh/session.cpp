@@ -89,6 +89,9 @@ Session::Session(EventLoop& loop, SessionOptions options)
     options_.transport.lease = std::chrono::milliseconds(options_.config.lease_ms);
     options_.transport.keep_alive = static_cast<unsigned>(options_.config.keep_alive);
     options_.transport.max_message_size = options_.config.max_message_size;
+    pending_ = PendingGate::create(
+        {options_.config.accept_pending, options_.config.limits.pending_per_address},
+        "zenoh session", [this](const std::string& line) { warn(line); });
 }
 
 Session::~Session() {
@@ -115,11 +118,21 @@ void Session::log(std::string_view line) const {
     }
 }
 
+void Session::warn(std::string_view line) const {
+    if (options_.transport.warn) {
+        options_.transport.warn(line);
+    } else {
+        log(line);
+    }
+}
+
 Result<> Session::start() {
     for (const auto& endpoint : options_.config.listen) {
-        DORA_ZTRY(listener, TcpListener::listen(loop_, endpoint, [this](sys::UniqueFd fd) {
-                      accept(std::move(fd));
-                  }));
+        DORA_ZTRY(listener,
+                  TcpListener::listen(
+                      loop_, endpoint, [this](sys::UniqueFd fd) { accept(std::move(fd)); },
+                      [this](const std::string& line) { warn(line); },
+                      [this] { return pending_->shed_one(loop_.now(), "out of descriptors"); }));
         listeners_.push_back(std::move(listener));
     }
     for (const auto& endpoint : options_.config.connect) {
@@ -129,15 +142,6 @@ Result<> Session::start() {
         DORA_ZCHECK(start_scouting());
     }
     return {};
-}
-
-void Session::accept(sys::UniqueFd fd) {
-    auto transport = Transport::accept(loop_, std::move(fd), options_.transport, *this);
-    if (!transport) {
-        log(fmt::format("zenoh session: cannot accept: {}", transport.error().message()));
-        return;
-    }
-    add_face(std::move(*transport), std::nullopt);
 }
 
 void Session::connect_to(const Endpoint& endpoint) {
@@ -180,13 +184,15 @@ void Session::connect(const Endpoint& endpoint) {
     add_face(std::move(*transport), endpoint);
 }
 
-void Session::add_face(std::unique_ptr<Transport> transport, std::optional<Endpoint> reconnect) {
+Session::Face& Session::add_face(std::unique_ptr<Transport> transport,
+                                 std::optional<Endpoint> reconnect) {
     uint64_t id = next_face_++;
     face_ids_[transport.get()] = id;
     Face& face = faces_[id];
     face.id = id;
     face.transport = std::move(transport);
     face.reconnect = std::move(reconnect);
+    return face;
 }
 
 std::vector<uint16_t> Session::listen_ports() const {
@@ -227,6 +233,11 @@ Session::Face* Session::face_of(Transport& transport) {
 void Session::on_established(Transport& transport) {
     Face* face = face_of(transport);
     if (face == nullptr) {
+        return;
+    }
+    face->pending.release();
+    face->established = true;
+    if (over_max_sessions(*face)) {
         return;
     }
     log(fmt::format("zenoh session: face {} opened: {} {} at {}", face->id,
@@ -279,7 +290,11 @@ void Session::on_closed(Transport& transport, const Error& reason) {
             ? fmt::format("at {}", transport.peer_address())
             : fmt::format("{} {} at {}", to_string(transport.peer_whatami()),
                           transport.peer_zid().to_string(), transport.peer_address());
-    log(fmt::format("zenoh session: face {} closed ({}): {}", face->id, peer, reason.message()));
+    // An accepted link that never opened was logged (throttled) by its transport.
+    if (face->established || face->reconnect) {
+        log(fmt::format("zenoh session: face {} closed ({}): {}", face->id, peer,
+                        reason.message()));
+    }
     face_ids_.erase(&transport);
     // We are inside the transport's callback, maybe inside a send from route(): tidy up at the
     // end of the iteration, where neither the transport nor faces_ is in use.
@@ -348,7 +363,7 @@ void Session::schedule_reconnect(const std::string& endpoint) {
 
 void Session::on_message(Transport& transport, const NetworkMessage& message, Reliability, Bytes) {
     Face* face = face_of(transport);
-    if (face == nullptr) {
+    if (face == nullptr || !within_limits(*face, message)) {
         return;
     }
     if (const auto* push = std::get_if<Push>(&message)) {
@@ -390,7 +405,7 @@ std::optional<std::string> Session::declared_key(Face& face, const Declaration& 
     auto valid = key ? keyexpr::validate(*key) : Result<>(tl::unexpected(key.error()));
     if (!valid) {
         log(fmt::format("zenoh session: {} {} from face {} ignored: {}", what, d.id, face.id,
-                        valid.error().message()));
+                        escape_for_log(valid.error().message())));
         return std::nullopt;
     }
     return std::string(*key);
@@ -406,7 +421,7 @@ void Session::on_declare(Face& face, const Declare& declare) {
                 face.keyexprs[d.id] = std::string(*key);
             } else {
                 log(fmt::format("zenoh session: D_KEYEXPR {} from face {} ignored: {}", d.id,
-                                face.id, key.error().message()));
+                                face.id, escape_for_log(key.error().message())));
             }
             return;
         }
@@ -479,7 +494,7 @@ void Session::on_push(Face& face, const Push& push) {
     auto key = resolve(face, push.key);
     if (!key) {
         log(fmt::format("zenoh session: PUSH from face {} dropped: {}", face.id,
-                        key.error().message()));
+                        escape_for_log(key.error().message())));
         return;
     }
     // Copy: delivery may reuse key_buffer_ (a callback can put()).

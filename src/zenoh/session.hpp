@@ -24,6 +24,14 @@
 //
 // Faces that open and close are logged (peer address, ZID, whatami) through the transport log.
 //
+// Bounds on what peers can make a session hold (session_limits.cpp; ZenohConfig names the keys):
+// accepted links that have not finished INIT/OPEN are capped in all (accept_pending) and per
+// source address (dora.limits.accept_pending_per_address) and have accept_timeout to finish; the
+// newest over a cap is closed. Established links are capped at max_sessions. One link may hold
+// dora.limits.declarations_per_link key expressions, subscribers, queryables, tokens and
+// interests (more are refused; the first refusal logged); a key expression longer than
+// dora.limits.key_expr_length closes its link. Refusals are logged at most once per second.
+//
 // Subscribers, queryables, tokens and liveliness subscribers are handles (Subscription):
 // destroying one undeclares it; one that outlives its session is inert.
 //
@@ -310,6 +318,9 @@ class Session final : public TransportHandler {
         // Client mode: the router has answered our subscriber interest (D_FINAL), so the
         // subscribers it declared are all there are (has_remote_subscriber).
         bool subscribers_known = false;
+        PendingSlot pending;  // an accepted link until its handshake is done
+        bool established = false;
+        uint64_t refused_declarations = 0;
     };
     // Client mode: the interest (current and future subscribers, every key) a client sends its
     // router on each link, so that it knows who subscribes anywhere (zero-cost watching).
@@ -357,12 +368,20 @@ class Session final : public TransportHandler {
     void connect(const Endpoint& endpoint);
     void accept(sys::UniqueFd fd);
     void log(std::string_view line) const;
+    void warn(std::string_view line) const;  // TransportConfig::warn
     Face* face_of(Transport& transport);
 
     // Key resolution for what a face sent: its own table (sender mapping) or ours (none).
     [[nodiscard]] Result<std::string_view> resolve(Face& face, const WireExpr& key);
 
-    void add_face(std::unique_ptr<Transport> transport, std::optional<Endpoint> reconnect);
+    Face& add_face(std::unique_ptr<Transport> transport, std::optional<Endpoint> reconnect);
+    // Limits (session_limits.cpp): false when `message` must not be handled (refused, logged;
+    // a key expression over the limit also closes the link).
+    [[nodiscard]] bool within_limits(Face& face, const NetworkMessage& message);
+    [[nodiscard]] static size_t declarations_of(const Face& face);
+    [[nodiscard]] bool over_max_sessions(Face& face);
+    // Logs `line` unless a limit was logged less than a second ago (the count goes in the next).
+    void log_limit(const std::string& line);
     // Faces whose transport closed are removed at the end of the loop iteration (closed_faces_,
     // reap_): on_closed runs inside the transport's callbacks, or inside a send from route().
     void remove_closed_faces();
@@ -449,6 +468,8 @@ class Session final : public TransportHandler {
     std::unordered_map<std::string, Route, KeyHash, std::equal_to<>> routes_;
     std::map<std::string, Tracked, std::less<>> tracked_;  // tracked keys (node-stable)
     std::vector<std::unique_ptr<TcpListener>> listeners_;
+    std::shared_ptr<PendingGate> pending_;  // accepted links before INIT/OPEN
+    LogThrottle limit_log_;
     std::map<uint64_t, Face> faces_;
     std::unordered_map<Transport*, uint64_t> face_ids_;
     uint64_t next_face_ = 1;

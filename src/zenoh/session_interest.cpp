@@ -111,7 +111,7 @@ void Session::on_interest(Face& face, const Interest& interest) {
         auto key = resolve(face, *interest.key);
         if (!key) {
             log(fmt::format("zenoh session: INTEREST {} ignored: {}", interest.id,
-                            key.error().message()));
+                            escape_for_log(key.error().message())));
             if (interest.current) {
                 send_declaration(face, interest.id, DeclKind::kFinal, 0, std::nullopt);
             }

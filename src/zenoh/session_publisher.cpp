@@ -97,8 +97,8 @@ void Session::drain_publish_queue() {
         auto sent = put(s.key, s.payload, std::nullopt, s.attachment);
         count_undelivered_ = true;
         if (!sent) {
-            log(fmt::format("zenoh publisher: sample on '{}' dropped: {}", s.key,
-                            sent.error().message()));
+            log(fmt::format("zenoh publisher: sample on '{}' dropped: {}", escape_for_log(s.key),
+                            escape_for_log(sent.error().message())));
         }
         if (s.release) {
             s.release();

@@ -92,7 +92,7 @@ void Session::on_request(Face& face, const Request& request) {
     auto key = resolve(face, request.key);
     if (!key) {
         log(fmt::format("zenoh session: REQUEST {} from face {}: {}", request.id, face.id,
-                        key.error().message()));
+                        escape_for_log(key.error().message())));
         // Fails only when the face is no longer established; its close is handled by on_closed.
         (void)face.transport->send(ResponseFinal{request.id, {}});
         return;

@@ -72,12 +72,12 @@ void Session::on_hello(const Hello& hello) {
         }
         auto transport = Transport::connect(loop_, *endpoint, options_.transport, *this);
         if (!transport) {
-            log(fmt::format("zenoh session: scouted {} at {}: {}", hello.zid.to_string(), locator,
-                            transport.error().message()));
+            log(fmt::format("zenoh session: scouted {} at {}: {}", hello.zid.to_string(),
+                            escape_for_log(locator), escape_for_log(transport.error().message())));
             continue;
         }
         log(fmt::format("zenoh session: connecting to scouted {} {} at {}",
-                        to_string(hello.whatami), hello.zid.to_string(), locator));
+                        to_string(hello.whatami), hello.zid.to_string(), escape_for_log(locator)));
         uint64_t id = next_face_;
         add_face(std::move(*transport), std::nullopt);
         scouted_[id] = hello.zid;

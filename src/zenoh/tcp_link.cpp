@@ -12,10 +12,8 @@ namespace dora::zenoh {
 
 namespace {
 
-constexpr size_t kReadChunk = 256 * 1024;
 constexpr int kMaxReadsPerEvent = 16;
 constexpr int kMaxWritesPerCall = 64;
-constexpr int kMaxAcceptsPerEvent = 64;
 
 net::Family family_of(const Endpoint& endpoint) {
     return endpoint.ipv6 ? net::Family::kIpv6 : net::Family::kAny;
@@ -41,33 +39,26 @@ Result<sys::UniqueFd> tcp_connect_start(const Endpoint& endpoint) {
 }
 
 Result<std::unique_ptr<TcpListener>> TcpListener::listen(EventLoop& loop, const Endpoint& endpoint,
-                                                         OnAccept on_accept) {
+                                                         OnAccept on_accept, LogSink log,
+                                                         std::function<bool()> shed) {
     DORA_ZCHECK(require_tcp(endpoint, "listen"));
     DORA_ZTRY(listener, net::listen_tcp(endpoint.host, endpoint.port, family_of(endpoint)));
     // Accepted sockets inherit the listener's buffer sizes.
     net::set_buffer_sizes(listener.fd.get(), kLinkBufferBytes);
-    std::unique_ptr<TcpListener> out(new TcpListener(listener.port(), std::move(on_accept)));
-    TcpListener* self = out.get();
-    DORA_ZTRY(watch,
-              loop.watch(std::move(listener.fd), EPOLLIN, [self](uint32_t) { self->on_ready(); }));
-    out->watch_ = std::move(watch);
+    std::unique_ptr<TcpListener> out(new TcpListener(listener.port()));
+    AcceptorOptions options;
+    options.what = fmt::format("zenoh listener {}", endpoint.to_string());
+    options.log = std::move(log);
+    options.shed = std::move(shed);
+    DORA_ZTRY(acceptor, Acceptor::start(loop, std::move(listener.fd), std::move(options),
+                                        [on_accept = std::move(on_accept)](net::Accepted a) {
+                                            on_accept(std::move(a.fd));
+                                        }));
+    out->acceptor_ = std::move(acceptor);
     return out;
 }
 
-TcpListener::TcpListener(uint16_t port, OnAccept on_accept)
-    : port_(port), on_accept_(std::move(on_accept)) {}
-
-void TcpListener::on_ready() {
-    for (int i = 0; i < kMaxAcceptsPerEvent; ++i) {
-        auto accepted = net::accept_tcp(watch_.fd());
-        if (!accepted || !*accepted) {
-            return;  // nothing pending, or a transient error the next readiness retries
-        }
-        on_accept_(std::move((*accepted)->fd));
-    }
-}
-
-BatchReader::BatchReader() : buf_(kReadChunk + kLengthPrefix + kMaxBatchBody) {}
+BatchReader::BatchReader() : buf_(kSmallSize) {}
 
 bool BatchReader::deliver(const std::function<bool(Bytes)>& on_batch) {
     while (end_ - start_ >= kLengthPrefix) {
@@ -89,6 +80,9 @@ bool BatchReader::deliver(const std::function<bool(Bytes)>& on_batch) {
 
 Result<BatchReader::Status> BatchReader::read(int fd, const std::function<bool(Bytes)>& on_batch) {
     for (int i = 0; i < kMaxReadsPerEvent; ++i) {
+        if (buf_.size() < want_) {
+            buf_.resize(want_);  // no batch is handed out now: nothing points into buf_
+        }
         // Keep room for one whole batch after a partial one: move the partial one to the front.
         if (buf_.size() - end_ < kLengthPrefix + kMaxBatchBody && start_ > 0) {
             std::memmove(buf_.data(), buf_.data() + start_, end_ - start_);

@@ -12,6 +12,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/acceptor.hpp"
 #include "core/error.hpp"
 #include "core/event_loop.hpp"
 #include "core/net.hpp"
@@ -31,32 +32,36 @@ inline constexpr int kLinkBufferBytes = 4 * 1024 * 1024;
 // net::connect_result(). The socket has TCP_NODELAY and kLinkBufferBytes buffers.
 [[nodiscard]] Result<sys::UniqueFd> tcp_connect_start(const Endpoint& endpoint);
 
+// Accept errors (EMFILE ...) pause accepting with a growing delay (core/acceptor.hpp), reported
+// to `log` at most once per second; out of descriptors, `shed` may first close a pending link.
 class TcpListener {
   public:
     using OnAccept = std::function<void(sys::UniqueFd)>;
 
     // Binds and listens (port 0 picks an ephemeral port, see port()).
-    [[nodiscard]] static Result<std::unique_ptr<TcpListener>> listen(EventLoop& loop,
-                                                                     const Endpoint& endpoint,
-                                                                     OnAccept on_accept);
+    [[nodiscard]] static Result<std::unique_ptr<TcpListener>> listen(
+        EventLoop& loop, const Endpoint& endpoint, OnAccept on_accept, LogSink log = {},
+        std::function<bool()> shed = {});
     TcpListener(const TcpListener&) = delete;
     TcpListener& operator=(const TcpListener&) = delete;
 
     [[nodiscard]] uint16_t port() const { return port_; }
 
   private:
-    TcpListener(uint16_t port, OnAccept on_accept);
-    void on_ready();
+    explicit TcpListener(uint16_t port) : port_(port) {}
 
-    FdWatch watch_;
+    std::unique_ptr<Acceptor> acceptor_;
     uint16_t port_ = 0;
-    OnAccept on_accept_;
 };
 
-// Receive side of the framing: reads big chunks and hands out complete batches.
+// Receive side of the framing: reads big chunks and hands out complete batches. Until
+// allow_large_reads() its buffer holds one batch at most (a link still in its handshake holds
+// 64 KiB, not the 320 KiB an established one reads with).
 class BatchReader {
   public:
     BatchReader();
+    // The next read() grows the buffer to its full size.
+    void allow_large_reads() { want_ = kFullSize; }
 
     enum class Status { kAgain, kEof };
     // Reads what the socket has (a bounded number of reads) and calls `on_batch(Bytes)` for each
@@ -65,7 +70,10 @@ class BatchReader {
     [[nodiscard]] Result<Status> read(int fd, const std::function<bool(Bytes)>& on_batch);
 
   private:
+    static constexpr size_t kSmallSize = kLengthPrefix + kMaxBatchBody;
+    static constexpr size_t kFullSize = size_t{256} * 1024 + kSmallSize;
     bool deliver(const std::function<bool(Bytes)>& on_batch);
+    size_t want_ = kSmallSize;
     std::vector<uint8_t> buf_;
     size_t start_ = 0;  // first unparsed byte
     size_t end_ = 0;    // end of received bytes

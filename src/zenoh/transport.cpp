@@ -51,6 +51,14 @@ void Transport::log(std::string_view line) const {
     }
 }
 
+void Transport::warn(std::string_view line) const {
+    if (config_.warn) {
+        config_.warn(line);
+    } else {
+        log(line);
+    }
+}
+
 Result<> Transport::send(const NetworkMessage& message, Reliability reliability) {
     if (state_ != State::kEstablished) {
         return fail("zenoh transport: cannot send, the transport is not established");
@@ -363,9 +371,12 @@ Result<> Transport::on_fragment(const Fragment& f) {
         ra.dropping = f.more;
         return {};
     }
-    if (ra.buf.size() + f.payload.size() > config_.max_message_size) {
+    // Both channels together: a link holds at most one limit's worth of partial messages.
+    const size_t held = reassembly_[0].buf.size() + reassembly_[1].buf.size();
+    if (held + f.payload.size() > config_.max_message_size) {
         drop_reassembly(ra, f.more,
-                        fmt::format("over the {} byte limit ({} in ZENOH_CONFIG)",
+                        fmt::format("over the {} byte limit ({} in ZENOH_CONFIG) of what a link "
+                                    "reassembles at once",
                                     config_.max_message_size, kMaxMessageSizeKey));
         return {};
     }
@@ -390,8 +401,12 @@ Result<> Transport::on_fragment(const Fragment& f) {
 }
 
 void Transport::drop_reassembly(Reassembly& ra, bool more, std::string_view why) {
-    log(fmt::format("zenoh transport: dropped a fragmented message from {} {}",
-                    peer_address_.empty() ? peer_zid_.to_string() : peer_address_, why));
+    if (dropped_messages_++ == 0) {
+        warn(
+            fmt::format("zenoh transport: dropped a fragmented message from {} {} (further drops "
+                        "on this link are counted, not logged)",
+                        peer_address_.empty() ? peer_zid_.to_string() : peer_address_, why));
+    }
     ra.buf.release();
     ra.dropping = more;
 }
@@ -429,15 +444,35 @@ void Transport::shutdown(Error why, std::optional<uint8_t> reason) {
         // Best effort: the link is closed either way; the peer then sees EOF instead of CLOSE.
         (void)writer_.write(fd());
     }
+    const bool accepting = state_ == State::kWaitInitSyn || state_ == State::kWaitOpenSyn;
     state_ = State::kClosed;
     watch_.reset();
     tick_timer_.cancel();
     handshake_timer_.cancel();
     flush_.reset();
-    log(fmt::format("zenoh transport with {} closed: {}",
-                    peer_zid_.empty() ? std::string("(handshake)") : peer_zid_.to_string(),
-                    why.message()));
+    log_closed(why, accepting);
     handler_.on_closed(*this, why);
+}
+
+void Transport::log_closed(const Error& why, bool accepting) const {
+    const std::string dropped =
+        dropped_messages_ > 1
+            ? fmt::format(" ({} fragmented messages dropped for the limit)", dropped_messages_)
+            : "";
+    if (!accepting) {
+        log(fmt::format("zenoh transport with {} closed: {}{}",
+                        peer_zid_.empty() ? std::string("(handshake)") : peer_zid_.to_string(),
+                        why.message(), dropped));
+        return;
+    }
+    // A stranger that connected and did not finish the handshake: any number of them may come.
+    thread_local LogThrottle throttle;
+    if (auto held = throttle.admit(SteadyClock::now())) {
+        log(
+            fmt::format("zenoh transport: link from {} closed during the handshake: {} ({} more "
+                        "such link(s) since the last report)",
+                        peer_address_, escape_for_log(why.message()), *held));
+    }
 }
 
 }  // namespace dora::zenoh

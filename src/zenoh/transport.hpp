@@ -4,6 +4,14 @@
 // size limit (ZenohConfig::max_message_size; reassembly.hpp says what it holds), CLOSE and plain
 // EOF.
 //
+// What a peer can make a link hold: during the handshake (before OPEN completes) only INIT, OPEN,
+// CLOSE and KEEP_ALIVE are accepted (anything else closes the link: no fragment buffers, no
+// network messages), the read buffer is one batch, and handshake_timeout closes a link that does
+// not finish. Once established, the messages being reassembled on both channels together stay
+// within max_message_size; a message that would pass it is dropped, the first drop of a link
+// logged, the others counted (dropped_messages()). Links an acceptor closes during the handshake
+// are logged at most once per second per thread (a flood of connections cannot flood the log).
+//
 // Sending: send() encodes the message straight into the open batch (no per-message allocation);
 // the batches go out in one send() at the end of the event loop iteration (a Deferred), or as
 // soon as `flush_threshold` bytes are queued. A message larger than a batch is encoded once into
@@ -49,6 +57,9 @@ struct TransportConfig {
     size_t flush_threshold = size_t{256} << 10;
     // Receives one line per notable event (closing reasons, dropped frames). Default: stderr.
     std::function<void(std::string_view)> log;
+    // Receives the lines about limits a peer hit (a dropped fragmented message, refused links and
+    // declarations, accept errors), which a quiet process still shows. Default: `log`.
+    std::function<void(std::string_view)> warn;
 };
 
 class Transport;
@@ -103,6 +114,12 @@ class Transport final {
     [[nodiscard]] uint8_t resolution() const { return resolution_; }
     [[nodiscard]] std::chrono::milliseconds lease() const { return lease_; }
     [[nodiscard]] size_t pending_bytes() const { return writer_.pending(); }
+    // Bytes held for messages being reassembled (both channels), and fragmented messages dropped
+    // for the limit.
+    [[nodiscard]] size_t reassembly_bytes() const {
+        return reassembly_[0].buf.size() + reassembly_[1].buf.size();
+    }
+    [[nodiscard]] uint64_t dropped_messages() const { return dropped_messages_; }
     [[nodiscard]] const TransportConfig& config() const { return config_; }
     // The peer's address ("10.0.0.1:7447"), for logs.
     [[nodiscard]] const std::string& peer_address() const { return peer_address_; }
@@ -115,6 +132,7 @@ class Transport final {
     void flush();
     [[nodiscard]] int fd() const { return watch_.fd(); }
     void log(std::string_view line) const;
+    void warn(std::string_view line) const;
 
     // Handshake (transport_handshake.cpp).
     [[nodiscard]] Result<> send_init_syn();
@@ -142,6 +160,7 @@ class Transport final {
     void on_tick();
     // Closes the link now: CLOSE is sent first if `reason` is set and the socket can take it.
     void shutdown(Error why, std::optional<uint8_t> reason);
+    void log_closed(const Error& why, bool accepting) const;
 
     struct Reassembly {
         ReassemblyBuffer buf;
@@ -178,6 +197,7 @@ class Transport final {
     uint64_t rx_last_[2] = {0, 0};
     bool drop_frame_ = false;
     Reassembly reassembly_[2];
+    uint64_t dropped_messages_ = 0;
 
     SteadyClock::time_point last_rx_;
     Timer tick_timer_;

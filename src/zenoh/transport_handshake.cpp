@@ -182,6 +182,7 @@ Result<> Transport::on_open(const Open& open) {
 void Transport::established() {
     state_ = State::kEstablished;
     handshake_timer_.cancel();
+    reader_.allow_large_reads();
     last_rx_ = loop_.now();
     auto interval = std::max<std::chrono::milliseconds>(std::chrono::milliseconds(1),
                                                         lease_ / std::max(1u, config_.keep_alive));

@@ -2,6 +2,7 @@
 // handshake, a peer that goes silent, one that sends hostile bytes, a wrong cookie, plain EOF.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -170,6 +171,62 @@ TEST_F(RawPeerTest, PlainEofIsHowPicoLeaves) {
     peer.close();
     ASSERT_TRUE(run_until([&] { return handler_.closed.has_value(); }));
     EXPECT_NE(handler_.closed->find("EOF"), std::string::npos) << *handler_.closed;
+}
+
+// A FRAGMENT batch: header, then `size` payload bytes.
+std::vector<uint8_t> fragment(bool reliable, uint64_t sn, bool first, bool more, size_t size) {
+    std::vector<uint8_t> out;
+    Writer w(out);
+    Fragment f;
+    f.reliable = reliable;
+    f.sn = sn;
+    f.first = first;
+    f.more = more;
+    encode(w, f);
+    out.resize(out.size() + size, 0x5a);
+    return out;
+}
+
+size_t count_logged(const std::vector<std::string>& logs, std::string_view needle) {
+    return static_cast<size_t>(std::count_if(logs.begin(), logs.end(), [&](const auto& line) {
+        return line.find(needle) != std::string::npos;
+    }));
+}
+
+TEST_F(RawPeerTest, FragmentsBeforeTheHandshakeCloseTheLinkAndGetNoBuffer) {
+    testing::RawPeer peer(listener_->port());
+    ASSERT_TRUE(run_until([&] { return transport_ != nullptr; }));
+    peer.send_batch(fragment(true, 0, true, true, 1900));
+    ASSERT_TRUE(run_until([&] { return handler_.closed.has_value(); }));
+    EXPECT_NE(handler_.closed->find("unexpected FRAGMENT during the handshake"), std::string::npos)
+        << *handler_.closed;
+    EXPECT_EQ(transport_->reassembly_bytes(), 0u);
+    EXPECT_EQ(handler_.messages, 0);
+}
+
+TEST_F(RawPeerTest, ReassemblyOfBothChannelsStaysWithinTheLimitAndADropIsLoggedOnce) {
+    config_.max_message_size = 20000;
+    testing::RawPeer peer(listener_->port());
+    handshake(peer);
+    ASSERT_TRUE(run_until([&] { return handler_.established == 1; }));
+    uint64_t reliable_sn = 0;
+    uint64_t best_effort_sn = 0;
+    // 16000 bytes of a message that never ends on the reliable channel ...
+    for (int i = 0; i < 8; ++i) {
+        peer.send_batch(fragment(true, reliable_sn++, i == 0, true, 2000));
+    }
+    // ... then best-effort messages that would take the link past 20000 bytes.
+    for (int message = 0; message < 3; ++message) {
+        for (int i = 0; i < 3; ++i) {
+            peer.send_batch(fragment(false, best_effort_sn++, i == 0, true, 2000));
+        }
+    }
+    ASSERT_TRUE(run_until([&] { return transport_->dropped_messages() == 3; }));
+    EXPECT_LE(transport_->reassembly_bytes(), 20000u);
+    EXPECT_EQ(count_logged(logs_, "dropped a fragmented message"), 1u);
+    EXPECT_TRUE(logged("of what a link reassembles at once")) << logs_.size();
+    EXPECT_FALSE(handler_.closed.has_value());  // a drop, not a protocol error
+    EXPECT_EQ(transport_->state(), Transport::State::kEstablished);
 }
 
 TEST_F(RawPeerTest, HandshakeThatNeverFinishesTimesOut) {
