@@ -77,6 +77,7 @@ Result<std::unique_ptr<Session>> Session::open(EventLoop& loop, SessionOptions o
 Session::Session(EventLoop& loop, SessionOptions options)
     : loop_(loop),
       options_(std::move(options)),
+      tls_links_(options_.config.tls),
       anchor_(std::make_shared<Subscription::Anchor>(Subscription::Anchor{this})) {
     reap_ = loop_.defer([this] { remove_closed_faces(); });
     subscribers_changed_ = loop_.defer([this] {
@@ -117,12 +118,20 @@ void Session::log(std::string_view line) const {
 
 Result<> Session::start() {
     for (const auto& endpoint : options_.config.listen) {
-        DORA_ZTRY(listener, TcpListener::listen(loop_, endpoint, [this](sys::UniqueFd fd) {
-                      accept(std::move(fd));
+        std::shared_ptr<const tls::TlsContext> tls;
+        if (endpoint.protocol == "tls") {
+            DORA_ZTRY(context, tls_links_.server());
+            tls = context;
+        }
+        DORA_ZTRY(listener, TcpListener::listen(loop_, endpoint, [this, tls](sys::UniqueFd fd) {
+                      accept(std::move(fd), tls);
                   }));
         listeners_.push_back(std::move(listener));
     }
     for (const auto& endpoint : options_.config.connect) {
+        if (endpoint.protocol == "tls") {
+            DORA_ZCHECK(tls_links_.client());  // a settings error ends the start, not each dial
+        }
         connect_to(endpoint);
     }
     if (options_.config.multicast.enabled) {
@@ -131,8 +140,10 @@ Result<> Session::start() {
     return {};
 }
 
-void Session::accept(sys::UniqueFd fd) {
-    auto transport = Transport::accept(loop_, std::move(fd), options_.transport, *this);
+void Session::accept(sys::UniqueFd fd, std::shared_ptr<const tls::TlsContext> tls) {
+    TransportConfig config = options_.transport;
+    config.tls = std::move(tls);
+    auto transport = Transport::accept(loop_, std::move(fd), std::move(config), *this);
     if (!transport) {
         log(fmt::format("zenoh session: cannot accept: {}", transport.error().message()));
         return;
@@ -170,7 +181,9 @@ void Session::connect(const Endpoint& endpoint) {
     if (closing_) {
         return;
     }
-    auto transport = Transport::connect(loop_, endpoint, options_.transport, *this);
+    auto config = tls_links_.connect_config(options_.transport, endpoint);
+    auto transport = config ? Transport::connect(loop_, endpoint, std::move(*config), *this)
+                            : Result<std::unique_ptr<Transport>>(fail(config.error()));
     if (!transport) {
         log(fmt::format("zenoh session: connect {}: {}", endpoint.to_string(),
                         transport.error().message()));
