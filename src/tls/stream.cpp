@@ -49,8 +49,13 @@ struct SocketBio {
     }
 
     static int read(BIO* bio, char* buffer, int size) {
-        return io(bio, false,
-                  [&](int fd) { return ::recv(fd, buffer, static_cast<size_t>(size), 0); });
+        int n = io(bio, false,
+                   [&](int fd) { return ::recv(fd, buffer, static_cast<size_t>(size), 0); });
+        auto* s = static_cast<detail::BioSocket*>(BIO_get_data(bio));
+        if (n > 0 && s->first_byte < 0) {
+            s->first_byte = static_cast<unsigned char>(buffer[0]);
+        }
+        return n;
     }
 
     static long ctrl(BIO*, int command, long, void*) { return command == BIO_CTRL_FLUSH ? 1 : 0; }

@@ -33,10 +33,13 @@
 namespace dora::tls {
 
 namespace detail {
-// The socket under a stream's BIO, and the errno of its last failed call.
+// The socket under a stream's BIO, the errno of its last failed call, and the first byte the
+// peer sent (-1 before any): a server that answers with a byte that starts no TLS record does
+// not speak TLS.
 struct BioSocket {
     int fd = -1;
     int error = 0;
+    int first_byte = -1;
 };
 }  // namespace detail
 

@@ -70,6 +70,13 @@ bool means_no_common_version(int reason) {
 
 Error TlsStream::failure(int ssl_error) {
     OpenSslErrors errors = take_errors();
+    // TLS records are of types 20 to 24; a server that answered with anything else (and may
+    // have closed before OpenSSL had a whole record header) does not speak TLS.
+    int first = socket_.first_byte;
+    if (context_->role() == TlsContext::Role::kClient && !established_ && first >= 0 &&
+        (first < 20 || first > 24)) {
+        return not_tls();
+    }
     if (ssl_error == SSL_ERROR_SYSCALL || ssl_error == SSL_ERROR_ZERO_RETURN) {
         if (socket_.error != 0) {
             return Error::make("TLS with {}: {}", who(), std::strerror(socket_.error))
