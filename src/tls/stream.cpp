@@ -260,7 +260,19 @@ Result<size_t> TlsStream::write(const void* data, size_t size) {
         wants_write_ = e == SSL_ERROR_WANT_WRITE;
         return size_t{0};
     }
-    return fail(failure(e));
+    Error error = failure(e);
+    // A peer that refused us sent an alert, then closed: our write meets the reset, while the
+    // alert, which says why, still waits to be read.
+    if (e == SSL_ERROR_SYSCALL && socket_.error != 0) {
+        char byte;
+        size_t got = 0;
+        ERR_clear_error();
+        if (SSL_read_ex(ssl_, &byte, 1, &got) != 1 && SSL_get_error(ssl_, 0) == SSL_ERROR_SSL) {
+            return fail(failure(SSL_ERROR_SSL));
+        }
+        ERR_clear_error();
+    }
+    return fail(std::move(error));
 }
 
 bool TlsStream::has_pending() const { return SSL_has_pending(ssl_) == 1; }

@@ -443,6 +443,7 @@ void Transport::shutdown(Error why, std::optional<uint8_t> reason) {
         tls_->shutdown();
     }
     state_ = State::kClosed;
+    discard_input();
     watch_.reset();
     tick_timer_.cancel();
     handshake_timer_.cancel();

@@ -159,6 +159,9 @@ class Transport final {
     [[nodiscard]] Error closed_error(Error cause) const;
     // A plain acceptor whose peer opened with a TLS record: a tls/ client on a tcp/ port.
     [[nodiscard]] bool peer_spoke_tls() const;
+    // Reads and drops what the socket holds before it is closed: closing with unread bytes sends
+    // a reset, which can reach the peer before our last words (a CLOSE, a TLS alert).
+    void discard_input();
 
     void on_tick();
     // Closes the link now: CLOSE is sent first if `reason` is set and the socket can take it.

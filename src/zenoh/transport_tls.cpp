@@ -7,6 +7,7 @@
 // than a TLS record (16 KiB), so no decrypted byte is left inside OpenSSL, and OpenSSL reads no
 // further ahead than the record it decrypts, so the rest stays in the socket, where epoll sees it.
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include "zenoh/transport.hpp"
 #include "zenoh/try.hpp"
@@ -68,6 +69,18 @@ bool Transport::peer_spoke_tls() const {
     // with an INIT batch of a few dozen bytes, whose length prefix is never 0x0316 (790).
     Bytes head = reader_.unparsed();
     return !config_.tls && head.size() >= 2 && head[0] == 0x16 && head[1] == 0x03;
+}
+
+void Transport::discard_input() {
+    if (!watch_.active()) {
+        return;
+    }
+    char buf[4096];
+    for (int i = 0; i < 64; ++i) {  // at most 256 KiB: a flood is not read to its end
+        if (::recv(fd(), buf, sizeof buf, MSG_DONTWAIT) <= 0) {
+            return;
+        }
+    }
 }
 
 }  // namespace dora::zenoh
