@@ -3,7 +3,9 @@
 # of a router session), throughput and ping round trips for 8 B .. 1 MiB; and in the same run
 # Cyclone DDS `ddsperf` (Debian cyclonedds-tools) pinned to loopback with multicast off, as the
 # anchor. Prints tables; it is not a test.
-# Usage: bench/zenoh/run.sh [--seconds S] [--rounds N]     (BUILD=dir to use an existing build)
+# Usage: bench/zenoh/run.sh [--seconds S] [--rounds N] [--tls]   (BUILD=dir: an existing build)
+# --tls: our sessions over tls/ links (a CA and a certificate for 127.0.0.1 made with openssl in a
+# temp dir); the anchor is unchanged.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_PER_SIZE=2
@@ -12,6 +14,7 @@ while (($#)); do
     case $1 in
         --seconds) SECONDS_PER_SIZE=$2; shift 2 ;;
         --rounds) ROUNDS=$2; shift 2 ;;
+        --tls) TLS=1; shift ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -19,7 +22,21 @@ if [[ -z "${BUILD:-}" ]]; then
     cmake --preset release >/dev/null && cmake --build --preset release --target dora_zenoh_bench >/dev/null
     BUILD=$PWD/build/release
 fi
-"$BUILD/bench/zenoh/dora_zenoh_bench" --seconds "$SECONDS_PER_SIZE" --rounds "$ROUNDS"
+TLS_ARGS=()
+if [[ -n "${TLS:-}" ]]; then
+    CERTS=$(mktemp -d)
+    trap 'rm -rf "$CERTS"' EXIT
+    ossl() { openssl "$@" >/dev/null 2>&1; }
+    ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=bench-ca \
+        -keyout "$CERTS/ca-key.pem" -out "$CERTS/ca.pem" -addext basicConstraints=critical,CA:TRUE
+    ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=bench \
+        -keyout "$CERTS/key.pem" -out "$CERTS/cert.csr"
+    printf 'subjectAltName=IP:127.0.0.1\n' >"$CERTS/ext"
+    ossl x509 -req -in "$CERTS/cert.csr" -CA "$CERTS/ca.pem" -CAkey "$CERTS/ca-key.pem" \
+        -CAcreateserial -days 1 -extfile "$CERTS/ext" -out "$CERTS/cert.pem"
+    TLS_ARGS=(--tls "$CERTS")
+fi
+"$BUILD/bench/zenoh/dora_zenoh_bench" --seconds "$SECONDS_PER_SIZE" --rounds "$ROUNDS" "${TLS_ARGS[@]}"
 
 if ! command -v ddsperf >/dev/null; then
     echo "ddsperf not found (apt-get install cyclonedds-tools): no anchor figures"
@@ -29,7 +46,7 @@ WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$WORK"
+    rm -rf "$WORK" "${CERTS:-}"
 }
 trap cleanup EXIT
 export CYCLONEDDS_URI=file://$PWD/bench/cyclonedds-loopback.xml

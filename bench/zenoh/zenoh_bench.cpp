@@ -2,8 +2,10 @@
 // loop: throughput (publisher as fast as its link takes, subscriber counts) and ping/pong round
 // trips, peer to peer and through a router session (the code `dora router` runs) with both ends
 // in client mode. Prints tables; not a test. bench/zenoh/run.sh runs it beside Cyclone DDS.
+// With --tls DIR every link is tls/ instead of tcp/ (DIR holds ca.pem, and cert.pem and key.pem
+// for 127.0.0.1, signed by it; bench/zenoh/run.sh --tls makes them).
 //
-// Usage: dora_zenoh_bench [--seconds S] [--rounds N] [--sizes 8,1024,...]
+// Usage: dora_zenoh_bench [--seconds S] [--rounds N] [--sizes 8,1024,...] [--tls DIR]
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -27,6 +29,12 @@ using Clock = std::chrono::steady_clock;
 constexpr std::string_view kKey = "bench/data";
 constexpr size_t kMaxPending = size_t{16} << 20;  // publisher back-pressure: queued bytes
 
+// The links' protocol ("tcp" or "tls") and, for tls, the certificates (--tls DIR).
+std::string g_scheme = "tcp";
+TlsKeys g_tls;
+
+std::string any_port() { return g_scheme + "/127.0.0.1:0"; }
+
 // One session on its own thread and loop.
 class Node {
   public:
@@ -41,6 +49,7 @@ class Node {
         for (const auto& e : connect) {
             options.config.connect.push_back(parse_endpoint(e).value());
         }
+        options.config.tls = g_tls;
         options.transport.log = [](std::string_view) {};
         options.reconnect_delay = 50ms;
         session_ = Session::open(*loop_, std::move(options)).value();
@@ -70,7 +79,7 @@ class Node {
         return result.get();
     }
     std::string endpoint() {
-        return "tcp/127.0.0.1:" +
+        return g_scheme + "/127.0.0.1:" +
                std::to_string(call([this] { return session_->listen_ports().at(0); }));
     }
     Session& session() { return *session_; }
@@ -98,16 +107,15 @@ struct Topology {
     std::unique_ptr<Node> router, a, b;  // a publishes / pings, b subscribes / pongs
     explicit Topology(bool via_router) {
         if (via_router) {
-            router =
-                std::make_unique<Node>(Mode::kRouter, std::vector<std::string>{"tcp/127.0.0.1:0"},
-                                       std::vector<std::string>{});
+            router = std::make_unique<Node>(Mode::kRouter, std::vector<std::string>{any_port()},
+                                            std::vector<std::string>{});
             std::string at = router->endpoint();
             b = std::make_unique<Node>(Mode::kClient, std::vector<std::string>{},
                                        std::vector<std::string>{at});
             a = std::make_unique<Node>(Mode::kClient, std::vector<std::string>{},
                                        std::vector<std::string>{at});
         } else {
-            b = std::make_unique<Node>(Mode::kPeer, std::vector<std::string>{"tcp/127.0.0.1:0"},
+            b = std::make_unique<Node>(Mode::kPeer, std::vector<std::string>{any_port()},
                                        std::vector<std::string>{});
             a = std::make_unique<Node>(Mode::kPeer, std::vector<std::string>{},
                                        std::vector<std::string>{b->endpoint()});
@@ -302,13 +310,22 @@ int main(int argc, char** argv) {
             rounds = static_cast<size_t>(std::atol(argv[i + 1]));
         } else if (flag == "--sizes") {
             sizes = parse_sizes(argv[i + 1]);
+        } else if (flag == "--tls") {
+            std::string dir = argv[i + 1];
+            g_scheme = "tls";
+            g_tls.root_ca_certificate.path = dir + "/ca.pem";
+            g_tls.listen_certificate.path = dir + "/cert.pem";
+            g_tls.listen_private_key.path = dir + "/key.pem";
         } else {
-            std::fprintf(stderr, "usage: %s [--seconds S] [--rounds N] [--sizes 8,1024]\n",
+            std::fprintf(stderr,
+                         "usage: %s [--seconds S] [--rounds N] [--sizes 8,1024] [--tls DIR]\n",
                          argv[0]);
             return 2;
         }
     }
-    std::printf("== dora-cpp Zenoh sessions over loopback (one thread and event loop each) ==\n");
+    std::printf(
+        "== dora-cpp Zenoh sessions over loopback, %s/ links (one thread and event loop each) ==\n",
+        g_scheme.c_str());
     std::printf("%-16s %-9s %12s %10s %12s %12s %12s\n", "path", "size", "msg/s", "Gbit/s",
                 "rtt p50 us", "rtt p99 us", "1-way p50 us");
     for (bool via_router : {false, true}) {

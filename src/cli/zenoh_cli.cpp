@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <set>
 
 #include "core/error.hpp"
 
@@ -107,7 +109,16 @@ ZenohRuntime open_zenoh(zenoh::ZenohConfig config, bool verbose, bool announce) 
     const std::vector<zenoh::Endpoint> listen = options.config.listen;
     const char* env = std::getenv("DORA_ZENOH_LOG");
     if (!verbose && (env == nullptr || *env == '\0')) {
-        options.transport.log = [](std::string_view) {};
+        // Quiet, except that a tool says once why a link it dialled failed before it was up
+        // (a TLS certificate refused, a plain port ...); a router stays quiet about its clients.
+        auto said = std::make_shared<std::set<std::string>>();
+        options.transport.log = [announce, said](std::string_view line) {
+            constexpr std::string_view kFailed = "zenoh transport with (handshake) closed: ";
+            if (announce && line.starts_with(kFailed) && said->size() < 16 &&
+                said->emplace(line).second) {
+                fmt::print(stderr, "{}\n", line);
+            }
+        };
         // Limits a peer hit are shown all the same (each at most once per second or per link).
         options.transport.warn = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
     }

@@ -50,7 +50,8 @@ struct ZenohRuntime {
 // blocking work that Ctrl-C should interrupt, and before starting threads) and opens a session
 // with `config` (throws on errors), then says on stderr what it listens on (real ports).
 // Transport log lines (links opening and closing) go to stderr only when `verbose` is set or
-// DORA_ZENOH_LOG is set.
+// DORA_ZENOH_LOG is set; otherwise, with `announce` (the tools, not the router), only why a link
+// failed during its handshake, once per distinct reason.
 [[nodiscard]] ZenohRuntime open_zenoh(zenoh::ZenohConfig config, bool verbose = false,
                                       bool announce = true);
 

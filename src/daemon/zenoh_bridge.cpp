@@ -29,9 +29,14 @@ Result<std::unique_ptr<ZenohBridge>> ZenohBridge::start(EventLoop& loop,
             self->update_watching(route);
         }
     });
-    for (uint16_t port : bridge->session_->listen_ports()) {
-        bridge->endpoints_.push_back(
-            fmt::format("tcp/{}:{}", bridge->options_.advertised_host, port));
+    // One listener per listen endpoint, in order: each is advertised with its protocol (tcp/ or
+    // tls/), so that the other daemons dial it as it listens.
+    const auto& listen = bridge->options_.config.listen;
+    auto ports = bridge->session_->listen_ports();
+    for (size_t i = 0; i < ports.size(); ++i) {
+        bridge->endpoints_.push_back(fmt::format("{}/{}:{}",
+                                                 i < listen.size() ? listen[i].protocol : "tcp",
+                                                 bridge->options_.advertised_host, ports[i]));
     }
     return bridge;
 }

@@ -61,7 +61,8 @@ class ZenohBridge {
     ZenohBridge(const ZenohBridge&) = delete;
     ZenohBridge& operator=(const ZenohBridge&) = delete;
 
-    // Where other daemons connect to this one ("tcp/host:port"); empty in client mode.
+    // Where other daemons connect to this one ("tcp/host:port", "tls/host:port"); empty in
+    // client mode.
     [[nodiscard]] const std::vector<std::string>& endpoints() const { return endpoints_; }
     void set_peers(const std::vector<message::DaemonInfo>& peers);
     // The peer endpoints this daemon dials now (set_peers' choice), sorted.

@@ -80,8 +80,9 @@ Result<Endpoint> parse_endpoint(std::string_view text) {
         return fail("endpoint '{}': expected <protocol>/<address>, e.g. tcp/127.0.0.1:7447", text);
     }
     ep.protocol = std::string(text.substr(0, slash));
-    if (ep.protocol != "tcp" && ep.protocol != "udp") {
-        return fail("endpoint '{}': unsupported protocol '{}' (tcp or udp)", text, ep.protocol);
+    if (ep.protocol != "tcp" && ep.protocol != "tls" && ep.protocol != "udp") {
+        return fail("endpoint '{}': unsupported protocol '{}' (tcp, tls or udp)", text,
+                    ep.protocol);
     }
     std::string_view rest = text.substr(slash + 1);
     if (size_t hash = rest.find('#'); hash != std::string_view::npos) {
@@ -290,6 +291,8 @@ class ConfigReader {
                     DORA_ZCHECK(each_key(lvalue, "transport.link.tx", &ConfigReader::link_tx));
                 } else if (lkey == "rx") {
                     DORA_ZCHECK(each_key(lvalue, "transport.link.rx", &ConfigReader::link_rx));
+                } else if (lkey == "tls") {
+                    DORA_ZCHECK(read_tls_keys(lvalue, origin_, out_.tls));
                 } else {
                     out_.unknown_keys.push_back("transport.link." + lkey);
                 }

@@ -1,5 +1,6 @@
 // ZENOH_CONFIG: the subset of zenohd's json5 configuration dora honours (docs/zenoh-protocol.md
-// section 8), and Zenoh endpoints (`tcp/host:port`, `tcp/[v6]:port`, `udp/addr:port#iface=lo`).
+// section 8), and Zenoh endpoints (`tcp/host:port`, `tcp/[v6]:port`, `tls/host:port`,
+// `udp/addr:port#iface=lo`). transport.link.tls is read by tls_config.hpp.
 //
 // Keys the reader does not know are collected in `unknown_keys` (dotted paths) so the caller can
 // warn once; values of the wrong type are errors with file, line and column.
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "zenoh/tls_config.hpp"
 
 namespace dora::zenoh {
 
@@ -32,7 +34,7 @@ enum class Mode : uint8_t { kRouter, kPeer, kClient };
 [[nodiscard]] std::string_view to_string(Mode m);
 
 struct Endpoint {
-    std::string protocol;  // "tcp" or "udp"
+    std::string protocol;  // "tcp", "tls" or "udp"
     std::string host;      // without brackets for IPv6
     uint16_t port = 0;
     bool ipv6 = false;
@@ -78,6 +80,7 @@ struct ZenohConfig {
     uint64_t accept_pending = 100;       // transport.unicast.accept_pending: links not open yet
     uint64_t max_sessions = 1000;        // transport.unicast.max_sessions: established links
     LinkLimits limits;                   // dora.limits
+    TlsKeys tls;                                         // transport.link.tls
     std::vector<std::string> unknown_keys;
 };
 

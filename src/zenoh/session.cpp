@@ -77,6 +77,7 @@ Result<std::unique_ptr<Session>> Session::open(EventLoop& loop, SessionOptions o
 Session::Session(EventLoop& loop, SessionOptions options)
     : loop_(loop),
       options_(std::move(options)),
+      tls_links_(options_.config.tls),
       anchor_(std::make_shared<Subscription::Anchor>(Subscription::Anchor{this})) {
     reap_ = loop_.defer([this] { remove_closed_faces(); });
     subscribers_changed_ = loop_.defer([this] {
@@ -128,14 +129,23 @@ void Session::warn(std::string_view line) const {
 
 Result<> Session::start() {
     for (const auto& endpoint : options_.config.listen) {
+        std::shared_ptr<const tls::TlsContext> tls;
+        if (endpoint.protocol == "tls") {
+            DORA_ZTRY(context, tls_links_.server());
+            tls = context;
+        }
         DORA_ZTRY(listener,
                   TcpListener::listen(
-                      loop_, endpoint, [this](sys::UniqueFd fd) { accept(std::move(fd)); },
+                      loop_, endpoint,
+                      [this, tls](sys::UniqueFd fd) { accept(std::move(fd), tls); },
                       [this](const std::string& line) { warn(line); },
                       [this] { return pending_->shed_one(loop_.now(), "out of descriptors"); }));
         listeners_.push_back(std::move(listener));
     }
     for (const auto& endpoint : options_.config.connect) {
+        if (endpoint.protocol == "tls") {
+            DORA_ZCHECK(tls_links_.client());  // a settings error ends the start, not each dial
+        }
         connect_to(endpoint);
     }
     if (options_.config.multicast.enabled) {
@@ -174,7 +184,9 @@ void Session::connect(const Endpoint& endpoint) {
     if (closing_) {
         return;
     }
-    auto transport = Transport::connect(loop_, endpoint, options_.transport, *this);
+    auto config = tls_links_.connect_config(options_.transport, endpoint);
+    auto transport = config ? Transport::connect(loop_, endpoint, std::move(*config), *this)
+                            : Result<std::unique_ptr<Transport>>(fail(config.error()));
     if (!transport) {
         log(fmt::format("zenoh session: connect {}: {}", endpoint.to_string(),
                         transport.error().message()));

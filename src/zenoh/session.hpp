@@ -58,6 +58,7 @@
 #include "zenoh/copy_gaps.hpp"
 #include "zenoh/scouting.hpp"
 #include "zenoh/tcp_link.hpp"
+#include "zenoh/tls_link.hpp"
 #include "zenoh/transport.hpp"
 
 namespace dora::zenoh {
@@ -366,7 +367,8 @@ class Session final : public TransportHandler {
     Session(EventLoop& loop, SessionOptions options);
     [[nodiscard]] Result<> start();
     void connect(const Endpoint& endpoint);
-    void accept(sys::UniqueFd fd);
+    // `tls`: the server context of a tls/ listener (null for tcp/).
+    void accept(sys::UniqueFd fd, std::shared_ptr<const tls::TlsContext> tls);
     void log(std::string_view line) const;
     void warn(std::string_view line) const;  // TransportConfig::warn
     Face* face_of(Transport& transport);
@@ -470,6 +472,7 @@ class Session final : public TransportHandler {
     std::vector<std::unique_ptr<TcpListener>> listeners_;
     std::shared_ptr<PendingGate> pending_;  // accepted links before INIT/OPEN
     LogThrottle limit_log_;
+    TlsLinks tls_links_;  // the contexts of tls/ links
     std::map<uint64_t, Face> faces_;
     std::unordered_map<Transport*, uint64_t> face_ids_;
     uint64_t next_face_ = 1;

@@ -46,7 +46,7 @@ std::string_view kind_name(DeclKind kind) {
 
 }  // namespace
 
-void Session::accept(sys::UniqueFd fd) {
+void Session::accept(sys::UniqueFd fd, std::shared_ptr<const tls::TlsContext> tls) {
     PendingSlot slot;
     if (auto peer = net::peer_address(fd.get())) {
         const uint64_t face_id = next_face_;  // the one add_face() gives it
@@ -62,6 +62,7 @@ void Session::accept(sys::UniqueFd fd) {
     }
     TransportConfig config = options_.transport;
     config.handshake_timeout = std::chrono::milliseconds(options_.config.accept_timeout_ms);
+    config.tls = std::move(tls);
     auto transport = Transport::accept(loop_, std::move(fd), std::move(config), *this);
     if (!transport) {
         log(fmt::format("zenoh session: cannot accept: {}", transport.error().message()));

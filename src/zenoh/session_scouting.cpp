@@ -67,10 +67,12 @@ void Session::on_hello(const Hello& hello) {
     }
     for (const auto& locator : hello.locators) {
         auto endpoint = parse_endpoint(locator);
-        if (!endpoint || endpoint->protocol != "tcp") {
+        if (!endpoint || (endpoint->protocol != "tcp" && endpoint->protocol != "tls")) {
             continue;
         }
-        auto transport = Transport::connect(loop_, *endpoint, options_.transport, *this);
+        auto config = tls_links_.connect_config(options_.transport, *endpoint);
+        auto transport = config ? Transport::connect(loop_, *endpoint, std::move(*config), *this)
+                                : Result<std::unique_ptr<Transport>>(fail(config.error()));
         if (!transport) {
             log(fmt::format("zenoh session: scouted {} at {}: {}", hello.zid.to_string(),
                             escape_for_log(locator), escape_for_log(transport.error().message())));

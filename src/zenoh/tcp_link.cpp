@@ -20,8 +20,9 @@ net::Family family_of(const Endpoint& endpoint) {
 }
 
 Result<> require_tcp(const Endpoint& endpoint, std::string_view what) {
-    if (endpoint.protocol != "tcp") {
-        return fail("{} '{}': only tcp endpoints are supported here", what, endpoint.to_string());
+    if (endpoint.protocol != "tcp" && endpoint.protocol != "tls") {
+        return fail("{} '{}': only tcp and tls endpoints are supported here", what,
+                    endpoint.to_string());
     }
     return {};
 }
@@ -78,7 +79,8 @@ bool BatchReader::deliver(const std::function<bool(Bytes)>& on_batch) {
     return true;
 }
 
-Result<BatchReader::Status> BatchReader::read(int fd, const std::function<bool(Bytes)>& on_batch) {
+Result<BatchReader::Status> BatchReader::read(tls::ByteIo io,
+                                              const std::function<bool(Bytes)>& on_batch) {
     for (int i = 0; i < kMaxReadsPerEvent; ++i) {
         if (buf_.size() < want_) {
             buf_.resize(want_);  // no batch is handed out now: nothing points into buf_
@@ -89,7 +91,7 @@ Result<BatchReader::Status> BatchReader::read(int fd, const std::function<bool(B
             end_ -= start_;
             start_ = 0;
         }
-        auto n = sys::read_some(fd, buf_.data() + end_, buf_.size() - end_);
+        auto n = io.read_some(buf_.data() + end_, buf_.size() - end_);
         if (!n) {
             return fail(n.error());
         }
@@ -134,10 +136,10 @@ void BatchWriter::close_batch() {
     batch_start_ = kNone;
 }
 
-Result<bool> BatchWriter::write(int fd) {
+Result<bool> BatchWriter::write(tls::ByteIo io) {
     size_t limit = batch_start_ == kNone ? buf_.size() : batch_start_;
     for (int i = 0; i < kMaxWritesPerCall && sent_ < limit; ++i) {
-        auto n = sys::send_some(fd, buf_.data() + sent_, limit - sent_);
+        auto n = io.send_some(buf_.data() + sent_, limit - sent_);
         if (!n) {
             return fail(n.error());
         }

@@ -1,7 +1,9 @@
 // TCP link layer for Zenoh: endpoints turned into sockets through core/net (listen, accept,
 // non-blocking connect, big kernel buffers), and the stream framing of batches (u16
 // little-endian length, then the batch; docs/zenoh-protocol.md section 2.1), with buffers sized
-// so reads take big chunks and a whole run of batches goes out in one send().
+// so reads take big chunks and a whole run of batches goes out in one send(). tls/ endpoints use
+// the same sockets and the same framing, inside TLS (tls_link.hpp): the reader and writer take
+// a tls::ByteIo, the socket itself for tcp/.
 //
 // Threading contract: a TcpListener belongs to one EventLoop and is used on its thread only; it
 // calls its accept callback there. BatchReader and BatchWriter are plain buffers of one link.
@@ -17,6 +19,7 @@
 #include "core/event_loop.hpp"
 #include "core/net.hpp"
 #include "core/sys.hpp"
+#include "tls/byte_io.hpp"
 #include "zenoh/codec.hpp"
 #include "zenoh/config.hpp"
 
@@ -28,7 +31,7 @@ inline constexpr size_t kMaxBatchBody = 65535;
 // Kernel socket buffers of a Zenoh link: big enough that a 1 MiB sample is a few syscalls.
 inline constexpr int kLinkBufferBytes = 4 * 1024 * 1024;
 
-// Starts a non-blocking connect to a tcp endpoint; completion shows as writability, then
+// Starts a non-blocking connect to a tcp (or tls) endpoint; completion shows as writability, then
 // net::connect_result(). The socket has TCP_NODELAY and kLinkBufferBytes buffers.
 [[nodiscard]] Result<sys::UniqueFd> tcp_connect_start(const Endpoint& endpoint);
 
@@ -67,7 +70,10 @@ class BatchReader {
     // Reads what the socket has (a bounded number of reads) and calls `on_batch(Bytes)` for each
     // complete batch; on_batch returns false to stop (the link is closing). The Bytes are valid
     // only during the call.
-    [[nodiscard]] Result<Status> read(int fd, const std::function<bool(Bytes)>& on_batch);
+    [[nodiscard]] Result<Status> read(tls::ByteIo io, const std::function<bool(Bytes)>& on_batch);
+    // The received bytes not yet handed out (a partial batch), e.g. to recognise a peer that
+    // speaks another protocol during the handshake.
+    [[nodiscard]] Bytes unparsed() const { return Bytes(buf_.data() + start_, end_ - start_); }
 
   private:
     static constexpr size_t kSmallSize = kLengthPrefix + kMaxBatchBody;
@@ -95,7 +101,7 @@ class BatchWriter {
     [[nodiscard]] size_t pending() const { return buf_.size() - sent_; }
     // Writes closed batches; true when everything was written, false when the socket is full.
     // The buffer keeps its capacity: a large message reserved its whole size up front.
-    [[nodiscard]] Result<bool> write(int fd);
+    [[nodiscard]] Result<bool> write(tls::ByteIo io);
     // Frees the buffer when nothing is queued and it grew past kKeepCapacity (a large message
     // went through while the socket was full), and gives the heap's free memory back; otherwise
     // does nothing (one comparison).

@@ -44,7 +44,7 @@ std::vector<uint8_t> drain(BatchWriter& writer, SocketPair& pair) {
     std::vector<uint8_t> received;
     std::vector<uint8_t> chunk(1 << 16);
     for (bool done = false; !done;) {
-        auto written = writer.write(pair.ours.get());
+        auto written = writer.write(tls::ByteIo(pair.ours.get()));
         EXPECT_TRUE(written.has_value()) << written.error().message();
         done = !written || *written;
         for (;;) {
@@ -80,7 +80,7 @@ TEST(BatchWriter, ALargeQueueIsGivenBackOnceItDrained) {
     const size_t bytes = size_t{24} << 20;  // over the 8 MiB the writer keeps
     queue(writer, bytes);
     ASSERT_GE(writer.buffer().capacity(), bytes);
-    auto first = writer.write(pair.ours.get());
+    auto first = writer.write(tls::ByteIo(pair.ours.get()));
     ASSERT_TRUE(first.has_value()) << first.error().message();
     EXPECT_FALSE(*first) << "a socket pair takes 24 MiB at once: the test proves nothing";
     const size_t capacity = writer.buffer().capacity();

@@ -197,7 +197,7 @@ void Transport::request_flush() {
 }
 
 Result<> Transport::write_now(bool keep_capacity) {
-    auto done = writer_.write(fd());
+    auto done = writer_.write(io());
     if (!done) {
         shutdown(done.error().context("zenoh transport write"), std::nullopt);
         return fail(done.error());
@@ -240,6 +240,10 @@ void Transport::close(uint8_t reason) {
 }
 
 void Transport::on_ready(uint32_t events) {
+    if (tls_handshaking()) {
+        tls_handshake_->step();
+        return;
+    }
     if (state_ == State::kConnecting) {
         auto connected = net::connect_result(fd());
         if (!connected) {
@@ -251,7 +255,7 @@ void Transport::on_ready(uint32_t events) {
         }
         // epoll_ctl(MOD) on our own watched fd fails only once it is gone, i.e. while closing.
         (void)watch_.set_events(EPOLLIN);
-        auto sent = send_init_syn();
+        auto sent = config_.tls ? start_tls() : send_init_syn();
         if (!sent) {
             shutdown(sent.error(), std::nullopt);
         }
@@ -265,14 +269,20 @@ void Transport::on_ready(uint32_t events) {
     if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) == 0 || state_ == State::kClosed) {
         return;
     }
-    auto status = reader_.read(fd(), [this](Bytes batch) { return on_batch(batch); });
+    auto status = reader_.read(io(), [this](Bytes batch) { return on_batch(batch); });
     if (state_ == State::kClosed) {
         return;
     }
     if (!status) {
-        shutdown(status.error(), std::nullopt);
+        shutdown(closed_error(status.error()), std::nullopt);
     } else if (*status == BatchReader::Status::kEof) {
-        shutdown(Error("peer closed the connection (EOF)"), std::nullopt);
+        shutdown(closed_error(Error("peer closed the connection (EOF)")), std::nullopt);
+    } else if (state_ == State::kWaitInitSyn && peer_spoke_tls()) {
+        // The CLOSE makes a TLS client's OpenSSL see a record that is no TLS.
+        shutdown(Error::make("the peer at {} spoke TLS to a tcp/ locator: use tcp/ on its side, "
+                             "or listen on tls/ here",
+                             peer_address_),
+                 kCloseInvalid);
     }
 }
 
@@ -435,17 +445,21 @@ void Transport::shutdown(Error why, std::optional<uint8_t> reason) {
     if (state_ == State::kClosed) {
         return;
     }
-    if (reason && state_ != State::kConnecting) {
+    if (reason && state_ != State::kConnecting && !tls_handshaking()) {
         writer_.close_batch();
         writer_.open_batch();
         Writer w(writer_.buffer());
         encode(w, Close{*reason, true});
         writer_.close_batch();
         // Best effort: the link is closed either way; the peer then sees EOF instead of CLOSE.
-        (void)writer_.write(fd());
+        (void)writer_.write(io());
+    }
+    if (tls_ && !tls_handshaking()) {
+        tls_->shutdown();
     }
     const bool accepting = state_ == State::kWaitInitSyn || state_ == State::kWaitOpenSyn;
     state_ = State::kClosed;
+    discard_input();
     watch_.reset();
     tick_timer_.cancel();
     handshake_timer_.cancel();

@@ -1,4 +1,6 @@
-// Zenoh unicast transport over one TCP link (docs/zenoh-protocol.md section 3): the INIT/OPEN
+// Zenoh unicast transport over one TCP link, or one TLS link (tls/ endpoints: the TLS handshake
+// comes first, then everything below runs inside TLS; transport_tls.cpp) (docs/zenoh-protocol.md
+// section 3): the INIT/OPEN
 // handshake with cookie as initiator or acceptor, batch size and SN resolution negotiation,
 // lease and keep-alive, FRAME batching with sequence numbers, FRAGMENT send and reassembly with a
 // size limit (ZenohConfig::max_message_size; reassembly.hpp says what it holds), CLOSE and plain
@@ -35,6 +37,7 @@
 #include "core/error.hpp"
 #include "core/event_loop.hpp"
 #include "core/sys.hpp"
+#include "tls/handshake.hpp"
 #include "zenoh/config.hpp"
 #include "zenoh/reassembly.hpp"
 #include "zenoh/tcp_link.hpp"
@@ -60,6 +63,9 @@ struct TransportConfig {
     // Receives the lines about limits a peer hit (a dropped fragmented message, refused links and
     // declarations, accept errors), which a quiet process still shows. Default: `log`.
     std::function<void(std::string_view)> warn;
+    // Set: the link runs TLS with this context (a server context for accepted links, a client
+    // one for tls/ endpoints); the session sets it per link. Null: plain TCP.
+    std::shared_ptr<const tls::TlsContext> tls;
 };
 
 class Transport;
@@ -123,6 +129,8 @@ class Transport final {
     [[nodiscard]] const TransportConfig& config() const { return config_; }
     // The peer's address ("10.0.0.1:7447"), for logs.
     [[nodiscard]] const std::string& peer_address() const { return peer_address_; }
+    // The TLS stream of a tls/ link (null for tcp/): its peer's certificate, for logs.
+    [[nodiscard]] const tls::TlsStream* tls() const { return tls_.get(); }
 
   private:
     Transport(EventLoop& loop, TransportConfig config, TransportHandler& handler, State state);
@@ -157,6 +165,22 @@ class Transport final {
     void want_write(bool on);
     uint64_t next_sn(Reliability r);
 
+    // TLS (transport_tls.cpp).
+    [[nodiscard]] Result<> start_tls();
+    void on_tls_handshake(Result<> outcome);
+    [[nodiscard]] bool tls_handshaking() const {
+        return tls_handshake_ != nullptr && !tls_handshake_->finished();
+    }
+    [[nodiscard]] tls::ByteIo io() const { return tls::ByteIo(fd(), tls_.get()); }
+    [[nodiscard]] Error handshake_timeout_error() const;
+    // Why a link that ended (EOF, a reset: `cause`) ended, with a hint during the handshake.
+    [[nodiscard]] Error closed_error(Error cause) const;
+    // A plain acceptor whose peer opened with a TLS record: a tls/ client on a tcp/ port.
+    [[nodiscard]] bool peer_spoke_tls() const;
+    // Reads and drops what the socket holds before it is closed: closing with unread bytes sends
+    // a reset, which can reach the peer before our last words (a CLOSE, a TLS alert).
+    void discard_input();
+
     void on_tick();
     // Closes the link now: CLOSE is sent first if `reason` is set and the socket can take it.
     void shutdown(Error why, std::optional<uint8_t> reason);
@@ -183,6 +207,10 @@ class Transport final {
     std::optional<Reliability> frame_open_;
     bool writing_blocked_ = false;
     bool sent_since_tick_ = false;
+
+    std::string tls_host_;  // the host of a tls/ endpoint dialled
+    std::unique_ptr<tls::TlsStream> tls_;
+    std::unique_ptr<tls::Handshake> tls_handshake_;
 
     std::string peer_address_;
     Zid peer_zid_;

@@ -39,9 +39,14 @@ uint64_t random_u64() {
 Result<std::unique_ptr<Transport>> Transport::connect(EventLoop& loop, const Endpoint& endpoint,
                                                       TransportConfig config,
                                                       TransportHandler& handler) {
+    if ((endpoint.protocol == "tls") != (config.tls != nullptr)) {
+        return fail("connect {}: {} endpoint needs {} TLS context", endpoint.to_string(),
+                    endpoint.protocol, config.tls ? "no" : "a client");
+    }
     DORA_ZTRY(fd, tcp_connect_start(endpoint));
     std::unique_ptr<Transport> t(
         new Transport(loop, std::move(config), handler, State::kConnecting));
+    t->tls_host_ = endpoint.host;
     t->peer_address_ = net::join_host_port(endpoint.host, endpoint.port);  // until connected
     DORA_ZCHECK(t->start(std::move(fd)));
     return t;
@@ -71,11 +76,12 @@ Result<> Transport::start(sys::UniqueFd fd) {
     flush_ = loop_.defer([this] { flush(); });
     handshake_timer_ = loop_.add_timer(config_.handshake_timeout, [this] {
         if (state_ != State::kEstablished) {
-            shutdown(Error::make("handshake not finished after {} ms",
-                                 config_.handshake_timeout.count()),
-                     std::nullopt);
+            shutdown(handshake_timeout_error(), std::nullopt);
         }
     });
+    if (config_.tls && state_ == State::kWaitInitSyn) {
+        return start_tls();
+    }
     return {};
 }
 

@@ -54,6 +54,40 @@ def reading_text(payload):
     return f"{reading['sensor_type']}={reading['value']}{reading['unit']}"
 
 
+def run_sensor_network(cluster, workdir, watched, wait_until, readings=3):
+    """Starts the sensor network on `cluster` and waits for `readings` readings of the slowest
+    sensor, then until every reading sent so far reached the aggregator, in order, and the
+    Collector `watched` (unless None) with the same payloads. Returns (sent readings per sensor,
+    Zenoh key per sensor)."""
+    flow = copy_sensor_network(workdir)
+    dataflow_id = cluster.start_dataflow(flow / "dataflow.yml", "sensors")
+    keys = {s: f"dora/default/{dataflow_id}/output/{n}/reading" for s, n in SENSORS.items()}
+
+    # The pressure sensor ticks every 2 s.
+    wait_until(lambda: len(sent_readings(node_log(flow, dataflow_id, "sensor-pressure")))
+               >= readings, 40, f"{readings} readings of the pressure sensor")
+    sent = {s: sent_readings(node_log(flow, dataflow_id, n)) for s, n in SENSORS.items()}
+
+    def watched_readings(s):
+        return [reading_text(x["payload"]) for x in watched.matching(keys[s])] if watched else []
+
+    def delivered():
+        aggregator = node_log(flow, dataflow_id, "cloud-aggregator")
+        return all(received_readings(aggregator, s)[:len(sent[s])] == sent[s] and
+                   (watched is None or watched_readings(s)[:len(sent[s])] == sent[s])
+                   for s in SENSORS)
+
+    try:
+        wait_until(delivered, 15, "every reading sent so far at the aggregator (and watcher)")
+    except AssertionError:
+        aggregator = node_log(flow, dataflow_id, "cloud-aggregator")
+        for s in SENSORS:
+            print(s, "sent", sent[s], "\n  aggregator", received_readings(aggregator, s),
+                  "\n  watcher", watched_readings(s))
+        raise
+    return sent, keys
+
+
 def test_sensor_network_through_real_router(zenoh_sessions, dora, wait_until):
     """The seed's cross-network set-up with a real Zenoh router: every daemon a Zenoh client of
     it through ZENOH_CONFIG. Every reading a sensor sent reaches the aggregator, in order; a
@@ -64,29 +98,7 @@ def test_sensor_network_through_real_router(zenoh_sessions, dora, wait_until):
     watcher.declare_subscriber("dora/**", watched)
     config = dora.write_zenoh_config("zenoh-client", "client", connect=[router])
     cluster = dora.cluster(["edge1", "edge2", "edge3", "cloud"], zenoh_config=config)
-    flow = copy_sensor_network(dora.workdir)
-    dataflow_id = cluster.start_dataflow(flow / "dataflow.yml", "sensors")
-    keys = {s: f"dora/default/{dataflow_id}/output/{n}/reading" for s, n in SENSORS.items()}
-
-    # The pressure sensor ticks every 2 s: wait for three of its readings.
-    wait_until(lambda: len(sent_readings(node_log(flow, dataflow_id, "sensor-pressure"))) >= 3,
-               40, "three readings of the pressure sensor")
-    sent = {s: sent_readings(node_log(flow, dataflow_id, n)) for s, n in SENSORS.items()}
-
-    def delivered():
-        aggregator = node_log(flow, dataflow_id, "cloud-aggregator")
-        return all(received_readings(aggregator, s)[:len(sent[s])] == sent[s] and
-                   [reading_text(x["payload"]) for x in watched.matching(keys[s])][:len(sent[s])]
-                   == sent[s] for s in SENSORS)
-
-    try:
-        wait_until(delivered, 15, "every reading sent so far at the aggregator and the watcher")
-    except AssertionError:
-        aggregator = node_log(flow, dataflow_id, "cloud-aggregator")
-        for s in SENSORS:
-            print(s, "sent", sent[s], "\n  aggregator", received_readings(aggregator, s),
-                  "\n  watcher", [x["payload"] for x in watched.matching(keys[s])])
-        raise
+    sent, keys = run_sensor_network(cluster, dora.workdir, watched, wait_until)
     cluster.stop_dataflow("sensors")
     for s in SENSORS:
         samples = watched.matching(keys[s])
