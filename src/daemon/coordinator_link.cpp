@@ -2,6 +2,7 @@
 
 #include <sys/epoll.h>
 
+#include "core/log_text.hpp"
 #include "core/net.hpp"
 #include "message/client_hello.hpp"
 #include "message/daemon_to_coordinator.hpp"
@@ -127,8 +128,10 @@ void CoordinatorLink::on_frame(nlohmann::json message) {
 void CoordinatorLink::on_hello_frame(const nlohmann::json& message) {
     const std::string type = message.value("type", std::string());
     if (type == message::ErrorMessage::kType) {
-        schedule_reconnect(fmt::format("the coordinator at {} refused this daemon: {}", where(),
-                                       message.value("message", std::string("(no reason)"))));
+        // Its reason is shown escaped: before the token is proven, the peer may be anyone.
+        schedule_reconnect(
+            fmt::format("the coordinator at {} refused this daemon: {}", where(),
+                        escape_for_log(message.value("message", std::string("(no reason)")))));
         return;
     }
     if (!sent_hello_) {

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "core/log_text.hpp"
 #include "message/auth.hpp"
 #include "message/data_keys.hpp"
 #include "message/metadata.hpp"
@@ -95,7 +96,7 @@ void Ingress::deliver(Stream& stream, const zenoh::Put& put) {
     bool ends = false;
     if (auto why = refusal(stream, put, ends); !why.empty()) {
         if (stream.rejected++ == 0) {
-            stream.rejected_why = std::move(why);
+            stream.rejected_why = escape_for_log(why);  // may quote what the sender chose
         }
         return;
     }

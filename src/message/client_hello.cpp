@@ -1,11 +1,13 @@
 #include "message/client_hello.hpp"
 
+#include "core/log_text.hpp"
 #include "message/auth.hpp"
 
 namespace dora::message {
 
 std::string refusal_text(const nlohmann::json& message) {
-    std::string reason = message.value("message", std::string());
+    // Escaped: a coordinator that has not proven the token yet may be anyone.
+    std::string reason = escape_for_log(message.value("message", std::string()));
     return reason.empty() ? std::string("the coordinator refused the connection without a reason")
                           : "the coordinator refused the connection: " + reason;
 }
@@ -21,7 +23,7 @@ Result<ClientHello> answer_challenge(const nlohmann::json& first, std::string_vi
         return fail(
             "the first message from the coordinator is `{}`, not a hello challenge: is this "
             "address a dora coordinator of a compatible version?",
-            type);
+            escape_for_log(type));
     }
     auto challenge = parse_as<Challenge>(first);
     if (!challenge) {
@@ -31,7 +33,8 @@ Result<ClientHello> answer_challenge(const nlohmann::json& first, std::string_vi
         return fail(
             "control protocol mismatch: the coordinator ({}) speaks protocol {}, this {} ({}) "
             "speaks protocol {}; run the same dora version everywhere",
-            challenge->dora_version.empty() ? "unknown version" : challenge->dora_version,
+            challenge->dora_version.empty() ? "unknown version"
+                                            : escape_for_log(challenge->dora_version),
             challenge->protocol, role, dora_version, kProtocolVersion);
     }
     if (challenge->token_required && !token) {
