@@ -80,7 +80,7 @@ struct ZenohConfig {
     uint64_t accept_pending = 100;       // transport.unicast.accept_pending: links not open yet
     uint64_t max_sessions = 1000;        // transport.unicast.max_sessions: established links
     LinkLimits limits;                   // dora.limits
-    TlsKeys tls;                                         // transport.link.tls
+    TlsKeys tls;                         // transport.link.tls
     std::vector<std::string> unknown_keys;
 };
 

@@ -134,12 +134,12 @@ Result<> Session::start() {
             DORA_ZTRY(context, tls_links_.server());
             tls = context;
         }
-        DORA_ZTRY(listener,
-                  TcpListener::listen(
-                      loop_, endpoint,
-                      [this, tls](sys::UniqueFd fd) { accept(std::move(fd), tls); },
-                      [this](const std::string& line) { warn(line); },
-                      [this] { return pending_->shed_one(loop_.now(), "out of descriptors"); }));
+        DORA_ZTRY(
+            listener,
+            TcpListener::listen(
+                loop_, endpoint, [this, tls](sys::UniqueFd fd) { accept(std::move(fd), tls); },
+                [this](const std::string& line) { warn(line); },
+                [this] { return pending_->shed_one(loop_.now(), "out of descriptors"); }));
         listeners_.push_back(std::move(listener));
     }
     for (const auto& endpoint : options_.config.connect) {
