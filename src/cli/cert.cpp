@@ -40,19 +40,18 @@ struct CaCliOptions {
 };
 
 struct Paths {
-    fs::path key, cert, ca;
+    fs::path dir, key, cert, ca;
 };
 
-// The files `dora cert issue` writes, refused up front when one exists (without --force).
+// The files `dora cert issue` writes, refused up front when one exists (without --force). The
+// directory is made only once there is something to write (make_out_dir).
 Paths output_paths(const IssueOptions& options) {
     const fs::path dir = fs::absolute(options.out).lexically_normal();
     std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec || !fs::is_directory(dir)) {
-        throw Exception(Error::make("--out {}: cannot create the directory{}", dir.string(),
-                                    ec ? ": " + ec.message() : std::string()));
+    if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) {
+        throw Exception(Error::make("--out {}: not a directory", dir.string()));
     }
-    Paths paths{dir / (options.name + ".key"), dir / (options.name + ".crt"), dir / "ca.crt"};
+    Paths paths{dir, dir / (options.name + ".key"), dir / (options.name + ".crt"), dir / "ca.crt"};
     for (const auto& path : {paths.key, paths.cert, paths.ca}) {
         if (!options.force && fs::exists(path, ec)) {
             throw Exception(Error::make(
@@ -131,6 +130,12 @@ void run_issue(const IssueOptions& options) {
     auto client = connect_or_throw(options.client);
     auto issued = or_throw(client.request<message::IssuedCertificate>(request, kReplyTimeout));
     check_issued(options, key, issued);
+    std::error_code ec;
+    fs::create_directories(paths.dir, ec);
+    if (ec || !fs::is_directory(paths.dir)) {
+        throw Exception(Error::make("--out {}: cannot create the directory{}", paths.dir.string(),
+                                    ec ? ": " + ec.message() : std::string()));
+    }
     or_throw(pki::write_file(paths.key, key, 0600, options.force));
     or_throw(pki::write_file(paths.cert, issued.certificate_pem, 0644, options.force));
     or_throw(pki::write_file(paths.ca, issued.ca_pem, 0644, options.force));

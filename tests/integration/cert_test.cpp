@@ -125,6 +125,7 @@ TEST_F(CertTest, CoordinatorWithoutATokenIssuesNothingAndSaysWhy) {
     EXPECT_TRUE(contains(ca.err, "certificates need a cluster token"));
     EXPECT_FALSE(fs::exists(state / "ca.key"));
     EXPECT_FALSE(fs::exists(dir / "out" / "x.key"));  // the key is written only with its cert
+    EXPECT_FALSE(fs::exists(dir / "out"));            // nor is the --out directory made for nothing
 }
 
 TEST_F(CertTest, CaIsReusedAfterACoordinatorRestart) {
