@@ -9,6 +9,8 @@
 #include <map>
 #include <set>
 
+#include "core/log_text.hpp"
+
 namespace dora {
 namespace {
 
@@ -26,26 +28,12 @@ std::string join_names(const std::vector<std::string>& names) {
     return out.empty() ? "none" : out;
 }
 
-// `text` with control characters and quotes as escapes, for messages about ids.
-std::string printable(std::string_view text) {
-    std::string out;
-    for (char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte == 0x7f || c == '"' || c == '\\') {
-            out += fmt::format("\\x{:02x}", byte);
-        } else {
-            out.push_back(c);
-        }
-    }
-    return out;
-}
-
 // Collects problems, one line each: "<file:line:col>: node "<id>": <message>".
 class Problems {
   public:
     void add(const SourceLocation& where, const NodeDescriptor& node, std::string_view message) {
         lines_.push_back(fmt::format("{}: node \"{}\": {}", format_location(where),
-                                     printable(node.id), message));
+                                     escape_for_log(node.id), message));
     }
 
     Result<> result() const {
@@ -377,14 +365,14 @@ std::string id_problem(std::string_view id, bool output) {
             return fmt::format(
                 "the id \"{}\" contains the control character \\x{:02x}; use "
                 "letters, digits, '-', '_' or '.'",
-                printable(id), byte);
+                escape_for_log(id), byte);
         }
         if (c == '*' || c == '$' || c == '?' || c == '#') {
             return fmt::format(
                 "the id \"{}\" contains '{}', which Zenoh key expressions reserve as a wildcard or "
                 "special character: across machines it could match other ids and receive their "
                 "data; use letters, digits, '-', '_' or '.'",
-                printable(id), c);
+                escape_for_log(id), c);
         }
     }
     if (!output) {
@@ -398,7 +386,7 @@ std::string id_problem(std::string_view id, bool output) {
         return fmt::format(
             "the output id \"{}\" has an empty part between '/'; remove the "
             "leading, trailing or doubled '/'",
-            printable(id));
+            escape_for_log(id));
     }
     return {};
 }

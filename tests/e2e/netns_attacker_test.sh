@@ -83,7 +83,9 @@ start=$!
 wait_for 15 quiet grep -q "dataflow start triggered" "$WORK/start.out" || fail "dora start"
 uuid=$(grep -o "dataflow start triggered: [0-9a-f-]*" "$WORK/start.out" | awk '{print $4}')
 key="dora/default/$uuid/output/source/out"
-sleep 1  # the producer runs for 3 s from here
+# The producer runs (3 s from its first message).
+wait_for 15 quiet grep -q 'source on daemon `edge1`: stdout    pid' "$WORK/start.out" ||
+    fail "the producer did not start"
 # The attack of the issue: dora's end-of-stream byte as the attachment, then a payload whose
 # metadata does not decode, published by a session that reached cloud's Zenoh port.
 attacker timeout 20 "$DORA" zenoh pub "$key" x --attach $'\xfe' -n 3 --period 50 \
