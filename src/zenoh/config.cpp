@@ -433,4 +433,26 @@ Result<ZenohConfig> load_config(const std::string& path) {
     return parse_config(text.str(), path);
 }
 
+Result<> check_cluster_endpoints(const ZenohConfig& config, std::string_view who) {
+    for (const auto* list : {&config.listen, &config.connect}) {
+        for (const auto& endpoint : *list) {
+            if (endpoint.protocol == "tls") {
+                continue;
+            }
+            Endpoint instead = endpoint;
+            instead.protocol = "tls";
+            instead.iface.clear();
+            return fail(
+                "{} endpoint {}: with a cluster token every Zenoh link of {} is TLS with mutual "
+                "authentication under the cluster CA, so a {}/ endpoint is refused (its data would "
+                "travel in clear, open to anyone on the network): write {} instead (the daemons "
+                "and dora router listen on tls/ with a token too), or give transport.link.tls "
+                "keys of your own CA",
+                list == &config.listen ? "listen" : "connect", endpoint.to_string(), who,
+                endpoint.protocol, instead.to_string());
+        }
+    }
+    return {};
+}
+
 }  // namespace dora::zenoh

@@ -90,4 +90,9 @@ struct ZenohConfig {
 // Reads and parses a file.
 [[nodiscard]] Result<ZenohConfig> load_config(const std::string& path);
 
+// With a cluster token every link is TLS under the cluster CA: an error naming the first listen
+// or connect endpoint that is not tls/ (its data would travel in clear), and what to write
+// instead. `who` names the process ("the daemons", "dora router").
+[[nodiscard]] Result<> check_cluster_endpoints(const ZenohConfig& config, std::string_view who);
+
 }  // namespace dora::zenoh

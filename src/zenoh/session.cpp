@@ -77,7 +77,8 @@ Result<std::unique_ptr<Session>> Session::open(EventLoop& loop, SessionOptions o
 Session::Session(EventLoop& loop, SessionOptions options)
     : loop_(loop),
       options_(std::move(options)),
-      tls_links_(options_.config.tls),
+      tls_links_(options_.tls_later.empty() ? TlsLinks(options_.config.tls)
+                                            : TlsLinks::later(options_.tls_later)),
       anchor_(std::make_shared<Subscription::Anchor>(Subscription::Anchor{this})) {
     reap_ = loop_.defer([this] { remove_closed_faces(); });
     subscribers_changed_ = loop_.defer([this] {
@@ -129,10 +130,9 @@ void Session::warn(std::string_view line) const {
 
 Result<> Session::start() {
     for (const auto& endpoint : options_.config.listen) {
-        std::shared_ptr<const tls::TlsContext> tls;
-        if (endpoint.protocol == "tls") {
-            DORA_ZTRY(context, tls_links_.server());
-            tls = context;
+        const bool tls = endpoint.protocol == "tls";
+        if (tls && !tls_links_.waiting()) {
+            DORA_ZCHECK(tls_links_.server());  // a settings error ends the start
         }
         DORA_ZTRY(
             listener,
@@ -143,7 +143,7 @@ Result<> Session::start() {
         listeners_.push_back(std::move(listener));
     }
     for (const auto& endpoint : options_.config.connect) {
-        if (endpoint.protocol == "tls") {
+        if (endpoint.protocol == "tls" && !tls_links_.waiting()) {
             DORA_ZCHECK(tls_links_.client());  // a settings error ends the start, not each dial
         }
         connect_to(endpoint);
@@ -162,7 +162,21 @@ void Session::connect_to(const Endpoint& endpoint) {
     }
 }
 
-void Session::forget(const Endpoint& endpoint) { dials_.erase(endpoint.to_string()); }
+void Session::forget(const Endpoint& endpoint) {
+    dials_.erase(endpoint.to_string());
+    dials_waiting_for_tls_.erase(endpoint.to_string());
+}
+
+Result<> Session::set_tls(TlsKeys keys) {
+    DORA_ZCHECK(tls_links_.set(std::move(keys)));
+    for (const auto& text : std::exchange(dials_waiting_for_tls_, {})) {
+        if (auto dial = dials_.find(text); dial != dials_.end()) {
+            Endpoint target = dial->second.endpoint;
+            connect(target);
+        }
+    }
+    return {};
+}
 
 std::vector<std::string> Session::dialled() const {
     std::vector<std::string> out;
@@ -182,6 +196,10 @@ std::optional<Session::DialState> Session::dial_state(const Endpoint& endpoint) 
 
 void Session::connect(const Endpoint& endpoint) {
     if (closing_) {
+        return;
+    }
+    if (endpoint.protocol == "tls" && tls_links_.waiting()) {
+        dials_waiting_for_tls_.insert(endpoint.to_string());  // set_tls() dials it
         return;
     }
     auto config = tls_links_.connect_config(options_.transport, endpoint);

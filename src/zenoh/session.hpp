@@ -188,6 +188,10 @@ struct SessionOptions {
     // is found again within the cap); an established link resets the delay.
     std::chrono::milliseconds reconnect_delay{250};
     std::chrono::milliseconds reconnect_max_delay{2000};
+    // Non-empty: config.tls is ignored and the TLS credentials come later (set_tls; a daemon
+    // waiting for its certificate of the cluster CA). Until then tls/ listeners accept nothing
+    // (each refusal logged with this reason) and tls/ endpoints are dialled once they arrive.
+    std::string tls_later;
 };
 
 class Session final : public TransportHandler {
@@ -249,6 +253,12 @@ class Session final : public TransportHandler {
     // Stops dialling `endpoint`: a pending attempt is cancelled and a link to it that drops is
     // not dialled again. A link that is up stays up (it still carries data).
     void forget(const Endpoint& endpoint);
+    // New TLS credentials (SessionOptions::tls_later, or a renewed certificate): links up keep
+    // the ones they started with; new links use these, and tls/ dials put off until now start.
+    // A key or certificate that does not load is an error, and the old credentials stay.
+    [[nodiscard]] Result<> set_tls(TlsKeys keys);
+    // Whether tls/ links wait for set_tls() still.
+    [[nodiscard]] bool tls_waiting() const { return tls_links_.waiting(); }
     // Endpoints being dialled (connected, connecting, or waiting to retry).
     [[nodiscard]] std::vector<std::string> dialled() const;
     // How dialling `endpoint` goes (test hook for the backoff); nullopt when not dialled.
@@ -367,8 +377,8 @@ class Session final : public TransportHandler {
     Session(EventLoop& loop, SessionOptions options);
     [[nodiscard]] Result<> start();
     void connect(const Endpoint& endpoint);
-    // `tls`: the server context of a tls/ listener (null for tcp/).
-    void accept(sys::UniqueFd fd, std::shared_ptr<const tls::TlsContext> tls);
+    // `tls`: the link came to a tls/ listener.
+    void accept(sys::UniqueFd fd, bool tls);
     void log(std::string_view line) const;
     void warn(std::string_view line) const;  // TransportConfig::warn
     Face* face_of(Transport& transport);
@@ -472,7 +482,8 @@ class Session final : public TransportHandler {
     std::vector<std::unique_ptr<TcpListener>> listeners_;
     std::shared_ptr<PendingGate> pending_;  // accepted links before INIT/OPEN
     LogThrottle limit_log_;
-    TlsLinks tls_links_;  // the contexts of tls/ links
+    TlsLinks tls_links_;                           // the contexts of tls/ links
+    std::set<std::string> dials_waiting_for_tls_;  // tls/ dials put off until set_tls()
     std::map<uint64_t, Face> faces_;
     std::unordered_map<Transport*, uint64_t> face_ids_;
     uint64_t next_face_ = 1;

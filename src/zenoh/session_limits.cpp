@@ -46,7 +46,19 @@ std::string_view kind_name(DeclKind kind) {
 
 }  // namespace
 
-void Session::accept(sys::UniqueFd fd, std::shared_ptr<const tls::TlsContext> tls) {
+void Session::accept(sys::UniqueFd fd, bool tls) {
+    std::shared_ptr<const tls::TlsContext> context;
+    if (tls) {
+        auto server = tls_links_.server();
+        if (!server) {
+            auto peer = net::peer_address(fd.get());
+            log_limit(fmt::format("zenoh session: refused a tls/ link from {}: {}",
+                                  peer ? peer->to_string() : std::string("an unknown address"),
+                                  server.error().message()));
+            return;  // closes it
+        }
+        context = std::move(*server);
+    }
     PendingSlot slot;
     if (auto peer = net::peer_address(fd.get())) {
         const uint64_t face_id = next_face_;  // the one add_face() gives it
@@ -62,7 +74,7 @@ void Session::accept(sys::UniqueFd fd, std::shared_ptr<const tls::TlsContext> tl
     }
     TransportConfig config = options_.transport;
     config.handshake_timeout = std::chrono::milliseconds(options_.config.accept_timeout_ms);
-    config.tls = std::move(tls);
+    config.tls = std::move(context);
     auto transport = Transport::accept(loop_, std::move(fd), std::move(config), *this);
     if (!transport) {
         log(fmt::format("zenoh session: cannot accept: {}", transport.error().message()));

@@ -113,9 +113,29 @@ tls::Wording zenoh_wording() {
     return w;
 }
 
-Result<std::optional<tls::Pem>> load(const TlsPemSetting& setting, std::string_view key) {
+// The words of the cluster's own TLS (a cluster token), set up by dora, not by ZENOH_CONFIG.
+tls::Wording cluster_wording() {
+    tls::Wording w;
+    w.root_ca = "cluster CA (the coordinator's)";
+    w.listen_certificate = "this process's certificate of the cluster CA";
+    w.listen_private_key = "its private key";
+    w.connect_certificate =
+        "a certificate of the cluster CA (daemons, dora router and the CLI's Zenoh tools get one "
+        "with the cluster token; zenohd or zenoh-pico: `dora cert issue NAME`)";
+    w.connect_private_key = "its private key";
+    w.mutual = "mutual TLS (always on with a cluster token)";
+    w.verify_name = "name verification (always on with a cluster token)";
+    w.tls_port = "a tls/ locator";
+    w.use_tls = "use tls/ on its side with a certificate of the cluster CA";
+    w.use_plain = "use tcp/ or give it a TLS listener";
+    return w;
+}
+
+Result<std::optional<tls::Pem>> load(const TlsPemSetting& setting, std::string_view key,
+                                     bool cluster) {
     if (!setting.pem.empty()) {
-        return tls::pem_from_string(full(key) + "_base64", setting.pem);
+        return tls::pem_from_string(
+            cluster ? "the cluster's " + std::string(key) : full(key) + "_base64", setting.pem);
     }
     if (setting.path.empty()) {
         return std::nullopt;
@@ -133,9 +153,9 @@ Result<tls::TlsConfig> load_config(const TlsKeys& keys, const TlsPemSetting& cer
                                    std::string_view key_key) {
     tls::TlsConfig config;
     config.wording = zenoh_wording();
-    auto ca = load(keys.root_ca_certificate, "root_ca_certificate");
-    auto cert = load(certificate, certificate_key);
-    auto pkey = load(key, key_key);
+    auto ca = load(keys.root_ca_certificate, "root_ca_certificate", keys.cluster_ca);
+    auto cert = load(certificate, certificate_key, keys.cluster_ca);
+    auto pkey = load(key, key_key, keys.cluster_ca);
     for (const auto* r : {&ca, &cert, &pkey}) {
         if (!*r) {
             return fail(r->error());
@@ -145,6 +165,10 @@ Result<tls::TlsConfig> load_config(const TlsKeys& keys, const TlsPemSetting& cer
     config.certificate = std::move(*cert);
     config.private_key = std::move(*pkey);
     config.tls13_only = keys.enable_mtls;
+    if (keys.cluster_ca) {
+        config.system_roots = false;
+        config.wording = cluster_wording();
+    }
     return config;
 }
 
@@ -171,6 +195,19 @@ Result<> read_tls_keys(const Json5Value& v, std::string_view origin, TlsKeys& ou
         }
     }
     return {};
+}
+
+TlsKeys cluster_tls_keys(std::string ca_pem, std::string certificate_pem, std::string key_pem) {
+    TlsKeys keys;
+    keys.root_ca_certificate.pem = std::move(ca_pem);
+    keys.listen_certificate.pem = certificate_pem;
+    keys.listen_private_key.pem = key_pem;
+    keys.connect_certificate.pem = std::move(certificate_pem);
+    keys.connect_private_key.pem = std::move(key_pem);
+    keys.enable_mtls = true;
+    keys.verify_name_on_connect = true;
+    keys.cluster_ca = true;
+    return keys;
 }
 
 Result<tls::TlsConfig> listen_tls_config(const TlsKeys& keys) {

@@ -48,6 +48,10 @@ struct TlsKeys {
     TlsPemSetting connect_private_key;
     bool enable_mtls = false;
     bool verify_name_on_connect = true;
+    // Not a Zenoh key (programs set it): the keys of the dora cluster CA, handed over in memory.
+    // root_ca_certificate is trusted alone (not also the system's CAs), and errors speak of the
+    // cluster's certificates rather than of ZENOH_CONFIG keys the user never wrote.
+    bool cluster_ca = false;
     friend bool operator==(const TlsKeys&, const TlsKeys&) = default;
 };
 
@@ -55,6 +59,11 @@ inline constexpr const char* kTlsSection = "transport.link.tls";
 
 // Reads the object `v` at transport.link.tls; errors name origin:line:column and the key.
 [[nodiscard]] Result<> read_tls_keys(const Json5Value& v, std::string_view origin, TlsKeys& out);
+
+// The keys of a holder of a certificate of a cluster CA (all PEM text in memory): listen and
+// connect with it, mutual TLS, the peer's name verified, that CA trusted alone.
+[[nodiscard]] TlsKeys cluster_tls_keys(std::string ca_pem, std::string certificate_pem,
+                                       std::string key_pem);
 
 // The settings of a tls/ listener, and of a tls/ connect, with the files read.
 [[nodiscard]] Result<tls::TlsConfig> listen_tls_config(const TlsKeys& keys);
