@@ -6,8 +6,9 @@
 #   edge LAN  10.78.1.0/24: edge1 .11, edge2 .12, edge3 .13, router .1
 #   cloud LAN 10.78.2.0/24: cloud .10, router .1
 #
-# router$ zenohd --listen tcp/0.0.0.0:7447             (the router host forwards no IP)
-# router$ dora coordinator
+# router$ dora coordinator                             (the router host forwards no IP)
+# router$ dora cert issue zenohd --alt-name 10.78.1.1 --alt-name 10.78.2.1 --alt-name 127.0.0.1
+# router$ zenohd --config zenohd.json5   (tls/0.0.0.0:7447, mTLS, the certificate just issued)
 # edgeN$ ZENOH_CONFIG=zenoh_config.json5 dora daemon --coordinator-addr 10.78.1.1 --machine-id edgeN
 # cloud$ ZENOH_CONFIG=zenoh_config.json5 dora daemon --coordinator-addr 10.78.2.1 --machine-id cloud
 # router$ dora build dataflow.yml && dora start dataflow.yml
@@ -15,13 +16,15 @@
 # and three z_subs watching on the router host: ours as the README runs it, ours in its default
 # (peer) mode, and eclipse-zenoh's (the Rust core from PyPI, scripts/interop/z_sub.py):
 #
-# router$ dora zenoh sub 'dora/**' -m client -e tcp/127.0.0.1:7447
-# router$ dora zenoh sub 'dora/**' -e tcp/10.78.1.1:7447
-# router$ z_sub.py 'dora/**' -m client -e tcp/10.78.1.1:7447
+# router$ dora zenoh sub 'dora/**' -m client -e tls/127.0.0.1:7447
+# router$ dora zenoh sub 'dora/**' -e tls/10.78.1.1:7447
+# router$ z_sub.py 'dora/**' -m client -e tls/10.78.1.1:7447 --mtls ca.crt z_sub.crt z_sub.key
 #
-# zenoh_config.json5 is the example's (client mode, the router as its endpoint) with the router's
-# address on that LAN; the cluster token is in each host's ~/.config/dora/token, so the commands
-# are the example's, verbatim. Checks, and prints PASS or FAIL for each: the networks are
+# zenoh_config.json5 is the example's (client mode, the router as its tls/ endpoint) with the
+# router's address on that LAN; the cluster token is in each host's ~/.config/dora/token, so the
+# commands are the example's, verbatim: with the token every link is TLS with mutual
+# authentication under the coordinator's cluster CA, zenohd's and eclipse-zenoh's z_sub's
+# certificates come from `dora cert issue`, and a z_sub without one is refused. Checks, and prints PASS or FAIL for each: the networks are
 # separate; zenohd, the coordinator and the four daemons come up, each daemon linked to zenohd
 # only; every sensor's readings reach the cloud aggregator; each z_sub sees the three sensors'
 # keys; the aggregator's summaries show 3 active sensors; the dataflow stops cleanly; no reading
@@ -213,21 +216,48 @@ check "separate networks: edge1 has no route to the cloud (the router host forwa
     no_route_across
 ((failed == 0)) || give_up
 
-on router zenohd.log zenohd --listen tcp/0.0.0.0:7447
-listens() { ip netns exec "$(ns router)" ss -Hltn "sport = :$1" | grep -q .; }
-check "zenohd listens on tcp/0.0.0.0:7447 on the router host" within 20 listens 7447
 on router coordinator.log dora coordinator
 check "dora coordinator listens on the router host" \
     within 20 in_log coordinator.log 'coordinator listening'
-((failed == 0)) || give_up zenohd.log coordinator.log
+((failed == 0)) || give_up coordinator.log
+# Certificates of the cluster CA for zenohd (named by the addresses it is dialled at) and for
+# eclipse-zenoh's z_sub, and zenohd's configuration: tls/ with mutual TLS under that CA.
+issue() {  # issue NAME [--alt-name A]...: into $WORK/certs (one ca.crt for all: --force)
+    (cd "$WORK/example" && ip netns exec "$(ns router)" dora cert issue "$@" --out "$WORK/certs" --force) \
+        >>"$WORK/certs.log" 2>&1
+}
+check "dora cert issue: certificates for zenohd and eclipse-zenoh's z_sub" \
+    eval 'issue zenohd --alt-name "${ROUTER_ADDR[edge]}" --alt-name "${ROUTER_ADDR[cloud]}" \
+        --alt-name 127.0.0.1 && issue z_sub'
+((failed == 0)) || give_up certs.log coordinator.log
+cat >"$WORK/zenohd.json5" <<JSON
+{
+  listen: { endpoints: ["tls/0.0.0.0:7447"] },
+  transport: { link: { tls: {
+    root_ca_certificate: "$WORK/certs/ca.crt",
+    listen_certificate: "$WORK/certs/zenohd.crt",
+    listen_private_key: "$WORK/certs/zenohd.key",
+    enable_mtls: true,
+  } } },
+}
+JSON
+on router zenohd.log zenohd --config "$WORK/zenohd.json5"
+listens() { ip netns exec "$(ns router)" ss -Hltn "sport = :$1" | grep -q .; }
+check "zenohd listens on tls/0.0.0.0:7447 on the router host (mTLS, dora's cluster CA)" \
+    within 20 listens 7447
+((failed == 0)) || give_up zenohd.log
 
 # Three watchers of dora/** on the router host: our z_sub as the README runs it (client, over
 # loopback), our z_sub in its default peer mode (which asks zenohd for its subscribers with
 # INTEREST), and the eclipse-zenoh one (the Rust core, client).
-on router sub.log dora zenoh sub 'dora/**' -m client -e tcp/127.0.0.1:7447
-on router sub-peer.log dora zenoh sub 'dora/**' -e "tcp/${ROUTER_ADDR[edge]}:7447"
+on router sub.log dora zenoh sub 'dora/**' -m client -e tls/127.0.0.1:7447
+on router sub-peer.log dora zenoh sub 'dora/**' -e "tls/${ROUTER_ADDR[edge]}:7447"
 on router z_sub.log "$VENV/bin/python" "$SRC/scripts/interop/z_sub.py" 'dora/**' -m client \
-    -e "tcp/${ROUTER_ADDR[edge]}:7447" --seconds 600
+    -e "tls/${ROUTER_ADDR[edge]}:7447" --seconds 600 \
+    --mtls "$WORK/certs/ca.crt" "$WORK/certs/z_sub.crt" "$WORK/certs/z_sub.key"
+# A stranger on the edge LAN: no token, so no certificate of the cluster.
+on edge1 stranger.log DORA_TOKEN= XDG_CONFIG_HOME=/nonexistent dora zenoh sub 'dora/**' -m client \
+    -e "tls/${ROUTER_ADDR[edge]}:7447" --seconds 20
 for h in edge1 edge2 edge3 cloud; do
     on "$h" "daemon-$h.log" ZENOH_CONFIG=zenoh_config.json5 \
         dora daemon --coordinator-addr "${ROUTER_ADDR[${LAN[$h]}]}" --machine-id "$h"
@@ -245,7 +275,7 @@ zenohd_clients() {
         grep -q " ${ADDR[$h]}:" <<<"$peers" || return 1
     done
 }
-check "every daemon is linked to zenohd (TCP to router:7447 from edge1-3 and cloud)" \
+check "every daemon is linked to zenohd (TLS to router:7447 from edge1-3 and cloud)" \
     within 20 zenohd_clients
 # zenohd logs "Using ZID: <zid>"; each daemon logs "face 1 opened: router <zid> at ...". The two
 # spell the same 16 bytes alike only since our ZIDs print as Rust prints them.
@@ -311,6 +341,9 @@ check "no reading lost on the way (each sensor: received >= sent - 1, the last o
     none_lost
 zenohd_alive() { ip netns exec "$(ns router)" ss -Hltn "sport = :7447" | grep -q .; }
 check "zenohd is still up after the run" zenohd_alive
+stranger_refused() { in_log stranger.log "(handshake) closed" && ! in_log stranger.log "Received PUT"; }
+check "a z_sub without a certificate of the cluster was refused by zenohd and saw nothing" \
+    stranger_refused
 quiet_zenohd() { ! grep -qE 'panicked|ERROR' "$WORK/zenohd.log"; }  # the word, coloured or not
 check "zenohd logged no ERROR and no panic" quiet_zenohd
 

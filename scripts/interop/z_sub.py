@@ -25,6 +25,8 @@ def main() -> int:
     parser.add_argument("-e", "--connect", action="append", default=[], help="endpoint")
     parser.add_argument("--no-multicast-scouting", action="store_true")
     parser.add_argument("--seconds", type=float, default=300.0, help="exit after this long")
+    parser.add_argument("--mtls", nargs=3, metavar=("CA", "CERT", "KEY"),
+                        help="TLS with mutual authentication: trust CA, present CERT with KEY")
     args = parser.parse_args()
 
     config = zenoh.Config()
@@ -35,6 +37,12 @@ def main() -> int:
         config.insert_json5("connect/endpoints", json.dumps(args.connect))
     if args.no_multicast_scouting:
         config.insert_json5("scouting/multicast/enabled", "false")
+    if args.mtls:
+        ca, cert, key = args.mtls
+        for name, path in (("root_ca_certificate", ca), ("connect_certificate", cert),
+                           ("connect_private_key", key)):
+            config.insert_json5(f"transport/link/tls/{name}", json.dumps(path))
+        config.insert_json5("transport/link/tls/enable_mtls", "true")
 
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -102,7 +102,8 @@ void run_daemon(const DaemonCliOptions& cli) {
         options.zenoh = *config;
     } else {
         options.zenoh.mode = zenoh::Mode::kPeer;
-        auto any = zenoh::parse_endpoint("tcp/0.0.0.0:0");
+        // With a token the other daemons reach this one over TLS under the cluster CA.
+        auto any = zenoh::parse_endpoint(options.token ? "tls/0.0.0.0:0" : "tcp/0.0.0.0:0");
         options.zenoh.listen.push_back(*any);
         // Between our own daemons a lost link (a partition, a machine gone) is noticed after 4 s
         // of silence rather than Zenoh's 10 s, so consumers hear that a producer is unreachable

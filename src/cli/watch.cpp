@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "cli/cluster_tls.hpp"
 #include "message/cli_to_coordinator.hpp"
 #include "message/data_keys.hpp"
 
@@ -53,6 +54,7 @@ zenoh::ZenohConfig watcher_config(const WatchedDataflow& dataflow) {
             throw Exception(config.error().context("ZENOH_CONFIG"));
         }
         config->listen.clear();  // a watcher listens nowhere
+        use_cluster_certificate(*config, dataflow.client, "watching the dataflow");
         return *config;
     }
     zenoh::ZenohConfig config;
@@ -76,6 +78,7 @@ zenoh::ZenohConfig watcher_config(const WatchedDataflow& dataflow) {
             "client mode behind a router? then set ZENOH_CONFIG to a client configuration that "
             "connects to that router, as the daemons have)"));
     }
+    use_cluster_certificate(config, dataflow.client, "watching the dataflow");
     return config;
 }
 
@@ -100,6 +103,7 @@ std::string WatchedDataflow::label() const {
 WatchedDataflow describe_dataflow(const ClientOptions& client, const std::string& dataflow) {
     auto connection = connect_or_throw(client);
     WatchedDataflow out;
+    out.client = client;
     out.description = or_throw(connection.request<message::DataflowDescription>(
         message::CliDescribe{dataflow}, kDescribeTimeout));
     auto descriptor = parse_descriptor(

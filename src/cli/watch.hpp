@@ -42,6 +42,7 @@ struct WatchedDataflow {
     message::DataflowDescription description;
     Descriptor descriptor;
     std::vector<Topic> topics;                // every output, in the descriptor's order
+    ClientOptions client;                     // the coordinator asked (and asked for certificates)
     [[nodiscard]] std::string label() const;  // "name (uuid)" or the uuid
 };
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 
+#include "cli/cluster_tls.hpp"
 #include "core/error.hpp"
 
 namespace dora::cli {
@@ -28,6 +29,7 @@ void add_zenoh_options(CLI::App* cmd, ZenohCliOptions& options, bool with_mode) 
         ->type_name("ENDPOINT");
     cmd->add_flag("--no-multicast-scouting", options.no_multicast,
                   "Disable multicast scouting even if the configuration enables it");
+    add_client_options(cmd, options.cluster);
 }
 
 namespace {
@@ -60,7 +62,8 @@ std::string config_file(const ZenohCliOptions& options) {
 
 bool has_config_file(const ZenohCliOptions& options) { return !config_file(options).empty(); }
 
-zenoh::ZenohConfig resolve_zenoh_config(const ZenohCliOptions& options, std::string_view tool) {
+zenoh::ZenohConfig resolve_zenoh_config(const ZenohCliOptions& options, std::string_view tool,
+                                        bool cluster_certificate) {
     std::string file = config_file(options);
     zenoh::ZenohConfig config;
     if (!file.empty()) {
@@ -93,6 +96,9 @@ zenoh::ZenohConfig resolve_zenoh_config(const ZenohCliOptions& options, std::str
     }
     if (options.no_multicast) {
         config.multicast.enabled = false;
+    }
+    if (cluster_certificate) {
+        use_cluster_certificate(config, options.cluster, tool);
     }
     return config;
 }

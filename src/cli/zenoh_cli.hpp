@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/coordinator_client.hpp"
 #include "core/event_loop.hpp"
 #include "zenoh/config.hpp"
 #include "zenoh/session.hpp"
@@ -26,10 +27,13 @@ struct ZenohCliOptions {
     std::vector<std::string> connect;
     std::vector<std::string> listen;
     bool no_multicast = false;
+    // The coordinator that issues the cluster's certificates (with a cluster token).
+    ClientOptions cluster;
 };
 
-// Adds --config/-c, --mode/-m (unless `with_mode` is false), --connect/-e, --listen/-l and
-// --no-multicast-scouting to `cmd`. -e and -l take one endpoint per occurrence (repeat them), so
+// Adds --config/-c, --mode/-m (unless `with_mode` is false), --connect/-e, --listen/-l,
+// --no-multicast-scouting and the coordinator's --coordinator-addr/--coordinator-port/--token-file
+// to `cmd`. -e and -l take one endpoint per occurrence (repeat them), so
 // they never swallow the positionals that follow, as in zenoh's examples.
 void add_zenoh_options(CLI::App* cmd, ZenohCliOptions& options, bool with_mode = true);
 
@@ -37,9 +41,12 @@ void add_zenoh_options(CLI::App* cmd, ZenohCliOptions& options, bool with_mode =
 [[nodiscard]] bool has_config_file(const ZenohCliOptions& options);
 
 // The config file (or ZENOH_CONFIG) with the command-line options on top: `-e` and `-l` replace
-// the file's lists, `-m` its mode. Unknown keys are reported once on stderr. Throws on errors.
+// the file's lists, `-m` its mode. Unknown keys are reported once on stderr. With a cluster token
+// and a tls/ endpoint but no TLS keys of the user's, a client certificate of the cluster CA
+// (cluster_tls.hpp) unless `cluster_certificate` is false. Throws on errors.
 [[nodiscard]] zenoh::ZenohConfig resolve_zenoh_config(const ZenohCliOptions& options,
-                                                      std::string_view tool);
+                                                      std::string_view tool,
+                                                      bool cluster_certificate = true);
 
 // The process's event loop and a session on it (the session is destroyed first).
 struct ZenohRuntime {

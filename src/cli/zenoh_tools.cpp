@@ -16,6 +16,7 @@
 #include <numeric>
 #include <set>
 
+#include "cli/cluster_tls.hpp"
 #include "cli/commands.hpp"
 #include "cli/coordinator_client.hpp"
 #include "cli/zenoh_cli.hpp"
@@ -93,7 +94,6 @@ constexpr std::string_view kDefaultSubKey = "demo/example/**";  // z_sub's defau
 
 struct SubOptions {
     ZenohCliOptions zenoh;
-    ClientOptions coordinator;
     std::string key_flag;
     std::string key_positional;
     uint64_t count = 0;
@@ -130,8 +130,8 @@ void connect_to_daemons(zenoh::ZenohConfig& config, const SubOptions& o) {
         config.multicast.enabled) {
         return;
     }
-    std::string where = fmt::format("{}:{}", o.coordinator.addr, o.coordinator.port);
-    auto endpoints = daemon_zenoh_endpoints(o.coordinator);
+    std::string where = fmt::format("{}:{}", o.zenoh.cluster.addr, o.zenoh.cluster.port);
+    auto endpoints = daemon_zenoh_endpoints(o.zenoh.cluster);
     if (!endpoints) {
         throw Exception(Error::make(
             "dora zenoh sub: no endpoint given (-e, -l, ZENOH_CONFIG) and no coordinator to ask "
@@ -167,6 +167,7 @@ void run_sub(const SubOptions& o) {
     std::string key = pick_key(o.key_flag, o.key_positional, kDefaultSubKey, "dora zenoh sub");
     auto config = resolve_zenoh_config(o.zenoh, "dora zenoh sub");
     connect_to_daemons(config, o);
+    use_cluster_certificate(config, o.zenoh.cluster, "dora zenoh sub");
     warn_if_isolated(config, "dora zenoh sub");
     ZenohRuntime rt = open_zenoh(std::move(config));
     uint64_t received = 0;
@@ -618,7 +619,6 @@ void add_zenoh_command(CLI::App& app) {
     add_zenoh_options(s, sub->zenoh);
     s->add_option("-n,--count", sub->count, "Exit after this many samples (0: no limit)");
     s->add_option("--seconds", sub->seconds, "Exit after this many seconds (0: no limit)");
-    add_client_options(s, sub->coordinator);
     s->callback([sub] { run_sub(*sub); });
 
     auto pub = std::make_shared<PubOptions>();

@@ -4,6 +4,7 @@
 #include "coordinator/coordinator.hpp"
 #include "pki/ca_store.hpp"
 #include "pki/certificate.hpp"
+#include "pki/keys.hpp"
 
 namespace dora::coordinator {
 
@@ -46,6 +47,20 @@ Result<message::IssuedCertificate> Coordinator::issue_certificate(const pki::Iss
                     who, issued->serial, pki::utc_text(issued->not_after)));
     return message::IssuedCertificate{std::move(issued->certificate_pem), ca_->certificate_pem(),
                                       std::move(issued->serial), issued->not_after};
+}
+
+Result<WebViewTls> Coordinator::web_view_certificate() {
+    auto key = pki::generate_key();
+    if (!key) return fail(key.error());
+    auto csr = pki::make_csr(*key, "dora-web-view");
+    if (!csr) return fail(csr.error());
+    auto issued = issue_certificate({*csr, "dora-web-view", {}, pki::kDefaultCertificateDays},
+                                    "the web view");
+    if (!issued) return fail(issued.error());
+    auto info = pki::inspect_certificate(issued->certificate_pem);
+    if (!info) return fail(info.error());
+    return WebViewTls{zenoh::cluster_tls_keys(issued->ca_pem, issued->certificate_pem, *key),
+                      pki::renewal_time(info->not_before, info->not_after)};
 }
 
 void Coordinator::handle(Peer& cli, const message::CliIssueCertificate& m) {

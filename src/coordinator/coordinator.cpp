@@ -36,6 +36,9 @@ Result<std::unique_ptr<Coordinator>> Coordinator::create(EventLoop& loop,
         web.token = self->options_.token;
         Coordinator* c = self.get();
         web.log = [c](const std::string& line) { c->log(line); };
+        if (self->ca_) {
+            web.cluster_tls = [c] { return c->web_view_certificate(); };
+        }
         auto view = WebView::start(loop, std::move(web), *self);
         if (!view) {
             return fail(view.error());

@@ -289,6 +289,8 @@ class Coordinator : private WebSource {
     // for `request`, or why not, logged with `who`.
     [[nodiscard]] Result<> open_ca();
     [[nodiscard]] std::string no_ca_reason() const;
+    // A certificate of the cluster CA for the web view's Zenoh session (a key made here).
+    [[nodiscard]] Result<WebViewTls> web_view_certificate();
     [[nodiscard]] Result<message::IssuedCertificate> issue_certificate(
         const pki::IssueRequest& request, const std::string& who);
 

@@ -6,6 +6,7 @@
 #include "message/arrow_json.hpp"
 #include "message/data_keys.hpp"
 #include "message/metadata.hpp"
+#include "pki/certificate.hpp"
 #include "web/assets.hpp"
 #include "web/graph_json.hpp"
 
@@ -386,9 +387,30 @@ Result<> WebView::ensure_session() {
                             endpoints.size()));
         }
     }
+    if (auto ok = ensure_certificate(endpoints); !ok) {
+        return ok;
+    }
     for (const auto& endpoint : endpoints) {
         session_->connect_to(endpoint);  // again for one already dialled: nothing
     }
+    return {};
+}
+
+Result<> WebView::ensure_certificate(const std::vector<zenoh::Endpoint>& endpoints) {
+    const bool tls = std::any_of(endpoints.begin(), endpoints.end(),
+                                 [](const zenoh::Endpoint& e) { return e.protocol == "tls"; });
+    if (!tls || !options_.cluster_tls ||
+        (certificate_renew_at_ != 0 && pki::unix_now() < certificate_renew_at_)) {
+        return {};
+    }
+    auto held = options_.cluster_tls();
+    if (!held) {
+        return fail(held.error().context("a certificate of the cluster CA for the web view"));
+    }
+    if (auto ok = session_->set_tls(held->keys); !ok) {
+        return fail(ok.error().context("the web view's certificate of the cluster CA"));
+    }
+    certificate_renew_at_ = held->renew_at;
     return {};
 }
 

@@ -70,11 +70,20 @@ class WebSource {
     virtual void web_stats(const std::string& dataflow_id, std::function<void(WebStats)> done) = 0;
 };
 
+// A certificate of the cluster CA for the view's Zenoh session, and when to ask for a new one.
+struct WebViewTls {
+    zenoh::TlsKeys keys;
+    int64_t renew_at = 0;  // Unix seconds
+};
+
 struct WebViewOptions {
     std::string host = "127.0.0.1";
     uint16_t port = 0;
     std::optional<std::string> token;
     std::function<void(const std::string&)> log;
+    // With a cluster token the daemons' Zenoh endpoints are tls/ with mutual TLS: this issues
+    // the view a certificate (the coordinator's own CA). Unset: no certificate to present.
+    std::function<Result<WebViewTls>()> cluster_tls;
 };
 
 class WebView {
@@ -120,6 +129,8 @@ class WebView {
     void tick();
     void send_state(uint64_t page, WebStats stats);
     [[nodiscard]] Result<> ensure_session();
+    // With tls/ endpoints to dial: a certificate of the cluster for the session, renewed when due.
+    [[nodiscard]] Result<> ensure_certificate(const std::vector<zenoh::Endpoint>& endpoints);
     void drop_closed();
 
     EventLoop& loop_;
@@ -131,8 +142,9 @@ class WebView {
     uint64_t next_id_ = 1;
     std::map<std::string, std::deque<message::LogLine>> log_tail_;  // by dataflow id
     std::unique_ptr<zenoh::Session> session_;
-    Timer ticker_;   // once a second while pages are open
-    Timer flusher_;  // values, ten times a second while watches are open
+    int64_t certificate_renew_at_ = 0;  // 0: the session holds no certificate of the cluster
+    Timer ticker_;                      // once a second while pages are open
+    Timer flusher_;                     // values, ten times a second while watches are open
 };
 
 }  // namespace dora::coordinator

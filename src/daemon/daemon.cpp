@@ -49,6 +49,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(EventLoop& loop, DaemonOptions op
     zenoh.config = o.zenoh;
     zenoh.advertised_host = net::local_address_towards(o.coordinator_addr, o.coordinator_port);
     zenoh.log = [raw](const std::string& text) { raw->say(text); };
+    zenoh.cluster_tls = o.token.has_value();
     auto bridge = ZenohBridge::start(loop, zenoh);
     if (!bridge) {
         return fail(bridge.error());
@@ -80,7 +81,14 @@ Result<std::unique_ptr<Daemon>> Daemon::create(EventLoop& loop, DaemonOptions op
             return true;
         };
         keeper.log = [self](const std::string& text) { self->say(text); };
-        keeper.on_changed = o.on_certificate;
+        keeper.on_changed = [self, also = o.on_certificate](const Credentials& credentials) {
+            if (auto ok = self->bridge_->set_credentials(credentials); !ok) {
+                self->say(ok.error().message());
+            }
+            if (also) {
+                also(credentials);
+            }
+        };
         keeper.days = o.certificate_days;
         daemon->certificates_ = std::make_unique<CertificateKeeper>(loop, std::move(keeper));
     }

@@ -83,6 +83,10 @@ class Daemon {
     // This daemon's key, certificate and the cluster CA, once the coordinator issued them (only
     // with a cluster token); renewed before they expire.
     [[nodiscard]] std::optional<Credentials> credentials() const;
+    // Where other machines reach this daemon's Zenoh session ("tls/host:port" with a token).
+    [[nodiscard]] const std::vector<std::string>& zenoh_endpoints() const {
+        return bridge_->endpoints();
+    }
 
   private:
     struct Dataflow {

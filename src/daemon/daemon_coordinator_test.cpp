@@ -39,7 +39,9 @@ class DaemonTest : public ::testing::Test {
         options.heartbeat_interval = 100ms;
         options.silence_limit = 5s;
         options.zenoh.mode = zenoh::Mode::kPeer;
-        options.zenoh.listen.push_back(*zenoh::parse_endpoint("tcp/127.0.0.1:0"));
+        // With a token the daemon's links are TLS under the cluster CA: tcp/ is refused.
+        options.zenoh.listen.push_back(
+            *zenoh::parse_endpoint(token_ ? "tls/127.0.0.1:0" : "tcp/127.0.0.1:0"));
         options.log = [this](const std::string& line) { said_.push_back(line); };
         options.token = token_;
         options.coordinator_connector = [this]() -> Result<sys::UniqueFd> {

@@ -7,6 +7,11 @@ constexpr auto kReportInterval = std::chrono::seconds(1);
 constexpr auto kPeerHandshakeTimeout = std::chrono::seconds(3);
 }  // namespace
 
+zenoh::TlsKeys cluster_tls_keys(const Credentials& credentials) {
+    return zenoh::cluster_tls_keys(credentials.ca_pem, credentials.certificate_pem,
+                                   credentials.key_pem);
+}
+
 ZenohBridge::ZenohBridge(EventLoop& loop, ZenohBridgeOptions options)
     : loop_(loop), options_(std::move(options)) {}
 
@@ -15,9 +20,25 @@ Result<std::unique_ptr<ZenohBridge>> ZenohBridge::start(EventLoop& loop,
     std::unique_ptr<ZenohBridge> bridge(new ZenohBridge(loop, std::move(options)));
     zenoh::SessionOptions session_options;
     session_options.config = bridge->options_.config;
+    if (bridge->options_.cluster_tls && bridge->options_.config.tls != zenoh::TlsKeys{}) {
+        bridge->options_.cluster_tls = false;  // the user's own CA and certificates
+    } else if (bridge->options_.cluster_tls) {
+        if (auto ok = zenoh::check_cluster_endpoints(bridge->options_.config, "the daemons"); !ok) {
+            return fail(ok.error().context("ZENOH_CONFIG"));
+        }
+        session_options.tls_later =
+            "this daemon has no certificate of the cluster CA yet (it asks the coordinator for "
+            "one as soon as it registers)";
+    }
     // A dial into a partition hangs in SYN until the handshake timeout (10 s by default): give up
     // sooner, so a healed link is found within the reconnect cap plus this.
     session_options.transport.handshake_timeout = kPeerHandshakeTimeout;
+    if (bridge->options_.log) {
+        // Links refused (who and why: a stranger without a certificate of the cluster ...) and
+        // links opening and closing go to the daemon's log, not only to its stderr.
+        auto log = bridge->options_.log;
+        session_options.transport.log = [log](std::string_view line) { log(std::string(line)); };
+    }
     auto session = zenoh::Session::open(loop, session_options);
     if (!session) {
         return fail(session.error().context("opening the Zenoh session"));
@@ -77,6 +98,16 @@ void ZenohBridge::set_peers(const std::vector<message::DaemonInfo>& peers) {
             session_->connect_to(endpoint);
         }
     }
+}
+
+Result<> ZenohBridge::set_credentials(const Credentials& credentials) {
+    if (!options_.cluster_tls) {
+        return {};
+    }
+    if (auto ok = session_->set_tls(cluster_tls_keys(credentials)); !ok) {
+        return fail(ok.error().context("using the daemon's new certificate"));
+    }
+    return {};
 }
 
 std::vector<std::string> ZenohBridge::dialled() const {

@@ -33,6 +33,7 @@
 
 #include "core/error.hpp"
 #include "core/event_loop.hpp"
+#include "daemon/certificate_keeper.hpp"
 #include "daemon/egress.hpp"
 #include "daemon/ingress.hpp"
 #include "daemon/local_dataflow.hpp"
@@ -49,9 +50,18 @@ struct ZenohBridgeOptions {
     // The address other daemons reach this machine at (advertised with the listen port).
     std::string advertised_host = "127.0.0.1";
     EgressLimits egress_limits;
+    // With a cluster token: every link is TLS with mutual authentication under the cluster CA,
+    // with the daemon's certificate (set_credentials()); tls/ links wait until it has one. A
+    // config that gives transport.link.tls keys of its own uses them instead (the user's CA);
+    // tcp/ and udp/ endpoints are refused (they would carry the dataflow's data in clear).
+    bool cluster_tls = false;
     // The daemon's own log (a watcher came or went); nothing when empty.
     std::function<void(const std::string&)> log;
 };
+
+// The Zenoh TLS settings of a holder of `credentials`: listen and connect with its certificate,
+// mutual TLS, the peer's name verified, the cluster CA trusted alone.
+[[nodiscard]] zenoh::TlsKeys cluster_tls_keys(const Credentials& credentials);
 
 class ZenohBridge {
   public:
@@ -65,6 +75,11 @@ class ZenohBridge {
     // client mode.
     [[nodiscard]] const std::vector<std::string>& endpoints() const { return endpoints_; }
     void set_peers(const std::vector<message::DaemonInfo>& peers);
+    // The daemon's certificate of the cluster CA, first or renewed (ZenohBridgeOptions::
+    // cluster_tls): new links use it, links up keep theirs. Nothing without cluster_tls.
+    [[nodiscard]] Result<> set_credentials(const Credentials& credentials);
+    // Whether tls/ links still wait for the daemon's certificate.
+    [[nodiscard]] bool waiting_for_credentials() const { return session_->tls_waiting(); }
     // The peer endpoints this daemon dials now (set_peers' choice), sorted.
     [[nodiscard]] std::vector<std::string> dialled() const;
 

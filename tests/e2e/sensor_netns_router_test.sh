@@ -9,8 +9,11 @@
 # host does not forward IP: an edge can reach the cloud only through the Zenoh router
 # (`dora router`) running there, which is also where the coordinator runs (with a cluster
 # token, since no daemon is on its loopback). Every daemon uses ZENOH_CONFIG in client mode with
-# the router as its endpoint, and multicast scouting off. Asserts the cloud aggregator gets all
-# three sensors and `dora zenoh sub 'dora/**'` on the router host sees their readings.
+# the router as its tls/ endpoint, and multicast scouting off: with the token every link is TLS
+# with mutual authentication under the coordinator's cluster CA (the router, the daemons and the
+# CLI's `dora zenoh sub` each get a certificate from it). Asserts the cloud aggregator gets all
+# three sensors, `dora zenoh sub 'dora/**'` on the router host with the token sees their
+# readings, and the same sub from an edge host without the token sees nothing.
 #   sensor_netns_router_test.sh <dora binary> <source dir>
 # Exit 77 (skipped) when not root or `ip netns` is unavailable.
 set -euo pipefail
@@ -30,19 +33,22 @@ head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/token"
 for lan in edge cloud; do
     sed "s#203.0.113.10#${ROUTER_ADDR[$lan]}#" "$SRC/examples/sensor-network/zenoh_config.json5" \
         >"$WORK/zenoh-$lan.json5"
-    grep -q "tcp/${ROUTER_ADDR[$lan]}:7447" "$WORK/zenoh-$lan.json5" || fail "zenoh config"
+    grep -q "tls/${ROUTER_ADDR[$lan]}:7447" "$WORK/zenoh-$lan.json5" || fail "zenoh config"
 done
 
 on() { local h=$1; shift; ip netns exec "$(ns "$h")" "$@"; }
-ip netns exec "$(ns router)" "$DORA" router --listen tcp/0.0.0.0:7447 --no-multicast-scouting \
-    >"$WORK/router.log" 2>&1 &
+listening() { grep -q "$2" "$WORK/$1.log"; }
 ip netns exec "$(ns router)" "$DORA" coordinator --token-file "$WORK/token" \
     >"$WORK/coordinator.log" 2>&1 &
-listening() { grep -q "$2" "$WORK/$1.log"; }
-wait_for 20 listening router 'listening on tcp/0.0.0.0:7447' || fail "router: $(cat "$WORK/router.log")"
 wait_for 20 listening coordinator 'coordinator listening' || fail "coordinator did not start"
-ip netns exec "$(ns router)" "$DORA" zenoh sub 'dora/**' -m client -e tcp/127.0.0.1:7447 \
-    --no-multicast-scouting >"$WORK/sub.log" 2>&1 &
+# The router asks the coordinator for its certificate, and listens on tls/0.0.0.0:7447.
+ip netns exec "$(ns router)" "$DORA" router --token-file "$WORK/token" --no-multicast-scouting \
+    >"$WORK/router.log" 2>&1 &
+wait_for 20 listening router 'listening on tls/0.0.0.0:7447' || fail "router: $(cat "$WORK/router.log")"
+grep -q "certificate .dora-router. for .*${ROUTER_ADDR[edge]}.*" "$WORK/router.log" ||
+    fail "the router's certificate does not name its edge address: $(cat "$WORK/router.log")"
+ip netns exec "$(ns router)" "$DORA" zenoh sub 'dora/**' -m client -e tls/127.0.0.1:7447 \
+    --token-file "$WORK/token" --no-multicast-scouting >"$WORK/sub.log" 2>&1 &
 for h in edge1 edge2 edge3 cloud; do
     ZENOH_CONFIG=$WORK/zenoh-${LAN[$h]}.json5 ip netns exec "$(ns "$h")" "$DORA" daemon \
         --machine-id "$h" --coordinator-addr "${ROUTER_ADDR[${LAN[$h]}]}" \
@@ -67,6 +73,13 @@ has_summary() { (($(summaries_in "$OUT") >= 1)); }
 wait_for 20 has_summary || { show; fail "no summary"; }
 [[ $(active_sensors "$OUT" 1) == 3 ]] || { show; fail "3 active sensors"; }
 grep -m1 'output/sensor-temp/reading' "$WORK/sub.log"
+# A host of the edge LAN without the token reaches the router, and is refused in the handshake.
+ip netns exec "$(ns edge1)" env -u DORA_TOKEN timeout 20 "$DORA" zenoh sub 'dora/**' -m client \
+    -e "tls/${ROUTER_ADDR[edge]}:7447" --no-multicast-scouting --seconds 3 \
+    >"$WORK/stranger-sub.log" 2>&1 || true
+! grep -q "Received PUT" "$WORK/stranger-sub.log" || fail "a host without the token read the data"
+grep -q "(handshake) closed: certificate verify failed" "$WORK/stranger-sub.log" ||
+    fail "the stranger was not told why: $(cat "$WORK/stranger-sub.log")"
 
 kill -TERM "$COMMAND_PID"
 status=0
@@ -74,4 +87,4 @@ wait "$COMMAND_PID" || status=$?
 wait "$STAMP_PID"
 ((status == 0)) || { show; fail "dora start exited with $status"; }
 grep -q 'finished successfully' "$OUT" || { show; fail "the dataflow did not finish cleanly"; }
-echo "netns router e2e: ok (edges -> router host -> cloud; zenoh sub on the router saw the data)"
+echo "netns router e2e: ok (edges -> router host -> cloud over TLS with mTLS; zenoh sub on the router saw the data, a stranger nothing)"

@@ -2,7 +2,10 @@
 // loopback ports: a daemon with the token holds a certificate for its machine id (and its Zenoh
 // address) that verifies under the CA the coordinator stored; a daemon without a token asks for
 // none; the coordinator refuses what the `dora cert` CLI would never send (a wildcard name, a
-// forged signing request, a request for another name) with errors that say why.
+// forged signing request, a request for another name) with errors that say why. With the token the
+// daemon's Zenoh listener is TLS with mutual authentication under that CA: a peer without a
+// certificate, or with one of another CA, is refused in the handshake; one with a certificate of
+// the cluster gets a link; a tcp/ endpoint is refused when the daemon starts.
 #include <gtest/gtest.h>
 
 #include <thread>
@@ -10,6 +13,7 @@
 #include "cli/coordinator_client.hpp"
 #include "coordinator/coordinator.hpp"
 #include "daemon/daemon.hpp"
+#include "pki/ca.hpp"
 #include "pki/certificate.hpp"
 #include "pki/files.hpp"
 #include "pki/keys.hpp"
@@ -29,7 +33,7 @@ struct CertificateInProcess : ::testing::Test {
     std::unique_ptr<EventLoop> loop = EventLoop::create().value();
     std::unique_ptr<coordinator::Coordinator> coordinator;
     std::unique_ptr<daemon::Daemon> daemon;
-    std::string coordinator_log, daemon_log;
+    std::string coordinator_log, daemon_log, peer_log, daemon_error;
     int certificates_heard = 0;
 
     void TearDown() override {
@@ -49,7 +53,8 @@ struct CertificateInProcess : ::testing::Test {
         coordinator = coordinator::Coordinator::create(*loop, options).value();
     }
 
-    void start_daemon(std::optional<std::string> token, const std::string& machine = "edge1") {
+    void start_daemon(std::optional<std::string> token, const std::string& machine = "edge1",
+                      const std::string& listen = "") {
         daemon::DaemonOptions options;
         options.machine_id = machine;
         options.coordinator_port = coordinator->daemon_port();
@@ -58,11 +63,35 @@ struct CertificateInProcess : ::testing::Test {
         options.work_dir = dir / "work";
         options.dora_version = "test";
         options.zenoh.mode = zenoh::Mode::kPeer;
-        options.zenoh.listen.push_back(*zenoh::parse_endpoint("tcp/127.0.0.1:0"));
+        options.zenoh.listen.push_back(*zenoh::parse_endpoint(
+            listen.empty() ? (token ? "tls/127.0.0.1:0" : "tcp/127.0.0.1:0") : listen));
         options.log = [this](const std::string& line) { daemon_log += line + "\n"; };
         options.on_certificate = [this](const daemon::Credentials&) { ++certificates_heard; };
-        daemon = daemon::Daemon::create(*loop, options).value();
+        auto made = daemon::Daemon::create(*loop, options);
+        if (!made) {
+            daemon_error = made.error().message();
+            return;
+        }
+        daemon = std::move(*made);
         daemon->start();
+    }
+
+    // A Zenoh peer session dialling the daemon's endpoint with `keys`; whether a link came up
+    // within `time`.
+    bool zenoh_link_with(const zenoh::TlsKeys& keys, std::chrono::milliseconds time,
+                         const std::string& endpoint = "") {
+        zenoh::SessionOptions options;
+        options.config.mode = zenoh::Mode::kClient;
+        options.config.multicast.enabled = false;
+        options.config.tls = keys;
+        options.config.connect.push_back(
+            *zenoh::parse_endpoint(endpoint.empty() ? daemon->zenoh_endpoints().at(0) : endpoint));
+        options.transport.log = [this](std::string_view line) {
+            peer_log += std::string(line) + "\n";
+        };
+        auto session = zenoh::Session::open(*loop, options).value();
+        pump_until([&] { return session->face_count() > 0; }, time);
+        return session->face_count() > 0;
     }
 
     bool pump_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = 15s) {
@@ -109,6 +138,55 @@ TEST_F(CertificateInProcess, DaemonHoldsACertificateForItsMachineIdUnderTheStore
     // Held, not asked for again while it is fresh.
     pump_for(500ms);
     EXPECT_EQ(testing::count_of(coordinator_log, "issued a certificate"), 1u);
+}
+
+// Keys for a client certificate `name` issued by `ca`, trusting `ca_pem`.
+zenoh::TlsKeys client_keys(const pki::CertificateAuthority& ca, const std::string& ca_pem,
+                           const std::string& name) {
+    const std::string key = pki::generate_key().value();
+    auto issued = ca.issue({pki::make_csr(key, name).value(), name, {}, 1}).value();
+    daemon::Credentials held{key, issued.certificate_pem, ca_pem, issued.serial, issued.not_after};
+    return daemon::cluster_tls_keys(held);
+}
+
+TEST_F(CertificateInProcess, DaemonZenohLinksNeedACertificateOfTheClusterCa) {
+    start_coordinator(kToken);
+    start_daemon(kToken);
+    ASSERT_TRUE(daemon) << daemon_error;
+    ASSERT_TRUE(pump_until([&] { return daemon->credentials().has_value(); })) << daemon_log;
+    ASSERT_TRUE(daemon->zenoh_endpoints().at(0).starts_with("tls/127.0.0.1:"));
+    const std::string cluster_ca = daemon->credentials()->ca_pem;
+    auto cluster = pki::CertificateAuthority::load(pki::read_file(dir / "state" / "ca.key").value(),
+                                                   cluster_ca)
+                       .value();
+
+    // No certificate at all (a stranger's `dora zenoh sub -e tls/...`): refused in the handshake.
+    zenoh::TlsKeys none;
+    none.root_ca_certificate.pem = cluster_ca;
+    EXPECT_FALSE(zenoh_link_with(none, 1500ms));
+    EXPECT_TRUE(testing::contains(daemon_log, "presented no certificate")) << daemon_log;
+    // A certificate of another CA, even one that trusts the cluster's CA: refused.
+    auto other = pki::CertificateAuthority::create({"someone else's CA", 1}).value();
+    zenoh::TlsKeys foreign = client_keys(other, cluster_ca, "stranger");
+    EXPECT_FALSE(zenoh_link_with(foreign, 1500ms));
+    EXPECT_TRUE(testing::contains(daemon_log,
+                                  "(CN=stranger, issued by CN=someone else's CA) is "
+                                  "not signed by the configured cluster CA"))
+        << daemon_log;
+    // Plain TCP to the TLS port: refused too.
+    std::string plain = daemon->zenoh_endpoints().at(0);
+    plain.replace(0, 3, "tcp");
+    EXPECT_FALSE(zenoh_link_with(zenoh::TlsKeys{}, 1500ms, plain));
+    EXPECT_TRUE(testing::contains(daemon_log, "spoke plain TCP to a tls/ locator")) << daemon_log;
+    // A certificate of the cluster: a link.
+    EXPECT_TRUE(zenoh_link_with(client_keys(cluster, cluster_ca, "cli"), 5s)) << peer_log;
+}
+
+TEST_F(CertificateInProcess, DaemonWithATokenRefusesAPlainTcpEndpoint) {
+    start_coordinator(kToken);
+    start_daemon(kToken, "edge1", "tcp/127.0.0.1:0");
+    EXPECT_FALSE(daemon);
+    EXPECT_TRUE(testing::contains(daemon_error, "write tls/127.0.0.1:0 instead")) << daemon_error;
 }
 
 TEST_F(CertificateInProcess, DaemonWithoutATokenAsksForNone) {
