@@ -1,7 +1,9 @@
 // Sessions over tls/ locators on loopback, with certificates made at test time into a temp dir:
 // pub/sub over TLS and over mutual TLS (peers, and clients through a router), and each way a
 // TLS link fails, with the error both sides log (wrong CA, expired certificate, wrong name,
-// plain TCP on a TLS port, TLS on a plain port, mutual TLS without a client certificate).
+// plain TCP on a TLS port, TLS on a plain port, mutual TLS without a client certificate); and
+// credentials that come after the session opened (a daemon waiting for its certificate of the
+// cluster CA) or are renewed while links are up.
 #include <gtest/gtest.h>
 
 #include "testing/temp_dir.hpp"
@@ -156,6 +158,66 @@ TEST_F(SessionTlsTest, ClientsExchangeSamplesThroughAMutualTlsRouter) {
     ASSERT_TRUE(run_until([&] { return router->face_count() == 2; })) << server_log_.all();
     ASSERT_TRUE(delivers(*pub, got));
     EXPECT_TRUE(server_log_.has("its certificate: CN=client-a")) << server_log_.all();
+}
+
+// The keys of the cluster's form (in memory, mutual TLS, the CA alone trusted) for `pair`.
+TlsKeys cluster_keys(const TestCa& ca, const KeyPair& pair) {
+    return cluster_tls_keys(ca.certificate(), pair.certificate, pair.key);
+}
+
+TEST_F(SessionTlsTest, CredentialsThatComeLaterAreWaitedForThenUsedAndRenewed) {
+    LeafOptions server_leaf;
+    server_leaf.common_name = "server-first";
+    const TlsKeys server_first = cluster_keys(ca_, ca_.issue(server_leaf));
+    // The server's credentials come later: until then a tls/ client is refused, and says why.
+    SessionOptions options;
+    options.config.mode = Mode::kPeer;
+    options.config.listen.push_back(parse_endpoint("tls/127.0.0.1:0").value());
+    options.transport.log = [this](std::string_view line) { server_log_.lines.emplace_back(line); };
+    options.tls_later = "no certificate of the cluster yet";
+    auto server = Session::open(*loop_, options).value();
+    ASSERT_TRUE(server->tls_waiting());
+    auto early =
+        open(Mode::kPeer, {}, {at(*server)}, cluster_keys(ca_, ca_.issue({})), client_log_);
+    ASSERT_TRUE(run_until([&] { return server_log_.has("no certificate of the cluster yet"); }))
+        << server_log_.all();
+    EXPECT_TRUE(server_log_.has("refused a tls/ link from 127.0.0.1:")) << server_log_.all();
+    EXPECT_EQ(server->face_count(), 0u);
+    // A dial of a session waiting for its credentials waits too, and goes once they arrive.
+    SessionOptions waiting = options;
+    waiting.config.listen.clear();
+    waiting.config.connect.push_back(parse_endpoint(at(*server)).value());
+    Log waiting_log;
+    waiting.transport.log = [&waiting_log](std::string_view line) {
+        waiting_log.lines.emplace_back(line);
+    };
+    auto dialler = Session::open(*loop_, waiting).value();
+    ASSERT_TRUE(server->set_tls(server_first));
+    EXPECT_FALSE(server->tls_waiting());
+    ASSERT_TRUE(run_until([&] { return early->face_count() == 1; })) << client_log_.all();
+    EXPECT_TRUE(client_log_.has("its certificate: CN=server-first")) << client_log_.all();
+    EXPECT_FALSE(run_until([&] { return dialler->face_count() > 0; },
+                           300ms));  // nothing dialled without credentials
+    ASSERT_TRUE(dialler->set_tls(cluster_keys(ca_, ca_.issue({}))));
+    ASSERT_TRUE(run_until([&] { return dialler->face_count() == 1; })) << waiting_log.all();
+    // Renewed: links up stay up, a new link gets the new certificate.
+    LeafOptions renewed_leaf;
+    renewed_leaf.common_name = "server-renewed";
+    ASSERT_TRUE(server->set_tls(cluster_keys(ca_, ca_.issue(renewed_leaf))));
+    Log late_log;
+    auto late = open(Mode::kPeer, {}, {at(*server)}, cluster_keys(ca_, ca_.issue({})), late_log);
+    ASSERT_TRUE(run_until([&] { return late->face_count() == 1; })) << late_log.all();
+    EXPECT_TRUE(late_log.has("its certificate: CN=server-renewed")) << late_log.all();
+    EXPECT_EQ(early->face_count(), 1u);
+    EXPECT_EQ(server->face_count(), 3u);
+    // Credentials that do not load are refused, and the ones held stay.
+    TlsKeys broken = server_first;
+    broken.listen_private_key.pem = "not a key";
+    EXPECT_FALSE(server->set_tls(broken));
+    Log after_log;
+    auto after = open(Mode::kPeer, {}, {at(*server)}, cluster_keys(ca_, ca_.issue({})), after_log);
+    ASSERT_TRUE(run_until([&] { return after->face_count() == 1; })) << after_log.all();
+    EXPECT_TRUE(after_log.has("its certificate: CN=server-renewed")) << after_log.all();
 }
 
 TEST_F(SessionTlsTest, WrongCaIsReportedOnBothSides) {
