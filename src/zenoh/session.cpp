@@ -91,6 +91,7 @@ Session::Session(EventLoop& loop, SessionOptions options)
     options_.transport.lease = std::chrono::milliseconds(options_.config.lease_ms);
     options_.transport.keep_alive = static_cast<unsigned>(options_.config.keep_alive);
     options_.transport.max_message_size = options_.config.max_message_size;
+    options_.transport.close_on_peer_expiration = options_.config.tls.close_link_on_expiration;
     pending_ = PendingGate::create(
         {options_.config.accept_pending, options_.config.limits.pending_per_address},
         "zenoh session", [this](const std::string& line) { warn(line); });
@@ -168,7 +169,9 @@ void Session::forget(const Endpoint& endpoint) {
 }
 
 Result<> Session::set_tls(TlsKeys keys) {
+    const bool close_on_expiration = keys.close_link_on_expiration;
     DORA_ZCHECK(tls_links_.set(std::move(keys)));
+    options_.transport.close_on_peer_expiration = close_on_expiration;
     for (const auto& text : std::exchange(dials_waiting_for_tls_, {})) {
         if (auto dial = dials_.find(text); dial != dials_.end()) {
             Endpoint target = dial->second.endpoint;

@@ -220,6 +220,28 @@ TEST_F(SessionTlsTest, CredentialsThatComeLaterAreWaitedForThenUsedAndRenewed) {
     EXPECT_TRUE(after_log.has("its certificate: CN=server-renewed")) << after_log.all();
 }
 
+TEST_F(SessionTlsTest, CloseLinkOnExpirationClosesWhenThePeersCertificateExpires) {
+    // The client's certificate is valid for 3 s more; the server closes the link then, and only
+    // with close_link_on_expiration on.
+    LeafOptions short_lived;
+    short_lived.common_name = "short-lived";
+    short_lived.not_after = 3s;
+    for (bool close : {true, false}) {
+        const KeyPair client_pair = ca_.issue(short_lived);
+        Log server_log, client_log;
+        TlsKeys server_keys = cluster_keys(ca_, ca_.issue({}));
+        server_keys.close_link_on_expiration = close;
+        auto server = open(Mode::kPeer, {"tls/127.0.0.1:0"}, {}, server_keys, server_log);
+        auto client =
+            open(Mode::kPeer, {}, {at(*server)}, cluster_keys(ca_, client_pair), client_log);
+        ASSERT_TRUE(run_until([&] { return server->face_count() == 1; })) << server_log.all();
+        const bool closed = run_until([&] { return server->face_count() == 0; }, 6s);
+        EXPECT_EQ(closed, close) << server_log.all();
+        EXPECT_EQ(server_log.has("the certificate of the client at 127.0.0.1:"), close)
+            << server_log.all();
+    }
+}
+
 TEST_F(SessionTlsTest, WrongCaIsReportedOnBothSides) {
     TestCa other("other CA");
     fail_both_ways(other.issue({}), {}, trusting(ca_),

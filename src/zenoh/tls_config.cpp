@@ -76,15 +76,6 @@ Result<> read_bool(std::string_view origin, std::string_view key, const Json5Val
 }
 
 Result<> refuse(std::string_view origin, std::string_view key, const Json5Value& v) {
-    if (key == "close_link_on_expiration") {
-        if (v.is_null() || (v.as_bool() != nullptr && !*v.as_bool())) {
-            return {};  // the default: links stay up when the peer's certificate expires
-        }
-        return fail(
-            "{}:{}:{}: '{}' is not supported by dora-cpp: links are not closed when the peer's "
-            "certificate expires (new links are refused); remove the key or set it to false",
-            origin, v.line, v.column, full(key));
-    }
     if (key == "so_sndbuf" || key == "so_rcvbuf") {
         return fail(
             "{}:{}:{}: '{}' is not supported by dora-cpp: every Zenoh link gets 4 MiB socket "
@@ -187,6 +178,9 @@ Result<> read_tls_keys(const Json5Value& v, std::string_view origin, TlsKeys& ou
             read = read_bool(origin, key, value, out.enable_mtls);
         } else if (key == "verify_name_on_connect") {
             read = read_bool(origin, key, value, out.verify_name_on_connect);
+        } else if (key == "close_link_on_expiration") {
+            read = value.is_null() ? Result<>()
+                                   : read_bool(origin, key, value, out.close_link_on_expiration);
         } else {
             read = refuse(origin, key, value);
         }

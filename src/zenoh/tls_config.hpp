@@ -14,7 +14,8 @@
 //                           locator (subjectAltName DNS or IP)
 //   <key>_base64            for the five files: the base64 of the PEM text instead of a path
 //                           (one of the two per key)
-//   close_link_on_expiration  only false (the default) is accepted: see README.md
+//   close_link_on_expiration  true: a tls/ link is closed when the peer's certificate expires
+//                           (false, the default: it stays up; new links are refused)
 //
 // Other keys under transport.link.tls (so_sndbuf, so_rcvbuf, unknown ones) are refused by name:
 // a security setting that is silently ignored would be worse than an error.
@@ -48,6 +49,7 @@ struct TlsKeys {
     TlsPemSetting connect_private_key;
     bool enable_mtls = false;
     bool verify_name_on_connect = true;
+    bool close_link_on_expiration = false;
     // Not a Zenoh key (programs set it): the keys of the dora cluster CA, handed over in memory.
     // root_ca_certificate is trusted alone (not also the system's CAs), and errors speak of the
     // cluster's certificates rather than of ZENOH_CONFIG keys the user never wrote.

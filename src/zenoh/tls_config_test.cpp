@@ -34,7 +34,7 @@ TEST(TlsConfigKeysTest, ReadsZenohsKeys) {
             connect_certificate: "/c/client.pem",
             connect_private_key: "/c/client-key.pem",
             verify_name_on_connect: false,
-            close_link_on_expiration: false,
+            close_link_on_expiration: true,
         }}},
     })",
                           "z.json5");
@@ -47,6 +47,7 @@ TEST(TlsConfigKeysTest, ReadsZenohsKeys) {
     EXPECT_EQ(c->tls.connect_private_key.path, "/c/client-key.pem");
     EXPECT_TRUE(c->tls.enable_mtls);
     EXPECT_FALSE(c->tls.verify_name_on_connect);
+    EXPECT_TRUE(c->tls.close_link_on_expiration);
     EXPECT_TRUE(c->unknown_keys.empty());
 }
 
@@ -86,8 +87,8 @@ TEST(TlsConfigKeysTest, UnsupportedKeysAreRefusedByName) {
     EXPECT_NE(error_of("{transport: {link: {tls: {so_sndbuf: 65536}}}}")
                   .find("'transport.link.tls.so_sndbuf' is not supported by dora-cpp"),
               std::string::npos);
-    EXPECT_NE(error_of("{transport: {link: {tls: {close_link_on_expiration: true}}}}")
-                  .find("'transport.link.tls.close_link_on_expiration' is not supported"),
+    EXPECT_NE(error_of("{transport: {link: {tls: {close_link_on_expiration: 'yes'}}}}")
+                  .find("transport.link.tls.close_link_on_expiration"),
               std::string::npos);
     EXPECT_NE(error_of("{transport: {link: {tls: {server_name_verification: true}}}}")
                   .find("unknown key 'transport.link.tls.server_name_verification'"),

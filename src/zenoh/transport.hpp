@@ -66,6 +66,9 @@ struct TransportConfig {
     // Set: the link runs TLS with this context (a server context for accepted links, a client
     // one for tls/ endpoints); the session sets it per link. Null: plain TCP.
     std::shared_ptr<const tls::TlsContext> tls;
+    // tls/ links: closed (CLOSE reason "expired") when the peer's certificate expires
+    // (transport.link.tls.close_link_on_expiration); otherwise they outlive it.
+    bool close_on_peer_expiration = false;
 };
 
 class Transport;
@@ -230,6 +233,7 @@ class Transport final {
     SteadyClock::time_point last_rx_;
     Timer tick_timer_;
     Timer handshake_timer_;
+    Timer expiration_timer_;  // close_on_peer_expiration
 };
 
 }  // namespace dora::zenoh

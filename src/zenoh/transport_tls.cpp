@@ -39,6 +39,17 @@ void Transport::on_tls_handshake(Result<> outcome) {
         log(fmt::format("zenoh transport: TLS with {} established; its certificate: {}",
                         tls_->who(), tls_->peer_certificate()));
     }
+    if (auto not_after = tls_->peer_not_after(); config_.close_on_peer_expiration && not_after) {
+        const auto left = std::max(std::chrono::system_clock::duration::zero(),
+                                   *not_after - std::chrono::system_clock::now());
+        expiration_timer_ =
+            loop_.add_timer(std::chrono::duration_cast<SteadyClock::duration>(left), [this] {
+                shutdown(Error::make("the certificate of {} expired "
+                                     "(transport.link.tls.close_link_on_expiration is on)",
+                                     tls_->who()),
+                         kCloseExpired);
+            });
+    }
     if (state_ == State::kConnecting) {
         if (auto sent = send_init_syn(); !sent) {
             shutdown(sent.error(), std::nullopt);
