@@ -114,8 +114,8 @@ tls::Wording cluster_wording() {
         "a certificate of the cluster CA (daemons, dora router and the CLI's Zenoh tools get one "
         "with the cluster token; zenohd or zenoh-pico: `dora cert issue NAME`)";
     w.connect_private_key = "its private key";
-    w.mutual = "mutual TLS (always on with a cluster token)";
-    w.verify_name = "name verification (always on with a cluster token)";
+    w.mutual = "mutual TLS";
+    w.verify_name = "name verification";
     w.tls_port = "a tls/ locator";
     w.use_tls = "use tls/ on its side with a certificate of the cluster CA";
     w.use_plain = "use tcp/ or give it a TLS listener";
@@ -155,7 +155,9 @@ Result<tls::TlsConfig> load_config(const TlsKeys& keys, const TlsPemSetting& cer
     config.root_ca = std::move(*ca);
     config.certificate = std::move(*cert);
     config.private_key = std::move(*pkey);
-    config.tls13_only = keys.enable_mtls;
+    // Zenoh speaks TLS 1.3 only with mTLS; the cluster's own links take 1.2 too (ECDHE and AEAD
+    // only), so that zenoh-pico on Debian 12's mbedtls 2.28, which has no TLS 1.3, can join.
+    config.tls13_only = keys.enable_mtls && !keys.cluster_ca;
     if (keys.cluster_ca) {
         config.system_roots = false;
         config.wording = cluster_wording();
