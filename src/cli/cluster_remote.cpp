@@ -97,7 +97,7 @@ inc="$D/.incoming.$$"
 trap 'rm -rf "$inc"; [ "$ok" = 1 ] || [ "$created" != 1 ] || rm -rf "$D"' EXIT
 rm -rf "$inc"
 mkdir "$inc" || { echo "error=cannot create $inc"; exit 1; }
-one_line() { tail -n 3 | tr '\n' ' '; }
+one_line() { tail -n 3 | tr '\n' ' ' | sed 's/ *$//'; }
 if ! out=$(tar -xf - -C "$inc" 2>&1); then echo "error=unpack: $(echo "$out" | one_line)"; exit 1; fi
 if ! out=$(cd "$inc" && sha256sum -c --quiet --strict bundle.sha256 2>&1); then
     echo "error=checksum: $(echo "$out" | one_line)"

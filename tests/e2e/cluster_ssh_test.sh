@@ -246,6 +246,15 @@ if [[ -n $MOUNTED ]]; then
 else
     echo "full disk: not checked (cannot mount a tmpfs here)"
 fi
+# status of a file with an unreachable machine: a row saying so, and why on stderr
+status=0
+laptop_dora cluster status "$WORK/unreachable.yml" >"$WORK/status2.out" 2>"$WORK/status2.err" || status=$?
+((status == 0)) || fail "status with an unreachable machine: exit $status"
+grep -qE "^ghost +10.78.0.99:22 +no +\? +\? +no +0$" "$WORK/status2.out" ||
+    fail "status's row of ghost: $(cat "$WORK/status2.out")"
+grep -qE "^edge1 +[0-9.]+:22 +yes .* yes +0$" "$WORK/status2.out" || fail "status's row of edge1"
+grep -q "machine \`ghost\` (10.78.0.99:22): unreachable" "$WORK/status2.err" ||
+    fail "status did not say why ghost is unreachable: $(cat "$WORK/status2.err")"
 for f in unreachable wrongkey arch damaged; do
     grep -qE "^edge1 .* had it +process +unchanged +yes$" "$WORK/$f.out" || fail "$f changed edge1"
 done
