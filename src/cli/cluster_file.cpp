@@ -60,7 +60,7 @@ class Parser {
     void machines(const YAML::Node& node);
     void machine(const YAML::Node& node);
     void service(const YAML::Node& value, ClusterMachine& m);
-    void check_machines(const YAML::Node& root);
+    void check_machines();
 
     std::filesystem::path path_;
     ClusterFile file_;
@@ -215,7 +215,6 @@ void Parser::service(const YAML::Node& value, ClusterMachine& m) {
 
 void Parser::machine(const YAML::Node& node) {
     ClusterMachine m;
-    m.line = node.Mark().line + 1;
     bool has_id = false;
     bool has_host = false;
     keys(node, "a machine",
@@ -272,7 +271,7 @@ void Parser::machines(const YAML::Node& node) {
 }
 
 // Ids once; per ssh host, daemon ports and install dirs once.
-void Parser::check_machines(const YAML::Node& root) {
+void Parser::check_machines() {
     std::set<std::string> ids;
     std::set<std::pair<std::string, uint16_t>> ports;
     std::set<std::pair<std::string, std::string>> dirs;
@@ -297,7 +296,6 @@ void Parser::check_machines(const YAML::Node& root) {
                                     m.id, m.host, file_.dir_of(m)));
         }
     }
-    (void)root;
 }
 
 Result<ClusterFile> Parser::parse(std::string_view text) {
@@ -335,7 +333,7 @@ Result<ClusterFile> Parser::parse(std::string_view text) {
         problem(root, "no `coordinator:`; add `coordinator: {addr: <this machine's address>}`");
     }
     if (!has_machines) problem(root, "no `machines:`; add the list of machines");
-    check_machines(root);
+    check_machines();
     if (!problems_.empty()) return fail("{}", problems_);
     return std::move(file_);
 }

@@ -41,7 +41,6 @@ struct ClusterMachine {
     std::string dir;            // install dir there; "" = `.dora/cluster/<id>` under home
     std::string identity_file;  // ssh -i, absolute ("" = ssh's keys)
     ServiceKind service = ServiceKind::kAuto;
-    int line = 0;  // 1-based, for messages
 };
 
 struct ClusterFile {

@@ -75,7 +75,6 @@ echo "systemd=$(systemd_scope)"
 u=$(unit_file)
 if [ -n "$u" ]; then
     echo service=systemd
-    echo "unit_path=${u#* }"
     sc "${u%% *}" is-active --quiet "$UNIT" 2>/dev/null && echo running=1
 elif supervisor_pid >/dev/null; then
     echo service=process
@@ -251,7 +250,6 @@ Result<Probe> parse_probe(const std::string& output) {
             {"running_version", &Probe::running_version},
             {"systemd", &Probe::systemd},
             {"service", &Probe::service},
-            {"unit_path", &Probe::unit_path},
         };
         for (const auto& [name, field] : kTexts) {
             if (key == name) probe.*field = value;

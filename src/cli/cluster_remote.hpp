@@ -38,7 +38,6 @@ struct Probe {
     std::string service;          // systemd | process | none: how the daemon runs now
     bool running = false;
     std::optional<uint64_t> free_bytes;
-    std::string unit_path;  // where the unit is (or would be)
 };
 
 [[nodiscard]] std::string probe_script(const ClusterFile& file, const ClusterMachine& machine);

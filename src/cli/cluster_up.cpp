@@ -3,6 +3,7 @@
 // service, start the daemon (or leave it be when nothing changed); then waits until every daemon
 // registered and prints a table. A machine that fails is named with what to do; the others are
 // left up, and the summary says so.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -56,12 +57,11 @@ std::string cluster_token(const ClusterOptions& options, ClusterState& state) {
     const auto path = default_token_path();
     std::filesystem::create_directories(path.parent_path());
     const std::string fresh = message::random_hex32();
-    {
-        std::ofstream out(path);
-        out << fresh << "\n";
-        if (!out) throw Exception(Error::make("cannot write the cluster token {}", path.string()));
+    // Made 0600 from the start: the token is never readable by others, not even for a moment.
+    sys::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!fd.valid() || !sys::write_all(fd.get(), fresh + "\n")) {
+        throw Exception(sys::errno_error("writing the cluster token " + path.string()));
     }
-    ::chmod(path.c_str(), 0600);
     state.token_created = path.string();
     std::cout << "made a cluster token: " << path.string() << " (mode 0600)" << std::endl;
     return fresh;

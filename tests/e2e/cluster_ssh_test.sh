@@ -239,6 +239,12 @@ expect_refusal arch "it is aarch64, this machine $(uname -m): this dora cannot r
 expect_refusal damaged "the copy arrived different from this machine's files" \
     "$(machine edge1 h1)" "$(machine bent h2 'port: 2223')"
 [[ ! -e $WORK/remote/bent ]] || fail "the damaged copy left $WORK/remote/bent"
+expect_refusal foreign "$WORK/stub-arch there exists and was not made by \`dora cluster up\`" \
+    "$(machine edge1 h1)" "{id: other, host: ${ADDR[h2]}, identity_file: id, daemon_port: 53297, dir: $WORK/stub-arch}"
+[[ $(ls "$WORK/stub-arch") == uname ]] || fail "up touched a dir it did not make"
+expect_refusal nosystemd "\`service: systemd\`, but systemd does not run there" \
+    "$(machine edge1 h1)" "$(machine sd h2 'daemon_port: 53296, service: systemd')"
+[[ ! -e $WORK/remote/sd ]] || fail "service: systemd without systemd left $WORK/remote/sd"
 if [[ -n $MOUNTED ]]; then
     expect_refusal full "the disk is full at $WORK/full/tiny there" \
         "$(machine edge1 h1)" "{id: tiny, host: ${ADDR[h2]}, identity_file: id, daemon_port: 53298, dir: $WORK/full/tiny}"
