@@ -19,6 +19,7 @@
 #include "cli/cluster_ssh.hpp"
 #include "cli/commands.hpp"
 #include "cli/detached.hpp"
+#include "core/net.hpp"
 #include "core/sys.hpp"
 #include "message/auth.hpp"
 
@@ -71,9 +72,18 @@ void ensure_coordinator(const ClusterFile& file, const ClusterOptions& options,
                         ClusterState& state) {
     auto client = cluster_client(file, options);
     client.connect_timeout = std::chrono::milliseconds(1000);
-    if (auto c = CoordinatorClient::connect(client)) {
-        std::cout << "coordinator already running at " << c->where() << std::endl;
+    auto connected = CoordinatorClient::connect(client);
+    if (connected) {
+        std::cout << "coordinator already running at " << connected->where() << std::endl;
         return;
+    }
+    // Something answers on the port but the hello failed (another token, another program):
+    // starting a coordinator there would only fail to listen.
+    if (net::connect_tcp("127.0.0.1", file.control_port, std::chrono::milliseconds(1000))) {
+        throw Exception(connected.error().context(fmt::format(
+            "something listens on 127.0.0.1:{} (`coordinator: control_port:`) but is not a "
+            "coordinator this CLI can use",
+            file.control_port)));
     }
     std::vector<std::string> args{"coordinator", "--port", std::to_string(file.coordinator_port),
                                   "--control-port", std::to_string(file.control_port)};

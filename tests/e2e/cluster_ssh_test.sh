@@ -168,6 +168,15 @@ for id in edge1 edge2 edge3 cloud; do
 done
 grep -q "coordinator already running" "$WORK/up2.out" || fail "the second up started a coordinator"
 echo "second up: unchanged"
+# Another token than the running coordinator's: refused before anything is started or written.
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/other-token"
+status=0
+laptop_dora cluster up "$WORK/cluster.yml" --token-file "$WORK/other-token" >"$WORK/othertoken.out" 2>&1 || status=$?
+((status == 1)) || fail "up with another token: exit $status: $(cat "$WORK/othertoken.out")"
+grep -q "something listens on 127.0.0.1:6012 .* but is not a coordinator this CLI can use" \
+    "$WORK/othertoken.out" || fail "up with another token: $(cat "$WORK/othertoken.out")"
+cmp -s "$WORK/remote/edge1/token" "$XDG_CONFIG_HOME/dora/token" || fail "up with another token wrote it"
+head -n 1 "$WORK/othertoken.out"
 
 # --- a machine with this dora on its PATH uses it: nothing copied ----------------------------
 cluster_file onpath "$(machine usr h1 'port: 2224, daemon_port: 53295')"
