@@ -236,6 +236,27 @@ void add_cluster_command(CLI::App& app) {
         }
         cmd->callback([options, run = run] { run(*options); });
     }
+    // dora 1.x's other cluster verbs, refused by name with what to use here (hidden from --help).
+    static const std::pair<const char*, const char*> kNotHere[] = {
+        {"install",
+         "`dora cluster up` already installs each daemon as a systemd unit where "
+         "systemd runs"},
+        {"uninstall", "`dora cluster down` removes the units and files `up` installed"},
+        {"upgrade",
+         "`dora cluster up` again copies the new dora and restarts the daemons it changed"},
+        {"restart", "`dora stop <dataflow>`, then `dora start <file>` again"},
+    };
+    for (const auto& [verb, instead] : kNotHere) {
+        auto* cmd = cluster->add_subcommand(verb, "");
+        cmd->group("");
+        cmd->prefix_command();
+        cmd->callback([verb = std::string(verb), instead = std::string(instead)] {
+            throw Exception(
+                Error::make("`dora cluster {}` is a dora 1.x command that dora-cpp "
+                            "does not have; {}",
+                            verb, instead));
+        });
+    }
 }
 
 }  // namespace dora::cli
