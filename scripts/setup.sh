@@ -15,8 +15,9 @@ PACKAGES=(
 )
 # Test-only: the headless browser of the web view's test (driven by playwright-core from npm,
 # installed with the test venv), and Node.js with npm to run it unless an npm is there already.
-# The demo (release) needs neither.
-TEST_PACKAGES=(chromium)
+# The demo (release) needs neither. The sshd of `dora cluster`'s test hosts (the runtime only
+# needs an ssh client, and only for `dora cluster`).
+TEST_PACKAGES=(chromium openssh-server openssh-client)
 command -v npm >/dev/null 2>&1 || TEST_PACKAGES+=(nodejs npm)
 
 wanted=("${PACKAGES[@]}")

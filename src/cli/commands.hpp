@@ -48,6 +48,8 @@ void add_replay_node_command(CLI::App& app);
 void add_router_command(CLI::App& app);
 // zenoh_tools.cpp: `dora zenoh sub|pub|ping|pong|scout`.
 void add_zenoh_command(CLI::App& app);
+// cluster.cpp: `dora cluster up|status|down FILE` (daemons on other machines over ssh).
+void add_cluster_command(CLI::App& app);
 // dora's verbs that dora-cpp lacks, each refused with what to use instead (hidden from --help).
 void add_not_here_commands(CLI::App& app);
 

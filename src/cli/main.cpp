@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     dora::cli::add_node_command(app);
     dora::cli::add_top_command(app);
     dora::cli::add_cert_command(app);
+    dora::cli::add_cluster_command(app);
     dora::cli::add_replay_command(app);
     dora::cli::add_replay_node_command(app);
     dora::cli::add_router_command(app);

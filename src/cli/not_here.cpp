@@ -19,7 +19,6 @@ void add_not_here_commands(CLI::App& app) {
         {"runtime",
          "the daemon starts operator nodes itself (`dora-runtime` for shared-library operators, "
          "`python3 -m dora.operator_runtime` for Python ones)"},
-        {"cluster", "start one `dora daemon -c <coordinator address>` per machine (README)"},
         {"restart", "`dora stop <dataflow>`, then `dora start <file>` again"},
     };
     for (const auto& [verb, instead] : kVerbs) {

@@ -14,6 +14,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/coordinator_client.hpp"
+#include "cli/detached.hpp"
 #include "core/sys.hpp"
 #include "message/cli_to_coordinator.hpp"
 
@@ -35,60 +36,6 @@ std::filesystem::path runtime_dir() {
     return dir;
 }
 
-struct Started {
-    pid_t pid = -1;
-    std::filesystem::path log;
-};
-
-// Runs this `dora` binary with `args` in its own session, detached from the terminal.
-Started spawn_detached(const std::vector<std::string>& args, const std::filesystem::path& log) {
-    std::error_code ec;
-    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (ec) {
-        throw Exception(Error::make("cannot find the dora binary: {}", ec.message()));
-    }
-    std::vector<std::string> argv{self.string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (log_fd < 0) {
-        throw Exception(sys::errno_error("opening " + log.string()));
-    }
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        ::setsid();
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        int null_fd = ::open("/dev/null", O_RDONLY);
-        ::dup2(null_fd, 0);
-        ::dup2(log_fd, 1);
-        ::dup2(log_fd, 2);
-        std::vector<char*> raw;
-        for (auto& a : argv) raw.push_back(a.data());
-        raw.push_back(nullptr);
-        sys::restore_open_file_limit();  // it raises its own, and gives its nodes this one
-        ::execv(raw[0], raw.data());
-        ::_exit(127);
-    }
-    ::close(log_fd);
-    if (pid < 0) {
-        throw Exception(sys::errno_error("fork"));
-    }
-    return {pid, log};
-}
-
-std::string tail(const std::filesystem::path& file) {
-    std::ifstream in(file);
-    std::string content((std::istreambuf_iterator<char>(in)), {});
-    if (content.size() > 2000) content = content.substr(content.size() - 2000);
-    return content;
-}
-
-bool exited(pid_t pid) {
-    int status = 0;
-    return ::waitpid(pid, &status, WNOHANG) == pid;
-}
-
 std::optional<CoordinatorClient> try_connect(ClientOptions options) {
     options.connect_timeout = std::chrono::milliseconds(1000);
     auto client = CoordinatorClient::connect(options);
@@ -107,7 +54,7 @@ bool default_daemon_connected(CoordinatorClient& client) {
 
 [[noreturn]] void gave_up(const std::string& what, const Started& started) {
     throw Exception(Error::make("the {} did not come up; its log ({}):\n{}", what,
-                                started.log.string(), tail(started.log)));
+                                started.log.string(), log_tail(started.log)));
 }
 
 void run_up(const UpOptions& options) {
@@ -126,7 +73,8 @@ void run_up(const UpOptions& options) {
         auto started = spawn_detached(args, dir / "coordinator.log");
         auto deadline = Clock::now() + std::chrono::seconds(10);
         while (!(client = try_connect(options.client))) {
-            if (exited(started.pid) || Clock::now() > deadline) gave_up("coordinator", started);
+            if (child_exited(started.pid) || Clock::now() > deadline)
+                gave_up("coordinator", started);
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
         std::cout << "started coordinator (pid " << started.pid << ", log " << started.log.string()
@@ -146,7 +94,7 @@ void run_up(const UpOptions& options) {
     auto started = spawn_detached(args, dir / "daemon.log");
     auto deadline = Clock::now() + std::chrono::seconds(15);
     while (!default_daemon_connected(*client)) {
-        if (exited(started.pid) || Clock::now() > deadline) gave_up("daemon", started);
+        if (child_exited(started.pid) || Clock::now() > deadline) gave_up("daemon", started);
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     std::cout << "started daemon (pid " << started.pid << ", log " << started.log.string() << ")"

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "core/descriptor.hpp"
+#include "core/suggest.hpp"
 
 namespace dora {
 namespace {
@@ -43,32 +44,6 @@ std::string join(const std::vector<std::string_view>& items, std::string_view se
         out += item;
     }
     return out;
-}
-
-size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<size_t> row(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (size_t i = 1; i <= a.size(); ++i) {
-        size_t diagonal = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= b.size(); ++j) {
-            size_t above = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-            diagonal = above;
-        }
-    }
-    return row[b.size()];
-}
-
-// " (did you mean `x`?)" when one known key is a likely typo of `key`.
-std::string suggestion(std::string_view key, const std::vector<std::string_view>& known) {
-    for (const auto& candidate : known) {
-        std::string_view plain = candidate;
-        if (edit_distance(key, plain) <= 2 && key.size() > 2) {
-            return fmt::format(" (did you mean `{}`?)", plain);
-        }
-    }
-    return {};
 }
 
 bool all_digits(std::string_view text) {
@@ -386,7 +361,7 @@ void Parser::root(const YAML::Node& root_node, Descriptor& descriptor) {
             strict(value, descriptor);
         } else {
             problem(key_node, fmt::format("unknown key `{}`{} at the top level; the keys are: {}",
-                                          key, suggestion(key, kKeys), join(kKeys, ", ")));
+                                          key, did_you_mean(key, kKeys), join(kKeys, ", ")));
         }
     });
     if (!has_nodes) {
@@ -606,7 +581,7 @@ void Parser::node(const YAML::Node& entry, NodeDescriptor& parsed) {
                         "`args:`, `inputs:` and `outputs:` directly on the node");
             } else {
                 problem(key_node, fmt::format("unknown key `{}`{}; the node keys are: {}", key,
-                                              suggestion(key, kNames), join(kNames, ", ")));
+                                              did_you_mean(key, kNames), join(kNames, ", ")));
             }
         });
     finish_node(entry, parsed);

@@ -120,6 +120,13 @@ for verb in "self update" "runtime" "doctor --json"; do
         { cat "$WORK/verb.out"; fail "dora $verb: no reason given"; }
 done
 "$DORA" --help | grep -q "^  self" && fail "the refused verbs are listed in --help"
+# dora 1.x's cluster verbs that `dora cluster up|down` cover are refused by name.
+for verb in "install cluster.yml" "uninstall cluster.yml" "upgrade cluster.yml" "restart flow"; do
+    # shellcheck disable=SC2086  # the verb and its arguments are words
+    if "$DORA" cluster $verb >"$WORK/verb.out" 2>&1; then fail "dora cluster $verb succeeded"; fi
+    grep -q "error: \`dora cluster ${verb%% *}\` is a dora 1.x command that dora-cpp does not have; " \
+        "$WORK/verb.out" || { cat "$WORK/verb.out"; fail "dora cluster $verb: no reason given"; }
+done
 # dora 1.x's `dora topic pub` is refused by name (publishing from outside a node is not ours).
 if "$DORA" topic pub some/output 1 >"$WORK/verb.out" 2>&1; then fail "dora topic pub succeeded"; fi
 grep -q "dora topic pub. is not supported" "$WORK/verb.out" || fail "topic pub: $(cat "$WORK/verb.out")"
