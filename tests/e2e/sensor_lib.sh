@@ -166,6 +166,17 @@ e2e_cleanup() {
     if ((rc == 0)); then rm -rf "$WORK"; else echo "output kept in $WORK" >&2; fi
 }
 
+# stop_attached: Ctrl-C (SIGTERM) to the attached `dora start` of start_stamped; fails unless it
+# exits 0 with the dataflow finished successfully.
+stop_attached() {
+    local status=0
+    kill -TERM "$COMMAND_PID"
+    wait "$COMMAND_PID" || status=$?
+    wait "$STAMP_PID"
+    ((status == 0)) || { show; fail "dora start exited with $status"; }
+    grep -q 'finished successfully' "$OUT" || { show; fail "the dataflow did not finish cleanly"; }
+}
+
 # show: the demo's output without the timestamps and the per-reading lines (for failures).
 show() { sed -E 's/^[0-9.]+ //' "$OUT" | grep -v -e ': stdout    \[' -e 'Received from' >&2; }
 

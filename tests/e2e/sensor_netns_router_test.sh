@@ -68,10 +68,5 @@ wait_for 20 has_summary || { show; fail "no summary"; }
 [[ $(active_sensors "$OUT" 1) == 3 ]] || { show; fail "3 active sensors"; }
 grep -m1 'output/sensor-temp/reading' "$WORK/sub.log"
 
-kill -TERM "$COMMAND_PID"
-status=0
-wait "$COMMAND_PID" || status=$?
-wait "$STAMP_PID"
-((status == 0)) || { show; fail "dora start exited with $status"; }
-grep -q 'finished successfully' "$OUT" || { show; fail "the dataflow did not finish cleanly"; }
+stop_attached
 echo "netns router e2e: ok (edges -> router host -> cloud; zenoh sub on the router saw the data)"
