@@ -9,8 +9,8 @@
 #   sensor_netns_ship_test.sh <dora binary> <source dir>
 # Exit 77 (skipped) when not root, or without `ip netns` or `unshare --mount`.
 set -euo pipefail
-DORA=$1
-SRC=$2
+DORA=$(realpath "$1")
+SRC=$(realpath "$2")
 # shellcheck source=sensor_lib.sh
 source "$(dirname "$0")/sensor_lib.sh"
 if [[ $(id -u) -eq 0 ]] && ! unshare --mount true 2>/dev/null; then
@@ -34,7 +34,7 @@ head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/token"
 on() { local h=$1; shift; ip netns exec "$(ns "$h")" "$@"; }
 ip netns exec "$(ns cloud)" "$DORA" coordinator --token-file "$WORK/token" \
     >"$WORK/coordinator.log" 2>&1 &
-listening() { grep -q "$2" "$WORK/$1.log"; }
+listening() { grep -qs "$2" "$WORK/$1.log"; }
 wait_for 20 listening coordinator 'coordinator listening' || fail "coordinator did not start"
 for h in cloud edge1 edge2 edge3; do
     mkdir -p "$WORK/work-$h"
