@@ -97,6 +97,18 @@ expect third 'sending 1 of the dataflow'"'"'s 4 file(s) (12 bytes) to `cloud`, `
 expect third "e cwd=$WORK/work-edge/"
 expect third "says hello again"
 
+# A large file: 17 chunks over the control connection, a few in flight, with progress lines
+# (stderr is not a terminal: one per quarter), and it arrives whole.
+head -c $((17 * 1024 * 1024)) /dev/urandom >"$SRC/data/big.bin"
+run big
+expect big 'sending 1 of the dataflow'"'"'s 5 file(s) (17825792 bytes) to `cloud`, `edge`'
+expect big "sending files: 17.0 MiB of 17.0 MiB"
+expect big "sent 17.0 MiB in"
+big_id=$(grep -o 'dataflow start triggered: .*' "$WORK/big.out" | awk '{print $4}')
+cmp "$SRC/data/big.bin" "$WORK/work-edge/$big_id/data/big.bin" || fail "big.bin changed on the way"
+cmp "$SRC/data/big.bin" "$WORK/work-cloud/$big_id/data/big.bin" || fail "big.bin changed on the way"
+rm "$SRC/data/big.bin"
+
 # --no-ship: today's behaviour, the remote machines have an empty directory.
 if "$DORA" start "$SRC/flow.yml" --no-ship >"$WORK/noship.out" 2>&1; then
     cat "$WORK/noship.out"
