@@ -79,6 +79,11 @@ on laptop "$DORA" start dataflow.yml --detach --coordinator-addr "${ADDR[cloud]}
     --token-file "$WORK/token" >"$WORK/second.out" 2>&1 || { cat "$WORK/second.out"; fail "second start"; }
 grep -q 'nothing to send: `cloud`, `edge1`, `edge2`, `edge3` have the dataflow' "$WORK/second.out" ||
     { cat "$WORK/second.out"; fail "the second start sent files again"; }
+running() {
+    on laptop "$DORA" list --coordinator-addr "${ADDR[cloud]}" --token-file "$WORK/token" |
+        grep -q ' running '
+}
+wait_for 30 running || fail "the second start did not run"
 on laptop "$DORA" stop --coordinator-addr "${ADDR[cloud]}" --token-file "$WORK/token" >/dev/null
 cd /
 echo "netns ship e2e: ok (the sensor network ran from a directory only the CLI's machine has)"
