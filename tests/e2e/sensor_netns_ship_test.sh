@@ -51,7 +51,10 @@ all_connected() {
     (($(on cloud "$DORA" list --token-file "$WORK/token" 2>/dev/null | grep -c ' connected ') == 4))
 }
 wait_for 30 all_connected || { tail -n 5 "$WORK"/daemon-*.log >&2; fail "daemons did not register"; }
-edge1_pid=$(ip netns pids "$(ns edge1)" | head -1)
+edge1_pid=$(marked_pid_with daemon --machine-id edge1) || fail "no edge1 daemon"
+[[ -f /proc/$edge1_pid/root/etc/machine-id ]] || fail "cannot look into edge1's files"
+[[ $(cat "/proc/$edge1_pid/root/etc/machine-id") == $(cat "$WORK/machine-id-edge1") ]] ||
+    fail "edge1 has this machine's /etc/machine-id"
 [[ ! -e /proc/$edge1_pid/root$FLOW/dataflow.yml ]] || fail "edge1 sees the laptop's directory"
 
 cd "$FLOW"
