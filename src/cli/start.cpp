@@ -18,10 +18,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "cli/commands.hpp"
 #include "cli/coordinator_client.hpp"
+#include "cli/ship.hpp"
 #include "core/net.hpp"
 #include "message/cli_to_coordinator.hpp"
 #include "message/coordinator_to_cli.hpp"
@@ -41,6 +43,7 @@ struct StartOptions {
     bool attach = false;
     bool detach = false;
     bool strict = false;
+    ShipOptions ship;
 };
 
 // SIGINT/SIGTERM as a descriptor to poll beside the connection.
@@ -259,11 +262,26 @@ void run_start(const StartOptions& options) {
     start.name = options.name;
     start.attach = !options.detach;
     start.cli_machine = sys::machine_identity();
+    start.ship = !options.ship.no_ship;
 
     auto client = connect_or_throw(options.client);
-    auto reply = or_throw(client.request<message::StartTriggered>(start, std::chrono::seconds(30)));
+    std::optional<deploy::Manifest> manifest;
+    auto reply = or_throw(start_with_files(client, start, [&] {
+        manifest = or_throw(dataflow_manifest(path, options.ship));
+        return manifest ? deploy::to_json(*manifest) : nlohmann::json();
+    }));
     const std::string& id = reply.dataflow_id;
     std::cout << "dataflow start triggered: " << id << std::endl;
+    if (manifest) {
+        ship_dataflow_files(client, id, path.parent_path(), *manifest,
+                            [&options](const message::CoordinatorToCli& m) {
+                                if (handle(m, options.strict)) {
+                                    throw Exception(
+                                        Error("the dataflow ended before its files "
+                                              "were sent"));
+                                }
+                            });
+    }
     if (options.detach) {
         return;
     }
@@ -291,6 +309,7 @@ void add_start_command(CLI::App& app) {
                   "Exit with a failure status if the dataflow dropped any message (as the "
                   "dataflow key `strict: true` does)");
     add_client_options(cmd, options->client);
+    add_ship_options(cmd, options->ship);
     cmd->callback([options] { run_start(*options); });
 }
 

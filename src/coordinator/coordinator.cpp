@@ -295,6 +295,7 @@ void Coordinator::on_register(Peer& peer, const message::DaemonRegister& registr
         return;
     }
     peer.machine = registration.machine_id;
+    machine_identities_[registration.machine_id] = registration.machine_identity;
     log(fmt::format(
         "daemon {} {} from {}", machine_name(registration.machine_id),
         *added == DaemonRegistry::Registration::kReconnected ? "reconnected" : "registered",

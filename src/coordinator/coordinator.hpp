@@ -153,6 +153,24 @@ class Coordinator : private WebSource {
         bool silent = false;                 // closed by us for want of heartbeats
     };
     enum class Status { kPreparing, kRunning, kStopping, kFinished, kFailed };
+    // The files travelling with a dataflow while it is prepared (shipping.cpp): the coordinator
+    // relays them chunk by chunk from the CLI to the daemons that lack them, holding only the
+    // chunks not yet stored everywhere.
+    struct Shipment {
+        ConnectionId cli = 0;                  // the CLI that sends them
+        std::set<std::string> awaiting_needs;  // machines that have not said what they lack
+        std::map<std::string, std::set<std::string>> wanted;  // sha256 -> machines lacking it
+        std::set<std::string> local;            // daemons on the CLI's machine (they need nothing)
+        bool asked = false;                     // SendFiles went to the CLI
+        std::map<std::string, uint64_t> sizes;  // sha256 -> bytes, from the manifest
+        std::set<std::string> delivered;        // files every machine that lacked has stored
+        struct Chunk {
+            std::set<std::string> machines;  // not stored there yet
+            uint64_t end = 0;                // offset after the chunk
+        };
+        // Chunks relayed and not yet stored by every machine, by (sha256, offset).
+        std::map<std::pair<std::string, uint64_t>, Chunk> unacked;
+    };
     struct Dataflow {
         std::string id;
         std::string name;
@@ -174,6 +192,7 @@ class Coordinator : private WebSource {
         std::set<std::string> waiting;  // dynamic nodes not joined yet (DynamicNodeStatus)
         std::set<ConnectionId> stop_waiters;
         Timer prepare_deadline;
+        std::optional<Shipment> shipment;
         Timer stop_deadline;  // recovered: how long a stop waits for daemons not back yet
         // Messages each machine dropped (its latest counts: DataflowDrops, then its final ones).
         std::map<std::string, std::vector<message::DropCount>> drops;
@@ -269,6 +288,8 @@ class Coordinator : private WebSource {
     void handle(const std::string& machine, const message::ErrorMessage& m);
     void handle(const std::string& machine, message::DaemonStats& m);
     void handle(const std::string& machine, const message::CertificateRequest& m);
+    void handle(const std::string& machine, const message::FilesNeeded& m);
+    void handle(const std::string& machine, const message::FileChunkStored& m);
 
     // What each CLI request does (dataflows.cpp, recovery.cpp and requests.cpp).
     void on_cli_message(Peer& peer, message::CliRequest request);
@@ -284,6 +305,18 @@ class Coordinator : private WebSource {
     void handle(Peer& cli, const message::CliNodeStats& m);
     void handle(Peer& cli, const message::CliIssueCertificate& m);
     void handle(Peer& cli, const message::CliCaCertificate& m);
+    void handle(Peer& cli, message::CliFileChunk& m);
+
+    // File shipping (shipping.cpp): a start's files, checked before anything is sent; the
+    // dataflow's preparation deadline, started again while chunks flow; a CLI gone mid-transfer.
+    [[nodiscard]] static Result<> check_files(const nlohmann::json& files);
+    // The machines among `machines` whose daemon is not on `cli_machine` (by machine identity).
+    [[nodiscard]] std::vector<std::string> away_from(
+        const std::string& cli_machine,
+        const std::map<std::string, std::vector<std::string>>& machines) const;
+    void begin_shipment(Dataflow& dataflow, ConnectionId cli, const nlohmann::json& files);
+    void arm_prepare_deadline(Dataflow& dataflow);
+    void shipping_cli_gone(ConnectionId cli);
 
     // The cluster CA (certificates.cpp): opened at creation when there is a token; a certificate
     // for `request`, or why not, logged with `who`.
@@ -340,6 +373,8 @@ class Coordinator : private WebSource {
     uint16_t control_port_ = 0;
     Timer heartbeat_;
     std::map<std::string, Timer> gone_grace_;  // by machine: see on_gone_grace_over
+    // DaemonRegister::machine_identity by machine id: which daemons share the CLI's files.
+    std::map<std::string, std::string> machine_identities_;
     ConnectionId next_connection_ = 1;
     std::map<ConnectionId, Peer> peers_;
     // Closed peers are erased at the end of the iteration, never inside their channel's callbacks.

@@ -123,7 +123,7 @@ struct Fixture : ::testing::Test {
         auto peer = hello(Coordinator::Port::kDaemon);
         EXPECT_EQ(peer->next().value_or(json())["type"], msg::Welcome::kType);
         peer->send(
-            msg::make(msg::DaemonRegister{machine, {"tcp/127.0.0.1:7000"}, running, {}, {}}));
+            msg::make(msg::DaemonRegister{machine, {"tcp/127.0.0.1:7000"}, running, {}, {}, ""}));
         EXPECT_TRUE(peer->next_of(msg::Peers::kType));
         return peer;
     }
@@ -171,7 +171,8 @@ nodes:
 
 std::string start_flow(FakePeer& cli, const std::string& yaml, const std::string& name = "",
                        bool attach = true) {
-    cli.send(msg::make(msg::CliStart{yaml, "/flows/flow.yml", name, attach, "cli-machine"}));
+    cli.send(
+        msg::make(msg::CliStart{yaml, "/flows/flow.yml", name, attach, "cli-machine", {}, false}));
     auto reply = cli.next();
     if (!reply || (*reply)["type"] != msg::StartTriggered::kType) {
         ADD_FAILURE() << "no start_triggered: " << reply.value_or(json()).dump();
@@ -326,7 +327,7 @@ TEST_F(Fixture, DuplicateMachineIdIsRefusedNamingIt) {
     auto first = daemon("edge1");
     auto second = hello(Coordinator::Port::kDaemon);
     ASSERT_TRUE(second->next());  // welcome
-    second->send(msg::make(msg::DaemonRegister{"edge1", {}, {}, {}, {}}));
+    second->send(msg::make(msg::DaemonRegister{"edge1", {}, {}, {}, {}, ""}));
     auto reply = second->next_of(msg::ErrorMessage::kType);
     ASSERT_TRUE(reply);
     EXPECT_NE((*reply)["message"].get<std::string>().find("`edge1`"), std::string::npos);
@@ -364,7 +365,7 @@ TEST_F(Fixture, SilentDaemonIsMarkedDisconnectedAndComesBackByRegistering) {
 TEST_F(Fixture, StartNamesAMachineWithoutDaemonAndTheConnectedOnes) {
     auto cloud = daemon("cloud");
     auto c = cli();
-    c->send(msg::make(msg::CliStart{kTwoMachineFlow, "/f.yml", "", true, ""}));
+    c->send(msg::make(msg::CliStart{kTwoMachineFlow, "/f.yml", "", true, "", {}, false}));
     auto reply = c->next();
     ASSERT_TRUE(reply);
     ASSERT_EQ((*reply)["type"], msg::ErrorMessage::kType);
@@ -377,7 +378,8 @@ TEST_F(Fixture, StartNamesAMachineWithoutDaemonAndTheConnectedOnes) {
 TEST_F(Fixture, InvalidDataflowIsRejectedBeforeAnythingIsSent) {
     auto d = daemon("");
     auto c = cli();
-    c->send(msg::make(msg::CliStart{"nodes:\n  - id: a\n    pathh: x\n", "/f.yml", "", true, ""}));
+    c->send(msg::make(
+        msg::CliStart{"nodes:\n  - id: a\n    pathh: x\n", "/f.yml", "", true, "", {}, false}));
     auto reply = c->next();
     ASSERT_TRUE(reply);
     EXPECT_EQ((*reply)["type"], msg::ErrorMessage::kType);
@@ -520,8 +522,8 @@ TEST_F(Fixture, NameMustBeUniqueAmongRunningDataflows) {
     auto d = daemon("");
     auto c = cli();
     start_flow(*c, "nodes:\n  - id: a\n    path: a.py\n", "same", false);
-    c->send(msg::make(
-        msg::CliStart{"nodes:\n  - id: a\n    path: a.py\n", "/f.yml", "same", false, ""}));
+    c->send(msg::make(msg::CliStart{
+        "nodes:\n  - id: a\n    path: a.py\n", "/f.yml", "same", false, "", {}, false}));
     auto reply = c->next();
     ASSERT_TRUE(reply);
     EXPECT_EQ((*reply)["type"], msg::ErrorMessage::kType);
@@ -871,11 +873,11 @@ std::unique_ptr<FakePeer> returning_daemon(Fixture& f, const std::string& machin
                                            bool spawned = true) {
     auto peer = f.hello(Coordinator::Port::kDaemon);
     EXPECT_EQ(peer->next().value_or(json())["type"], msg::Welcome::kType);
-    msg::DaemonRegister reg{machine, {"tcp/127.0.0.1:7000"}, running, {}, finished};
+    msg::DaemonRegister reg{machine, {"tcp/127.0.0.1:7000"}, running, {}, finished, ""};
     peer->send(msg::make(reg));
     for (const auto& id : running) {
-        msg::PrepareDataflow started{id,    "sensors", kTwoMachineFlow,    "/flows/flow.yml",
-                                     "cli", {},        msg::random_hex32()};
+        msg::PrepareDataflow started{id,    "sensors", kTwoMachineFlow,     "/flows/flow.yml",
+                                     "cli", {},        msg::random_hex32(), {}};
         peer->send(msg::make(msg::DataflowRunning{started, spawned, {}}));
     }
     EXPECT_TRUE(peer->next_of(msg::Peers::kType));
@@ -1044,7 +1046,7 @@ TEST_F(Fixture, AResultSentAgainAfterAReconnectCountsOnce) {
     edge.reset();  // edge1 reconnects and gives its result again
     edge = hello(Coordinator::Port::kDaemon);
     ASSERT_EQ(edge->next().value_or(json())["type"], msg::Welcome::kType);
-    edge->send(msg::make(msg::DaemonRegister{"edge1", {}, {}, {}, {id}}));
+    edge->send(msg::make(msg::DaemonRegister{"edge1", {}, {}, {}, {id}, ""}));
     edge->send(msg::make(done));
     ASSERT_TRUE(edge->next_of(msg::Peers::kType));
     cloud->send(msg::make(msg::DataflowFinishedOnMachine{

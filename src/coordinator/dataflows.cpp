@@ -89,10 +89,20 @@ void Coordinator::handle(Peer& cli, message::CliStart& request) {
         cli.channel->send(error_message("cannot start the dataflow: " + cross));
         return;
     }
+    if (auto files = check_files(start->files); !files) {
+        cli.channel->send(error_message("cannot start the dataflow: " + files.error().message()));
+        return;
+    }
     auto machines = nodes_by_machine(*descriptor);
     if (auto missing = registry_.missing_daemons_error(machines_of(machines)); !missing.empty()) {
         cli.channel->send(error_message("cannot start the dataflow: " + missing));
         return;
+    }
+    if (start->ship && start->files.is_null()) {
+        if (auto away = away_from(start->cli_machine, machines); !away.empty()) {
+            cli.channel->send(message::make(message::ManifestNeeded{std::move(away)}));
+            return;
+        }
     }
     Dataflow dataflow;
     dataflow.id = Uuid::new_v7().to_string();
@@ -113,28 +123,18 @@ void Coordinator::handle(Peer& cli, message::CliStart& request) {
                     stored.name.empty() ? "" : " (" + stored.name + ")",
                     stored.nodes_per_machine.size()));
     cli.channel->send(message::make(message::StartTriggered{id}));
-    stored.prepare_deadline = loop_.add_timer(options_.prepare_timeout, [this, id] {
-        auto it = dataflows_.find(id);
-        if (it == dataflows_.end()) {
-            return;
-        }
-        if (it->second.status == Status::kPreparing) {
-            std::string waiting;
-            for (const auto& m : it->second.awaiting_prepared) {
-                waiting += (waiting.empty() ? "`" : ", `") + m + "`";
-            }
-            fail_start(it->second, fmt::format("daemon(s) {} did not prepare the dataflow within "
-                                               "{} s",
-                                               waiting, options_.prepare_timeout.count() / 1000));
-        }
-    });
+    arm_prepare_deadline(stored);
+    if (!start->files.is_null()) {
+        begin_shipment(stored, cli.id, start->files);
+    }
     message::PrepareDataflow prepare{id,
                                      stored.name,
                                      stored.yaml,
                                      stored.path,
                                      stored.cli_machine,
                                      std::move(*placement),
-                                     message::random_hex32()};
+                                     message::random_hex32(),
+                                     std::move(start->files)};
     auto prepare_json = message::make(prepare);
     if (auto fits = message::encode_frame_checked(prepare_json); !fits) {
         // The file itself fitted in the CLI's message; the node placement added to it did not.
@@ -195,6 +195,10 @@ void Coordinator::handle(const std::string& machine, const message::DataflowSpaw
 void Coordinator::fail_start(Dataflow& dataflow, const std::string& error) {
     log(fmt::format("dataflow {} failed to start: {}", dataflow.id, error));
     dataflow.error = error;
+    if (dataflow.shipment && !dataflow.attached.contains(dataflow.shipment->cli)) {
+        // A detached start waits for its files to be delivered: it learns why they never were.
+        send_to(dataflow.shipment->cli, error_message("the dataflow failed to start: " + error));
+    }
     auto stop = message::make(message::StopDataflow{dataflow.id, 0});
     for (const auto& [machine, nodes] : dataflow.nodes_per_machine) {
         send_to_daemon(machine, stop);
@@ -440,6 +444,7 @@ void Coordinator::finish_dataflow(Dataflow& dataflow) {
 }
 
 void Coordinator::forget_cli(ConnectionId cli) {
+    shipping_cli_gone(cli);
     for (auto& [id, dataflow] : dataflows_) {
         dataflow.attached.erase(cli);
         dataflow.stop_waiters.erase(cli);

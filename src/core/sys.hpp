@@ -65,8 +65,10 @@ class UniqueFd {
 // No effect when it did not raise it.
 void restore_open_file_limit();
 
-// Identifies this machine's filesystem view: /etc/machine-id (or the kernel boot id). Processes in
-// different network namespaces of one host share it, and so share files.
+// Identifies this machine's filesystem view: DORA_MACHINE_IDENTITY when set (for processes that
+// do not share files although they share /etc/machine-id: containers of one image, cloned VMs),
+// else /etc/machine-id (or the kernel boot id). Processes in different network namespaces of one
+// host share it, and so share files.
 [[nodiscard]] std::string machine_identity();
 
 // Where dora-cpp keeps this user's runtime files (logs, daemon work dirs, node configurations):

@@ -288,6 +288,7 @@ void Daemon::set_phase(Dataflow& dataflow, Phase to) {
 
 void Daemon::on_connected() {
     message::DaemonRegister reg;
+    reg.machine_identity = sys::machine_identity();
     reg.labels = options_.labels;
     reg.machine_id = options_.machine_id;
     reg.zenoh_endpoints = bridge_->endpoints();
@@ -422,8 +423,8 @@ void Daemon::handle(const message::PrepareDataflow& request) {
         link_->send(message::make(reply));
         return;
     }
-    if (fetching_.contains(request.dataflow_id)) {
-        return;  // repeated while its downloads run: the answer comes when they end
+    if (fetching_.contains(request.dataflow_id) || incoming_.contains(request.dataflow_id)) {
+        return;  // repeated while its downloads or files arrive: the answer comes after
     }
     if (request.data_secret.size() < 32) {
         reply.error = fmt::format(
@@ -433,12 +434,20 @@ void Daemon::handle(const message::PrepareDataflow& request) {
         link_->send(message::make(reply));
         return;
     }
+    if (!request.files.is_null()) {
+        receive_files_then_prepare(request);
+        return;
+    }
+    load_then_prepare(request);
+}
+
+void Daemon::load_then_prepare(const message::PrepareDataflow& request) {
     auto descriptor =
         load_descriptor(request.dataflow_id, request.descriptor_yaml, request.descriptor_path,
                         request.cli_machine, request.placement);
     if (!descriptor) {
-        reply.error = descriptor.error().message();
-        link_->send(message::make(reply));
+        link_->send(message::make(
+            message::DataflowPrepared{request.dataflow_id, false, descriptor.error().message()}));
         return;
     }
     fetch_then_prepare(request, std::move(*descriptor));
@@ -569,6 +578,9 @@ void Daemon::handle(const message::StopDataflow& request) {
     if (auto fetching = fetching_.find(request.dataflow_id); fetching != fetching_.end()) {
         fetching->second = true;  // stopped: not prepared once the downloads end
         return;
+    }
+    if (incoming_.erase(request.dataflow_id) > 0) {
+        return;  // stopped while its files arrived: nothing to prepare
     }
     auto it = dataflows_.find(request.dataflow_id);
     if (it == dataflows_.end()) {

@@ -27,6 +27,7 @@
 #include "daemon/local_dataflow.hpp"
 #include "daemon/proc_stats.hpp"
 #include "daemon/zenoh_bridge.hpp"
+#include "deploy/manifest.hpp"
 #include "message/channel.hpp"
 #include "message/daemon_to_coordinator.hpp"
 
@@ -134,6 +135,16 @@ class Daemon {
     // daemon_stats.cpp: `dora node list`, `dora top`.
     void handle(const message::ReadStats& m);
     void handle(const message::CertificateReply& m);
+    // daemon_files.cpp: the files that travel with a dataflow started on another machine. A
+    // PrepareDataflow with files is answered with FilesNeeded (what the store under the work
+    // directory lacks); chunks arrive as FileChunk; once every file is stored, they are copied
+    // into the dataflow's directory under the work directory and the preparation goes on there.
+    void handle(const message::FileChunk& m);
+    void receive_files_then_prepare(const message::PrepareDataflow& request);
+    void files_ready(const message::PrepareDataflow& request, const deploy::Manifest& manifest,
+                     uint64_t received_files, uint64_t received_bytes);
+    // load_descriptor, then fetch_then_prepare; a failure is the PrepareDataflow's answer.
+    void load_then_prepare(const message::PrepareDataflow& request);
     [[nodiscard]] std::vector<message::NodeStats> stats_of(Dataflow& flow, uint64_t now_ns) const;
     // Replies "prepared" once remote consumers have subscribed to our outputs, or at `deadline`.
     void await_routing(const std::string& id, SteadyClock::time_point deadline);
@@ -208,6 +219,16 @@ class Daemon {
     bool shutting_down_ = false;
     // Dataflows whose downloads run before they are prepared; true once stopped meanwhile.
     std::map<std::string, bool> fetching_;
+    // Dataflows whose files are arriving (daemon_files.cpp), by id.
+    struct Incoming {
+        message::PrepareDataflow request;  // without its files: prepared once they are here
+        deploy::Manifest manifest;
+        std::map<std::string, uint64_t> missing;  // sha256 -> size, not stored yet
+        uint64_t received_files = 0;
+        uint64_t received_bytes = 0;
+    };
+    std::map<std::string, Incoming> incoming_;
+    std::optional<deploy::FileStore> file_store_;  // <work dir>/files, opened when first needed
 };
 
 }  // namespace dora::daemon

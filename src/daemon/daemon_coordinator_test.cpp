@@ -133,7 +133,7 @@ class DaemonTest : public ::testing::Test {
     msg::PrepareDataflow flow(const std::string& id, const std::string& yaml) {
         auto file = dir_.write("flow/" + id + ".yml", yaml);
         return msg::PrepareDataflow{
-            id, "", yaml, file.string(), sys::machine_identity(), {}, msg::random_hex32()};
+            id, "", yaml, file.string(), sys::machine_identity(), {}, msg::random_hex32(), {}};
     }
 };
 

@@ -210,5 +210,55 @@ TEST_F(ManifestTest, TheStoreVerifiesAndMaterializesOnlyInsideTheTarget) {
     EXPECT_FALSE(store.materialize(collide, dir_.path() / "work" / "collide"));
 }
 
+TEST(Base64, RoundTripsEveryLengthAndRefusesOtherText) {
+    std::string bytes;
+    for (int n = 0; n < 7; ++n) {
+        auto text = base64_encode(bytes_of(bytes));
+        auto back = base64_decode(text);
+        ASSERT_TRUE(back) << text;
+        EXPECT_EQ(std::string(reinterpret_cast<const char*>(back->data()), back->size()), bytes);
+        bytes.push_back(static_cast<char>(0xf0 + n));
+    }
+    EXPECT_EQ(base64_encode(bytes_of("dora")), "ZG9yYQ==");
+    EXPECT_FALSE(base64_decode("ZG9yYQ="));    // not a multiple of 4
+    EXPECT_FALSE(base64_decode("ZG9y YQ=="));  // not the alphabet
+    EXPECT_FALSE(base64_decode("Z=9yYQ=="));   // padding inside
+}
+
+TEST_F(ManifestTest, ChunksGatherOnDiskAndEnterTheStoreOnlyWholeAndVerified) {
+    auto store = FileStore::open(dir_.path() / "store").value();
+    const std::string content = "0123456789";
+    const std::string hash = sha256_hex(bytes_of(content));
+    auto first = store.receive(hash, 10, 0, bytes_of("01234"));
+    ASSERT_TRUE(first);
+    EXPECT_FALSE(*first);
+    EXPECT_FALSE(store.has(hash));
+    auto last = store.receive(hash, 10, 5, bytes_of("56789"));
+    ASSERT_TRUE(last);
+    EXPECT_TRUE(*last);
+    EXPECT_TRUE(store.has(hash));
+    EXPECT_EQ(read(store.dir() / hash), content);
+    // An empty file is one empty chunk.
+    auto empty = store.receive(sha256_hex({}), 0, 0, {});
+    ASSERT_TRUE(empty && *empty);
+}
+
+TEST_F(ManifestTest, AChunkOutOfOrderOrAChangedFileIsRefusedAndLeavesNothing) {
+    auto store = FileStore::open(dir_.path() / "store").value();
+    const std::string hash = sha256_hex(bytes_of("0123456789"));
+    auto gap = store.receive(hash, 10, 5, bytes_of("56789"));
+    ASSERT_FALSE(gap);
+    EXPECT_NE(gap.error().message().find("offset 5"), std::string::npos) << gap.error().message();
+    ASSERT_TRUE(store.receive(hash, 10, 0, bytes_of("01234")));
+    auto changed = store.receive(hash, 10, 5, bytes_of("5678X"));
+    ASSERT_FALSE(changed);
+    EXPECT_NE(changed.error().message().find("changed while it was sent"), std::string::npos);
+    EXPECT_FALSE(store.has(hash));
+    EXPECT_FALSE(fs::exists(store.dir() / (hash + ".part")));
+    auto longer = store.receive(hash, 10, 0, bytes_of("0123456789AB"));
+    ASSERT_FALSE(longer);
+    EXPECT_NE(longer.error().message().find("longer than the 10 bytes"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace dora::deploy

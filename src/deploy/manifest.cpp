@@ -21,18 +21,6 @@ namespace {
 
 bool is_sha256(std::string_view text) { return is_lower_hex(text, 64); }
 
-struct Digest {
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(), EVP_MD_CTX_free};
-    Digest() { EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr); }
-    void update(const void* data, size_t n) { EVP_DigestUpdate(ctx.get(), data, n); }
-    std::string finish() {
-        unsigned char out[EVP_MAX_MD_SIZE];
-        unsigned int len = 0;
-        EVP_DigestFinal_ex(ctx.get(), out, &len);
-        return to_hex(out, len);
-    }
-};
-
 std::string size_text(uint64_t bytes) {
     return bytes >= (1u << 20) ? fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20))
                                : fmt::format("{} bytes", bytes);
@@ -134,16 +122,22 @@ class Walker {
                 "nodes do not need to .doraignore",
                 root_.string(), limits_.max_files);
         }
+        std::error_code ec;
+        const auto size = fs::file_size(file, ec);
+        total += size;
+        if (total > limits_.max_total_bytes) {
+            // Over the limit: the walk goes on only to name the largest files; hashing them
+            // would be wasted (and slow on a large directory).
+            manifest_.files.push_back(FileEntry{rel, "", size, false});
+            return {};
+        }
         auto hash = sha256_file(file);
         if (!hash) {
             return fail(hash.error());
         }
-        std::error_code ec;
-        const auto size = fs::file_size(file, ec);
         const auto perms = fs::status(file, ec).permissions();
         FileEntry entry{rel, std::move(*hash), size,
                         (perms & fs::perms::owner_exec) != fs::perms::none};
-        total += size;
         manifest_.files.push_back(std::move(entry));
         return {};
     }
@@ -156,6 +150,21 @@ class Walker {
 
 }  // namespace
 
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
+    EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr);
+}
+
+void Sha256Stream::update(std::span<const std::byte> bytes) {
+    EVP_DigestUpdate(ctx_.get(), bytes.data(), bytes.size());
+}
+
+std::string Sha256Stream::finish() {
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx_.get(), out, &len);
+    return to_hex(out, len);
+}
+
 uint64_t Manifest::total_bytes() const {
     uint64_t total = 0;
     for (const auto& f : files) total += f.size;
@@ -163,8 +172,8 @@ uint64_t Manifest::total_bytes() const {
 }
 
 std::string sha256_hex(std::span<const std::byte> bytes) {
-    Digest digest;
-    digest.update(bytes.data(), bytes.size());
+    Sha256Stream digest;
+    digest.update(bytes);
     return digest.finish();
 }
 
@@ -173,11 +182,11 @@ Result<std::string> sha256_file(const fs::path& file) {
     if (!in) {
         return fail("cannot read {}", file.string());
     }
-    Digest digest;
+    Sha256Stream digest;
     std::vector<char> buffer(1 << 16);
     while (in) {
         in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-        digest.update(buffer.data(), static_cast<size_t>(in.gcount()));
+        digest.update(std::as_bytes(std::span(buffer.data(), static_cast<size_t>(in.gcount()))));
     }
     if (in.bad()) {
         return fail("cannot read {}", file.string());

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
@@ -16,6 +17,8 @@
 #include <vector>
 
 #include "core/error.hpp"
+
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
 
 namespace dora::deploy {
 
@@ -43,6 +46,17 @@ struct ManifestLimits {
 [[nodiscard]] Result<Manifest> build_manifest(const std::filesystem::path& root,
                                               const ManifestLimits& limits = {});
 
+// SHA-256 of bytes given piece by piece (a file read in chunks), as 64 hex digits.
+class Sha256Stream {
+  public:
+    Sha256Stream();
+    void update(std::span<const std::byte> bytes);
+    [[nodiscard]] std::string finish();
+
+  private:
+    std::unique_ptr<evp_md_ctx_st, void (*)(evp_md_ctx_st*)> ctx_;
+};
+
 // SHA-256 of bytes, and of a file's content, as 64 hex digits.
 [[nodiscard]] std::string sha256_hex(std::span<const std::byte> bytes);
 [[nodiscard]] Result<std::string> sha256_file(const std::filesystem::path& file);
@@ -57,6 +71,11 @@ struct ManifestLimits {
 
 // A daemon's cache of files by content: `<dir>/<sha256>`, each written whole (a temporary file
 // renamed into place) only when its bytes hash to its name.
+// Base64 (RFC 4648, padded): file chunks travel inside JSON control messages. decode refuses
+// anything that is not such text.
+[[nodiscard]] std::string base64_encode(std::span<const std::byte> bytes);
+[[nodiscard]] Result<std::vector<std::byte>> base64_decode(std::string_view text);
+
 class FileStore {
   public:
     // Creates `dir` (mode 0700) if needed.
@@ -68,6 +87,14 @@ class FileStore {
     // Stores `bytes` under `sha256`; refused when they hash to something else (a file changed or
     // corrupted on the way).
     [[nodiscard]] Result<> put(std::string_view sha256, std::span<const std::byte> bytes);
+    // One chunk of the file that hashes to `sha256` and is `size` bytes long, as it arrives in
+    // order (`offset` = the bytes received before it; 0 starts over). The chunks gather in
+    // `<sha256>.part`, so nothing of a file is held in memory; the file enters the store once
+    // `size` bytes are there and they hash to `sha256`. Returns true then. Errors: a chunk out of
+    // order or beyond `size`, a hash mismatch (the file changed while it was sent), a write
+    // error (the text says when the disk is full); the part file is removed on any error.
+    [[nodiscard]] Result<bool> receive(std::string_view sha256, uint64_t size, uint64_t offset,
+                                       std::span<const std::byte> bytes);
     // Writes every file of `manifest` under `target`, which must not exist yet (it is created,
     // mode 0700): copies of the stored files (a node that writes to its file leaves the store
     // intact), mode 0700 when executable, else 0600. Errors: a path check_relative_path refuses,

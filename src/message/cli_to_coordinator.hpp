@@ -17,10 +17,19 @@ struct CliStart {
     std::string name;
     bool attach = true;
     std::string cli_machine;
+    // The manifest of the files that travel with the dataflow (deploy/manifest.hpp's JSON); null:
+    // none travel (`--no-ship`, or an older CLI), daemons elsewhere run nodes in an empty
+    // directory.
+    nlohmann::json files;
+    // The CLI can send them: when `files` is null and a node runs on a machine other than the
+    // CLI's (a daemon whose DaemonRegister::machine_identity differs), the coordinator answers
+    // ManifestNeeded instead of starting, and the CLI sends the start again with `files`. So a
+    // dataflow that runs only on the CLI's machine costs no look at its directory.
+    bool ship = false;
     static constexpr const char* kType = "cli.start";
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CliStart, descriptor_yaml, descriptor_path, name,
-                                                attach, cli_machine)
+                                                attach, cli_machine, files, ship)
 
 // `dora stop [UUID | --name NAME] [--grace-duration S]`; neither id nor name: the only running one.
 struct CliStop {
@@ -127,9 +136,27 @@ struct CliCaCertificate {
 inline void to_json(nlohmann::json& j, const CliCaCertificate&) { j = nlohmann::json::object(); }
 inline void from_json(const nlohmann::json&, CliCaCertificate&) {}
 
+// One chunk of a file SendFiles asked for (`transfer`: the dataflow id): the bytes from `offset`
+// on, base64 (deploy/manifest.hpp), at most kFileChunkBytes of them. The CLI sends a file's chunks
+// in order, one file after the other, and keeps at most kFileChunkWindow chunks unacknowledged
+// (FileChunkAck), so the coordinator holds a few chunks per daemon, never a whole dataflow.
+struct CliFileChunk {
+    std::string transfer;
+    std::string sha256;
+    uint64_t offset = 0;
+    std::string data;
+    static constexpr const char* kType = "cli.file_chunk";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CliFileChunk, transfer, sha256, offset, data)
+
+// Chunking of file transfers (CliFileChunk): bytes per chunk (base64 makes a frame of ~1.4 MiB,
+// well under kMaxFrameSize) and chunks in flight per transfer.
+inline constexpr size_t kFileChunkBytes = size_t{1} << 20;
+inline constexpr size_t kFileChunkWindow = 4;
+
 // Everything a CLI may send after the hello.
 using CliRequest =
     std::variant<CliStart, CliStop, CliList, CliLogs, CliCheck, CliBuild, CliDestroy, CliAttach,
-                 CliDescribe, CliNodeStats, CliIssueCertificate, CliCaCertificate>;
+                 CliDescribe, CliNodeStats, CliIssueCertificate, CliCaCertificate, CliFileChunk>;
 
 }  // namespace dora::message

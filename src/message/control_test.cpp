@@ -7,6 +7,7 @@
 #include "message/auth.hpp"
 #include "message/cli_to_coordinator.hpp"
 #include "message/client_hello.hpp"
+#include "message/coordinator_to_cli.hpp"
 #include "message/coordinator_to_daemon.hpp"
 #include "message/daemon_to_coordinator.hpp"
 #include "testing/env.hpp"
@@ -151,6 +152,48 @@ TEST(Control, AnUnknownMessageTypeIsAProtocolErrorNamingBothVersions) {
     EXPECT_NE(text.find("dora-cpp 0.1.0"), std::string::npos) << text;
     EXPECT_NE(text.find("dora-cpp 0.2.0"), std::string::npos) << text;
     EXPECT_NE(text.find("edge1"), std::string::npos) << text;
+}
+
+TEST(Control, FileTransferMessagesRoundTripInEveryDirection) {
+    auto chunk = decode<CliRequest>(
+        make(CliFileChunk{"flow-1", std::string(64, 'a'), 1024, "ZG9y"}), kVersions);
+    ASSERT_TRUE(chunk) << chunk.error().message();
+    EXPECT_EQ(std::get<CliFileChunk>(*chunk).offset, 1024u);
+    auto relayed = decode<CoordinatorToDaemon>(
+        make(FileChunk{"flow-1", std::string(64, 'b'), 0, "ZG9yYQ=="}), kVersions);
+    ASSERT_TRUE(relayed) << relayed.error().message();
+    EXPECT_EQ(std::get<FileChunk>(*relayed).data, "ZG9yYQ==");
+    auto needed = decode<DaemonToCoordinator>(
+        make(FilesNeeded{"flow-1", {std::string(64, 'c')}, false}), kVersions);
+    ASSERT_TRUE(needed) << needed.error().message();
+    EXPECT_EQ(std::get<FilesNeeded>(*needed).missing.size(), 1u);
+    auto stored = decode<DaemonToCoordinator>(
+        make(FileChunkStored{"flow-1", std::string(64, 'c'), 0, "disk full"}), kVersions);
+    ASSERT_TRUE(stored) << stored.error().message();
+    EXPECT_EQ(std::get<FileChunkStored>(*stored).error, "disk full");
+    auto send =
+        decode<CoordinatorToCli>(make(SendFiles{"flow-1", {"x"}, {"edge"}, {"cloud"}}), kVersions);
+    ASSERT_TRUE(send) << send.error().message();
+    EXPECT_EQ(std::get<SendFiles>(*send).local_machines, std::vector<std::string>{"cloud"});
+    auto ack = decode<CoordinatorToCli>(make(FileChunkAck{"flow-1", "x", 7, ""}), kVersions);
+    ASSERT_TRUE(ack) << ack.error().message();
+    EXPECT_EQ(std::get<FileChunkAck>(*ack).offset, 7u);
+}
+
+TEST(Control, AStartWithoutFilesDecodesAsOneThatShipsNothing) {
+    auto start = decode<CliRequest>(
+        with_type(CliStart::kType, {{"descriptor_yaml", "nodes: []\n"}, {"attach", false}}),
+        kVersions);
+    ASSERT_TRUE(start) << start.error().message();
+    EXPECT_TRUE(std::get<CliStart>(*start).files.is_null());
+}
+
+TEST(Control, AFullFileChunkFitsInOneFrame) {
+    CliFileChunk chunk{"0190c3a0-0000-7000-8000-000000000000", std::string(64, 'a'),
+                       uint64_t{1} << 40, std::string((kFileChunkBytes + 2) / 3 * 4, 'A')};
+    EXPECT_TRUE(encode_frame_checked(make(chunk)));
+    FileChunk relayed{chunk.transfer, chunk.sha256, chunk.offset, chunk.data};
+    EXPECT_TRUE(encode_frame_checked(make(relayed)));
 }
 
 TEST(Control, AMalformedKnownMessageNamesItsType) {

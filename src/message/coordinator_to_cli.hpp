@@ -116,10 +116,42 @@ struct CaCertificate {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CaCertificate, ca_pem, not_after)
 
+// Reply to a CliStart with `ship` and no files: `machines` are not the CLI's machine, so the
+// start must bring the dataflow directory's manifest (nothing was started).
+struct ManifestNeeded {
+    std::vector<std::string> machines;
+    static constexpr const char* kType = "coordinator.manifest_needed";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ManifestNeeded, machines)
+
+// After StartTriggered of a start with files, once every daemon said what it lacks: the files to
+// send (their SHA-256, each once; empty: every machine has them all), the machines that get them
+// (each what it lacks), and those on the CLI's machine that use the dataflow's own directory.
+struct SendFiles {
+    std::string transfer;
+    std::vector<std::string> sha256;
+    std::vector<std::string> machines;
+    std::vector<std::string> local_machines;
+    static constexpr const char* kType = "coordinator.send_files";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SendFiles, transfer, sha256, machines,
+                                                local_machines)
+
+// A CliFileChunk reached every machine that needed it (error ""), or why not: `error` names the
+// machine and what to do, and the start has failed.
+struct FileChunkAck {
+    std::string transfer;
+    std::string sha256;
+    uint64_t offset = 0;
+    std::string error;
+    static constexpr const char* kType = "coordinator.file_chunk_ack";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FileChunkAck, transfer, sha256, offset, error)
+
 // Everything a coordinator sends a CLI after the hello.
 using CoordinatorToCli =
     std::variant<StartTriggered, LogEvent, DataflowResult, DataflowList, LogsReply, BuildOutput,
                  BuildResult, Done, ErrorMessage, Attached, DataflowDescription, NodeStatsReply,
-                 IssuedCertificate, CaCertificate>;
+                 IssuedCertificate, CaCertificate, SendFiles, FileChunkAck, ManifestNeeded>;
 
 }  // namespace dora::message

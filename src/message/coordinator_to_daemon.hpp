@@ -28,11 +28,16 @@ struct PrepareDataflow {
     // Random per dataflow, the same for all its daemons: signs the ends of output streams
     // (message/data_keys.hpp). A daemon refuses a dataflow without one.
     std::string data_secret;
+    // The files that travel with the dataflow (CliStart::files); null: none. A daemon on another
+    // machine than the CLI answers FilesNeeded with what its store lacks, receives those
+    // (FileChunk), then copies the files into its work directory and prepares there; one on the
+    // CLI's machine answers FilesNeeded{local} and runs the nodes in the dataflow's directory.
+    nlohmann::json files;
     static constexpr const char* kType = "coordinator.prepare";
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PrepareDataflow, dataflow_id, name, descriptor_yaml,
                                                 descriptor_path, cli_machine, placement,
-                                                data_secret)
+                                                data_secret, files)
 
 // Phase two: every daemon is prepared; spawn.
 struct SpawnDataflow {
@@ -116,10 +121,21 @@ struct CertificateReply {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CertificateReply, request_id, error, certificate)
 
+// A chunk of a file this daemon said it needs (FilesNeeded), relayed from the CLI's CliFileChunk;
+// answered with FileChunkStored.
+struct FileChunk {
+    std::string transfer;
+    std::string sha256;
+    uint64_t offset = 0;
+    std::string data;  // base64
+    static constexpr const char* kType = "coordinator.file_chunk";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FileChunk, transfer, sha256, offset, data)
+
 // Everything a coordinator sends a daemon after the hello.
 using CoordinatorToDaemon =
     std::variant<Peers, PrepareDataflow, SpawnDataflow, StopDataflow, ReadLogs, BuildNodes,
                  DestroyDaemon, CoordinatorHeartbeat, RemoteNodesLost, ErrorMessage, ReadStats,
-                 CertificateReply>;
+                 CertificateReply, FileChunk>;
 
 }  // namespace dora::message

@@ -19,10 +19,14 @@ struct DaemonRegister {
     std::map<std::string, std::string> labels;  // `dora daemon --labels k=v,...`
     // Dataflows that ended here recently, whose results this daemon already sent once.
     std::vector<std::string> finished_dataflows;
+    // sys::machine_identity(): a CLI with the same one shares this daemon's files (file shipping
+    // is not needed for nodes here).
+    std::string machine_identity;
     static constexpr const char* kType = "daemon.register";
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DaemonRegister, machine_id, zenoh_endpoints,
-                                                running_dataflows, labels, finished_dataflows)
+                                                running_dataflows, labels, finished_dataflows,
+                                                machine_identity)
 
 // After a (re-)registration, for each dataflow this daemon runs: how it was started, so that a
 // coordinator that restarted knows its name, descriptor, machines and nodes again.
@@ -151,11 +155,32 @@ inline std::string daemon_certificate_name(const std::string& machine_id) {
     return machine_id.empty() ? std::string("default") : machine_id;
 }
 
+// Reply to a PrepareDataflow with files: the SHA-256 of each file its store lacks (each once);
+// `local`: this daemon is on the CLI's machine and uses the dataflow's own directory.
+struct FilesNeeded {
+    std::string transfer;
+    std::vector<std::string> missing;
+    bool local = false;
+    static constexpr const char* kType = "daemon.files_needed";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FilesNeeded, transfer, missing, local)
+
+// Reply to FileChunk: stored (error ""), or why not (the transfer is then given up here and the
+// daemon answers the PrepareDataflow with that error).
+struct FileChunkStored {
+    std::string transfer;
+    std::string sha256;
+    uint64_t offset = 0;
+    std::string error;
+    static constexpr const char* kType = "daemon.file_chunk_stored";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FileChunkStored, transfer, sha256, offset, error)
+
 // Everything a daemon sends its coordinator after the hello.
 using DaemonToCoordinator =
     std::variant<DaemonRegister, DataflowRunning, DaemonHeartbeat, DataflowPrepared,
                  DataflowSpawned, DaemonLog, DynamicNodeStatus, DataflowFinishedOnMachine,
                  DataflowDrops, DaemonLogsReply, DaemonBuildOutput, DaemonBuildResult, ErrorMessage,
-                 DaemonStats, CertificateRequest>;
+                 DaemonStats, CertificateRequest, FilesNeeded, FileChunkStored>;
 
 }  // namespace dora::message

@@ -213,7 +213,7 @@ for id in edge1 edge2 edge3 cloud; do
         fail "status's row of $id"
 done
 
-stop_started
+stop_attached
 
 # --- a daemon that dies is started again by its supervisor -----------------------------------
 kill -KILL "$(cat "$WORK/remote/edge2/daemon.pid")"

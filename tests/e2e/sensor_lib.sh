@@ -166,9 +166,9 @@ e2e_cleanup() {
     if ((rc == 0)); then rm -rf "$WORK"; else echo "output kept in $WORK" >&2; fi
 }
 
-# stop_started: Ctrl-C (TERM) to the `dora start --attach` of start_stamped; fails unless it
-# exits 0 after saying the dataflow finished successfully.
-stop_started() {
+# stop_attached: Ctrl-C (SIGTERM) to the attached `dora start` of start_stamped; fails unless it
+# exits 0 with the dataflow finished successfully.
+stop_attached() {
     local status=0
     kill -TERM "$COMMAND_PID"
     wait "$COMMAND_PID" || status=$?

@@ -81,10 +81,5 @@ ip netns exec "$(ns edge1)" env -u DORA_TOKEN timeout 20 "$DORA" zenoh sub 'dora
 grep -q "(handshake) closed: certificate verify failed" "$WORK/stranger-sub.log" ||
     fail "the stranger was not told why: $(cat "$WORK/stranger-sub.log")"
 
-kill -TERM "$COMMAND_PID"
-status=0
-wait "$COMMAND_PID" || status=$?
-wait "$STAMP_PID"
-((status == 0)) || { show; fail "dora start exited with $status"; }
-grep -q 'finished successfully' "$OUT" || { show; fail "the dataflow did not finish cleanly"; }
+stop_attached
 echo "netns router e2e: ok (edges -> router host -> cloud over TLS with mTLS; zenoh sub on the router saw the data, a stranger nothing)"

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Node files travel with the dataflow (issue 15): a coordinator and two daemons on loopback, each
+# daemon with its own empty work directory and its own machine identity (as on other machines:
+# DORA_MACHINE_IDENTITY), run Python nodes from a directory only the CLI reads. Checks: the nodes
+# run in the daemons' copies and read their data files there; a second start sends nothing; a
+# changed file is the only one sent again; .doraignore, .git and out/ stay behind; an absolute
+# `working_dir` that exists on the machine is used as before; a daemon on the CLI's machine uses
+# the directory itself; a symlink out of the directory, a directory over --ship-limit, and (as
+# root, in a private mount namespace) a daemon whose disk is full are refused with clear errors.
+#   ship_files_test.sh <dora binary>
+set -euo pipefail
+DORA=$1
+source "$(dirname "$0")/cluster_lib.sh"
+
+start_coordinator
+remote_daemon() {  # <machine>: a daemon that does not share the CLI's files
+    DORA_MACHINE_IDENTITY=ship-test-$1 "$DORA" daemon --machine-id "$1" --coordinator-port "$DPORT" \
+        --local-listen-port 0 --work-dir "$WORK/work-$1" >"$WORK/daemon-$1.log" 2>&1 &
+    PIDS+=($!)
+}
+remote_daemon edge
+remote_daemon cloud
+start_daemon here
+wait_for_daemons 3
+
+SRC=$(mktemp -d)
+ABS=$(mktemp -d)
+trap 'rm -rf "$SRC" "$ABS"; cluster_cleanup' EXIT
+mkdir -p "$SRC/nodes" "$SRC/data" "$SRC/.git" "$SRC/out"
+cat >"$SRC/nodes/show.py" <<'PY'
+import os
+import sys
+
+from dora import Node
+
+node = Node()
+for event in node:
+    if event["type"] == "INPUT":
+        with open("data/greeting.txt") as f:
+            greeting = f.read().strip()
+        here = os.path.dirname(os.path.abspath(__file__))
+        print(f"{sys.argv[1]} cwd={os.getcwd()} file={here} says {greeting}", flush=True)
+        print(f"{sys.argv[1]} sees secret={os.path.exists('secret.txt')} "
+              f"git={os.path.exists('.git')} old_log={os.path.exists('out/old.txt')}", flush=True)
+        break
+PY
+echo "hello" >"$SRC/data/greeting.txt"
+echo "do not ship" >"$SRC/secret.txt"
+echo "secret.txt" >"$SRC/.doraignore"
+echo "ref" >"$SRC/.git/HEAD"
+echo "old" >"$SRC/out/old.txt"
+mkdir -p "$ABS/data"
+echo "from the machine" >"$ABS/data/greeting.txt"
+cat >"$SRC/flow.yml" <<YAML
+nodes:
+  - {id: e, path: nodes/show.py, args: e, inputs: {tick: dora/timer/millis/50}, deploy: {machine: edge}}
+  - {id: c, path: nodes/show.py, args: c, inputs: {tick: dora/timer/millis/50}, deploy: {machine: cloud}}
+  - {id: h, path: nodes/show.py, args: h, inputs: {tick: dora/timer/millis/50}, deploy: {machine: here}}
+  - {id: a, path: nodes/show.py, args: a, inputs: {tick: dora/timer/millis/50}, deploy: {machine: edge, working_dir: $ABS}}
+YAML
+
+run() {  # <name> [start flags]: a start that must succeed, output in $WORK/<name>.out
+    local name=$1
+    shift
+    "$DORA" start "$SRC/flow.yml" "$@" >"$WORK/$name.out" 2>&1 || { cat "$WORK/$name.out"; fail "$name"; }
+}
+expect() {  # <name> <fixed text>
+    grep -qF -- "$2" "$WORK/$1.out" || { cat "$WORK/$1.out"; fail "$1: no \`$2\`"; }
+}
+
+# First start: every file goes to both remote machines (4 files: flow.yml, .doraignore,
+# nodes/show.py, data/greeting.txt).
+run first
+expect first 'sending 4 of the dataflow'"'"'s 4 file(s)'
+expect first 'to `cloud`, `edge`'
+expect first 'machine(s) `here` run nodes in '"$SRC"' (this machine)'
+id=$(grep -o 'dataflow start triggered: .*' "$WORK/first.out" | awk '{print $4}')
+expect first "e cwd=$WORK/work-edge/$id file=$WORK/work-edge/$id/nodes says hello"
+expect first "c cwd=$WORK/work-cloud/$id file=$WORK/work-cloud/$id/nodes says hello"
+expect first "h cwd=$SRC file=$SRC/nodes says hello"
+expect first "a cwd=$ABS file=$WORK/work-edge/$id/nodes says from the machine"
+expect first "e sees secret=False git=False old_log=False"
+expect first "c sees secret=False git=False old_log=False"
+[[ -f $WORK/work-edge/$id/data/greeting.txt && ! -e $WORK/work-edge/$id/secret.txt ]] ||
+    fail "the edge copy is not what was shipped"
+grep -q "received 4 files" "$WORK/daemon-edge.log" || fail "the edge daemon did not count 4 files"
+
+# Second start: everything is cached on both machines.
+run second
+expect second 'nothing to send: `cloud`, `edge` have the dataflow'"'"'s 4 file(s) already'
+expect second "says hello"
+
+# A changed file: only it moves.
+echo "hello again" >"$SRC/data/greeting.txt"
+run third
+expect third 'sending 1 of the dataflow'"'"'s 4 file(s) (12 bytes) to `cloud`, `edge`'
+expect third "e cwd=$WORK/work-edge/"
+expect third "says hello again"
+
+# A large file: 17 chunks over the control connection, a few in flight, with progress lines
+# (stderr is not a terminal: one per quarter), and it arrives whole.
+head -c $((17 * 1024 * 1024)) /dev/urandom >"$SRC/data/big.bin"
+run big
+expect big 'sending 1 of the dataflow'"'"'s 5 file(s) (17825792 bytes) to `cloud`, `edge`'
+expect big "sending files: 17.0 MiB of 17.0 MiB"
+expect big "sent 17.0 MiB in"
+big_id=$(grep -o 'dataflow start triggered: .*' "$WORK/big.out" | awk '{print $4}')
+cmp "$SRC/data/big.bin" "$WORK/work-edge/$big_id/data/big.bin" || fail "big.bin changed on the way"
+cmp "$SRC/data/big.bin" "$WORK/work-cloud/$big_id/data/big.bin" || fail "big.bin changed on the way"
+rm "$SRC/data/big.bin"
+
+# --no-ship: today's behaviour, the remote machines have an empty directory.
+if "$DORA" start "$SRC/flow.yml" --no-ship >"$WORK/noship.out" 2>&1; then
+    cat "$WORK/noship.out"
+    fail "--no-ship started nodes whose files are not on their machines"
+fi
+expect noship "nodes/show.py does not exist"
+
+# Refusals at the CLI: a symlink out of the directory, a directory over the limit.
+ln -s /etc/hostname "$SRC/data/outside"
+if "$DORA" start "$SRC/flow.yml" >"$WORK/symlink.out" 2>&1; then fail "a symlink out was shipped"; fi
+expect symlink "$SRC/data/outside is a symlink to"
+expect symlink "outside the dataflow's directory"
+rm "$SRC/data/outside"
+head -c 3000 /dev/zero >"$SRC/data/big.bin"
+if "$DORA" start "$SRC/flow.yml" --ship-limit 2K >"$WORK/limit.out" 2>&1; then fail "over the limit"; fi
+expect limit "more than the limit of 2048 bytes; the largest files: data/big.bin (3000 bytes)"
+if "$DORA" start "$SRC/flow.yml" --ship-limit 2X >"$WORK/badlimit.out" 2>&1; then fail "2X taken"; fi
+expect badlimit "--ship-limit: \`2X\` is not a size"
+rm "$SRC/data/big.bin"
+[[ $("$DORA" list | grep -c 'running' || true) -eq 0 ]] || fail "a refused start left a dataflow"
+
+# A daemon whose disk is full (root only: a 256 KiB tmpfs in its own mount namespace).
+if [[ $(id -u) -eq 0 ]] && unshare --mount true 2>/dev/null; then
+    mkdir -p "$WORK/work-tiny"
+    DORA_MACHINE_IDENTITY=ship-test-tiny unshare --mount sh -c \
+        'mount -t tmpfs -o size=256k tmpfs "$1" && exec "$2" daemon --machine-id tiny --coordinator-port "$3" --local-listen-port 0 --work-dir "$1"' \
+        sh "$WORK/work-tiny" "$DORA" "$DPORT" >"$WORK/daemon-tiny.log" 2>&1 &
+    PIDS+=($!)
+    wait_for_daemons 4
+    head -c $((1024 * 1024)) /dev/urandom >"$SRC/data/big.bin"
+    cat >"$SRC/tiny.yml" <<YAML
+nodes:
+  - {id: t, path: nodes/show.py, args: t, inputs: {tick: dora/timer/millis/50}, deploy: {machine: tiny}}
+YAML
+    if "$DORA" start "$SRC/tiny.yml" >"$WORK/tiny.out" 2>&1; then fail "a full disk took the files"; fi
+    expect tiny 'machine `tiny`: file data/big.bin of dataflow'
+    expect tiny "no space left on the device of $WORK/work-tiny/files"
+    rm "$SRC/data/big.bin"
+else
+    echo "skipped the full-disk check: needs root and unshare --mount"
+fi
+echo "ship files test passed"
