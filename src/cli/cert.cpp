@@ -7,13 +7,13 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cli/cluster_tls.hpp"
 #include "cli/commands.hpp"
 #include "cli/coordinator_client.hpp"
 #include "message/cli_to_coordinator.hpp"
 #include "pki/ca.hpp"
 #include "pki/certificate.hpp"
 #include "pki/files.hpp"
-#include "pki/keys.hpp"
 #include "pki/names.hpp"
 
 namespace dora::cli {
@@ -63,24 +63,6 @@ Paths output_paths(const IssueOptions& options) {
     return paths;
 }
 
-// Checks what the coordinator sent before anything is written: the certificate is for our key and
-// NAME, and chains to the CA it sent.
-void check_issued(const IssueOptions& options, const std::string& key,
-                  const message::IssuedCertificate& issued) {
-    if (!or_throw(pki::key_matches_certificate(key, issued.certificate_pem))) {
-        throw Exception(Error::make(
-            "the coordinator sent a certificate for another key than the one requested; nothing "
-            "was written"));
-    }
-    if (auto ok = pki::verify_certificate(issued.certificate_pem, issued.ca_pem, options.name);
-        !ok) {
-        throw Exception(
-            Error::make("the certificate the coordinator sent does not verify under "
-                        "the CA it sent ({}); nothing was written",
-                        ok.error().message()));
-    }
-}
-
 void print_zenoh_config(const Paths& paths) {
     std::cout << fmt::format(
         R"(
@@ -121,31 +103,27 @@ void run_issue(const IssueOptions& options) {
         or_throw(pki::check_name(alt));
     }
     const Paths paths = output_paths(options);
-    const std::string key = or_throw(pki::generate_key());
-    message::CliIssueCertificate request;
-    request.name = options.name;
-    request.alt_names = options.alt_names;
-    request.csr_pem = or_throw(pki::make_csr(key, options.name));
-    request.days = options.days;
-    auto client = connect_or_throw(options.client);
-    auto issued = or_throw(client.request<message::IssuedCertificate>(request, kReplyTimeout));
-    check_issued(options, key, issued);
+    // Checked (our key, NAME, the CA it sent) before anything is written.
+    auto issued =
+        issue_cluster_certificate(options.client, {options.name, options.alt_names, options.days});
+    if (!issued) {
+        throw Exception(Error::make("{}; nothing was written", issued.error().message()));
+    }
     std::error_code ec;
     fs::create_directories(paths.dir, ec);
     if (ec || !fs::is_directory(paths.dir)) {
         throw Exception(Error::make("--out {}: cannot create the directory{}", paths.dir.string(),
                                     ec ? ": " + ec.message() : std::string()));
     }
-    or_throw(pki::write_file(paths.key, key, 0600, options.force));
-    or_throw(pki::write_file(paths.cert, issued.certificate_pem, 0644, options.force));
-    or_throw(pki::write_file(paths.ca, issued.ca_pem, 0644, options.force));
-    const auto info = or_throw(pki::inspect_certificate(issued.certificate_pem));
+    or_throw(pki::write_file(paths.key, issued->key_pem, 0600, options.force));
+    or_throw(pki::write_file(paths.cert, issued->certificate_pem, 0644, options.force));
+    or_throw(pki::write_file(paths.ca, issued->ca_pem, 0644, options.force));
     std::cout << fmt::format(
         "certificate for `{}` issued by the cluster CA: serial {}, valid until {} (renew after "
         "{})\n  {} (private key, mode 0600: keep it on this machine)\n  {}\n  {} (the cluster "
         "CA)\n",
-        options.name, issued.serial, pki::utc_text(issued.not_after),
-        pki::utc_text(pki::renewal_time(info.not_before, info.not_after)), paths.key.string(),
+        options.name, issued->serial, pki::utc_text(issued->not_after),
+        pki::utc_text(pki::renewal_time(issued->not_before, issued->not_after)), paths.key.string(),
         paths.cert.string(), paths.ca.string());
     print_zenoh_config(paths);
 }

@@ -22,7 +22,10 @@ using namespace std::chrono_literals;
 constexpr auto kReplyTimeout = 15s;
 constexpr auto kMaxRetry = std::chrono::seconds(3600);
 
-Result<ClusterCertificate> ask_coordinator(const ClientOptions& client, const CertificateAsk& ask) {
+}  // namespace
+
+Result<ClusterCertificate> issue_cluster_certificate(const ClientOptions& client,
+                                                     const CertificateAsk& ask) {
     auto key = pki::generate_key();
     if (!key) return fail(key.error());
     auto csr = pki::make_csr(*key, ask.name);
@@ -47,10 +50,8 @@ Result<ClusterCertificate> ask_coordinator(const ClientOptions& client, const Ce
     auto info = pki::inspect_certificate(issued->certificate_pem);
     if (!info) return fail(info.error());
     return ClusterCertificate{std::move(*key), issued->certificate_pem, issued->ca_pem,
-                              info->not_before, info->not_after};
+                              issued->serial,  info->not_before,        info->not_after};
 }
-
-}  // namespace
 
 zenoh::TlsKeys ClusterCertificate::tls_keys() const {
     return zenoh::cluster_tls_keys(ca_pem, certificate_pem, key_pem);
@@ -63,7 +64,7 @@ Result<std::optional<ClusterCertificate>> request_cluster_certificate(const Clie
                                          : std::optional<std::filesystem::path>(client.token_file));
     if (!token) return fail(token.error());
     if (!*token) return std::optional<ClusterCertificate>();
-    auto issued = ask_coordinator(client, ask);
+    auto issued = issue_cluster_certificate(client, ask);
     if (!issued) {
         return fail(issued.error().context(
             fmt::format("asking the coordinator at {} for a certificate of the cluster CA",

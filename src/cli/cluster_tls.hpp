@@ -29,6 +29,7 @@ struct ClusterCertificate {
     std::string key_pem;
     std::string certificate_pem;
     std::string ca_pem;
+    std::string serial;
     int64_t not_before = 0;  // Unix seconds
     int64_t not_after = 0;
     [[nodiscard]] zenoh::TlsKeys tls_keys() const;
@@ -39,6 +40,11 @@ struct CertificateAsk {
     std::vector<std::string> alt_names;
     int days = 0;  // 0: the coordinator's default
 };
+
+// A certificate of the cluster CA for `ask` (the coordinator must have a token; `dora cert issue`
+// writes it out), checked against the key, the name and the CA before it is returned.
+[[nodiscard]] Result<ClusterCertificate> issue_cluster_certificate(const ClientOptions& client,
+                                                                   const CertificateAsk& ask);
 
 // A certificate of the cluster CA for `ask`, or nullopt when no cluster token is set for
 // `client` (the loopback-only mode, where Zenoh links stay plain TCP).
