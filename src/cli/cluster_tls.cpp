@@ -100,6 +100,7 @@ void use_cluster_certificate(zenoh::ZenohConfig& config, const ClientOptions& cl
     }
     if (*held) {
         config.tls = (*held)->tls_keys();
+        config.tls_only = true;
     }
 }
 

@@ -12,6 +12,7 @@
 #include "core/net.hpp"
 #include "message/auth.hpp"
 #include "message/client_hello.hpp"
+#include "tls/control_tls.hpp"
 
 namespace dora::cli {
 
@@ -88,6 +89,24 @@ Result<> CoordinatorClient::hello(const ClientOptions& options) {
     if (!hello) {
         return fail(hello.error());
     }
+    std::string binding;
+    if (hello->tls) {
+        auto context = tls::control_client_context();
+        if (!context) {
+            return fail(context.error());
+        }
+        auto secure = tls::control_client_stream(*context, fd_.get(), options.addr, where_);
+        if (!secure) {
+            return fail(secure.error());
+        }
+        if (auto ok = stream_.start_secure_blocking(fd_.get(), std::move(*secure),
+                                                    options.connect_timeout);
+            !ok) {
+            return fail(ok.error());
+        }
+        binding = stream_.secure()->binding();
+    }
+    message::sign_hello(*hello, *token, std::move(binding));
     if (auto ok =
             stream_.send_blocking(fd_.get(), message::make(hello->hello), options.connect_timeout);
         !ok) {

@@ -57,8 +57,10 @@ class CoordinatorClient {
     [[nodiscard]] Result<Reply> request(const message::CliRequest& request,
                                         std::chrono::milliseconds timeout);
 
-    // For poll() beside other descriptors (signals).
+    // For poll() beside other descriptors (signals); call receive() first while has_pending():
+    // decrypted bytes waiting inside TLS do not make the socket readable.
     [[nodiscard]] int fd() const { return fd_.get(); }
+    [[nodiscard]] bool has_pending() const { return stream_.has_pending(); }
     [[nodiscard]] const std::string& where() const { return where_; }
 
   private:

@@ -82,6 +82,7 @@ void run_router(const RouterCliOptions& cli) {
             throw Exception(Error::make("dora router: the cluster token went away while starting"));
         }
         config.tls = held->tls_keys();
+        config.tls_only = true;
     }
     auto listen = config.listen;
     auto multicast = config.multicast;

@@ -5,6 +5,7 @@
 #include "pki/ca_store.hpp"
 #include "pki/certificate.hpp"
 #include "pki/keys.hpp"
+#include "tls/control_tls.hpp"
 
 namespace dora::coordinator {
 
@@ -21,6 +22,39 @@ Result<> Coordinator::open_ca() {
                     stored->created ? "created in" : "loaded from", stored->cert_path.string(),
                     pki::utc_text(stored->ca.not_after())));
     ca_ = std::make_unique<pki::CertificateAuthority>(std::move(stored->ca));
+    return {};
+}
+
+Result<> Coordinator::open_control_tls() {
+    if (!options_.token) {
+        return {};
+    }
+    std::optional<pki::CertificateAuthority> in_memory;
+    const pki::CertificateAuthority* ca = ca_.get();
+    if (ca == nullptr) {
+        auto made =
+            pki::CertificateAuthority::create(pki::CaOptions{"dora coordinator (in memory)", 3650});
+        if (!made) {
+            return fail("cannot make the control ports' TLS certificate: {}",
+                        made.error().message());
+        }
+        in_memory.emplace(std::move(*made));
+        ca = &*in_memory;
+    }
+    auto key = pki::generate_key();
+    if (!key) return fail(key.error());
+    auto csr = pki::make_csr(*key, "dora-coordinator");
+    if (!csr) return fail(csr.error());
+    auto issued = ca->issue({*csr, "dora-coordinator", {}, pki::kDefaultCertificateDays});
+    if (!issued) {
+        return fail("cannot make the control ports' TLS certificate: {}", issued.error().message());
+    }
+    auto context = tls::control_server_context(issued->certificate_pem + ca->certificate_pem(),
+                                               std::move(*key));
+    if (!context) {
+        return fail("cannot set up TLS for the control ports: {}", context.error().message());
+    }
+    control_tls_ = std::move(*context);
     return {};
 }
 

@@ -10,6 +10,7 @@
 #include "core/net.hpp"
 #include "message/coordinator_to_cli.hpp"
 #include "message/coordinator_to_daemon.hpp"
+#include "tls/control_tls.hpp"
 
 namespace dora::coordinator {
 
@@ -22,6 +23,9 @@ Result<std::unique_ptr<Coordinator>> Coordinator::create(EventLoop& loop,
                                                          CoordinatorOptions options) {
     std::unique_ptr<Coordinator> self(new Coordinator(loop, std::move(options)));
     if (auto ok = self->open_ca(); !ok) {
+        return fail(ok.error());
+    }
+    if (auto ok = self->open_control_tls(); !ok) {
         return fail(ok.error());
     }
     if (self->options_.listen) {
@@ -142,6 +146,19 @@ void Coordinator::adopt(sys::UniqueFd fd, Port port, std::string peer_address, b
         }
     });
     peer.channel->send(message::make(peer.challenge));
+    if (control_tls_) {
+        // TLS right after the challenge, set up once the peer speaks (an idle stranger costs no
+        // TLS state); the hello's deadline above covers the handshake too.
+        peer.channel->start_secure_on_first_bytes(
+            [this, id]() -> Result<std::unique_ptr<message::SecureStream>> {
+                Peer* p = this->peer(id);
+                if (p == nullptr) {
+                    return fail("the connection is closed");
+                }
+                return tls::control_server_stream(control_tls_, p->channel->fd(), p->address);
+            },
+            std::nullopt);
+    }
 }
 
 Coordinator::Peer* Coordinator::peer(ConnectionId id) {
@@ -210,7 +227,8 @@ void Coordinator::on_message(ConnectionId id, nlohmann::json message) {
 void Coordinator::on_hello(Peer& peer, const nlohmann::json& message) {
     HelloPolicy policy{options_.token, options_.dora_version,
                        peer.port == Port::kDaemon ? "daemon" : "cli", daemon_port_, control_port_};
-    auto hello = check_hello(policy, peer.challenge, message, peer.loopback);
+    const std::string binding = peer.channel->binding();
+    auto hello = check_hello(policy, peer.challenge, message, peer.loopback, binding);
     peer.hello_deadline.cancel();
     if (!hello) {
         refuse(peer, hello.error().message());
@@ -220,7 +238,7 @@ void Coordinator::on_hello(Peer& peer, const nlohmann::json& message) {
     peer.pending.release();
     peer.dora_version = hello->dora_version;
     peer.channel->lift_input_limit();
-    peer.channel->send(message::make(make_welcome(policy, peer.challenge, *hello)));
+    peer.channel->send(message::make(make_welcome(policy, peer.challenge, *hello, binding)));
 }
 
 void Coordinator::on_closed(ConnectionId id, const std::string& reason) {

@@ -68,6 +68,7 @@
 #include "message/coordinator_to_cli.hpp"
 #include "message/daemon_to_coordinator.hpp"
 #include "pki/ca.hpp"
+#include "tls/context.hpp"
 
 namespace dora::coordinator {
 
@@ -321,6 +322,10 @@ class Coordinator : private WebSource {
     // The cluster CA (certificates.cpp): opened at creation when there is a token; a certificate
     // for `request`, or why not, logged with `who`.
     [[nodiscard]] Result<> open_ca();
+    // With a token: the TLS context of the control ports, its certificate from the cluster CA (or
+    // from a CA kept in memory only, without a state directory: clients do not check it, the
+    // hello's proofs authenticate the coordinator).
+    [[nodiscard]] Result<> open_control_tls();
     [[nodiscard]] std::string no_ca_reason() const;
     // A certificate of the cluster CA for the web view's Zenoh session (a key made here).
     [[nodiscard]] Result<WebViewTls> web_view_certificate();
@@ -398,7 +403,8 @@ class Coordinator : private WebSource {
     bool destroying_ = false;
     bool destroyed_ = false;
     Timer destroy_deadline_;
-    std::unique_ptr<pki::CertificateAuthority> ca_;  // with a token and a state directory
+    std::unique_ptr<pki::CertificateAuthority> ca_;       // with a token and a state directory
+    std::shared_ptr<const tls::TlsContext> control_tls_;  // with a token
     std::unique_ptr<WebView> web_;  // last: it asks the rest (WebSource) until it goes
 };
 

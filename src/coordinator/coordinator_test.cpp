@@ -13,6 +13,7 @@
 #include "message/coordinator_to_cli.hpp"
 #include "message/coordinator_to_daemon.hpp"
 #include "message/daemon_to_coordinator.hpp"
+#include "tls/control_tls.hpp"
 
 namespace dora::coordinator {
 namespace {
@@ -31,9 +32,22 @@ struct FakePeer {
     bool closed = false;
     std::string server_nonce;  // the hello's nonces, when it proved a token
     std::string client_nonce;
+    std::unique_ptr<msg::SecureStream> secure;  // after start_tls()
 
-    void send_raw(std::string_view bytes) { ASSERT_TRUE(sys::write_all(fd.get(), bytes)); }
+    void send_raw(std::string_view bytes);
     void send(const json& message) { send_raw(msg::encode_frame(message)); }
+    // The TLS handshake a challenge with `tls` asks for (the coordinator's loop pumped meanwhile).
+    void start_tls();
+    [[nodiscard]] std::string binding() const { return secure ? secure->binding() : ""; }
+    // A CLI's hello whose proof of "secret" covers these nonce and binding (right or not).
+    void send_cli_hello(const std::string& server_nonce, const std::string& session_binding) {
+        msg::Hello h;
+        h.dora_version = "peer-version";
+        h.role = "cli";
+        h.nonce = msg::random_hex32();
+        h.proof = msg::client_proof("secret", {server_nonce, h.nonce, "cli", session_binding});
+        send(msg::make(h));
+    }
     // The next message, or std::nullopt when the connection closed or nothing came in time.
     std::optional<json> next(std::chrono::milliseconds timeout = 3000ms);
     // Skips messages until one of `type` arrives.
@@ -100,6 +114,9 @@ struct Fixture : ::testing::Test {
         auto challenge = peer->next();
         EXPECT_TRUE(challenge);
         EXPECT_EQ((*challenge)["type"], msg::Challenge::kType);
+        if (challenge && challenge->value("tls", false)) {
+            peer->start_tls();
+        }
         msg::Hello h;
         h.protocol = protocol;
         h.dora_version = "peer-version";
@@ -108,7 +125,8 @@ struct Fixture : ::testing::Test {
         if (token) {
             peer->server_nonce = (*challenge)["nonce"].get<std::string>();
             peer->client_nonce = h.nonce;
-            h.proof = msg::client_proof(*token, {peer->server_nonce, h.nonce, h.role});
+            h.proof =
+                msg::client_proof(*token, {peer->server_nonce, h.nonce, h.role, peer->binding()});
         }
         peer->send(msg::make(h));
         return peer;
@@ -136,6 +154,39 @@ struct Fixture : ::testing::Test {
     }
 };
 
+void FakePeer::send_raw(std::string_view bytes) {
+    if (!secure) {
+        ASSERT_TRUE(sys::write_all(fd.get(), bytes));
+        return;
+    }
+    auto deadline = std::chrono::steady_clock::now() + 3s;
+    while (!bytes.empty()) {
+        auto n = secure->write(bytes.data(), bytes.size());
+        ASSERT_TRUE(n) << n.error().message();
+        bytes.remove_prefix(*n);
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the coordinator reads nothing";
+        if (*n == 0) fixture->loop->run_once(5ms);
+    }
+}
+
+void FakePeer::start_tls() {
+    // The coordinator runs on this thread: the handshake must never block.
+    ASSERT_TRUE(sys::set_nonblocking(fd.get()));
+    auto context = tls::control_client_context();
+    ASSERT_TRUE(context) << context.error().message();
+    auto stream = tls::control_client_stream(*context, fd.get(), "127.0.0.1", "the coordinator");
+    ASSERT_TRUE(stream) << stream.error().message();
+    auto deadline = std::chrono::steady_clock::now() + 3s;
+    for (;;) {
+        auto step = (*stream)->handshake();
+        ASSERT_TRUE(step) << step.error().message();
+        if (*step == msg::SecureStream::Step::kDone) break;
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no TLS handshake";
+        fixture->loop->run_once(5ms);
+    }
+    secure = std::move(*stream);
+}
+
 std::optional<json> FakePeer::next(std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
@@ -145,8 +196,17 @@ std::optional<json> FakePeer::next(std::chrono::milliseconds timeout) {
         if (closed || std::chrono::steady_clock::now() >= deadline) return std::nullopt;
         fixture->loop->run_once(5ms);
         pollfd p{fd.get(), POLLIN, 0};
-        if (::poll(&p, 1, 0) > 0) {
+        if (::poll(&p, 1, 0) > 0 || (secure && secure->has_pending())) {
             char buffer[65536];
+            if (secure) {
+                auto n = secure->read(buffer, sizeof buffer);
+                if (!n || (*n && **n == 0)) {
+                    closed = true;
+                } else if (*n) {
+                    reader.feed(std::string_view(buffer, **n));
+                }
+                continue;
+            }
             ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
             if (n <= 0) {
                 closed = true;
@@ -213,8 +273,11 @@ TEST_F(Fixture, RemotePeerWithTheRightTokenIsWelcomedWithTheCoordinatorsProof) {
     auto welcome = peer->next();
     ASSERT_TRUE(welcome);
     EXPECT_EQ((*welcome)["type"], msg::Welcome::kType);
-    // The coordinator proves the token over this connection's nonces, as the CLI it is.
-    const msg::HelloNonces nonces{peer->server_nonce, peer->client_nonce, "cli"};
+    // The coordinator proves the token over this connection's nonces and TLS session, as the CLI
+    // it is.
+    const std::string binding = peer->binding();
+    ASSERT_EQ(binding.size(), 64u);
+    const msg::HelloNonces nonces{peer->server_nonce, peer->client_nonce, "cli", binding};
     EXPECT_EQ((*welcome)["proof"], msg::coordinator_proof("secret", nonces));
     EXPECT_NE((*welcome)["proof"], msg::client_proof("secret", nonces));
 }
@@ -222,18 +285,51 @@ TEST_F(Fixture, RemotePeerWithTheRightTokenIsWelcomedWithTheCoordinatorsProof) {
 TEST_F(Fixture, AProofForAnotherConnectionsNoncesIsRejected) {
     make("secret");
     auto peer = connect(Coordinator::Port::kControl);
-    ASSERT_TRUE(peer->next());  // this connection's challenge, ignored: replaying another's proof
-    msg::Hello h;
-    h.dora_version = "peer-version";
-    h.role = "cli";
-    h.nonce = msg::random_hex32();
-    h.proof = msg::client_proof("secret", {msg::random_hex32(), h.nonce, "cli"});
-    peer->send(msg::make(h));
+    auto challenge = peer->next();  // this connection's, ignored: replaying another's proof
+    ASSERT_TRUE(challenge);
+    peer->start_tls();
+    peer->send_cli_hello(msg::random_hex32(), peer->binding());
     auto reply = peer->next();
     ASSERT_TRUE(reply);
     EXPECT_EQ((*reply)["type"], msg::ErrorMessage::kType);
     EXPECT_NE((*reply)["message"].get<std::string>().find("does not match"), std::string::npos);
     EXPECT_TRUE(peer->wait_closed());
+}
+
+TEST_F(Fixture, AProofForAnotherTlsSessionIsRejected) {
+    // A party in the middle runs one TLS session with the client and one with the coordinator:
+    // the client's proof covers the first session's binding and fails on the second.
+    make("secret");
+    auto peer = connect(Coordinator::Port::kControl);
+    auto challenge = peer->next();
+    ASSERT_TRUE(challenge);
+    peer->start_tls();
+    peer->send_cli_hello((*challenge)["nonce"].get<std::string>(), std::string(64, 'a'));
+    auto reply = peer->next();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ((*reply)["type"], msg::ErrorMessage::kType);
+    EXPECT_NE((*reply)["message"].get<std::string>().find("does not match"), std::string::npos);
+    EXPECT_TRUE(peer->wait_closed());
+}
+
+TEST_F(Fixture, WithATokenTheChallengeAnnouncesTlsAndAPlainHelloIsNotRead) {
+    make("secret");
+    auto peer = connect(Coordinator::Port::kControl);
+    auto challenge = peer->next();
+    ASSERT_TRUE(challenge);
+    EXPECT_TRUE((*challenge)["tls"].get<bool>());
+    EXPECT_TRUE((*challenge)["token_required"].get<bool>());
+    // Sent in the clear instead of a TLS handshake.
+    peer->send_cli_hello((*challenge)["nonce"].get<std::string>(), "");
+    EXPECT_FALSE(peer->next());  // no Welcome, nothing: the connection just ends
+    EXPECT_TRUE(peer->wait_closed());
+}
+
+TEST_F(Fixture, WithoutATokenTheConnectionStaysPlain) {
+    auto peer = connect(Coordinator::Port::kControl);
+    auto challenge = peer->next();
+    ASSERT_TRUE(challenge);
+    EXPECT_FALSE((*challenge)["tls"].get<bool>());
 }
 
 TEST_F(Fixture, WrongTokenIsRejected) {

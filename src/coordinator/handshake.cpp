@@ -9,11 +9,13 @@ message::Challenge make_challenge(const HelloPolicy& policy) {
     challenge.dora_version = policy.dora_version;
     challenge.nonce = message::random_hex32();
     challenge.token_required = policy.token.has_value();
+    challenge.tls = policy.token.has_value();
     return challenge;
 }
 
 Result<message::Hello> check_hello(const HelloPolicy& policy, const message::Challenge& challenge,
-                                   const nlohmann::json& hello, bool loopback_peer) {
+                                   const nlohmann::json& hello, bool loopback_peer,
+                                   std::string_view binding) {
     if (hello.value("type", std::string()) != message::Hello::kType) {
         return fail("expected a hello ({}) as the first message, got `{}`", message::Hello::kType,
                     hello.value("type", std::string("?")));
@@ -58,8 +60,15 @@ Result<message::Hello> check_hello(const HelloPolicy& policy, const message::Cha
                 "answer; is the peer a dora {} of a compatible version?",
                 policy.expected_role);
         }
+        if (binding.empty()) {
+            return fail(
+                "the hello came over plain TCP; this coordinator has a cluster token and takes "
+                "hellos only over the TLS that follows its challenge: run the same dora version "
+                "everywhere");
+        }
         const auto expected = message::client_proof(
-            *policy.token, message::HelloNonces{challenge.nonce, parsed->nonce, parsed->role});
+            *policy.token,
+            message::HelloNonces{challenge.nonce, parsed->nonce, parsed->role, binding});
         if (!message::proofs_equal(parsed->proof, expected)) {
             return fail(
                 "authentication failed: the cluster token does not match the "
@@ -76,11 +85,11 @@ Result<message::Hello> check_hello(const HelloPolicy& policy, const message::Cha
 }
 
 message::Welcome make_welcome(const HelloPolicy& policy, const message::Challenge& challenge,
-                              const message::Hello& hello) {
+                              const message::Hello& hello, std::string_view binding) {
     message::Welcome welcome;
     if (policy.token) {
         welcome.proof = message::coordinator_proof(
-            *policy.token, message::HelloNonces{challenge.nonce, hello.nonce, hello.role});
+            *policy.token, message::HelloNonces{challenge.nonce, hello.nonce, hello.role, binding});
     }
     return welcome;
 }

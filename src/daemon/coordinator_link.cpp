@@ -6,6 +6,7 @@
 #include "core/net.hpp"
 #include "message/client_hello.hpp"
 #include "message/daemon_to_coordinator.hpp"
+#include "tls/control_tls.hpp"
 
 namespace dora::daemon {
 
@@ -143,8 +144,13 @@ void CoordinatorLink::on_hello_frame(const nlohmann::json& message) {
             return;
         }
         coordinator_version_ = hello->coordinator_version;
-        channel_->send(message::make(hello->hello));
         sent_hello_ = std::move(*hello);
+        if (!sent_hello_->tls) {
+            message::sign_hello(*sent_hello_, options_.token, "");
+            channel_->send(message::make(sent_hello_->hello));
+            return;
+        }
+        start_tls();
         return;
     }
     // Nothing but its Welcome is taken from the coordinator before it proved the token.
@@ -153,6 +159,27 @@ void CoordinatorLink::on_hello_frame(const nlohmann::json& message) {
         return;
     }
     on_ready();
+}
+
+void CoordinatorLink::start_tls() {
+    if (!tls_context_) {
+        auto context = tls::control_client_context();
+        if (!context) {
+            schedule_reconnect(context.error().message());
+            return;
+        }
+        tls_context_ = std::move(*context);
+    }
+    auto secure = tls::control_client_stream(tls_context_, channel_->fd(), options_.host, where());
+    if (!secure) {
+        schedule_reconnect(secure.error().message());
+        return;
+    }
+    // The Hello goes once the session is up: its proof covers the session's channel binding.
+    channel_->start_secure(std::move(*secure), options_.connect_timeout, [this] {
+        message::sign_hello(*sent_hello_, options_.token, channel_->binding());
+        channel_->send(message::make(sent_hello_->hello));
+    });
 }
 
 void CoordinatorLink::on_ready() {

@@ -1,5 +1,6 @@
 // The daemon's connection to the coordinator: connects (and reconnects with backoff, forever),
-// answers the hello with the cluster token and acts on nothing the coordinator sends until it has
+// switches to TLS after the challenge when the coordinator has a token, answers the hello with the
+// cluster token and acts on nothing the coordinator sends until it has
 // proven the token too (message/client_hello.hpp), then carries control
 // messages both ways and heartbeats. Messages from the coordinator arrive decoded, one
 // message::CoordinatorToDaemon each. While disconnected, outgoing messages are kept (up to a bound;
@@ -23,6 +24,7 @@
 #include "message/channel.hpp"
 #include "message/client_hello.hpp"
 #include "message/coordinator_to_daemon.hpp"
+#include "tls/context.hpp"
 
 namespace dora::daemon {
 
@@ -71,6 +73,8 @@ class CoordinatorLink {
     void on_frame(nlohmann::json message);
     void on_hello_frame(const nlohmann::json& message);
     void on_ready();
+    // After a challenge that announces TLS: the handshake, then the signed Hello.
+    void start_tls();
     void schedule_reconnect(const std::string& why);
     void on_heartbeat_tick();
 
@@ -83,6 +87,7 @@ class CoordinatorLink {
     FdWatch connecting_;  // the socket while its connect is in progress
     Timer connect_deadline_;
     std::unique_ptr<message::Channel> channel_;
+    std::shared_ptr<const tls::TlsContext> tls_context_;  // made at the first TLS challenge
     // The previous connection's channel: ended inside its own callback, destroyed at the next
     // connection attempt (never from its own callbacks).
     std::unique_ptr<message::Channel> retired_;

@@ -12,6 +12,8 @@
 #include "message/daemon_to_coordinator.hpp"
 #include "message/framed_stream.hpp"
 #include "testing/temp_dir.hpp"
+#include "tls/control_tls.hpp"
+#include "tls/test_certs.hpp"
 
 namespace dora::daemon {
 namespace {
@@ -169,9 +171,31 @@ class DaemonWithTokenTest : public DaemonTest {
         challenge.dora_version = "fake-coordinator";
         challenge.nonce = nonce;
         challenge.token_required = true;
+        challenge.tls = true;
         send(msg::make(challenge));
+        start_tls();
         return next_of<msg::Hello>().value_or(msg::Hello{});
     }
+    // The coordinator's side of the TLS that follows a challenge with `tls` (a certificate the
+    // daemon has no reason to trust: only the hello's proofs authenticate).
+    void start_tls() {
+        static const tls::testing::TestCa ca("fake coordinator CA");
+        auto pair = ca.issue({});
+        auto context = tls::control_server_context(pair.certificate, pair.key);
+        ASSERT_TRUE(context) << context.error().message();
+        auto secure = tls::control_server_stream(*context, coordinator_.get(), "the daemon");
+        ASSERT_TRUE(secure) << secure.error().message();
+        auto deadline = SteadyClock::now() + 5s;
+        for (;;) {
+            auto step = (*secure)->handshake();
+            ASSERT_TRUE(step) << step.error().message();
+            if (*step == msg::SecureStream::Step::kDone) break;
+            ASSERT_LT(SteadyClock::now(), deadline) << "the daemon did not do the TLS handshake";
+            loop_->run_once(5ms);
+        }
+        ASSERT_TRUE(stream_.start_secure(std::move(*secure)));
+    }
+    std::string binding() const { return stream_.secure()->binding(); }
     // Drives the daemon for `limit`; true if it sent anything but heartbeats.
     bool spoke(std::chrono::milliseconds limit) {
         auto deadline = SteadyClock::now() + limit;
@@ -190,7 +214,8 @@ TEST_F(DaemonWithTokenTest, ActsOnNothingAFakeCoordinatorSends) {
     const auto nonce = msg::random_hex32();
     auto hello = challenge(nonce);
     EXPECT_EQ(hello.role, "daemon");
-    EXPECT_EQ(hello.proof, msg::client_proof("secret", {nonce, hello.nonce, "daemon"}));
+    ASSERT_EQ(binding().size(), 64u);
+    EXPECT_EQ(hello.proof, msg::client_proof("secret", {nonce, hello.nonce, "daemon", binding()}));
     // The impostor cannot prove the token: it welcomes without a proof, then orders a spawn.
     const auto marker = dir_.path() / "spawned";
     send(msg::make(msg::Welcome{"not-a-proof"}));
@@ -207,10 +232,30 @@ TEST_F(DaemonWithTokenTest, RefusesACoordinatorThatAsksForNoToken) {
     EXPECT_TRUE(said("runs without one")) << ::testing::PrintToString(said_);
 }
 
+TEST_F(DaemonWithTokenTest, RefusesACoordinatorThatDoesNotStartTls) {
+    msg::Challenge challenge{msg::kProtocolVersion, "fake", msg::random_hex32(), true};
+    challenge.tls = false;
+    send(msg::make(challenge));
+    EXPECT_FALSE(spoke(500ms));  // no hello: nothing goes out in the clear
+    EXPECT_TRUE(said("does not start TLS")) << ::testing::PrintToString(said_);
+}
+
+TEST_F(DaemonWithTokenTest, AProofOverAnotherTlsSessionIsRefused) {
+    // A relay in the middle holds one TLS session with the daemon and one with the real
+    // coordinator; the real coordinator's proof covers the other session.
+    const auto nonce = msg::random_hex32();
+    auto hello = challenge(nonce);
+    send(msg::make(msg::Welcome{
+        msg::coordinator_proof("secret", {nonce, hello.nonce, "daemon", std::string(64, 'f')})}));
+    EXPECT_FALSE(spoke(1000ms));
+    EXPECT_TRUE(said("did not prove the cluster token")) << ::testing::PrintToString(said_);
+}
+
 TEST_F(DaemonWithTokenTest, RegistersAfterTheCoordinatorProvedTheToken) {
     const auto nonce = msg::random_hex32();
     auto hello = challenge(nonce);
-    send(msg::make(msg::Welcome{msg::coordinator_proof("secret", {nonce, hello.nonce, "daemon"})}));
+    send(msg::make(
+        msg::Welcome{msg::coordinator_proof("secret", {nonce, hello.nonce, "daemon", binding()})}));
     auto registration = next_of<msg::DaemonRegister>();
     ASSERT_TRUE(registration);
     EXPECT_EQ(registration->machine_id, "edge1");

@@ -26,6 +26,7 @@ Result<std::unique_ptr<ZenohBridge>> ZenohBridge::start(EventLoop& loop,
         if (auto ok = zenoh::check_cluster_endpoints(bridge->options_.config, "the daemons"); !ok) {
             return fail(ok.error().context("ZENOH_CONFIG"));
         }
+        session_options.config.tls_only = true;
         session_options.tls_later =
             "this daemon has no certificate of the cluster CA yet (it asks the coordinator for "
             "one as soon as it registers)";

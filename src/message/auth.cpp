@@ -47,11 +47,12 @@ std::string labelled_proof(std::string_view token, std::string_view label,
                            const HelloNonces& nonces) {
     std::string signed_text;
     signed_text.reserve(label.size() + nonces.server.size() + nonces.client.size() +
-                        nonces.role.size() + 3);
+                        nonces.role.size() + nonces.binding.size() + 4);
     signed_text.append(label).push_back('\0');
     signed_text.append(nonces.server).push_back('\0');
     signed_text.append(nonces.client).push_back('\0');
-    signed_text.append(nonces.role);
+    signed_text.append(nonces.role).push_back('\0');
+    signed_text.append(nonces.binding);
     return hmac_proof(token, signed_text);
 }
 

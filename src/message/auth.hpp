@@ -22,10 +22,14 @@ namespace dora::message {
 // The two proofs of the control-plane hello (control.hpp). Each side signs both nonces and the
 // client's role under its own label, so a proof is good for one connection only (both sides chose
 // a fresh nonce) and one side's proof can never be replayed as the other's.
+// With a token the connection is TLS, and `binding` is the session's exported key
+// (tls/control_tls.hpp): the proofs hold for this one TLS session, so a party in the middle that
+// runs one session with each side cannot hand a proof across.
 struct HelloNonces {
-    std::string_view server;  // the coordinator's, from its Challenge
-    std::string_view client;  // the client's, from its Hello
-    std::string_view role;    // "daemon" | "cli"
+    std::string_view server;   // the coordinator's, from its Challenge
+    std::string_view client;   // the client's, from its Hello
+    std::string_view role;     // "daemon" | "cli"
+    std::string_view binding;  // the TLS session's channel binding ("" on a plain connection)
 };
 [[nodiscard]] std::string client_proof(std::string_view token, const HelloNonces& nonces);
 [[nodiscard]] std::string coordinator_proof(std::string_view token, const HelloNonces& nonces);

@@ -10,6 +10,10 @@
 // timer, or its own destruction). close_after_flush() writes what is queued, shuts the write side
 // and waits briefly for the peer to hang up, so a final error message is read.
 //
+// start_secure() switches a channel to an encrypted stream (after the plain hello challenge): the
+// channel drives its handshake on the loop, holds what is sent meanwhile and writes it encrypted
+// once the handshake finished.
+//
 // Thread safety: the loop thread only.
 #pragma once
 
@@ -17,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "core/event_loop.hpp"
@@ -49,7 +54,24 @@ class Channel {
                            SteadyClock::duration linger = std::chrono::seconds(2));
     void lift_input_limit() { stream_.set_input_limit(0); }
 
+    // Runs `secure`'s handshake on the loop (what is queued so far is written first, plain);
+    // then every byte goes through it and `on_established` runs. A failed or late handshake
+    // (over `timeout`) closes the channel with the reason.
+    void start_secure(std::unique_ptr<SecureStream> secure, SteadyClock::duration timeout,
+                      std::function<void()> on_established);
+    // The same for a server: `make` runs once the peer's first bytes are there, so a peer that
+    // connects and says nothing costs no TLS state (a flood of idle connections). Without a
+    // timeout the owner's own deadline (the coordinator's for the hello) must end a silent peer.
+    using SecureFactory = std::function<Result<std::unique_ptr<SecureStream>>()>;
+    void start_secure_on_first_bytes(SecureFactory make,
+                                     std::optional<SteadyClock::duration> timeout);
+    // The encrypted session's channel binding (SecureStream::binding), "" on a plain channel.
+    [[nodiscard]] std::string binding() const;
+    [[nodiscard]] bool secure() const { return stream_.secure() != nullptr; }
+
     [[nodiscard]] bool is_open() const { return watch_.active() && !closing_; }
+    // The socket (-1 once closed), e.g. to put TLS on it.
+    [[nodiscard]] int fd() const { return watch_.active() ? watch_.fd() : -1; }
     [[nodiscard]] size_t queued_bytes() const { return stream_.queued_bytes(); }
     // Writes what is queued, blocking up to `timeout` (a process about to exit).
     void flush_blocking(std::chrono::milliseconds timeout);
@@ -60,6 +82,10 @@ class Channel {
     void read_some();
     void write_some();
     void want_write(bool on);
+    void handshake_step();
+    // Writes the plain bytes queued before a switch to TLS; false (closed) if they do not go.
+    [[nodiscard]] bool flush_before_switch();
+    void arm_handshake_deadline(SteadyClock::duration timeout);
 
     EventLoop& loop_;
     MessageHandler on_message_;
@@ -71,6 +97,11 @@ class Channel {
     bool closing_ = false;     // close_after_flush() called
     bool write_shut_ = false;  // SHUT_WR done, waiting for the peer's EOF
     std::string closing_reason_;
+    std::unique_ptr<SecureStream> handshaking_;  // until its handshake finished
+    SecureFactory make_secure_;                  // until the peer's first bytes
+    std::function<void()> on_established_;
+    Timer handshake_deadline_;
+    Timer pending_read_;
 };
 
 }  // namespace dora::message

@@ -50,6 +50,13 @@ Result<ClientHello> answer_challenge(const nlohmann::json& first, std::string_vi
             "(--token-file, DORA_TOKEN, ~/.config/dora/token)",
             role, role);
     }
+    if (token && !challenge->tls) {
+        return fail(
+            "the coordinator does not start TLS after its challenge, as every dora coordinator "
+            "with a cluster token does: it is not a dora coordinator of this version, or "
+            "something between us removed it; nothing it sends is acted on. Check the address "
+            "and run the same dora version everywhere");
+    }
     if (!is_nonce(challenge->nonce)) {
         return fail("the coordinator's challenge has a malformed nonce (expected 64 hex digits)");
     }
@@ -59,11 +66,16 @@ Result<ClientHello> answer_challenge(const nlohmann::json& first, std::string_vi
     sent.hello.dora_version = std::string(dora_version);
     sent.hello.role = std::string(role);
     sent.hello.nonce = random_hex32();
-    if (token) {
-        sent.hello.proof =
-            client_proof(*token, HelloNonces{sent.server_nonce, sent.hello.nonce, role});
-    }
+    sent.tls = challenge->tls;
     return sent;
+}
+
+void sign_hello(ClientHello& sent, const std::optional<std::string>& token, std::string binding) {
+    sent.binding = std::move(binding);
+    if (token) {
+        sent.hello.proof = client_proof(*token, HelloNonces{sent.server_nonce, sent.hello.nonce,
+                                                            sent.hello.role, sent.binding});
+    }
 }
 
 Result<> check_welcome(const nlohmann::json& reply, const ClientHello& sent,
@@ -83,7 +95,7 @@ Result<> check_welcome(const nlohmann::json& reply, const ClientHello& sent,
         return {};
     }
     const std::string expected = coordinator_proof(
-        *token, HelloNonces{sent.server_nonce, sent.hello.nonce, sent.hello.role});
+        *token, HelloNonces{sent.server_nonce, sent.hello.nonce, sent.hello.role, sent.binding});
     if (!proofs_equal(welcome->proof, expected)) {
         return fail(
             "the coordinator did not prove the cluster token ({}): it is not this cluster's "

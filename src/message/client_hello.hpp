@@ -21,17 +21,24 @@ struct ClientHello {
     Hello hello;
     std::string server_nonce;
     std::string coordinator_version;  // from the Challenge ("" if it gave none)
+    bool tls = false;                 // the coordinator starts TLS: do the handshake, then sign
+    std::string binding;              // the TLS session's channel binding, once signed
 };
 
-// Answers `first`, the first message a coordinator sent. Errors: the coordinator refused at once
-// (its ErrorMessage, with its reason), the first message is not a challenge, the control protocols
-// differ (naming both versions), the coordinator requires a token this client does not have, or
-// this client has a token and the coordinator runs without one (it could not prove it belongs to
-// this client's cluster); each says what to do.
+// Answers `first`, the first message a coordinator sent; the Hello is unsigned until
+// sign_hello() (with TLS, after the handshake: the proof covers the session). Errors: the
+// coordinator refused at once (its ErrorMessage, with its reason), the first message is not a
+// challenge, the control protocols differ (naming both versions), the coordinator requires a token
+// this client does not have, or this client has a token and the coordinator runs without one (it
+// could not prove it belongs to this client's cluster) or does not start TLS; each says what to do.
 [[nodiscard]] Result<ClientHello> answer_challenge(const nlohmann::json& first,
                                                    std::string_view role,
                                                    std::string_view dora_version,
                                                    const std::optional<std::string>& token);
+
+// Adds the proof of `token` (none without one) over the nonces and `binding` (the TLS session's
+// channel binding; "" on a plain connection).
+void sign_hello(ClientHello& sent, const std::optional<std::string>& token, std::string binding);
 
 // Checks the coordinator's answer to `sent`: a Welcome whose proof shows that the coordinator
 // knows `token` (any Welcome when neither side has a token). Errors: a refusal (with the

@@ -3,13 +3,16 @@
 // one message per frame, `{"type": "<direction>.<name>", ...fields}`.
 //
 // Every connection opens with a hello, before anything else; it is a challenge in both directions:
-//   server -> client  Challenge {protocol, dora_version, nonce (64 hex chars), token_required}
+//   server -> client  Challenge {protocol, dora_version, nonce (64 hex chars), token_required, tls}
+//   (with a cluster token: tls is true, and both sides switch to TLS 1.3 here; see
+//   tls/control_tls.hpp. Everything below is encrypted.)
 //   client -> server  Hello     {protocol, dora_version, role ("cli" | "daemon"), nonce, proof}
 //   server -> client  Welcome {proof} | Error {message}, then close
-// With a cluster token, the client's proof is auth.hpp's client_proof over both nonces and the
-// role, and the Welcome's is coordinator_proof over the same: a client acts on nothing a
-// coordinator sends until that proof checks (a fake coordinator cannot make a daemon do
-// anything). Without a token both proofs are "" (loopback only). A protocol mismatch is refused
+// With a cluster token, the client's proof is auth.hpp's client_proof over both nonces, the role
+// and the TLS session's channel binding, and the Welcome's is coordinator_proof over the same: a
+// client acts on nothing a coordinator sends until that proof checks (a fake coordinator cannot
+// make a daemon do anything, and one in the middle cannot relay the proofs). Without a token
+// both proofs are "" and the connection is plain (loopback only). A protocol mismatch is refused
 // with an error naming both versions.
 //
 // Message types by direction: cli_to_coordinator.hpp, coordinator_to_cli.hpp,
@@ -31,8 +34,9 @@
 
 namespace dora::message {
 
-// 2: both sides prove the token (1 proved only the client).
-inline constexpr int kProtocolVersion = 2;
+// 3: TLS after the challenge with a token, proofs bound to it; 2: both sides prove the token
+// (1 proved only the client).
+inline constexpr int kProtocolVersion = 3;
 // Large enough for a dataflow file of tens of thousands of nodes and a batch of log lines;
 // anything larger is refused, by the sender before it sends and by the receiver. Kept (not raised)
 // because a receiver holds a message whole and parses it into a JSON tree several times its size:
@@ -63,6 +67,8 @@ class FrameReader {
     void feed(std::string_view bytes) { buffer_.append(bytes); }
     // The next complete message, std::nullopt if more bytes are needed.
     [[nodiscard]] Result<std::optional<nlohmann::json>> next();
+    // Bytes fed and not yet taken as messages.
+    [[nodiscard]] size_t buffered() const { return buffer_.size() - offset_; }
 
   private:
     std::string buffer_;
@@ -92,10 +98,12 @@ struct Challenge {
     std::string dora_version;
     std::string nonce;
     bool token_required = false;
+    // TLS follows this message: the client starts its handshake, then sends its Hello encrypted.
+    bool tls = false;
     static constexpr const char* kType = "hello.challenge";
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Challenge, protocol, dora_version, nonce,
-                                                token_required)
+                                                token_required, tls)
 
 struct Hello {
     int protocol = kProtocolVersion;

@@ -210,42 +210,66 @@ Challenge challenge_with(bool token_required, int protocol = kProtocolVersion) {
     c.dora_version = "dora-cpp 9.9.9";
     c.nonce = random_hex32();
     c.token_required = token_required;
+    c.tls = token_required;  // as a coordinator with a token always does
     return c;
 }
 
-TEST(ClientHello, ProvesTheTokenOverBothNonces) {
+const std::string kBinding(64, 'b');  // a TLS session's channel binding
+
+TEST(ClientHello, ProvesTheTokenOverBothNoncesAndTheSession) {
     auto c = challenge_with(true);
     auto sent = answer_challenge(make(c), "daemon", "dora-cpp 0.1.0", std::string("secret"));
     ASSERT_TRUE(sent) << sent.error().message();
+    EXPECT_TRUE(sent->tls);
+    EXPECT_TRUE(sent->hello.proof.empty());  // signed once the TLS session is up
+    sign_hello(*sent, std::string("secret"), kBinding);
     EXPECT_EQ(sent->hello.role, "daemon");
     EXPECT_TRUE(is_nonce(sent->hello.nonce));
     EXPECT_NE(sent->hello.nonce, c.nonce);
-    EXPECT_TRUE(proofs_equal(sent->hello.proof,
-                             client_proof("secret", {c.nonce, sent->hello.nonce, "daemon"})));
+    EXPECT_TRUE(proofs_equal(sent->hello.proof, client_proof("secret", {c.nonce, sent->hello.nonce,
+                                                                        "daemon", kBinding})));
     EXPECT_EQ(sent->coordinator_version, "dora-cpp 9.9.9");
+}
+
+TEST(ClientHello, AClientWithATokenRefusesACoordinatorThatDoesNotStartTls) {
+    // A fake coordinator (or one in the middle that removed `tls`) cannot keep the link plain.
+    auto c = challenge_with(true);
+    c.tls = false;
+    auto sent = answer_challenge(make(c), "daemon", "v", std::string("secret"));
+    ASSERT_FALSE(sent);
+    EXPECT_NE(sent.error().message().find("does not start TLS"), std::string::npos)
+        << sent.error().message();
 }
 
 TEST(ClientHello, TheTwoSidesProofsDifferAndDependOnEveryInput) {
     const auto s = random_hex32();
     const auto c = random_hex32();
-    const auto proof = client_proof("t", {s, c, "cli"});
-    EXPECT_NE(proof, coordinator_proof("t", {s, c, "cli"}));
-    EXPECT_NE(proof, client_proof("u", {s, c, "cli"}));
-    EXPECT_NE(proof, client_proof("t", {c, s, "cli"}));
-    EXPECT_NE(proof, client_proof("t", {s, c, "daemon"}));
-    EXPECT_EQ(proof, client_proof("t", {s, c, "cli"}));
+    const auto proof = client_proof("t", {s, c, "cli", kBinding});
+    EXPECT_NE(proof, coordinator_proof("t", {s, c, "cli", kBinding}));
+    EXPECT_NE(proof, client_proof("u", {s, c, "cli", kBinding}));
+    EXPECT_NE(proof, client_proof("t", {c, s, "cli", kBinding}));
+    EXPECT_NE(proof, client_proof("t", {s, c, "daemon", kBinding}));
+    // Another TLS session (a party in the middle runs one with each side): another proof.
+    EXPECT_NE(proof, client_proof("t", {s, c, "cli", std::string(64, 'c')}));
+    EXPECT_NE(proof, client_proof("t", {s, c, "cli", ""}));
+    EXPECT_EQ(proof, client_proof("t", {s, c, "cli", kBinding}));
 }
 
 TEST(ClientHello, AWelcomeIsAcceptedOnlyWithTheCoordinatorsProof) {
     auto c = challenge_with(true);
     auto sent = answer_challenge(make(c), "daemon", "v", std::string("secret")).value();
-    Welcome good{coordinator_proof("secret", {c.nonce, sent.hello.nonce, "daemon"})};
+    sign_hello(sent, std::string("secret"), kBinding);
+    Welcome good{coordinator_proof("secret", {c.nonce, sent.hello.nonce, "daemon", kBinding})};
     EXPECT_TRUE(check_welcome(make(good), sent, std::string("secret")));
 
     for (const auto& bad :
          {Welcome{}, Welcome{sent.hello.proof},  // none; the client's own proof reflected
-          Welcome{coordinator_proof("other", {c.nonce, sent.hello.nonce, "daemon"})},
-          Welcome{coordinator_proof("secret", {random_hex32(), sent.hello.nonce, "daemon"})}}) {
+          Welcome{coordinator_proof("other", {c.nonce, sent.hello.nonce, "daemon", kBinding})},
+          Welcome{
+              coordinator_proof("secret", {random_hex32(), sent.hello.nonce, "daemon", kBinding})},
+          // Proven over another TLS session: relayed by a party in the middle.
+          Welcome{coordinator_proof(
+              "secret", {c.nonce, sent.hello.nonce, "daemon", std::string(64, 'c')})}}) {
         auto checked = check_welcome(make(bad), sent, std::string("secret"));
         ASSERT_FALSE(checked) << bad.proof;
         EXPECT_NE(checked.error().message().find("did not prove the cluster token"),
@@ -261,6 +285,8 @@ TEST(ClientHello, AWelcomeIsAcceptedOnlyWithTheCoordinatorsProof) {
 TEST(ClientHello, WithoutATokenAnyWelcomeIsAccepted) {
     auto c = challenge_with(false);
     auto sent = answer_challenge(make(c), "cli", "v", std::nullopt).value();
+    EXPECT_FALSE(sent.tls);
+    sign_hello(sent, std::nullopt, "");
     EXPECT_TRUE(sent.hello.proof.empty());
     EXPECT_TRUE(check_welcome(make(Welcome{}), sent, std::nullopt));
 }

@@ -24,6 +24,57 @@ int remaining_ms(Clock::time_point deadline) {
 
 }  // namespace
 
+Result<std::optional<size_t>> FramedStream::read_bytes(int fd, void* buffer, size_t size) {
+    if (secure_) {
+        return secure_->read(buffer, size);
+    }
+    return sys::read_some(fd, buffer, size);
+}
+
+Result<size_t> FramedStream::send_bytes(int fd, const void* data, size_t size) {
+    if (secure_) {
+        return secure_->write(data, size);
+    }
+    return sys::send_some(fd, data, size);
+}
+
+Result<> FramedStream::start_secure(std::unique_ptr<SecureStream> secure) {
+    if (queued_bytes() != 0) {
+        return fail("cannot switch to TLS: {} plain bytes still wait to be sent", queued_bytes());
+    }
+    if (reader_.buffered() != 0) {
+        return fail(
+            "the peer sent {} plain bytes after the hello challenge, before TLS: it does not "
+            "follow the dora control protocol",
+            reader_.buffered());
+    }
+    secure_ = std::move(secure);
+    return {};
+}
+
+Result<> FramedStream::start_secure_blocking(int fd, std::unique_ptr<SecureStream> secure,
+                                             std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+        auto step = secure->handshake();
+        if (!step) {
+            return fail(step.error());
+        }
+        if (*step == SecureStream::Step::kDone) {
+            return start_secure(std::move(secure));
+        }
+        pollfd p{fd, static_cast<short>(*step == SecureStream::Step::kWantRead ? POLLIN : POLLOUT),
+                 0};
+        int ready = ::poll(&p, 1, remaining_ms(deadline));
+        if (ready < 0 && errno != EINTR) {
+            return fail(sys::errno_error("poll"));
+        }
+        if (ready == 0 && Clock::now() >= deadline) {
+            return fail(secure->handshake_timeout(timeout));
+        }
+    }
+}
+
 Result<> FramedStream::queue(const nlohmann::json& message) {
     if (queued_bytes() > max_queued_) {
         return fail("the peer does not read its messages ({} bytes wait to be sent)",
@@ -43,7 +94,7 @@ Result<> FramedStream::queue(const nlohmann::json& message) {
 
 Result<bool> FramedStream::write_some(int fd) {
     while (sent_ < out_.size()) {
-        auto n = sys::send_some(fd, out_.data() + sent_, out_.size() - sent_);
+        auto n = send_bytes(fd, out_.data() + sent_, out_.size() - sent_);
         if (!n) {
             return fail(n.error());
         }
@@ -76,7 +127,7 @@ Result<FramedStream::Input> FramedStream::read_some(int fd) {
     }
     char buffer[kReadChunk];
     for (int round = 0; round < kMaxReadsPerCall; ++round) {
-        auto n = sys::read_some(fd, buffer, sizeof buffer);
+        auto n = read_bytes(fd, buffer, sizeof buffer);
         if (!n) {
             return fail(n.error());
         }
@@ -132,6 +183,12 @@ Result<std::optional<nlohmann::json>> FramedStream::receive_blocking(
         }
         if (eof_) {
             return fail("the connection was closed by the peer");
+        }
+        if (has_pending()) {  // decrypted already: the socket may have nothing more to say
+            if (auto input = read_some(fd); !input) {
+                return fail(input.error());
+            }
+            continue;
         }
         pollfd p{fd, POLLIN, 0};
         int ready = ::poll(&p, 1, remaining_ms(deadline));

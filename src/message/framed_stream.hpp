@@ -9,17 +9,22 @@
 // the input limit in all, fails the stream; a peer that does not read its messages fails it once
 // more than `max_queued` bytes wait.
 //
+// After start_secure() every byte goes through a SecureStream (secure_stream.hpp): the hello's
+// challenge is the only plain message on a connection with a cluster token.
+//
 // Thread safety: one thread at a time.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
 #include "core/error.hpp"
 #include "message/control.hpp"
+#include "message/secure_stream.hpp"
 
 namespace dora::message {
 
@@ -48,6 +53,17 @@ class FramedStream {
     // Bytes a peer may send in all before the limit is lifted (0: no limit).
     void set_input_limit(size_t bytes) { input_limit_ = bytes; }
 
+    // From now on every byte goes through `secure`, whose handshake has finished (Channel drives
+    // it on a loop; start_secure_blocking here). Refused while plain bytes wait to be sent or
+    // were received and not taken: they would be read or sent on the wrong side of the switch.
+    [[nodiscard]] Result<> start_secure(std::unique_ptr<SecureStream> secure);
+    // The handshake with poll, then start_secure(); the deadline's error names who did not answer.
+    [[nodiscard]] Result<> start_secure_blocking(int fd, std::unique_ptr<SecureStream> secure,
+                                                 std::chrono::milliseconds timeout);
+    [[nodiscard]] SecureStream* secure() const { return secure_.get(); }
+    // Decrypted bytes wait inside the secure stream: read_some() without waiting for the socket.
+    [[nodiscard]] bool has_pending() const { return secure_ && secure_->has_pending(); }
+
     // Blocking forms (poll) for a client without an event loop.
     [[nodiscard]] Result<> send_blocking(int fd, const nlohmann::json& message,
                                          std::chrono::milliseconds timeout);
@@ -57,7 +73,11 @@ class FramedStream {
         int fd, std::chrono::milliseconds timeout);
 
   private:
+    [[nodiscard]] Result<std::optional<size_t>> read_bytes(int fd, void* buffer, size_t size);
+    [[nodiscard]] Result<size_t> send_bytes(int fd, const void* data, size_t size);
+
     size_t max_queued_;
+    std::unique_ptr<SecureStream> secure_;
     std::string out_;
     size_t sent_ = 0;
     FrameReader reader_;

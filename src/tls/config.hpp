@@ -60,6 +60,10 @@ struct TlsConfig {
     bool verify_name = true;
     // Client: the system's CAs are trusted besides root_ca (as Zenoh trusts the WebPKI roots).
     bool system_roots = true;
+    // Client: the server's certificate is checked at all. Off only where the session is
+    // authenticated otherwise: the control plane's hello proves the cluster token over the
+    // session's exported key (message/auth.hpp), so a server without the token fails there.
+    bool verify_peer = true;
     // TLS 1.3 only; otherwise TLS 1.2 is accepted too (AEAD ciphers with ECDHE only).
     bool tls13_only = false;
     Wording wording;

@@ -195,7 +195,8 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::client(const TlsConfig& co
         SSL_CTX_set_default_verify_paths((*out)->ctx_);
         ERR_clear_error();
     }
-    SSL_CTX_set_verify((*out)->ctx_, SSL_VERIFY_PEER, nullptr);
+    SSL_CTX_set_verify((*out)->ctx_, config.verify_peer ? SSL_VERIFY_PEER : SSL_VERIFY_NONE,
+                       nullptr);
     return std::shared_ptr<const TlsContext>(std::move(*out));
 }
 

@@ -277,6 +277,8 @@ Result<size_t> TlsStream::write(const void* data, size_t size) {
 
 bool TlsStream::has_pending() const { return SSL_has_pending(ssl_) == 1; }
 
+bool TlsStream::has_decrypted() const { return SSL_pending(ssl_) > 0; }
+
 void TlsStream::shutdown() {
     if (shut_ || !established_) {
         return;
@@ -285,6 +287,27 @@ void TlsStream::shutdown() {
     ERR_clear_error();
     (void)SSL_shutdown(ssl_);  // queues and tries to send close_notify; the socket closes anyway
     ERR_clear_error();
+}
+
+std::string TlsStream::exported_key(std::string_view label, size_t bytes) const {
+    if (!established_) {
+        return {};
+    }
+    std::vector<unsigned char> out(bytes);
+    const std::string label_text(label);
+    if (SSL_export_keying_material(ssl_, out.data(), out.size(), label_text.data(),
+                                   label_text.size(), nullptr, 0, 0) != 1) {
+        ERR_clear_error();
+        return {};
+    }
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string hex;
+    hex.reserve(bytes * 2);
+    for (unsigned char b : out) {
+        hex.push_back(kDigits[b >> 4]);
+        hex.push_back(kDigits[b & 15]);
+    }
+    return hex;
 }
 
 std::string TlsStream::who() const {

@@ -72,8 +72,12 @@ class TlsStream {
     [[nodiscard]] Result<size_t> write(const void* data, size_t size);
     // The last read or write waits for the socket to become writable.
     [[nodiscard]] bool wants_write() const { return wants_write_; }
-    // Decrypted bytes are buffered: read again without waiting for the socket.
+    // Bytes are buffered (possibly only part of a record): read again without waiting for the
+    // socket.
     [[nodiscard]] bool has_pending() const;
+    // Decrypted application bytes wait to be read (a partial record does not count: more of it
+    // comes from the socket, which then becomes readable).
+    [[nodiscard]] bool has_decrypted() const;
     // Sends close_notify once (best effort, non-blocking); reads and writes end after it.
     void shutdown();
 
@@ -84,6 +88,9 @@ class TlsStream {
     // The peer's certificate ("CN=a, valid until ..."), "" when it presented none.
     [[nodiscard]] std::string peer_certificate() const;
     [[nodiscard]] std::optional<std::chrono::system_clock::time_point> peer_not_after() const;
+    // Keying material exported from the established session under `label` (RFC 8446 section
+    // 7.5; RFC 9266's tls-exporter channel binding), as hex; "" before the handshake finished.
+    [[nodiscard]] std::string exported_key(std::string_view label, size_t bytes = 32) const;
 
   private:
     // The first certificate check that failed, recorded by the verify callback.

@@ -82,6 +82,10 @@ struct ZenohConfig {
     LinkLimits limits;                   // dora.limits
     TlsKeys tls;                         // transport.link.tls
     std::vector<std::string> unknown_keys;
+    // Not a ZENOH_CONFIG key: dora sets it with a cluster token. Only tls/ links are dialled;
+    // a scouted locator of another protocol (a stranger's HELLO naming tcp/) is skipped and
+    // logged, so that no data goes out in clear to whoever answers a scout.
+    bool tls_only = false;
 };
 
 // Parses a json5 text; `origin` names it in errors ("zenoh.json5:3:7: ...").

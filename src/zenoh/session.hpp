@@ -506,7 +506,8 @@ class Session final : public TransportHandler {
     std::shared_ptr<Publisher::Queue> publish_queue_;  // session_publisher.cpp
     void drain_publish_queue();
     void close_publish_queue();
-    std::map<uint64_t, Zid> scouted_;  // faces connected from a HELLO -> the ZID it named
+    std::map<uint64_t, Zid> scouted_;         // faces connected from a HELLO -> the ZID it named
+    std::set<Zid, ZidLess> refused_scouted_;  // tls_only: HELLOs skipped (logged once each)
     struct QueryKey {
         uint64_t face;
         uint64_t id;

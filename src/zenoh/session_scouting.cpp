@@ -70,6 +70,15 @@ void Session::on_hello(const Hello& hello) {
         if (!endpoint || (endpoint->protocol != "tcp" && endpoint->protocol != "tls")) {
             continue;
         }
+        if (options_.config.tls_only && endpoint->protocol != "tls") {
+            if (refused_scouted_.size() < 64 && refused_scouted_.insert(hello.zid).second) {
+                log(fmt::format(
+                    "zenoh session: not dialling scouted {} {} at {}: with a cluster token only "
+                    "tls/ links are made (this one would carry data in clear)",
+                    to_string(hello.whatami), hello.zid.to_string(), escape_for_log(locator)));
+            }
+            continue;
+        }
         auto config = tls_links_.connect_config(options_.transport, *endpoint);
         auto transport = config ? Transport::connect(loop_, *endpoint, std::move(*config), *this)
                                 : Result<std::unique_ptr<Transport>>(fail(config.error()));

@@ -4,9 +4,10 @@
 # added to this machine's own network, so fixed ports inside the namespaces are free by
 # construction.
 #   1. Posing as the coordinator: a fake coordinator on the attacker's address (as if it had taken
-#      the coordinator's) asks a daemon with the token for its proof, welcomes it with a made-up
-#      proof of its own and orders a `touch` node. The daemon must register nothing and spawn
-#      nothing, and say why; the same for a fake that claims to need no token.
+#      the coordinator's) starts TLS with a certificate of its own as a real one does, asks a
+#      daemon with the token for its proof, welcomes it with a made-up proof and orders a `touch`
+#      node. The daemon must register nothing and spawn nothing, and say why; the same for a fake
+#      that claims to need no token, and for one that keeps the link plain.
 #   2. Reading and injecting: while a producer on edge1 feeds a consumer on cloud, the attacker's
 #      `dora zenoh sub 'dora/**'` and `dora zenoh pub` (dora's end-of-stream marker on the
 #      producer's key) dial cloud's Zenoh port over tls/ and over tcp/: the links are refused in
@@ -64,6 +65,7 @@ impersonate() {  # PORT FLAG TEXT: the daemon's log must say TEXT
 impersonate 53290 "" "did not prove the cluster token"
 grep -q "hello.hello" "$WORK/fake-53290.log" || fail "the fake never got the daemon's hello"
 impersonate 53291 --no-token "runs without one"
+impersonate 53292 --no-tls "does not start TLS"
 echo "posing as the coordinator: nothing registered, nothing spawned: ok"
 
 # --- 2. The real cluster: a stranger reads nothing and injects nothing; an insider's forged

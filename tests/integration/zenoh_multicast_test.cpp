@@ -246,6 +246,38 @@ TEST_F(ZenohScoutingTest, PeerThatDoesNotListenSendsNoEmptyHello) {
     });
 }
 
+TEST_F(ZenohScoutingTest, WithAClusterTokenADaemonDialsNoScoutedPlainLocator) {
+    // A stranger answers the daemon's scouts with a tcp/ locator (a router: peers dial routers
+    // whatever their ZIDs). The daemon, whose links are TLS under the cluster CA, must not dial
+    // it: that link would carry the dataflow's data in clear to the stranger.
+    write("stranger.json5", "{ scouting: { multicast: { enabled: true, interface: 'lo' } } }");
+    write("daemon.json5",
+          "{ mode: 'peer', listen: { endpoints: ['tls/127.0.0.1:0'] }, "
+          "scouting: { multicast: { enabled: true, interface: 'lo' } } }");
+    run_in_netns([](const fs::path& dir) -> std::string {
+        Process stranger(
+            dora({"router", "-c", (dir / "stranger.json5").string(), "-l", "tcp/127.0.0.1:0"}),
+            {.env = {{"DORA_TOKEN", std::nullopt}, {"XDG_CONFIG_HOME", (dir / "none").string()}}});
+        if (auto e = expect_out(stranger, std::regex("listening on")); !e.empty()) {
+            return e;
+        }
+        Process daemon(dora({"daemon", "--machine-id", "m1", "--coordinator-port", "9",
+                             "--local-listen-port", "0", "--work-dir", (dir / "work").string()}),
+                       {.env = {{"DORA_TOKEN", std::string(64, 'a')},
+                                {"ZENOH_CONFIG", (dir / "daemon.json5").string()},
+                                {"XDG_CONFIG_HOME", (dir / "none").string()}}});
+        if (!daemon.wait_for([&] { return has_text(daemon.all(), "not dialling scouted router"); },
+                             20s)) {
+            return "the daemon did not skip the stranger's tcp/ locator:\n" + daemon.all() +
+                   stranger.all();
+        }
+        if (has_text(daemon.all(), "connecting to scouted")) {
+            return "the daemon dialled a scouted locator:\n" + daemon.all();
+        }
+        return "";
+    });
+}
+
 TEST_F(ZenohScoutingTest, MulticastStaysOffUnlessConfigured) {
     run_in_netns([](const fs::path&) -> std::string {
         Process router(dora({"router", "-l", "tcp/127.0.0.1:0"}));
