@@ -97,7 +97,10 @@ Result<std::unique_ptr<Daemon>> Daemon::create(EventLoop& loop, DaemonOptions op
 
 Daemon::~Daemon() = default;
 
-void Daemon::start() { link_->start(); }
+void Daemon::start() {
+    prune_copies();  // what an earlier daemon in this work dir left
+    link_->start();
+}
 
 void Daemon::say(std::string_view text) const {
     if (options_.log) {
@@ -662,6 +665,14 @@ void Daemon::finished(const std::string& dataflow_id) {
     }
     dataflows_.erase(it);
     sys::return_free_heap();  // a large dataflow's plan and descriptor: not kept in RSS
+    const auto manifest = options_.work_dir / "manifests" / (dataflow_id + ".json");
+    std::error_code ec;
+    if (std::filesystem::exists(manifest, ec)) {
+        // Its finish time orders the copies prune_copies keeps.
+        std::filesystem::last_write_time(manifest, std::filesystem::file_time_type::clock::now(),
+                                         ec);
+        prune_copies();
+    }
     maybe_exit();
 }
 
