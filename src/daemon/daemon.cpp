@@ -665,13 +665,18 @@ void Daemon::finished(const std::string& dataflow_id) {
     }
     dataflows_.erase(it);
     sys::return_free_heap();  // a large dataflow's plan and descriptor: not kept in RSS
-    const auto manifest = options_.work_dir / "manifests" / (dataflow_id + ".json");
+    // A dataflow started elsewhere ran in `<work dir>/<id>`: its finish time (on its manifest's
+    // record, or on the directory when no files came) orders the copies prune_copies keeps.
+    const auto record = options_.work_dir / "manifests" / (dataflow_id + ".json");
+    const auto copy = options_.work_dir / dataflow_id;
     std::error_code ec;
-    if (std::filesystem::exists(manifest, ec)) {
-        // Its finish time orders the copies prune_copies keeps.
-        std::filesystem::last_write_time(manifest, std::filesystem::file_time_type::clock::now(),
-                                         ec);
-        prune_copies();
+    for (const auto& marked : {record, copy}) {
+        if (std::filesystem::exists(marked, ec)) {
+            std::filesystem::last_write_time(marked, std::filesystem::file_time_type::clock::now(),
+                                             ec);
+            prune_copies();
+            break;
+        }
     }
     maybe_exit();
 }

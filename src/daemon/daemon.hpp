@@ -157,10 +157,10 @@ class Daemon {
     void files_ready(const message::PrepareDataflow& request, const deploy::Manifest& manifest,
                      uint64_t received_files, uint64_t received_bytes);
     // The copies of shipped files (`<work dir>/<dataflow id>`, each recorded by its manifest in
-    // `<work dir>/manifests/<dataflow id>.json`) of dataflows that are not running or being
-    // prepared here: the options_.keep_copies most recently finished stay (their logs with
-    // them), older ones are removed, then every stored file that no remaining copy (nor a
-    // transfer under way) uses. Said in the daemon's log. At start and after each finish.
+    // `<work dir>/manifests/<dataflow id>.json`; or made empty, `--no-ship`) of dataflows that
+    // are not running or being prepared here: the options_.keep_copies most recently finished stay
+    // (their logs with them), older ones are removed, then every stored file that no remaining copy
+    // (nor a transfer under way) uses. Said in the daemon's log. At start and after each finish.
     void prune_copies();
     // load_descriptor, then fetch_then_prepare; a failure is the PrepareDataflow's answer.
     void load_then_prepare(const message::PrepareDataflow& request);

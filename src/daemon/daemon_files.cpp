@@ -244,22 +244,36 @@ void Daemon::files_ready(const message::PrepareDataflow& request, const deploy::
 
 void Daemon::prune_copies() {
     const fs::path records = options_.work_dir / "manifests";
-    std::error_code ec;
-    if (!fs::is_directory(records, ec)) {
-        return;
-    }
-    // The hashes every copy that stays uses; the finished copies, newest first.
+    auto active = [this](const std::string& id) {
+        return dataflows_.contains(id) || incoming_.contains(id) || fetching_.contains(id);
+    };
+    // The hashes every copy that stays uses; the finished copies (with their record's time, or
+    // their directory's for those made without files, `--no-ship`), newest first.
     std::set<std::string> used;
-    std::vector<std::pair<fs::file_time_type, std::string>> finished;
+    std::map<std::string, fs::file_time_type> finished_at;
+    std::error_code ec;
     for (const auto& entry : fs::directory_iterator(records, ec)) {
         const std::string id = entry.path().stem().string();
         if (entry.path().extension() != ".json" || !is_dataflow_id(id)) continue;
-        if (dataflows_.contains(id) || incoming_.contains(id) || fetching_.contains(id)) {
+        std::error_code time_ec;
+        if (active(id)) {
             add_hashes(entry.path(), used);
         } else {
-            std::error_code time_ec;
-            finished.emplace_back(entry.last_write_time(time_ec), id);
+            finished_at[id] = entry.last_write_time(time_ec);
         }
+    }
+    for (const auto& entry : fs::directory_iterator(options_.work_dir, ec)) {
+        const std::string id = entry.path().filename().string();
+        std::error_code dir_ec;
+        if (!is_dataflow_id(id) || !entry.is_directory(dir_ec) || active(id) ||
+            finished_at.contains(id)) {
+            continue;
+        }
+        finished_at[id] = entry.last_write_time(dir_ec);
+    }
+    std::vector<std::pair<fs::file_time_type, std::string>> finished;
+    for (const auto& [id, time] : finished_at) {
+        finished.emplace_back(time, id);
     }
     std::sort(finished.rbegin(), finished.rend());
     for (size_t i = 0; i < finished.size(); ++i) {
@@ -278,7 +292,7 @@ void Daemon::prune_copies() {
             add_hashes(record, used);
             continue;
         }
-        fs::remove(record, remove_ec);
+        fs::remove(record, remove_ec);  // none for a copy made without files
         say(
             fmt::format("removed {}, the copy of finished dataflow {} (its logs with it): the "
                         "daemon keeps the last {} (--keep-copies)",

@@ -22,8 +22,10 @@ remote_daemon() {  # <machine> [flags]: a daemon that does not share the CLI's f
         --coordinator-port "$DPORT" --local-listen-port 0 --work-dir "$WORK/work-$machine" "$@" \
         >"$WORK/daemon-$machine.log" 2>&1 &
     PIDS+=($!)
+    LAST=$!
 }
 remote_daemon edge --keep-copies 1
+EDGE=$LAST
 remote_daemon cloud
 start_daemon here
 wait_for_daemons 3
@@ -191,6 +193,19 @@ expect built "made by the build from src.template.py"
 grep -q "with 2 entries \`dora build\` made in $WORK/work-edge/builds/" "$WORK/daemon-edge.log" ||
     fail "edge did not add the build's output to the start's copy"
 echo "dora build: built on edge from the files it was sent; the start ran the result"
+
+# A daemon started on a work dir with copies left (here with --keep-copies 0) removes them and
+# the stored files, at once.
+kill "$EDGE"
+gone() { ! kill -0 "$1" 2>/dev/null; }
+wait_for 20 gone "$EDGE" || fail "edge's daemon did not stop"
+[[ -n $(ls "$WORK/work-edge/files") ]] || fail "edge's store is empty before the restart"
+remote_daemon edge --keep-copies 0
+wait_for_daemons 3
+wait_for 10 grep -q "no kept copy uses them" "$WORK/daemon-edge.log" ||
+    fail "the restarted edge daemon did not prune its store"
+left=$(cd "$WORK/work-edge" && ls -d ????????-????-????-????-???????????? manifests/* files/* 2>/dev/null || true)
+[[ -z $left ]] || fail "left in edge's work dir after a restart with --keep-copies 0: $left"
 
 # A daemon whose disk is full (root only: a 256 KiB tmpfs in its own mount namespace).
 if [[ $(id -u) -eq 0 ]] && unshare --mount true 2>/dev/null; then
