@@ -100,7 +100,7 @@ void run_build(const BuildOptions& options) {
     }
     auto client = connect_or_throw(options.client);
     or_throw(client.send(build));
-    // True once the build's result came (it may come while the files travel: a failure).
+    // True once the build's (successful) result came; a failed one throws.
     auto handle = [](const message::CoordinatorToCli& m) {
         if (const auto* line = std::get_if<message::BuildOutput>(&m)) {
             print_log_line(line->node_id, line->machine_id, "build", line->line);
@@ -116,13 +116,16 @@ void run_build(const BuildOptions& options) {
         return false;
     };
     if (manifest) {
-        ship_dataflow_files(
-            client, build.transfer, path.parent_path(), *manifest,
-            [&](const message::CoordinatorToCli& m) {
-                if (handle(m)) {
-                    throw Exception(Error::make("the build ended before its files were sent"));
-                }
-            });
+        // The result may come instead of SendFiles (no node to build: nothing is sent).
+        struct Ended {};
+        try {
+            ship_dataflow_files(client, build.transfer, path.parent_path(), *manifest,
+                                [&](const message::CoordinatorToCli& m) {
+                                    if (handle(m)) throw Ended{};
+                                });
+        } catch (const Ended&) {
+            return;
+        }
     }
     for (;;) {
         auto m = or_throw(client.receive(std::chrono::hours(24)));
