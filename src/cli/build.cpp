@@ -2,7 +2,9 @@
 // `build` commands (daemon/node_source.hpp), printing their output. As in dora 0.3.12, a dataflow
 // that deploys nothing to other machines (no `machine:`, no `labels:`), or `--local`, is built
 // right here without a coordinator; otherwise each node is built on the machine it is deployed to
-// (a node placed by labels: on every daemon with them), through the daemons there.
+// (a node placed by labels: on every daemon with them), through the daemons there. The dataflow
+// directory's files travel with the build as with `dora start` (cli/ship.hpp): a machine other
+// than this one builds in its copy of them, and a later start there runs with what it built.
 #include <signal.h>
 
 #include <algorithm>
@@ -15,8 +17,10 @@
 
 #include "cli/commands.hpp"
 #include "cli/coordinator_client.hpp"
+#include "cli/ship.hpp"
 #include "core/descriptor.hpp"
 #include "core/event_loop.hpp"
+#include "core/uuid.hpp"
 #include "daemon/build_runner.hpp"
 #include "daemon/node_command.hpp"
 #include "daemon/node_source.hpp"
@@ -30,6 +34,7 @@ struct BuildOptions {
     ClientOptions client;
     std::string dataflow;
     bool local = false;
+    ShipOptions ship;
 };
 
 // Every node's build here, one after the other, output streamed as it comes.
@@ -85,22 +90,47 @@ void run_build(const BuildOptions& options) {
         build_locally(descriptor);
         return;
     }
-    message::CliBuild build{text.str(), path.string(), sys::machine_identity()};
+    // The directory's files travel as with `dora start`: a machine other than this one builds
+    // in its copy of them.
+    auto manifest = or_throw(dataflow_manifest(path, options.ship));
+    message::CliBuild build{text.str(), path.string(), sys::machine_identity(), nullptr, ""};
+    if (manifest) {
+        build.files = deploy::to_json(*manifest);
+        build.transfer = Uuid::new_v7().to_string();
+    }
     auto client = connect_or_throw(options.client);
     or_throw(client.send(build));
-    for (;;) {
-        auto m = or_throw(client.receive(std::chrono::hours(24)));
-        if (!m) continue;
-        if (auto* line = std::get_if<message::BuildOutput>(&*m)) {
+    // True once the build's (successful) result came; a failed one throws.
+    auto handle = [](const message::CoordinatorToCli& m) {
+        if (const auto* line = std::get_if<message::BuildOutput>(&m)) {
             print_log_line(line->node_id, line->machine_id, "build", line->line);
-        } else if (auto* result = std::get_if<message::BuildResult>(&*m)) {
+        } else if (const auto* result = std::get_if<message::BuildResult>(&m)) {
             if (!result->success) {
                 throw Exception(Error(result->message));
             }
             std::cout << result->message << std::endl;
-            return;
-        } else if (auto* error = std::get_if<message::ErrorMessage>(&*m)) {
+            return true;
+        } else if (const auto* error = std::get_if<message::ErrorMessage>(&m)) {
             throw Exception(Error(error->message));
+        }
+        return false;
+    };
+    if (manifest) {
+        // The result may come instead of SendFiles (no node to build: nothing is sent).
+        struct Ended {};
+        try {
+            ship_dataflow_files(client, build.transfer, path.parent_path(), *manifest,
+                                [&](const message::CoordinatorToCli& m) {
+                                    if (handle(m)) throw Ended{};
+                                });
+        } catch (const Ended&) {
+            return;
+        }
+    }
+    for (;;) {
+        auto m = or_throw(client.receive(std::chrono::hours(24)));
+        if (m && handle(*m)) {
+            return;
         }
     }
 }
@@ -117,6 +147,7 @@ void add_build_command(CLI::App& app) {
     cmd->add_flag("--local", options->local,
                   "Build every node here, without a coordinator, whatever its `machine:`");
     add_client_options(cmd, options->client);
+    add_ship_options(cmd, options->ship);
     cmd->callback([options] { run_build(*options); });
 }
 

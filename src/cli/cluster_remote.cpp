@@ -171,6 +171,8 @@ remove_unit
 if p=$(supervisor_pid); then stop_supervisor "$p"; echo "stopped=supervised daemon (pid $p)"; fi
 if [ -f "$D/.dora-cluster" ]; then
     rm -rf "$D" && echo "removed=$D"
+    # The default dir's parents go too when nothing else is in them.
+    case "$D" in "$HOME/.dora/cluster/"*) rmdir "$HOME/.dora/cluster" "$HOME/.dora" 2>/dev/null ;; esac
 elif [ -e "$D" ]; then
     echo "kept=$D (not made by dora cluster up)"
 fi

@@ -31,6 +31,7 @@ struct DaemonCliOptions {
     bool quiet = false;
     std::string log_file;
     std::string labels;  // "k=v,k2=v2"
+    size_t keep_copies = 3;
 };
 
 // `--labels gpu=true,zone=edge` -> {gpu: true, zone: edge}.
@@ -69,6 +70,7 @@ void run_daemon(const DaemonCliOptions& cli) {
     options.local_listen_port = cli.local_listen_port;
     options.work_dir = cli.work_dir.empty() ? default_work_dir(cli.machine_id) : cli.work_dir;
     options.dora_version = version_text();
+    options.keep_copies = cli.keep_copies;
     // --quiet: every line the daemon would print goes to the log file instead.
     std::function<void(const std::string&)> say = [](const std::string& line) {
         std::cerr << "[daemon] " << line << "\n";
@@ -158,6 +160,11 @@ void add_daemon_command(CLI::App& app) {
     cmd->add_option("--work-dir", options->work_dir,
                     "Where dataflows started from other machines run (default under "
                     "$XDG_RUNTIME_DIR/dora or /tmp/dora-$UID)");
+    cmd->add_option("--keep-copies", options->keep_copies,
+                    "Copies of finished dataflows' files (sent by `dora start` from other "
+                    "machines, with their nodes' logs) kept in the work dir: older ones are "
+                    "removed, and so are the stored files no kept copy uses")
+        ->capture_default_str();
     cmd->add_option("--labels", options->labels,
                     "This machine's labels, `name=value,...`: nodes whose `deploy.labels` all "
                     "match may be placed here");

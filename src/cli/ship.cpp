@@ -144,8 +144,8 @@ class ChunkReader {
 
 void add_ship_options(CLI::App* command, ShipOptions& options) {
     command->add_flag("--no-ship", options.no_ship,
-                      "Send no files: machines other than this one run the nodes in an empty "
-                      "directory (or their absolute `working_dir`), as before file shipping");
+                      "Send no files: machines other than this one need the node files in "
+                      "place (an absolute `working_dir`), as before file shipping");
     command
         ->add_option("--ship-limit", options.limit,
                      "At most this much of the dataflow's directory travels to the machines "

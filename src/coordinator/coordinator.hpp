@@ -154,11 +154,12 @@ class Coordinator : private WebSource {
         bool silent = false;                 // closed by us for want of heartbeats
     };
     enum class Status { kPreparing, kRunning, kStopping, kFinished, kFailed };
-    // The files travelling with a dataflow while it is prepared (shipping.cpp): the coordinator
-    // relays them chunk by chunk from the CLI to the daemons that lack them, holding only the
-    // chunks not yet stored everywhere.
+    // The files travelling with a dataflow while it is prepared, or with a build (shipping.cpp):
+    // the coordinator relays them chunk by chunk from the CLI to the daemons that lack them,
+    // holding only the chunks not yet stored everywhere.
     struct Shipment {
         ConnectionId cli = 0;                  // the CLI that sends them
+        std::set<std::string> machines;        // the machines the files go to (their nodes')
         std::set<std::string> awaiting_needs;  // machines that have not said what they lack
         std::map<std::string, std::set<std::string>> wanted;  // sha256 -> machines lacking it
         std::set<std::string> local;            // daemons on the CLI's machine (they need nothing)
@@ -214,6 +215,8 @@ class Coordinator : private WebSource {
         std::set<uint64_t> pending;  // request ids
         bool success = true;
         std::vector<std::string> failures;
+        std::string transfer;              // its files' transfer id ("" when none travel)
+        std::optional<Shipment> shipment;  // while they travel
     };
     struct BuildRequest {
         uint64_t job = 0;
@@ -308,9 +311,21 @@ class Coordinator : private WebSource {
     void handle(Peer& cli, const message::CliCaCertificate& m);
     void handle(Peer& cli, message::CliFileChunk& m);
 
-    // File shipping (shipping.cpp): a start's files, checked before anything is sent; the
-    // dataflow's preparation deadline, started again while chunks flow; a CLI gone mid-transfer.
+    // File shipping (shipping.cpp): a start's or a build's files, checked before anything is
+    // sent; the dataflow's preparation deadline, started again while chunks flow; a CLI gone
+    // mid-transfer.
     [[nodiscard]] static Result<> check_files(const nlohmann::json& files);
+    // A transfer under way, by id: a preparing dataflow's (`dataflow`) or a build's (`build`).
+    struct Transfer {
+        Shipment* shipment = nullptr;  // null: no such transfer (failed or done meanwhile)
+        Dataflow* dataflow = nullptr;
+        uint64_t build = 0;  // the BuildJob's id
+    };
+    [[nodiscard]] Transfer find_transfer(const std::string& id);
+    // The start or the build fails with `why`.
+    void fail_transfer(const Transfer& transfer, const std::string& why);
+    [[nodiscard]] static Shipment make_shipment(ConnectionId cli, const nlohmann::json& files,
+                                                std::set<std::string> machines);
     // The machines among `machines` whose daemon is not on `cli_machine` (by machine identity).
     [[nodiscard]] std::vector<std::string> away_from(
         const std::string& cli_machine,
@@ -357,6 +372,8 @@ class Coordinator : private WebSource {
     void forget_cli(ConnectionId cli);
     void fail_requests_to(const std::string& machine);
     void build_request_done(uint64_t request, bool success, const std::string& failure);
+    // The build job ends, failed with `why` (its daemons drop what they were receiving).
+    void fail_build(uint64_t job, const std::string& why);
     [[nodiscard]] Result<Dataflow*> find_active(const std::string& id, const std::string& name);
     [[nodiscard]] Result<Dataflow*> find_for_logs(const std::string& dataflow);
     [[nodiscard]] message::DataflowInfo info(const Dataflow& dataflow) const;
@@ -391,6 +408,7 @@ class Coordinator : private WebSource {
     std::map<uint64_t, LogRequest> log_requests_;
     std::map<uint64_t, BuildRequest> build_requests_;
     std::map<uint64_t, BuildJob> build_jobs_;
+    std::map<std::string, uint64_t> build_transfers_;  // transfer id -> BuildJob id
     std::map<uint64_t, StatsRequest> stats_requests_;
     // After a restart: CLIs re-attaching to a dataflow no daemon has reported yet (one per CLI),
     // and results daemons sent again for dataflows not adopted yet (dataflow -> machine ->

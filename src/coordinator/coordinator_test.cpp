@@ -805,7 +805,7 @@ nodes:
     path: other.py
     deploy: {machine: cloud}
 )",
-                                    "/f.yml", "m"}));
+                                    "/f.yml", "m", nullptr, ""}));
     auto build = edge->next_of(msg::BuildNodes::kType);
     ASSERT_TRUE(build);
     EXPECT_FALSE(cloud->next_of(msg::BuildNodes::kType, 100ms));
@@ -819,6 +819,56 @@ nodes:
     ASSERT_TRUE(result);
     EXPECT_FALSE((*result)["success"]);
     EXPECT_NE((*result)["message"].get<std::string>().find("exited with 2"), std::string::npos);
+}
+
+TEST_F(Fixture, BuildFilesTravelToTheBuildingDaemonAndARefusedChunkFailsTheBuild) {
+    auto edge = daemon("edge1");
+    auto c = cli();
+    const std::string sha(64, 'a');
+    const json files = {
+        {"files",
+         json::array(
+             {{{"path", "src/a.c"}, {"sha256", sha}, {"size", 3}, {"executable", false}}})}};
+    c->send(msg::make(msg::CliBuild{R"(
+nodes:
+  - id: sensor
+    path: sensor
+    build: cc -o sensor src/a.c
+    deploy: {machine: edge1}
+)",
+                                    "/f.yml", "m", files, "transfer-1"}));
+    auto build = edge->next_of(msg::BuildNodes::kType);
+    ASSERT_TRUE(build);
+    EXPECT_EQ((*build)["transfer"], "transfer-1");
+    EXPECT_EQ((*build)["files"], files);
+    edge->send(msg::make(msg::FilesNeeded{"transfer-1", {sha}, false}));
+    auto send = c->next_of(msg::SendFiles::kType);
+    ASSERT_TRUE(send);
+    EXPECT_EQ((*send)["transfer"], "transfer-1");
+    EXPECT_EQ((*send)["sha256"], json::array({sha}));
+    EXPECT_EQ((*send)["machines"], json::array({"edge1"}));
+    c->send(msg::make(msg::CliFileChunk{"transfer-1", sha, 0, "YWJj"}));
+    auto chunk = edge->next_of(msg::FileChunk::kType);
+    ASSERT_TRUE(chunk);
+    EXPECT_EQ((*chunk)["data"], "YWJj");
+    edge->send(msg::make(msg::FileChunkStored{"transfer-1", sha, 0, "no space left"}));
+    auto ack = c->next_of(msg::FileChunkAck::kType);
+    ASSERT_TRUE(ack);
+    EXPECT_EQ((*ack)["error"], "machine `edge1`: no space left");
+    auto result = c->next_of(msg::BuildResult::kType);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE((*result)["success"]);
+    EXPECT_NE((*result)["message"].get<std::string>().find("machine `edge1`: no space left"),
+              std::string::npos);
+    // The daemon drops the transfer; a later chunk of it is refused.
+    auto stop = edge->next_of(msg::StopDataflow::kType);
+    ASSERT_TRUE(stop);
+    EXPECT_EQ((*stop)["dataflow_id"], "transfer-1");
+    c->send(msg::make(msg::CliFileChunk{"transfer-1", sha, 3, ""}));
+    auto refused = c->next_of(msg::FileChunkAck::kType);
+    ASSERT_TRUE(refused);
+    EXPECT_NE((*refused)["error"].get<std::string>().find("is not waiting for files"),
+              std::string::npos);
 }
 
 TEST_F(Fixture, CheckNamesMissingMachines) {

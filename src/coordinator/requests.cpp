@@ -248,16 +248,38 @@ void Coordinator::handle(Peer& cli, const message::CliBuild& build_request) {
         cli.channel->send(error_message("cannot build the dataflow: " + missing));
         return;
     }
+    const bool ship = !build->files.is_null();
+    if (ship) {
+        if (auto files = check_files(build->files); !files) {
+            cli.channel->send(
+                error_message("cannot build the dataflow: " + files.error().message()));
+            return;
+        }
+        if (build->transfer.empty() || dataflows_.contains(build->transfer) ||
+            build_transfers_.contains(build->transfer)) {
+            cli.channel->send(error_message(fmt::format(
+                "cannot build the dataflow: its files' transfer id `{}` is empty or in use; run "
+                "the same dora version as the coordinator",
+                build->transfer)));
+            return;
+        }
+    }
     uint64_t job_id = next_request_++;
     BuildJob& job = build_jobs_[job_id];
     job.cli = cli.id;
+    if (ship) {
+        job.transfer = build->transfer;
+        job.shipment = make_shipment(cli.id, build->files, machines);
+        build_transfers_[job.transfer] = job_id;
+    }
     for (auto& [machine, nodes] : *builds) {
         uint64_t request = next_request_++;
         job.pending.insert(request);
         build_requests_[request] = BuildRequest{job_id, machine};
-        send_to_daemon(machine, message::make(message::BuildNodes{
-                                    request, build->descriptor_yaml, build->descriptor_path,
-                                    build->cli_machine, std::move(nodes)}));
+        send_to_daemon(machine,
+                       message::make(message::BuildNodes{
+                           request, build->descriptor_yaml, build->descriptor_path,
+                           build->cli_machine, std::move(nodes), build->files, build->transfer}));
     }
     log(fmt::format("building dataflow {} on {} machine(s)", build->descriptor_path,
                     machines.size()));
@@ -312,6 +334,31 @@ void Coordinator::build_request_done(uint64_t request, bool success, const std::
     if (job->second.cli != 0) {
         send_to(job->second.cli, message::make(message::BuildResult{job->second.success, text}));
     }
+    build_transfers_.erase(job->second.transfer);
+    build_jobs_.erase(job);
+}
+
+void Coordinator::fail_build(uint64_t job_id, const std::string& why) {
+    auto job = build_jobs_.find(job_id);
+    if (job == build_jobs_.end()) {
+        return;
+    }
+    log(fmt::format("build {} failed: {}", job->second.transfer, why));
+    if (job->second.cli != 0) {
+        send_to(job->second.cli,
+                message::make(message::BuildResult{false, "build failed:\n  " + why}));
+    }
+    if (job->second.shipment) {
+        // Daemons still receiving the files drop them (StopDataflow names the transfer).
+        auto stop = message::make(message::StopDataflow{job->second.transfer, 0});
+        for (const auto& machine : job->second.shipment->machines) {
+            send_to_daemon(machine, stop);
+        }
+    }
+    for (uint64_t request : job->second.pending) {
+        build_requests_.erase(request);
+    }
+    build_transfers_.erase(job->second.transfer);
     build_jobs_.erase(job);
 }
 

@@ -1,10 +1,10 @@
-// The coordinator's part of file shipping (issue 15): a start's files go from the CLI to the
-// daemons that lack them. PrepareDataflow carries the manifest; each daemon answers FilesNeeded;
-// once all have, the CLI gets SendFiles (the union of what is missing) and sends CliFileChunks,
-// which are relayed to exactly the daemons that lack that file. Each chunk is acknowledged to the
-// CLI (FileChunkAck) once every one of them stored it; the CLI keeps a few chunks in flight, so
-// the coordinator holds a few chunks per daemon, never a dataflow's files. A daemon's refusal
-// (hash mismatch, disk full) fails the start, naming the machine.
+// The coordinator's part of file shipping (issue 15): a start's (or a build's) files go from the
+// CLI to the daemons that lack them. PrepareDataflow (or BuildNodes) carries the manifest; each
+// daemon answers FilesNeeded; once all have, the CLI gets SendFiles (the union of what is missing)
+// and sends CliFileChunks, which are relayed to exactly the daemons that lack that file. Each chunk
+// is acknowledged to the CLI (FileChunkAck) once every one of them stored it; the CLI keeps a few
+// chunks in flight, so the coordinator holds a few chunks per daemon, never a dataflow's files. A
+// daemon's refusal (hash mismatch, disk full) fails the start or the build, naming the machine.
 #include "coordinator/coordinator.hpp"
 #include "core/hex.hpp"
 #include "deploy/manifest.hpp"
@@ -52,8 +52,8 @@ std::vector<std::string> Coordinator::away_from(
     return away;
 }
 
-void Coordinator::begin_shipment(Dataflow& dataflow, ConnectionId cli,
-                                 const nlohmann::json& files) {
+Coordinator::Shipment Coordinator::make_shipment(ConnectionId cli, const nlohmann::json& files,
+                                                 std::set<std::string> machines) {
     Shipment shipment;
     shipment.cli = cli;
     if (auto manifest = deploy::manifest_from_json(files)) {  // checked by check_files
@@ -61,10 +61,43 @@ void Coordinator::begin_shipment(Dataflow& dataflow, ConnectionId cli,
             shipment.sizes[file.sha256] = file.size;
         }
     }
+    shipment.awaiting_needs = machines;
+    shipment.machines = std::move(machines);
+    return shipment;
+}
+
+void Coordinator::begin_shipment(Dataflow& dataflow, ConnectionId cli,
+                                 const nlohmann::json& files) {
+    std::set<std::string> machines;
     for (const auto& [machine, nodes] : dataflow.nodes_per_machine) {
-        shipment.awaiting_needs.insert(machine);
+        machines.insert(machine);
     }
-    dataflow.shipment = std::move(shipment);
+    dataflow.shipment = make_shipment(cli, files, std::move(machines));
+}
+
+Coordinator::Transfer Coordinator::find_transfer(const std::string& id) {
+    if (auto it = dataflows_.find(id); it != dataflows_.end()) {
+        Dataflow& dataflow = it->second;
+        if (dataflow.status == Status::kPreparing && dataflow.shipment) {
+            return Transfer{&*dataflow.shipment, &dataflow, 0};
+        }
+        return {};
+    }
+    if (auto it = build_transfers_.find(id); it != build_transfers_.end()) {
+        auto job = build_jobs_.find(it->second);
+        if (job != build_jobs_.end() && job->second.shipment) {
+            return Transfer{&*job->second.shipment, nullptr, it->second};
+        }
+    }
+    return {};
+}
+
+void Coordinator::fail_transfer(const Transfer& transfer, const std::string& why) {
+    if (transfer.dataflow != nullptr) {
+        fail_start(*transfer.dataflow, why);
+    } else {
+        fail_build(transfer.build, why);
+    }
 }
 
 void Coordinator::arm_prepare_deadline(Dataflow& dataflow) {
@@ -80,21 +113,20 @@ void Coordinator::arm_prepare_deadline(Dataflow& dataflow) {
 }
 
 void Coordinator::handle(const std::string& machine, const message::FilesNeeded& m) {
-    auto it = dataflows_.find(m.transfer);
-    if (it == dataflows_.end() || it->second.status != Status::kPreparing || !it->second.shipment ||
-        it->second.shipment->awaiting_needs.erase(machine) == 0) {
+    const Transfer transfer = find_transfer(m.transfer);
+    if (transfer.shipment == nullptr || transfer.shipment->awaiting_needs.erase(machine) == 0) {
         return;  // failed or stopped meanwhile
     }
-    Dataflow& dataflow = it->second;
-    Shipment& shipment = *dataflow.shipment;
+    Shipment& shipment = *transfer.shipment;
     if (m.local) {
         shipment.local.insert(machine);
     }
     for (const auto& sha : m.missing) {
         if (!shipment.sizes.contains(sha)) {
-            fail_start(dataflow, fmt::format("machine `{}` asked for a file the dataflow does not "
-                                             "have; run the same dora version on every machine",
-                                             machine));
+            fail_transfer(transfer, fmt::format("machine `{}` asked for a file the dataflow does "
+                                                "not have; run the same dora version on every "
+                                                "machine",
+                                                machine));
             return;
         }
         shipment.wanted[sha].insert(machine);
@@ -103,12 +135,12 @@ void Coordinator::handle(const std::string& machine, const message::FilesNeeded&
         return;
     }
     message::SendFiles send;
-    send.transfer = dataflow.id;
+    send.transfer = m.transfer;
     std::set<std::string> machines;
     for (const auto& [sha, lacking] : shipment.wanted) {
         send.sha256.push_back(sha);
     }
-    for (const auto& [other, nodes] : dataflow.nodes_per_machine) {
+    for (const auto& other : shipment.machines) {
         if (!shipment.local.contains(other)) {
             machines.insert(other);
         }
@@ -117,13 +149,15 @@ void Coordinator::handle(const std::string& machine, const message::FilesNeeded&
     send.local_machines.assign(shipment.local.begin(), shipment.local.end());
     if (peer(shipment.cli) == nullptr) {
         if (!send.sha256.empty()) {
-            fail_start(dataflow, "the CLI that started it disconnected before sending its files");
+            fail_transfer(transfer, "the CLI that sent it disconnected before sending its files");
         }
         return;
     }
     shipment.asked = true;
     send_to(shipment.cli, message::make(send));
-    log(fmt::format("dataflow {}: {} file(s) to send to {}", dataflow.id, send.sha256.size(),
+    log(fmt::format("{} {}: {} file(s) to send to {}",
+                    transfer.dataflow != nullptr ? "dataflow" : "build", m.transfer,
+                    send.sha256.size(),
                     machines.empty() ? std::string("no machine") : machine_list(machines)));
 }
 
@@ -132,21 +166,22 @@ void Coordinator::handle(Peer& cli, message::CliFileChunk& m) {
         cli.channel->send(
             message::make(message::FileChunkAck{m.transfer, m.sha256, m.offset, why}));
     };
-    auto it = dataflows_.find(m.transfer);
-    if (it == dataflows_.end() || it->second.status != Status::kPreparing) {
+    const Transfer transfer = find_transfer(m.transfer);
+    if (transfer.shipment == nullptr) {
         refuse(
-            fmt::format("dataflow {} is not being started (it failed or was stopped)", m.transfer));
+            fmt::format("dataflow or build {} is not waiting for files (it failed or was "
+                        "stopped)",
+                        m.transfer));
         return;
     }
-    Dataflow& dataflow = it->second;
-    if (!dataflow.shipment || dataflow.shipment->cli != cli.id || !dataflow.shipment->asked) {
-        refuse(fmt::format("dataflow {} asked this CLI for no files", m.transfer));
+    Shipment& shipment = *transfer.shipment;
+    if (shipment.cli != cli.id || !shipment.asked) {
+        refuse(fmt::format("{} asked this CLI for no files", m.transfer));
         return;
     }
-    Shipment& shipment = *dataflow.shipment;
     auto wanted = shipment.wanted.find(m.sha256);
     if (wanted == shipment.wanted.end()) {
-        refuse(fmt::format("no machine of dataflow {} asked for file {}", m.transfer, m.sha256));
+        refuse(fmt::format("no machine of {} asked for file {}", m.transfer, m.sha256));
         return;
     }
     if (shipment.unacked.size() >= kMaxUnackedChunks) {
@@ -155,7 +190,7 @@ void Coordinator::handle(Peer& cli, message::CliFileChunk& m) {
             "same dora version as the coordinator",
             kMaxUnackedChunks);
         refuse(why);
-        fail_start(dataflow, why);
+        fail_transfer(transfer, why);
         return;
     }
     std::set<std::string> machines;
@@ -173,16 +208,17 @@ void Coordinator::handle(Peer& cli, message::CliFileChunk& m) {
         return;
     }
     shipment.unacked[{m.sha256, m.offset}] = {std::move(machines), end};
-    arm_prepare_deadline(dataflow);  // a large transfer is progress, not a hung daemon
+    if (transfer.dataflow != nullptr) {
+        arm_prepare_deadline(*transfer.dataflow);  // a large transfer is progress, not a hang
+    }
 }
 
 void Coordinator::handle(const std::string& machine, const message::FileChunkStored& m) {
-    auto it = dataflows_.find(m.transfer);
-    if (it == dataflows_.end() || it->second.status != Status::kPreparing || !it->second.shipment) {
+    const Transfer transfer = find_transfer(m.transfer);
+    if (transfer.shipment == nullptr) {
         return;
     }
-    Dataflow& dataflow = it->second;
-    Shipment& shipment = *dataflow.shipment;
+    Shipment& shipment = *transfer.shipment;
     auto chunk = shipment.unacked.find({m.sha256, m.offset});
     if (chunk == shipment.unacked.end() || chunk->second.machines.erase(machine) == 0) {
         return;
@@ -191,7 +227,7 @@ void Coordinator::handle(const std::string& machine, const message::FileChunkSto
         const std::string error = fmt::format("machine `{}`: {}", machine, m.error);
         send_to(shipment.cli,
                 message::make(message::FileChunkAck{m.transfer, m.sha256, m.offset, error}));
-        fail_start(dataflow, error);
+        fail_transfer(transfer, error);
         return;
     }
     if (!chunk->second.machines.empty()) {
@@ -205,15 +241,22 @@ void Coordinator::handle(const std::string& machine, const message::FileChunkSto
 }
 
 void Coordinator::shipping_cli_gone(ConnectionId cli) {
+    auto given_up = [cli](const Shipment& shipment) {
+        return shipment.cli == cli && shipment.awaiting_needs.empty() &&
+               shipment.delivered.size() < shipment.wanted.size();
+    };
     for (auto& [id, dataflow] : dataflows_) {
-        if (dataflow.status != Status::kPreparing || !dataflow.shipment ||
-            dataflow.shipment->cli != cli) {
-            continue;
-        }
-        const Shipment& shipment = *dataflow.shipment;
-        if (shipment.awaiting_needs.empty() && shipment.delivered.size() < shipment.wanted.size()) {
+        if (dataflow.status == Status::kPreparing && dataflow.shipment &&
+            given_up(*dataflow.shipment)) {
             fail_start(dataflow, "the CLI that was sending its files disconnected; start it again");
         }
+    }
+    std::vector<uint64_t> builds;
+    for (const auto& [id, job] : build_jobs_) {
+        if (job.shipment && given_up(*job.shipment)) builds.push_back(id);
+    }
+    for (uint64_t id : builds) {
+        fail_build(id, "the CLI that was sending its files disconnected; build again");
     }
 }
 

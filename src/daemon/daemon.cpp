@@ -97,7 +97,10 @@ Result<std::unique_ptr<Daemon>> Daemon::create(EventLoop& loop, DaemonOptions op
 
 Daemon::~Daemon() = default;
 
-void Daemon::start() { link_->start(); }
+void Daemon::start() {
+    prune_copies();  // what an earlier daemon in this work dir left
+    link_->start();
+}
 
 void Daemon::say(std::string_view text) const {
     if (options_.log) {
@@ -662,6 +665,19 @@ void Daemon::finished(const std::string& dataflow_id) {
     }
     dataflows_.erase(it);
     sys::return_free_heap();  // a large dataflow's plan and descriptor: not kept in RSS
+    // A dataflow started elsewhere ran in `<work dir>/<id>`: its finish time (on its manifest's
+    // record, or on the directory when no files came) orders the copies prune_copies keeps.
+    const auto record = options_.work_dir / "manifests" / (dataflow_id + ".json");
+    const auto copy = options_.work_dir / dataflow_id;
+    std::error_code ec;
+    for (const auto& marked : {record, copy}) {
+        if (std::filesystem::exists(marked, ec)) {
+            std::filesystem::last_write_time(marked, std::filesystem::file_time_type::clock::now(),
+                                             ec);
+            prune_copies();
+            break;
+        }
+    }
     maybe_exit();
 }
 

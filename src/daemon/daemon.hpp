@@ -12,6 +12,7 @@
 
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -41,6 +42,8 @@ struct DaemonOptions {
     uint16_t local_listen_port = 53291;
     std::optional<std::string> token;
     std::filesystem::path work_dir;  // per-dataflow dirs for dataflows started elsewhere
+    // How many copies of finished dataflows' shipped files stay in work_dir (prune_copies).
+    size_t keep_copies = 3;
     std::string dora_version;
     std::map<std::string, std::string> extra_node_env;  // e.g. PYTHONPATH
     // Zenoh between machines: ZENOH_CONFIG's content, or peer mode on tcp/0.0.0.0:0.
@@ -141,8 +144,24 @@ class Daemon {
     // into the dataflow's directory under the work directory and the preparation goes on there.
     void handle(const message::FileChunk& m);
     void receive_files_then_prepare(const message::PrepareDataflow& request);
+    // Called once every file of a transfer is in the store, with how many were received.
+    using FilesReady = std::function<void(const deploy::Manifest& manifest, uint64_t received_files,
+                                          uint64_t received_bytes)>;
+    // Answers FilesNeeded for the manifest `files` of `transfer` (a start's dataflow id, a
+    // build's transfer id; `what` names it in messages: "dataflow <id>"), then `ready` once
+    // they are stored (at once when the store has them all). `refused(why)`, after an empty
+    // FilesNeeded, when the manifest or the store cannot be used.
+    void receive_files(const std::string& transfer, const std::string& what,
+                       const nlohmann::json& files, FilesReady ready,
+                       const std::function<void(const std::string&)>& refused);
     void files_ready(const message::PrepareDataflow& request, const deploy::Manifest& manifest,
                      uint64_t received_files, uint64_t received_bytes);
+    // The copies of shipped files (`<work dir>/<dataflow id>`, each recorded by its manifest in
+    // `<work dir>/manifests/<dataflow id>.json`; or made empty, `--no-ship`) of dataflows that
+    // are not running or being prepared here: the options_.keep_copies most recently finished stay
+    // (their logs with them), older ones are removed, then every stored file that no remaining copy
+    // (nor a transfer under way) uses. Said in the daemon's log. At start and after each finish.
+    void prune_copies();
     // load_descriptor, then fetch_then_prepare; a failure is the PrepareDataflow's answer.
     void load_then_prepare(const message::PrepareDataflow& request);
     [[nodiscard]] std::vector<message::NodeStats> stats_of(Dataflow& flow, uint64_t now_ns) const;
@@ -155,6 +174,13 @@ class Daemon {
         const std::string& cli_machine, const std::map<std::string, std::string>& placement);
     [[nodiscard]] bool is_local(const Descriptor& descriptor, const NodeDescriptor& node) const;
     // daemon_build.cpp: builds, clones and downloads (daemon/node_source.hpp).
+    // A build whose files travelled runs in a fresh copy of them,
+    // `<work dir>/builds/<hash of the CLI's machine and dataflow path>`; a later start of that
+    // dataflow gets what the build made there besides its files (add_build_outputs).
+    [[nodiscard]] std::filesystem::path build_copy_dir(const std::string& cli_machine,
+                                                       const std::string& descriptor_path) const;
+    // Runs the build of `request`, in `copy` when not empty (else as before file shipping).
+    void build(const message::BuildNodes& request, const std::filesystem::path& copy);
     // Where the dataflow's git clones live on this machine.
     [[nodiscard]] std::filesystem::path clone_root(const Descriptor& descriptor,
                                                    const std::string& cli_machine) const;
@@ -219,13 +245,14 @@ class Daemon {
     bool shutting_down_ = false;
     // Dataflows whose downloads run before they are prepared; true once stopped meanwhile.
     std::map<std::string, bool> fetching_;
-    // Dataflows whose files are arriving (daemon_files.cpp), by id.
+    // Dataflows and builds whose files are arriving (daemon_files.cpp), by transfer id.
     struct Incoming {
-        message::PrepareDataflow request;  // without its files: prepared once they are here
+        std::string what;  // "dataflow <id>", "build <transfer>"
         deploy::Manifest manifest;
         std::map<std::string, uint64_t> missing;  // sha256 -> size, not stored yet
         uint64_t received_files = 0;
         uint64_t received_bytes = 0;
+        FilesReady ready;  // e.g. prepares the dataflow in its copy
     };
     std::map<std::string, Incoming> incoming_;
     std::optional<deploy::FileStore> file_store_;  // <work dir>/files, opened when first needed

@@ -1,8 +1,10 @@
 // The daemon's part of `dora build` and of the node sources (daemon/node_source.hpp): build
 // requests, clones and downloads run as BuildRunner steps on the loop; a start whose URL nodes
-// are not downloaded yet is prepared once the downloads end.
+// are not downloaded yet is prepared once the downloads end. A build sent from another machine
+// with its files (as `dora start` sends them, daemon_files.cpp) runs in a fresh copy of them.
 #include <algorithm>
 #include <memory>
+#include <span>
 
 #include "core/sys.hpp"
 #include "daemon/daemon.hpp"
@@ -39,7 +41,54 @@ std::string Daemon::clones_in_use(const std::vector<BuildRunner::Step>& steps) c
     return busy;
 }
 
+std::filesystem::path Daemon::build_copy_dir(const std::string& cli_machine,
+                                             const std::string& descriptor_path) const {
+    const std::string key = cli_machine + "\n" + descriptor_path;
+    return options_.work_dir / "builds" /
+           deploy::sha256_hex(std::as_bytes(std::span(key.data(), key.size()))).substr(0, 16);
+}
+
 void Daemon::handle(const message::BuildNodes& request) {
+    message::BuildNodes stripped = request;  // kept without its files
+    stripped.files = nullptr;
+    if (request.files.is_null()) {
+        build(stripped, {});
+        return;
+    }
+    if (request.cli_machine == sys::machine_identity()) {
+        // The CLI's machine: built in the dataflow's own directory.
+        link_->send(message::make(message::FilesNeeded{request.transfer, {}, true}));
+        build(stripped, {});
+        return;
+    }
+    const uint64_t request_id = request.request_id;
+    receive_files(
+        request.transfer, "build " + request.transfer, request.files,
+        [this, stripped](const deploy::Manifest& manifest, uint64_t files, uint64_t bytes) {
+            // A fresh copy each build: nothing of an earlier one (sources since deleted, stale
+            // output) leaks into it.
+            const auto dir = build_copy_dir(stripped.cli_machine, stripped.descriptor_path);
+            std::error_code ec;
+            std::filesystem::remove_all(dir, ec);
+            std::filesystem::create_directories(dir.parent_path(), ec);
+            if (auto copied = file_store_->materialize(manifest, dir); !copied) {
+                link_->send(message::make(message::DaemonBuildResult{
+                    stripped.request_id, false,
+                    fmt::format("cannot copy the dataflow's files into {}: {}", dir.string(),
+                                copied.error().message())}));
+                return;
+            }
+            say(fmt::format("build {}: {} file(s) in {}; received {} ({} bytes)", stripped.transfer,
+                            manifest.files.size(), dir.string(), files, bytes));
+            build(stripped, dir);
+        },
+        [this, request_id](const std::string& why) {
+            // The coordinator puts the machine in front of the message.
+            link_->send(message::make(message::DaemonBuildResult{request_id, false, why}));
+        });
+}
+
+void Daemon::build(const message::BuildNodes& request, const std::filesystem::path& copy) {
     const uint64_t request_id = request.request_id;
     auto reply = [this, request_id](bool success, const std::string& text) {
         link_->send(message::make(message::DaemonBuildResult{request_id, success, text}));
@@ -50,7 +99,7 @@ void Daemon::handle(const message::BuildNodes& request) {
         return;
     }
     if (request.cli_machine != sys::machine_identity()) {
-        descriptor->base_dir = clone_root(*descriptor, request.cli_machine);
+        descriptor->base_dir = copy.empty() ? clone_root(*descriptor, request.cli_machine) : copy;
         std::error_code ec;
         std::filesystem::create_directories(descriptor->base_dir, ec);
         if (ec) {

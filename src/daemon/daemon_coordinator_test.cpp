@@ -347,8 +347,8 @@ TEST_F(DaemonTest, HeartbeatsAndDataflowsGoOnWhileAQuietBuildRuns) {
         "nodes:\n  - {id: slow, path: shell, args: \"true\", build: \"sleep 2; echo built\", "
         "_unstable_deploy: {machine: edge1}}\n";
     auto file = dir_.write("build/flow.yml", build_yaml);
-    send(msg::make(
-        msg::BuildNodes{7, build_yaml, file.string(), sys::machine_identity(), {"slow"}}));
+    send(msg::make(msg::BuildNodes{
+        7, build_yaml, file.string(), sys::machine_identity(), {"slow"}, nullptr, ""}));
     int heartbeats = 0;
     int ticks = 0;
     std::optional<msg::DaemonBuildResult> result;

@@ -77,10 +77,14 @@ struct CliBuild {
     std::string descriptor_yaml;
     std::string descriptor_path;
     std::string cli_machine;
+    // The dataflow directory's files, as CliStart::files (null: none travel, `--no-ship` or an
+    // older CLI), and the id their transfer goes by (a UUID the CLI makes: SendFiles, chunks).
+    nlohmann::json files;
+    std::string transfer;
     static constexpr const char* kType = "cli.build";
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CliBuild, descriptor_yaml, descriptor_path,
-                                                cli_machine)
+                                                cli_machine, files, transfer)
 
 // `dora destroy`: stop every dataflow, then every daemon, then the coordinator.
 struct CliDestroy {

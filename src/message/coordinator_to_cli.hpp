@@ -124,9 +124,10 @@ struct ManifestNeeded {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ManifestNeeded, machines)
 
-// After StartTriggered of a start with files, once every daemon said what it lacks: the files to
-// send (their SHA-256, each once; empty: every machine has them all), the machines that get them
-// (each what it lacks), and those on the CLI's machine that use the dataflow's own directory.
+// After StartTriggered of a start with files (or a build with files), once every daemon said what
+// it lacks: the files to send (their SHA-256, each once; empty: every machine has them all), the
+// machines that get them (each what it lacks), and those on the CLI's machine that use the
+// dataflow's own directory.
 struct SendFiles {
     std::string transfer;
     std::vector<std::string> sha256;

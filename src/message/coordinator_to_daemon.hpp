@@ -71,10 +71,16 @@ struct BuildNodes {
     std::string descriptor_path;
     std::string cli_machine;
     std::vector<std::string> nodes;  // the nodes this daemon builds (the coordinator placed them)
+    // The files that travel with the build (CliBuild::files) and their transfer's id: a daemon
+    // on another machine than the CLI's answers FilesNeeded, receives them as for a start and
+    // builds in its copy of them (daemon_build.cpp).
+    nlohmann::json files;
+    std::string transfer;
     static constexpr const char* kType = "coordinator.build";
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BuildNodes, request_id, descriptor_yaml,
-                                                descriptor_path, cli_machine, nodes)
+                                                descriptor_path, cli_machine, nodes, files,
+                                                transfer)
 
 // The daemon of `machine_id` is gone (its process ended: its connection closed, which a
 // partition does not do), so its nodes of the dataflow are gone for good: the receiving daemon

@@ -155,8 +155,8 @@ inline std::string daemon_certificate_name(const std::string& machine_id) {
     return machine_id.empty() ? std::string("default") : machine_id;
 }
 
-// Reply to a PrepareDataflow with files: the SHA-256 of each file its store lacks (each once);
-// `local`: this daemon is on the CLI's machine and uses the dataflow's own directory.
+// Reply to a PrepareDataflow or BuildNodes with files: the SHA-256 of each file its store lacks
+// (each once); `local`: this daemon is on the CLI's machine and uses the dataflow's own directory.
 struct FilesNeeded {
     std::string transfer;
     std::vector<std::string> missing;

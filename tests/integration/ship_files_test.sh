@@ -3,29 +3,37 @@
 # daemon with its own empty work directory and its own machine identity (as on other machines:
 # DORA_MACHINE_IDENTITY), run Python nodes from a directory only the CLI reads. Checks: the nodes
 # run in the daemons' copies and read their data files there; a second start sends nothing; a
-# changed file is the only one sent again; .doraignore, .git and out/ stay behind; an absolute
+# changed file is the only one sent again; old copies and the stored files only they used are
+# removed (--keep-copies); .doraignore, .git and out/ stay behind; an absolute
 # `working_dir` that exists on the machine is used as before; a daemon on the CLI's machine uses
 # the directory itself; a symlink out of the directory, a directory over --ship-limit, and (as
-# root, in a private mount namespace) a daemon whose disk is full are refused with clear errors.
+# root, in a private mount namespace) a daemon whose disk is full are refused with clear errors;
+# `dora build` sends the files too, and a start runs what the build made from them.
 #   ship_files_test.sh <dora binary>
 set -euo pipefail
 DORA=$1
 source "$(dirname "$0")/cluster_lib.sh"
 
 start_coordinator
-remote_daemon() {  # <machine>: a daemon that does not share the CLI's files
-    DORA_MACHINE_IDENTITY=ship-test-$1 "$DORA" daemon --machine-id "$1" --coordinator-port "$DPORT" \
-        --local-listen-port 0 --work-dir "$WORK/work-$1" >"$WORK/daemon-$1.log" 2>&1 &
+remote_daemon() {  # <machine> [flags]: a daemon that does not share the CLI's files
+    local machine=$1
+    shift
+    DORA_MACHINE_IDENTITY=ship-test-$machine "$DORA" daemon --machine-id "$machine" \
+        --coordinator-port "$DPORT" --local-listen-port 0 --work-dir "$WORK/work-$machine" "$@" \
+        >"$WORK/daemon-$machine.log" 2>&1 &
     PIDS+=($!)
+    LAST=$!
 }
-remote_daemon edge
+remote_daemon edge --keep-copies 1
+EDGE=$LAST
 remote_daemon cloud
 start_daemon here
 wait_for_daemons 3
 
 SRC=$(mktemp -d)
 ABS=$(mktemp -d)
-trap 'rm -rf "$SRC" "$ABS"; cluster_cleanup' EXIT
+BUILT=$(mktemp -d)
+trap 'rm -rf "$SRC" "$ABS" "$BUILT"; cluster_cleanup' EXIT
 mkdir -p "$SRC/nodes" "$SRC/data" "$SRC/.git" "$SRC/out"
 cat >"$SRC/nodes/show.py" <<'PY'
 import os
@@ -96,6 +104,23 @@ run third
 expect third 'sending 1 of the dataflow'"'"'s 4 file(s) (12 bytes) to `cloud`, `edge`'
 expect third "e cwd=$WORK/work-edge/"
 expect third "says hello again"
+# Old copies go: edge keeps the last finished one (--keep-copies 1), so the first two starts'
+# copies are removed, and the old greeting from its store (no kept copy uses it); cloud keeps 3.
+second_id=$(grep -o 'dataflow start triggered: .*' "$WORK/second.out" | awk '{print $4}')
+third_id=$(grep -o 'dataflow start triggered: .*' "$WORK/third.out" | awk '{print $4}')
+old_sha=$(printf 'hello\n' | sha256sum | cut -d' ' -f1)
+new_sha=$(sha256sum <"$SRC/data/greeting.txt" | cut -d' ' -f1)
+removed() { grep -qF "removed $WORK/work-edge/$1, the copy of finished dataflow $1" "$WORK/daemon-edge.log"; }
+wait_for 10 removed "$second_id" || fail "edge did not say it removed the second start's copy"
+removed "$id" || fail "edge did not say it removed the first start's copy"
+[[ ! -e $WORK/work-edge/$id && ! -e $WORK/work-edge/$second_id && -d $WORK/work-edge/$third_id ]] ||
+    fail "edge's copies: $(ls "$WORK/work-edge")"
+[[ ! -e $WORK/work-edge/files/$old_sha && -f $WORK/work-edge/files/$new_sha ]] ||
+    fail "edge's store still has the old greeting, or lost the new one"
+grep -qF "removed 1 file (6 bytes) from the file store $WORK/work-edge/files: no kept copy uses" \
+    "$WORK/daemon-edge.log" || fail "edge did not say what it removed from its store"
+[[ -d $WORK/work-cloud/$id && -d $WORK/work-cloud/$third_id && -f $WORK/work-cloud/files/$old_sha ]] ||
+    fail "cloud (keeping 3) removed a copy: $(ls "$WORK/work-cloud")"
 
 # A large file: 17 chunks over the control connection, a few in flight, with progress lines
 # (stderr is not a terminal: one per quarter), and it arrives whole.
@@ -129,6 +154,58 @@ if "$DORA" start "$SRC/flow.yml" --ship-limit 2X >"$WORK/badlimit.out" 2>&1; the
 expect badlimit "--ship-limit: \`2X\` is not a size"
 rm "$SRC/data/big.bin"
 [[ $("$DORA" list | grep -c 'running' || true) -eq 0 ]] || fail "a refused start left a dataflow"
+
+# `dora build` sends the files too: edge builds a node's program from a source file only this
+# machine has, into `build/` (output: never shipped), in its copy of the files; the start then
+# runs what the build made there. Without the files (--no-ship) the same build fails on edge.
+mkdir -p "$BUILT/src"
+cat >"$BUILT/src/template.py" <<'PY'
+from dora import Node
+
+for event in Node():
+    if event["type"] == "INPUT":
+        print("made by the build from SOURCE", flush=True)
+        break
+PY
+cat >"$BUILT/flow.yml" <<'YAML'
+nodes:
+  - id: b
+    build: mkdir -p build && sed s/SOURCE/src.template.py/ src/template.py >build/node.py
+    path: build/node.py
+    inputs: {tick: dora/timer/millis/50}
+    deploy: {machine: edge}
+YAML
+if "$DORA" build "$BUILT/flow.yml" --no-ship >"$WORK/build-noship.out" 2>&1; then
+    cat "$WORK/build-noship.out"
+    fail "a build without its source file succeeded"
+fi
+expect build-noship 'machine `edge`'
+"$DORA" build "$BUILT/flow.yml" >"$WORK/build.out" 2>&1 || { cat "$WORK/build.out"; fail "build"; }
+expect build 'sending 2 of the dataflow'"'"'s 2 file(s)'
+expect build 'to `edge`'
+expect build 'build finished'
+[[ ! -e $BUILT/build ]] || fail "the build ran on this machine"
+built=$(echo "$WORK"/work-edge/builds/*/build/node.py)
+[[ -f $built ]] || fail "edge has no build/node.py in its build copy: $(ls -R "$WORK/work-edge/builds")"
+"$DORA" start "$BUILT/flow.yml" >"$WORK/built.out" 2>&1 || { cat "$WORK/built.out"; fail "built"; }
+expect built 'nothing to send: `edge` have the dataflow'"'"'s 2 file(s) already'
+expect built "made by the build from src.template.py"
+grep -q "with 2 entries \`dora build\` made in $WORK/work-edge/builds/" "$WORK/daemon-edge.log" ||
+    fail "edge did not add the build's output to the start's copy"
+echo "dora build: built on edge from the files it was sent; the start ran the result"
+
+# A daemon started on a work dir with copies left (here with --keep-copies 0) removes them and
+# the stored files, at once.
+kill "$EDGE"
+gone() { ! kill -0 "$1" 2>/dev/null; }
+wait_for 20 gone "$EDGE" || fail "edge's daemon did not stop"
+[[ -n $(ls "$WORK/work-edge/files") ]] || fail "edge's store is empty before the restart"
+remote_daemon edge --keep-copies 0
+wait_for_daemons 3
+wait_for 10 grep -q "no kept copy uses them" "$WORK/daemon-edge.log" ||
+    fail "the restarted edge daemon did not prune its store"
+left=$(cd "$WORK/work-edge" && ls -d ????????-????-????-????-???????????? manifests/* files/* 2>/dev/null || true)
+[[ -z $left ]] || fail "left in edge's work dir after a restart with --keep-copies 0: $left"
 
 # A daemon whose disk is full (root only: a 256 KiB tmpfs in its own mount namespace).
 if [[ $(id -u) -eq 0 ]] && unshare --mount true 2>/dev/null; then
