@@ -49,6 +49,9 @@ Result<std::unique_ptr<ZenohBridge>> ZenohBridge::start(EventLoop& loop,
         for (auto& [id, route] : self->routes_) {
             self->update_watching(route);
         }
+        if (self->subscribers_changed_) {
+            self->subscribers_changed_();
+        }
     });
     // One listener per listen endpoint, in order: each is advertised with its protocol (tcp/ or
     // tls/), so that the other daemons dial it as it listens.
