@@ -100,6 +100,7 @@ Result<> LocalDataflow::prepare() {
         egress_ = std::move(*egress);
         for (uint32_t e = 0; e < plan_.egress.size(); ++e) {
             egress_.ring(e).set_unwatched(!plan_.egress[e].consumed_remotely);
+            egress_.ring(e).set_backpressure(plan_.egress[e].backpressure);
         }
     }
     if (!plan_.ingress.empty()) {
