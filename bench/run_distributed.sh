@@ -99,6 +99,12 @@ subst bench/distributed/throughput.yml "$WORK/throughput.yml"
 # The daemons' count of every drop (egress, link, ingress, input queue): equals sent - received.
 grep -o "finished with.*\|finished successfully" "$WORK/throughput.err" || true
 echo
+echo "== the same with queue_policy: backpressure on the remote input (the source waits; 0 dropped expected) =="
+subst bench/distributed/throughput_backpressure.yml "$WORK/throughput_bp.yml"
+"$DORA" start "$WORK/throughput_bp.yml" --coordinator-port "$CPORT" 2>"$WORK/throughput_bp.err" |
+    sed -n 's/^sink on daemon `cloud`: stdout    //p'
+grep -o "finished with.*\|finished successfully" "$WORK/throughput_bp.err" || true
+echo
 if [[ -z ${NO_REFERENCES:-} ]]; then
     echo "== references in the same run: our Zenoh sessions without daemons, and Cyclone DDS ddsperf =="
     BUILD=$BUILD bash bench/zenoh/run.sh --seconds "$SECONDS_PER_SIZE" --rounds "$ROUNDS"
