@@ -260,7 +260,11 @@ void Ingress::producer_lost(const std::string& producer) {
         notice.segment = static_cast<uint32_t>(shm::Notice::kProducerUnreachable);
         notice.time_ns = shm::send_time_ns();
         shm::Region& region = dataflow_.region(ref.node);
-        if (auto dropped = region.ring(ref.ring).push(notice)) {
+        shm::Ring ring = region.ring(ref.ring);
+        if (ring.backpressure()) {
+            // Never at the cost of a message: a full queue gets no notice (the log says it).
+            (void)ring.try_push(notice);
+        } else if (auto dropped = ring.push(notice)) {
             pool_.release(*dropped);  // a full queue drops its oldest, counted as ever
         }
         region.signal().notify();

@@ -607,6 +607,22 @@ void LocalDataflow::report_drops(NodeState& node) {
             node.reported_waits[i] = waits;
         }
     }
+    // Outputs read with backpressure on other machines: the node waits on its egress ring.
+    reported_egress_waits_.resize(plan_.egress.size(), 0);
+    for (uint32_t e = 0; e < plan_.egress.size(); ++e) {
+        const EgressStream& stream = plan_.egress[e];
+        if (stream.node != node.index || !stream.backpressure) {
+            continue;
+        }
+        shm::Ring ring = egress_.ring(e);
+        if (const uint64_t waits = ring.waits(); waits > reported_egress_waits_[e]) {
+            note(node.id, fmt::format("output {} (queue_policy: backpressure on another machine): "
+                                      "this node waited {} time(s) for room so far ({} ms in "
+                                      "all); it runs at the pace of its receivers there",
+                                      stream.output, waits, ring.waited_ns() / 1'000'000));
+            reported_egress_waits_[e] = waits;
+        }
+    }
 }
 
 std::map<std::string, uint64_t> LocalDataflow::dropped_inputs() const {

@@ -5,6 +5,8 @@ namespace dora::daemon {
 namespace {
 constexpr auto kReportInterval = std::chrono::seconds(1);
 constexpr auto kPeerHandshakeTimeout = std::chrono::seconds(3);
+// How often retiring liveliness tokens look whether the Publisher has sent what it held.
+constexpr auto kRetireLook = std::chrono::milliseconds(10);
 }  // namespace
 
 zenoh::TlsKeys cluster_tls_keys(const Credentials& credentials) {
@@ -68,6 +70,8 @@ Result<std::unique_ptr<ZenohBridge>> ZenohBridge::start(EventLoop& loop,
 ZenohBridge::~ZenohBridge() {
     // Routes first (their subscriptions and publishers use the session), then the session.
     routes_.clear();
+    retire_.cancel();
+    retiring_tokens_.clear();
     session_.reset();
 }
 
@@ -313,6 +317,19 @@ std::vector<message::DropCount> ZenohBridge::detach(const std::string& dataflow_
             if (stream.consumed_remotely) {
                 session_->untrack_undelivered(stream.key);
             }
+        }
+    }
+    if (session_->publisher().queued() > 0 && !it->second.tokens.empty()) {
+        for (auto& token : it->second.tokens) {
+            retiring_tokens_.push_back(std::move(token));
+        }
+        if (!retire_.active()) {
+            retire_ = loop_.add_periodic(kRetireLook, [this] {
+                if (session_->publisher().queued() == 0) {
+                    retiring_tokens_.clear();
+                    retire_.cancel();
+                }
+            });
         }
     }
     routes_.erase(it);

@@ -144,6 +144,11 @@ class ZenohBridge {
     std::map<std::string, Route> routes_;             // by dataflow id
     uint64_t watch_starts_ = 0;
     std::function<void()> subscribers_changed_;  // on_remote_subscribers_changed
+    // Liveliness tokens of detached routes kept while the Publisher still holds samples (a
+    // backpressure stream's last ones wait for a slow link): undeclared before them, they would
+    // overtake them and tell the receivers their producer was lost.
+    std::vector<zenoh::Subscription> retiring_tokens_;
+    Timer retire_;
 };
 
 }  // namespace dora::daemon

@@ -391,6 +391,28 @@ TEST_P(Dataflow, BackpressureLosesNothingAndKeepsTheOrder) {
     EXPECT_FALSE(contains(run->all(), "dropped on the link")) << run->all();
 }
 
+// More than every buffer between producer and consumer holds (96 MiB; across daemons the egress
+// ring, what the egress has in flight, the link's hold mark, the sockets and one read of the
+// receiving daemon are some 45 MiB): the producer itself waits, and a note on its log says so.
+TEST_P(Dataflow, BackpressureSlowsTheProducerAndSaysSo) {
+    auto file = dataflow(R"(
+nodes:
+  - {id: source, path: NODE, args: producer --count 3000 --size 32768, outputs: [out], _unstable_deploy: {machine: a}}
+  - {id: sink, path: NODE, args: slow --delay-ms 1, inputs: {in: {source: source/out, queue_size: 2, queue_policy: backpressure}}, _unstable_deploy: {machine: b}}
+)");
+    auto run = start(file);
+    EXPECT_EQ(exit_code(run->wait(120s)), 0) << run->all();
+    EXPECT_TRUE(
+        contains(run->out(), out_line("sink", "slow received 3000 dropped 0 in order true")))
+        << run->all();
+    EXPECT_TRUE(contains(run->err(), "finished successfully")) << run->all();
+    const std::string note = two_daemons()
+                                 ? "output out (queue_policy: backpressure on another machine): "
+                                   "this node waited "
+                                 : "input in (queue_policy: backpressure): its sender waited ";
+    EXPECT_TRUE(contains(run->out(), note)) << run->out();
+}
+
 TEST_P(Dataflow, StrictRunThatDroppedFails) {
     auto file = dataflow(kFloodedSlowConsumer);
     auto run = start(file, 15s, {"--strict"});
