@@ -85,10 +85,6 @@ void Coordinator::handle(Peer& cli, message::CliStart& request) {
         return;
     }
     apply_placement(*descriptor, *placement);
-    if (auto cross = cross_machine_backpressure_error(*descriptor); !cross.empty()) {
-        cli.channel->send(error_message("cannot start the dataflow: " + cross));
-        return;
-    }
     if (auto files = check_files(start->files); !files) {
         cli.channel->send(error_message("cannot start the dataflow: " + files.error().message()));
         return;

@@ -400,10 +400,6 @@ Result<> validate(const Descriptor& descriptor, const ValidationOptions& options
         check_inputs(descriptor, node, problems);
         if (options.check_paths) check_path(descriptor, node, problems);
     }
-    if (auto cross = cross_machine_backpressure_error(descriptor); !cross.empty()) {
-        return problems.result() ? fail(Error(std::move(cross)))
-                                 : fail(Error(problems.result().error().message() + "\n" + cross));
-    }
     return problems.result();
 }
 
@@ -424,39 +420,6 @@ bool log_level_passes(LogLevel level, LogLevel min) {
     if (min == LogLevel::kStdout) return true;
     if (level == LogLevel::kStdout) return false;
     return static_cast<int>(level) <= static_cast<int>(min);
-}
-
-std::string cross_machine_backpressure_error(const Descriptor& descriptor) {
-    // A node placed by labels has no machine until the coordinator picks one.
-    auto machine = [&](const NodeDescriptor& node) -> std::optional<std::string> {
-        Deploy deploy = descriptor.effective_deploy(node);
-        if (!deploy.machine && !deploy.labels.empty()) return std::nullopt;
-        return deploy.machine.value_or("");
-    };
-    std::string lines;
-    for (const auto& node : descriptor.nodes) {
-        for (const auto& input : node.inputs) {
-            const auto* source = std::get_if<NodeOutputSource>(&input.source);
-            if (input.queue_policy != QueuePolicy::kBackpressure || source == nullptr) continue;
-            const NodeDescriptor* producer = descriptor.find_node(source->node);
-            if (producer == nullptr) continue;
-            auto here = machine(node);
-            auto there = machine(*producer);
-            if (!here || !there || *here == *there) continue;
-            if (!lines.empty()) lines += '\n';
-            lines += fmt::format(
-                "{}: node \"{}\": input \"{}\": `queue_policy: backpressure` needs its "
-                "producer \"{}\" on the same machine, but it runs on {} and \"{}\" on {}: a "
-                "sender cannot wait for a receiver on another machine; use drop_oldest with a "
-                "larger queue_size, or deploy both nodes on one machine",
-                format_location(input.location.line > 0 ? input.location : node.location), node.id,
-                input.id, source->node,
-                here->empty() ? std::string("the default daemon") : "machine `" + *here + "`",
-                source->node,
-                there->empty() ? std::string("the default daemon") : "machine `" + *there + "`");
-        }
-    }
-    return lines;
 }
 
 }  // namespace dora

@@ -52,7 +52,7 @@ inline constexpr uint32_t kDefaultQueueSize = 10;
 // dora 1.x `queue_policy`: what a full input queue does with the next message.
 enum class QueuePolicy {
     kDropOldest,    // the oldest queued message is dropped (and counted)
-    kBackpressure,  // the sender waits until the receiver has taken one (same machine only)
+    kBackpressure,  // the sender waits until the receiver has taken one (across machines too)
 };
 
 struct Input {
@@ -213,12 +213,6 @@ struct ValidationOptions {
 // found, one per line, each naming file, line, column, node and key and saying what to do.
 [[nodiscard]] Result<> validate(const Descriptor& descriptor,
                                 const ValidationOptions& options = {});
-
-// Inputs with `queue_policy: backpressure` whose producer runs on another machine (by each
-// node's effective deploy machine): a sender cannot wait for a receiver across machines. One line
-// per such input, naming it and saying what to do; empty when there is none. Nodes placed by
-// labels only count once their machine is set (the coordinator calls this after placement).
-[[nodiscard]] std::string cross_machine_backpressure_error(const Descriptor& descriptor);
 
 // Resolves a node's executable or script path: absolute paths as they are, relative ones against
 // base_dir (the current directory when base_dir is empty), and bare names (no '/') that are not

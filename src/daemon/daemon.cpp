@@ -22,6 +22,9 @@ namespace dora::daemon {
 
 // A dynamic node's join request is a few hundred bytes; more before it is answered is not one.
 constexpr size_t kMaxJoinRequestBytes = 64 * 1024;
+// How long a prepared dataflow waits for the subscribers of its outputs on other machines (a
+// peer may be unreachable: its data is then lost, as with any network).
+constexpr auto kRoutingWait = std::chrono::seconds(3);
 
 Daemon::Daemon(EventLoop& loop, DaemonOptions options)
     : loop_(loop), options_(std::move(options)) {}
@@ -55,6 +58,17 @@ Result<std::unique_ptr<Daemon>> Daemon::create(EventLoop& loop, DaemonOptions op
         return fail(bridge.error());
     }
     daemon->bridge_ = std::move(*bridge);
+    daemon->bridge_->on_remote_subscribers_changed([raw] {
+        std::vector<std::string> preparing;
+        for (const auto& [id, flow] : raw->dataflows_) {
+            if (flow->phase == Phase::kPreparing) {
+                preparing.push_back(id);
+            }
+        }
+        for (const auto& id : preparing) {
+            raw->await_routing(id);
+        }
+    });
     auto build_env = current_environment();
     for (const auto& [key, value] : o.extra_node_env) {
         build_env[key] = value;
@@ -518,21 +532,26 @@ void Daemon::prepare(const message::PrepareDataflow& request, Descriptor descrip
     // Report "prepared" once the machines consuming our outputs have subscribed (their
     // declarations travel asynchronously), so that no early output is lost; give up waiting after
     // a few seconds (a peer may be unreachable: its data is then lost, as with any network).
-    await_routing(id, loop_.now() + std::chrono::seconds(3));
+    await_routing(id);
 }
 
-void Daemon::await_routing(const std::string& id, SteadyClock::time_point deadline) {
+void Daemon::await_routing(const std::string& id, bool give_up) {
     auto it = dataflows_.find(id);
     if (it == dataflows_.end() || it->second->phase != Phase::kPreparing) {
         return;
     }
     Dataflow& flow = *it->second;
     bool ready = bridge_->remote_subscribers_ready(*flow.local);
-    if (!ready && loop_.now() < deadline) {
-        flow.routing_poll = loop_.add_timer(std::chrono::milliseconds(20),
-                                            [this, id, deadline] { await_routing(id, deadline); });
+    if (!ready && !give_up) {
+        // No polling: the bridge calls back as soon as the session's remote subscribers change
+        // (see create); this timer only ends the wait.
+        if (!flow.routing_timeout.active()) {
+            flow.routing_timeout =
+                loop_.add_timer(kRoutingWait, [this, id] { await_routing(id, true); });
+        }
         return;
     }
+    flow.routing_timeout.cancel();
     if (!ready) {
         say(
             fmt::format("dataflow {}: no subscriber on another machine yet for some outputs; "

@@ -102,7 +102,7 @@ class Daemon {
         message::PrepareDataflow started;
         std::unique_ptr<LocalDataflow> local;
         Phase phase = Phase::kPreparing;
-        Timer routing_poll;                // while kPreparing: waits for remote subscribers
+        Timer routing_timeout;             // while kPreparing: stops waiting for remote subscribers
         uint64_t reported_drop_total = 0;  // what the last DataflowDrops said, in all
         CpuMeter cpu;                      // its nodes' CPU % windows (ReadStats)
     };
@@ -165,8 +165,10 @@ class Daemon {
     // load_descriptor, then fetch_then_prepare; a failure is the PrepareDataflow's answer.
     void load_then_prepare(const message::PrepareDataflow& request);
     [[nodiscard]] std::vector<message::NodeStats> stats_of(Dataflow& flow, uint64_t now_ns) const;
-    // Replies "prepared" once remote consumers have subscribed to our outputs, or at `deadline`.
-    void await_routing(const std::string& id, SteadyClock::time_point deadline);
+    // Reports dataflow `id` prepared once every output consumed on other machines has its
+    // subscriber there, or once `give_up` (the wait's deadline passed). Called when it was
+    // prepared locally and again whenever the session's remote subscribers change.
+    void await_routing(const std::string& id, bool give_up = false);
     void drop(const std::string& id);
     void finish_ready_dataflows();
     [[nodiscard]] Result<Descriptor> load_descriptor(

@@ -201,9 +201,11 @@ void route_outputs_to_other_machines(const Descriptor& descriptor,
                                        [&](const EgressStream& s) { return s.key == key; });
             if (stream == plan.egress.end()) {
                 plan.egress.push_back({producer->second, src->output, key, input.queue_size, true});
+                stream = plan.egress.end() - 1;
             } else {
                 stream->queue_size = std::max(stream->queue_size, input.queue_size);
             }
+            stream->backpressure |= input.queue_policy == QueuePolicy::kBackpressure;
         }
     }
 }

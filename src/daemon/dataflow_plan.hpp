@@ -60,6 +60,9 @@ struct EgressStream {
     // nobody has to subscribe before the dataflow starts, and its ring is unwatched (producers
     // skip it) while no watcher subscribes.
     bool consumed_remotely = true;
+    // A consumer on another machine reads it with `queue_policy: backpressure`: its egress ring
+    // makes the producer wait when full, and nothing on the way drops it (egress.hpp).
+    bool backpressure = false;
 };
 
 // The egress ring depth of a stream published only for inspection: small, so that a watcher

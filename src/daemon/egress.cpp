@@ -26,6 +26,7 @@ struct Egress::State {
     shm::Region* region = nullptr;
     std::vector<std::string> keys;                  // by egress ring
     std::vector<std::vector<uint8_t>> end_markers;  // by egress ring: the signed end of its stream
+    std::vector<bool> backpressure;                 // by egress ring: EgressStream::backpressure
     zenoh::Publisher publisher;
     EgressLimits limits;
     // The egress thread's mappings of sender segments: queued samples point into them.
@@ -38,10 +39,12 @@ struct Egress::State {
     std::string reason;                                // why the last drop happened
 
     State(shm::Region* r, std::vector<std::string> k, std::vector<std::vector<uint8_t>> ends,
-          zenoh::Publisher p, EgressLimits l, std::map<uint16_t, std::string> senders)
+          std::vector<bool> waits, zenoh::Publisher p, EgressLimits l,
+          std::map<uint16_t, std::string> senders)
         : region(r),
           keys(std::move(k)),
           end_markers(std::move(ends)),
+          backpressure(std::move(waits)),
           publisher(std::move(p)),
           limits(l),
           cache(std::move(senders)),
@@ -89,11 +92,13 @@ Result<std::unique_ptr<Egress>> Egress::start(LocalDataflow& dataflow, zenoh::Pu
     }
     std::vector<std::string> keys;
     std::vector<std::vector<uint8_t>> ends;
+    std::vector<bool> waits;
     for (const auto& stream : plan.egress) {
         keys.push_back(stream.key);
         ends.push_back(message::end_of_stream_attachment(plan.data_secret, stream.key));
+        waits.push_back(stream.backpressure);
     }
-    auto state = std::make_shared<State>(region, std::move(keys), std::move(ends),
+    auto state = std::make_shared<State>(region, std::move(keys), std::move(ends), std::move(waits),
                                          std::move(publisher), limits, std::move(senders));
     std::unique_ptr<Egress> egress(new Egress(state));
     egress->thread_ = std::thread([state] { run(state); });
@@ -135,7 +140,9 @@ std::optional<size_t> Egress::take(const std::shared_ptr<State>& state, uint32_t
             refcount->fetch_sub(1, std::memory_order_acq_rel);
             state->in_flight_bytes.fetch_sub(bytes, std::memory_order_relaxed);
             state->in_flight_samples.fetch_sub(1, std::memory_order_relaxed);
-        }});
+        },
+        true,
+        state->backpressure[ring]});
     return bytes;
 }
 
@@ -172,8 +179,12 @@ void Egress::run(const std::shared_ptr<State>& state) {
             if (!ended[i] && ring.closed() && ring.empty()) {
                 ended[i] = true;
                 const auto& end = state->end_markers[i];
-                batch.push_back(zenoh::OutgoingSample{
-                    state->keys[i], {}, zenoh::Bytes{end.data(), end.size()}, [state] {}, false});
+                batch.push_back(zenoh::OutgoingSample{state->keys[i],
+                                                      {},
+                                                      zenoh::Bytes{end.data(), end.size()},
+                                                      [state] {},
+                                                      false,
+                                                      state->backpressure[i]});
             }
         }
         first = rings == 0 ? 0 : (first + 1) % rings;

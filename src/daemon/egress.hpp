@@ -16,6 +16,11 @@
 // pages of large samples it has not read since (shm::SegmentCache::unmap_idle): the memory is the
 // producer's.
 //
+// A stream a remote consumer reads with `queue_policy: backpressure` (EgressStream::backpressure)
+// has a backpressure ring (the producer waits when it is full) and its samples are marked
+// OutgoingSample::wait: the session holds them while the link does not keep up, they stay in
+// flight, and the thread takes no more; nothing on the way drops them.
+//
 // A sample that cannot be handed to the session (its sender's segment cannot be mapped, or the
 // session is closed) is counted per stream (dropped()); so are, in the egress ring itself, the
 // oldest samples a full ring drops (LocalDataflow::drops()).

@@ -11,10 +11,14 @@ namespace dora::daemon {
 
 namespace {
 constexpr auto kReportInterval = std::chrono::seconds(1);
+// How often held arrivals look for room in their receivers' rings (a consumer's take is not
+// announced to the daemon).
+constexpr auto kHeldRetry = std::chrono::microseconds(200);
 }  // namespace
 
-Ingress::Ingress(EventLoop& loop, LocalDataflow& dataflow, Note note)
+Ingress::Ingress(EventLoop& loop, zenoh::Session& session, LocalDataflow& dataflow, Note note)
     : loop_(loop),
+      session_(session),
       dataflow_(dataflow),
       note_(std::move(note)),
       pool_(dataflow.plan().pool_prefix(kIngressSender), kIngressSender, 0) {}
@@ -25,7 +29,7 @@ Result<std::unique_ptr<Ingress>> Ingress::start(EventLoop& loop, zenoh::Session&
     if (plan.ingress.empty()) {
         return fail("dataflow {} receives nothing from other machines", dataflow.id());
     }
-    std::unique_ptr<Ingress> ingress(new Ingress(loop, dataflow, std::move(note)));
+    std::unique_ptr<Ingress> ingress(new Ingress(loop, session, dataflow, std::move(note)));
     for (const auto& planned : plan.ingress) {
         ingress->producers_.try_emplace(planned.node);
         auto stream = std::make_unique<Stream>();
@@ -64,6 +68,9 @@ Result<std::unique_ptr<Ingress>> Ingress::start(EventLoop& loop, zenoh::Session&
 Ingress::~Ingress() {
     liveliness_ = zenoh::Subscription();
     streams_.clear();  // undeclare first: no arrival may use the pool below
+    if (holding_) {
+        session_.release_reading();
+    }
     pool_.unlink_all();
 }
 
@@ -113,15 +120,26 @@ void Ingress::deliver(Stream& stream, const zenoh::Put& put) {
         return;
     }
     std::span<const uint8_t> meta = put.attachment ? *put.attachment : std::span<const uint8_t>();
+    if (!stream.held.empty() || !room_for(stream)) {
+        stream.held.push_back(
+            {{put.payload.begin(), put.payload.end()}, {meta.begin(), meta.end()}});
+        hold();
+        return;
+    }
+    store(stream, put.payload, meta);
+}
+
+void Ingress::store(Stream& stream, std::span<const uint8_t> payload,
+                    std::span<const uint8_t> meta) {
     const auto& receivers = stream.plan->receivers;
-    auto sample = pool_.allocate(put.payload.size(), meta.size());
+    auto sample = pool_.allocate(payload.size(), meta.size());
     if (!sample) {
         ++stream.dropped;
         stream.last_error = sample.error().message();
         return;
     }
-    if (!put.payload.empty()) {
-        std::memcpy(sample->data().data(), put.payload.data(), put.payload.size());
+    if (!payload.empty()) {
+        std::memcpy(sample->data().data(), payload.data(), payload.size());
     }
     auto entry = pool_.publish(std::move(*sample), std::as_bytes(meta),
                                static_cast<uint32_t>(receivers.size()), shm::send_time_ns());
@@ -132,7 +150,8 @@ void Ingress::deliver(Stream& stream, const zenoh::Put& put) {
     }
     for (const RingRef& ref : receivers) {
         shm::Region& region = dataflow_.region(ref.node);
-        // A full ring drops its oldest entry and counts it (the receiver's queue drops).
+        // A full ring drops its oldest entry and counts it (the receiver's queue drops); a
+        // backpressure ring has room here (room_for), or its consumer is gone.
         if (auto dropped = region.ring(ref.ring).push(*entry)) {
             pool_.release(*dropped);
         }
@@ -140,8 +159,56 @@ void Ingress::deliver(Stream& stream, const zenoh::Put& put) {
     }
 }
 
+bool Ingress::room_for(const Stream& stream) const {
+    for (const RingRef& ref : stream.plan->receivers) {
+        shm::Ring ring = dataflow_.region(ref.node).ring(ref.ring);
+        if (ring.backpressure() && !ring.consumer_gone() && ring.queued() >= ring.capacity()) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void Ingress::hold() {
+    if (holding_) {
+        return;
+    }
+    holding_ = true;
+    session_.hold_reading();
+    held_retry_ = loop_.add_periodic(kHeldRetry, [this] { deliver_held(); });
+}
+
+void Ingress::deliver_held() {
+    bool waiting = false;
+    for (auto& stream : streams_) {
+        while (!stream->held.empty() && room_for(*stream)) {
+            const auto& front = stream->held.front();
+            store(*stream, front.payload, front.metadata);
+            stream->held.pop_front();
+        }
+        if (stream->held.empty() && stream->close_when_delivered) {
+            stream->close_when_delivered = false;
+            close_rings(*stream);
+        }
+        waiting = waiting || !stream->held.empty();
+    }
+    if (!waiting && holding_) {
+        holding_ = false;
+        held_retry_.cancel();
+        session_.release_reading();
+    }
+}
+
 void Ingress::close(Stream& stream) {
     stream.closed = true;
+    if (!stream.held.empty()) {
+        stream.close_when_delivered = true;  // after what waits (deliver_held)
+        return;
+    }
+    close_rings(stream);
+}
+
+void Ingress::close_rings(Stream& stream) {
     for (const RingRef& ref : stream.plan->receivers) {
         shm::Region& region = dataflow_.region(ref.node);
         region.ring(ref.ring).close();
@@ -193,7 +260,11 @@ void Ingress::producer_lost(const std::string& producer) {
         notice.segment = static_cast<uint32_t>(shm::Notice::kProducerUnreachable);
         notice.time_ns = shm::send_time_ns();
         shm::Region& region = dataflow_.region(ref.node);
-        if (auto dropped = region.ring(ref.ring).push(notice)) {
+        shm::Ring ring = region.ring(ref.ring);
+        if (ring.backpressure()) {
+            // Never at the cost of a message: a full queue gets no notice (the log says it).
+            (void)ring.try_push(notice);
+        } else if (auto dropped = ring.push(notice)) {
             pool_.release(*dropped);  // a full queue drops its oldest, counted as ever
         }
         region.signal().notify();

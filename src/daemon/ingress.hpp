@@ -3,12 +3,18 @@
 // session; each arrival is copied into a sample of the dataflow's ingress pool (sender
 // kIngressSender) and pushed to every local receiver's ring; an end marker closes those rings
 // (the receivers get INPUT_CLOSED). A full ring drops its oldest entry, as every dora queue does,
-// and counts it there. An arrival that cannot be stored at all (the pool cannot give a sample:
-// receivers hold every one, or shared memory is full) is counted per stream and reported to the
-// receiving nodes' logs once a second while the count grows: nothing is dropped silently. So is
-// what the producer's daemon wrote to the link and never arrived (its copies are numbered:
-// zenoh::CopyGaps; place link, counted once per stream on this machine). Once a
-// second too, the pages of large samples idle since the last second are given back
+// and counts it there; except a receiver's ring with `queue_policy: backpressure`: then the
+// arrival (and every later one of its stream) waits in the Ingress, in order, and the session
+// stops reading its links (Session::hold_reading) until the receiver made room, so TCP slows the
+// producer's daemon, whose Publisher holds the samples (OutgoingSample::wait), whose egress ring
+// makes the producer wait. What waits here is bounded by one read of the links (BatchReader).
+// Reading stops for every link of the session meanwhile: the other streams from those machines
+// wait too (as with Zenoh's blocking congestion control). An arrival that cannot be stored at all
+// (the pool cannot give a sample: receivers hold every one, or shared memory is full) is counted
+// per stream and reported to the receiving nodes' logs once a second while the count grows: nothing
+// is dropped silently. So is what the producer's daemon wrote to the link and never arrived (its
+// copies are numbered: zenoh::CopyGaps; place link, counted once per stream on this machine). Once
+// a second too, the pages of large samples idle since the last second are given back
 // (shm::Pool::free_idle): a large transfer does not stay resident.
 //
 // Liveliness: the Ingress watches the liveliness tokens of its remote producers (DataflowPlan::
@@ -25,9 +31,11 @@
 // Thread safety: the daemon's loop thread only (the session's thread).
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -88,13 +96,30 @@ class Ingress {
         std::string rejected_why;
         std::vector<uint8_t> end_marker;  // the signed end of this stream (data_keys.hpp)
         bool closed = false;
+        // Backpressure: arrivals that wait, in order, for room in a receiver's ring (copies of
+        // payload and metadata), and whether the rings close once they are all delivered.
+        struct Held {
+            std::vector<uint8_t> payload;
+            std::vector<uint8_t> metadata;
+        };
+        std::deque<Held> held;
+        bool close_when_delivered = false;
     };
     struct Producer {
         bool unreachable = false;
         SteadyClock::time_point since;  // when it became unreachable
     };
-    Ingress(EventLoop& loop, LocalDataflow& dataflow, Note note);
+    Ingress(EventLoop& loop, zenoh::Session& session, LocalDataflow& dataflow, Note note);
     void deliver(Stream& stream, const zenoh::Put& put);
+    // Stores one arrival in the pool and queues it for every receiver.
+    void store(Stream& stream, std::span<const uint8_t> payload, std::span<const uint8_t> meta);
+    // Whether every backpressure receiver of `stream` has room for one more entry.
+    [[nodiscard]] bool room_for(const Stream& stream) const;
+    // Backpressure: stops reading the links while an arrival waits (hold), delivers what fits
+    // (deliver_held, every kHeldRetry) and reads again once nothing waits.
+    void hold();
+    void deliver_held();
+    void close_rings(Stream& stream);
     // Why `put` must not reach the receivers ("" when it may); sets `ends` for a valid end.
     [[nodiscard]] static std::string refusal(const Stream& stream, const zenoh::Put& put,
                                              bool& ends);
@@ -111,6 +136,7 @@ class Ingress {
     void for_receivers(const std::string& producer, F&& f);
 
     EventLoop& loop_;
+    zenoh::Session& session_;
     LocalDataflow& dataflow_;
     Note note_;
     shm::Pool pool_;
@@ -118,6 +144,8 @@ class Ingress {
     std::map<std::string, Producer> producers_;  // by node id; the remote producers only
     zenoh::Subscription liveliness_;
     Timer report_;
+    bool holding_ = false;  // a Session::hold_reading() is taken
+    Timer held_retry_;
 };
 
 }  // namespace dora::daemon

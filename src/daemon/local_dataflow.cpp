@@ -100,6 +100,7 @@ Result<> LocalDataflow::prepare() {
         egress_ = std::move(*egress);
         for (uint32_t e = 0; e < plan_.egress.size(); ++e) {
             egress_.ring(e).set_unwatched(!plan_.egress[e].consumed_remotely);
+            egress_.ring(e).set_backpressure(plan_.egress[e].backpressure);
         }
     }
     if (!plan_.ingress.empty()) {
@@ -604,6 +605,22 @@ void LocalDataflow::report_drops(NodeState& node) {
                                       "the sender runs at this node's pace",
                                       planned.inputs[i].id, waits, ring.waited_ns() / 1'000'000));
             node.reported_waits[i] = waits;
+        }
+    }
+    // Outputs read with backpressure on other machines: the node waits on its egress ring.
+    reported_egress_waits_.resize(plan_.egress.size(), 0);
+    for (uint32_t e = 0; e < plan_.egress.size(); ++e) {
+        const EgressStream& stream = plan_.egress[e];
+        if (stream.node != node.index || !stream.backpressure) {
+            continue;
+        }
+        shm::Ring ring = egress_.ring(e);
+        if (const uint64_t waits = ring.waits(); waits > reported_egress_waits_[e]) {
+            note(node.id, fmt::format("output {} (queue_policy: backpressure on another machine): "
+                                      "this node waited {} time(s) for room so far ({} ms in "
+                                      "all); it runs at the pace of its receivers there",
+                                      stream.output, waits, ring.waited_ns() / 1'000'000));
+            reported_egress_waits_[e] = waits;
         }
     }
 }

@@ -210,6 +210,7 @@ class LocalDataflow {
     std::vector<shm::Region> regions_;   // by plan node index
     message::NodeConfigDir config_dir_;  // node configuration files; removed with the dataflow
     shm::Region egress_;                 // one ring per plan_.egress stream
+    std::vector<uint64_t> reported_egress_waits_;  // per egress stream: its producer's waits
     std::vector<NodeState> nodes_;
     std::unique_ptr<shm::Pool> daemon_pool_;
     HlcClock clock_;  // stamps what the daemon sends on a node's behalf (send_stdout_as)

@@ -5,6 +5,8 @@ namespace dora::daemon {
 namespace {
 constexpr auto kReportInterval = std::chrono::seconds(1);
 constexpr auto kPeerHandshakeTimeout = std::chrono::seconds(3);
+// How often retiring liveliness tokens look whether the Publisher has sent what it held.
+constexpr auto kRetireLook = std::chrono::milliseconds(10);
 }  // namespace
 
 zenoh::TlsKeys cluster_tls_keys(const Credentials& credentials) {
@@ -50,6 +52,9 @@ Result<std::unique_ptr<ZenohBridge>> ZenohBridge::start(EventLoop& loop,
         for (auto& [id, route] : self->routes_) {
             self->update_watching(route);
         }
+        if (self->subscribers_changed_) {
+            self->subscribers_changed_();
+        }
     });
     // One listener per listen endpoint, in order: each is advertised with its protocol (tcp/ or
     // tls/), so that the other daemons dial it as it listens.
@@ -66,6 +71,8 @@ Result<std::unique_ptr<ZenohBridge>> ZenohBridge::start(EventLoop& loop,
 ZenohBridge::~ZenohBridge() {
     // Routes first (their subscriptions and publishers use the session), then the session.
     routes_.clear();
+    retire_.cancel();
+    retiring_tokens_.clear();
     session_.reset();
 }
 
@@ -311,6 +318,19 @@ std::vector<message::DropCount> ZenohBridge::detach(const std::string& dataflow_
             if (stream.consumed_remotely) {
                 session_->untrack_undelivered(stream.key);
             }
+        }
+    }
+    if (session_->publisher().queued() > 0 && !it->second.tokens.empty()) {
+        for (auto& token : it->second.tokens) {
+            retiring_tokens_.push_back(std::move(token));
+        }
+        if (!retire_.active()) {
+            retire_ = loop_.add_periodic(kRetireLook, [this] {
+                if (session_->publisher().queued() == 0) {
+                    retiring_tokens_.clear();
+                    retire_.cancel();
+                }
+            });
         }
     }
     routes_.erase(it);

@@ -90,6 +90,12 @@ class ZenohBridge {
     // there yet (declarations travel asynchronously after the peers connect); outputs published
     // only for inspection (debug inspection) wait for nobody.
     [[nodiscard]] bool remote_subscribers_ready(const LocalDataflow& dataflow) const;
+    // Runs `changed` (on the loop thread, outside any bridge call) whenever what
+    // remote_subscribers_ready() and has_remote_subscriber() answer may have changed. Replaces
+    // the previous one.
+    void on_remote_subscribers_changed(std::function<void()> changed) {
+        subscribers_changed_ = std::move(changed);
+    }
     // Whether a subscriber on another session (a daemon or a watcher) matches `key`.
     [[nodiscard]] bool has_remote_subscriber(std::string_view key) const {
         return session_->has_remote_subscriber(key);
@@ -137,6 +143,12 @@ class ZenohBridge {
     std::map<std::string, zenoh::Endpoint> dialled_;  // peer endpoints we dial, by text
     std::map<std::string, Route> routes_;             // by dataflow id
     uint64_t watch_starts_ = 0;
+    std::function<void()> subscribers_changed_;  // on_remote_subscribers_changed
+    // Liveliness tokens of detached routes kept while the Publisher still holds samples (a
+    // backpressure stream's last ones wait for a slow link): undeclared before them, they would
+    // overtake them and tell the receivers their producer was lost.
+    std::vector<zenoh::Subscription> retiring_tokens_;
+    Timer retire_;
 };
 
 }  // namespace dora::daemon

@@ -270,6 +270,9 @@ void Session::on_established(Transport& transport) {
     }
     face->pending.release();
     face->established = true;
+    if (reading_holds_ > 0) {
+        transport.set_reading(false);  // a receiver's backpressure holds every link
+    }
     if (over_max_sessions(*face)) {
         return;
     }

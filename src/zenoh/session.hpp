@@ -120,7 +120,15 @@ struct OutgoingSample {
     // Whether a failure to deliver it counts (Session::undelivered); false for control samples
     // such as end-of-stream markers, which are no messages.
     bool counted = true;
+    // Backpressure: while a link has more than kPublishHoldBytes not yet written (the receiver
+    // does not keep up, or paused reading: Session::hold_reading), this sample and every one
+    // handed over after it wait in the Publisher's queue (not released, so their sender stops
+    // taking more) instead of being queued on the link; nothing is dropped for a slow link.
+    bool wait = false;
 };
+
+// What a link may have queued and not written before samples marked `wait` wait.
+inline constexpr size_t kPublishHoldBytes = size_t{4} << 20;
 
 class Session;
 
@@ -247,6 +255,11 @@ class Session final : public TransportHandler {
     [[nodiscard]] Publisher publisher();
     // Puts what Publishers have handed over so far now, rather than on the loop's next turn.
     void flush_publishers();
+    // Receiver backpressure (daemon/ingress.hpp): while at least one hold is taken, no link is
+    // read (what peers send waits in the sockets and TCP slows them; no lease expires meanwhile).
+    // Each hold_reading() is matched by one release_reading().
+    void hold_reading();
+    void release_reading();
     // Connects to one more endpoint (and reconnects to it whenever the link drops, backing off
     // as SessionOptions says). Again for an endpoint already dialled: no effect.
     void connect_to(const Endpoint& endpoint);
@@ -506,6 +519,10 @@ class Session final : public TransportHandler {
     std::shared_ptr<Publisher::Queue> publish_queue_;  // session_publisher.cpp
     void drain_publish_queue();
     void close_publish_queue();
+    // Whether a link has more than kPublishHoldBytes unwritten (samples marked `wait` wait).
+    [[nodiscard]] bool links_congested() const;
+    Timer publish_retry_;  // drains the queue again while a `wait` sample waits
+    int reading_holds_ = 0;
     std::map<uint64_t, Zid> scouted_;         // faces connected from a HELLO -> the ZID it named
     std::set<Zid, ZidLess> refused_scouted_;  // tls_only: HELLOs skipped (logged once each)
     struct QueryKey {

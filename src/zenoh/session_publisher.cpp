@@ -7,6 +7,11 @@
 
 namespace dora::zenoh {
 
+namespace {
+// How soon a drain looks again while a `wait` sample waits for a link to write its backlog.
+constexpr auto kPublishRetry = std::chrono::microseconds(200);
+}  // namespace
+
 struct Publisher::Queue {
     EventLoop* loop = nullptr;
     Session* session = nullptr;
@@ -92,7 +97,12 @@ void Session::drain_publish_queue() {
         batch.swap(publish_queue_->items);
         publish_queue_->scheduled = false;
     }
-    for (auto& s : batch) {
+    size_t done = 0;
+    for (; done < batch.size(); ++done) {
+        auto& s = batch[done];
+        if (s.wait && links_congested()) {
+            break;
+        }
         count_undelivered_ = s.counted;
         auto sent = put(s.key, s.payload, std::nullopt, s.attachment);
         count_undelivered_ = true;
@@ -104,6 +114,49 @@ void Session::drain_publish_queue() {
             s.release();
         }
         publish_queue_->queued.fetch_sub(1, std::memory_order_relaxed);
+    }
+    if (done == batch.size()) {
+        return;
+    }
+    // The rest waits, in order, ahead of what was handed over meanwhile; look again soon (the
+    // links' writes and the receivers' reads are not announced).
+    {
+        std::lock_guard lock(publish_queue_->mutex);
+        auto& items = publish_queue_->items;
+        items.insert(items.begin(),
+                     std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(done)),
+                     std::make_move_iterator(batch.end()));
+    }
+    if (!publish_retry_.active()) {
+        publish_retry_ = loop_.add_timer(kPublishRetry, [this] { drain_publish_queue(); });
+    }
+}
+
+bool Session::links_congested() const {
+    for (const auto& [id, face] : faces_) {
+        if (face.transport->state() == Transport::State::kEstablished &&
+            face.transport->pending_bytes() > kPublishHoldBytes) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void Session::hold_reading() {
+    if (reading_holds_++ > 0) {
+        return;
+    }
+    for (auto& [id, face] : faces_) {
+        face.transport->set_reading(false);
+    }
+}
+
+void Session::release_reading() {
+    if (reading_holds_ == 0 || --reading_holds_ > 0) {
+        return;
+    }
+    for (auto& [id, face] : faces_) {
+        face.transport->set_reading(true);
     }
 }
 

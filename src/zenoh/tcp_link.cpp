@@ -80,7 +80,8 @@ bool BatchReader::deliver(const std::function<bool(Bytes)>& on_batch) {
 }
 
 Result<BatchReader::Status> BatchReader::read(tls::ByteIo io,
-                                              const std::function<bool(Bytes)>& on_batch) {
+                                              const std::function<bool(Bytes)>& on_batch,
+                                              const std::function<bool()>& more) {
     for (int i = 0; i < kMaxReadsPerEvent; ++i) {
         if (buf_.size() < want_) {
             buf_.resize(want_);  // no batch is handed out now: nothing points into buf_
@@ -102,7 +103,7 @@ Result<BatchReader::Status> BatchReader::read(tls::ByteIo io,
             return Status::kEof;
         }
         end_ += **n;
-        if (!deliver(on_batch)) {
+        if (!deliver(on_batch) || (more && !more())) {
             return Status::kAgain;
         }
     }

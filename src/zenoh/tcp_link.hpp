@@ -69,8 +69,10 @@ class BatchReader {
     enum class Status { kAgain, kEof };
     // Reads what the socket has (a bounded number of reads) and calls `on_batch(Bytes)` for each
     // complete batch; on_batch returns false to stop (the link is closing). The Bytes are valid
-    // only during the call.
-    [[nodiscard]] Result<Status> read(tls::ByteIo io, const std::function<bool(Bytes)>& on_batch);
+    // only during the call. With `more`, no further read follows one after which it is false
+    // (the reader paused: the batches already read are still handed out).
+    [[nodiscard]] Result<Status> read(tls::ByteIo io, const std::function<bool(Bytes)>& on_batch,
+                                      const std::function<bool()>& more = nullptr);
     // The received bytes not yet handed out (a partial batch), e.g. to recognise a peer that
     // speaks another protocol during the handshake.
     [[nodiscard]] Bytes unparsed() const { return Bytes(buf_.data() + start_, end_ - start_); }

@@ -215,7 +215,19 @@ void Transport::want_write(bool on) {
     }
     writing_blocked_ = on;
     // epoll_ctl(MOD) on our own watched fd fails only once it is gone, i.e. while closing.
-    (void)watch_.set_events(EPOLLIN | (on ? EPOLLOUT : 0u));
+    (void)watch_.set_events((reading_paused_ ? 0u : EPOLLIN) | (on ? EPOLLOUT : 0u));
+}
+
+void Transport::set_reading(bool on) {
+    if (on != reading_paused_ || state_ != State::kEstablished) {
+        return;
+    }
+    reading_paused_ = !on;
+    if (on) {
+        last_rx_ = loop_.now();  // the peer was not silent: we did not listen
+        resume_read_.request();
+    }
+    (void)watch_.set_events((on ? EPOLLIN : 0u) | (writing_blocked_ ? EPOLLOUT : 0u));
 }
 
 uint64_t Transport::next_sn(Reliability r) {
@@ -269,7 +281,8 @@ void Transport::on_ready(uint32_t events) {
     if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) == 0 || state_ == State::kClosed) {
         return;
     }
-    auto status = reader_.read(io(), [this](Bytes batch) { return on_batch(batch); });
+    auto status = reader_.read(
+        io(), [this](Bytes batch) { return on_batch(batch); }, [this] { return !reading_paused_; });
     if (state_ == State::kClosed) {
         return;
     }
@@ -426,7 +439,9 @@ void Transport::on_tick() {
         return;
     }
     auto now = loop_.now();
-    if (now - last_rx_ > lease_) {
+    if (reading_paused_) {
+        last_rx_ = now;
+    } else if (now - last_rx_ > lease_) {
         shutdown(Error::make(
                      "lease expired: nothing received for {} ms",
                      std::chrono::duration_cast<std::chrono::milliseconds>(now - last_rx_).count()),
@@ -464,6 +479,7 @@ void Transport::shutdown(Error why, std::optional<uint8_t> reason) {
     tick_timer_.cancel();
     handshake_timer_.cancel();
     flush_.reset();
+    resume_read_.reset();
     log_closed(why, accepting);
     handler_.on_closed(*this, why);
 }

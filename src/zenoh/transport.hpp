@@ -123,6 +123,12 @@ class Transport final {
     [[nodiscard]] uint8_t resolution() const { return resolution_; }
     [[nodiscard]] std::chrono::milliseconds lease() const { return lease_; }
     [[nodiscard]] size_t pending_bytes() const { return writer_.pending(); }
+    // Stops (false) or resumes (true) reading from the link, established transports only: what
+    // the peer sends waits in the socket, and TCP's flow control slows the peer (a receiver's
+    // backpressure, daemon/ingress.hpp). While paused the peer's lease does not expire (we are
+    // the one not listening); writing goes on.
+    void set_reading(bool on);
+    [[nodiscard]] bool reading() const { return !reading_paused_; }
     // Bytes held for messages being reassembled (both channels), and fragmented messages dropped
     // for the limit.
     [[nodiscard]] size_t reassembly_bytes() const {
@@ -209,6 +215,8 @@ class Transport final {
     std::vector<uint8_t> scratch_;  // large messages before fragmentation
     std::optional<Reliability> frame_open_;
     bool writing_blocked_ = false;
+    bool reading_paused_ = false;  // set_reading(false)
+    Deferred resume_read_;         // a read after set_reading(true): TLS may hold decrypted bytes
     bool sent_since_tick_ = false;
 
     std::string tls_host_;  // the host of a tls/ endpoint dialled

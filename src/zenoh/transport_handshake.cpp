@@ -74,6 +74,11 @@ Result<> Transport::start(sys::UniqueFd fd) {
               loop_.watch(std::move(fd), events, [this](uint32_t ready) { on_ready(ready); }));
     watch_ = std::move(watch);
     flush_ = loop_.defer([this] { flush(); });
+    resume_read_ = loop_.defer([this] {
+        if (!reading_paused_ && state_ != State::kClosed) {
+            on_ready(EPOLLIN);
+        }
+    });
     handshake_timer_ = loop_.add_timer(config_.handshake_timeout, [this] {
         if (state_ != State::kEstablished) {
             shutdown(handshake_timeout_error(), std::nullopt);

@@ -370,6 +370,49 @@ TEST_P(Dataflow, FullQueueDropsOldestAndCountsDrops) {
     EXPECT_TRUE(contains(out, runtime_line("sink", "input in dropped")));
 }
 
+// The same flood with `queue_policy: backpressure`: the producer waits instead (across daemons
+// too: the egress ring, the producer's daemon's link queue and the receiving daemon's ingress
+// hold back), nothing is dropped anywhere and the order is kept.
+const char* const kBackpressuredSlowConsumer = R"(
+nodes:
+  - {id: source, path: NODE, args: producer --count 200, outputs: [out], _unstable_deploy: {machine: a}}
+  - {id: sink, path: NODE, args: slow --delay-ms 5, inputs: {in: {source: source/out, queue_size: 2, queue_policy: backpressure}}, _unstable_deploy: {machine: b}}
+)";
+
+TEST_P(Dataflow, BackpressureLosesNothingAndKeepsTheOrder) {
+    auto file = dataflow(kBackpressuredSlowConsumer);
+    auto run = start(file);
+    EXPECT_EQ(exit_code(run->wait(60s)), 0) << run->all();
+    EXPECT_TRUE(contains(run->out(), out_line("sink", "slow received 200 dropped 0 in order true")))
+        << run->all();
+    EXPECT_TRUE(contains(run->out(), out_line("source", "producer sent 200"))) << run->all();
+    EXPECT_TRUE(contains(run->err(), "finished successfully")) << run->all();
+    EXPECT_FALSE(contains(run->all(), "dropped at")) << run->all();
+    EXPECT_FALSE(contains(run->all(), "dropped on the link")) << run->all();
+}
+
+// More than every buffer between producer and consumer holds (96 MiB; across daemons the egress
+// ring, what the egress has in flight, the link's hold mark, the sockets and one read of the
+// receiving daemon are some 45 MiB): the producer itself waits, and a note on its log says so.
+TEST_P(Dataflow, BackpressureSlowsTheProducerAndSaysSo) {
+    auto file = dataflow(R"(
+nodes:
+  - {id: source, path: NODE, args: producer --count 3000 --size 32768, outputs: [out], _unstable_deploy: {machine: a}}
+  - {id: sink, path: NODE, args: slow --delay-ms 1, inputs: {in: {source: source/out, queue_size: 2, queue_policy: backpressure}}, _unstable_deploy: {machine: b}}
+)");
+    auto run = start(file);
+    EXPECT_EQ(exit_code(run->wait(120s)), 0) << run->all();
+    EXPECT_TRUE(
+        contains(run->out(), out_line("sink", "slow received 3000 dropped 0 in order true")))
+        << run->all();
+    EXPECT_TRUE(contains(run->err(), "finished successfully")) << run->all();
+    const std::string note = two_daemons()
+                                 ? "output out (queue_policy: backpressure on another machine): "
+                                   "this node waited "
+                                 : "input in (queue_policy: backpressure): its sender waited ";
+    EXPECT_TRUE(contains(run->out(), note)) << run->out();
+}
+
 TEST_P(Dataflow, StrictRunThatDroppedFails) {
     auto file = dataflow(kFloodedSlowConsumer);
     auto run = start(file, 15s, {"--strict"});

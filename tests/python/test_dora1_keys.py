@@ -81,25 +81,6 @@ class QueuePolicy(Dora1Test):
         self.assertRegex(out, r"input in dropped \d+ message\(s\) so far")
         self.assertLess(self.sender_seconds(out), (COUNT - 2) * DELAY / 2, out)
 
-    def test_backpressure_across_machines_is_refused_before_anything_runs(self):
-        rc, out = self.run_dataflow("""
-nodes:
-  - id: sender
-    path: NODE
-    args: fast-sender 1
-    outputs: [out]
-    deploy: {machine: edge}
-  - id: receiver
-    path: NODE
-    args: slow-receiver 0
-    inputs:
-      in: {source: sender/out, queue_policy: backpressure}
-""")
-        self.assertNotEqual(rc, 0, out)
-        self.assertLine(out, "`queue_policy: backpressure` needs its producer \"sender\" on the "
-                             "same machine")
-        self.assertNotIn("received", out)
-
 
 class InputTimeout(Dora1Test):
     def test_a_quiet_input_closes_and_recovers_when_messages_come_again(self):
