@@ -40,12 +40,12 @@ struct FakePeer {
     void start_tls();
     [[nodiscard]] std::string binding() const { return secure ? secure->binding() : ""; }
     // A CLI's hello whose proof of "secret" covers these nonce and binding (right or not).
-    void send_cli_hello(const std::string& server_nonce, const std::string& session_binding) {
+    void send_cli_hello(const std::string& their_nonce, const std::string& session_binding) {
         msg::Hello h;
         h.dora_version = "peer-version";
         h.role = "cli";
         h.nonce = msg::random_hex32();
-        h.proof = msg::client_proof("secret", {server_nonce, h.nonce, "cli", session_binding});
+        h.proof = msg::client_proof("secret", {their_nonce, h.nonce, "cli", session_binding});
         send(msg::make(h));
     }
     // The next message, or std::nullopt when the connection closed or nothing came in time.
