@@ -780,7 +780,17 @@ void Daemon::handle(const message::ReadLogs& request) {
             options_.machine_id, request.node_id, request.dataflow_id, kKeptFinishedLogs);
     } else {
         std::ifstream in(*file);
-        if (!in) {
+        const auto copy = options_.work_dir / request.dataflow_id;
+        std::error_code ec;
+        if (!in && file->string().starts_with(copy.string() + "/") &&
+            !std::filesystem::exists(copy, ec)) {
+            // The logs lived in the dataflow's copy, removed since (--keep-copies).
+            reply.error = fmt::format(
+                "machine `{}`: the logs of dataflow {} went with its copy {}, removed after it "
+                "finished: this daemon keeps the copies, logs included, of its last {} finished "
+                "dataflows (`dora daemon --keep-copies N` keeps more)",
+                options_.machine_id, request.dataflow_id, copy.string(), options_.keep_copies);
+        } else if (!in) {
             reply.error =
                 fmt::format("machine `{}`: no log file {}", options_.machine_id, file->string());
         } else {

@@ -121,6 +121,12 @@ grep -qF "removed 1 file (6 bytes) from the file store $WORK/work-edge/files: no
     "$WORK/daemon-edge.log" || fail "edge did not say what it removed from its store"
 [[ -d $WORK/work-cloud/$id && -d $WORK/work-cloud/$third_id && -f $WORK/work-cloud/files/$old_sha ]] ||
     fail "cloud (keeping 3) removed a copy: $(ls "$WORK/work-cloud")"
+# The logs of a removed copy: said so, with the option that keeps more; cloud's are still there.
+if "$DORA" logs "$id" e >"$WORK/logs-removed.out" 2>&1; then fail "logs of a removed copy"; fi
+grep -qF "machine \`edge\`: the logs of dataflow $id went with its copy $WORK/work-edge/$id, removed after it finished" \
+    "$WORK/logs-removed.out" || { cat "$WORK/logs-removed.out"; fail "the removed copy's logs are not explained"; }
+grep -qF -- "--keep-copies N" "$WORK/logs-removed.out" || fail "no --keep-copies hint"
+"$DORA" logs "$id" c >"$WORK/logs-kept.out" 2>&1 || { cat "$WORK/logs-kept.out"; fail "cloud's logs"; }
 
 # A large file: 17 chunks over the control connection, a few in flight, with progress lines
 # (stderr is not a terminal: one per quarter), and it arrives whole.
