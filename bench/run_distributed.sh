@@ -92,18 +92,19 @@ subst bench/distributed/latency.yml "$WORK/latency.yml"
 "$DORA" start "$WORK/latency.yml" --coordinator-port "$CPORT" 2>/dev/null |
     sed -n 's/^pong on daemon `cloud`: stdout    //p'
 echo
+# One throughput dataflow: the sink's rows, then the daemons' count of every drop (egress, link,
+# ingress, input queue), which equals sent - received.
+throughput_run() {  # <dataflow in bench/distributed> <name>
+    subst "bench/distributed/$1" "$WORK/$2.yml"
+    "$DORA" start "$WORK/$2.yml" --coordinator-port "$CPORT" 2>"$WORK/$2.err" |
+        sed -n 's/^sink on daemon `cloud`: stdout    //p'
+    grep -o "finished with.*\|finished successfully" "$WORK/$2.err" || true
+}
 echo "== dora-cpp across two daemons: throughput (receiver rate) =="
-subst bench/distributed/throughput.yml "$WORK/throughput.yml"
-"$DORA" start "$WORK/throughput.yml" --coordinator-port "$CPORT" 2>"$WORK/throughput.err" |
-    sed -n 's/^sink on daemon `cloud`: stdout    //p'
-# The daemons' count of every drop (egress, link, ingress, input queue): equals sent - received.
-grep -o "finished with.*\|finished successfully" "$WORK/throughput.err" || true
+throughput_run throughput.yml throughput
 echo
 echo "== the same with queue_policy: backpressure on the remote input (the source waits; 0 dropped expected) =="
-subst bench/distributed/throughput_backpressure.yml "$WORK/throughput_bp.yml"
-"$DORA" start "$WORK/throughput_bp.yml" --coordinator-port "$CPORT" 2>"$WORK/throughput_bp.err" |
-    sed -n 's/^sink on daemon `cloud`: stdout    //p'
-grep -o "finished with.*\|finished successfully" "$WORK/throughput_bp.err" || true
+throughput_run throughput_backpressure.yml throughput_bp
 echo
 if [[ -z ${NO_REFERENCES:-} ]]; then
     echo "== references in the same run: our Zenoh sessions without daemons, and Cyclone DDS ddsperf =="

@@ -129,13 +129,7 @@ done
 
 # --- start: the files travel, the sensors' readings reach the aggregator ----------------------
 start_stamped "$OUT" ip netns exec "$(ns laptop)" "$DORA" start "$FLOW/dataflow.yml" --attach
-received_all() {
-    local s
-    for s in sensor_temp sensor_humidity sensor_pressure; do
-        grep -qs "Received from $s:" "$OUT" || return 1
-    done
-}
-wait_for 60 received_all || { show; fail "not every sensor arrived"; }
+wait_for 60 all_sensors_received || { show; fail "not every sensor arrived"; }
 has_summary() { (($(summaries_in "$OUT") >= 1)); }
 wait_for 20 has_summary || { show; fail "no summary"; }
 [[ $(active_sensors "$OUT" 1) == 3 ]] || { show; fail "3 active sensors"; }

@@ -193,13 +193,7 @@ echo "dora on PATH: used, not copied"
 # --- the sensor network on the machines ------------------------------------------------------
 start_stamped "$OUT" ip netns exec "$(ns laptop)" "$DORA" start \
     "$SRC/examples/sensor-network/dataflow.yml" --attach
-received_all() {
-    local s
-    for s in sensor_temp sensor_humidity sensor_pressure; do
-        grep -q "Received from $s:" "$OUT" || return 1
-    done
-}
-wait_for 40 received_all || { show; fail "not every sensor arrived"; }
+wait_for 40 all_sensors_received || { show; fail "not every sensor arrived"; }
 has_summary() { (($(summaries_in "$OUT") >= 1)); }
 wait_for 20 has_summary || { show; fail "no summary"; }
 [[ $(active_sensors "$OUT" 1) == 3 ]] || { show; fail "3 active sensors"; }

@@ -131,6 +131,14 @@ sensor_count() { sensor_field "$1" "$2" "$3" count; }
 # sensor_status FILE N SENSOR: ACTIVE or INACTIVE in the N-th summary (-1: the last).
 sensor_status() { sensor_field "$1" "$2" "$3" status; }
 # active_sensors FILE N: the number after "Active Sensors:" in the N-th summary (-1: the last).
+# True once $OUT holds a reading of each of the three sensors at the aggregator.
+all_sensors_received() {
+    local s
+    for s in sensor_temp sensor_humidity sensor_pressure; do
+        grep -qs "Received from $s:" "$OUT" || return 1
+    done
+}
+
 active_sensors() { summary_block "$1" "$2" | sed -nE 's/.*Active Sensors: ([0-9]+)$/\1/p'; }
 
 fail() {

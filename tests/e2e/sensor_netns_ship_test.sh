@@ -60,13 +60,7 @@ edge1_pid=$(marked_pid_with daemon --machine-id edge1) || fail "no edge1 daemon"
 cd "$FLOW"
 start_stamped "$OUT" ip netns exec "$(ns laptop)" "$DORA" start dataflow.yml --attach \
     --coordinator-addr "${ADDR[cloud]}" --token-file "$WORK/token"
-received_all() {
-    local s
-    for s in sensor_temp sensor_humidity sensor_pressure; do
-        grep -q "Received from $s:" "$OUT" || return 1
-    done
-}
-wait_for 40 received_all || { show; tail -n 5 "$WORK"/daemon-*.log >&2; fail "not every sensor arrived"; }
+wait_for 40 all_sensors_received || { show; tail -n 5 "$WORK"/daemon-*.log >&2; fail "not every sensor arrived"; }
 grep -q "sending 3 of the dataflow's 3 file(s)" "$OUT" || { show; fail "what was sent"; }
 grep -q 'to `cloud`, `edge1`, `edge2`, `edge3`' "$OUT" || { show; fail "where it was sent"; }
 id=$(grep -o 'dataflow start triggered: [0-9a-f-]*' "$OUT" | grep -o '[0-9a-f-]*$')
