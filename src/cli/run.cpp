@@ -105,7 +105,6 @@ void run_local(Descriptor descriptor, const LocalRunOptions& options) {
 
     daemon::LocalDataflowOptions flow_options;
     flow_options.dataflow_id = id;
-    flow_options.data_secret = message::random_hex32();
     flow_options.grace = seconds(options.grace_seconds);
     // Python nodes import the dora package that matches this binary (DESIGN.md section 7).
     flow_options.extra_env["PYTHONPATH"] =

@@ -10,6 +10,7 @@
 #include "core/net.hpp"
 #include "message/coordinator_to_cli.hpp"
 #include "message/coordinator_to_daemon.hpp"
+#include "message/data_keys.hpp"
 #include "tls/control_tls.hpp"
 
 namespace dora::coordinator {
@@ -306,6 +307,13 @@ void Coordinator::handle(const std::string& machine, const message::ErrorMessage
 }
 
 void Coordinator::on_register(Peer& peer, const message::DaemonRegister& registration) {
+    if (auto key = message::StreamEndVerifier::from_public_key(registration.stream_end_key); !key) {
+        refuse(peer, fmt::format("this daemon gave no valid key for the ends of its output streams "
+                                 "({}): run the same dora version on the coordinator and every "
+                                 "daemon",
+                                 key.error().message()));
+        return;
+    }
     auto added = registry_.add(registration.machine_id, peer.id, peer.address,
                                registration.zenoh_endpoints, loop_.now(), registration.labels);
     if (!added) {
@@ -314,6 +322,7 @@ void Coordinator::on_register(Peer& peer, const message::DaemonRegister& registr
     }
     peer.machine = registration.machine_id;
     machine_identities_[registration.machine_id] = registration.machine_identity;
+    stream_end_keys_[registration.machine_id] = registration.stream_end_key;
     log(fmt::format(
         "daemon {} {} from {}", machine_name(registration.machine_id),
         *added == DaemonRegistry::Registration::kReconnected ? "reconnected" : "registered",

@@ -397,6 +397,8 @@ class Coordinator : private WebSource {
     std::map<std::string, Timer> gone_grace_;  // by machine: see on_gone_grace_over
     // DaemonRegister::machine_identity by machine id: which daemons share the CLI's files.
     std::map<std::string, std::string> machine_identities_;
+    // DaemonRegister::stream_end_key by machine id: handed to every daemon of a dataflow.
+    std::map<std::string, std::string> stream_end_keys_;
     ConnectionId next_connection_ = 1;
     std::map<ConnectionId, Peer> peers_;
     // Closed peers are erased at the end of the iteration, never inside their channel's callbacks.

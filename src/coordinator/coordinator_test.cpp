@@ -13,6 +13,7 @@
 #include "message/coordinator_to_cli.hpp"
 #include "message/coordinator_to_daemon.hpp"
 #include "message/daemon_to_coordinator.hpp"
+#include "message/data_keys.hpp"
 #include "tls/control_tls.hpp"
 
 namespace dora::coordinator {
@@ -21,6 +22,16 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 namespace msg = dora::message;
+
+// The stream-end public key a fake daemon of `machine` registers with (one per machine).
+const std::string& stream_end_key(const std::string& machine) {
+    static std::map<std::string, std::string> keys;
+    auto& key = keys[machine];
+    if (key.empty()) {
+        key = msg::StreamEndSigner::generate().value().public_key();
+    }
+    return key;
+}
 
 struct Fixture;
 
@@ -140,8 +151,8 @@ struct Fixture : ::testing::Test {
                                      std::vector<std::string> running = {}) {
         auto peer = hello(Coordinator::Port::kDaemon);
         EXPECT_EQ(peer->next().value_or(json())["type"], msg::Welcome::kType);
-        peer->send(
-            msg::make(msg::DaemonRegister{machine, {"tcp/127.0.0.1:7000"}, running, {}, {}, ""}));
+        peer->send(msg::make(msg::DaemonRegister{
+            machine, {"tcp/127.0.0.1:7000"}, running, {}, {}, "", stream_end_key(machine)}));
         EXPECT_TRUE(peer->next_of(msg::Peers::kType));
         return peer;
     }
@@ -423,11 +434,29 @@ TEST_F(Fixture, DuplicateMachineIdIsRefusedNamingIt) {
     auto first = daemon("edge1");
     auto second = hello(Coordinator::Port::kDaemon);
     ASSERT_TRUE(second->next());  // welcome
-    second->send(msg::make(msg::DaemonRegister{"edge1", {}, {}, {}, {}, ""}));
+    second->send(msg::make(msg::DaemonRegister{"edge1", {}, {}, {}, {}, "", stream_end_key("x")}));
     auto reply = second->next_of(msg::ErrorMessage::kType);
     ASSERT_TRUE(reply);
     EXPECT_NE((*reply)["message"].get<std::string>().find("`edge1`"), std::string::npos);
     EXPECT_TRUE(second->wait_closed());
+}
+
+TEST_F(Fixture, ADaemonWithoutAStreamEndKeyIsRefusedSayingWhatToDo) {
+    for (const std::string& key : {std::string(), std::string("zz"), std::string(64, 'g')}) {
+        auto peer = hello(Coordinator::Port::kDaemon);
+        ASSERT_TRUE(peer->next());  // welcome
+        peer->send(msg::make(msg::DaemonRegister{"edge1", {}, {}, {}, {}, "", key}));
+        auto reply = peer->next_of(msg::ErrorMessage::kType);
+        ASSERT_TRUE(reply) << key;
+        const auto text = (*reply)["message"].get<std::string>();
+        EXPECT_NE(text.find("no valid key for the ends of its output streams"), std::string::npos)
+            << text;
+        EXPECT_NE(text.find("same dora version"), std::string::npos) << text;
+        EXPECT_TRUE(peer->wait_closed());
+    }
+    // None of them took the machine id: a daemon with a key registers as edge1.
+    auto good = daemon("edge1");
+    EXPECT_FALSE(good->next_of(msg::ErrorMessage::kType, 100ms));
 }
 
 TEST_F(Fixture, EveryDaemonLearnsTheOthersEndpoints) {
@@ -491,7 +520,12 @@ TEST_F(Fixture, TwoPhaseStartSpawnsOnlyOnceEveryDaemonIsPrepared) {
     ASSERT_TRUE(prepare);
     EXPECT_EQ((*prepare)["dataflow_id"], id);
     EXPECT_EQ((*prepare)["cli_machine"], "cli-machine");
-    ASSERT_TRUE(cloud->next_of(msg::PrepareDataflow::kType));
+    // Every daemon of the dataflow learns every machine's key for the ends of its streams.
+    const json keys = {{"cloud", stream_end_key("cloud")}, {"edge1", stream_end_key("edge1")}};
+    EXPECT_EQ((*prepare)["stream_end_keys"], keys);
+    auto cloud_prepare = cloud->next_of(msg::PrepareDataflow::kType);
+    ASSERT_TRUE(cloud_prepare);
+    EXPECT_EQ((*cloud_prepare)["stream_end_keys"], keys);
 
     edge->send(msg::make(msg::DataflowPrepared{id, true, ""}));
     EXPECT_FALSE(edge->next_of(msg::SpawnDataflow::kType, 100ms));
@@ -1019,11 +1053,12 @@ std::unique_ptr<FakePeer> returning_daemon(Fixture& f, const std::string& machin
                                            bool spawned = true) {
     auto peer = f.hello(Coordinator::Port::kDaemon);
     EXPECT_EQ(peer->next().value_or(json())["type"], msg::Welcome::kType);
-    msg::DaemonRegister reg{machine, {"tcp/127.0.0.1:7000"}, running, {}, finished, ""};
+    msg::DaemonRegister reg{machine, {"tcp/127.0.0.1:7000"}, running, {}, finished,
+                            "",      stream_end_key(machine)};
     peer->send(msg::make(reg));
     for (const auto& id : running) {
-        msg::PrepareDataflow started{id,    "sensors", kTwoMachineFlow,     "/flows/flow.yml",
-                                     "cli", {},        msg::random_hex32(), {}};
+        msg::PrepareDataflow started{id, "sensors", kTwoMachineFlow, "/flows/flow.yml", "cli", {},
+                                     {}, {}};
         peer->send(msg::make(msg::DataflowRunning{started, spawned, {}}));
     }
     EXPECT_TRUE(peer->next_of(msg::Peers::kType));
@@ -1192,7 +1227,8 @@ TEST_F(Fixture, AResultSentAgainAfterAReconnectCountsOnce) {
     edge.reset();  // edge1 reconnects and gives its result again
     edge = hello(Coordinator::Port::kDaemon);
     ASSERT_EQ(edge->next().value_or(json())["type"], msg::Welcome::kType);
-    edge->send(msg::make(msg::DaemonRegister{"edge1", {}, {}, {}, {id}, ""}));
+    edge->send(
+        msg::make(msg::DaemonRegister{"edge1", {}, {}, {}, {id}, "", stream_end_key("edge1")}));
     edge->send(msg::make(done));
     ASSERT_TRUE(edge->next_of(msg::Peers::kType));
     cloud->send(msg::make(msg::DataflowFinishedOnMachine{

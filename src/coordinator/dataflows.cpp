@@ -129,8 +129,13 @@ void Coordinator::handle(Peer& cli, message::CliStart& request) {
                                      stored.path,
                                      stored.cli_machine,
                                      std::move(*placement),
-                                     message::random_hex32(),
+                                     {},
                                      std::move(start->files)};
+    for (const auto& [machine, nodes] : stored.nodes_per_machine) {
+        if (auto key = stream_end_keys_.find(machine); key != stream_end_keys_.end()) {
+            prepare.stream_end_keys[machine] = key->second;
+        }
+    }
     auto prepare_json = message::make(prepare);
     if (auto fits = message::encode_frame_checked(prepare_json); !fits) {
         // The file itself fitted in the CLI's message; the node placement added to it did not.

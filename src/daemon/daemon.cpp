@@ -38,6 +38,11 @@ Result<std::unique_ptr<Daemon>> Daemon::create(EventLoop& loop, DaemonOptions op
         return fail("cannot create the daemon's work directory {}: {}", o.work_dir.string(),
                     ec.message());
     }
+    auto signer = message::StreamEndSigner::generate();
+    if (!signer) {
+        return fail(signer.error());
+    }
+    daemon->stream_end_signer_ = std::make_shared<const message::StreamEndSigner>(*signer);
     daemon->listen_for_dynamic_nodes();
     Daemon* raw = daemon.get();
     daemon->finish_pending_ = loop.defer([raw] { raw->finish_ready_dataflows(); });
@@ -309,6 +314,7 @@ void Daemon::on_connected() {
     reg.labels = options_.labels;
     reg.machine_id = options_.machine_id;
     reg.zenoh_endpoints = bridge_->endpoints();
+    reg.stream_end_key = stream_end_signer_->public_key();
     for (const auto& [id, flow] : dataflows_) {
         reg.running_dataflows.push_back(id);
     }
@@ -443,14 +449,6 @@ void Daemon::handle(const message::PrepareDataflow& request) {
     if (fetching_.contains(request.dataflow_id) || incoming_.contains(request.dataflow_id)) {
         return;  // repeated while its downloads or files arrive: the answer comes after
     }
-    if (request.data_secret.size() < 32) {
-        reply.error = fmt::format(
-            "the coordinator gave no data secret for dataflow {} (it signs the ends of output "
-            "streams between machines); run the same dora version on the coordinator",
-            request.dataflow_id);
-        link_->send(message::make(reply));
-        return;
-    }
     if (!request.files.is_null()) {
         receive_files_then_prepare(request);
         return;
@@ -485,7 +483,18 @@ void Daemon::prepare(const message::PrepareDataflow& request, Descriptor descrip
     flow->started = request;
     LocalDataflowOptions options;
     options.dataflow_id = flow->id;
-    options.data_secret = request.data_secret;
+    options.stream_end_signer = stream_end_signer_;
+    for (const auto& node : flow->descriptor.nodes) {
+        const std::string machine = flow->descriptor.effective_deploy(node).machine.value_or("");
+        if (machine == options_.machine_id) {
+            continue;
+        }
+        auto key = request.stream_end_keys.find(machine);
+        if (key == request.stream_end_keys.end()) {
+            continue;  // LocalDataflow refuses it if a local node consumes one of its outputs
+        }
+        options.producer_stream_end_keys[node.id] = key->second;
+    }
     options.machine_id = options_.machine_id;
     options.max_remote_message_size = options_.zenoh.max_message_size;
     options.extra_env = options_.extra_node_env;

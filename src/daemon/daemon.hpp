@@ -31,6 +31,7 @@
 #include "deploy/manifest.hpp"
 #include "message/channel.hpp"
 #include "message/daemon_to_coordinator.hpp"
+#include "message/data_keys.hpp"
 
 namespace dora::daemon {
 
@@ -206,6 +207,9 @@ class Daemon {
     std::unique_ptr<ZenohBridge> bridge_;
     std::unique_ptr<CoordinatorLink> link_;
     std::unique_ptr<CertificateKeeper> certificates_;  // with a token only
+    // Signs the ends of this machine's output streams; made at start, its public half goes to the
+    // coordinator in every registration (message/data_keys.hpp).
+    std::shared_ptr<const message::StreamEndSigner> stream_end_signer_;
     std::unique_ptr<BuildRunner> builds_;
     std::map<std::string, std::unique_ptr<Dataflow>> dataflows_;
     // Finished dataflows whose finish the coordinator has not heard yet (reported again at the

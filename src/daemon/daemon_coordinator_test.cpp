@@ -10,6 +10,7 @@
 #include "message/auth.hpp"
 #include "message/coordinator_to_daemon.hpp"
 #include "message/daemon_to_coordinator.hpp"
+#include "message/data_keys.hpp"
 #include "message/framed_stream.hpp"
 #include "testing/temp_dir.hpp"
 #include "tls/control_tls.hpp"
@@ -134,8 +135,8 @@ class DaemonTest : public ::testing::Test {
 
     msg::PrepareDataflow flow(const std::string& id, const std::string& yaml) {
         auto file = dir_.write("flow/" + id + ".yml", yaml);
-        return msg::PrepareDataflow{
-            id, "", yaml, file.string(), sys::machine_identity(), {}, msg::random_hex32(), {}};
+        return msg::PrepareDataflow{id, "", yaml, file.string(), sys::machine_identity(),
+                                    {}, {}, {}};
     }
 };
 
@@ -146,6 +147,45 @@ TEST_F(DaemonTest, RegistersWithItsMachineIdAndZenohEndpointsAfterTheHello) {
     EXPECT_EQ(registration.zenoh_endpoints[0].rfind("tcp/", 0), 0u);
     EXPECT_TRUE(registration.running_dataflows.empty());
     EXPECT_TRUE(said("connected to the coordinator"));
+    // The public half of the key it signs the ends of its streams with.
+    EXPECT_TRUE(msg::StreamEndVerifier::from_public_key(registration.stream_end_key));
+}
+
+TEST_F(DaemonTest, RefusesADataflowWithoutTheStreamEndKeyOfAMachineItReceivesFrom) {
+    hello();
+    const std::string yaml = R"(
+nodes:
+  - {id: source, path: shell, args: "true", outputs: [out], _unstable_deploy: {machine: cloud}}
+  - {id: sink, path: shell, args: "true", inputs: {in: source/out}, _unstable_deploy: {machine: edge1}}
+)";
+    const std::string refused = "0190aaaa-bbbb-7ccc-8ddd-0000000000e1";
+    send(msg::make(flow(refused, yaml)));
+    auto reply = next_of<msg::DataflowPrepared>();
+    ASSERT_TRUE(reply);
+    EXPECT_FALSE(reply->success);
+    EXPECT_NE(reply->error.find("node `source` runs on another machine, whose key for the ends of "
+                                "its streams the coordinator did not send"),
+              std::string::npos)
+        << reply->error;
+
+    const std::string accepted = "0190aaaa-bbbb-7ccc-8ddd-0000000000e2";
+    auto request = flow(accepted, yaml);
+    request.stream_end_keys["cloud"] = msg::StreamEndSigner::generate().value().public_key();
+    send(msg::make(request));
+    reply = next_of<msg::DataflowPrepared>();
+    ASSERT_TRUE(reply);
+    EXPECT_TRUE(reply->success) << reply->error;
+    EXPECT_EQ(reply->dataflow_id, accepted);
+
+    // A key that is not one is refused too, naming the node.
+    const std::string broken = "0190aaaa-bbbb-7ccc-8ddd-0000000000e3";
+    request = flow(broken, yaml);
+    request.stream_end_keys["cloud"] = "not-a-key";
+    send(msg::make(request));
+    reply = next_of<msg::DataflowPrepared>();
+    ASSERT_TRUE(reply);
+    EXPECT_FALSE(reply->success);
+    EXPECT_NE(reply->error.find("node `source`'s daemon"), std::string::npos) << reply->error;
 }
 
 TEST_F(DaemonTest, ARefusalIsReportedWithTheCoordinatorsReason) {

@@ -169,7 +169,7 @@ void route_inputs(const NodeIndex& index, std::string_view network_id, DataflowP
             auto stream = std::find_if(plan.ingress.begin(), plan.ingress.end(),
                                        [&](const IngressStream& s) { return s.key == key; });
             if (stream == plan.ingress.end()) {
-                plan.ingress.push_back({src.node, src.output, key, {}});
+                plan.ingress.push_back({src.node, src.output, key, {}, {}});
                 stream = plan.ingress.end() - 1;
             }
             stream->receivers.push_back(ref);

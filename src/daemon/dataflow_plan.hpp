@@ -76,6 +76,9 @@ struct IngressStream {
     std::string output;
     std::string key;
     std::vector<RingRef> receivers;
+    // The stream-end public key of the producer's daemon (LocalDataflowOptions::
+    // producer_stream_end_keys): the end of the stream must verify with it.
+    std::string producer_stream_end_key;
 };
 
 inline constexpr uint16_t kIngressSender = 0xfffe;
@@ -107,8 +110,8 @@ struct DataflowPlan {
     // machines consume holds a liveliness token `{prefix}/{node}` while the dataflow runs there;
     // consuming daemons watch the tokens of their remote producers (a lost link undeclares them).
     std::string liveliness_prefix;
-    // The dataflow's data secret (message/data_keys.hpp): signs the end of each output's stream.
-    std::string data_secret;
+    // This machine's stream-end key (message/data_keys.hpp): signs the end of each egress stream.
+    std::shared_ptr<const message::StreamEndSigner> stream_end_signer;
     [[nodiscard]] std::string liveliness_key(std::string_view node) const;
 
     [[nodiscard]] std::string pool_prefix(uint16_t sender) const;

@@ -95,7 +95,7 @@ Result<std::unique_ptr<Egress>> Egress::start(LocalDataflow& dataflow, zenoh::Pu
     std::vector<bool> waits;
     for (const auto& stream : plan.egress) {
         keys.push_back(stream.key);
-        ends.push_back(message::end_of_stream_attachment(plan.data_secret, stream.key));
+        ends.push_back(plan.stream_end_signer->end_of_stream(stream.key));
         waits.push_back(stream.backpressure);
     }
     auto state = std::make_shared<State>(region, std::move(keys), std::move(ends), std::move(waits),

@@ -3,7 +3,6 @@
 #include <cstring>
 
 #include "core/log_text.hpp"
-#include "message/auth.hpp"
 #include "message/data_keys.hpp"
 #include "message/metadata.hpp"
 
@@ -34,7 +33,13 @@ Result<std::unique_ptr<Ingress>> Ingress::start(EventLoop& loop, zenoh::Session&
         ingress->producers_.try_emplace(planned.node);
         auto stream = std::make_unique<Stream>();
         stream->plan = &planned;
-        stream->end_marker = message::end_of_stream_attachment(plan.data_secret, planned.key);
+        auto verifier =
+            message::StreamEndVerifier::from_public_key(planned.producer_stream_end_key);
+        if (!verifier) {
+            return fail(verifier.error().context(fmt::format(
+                "the key of node `{}`'s daemon for the ends of its streams", planned.node)));
+        }
+        stream->end_verifier = std::move(*verifier);
         Stream* s = stream.get();
         Ingress* self = ingress.get();
         auto subscription = session.declare_subscriber(
@@ -79,12 +84,11 @@ std::string Ingress::refusal(const Stream& stream, const zenoh::Put& put, bool& 
     const std::span<const uint8_t> attachment =
         put.attachment ? *put.attachment : std::span<const uint8_t>();
     if (!attachment.empty() && attachment[0] == kEndOfStreamMarker) {
-        auto text = [](std::span<const uint8_t> bytes) {
-            return std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-        };
-        if (!message::proofs_equal(text(attachment), text(stream.end_marker))) {
-            return "it claimed to end the stream without the dataflow's signature (it did not "
-                   "come from the producer's daemon)";
+        if (!stream.end_verifier.verify(stream.plan->key, attachment)) {
+            return fmt::format(
+                "it claimed to end the stream without the signature of the producer's daemon (it "
+                "did not come from the daemon that runs node `{}`)",
+                stream.plan->node);
         }
         ends = true;
         return {};

@@ -43,6 +43,7 @@
 #include "core/event_loop.hpp"
 #include "daemon/egress.hpp"
 #include "daemon/local_dataflow.hpp"
+#include "message/data_keys.hpp"
 #include "shm/pool.hpp"
 #include "zenoh/session.hpp"
 
@@ -89,12 +90,13 @@ class Ingress {
         zenoh::CopyGaps gaps;  // of the numbered copies that arrive
         uint64_t lost = 0;     // written to the link by the producer's daemon, never arrived
         uint64_t reported_lost = 0;
-        // Arrivals refused before they reach a node: an end of stream not signed with the
-        // dataflow's data secret, or metadata that does not decode or fit the payload.
+        // Arrivals refused before they reach a node: an end of stream not signed by the
+        // producer's daemon, or metadata that does not decode or fit the payload.
         uint64_t rejected = 0;
         uint64_t reported_rejected = 0;
         std::string rejected_why;
-        std::vector<uint8_t> end_marker;  // the signed end of this stream (data_keys.hpp)
+        // Checks the end of this stream against the key of the producer's daemon (data_keys.hpp).
+        message::StreamEndVerifier end_verifier;
         bool closed = false;
         // Backpressure: arrivals that wait, in order, for room in a receiver's ring (copies of
         // payload and metadata), and whether the rings close once they are all delivered.

@@ -56,7 +56,29 @@ Result<> LocalDataflow::prepare() {
         return fail(plan.error());
     }
     plan_ = std::move(*plan);
-    plan_.data_secret = options_.data_secret;
+    plan_.stream_end_signer = options_.stream_end_signer;
+    if (!plan_.stream_end_signer) {
+        auto signer = message::StreamEndSigner::generate();
+        if (!signer) {
+            return fail(signer.error());
+        }
+        plan_.stream_end_signer = std::make_shared<const message::StreamEndSigner>(*signer);
+    }
+    for (auto& stream : plan_.ingress) {
+        auto key = options_.producer_stream_end_keys.find(stream.node);
+        if (key == options_.producer_stream_end_keys.end()) {
+            return fail(
+                "node `{}` runs on another machine, whose key for the ends of its streams "
+                "the coordinator did not send: run the same dora version on the "
+                "coordinator and every daemon",
+                stream.node);
+        }
+        if (auto valid = message::StreamEndVerifier::from_public_key(key->second); !valid) {
+            return fail(valid.error().context(fmt::format(
+                "the key of node `{}`'s daemon for the ends of its streams", stream.node)));
+        }
+        stream.producer_stream_end_key = key->second;
+    }
     std::map<uint16_t, std::string> senders{{kDaemonSender, plan_.pool_prefix(kDaemonSender)}};
     for (size_t i = 0; i < plan_.nodes.size(); ++i) {
         const auto& p = plan_.nodes[i];

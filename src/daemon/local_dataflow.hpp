@@ -22,6 +22,7 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,9 +59,13 @@ struct NodeResult {
 
 struct LocalDataflowOptions {
     std::string dataflow_id;
-    // Signs the ends of output streams between daemons (message/data_keys.hpp): the same on every
-    // daemon of the dataflow, from the coordinator; `dora run` makes its own.
-    std::string data_secret;
+    // Signs the ends of this machine's output streams (message/data_keys.hpp): the daemon's key;
+    // a new one when unset (`dora run`).
+    std::shared_ptr<const message::StreamEndSigner> stream_end_signer;
+    // Node id -> the stream-end public key of the daemon that runs it, for nodes on other
+    // machines (PrepareDataflow::stream_end_keys): an end of stream from such a node is accepted
+    // only when it verifies with its key. Every remote producer a local node consumes needs one.
+    std::map<std::string, std::string> producer_stream_end_keys;
     std::string machine_id;
     std::chrono::nanoseconds grace = kDefaultGraceDuration;
     int64_t spin_ns = 50'000;

@@ -34,9 +34,10 @@
 
 namespace dora::message {
 
-// 3: TLS after the challenge with a token, proofs bound to it; 2: both sides prove the token
-// (1 proved only the client).
-inline constexpr int kProtocolVersion = 3;
+// 4: ends of streams signed by the producer's daemon (DaemonRegister::stream_end_key); 3: TLS
+// after the challenge with a token, proofs bound to it; 2: both sides prove the token (1 proved
+// only the client).
+inline constexpr int kProtocolVersion = 4;
 // Large enough for a dataflow file of tens of thousands of nodes and a batch of log lines;
 // anything larger is refused, by the sender before it sends and by the receiver. Kept (not raised)
 // because a receiver holds a message whole and parses it into a JSON tree several times its size:

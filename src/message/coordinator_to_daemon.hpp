@@ -25,9 +25,10 @@ struct PrepareDataflow {
     // Nodes placed by `deploy.labels` (node id -> machine): every daemon reads them as the
     // node's `machine`.
     std::map<std::string, std::string> placement;
-    // Random per dataflow, the same for all its daemons: signs the ends of output streams
-    // (message/data_keys.hpp). A daemon refuses a dataflow without one.
-    std::string data_secret;
+    // Machine -> the public key its daemon signs the ends of output streams with
+    // (DaemonRegister::stream_end_key, message/data_keys.hpp), for every machine of the dataflow.
+    // A daemon refuses a dataflow that lacks the key of a machine it receives from.
+    std::map<std::string, std::string> stream_end_keys;
     // The files that travel with the dataflow (CliStart::files); null: none. A daemon on another
     // machine than the CLI answers FilesNeeded with what its store lacks, receives those
     // (FileChunk), then copies the files into its work directory and prepares there; one on the
@@ -37,7 +38,7 @@ struct PrepareDataflow {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(PrepareDataflow, dataflow_id, name, descriptor_yaml,
                                                 descriptor_path, cli_machine, placement,
-                                                data_secret, files)
+                                                stream_end_keys, files)
 
 // Phase two: every daemon is prepared; spawn.
 struct SpawnDataflow {

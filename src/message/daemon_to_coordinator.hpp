@@ -22,11 +22,15 @@ struct DaemonRegister {
     // sys::machine_identity(): a CLI with the same one shares this daemon's files (file shipping
     // is not needed for nodes here).
     std::string machine_identity;
+    // The public half of the key this daemon signs the ends of its nodes' output streams with
+    // (message::StreamEndSigner, made when the daemon starts): the coordinator hands it to the
+    // other daemons of each dataflow, which accept an end only when it verifies.
+    std::string stream_end_key;
     static constexpr const char* kType = "daemon.register";
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DaemonRegister, machine_id, zenoh_endpoints,
                                                 running_dataflows, labels, finished_dataflows,
-                                                machine_identity)
+                                                machine_identity, stream_end_key)
 
 // After a (re-)registration, for each dataflow this daemon runs: how it was started, so that a
 // coordinator that restarted knows its name, descriptor, machines and nodes again.

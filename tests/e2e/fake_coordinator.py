@@ -53,7 +53,7 @@ def tls_context(directory):
 
 def serve(conn, marker, machine, token_required, context):
     conn.settimeout(2)
-    send(conn, {"type": "hello.challenge", "protocol": 3, "dora_version": "fake",
+    send(conn, {"type": "hello.challenge", "protocol": 4, "dora_version": "fake",
                 "nonce": os.urandom(32).hex(), "token_required": token_required,
                 "tls": context is not None})
     if context is not None:
@@ -65,7 +65,7 @@ def serve(conn, marker, machine, token_required, context):
             "_unstable_deploy: {machine: %s}}\n" % (marker, machine))
     send(conn, {"type": "coordinator.prepare", "dataflow_id": dataflow, "name": "pwn",
                 "descriptor_yaml": yaml, "descriptor_path": "/tmp/pwn.yml", "cli_machine": "",
-                "placement": {}, "data_secret": "ab" * 32})
+                "placement": {}, "stream_end_keys": {}})
     send(conn, {"type": "coordinator.spawn", "dataflow_id": dataflow})
     try:
         while True:

@@ -137,7 +137,7 @@ grep -q "total 250" "$WORK/start.out" || fail "the consumer's total"
 # Each refusal is counted; the last count is written when the dataflow ends.
 grep -q "5 message(s) on $key refused so far" "$WORK/start.out" ||
     fail "the 5 refused messages were not all reported"
-grep -q "claimed to end the stream without the dataflow's signature" "$WORK/start.out" ||
+grep -q "claimed to end the stream without the signature of the producer's daemon" "$WORK/start.out" ||
     fail "the forged end was not named"
 echo "an insider's forged end-of-stream and garbage: refused and counted, nothing lost: ok"
 

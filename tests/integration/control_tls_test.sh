@@ -5,8 +5,8 @@
 #     not the hello, not the dataflow file, not the node output the CLI prints;
 #   - a party in the middle that runs its own TLS session with each side cannot pass a daemon's
 #     hello on: the coordinator refuses it, the daemon says so and never registers;
-#   - the challenge, the one plain message, names protocol 3 and TLS, so a client of the previous
-#     protocol reports the version mismatch instead of hanging.
+#   - the challenge, the one plain message, names the protocol (4) and TLS, so a client of an
+#     older protocol reports the version mismatch instead of hanging.
 #   control_tls_test.sh <dora binary> <control_proxy.py>
 set -euo pipefail
 DORA=$1
@@ -84,5 +84,5 @@ challenge = json.loads(body)
 assert challenge["tls"] is True and challenge["token_required"] is True, challenge
 print("challenge protocol", challenge["protocol"])
 PY
-grep -q "challenge protocol 3" "$WORK/old-client.out" || fail "the challenge does not carry protocol 3"
+grep -q "challenge protocol 4" "$WORK/old-client.out" || fail "the challenge does not carry protocol 4"
 echo "control plane TLS: eavesdropper and party in the middle both fail"

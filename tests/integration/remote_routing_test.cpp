@@ -15,7 +15,6 @@
 #include "core/uuid.hpp"
 #include "daemon/local_dataflow.hpp"
 #include "daemon/zenoh_bridge.hpp"
-#include "message/auth.hpp"
 #include "message/data_keys.hpp"
 #include "testing/temp_dir.hpp"
 #include "testing/text.hpp"
@@ -116,7 +115,13 @@ class TwoMachines : public ::testing::Test {
     std::unique_ptr<LocalDataflow> make(const std::string& machine) {
         LocalDataflowOptions options;
         options.dataflow_id = id_;
-        options.data_secret = secret_;
+        options.stream_end_signer = signers_.at(machine);
+        for (const auto& node : descriptor_.nodes) {
+            const std::string other = node.deploy.machine.value_or("");
+            if (other != machine && signers_.contains(other)) {
+                options.producer_stream_end_keys[node.id] = signers_.at(other)->public_key();
+            }
+        }
         options.machine_id = machine;
         options.is_local = [machine](const NodeDescriptor& n) {
             return n.deploy.machine.value_or("") == machine;
@@ -143,7 +148,13 @@ class TwoMachines : public ::testing::Test {
     Descriptor descriptor_;
     std::unique_ptr<EventLoop> loop_;
     const std::string id_ = Uuid::new_v7().to_string();
-    const std::string secret_ = message::random_hex32();  // the dataflow's data secret
+    // Each machine's key for the ends of its streams, as each daemon makes its own.
+    const std::map<std::string, std::shared_ptr<const message::StreamEndSigner>> signers_{
+        {"a", signer()}, {"b", signer()}};
+    static std::shared_ptr<const message::StreamEndSigner> signer() {
+        return std::make_shared<const message::StreamEndSigner>(
+            message::StreamEndSigner::generate().value());
+    }
     std::unique_ptr<LocalDataflow> a_flow_, b_flow_;
     std::unique_ptr<ZenohBridge> a_, b_;  // destroyed first: their routes use the dataflows
     std::string notes_;
@@ -180,9 +191,10 @@ nodes:
     EXPECT_TRUE(b_->detach(id_).empty());
 }
 
-// Whoever merely reaches a daemon's Zenoh port cannot end a stream or hand a node garbage: ends
-// not signed with the dataflow's secret and metadata that does not decode are refused at ingress,
-// counted and reported to the receivers' logs; the real stream still arrives whole and ends.
+// Whoever merely reaches a daemon's Zenoh port, another daemon of the dataflow included, cannot end
+// a stream or hand a node garbage: ends not signed by the producer's daemon for this stream and
+// metadata that does not decode are refused at ingress, counted and reported to the receivers'
+// logs; the real stream still arrives whole and ends.
 TEST_F(TwoMachines, ForgedEndsAndMalformedMetadataFromAStrangerAreRefusedAndReported) {
     ASSERT_NO_FATAL_FAILURE(set_up(R"(
 nodes:
@@ -199,20 +211,28 @@ nodes:
     const uint8_t payload[4] = {1, 2, 3, 4};
     std::vector<uint8_t> forged_end(message::kEndOfStreamSize, 0);
     forged_end[0] = message::kEndOfStreamMarker;
-    const auto other_secret = message::end_of_stream_attachment(message::random_hex32(), key);
+    // Signed by a daemon of the dataflow, the consuming one, not the producer's.
+    const auto other_daemon = signers_.at("b")->end_of_stream(key);
+    // The producer's signature, of another stream's end.
+    const auto other_stream = signers_.at("a")->end_of_stream(key + "2");
+    // The previous protocol's form: the marker and a 32-byte HMAC.
+    std::vector<uint8_t> hmac_end(33, 0x5a);
+    hmac_end[0] = message::kEndOfStreamMarker;
     const uint8_t old_end[1] = {message::kEndOfStreamMarker};
     const uint8_t garbage[5] = {1, 0xff, 0xff, 0xff, 0xff};
     for (zenoh::Bytes attachment :
-         {zenoh::Bytes(forged_end), zenoh::Bytes(other_secret), zenoh::Bytes(old_end, 1),
+         {zenoh::Bytes(forged_end), zenoh::Bytes(other_daemon), zenoh::Bytes(other_stream),
+          zenoh::Bytes(hmac_end), zenoh::Bytes(old_end, 1),
           zenoh::Bytes(garbage, sizeof garbage)}) {
         ASSERT_TRUE((*stranger)->put(key, zenoh::Bytes(payload, 4), std::nullopt, attachment));
     }
     ASSERT_TRUE((*stranger)->put(key, zenoh::Bytes(payload, 4)));  // no metadata at all
     ASSERT_TRUE(wait([&] {
-        return notes_.find("5 message(s) on " + key + " refused so far") != std::string::npos;
+        return notes_.find("7 message(s) on " + key + " refused so far") != std::string::npos;
     })) << notes_;
-    EXPECT_NE(notes_.find("the first because it claimed to end the stream without the dataflow's "
-                          "signature"),
+    EXPECT_NE(notes_.find("the first because it claimed to end the stream without the signature of "
+                          "the producer's daemon (it did not come from the daemon that runs node "
+                          "`source`)"),
               std::string::npos)
         << notes_;
 

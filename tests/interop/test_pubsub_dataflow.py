@@ -20,8 +20,9 @@ SENSORS = {"sensor_temp": "sensor-temp", "sensor_humidity": "sensor-humidity",
 
 
 def is_end_of_stream(attachment):
-    """The signed end of an output's stream: 0xfe, then a 32-byte HMAC (message/data_keys.hpp)."""
-    return attachment is not None and len(attachment) == 33 and attachment[0] == 0xFE
+    """The signed end of an output's stream: 0xfe, then a 64-byte Ed25519 signature by the
+    producer's daemon (message/data_keys.hpp)."""
+    return attachment is not None and len(attachment) == 65 and attachment[0] == 0xFE
 
 
 def node_log(dataflow_dir, dataflow_id, node):
