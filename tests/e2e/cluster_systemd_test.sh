@@ -111,16 +111,6 @@ done
 HOST_SYSTEMD=
 [[ -d /run/systemd/system ]] && HOST_SYSTEMD=1
 CGROUPS=()
-if [[ -z $HOST_SYSTEMD ]]; then
-    for hierarchy in /sys/fs/cgroup /sys/fs/cgroup/unified /sys/fs/cgroup/systemd; do
-        fstype=$(stat -f -c %T "$hierarchy" 2>/dev/null || true)
-        if [[ $fstype == cgroup2fs || ($hierarchy == */systemd && $fstype == cgroupfs) ]]; then
-            mkdir "$hierarchy/$MACHINE" || fail "cannot make a cgroup in $hierarchy"
-            CGROUPS+=("$hierarchy/$MACHINE")
-        fi
-    done
-    ((${#CGROUPS[@]})) || fail "no systemd cgroup hierarchy under /sys/fs/cgroup"
-fi
 NSPAWN_PID=
 NSPAWN_ARGS=(--boot --directory=/ --volatile=yes --register=no --machine="$MACHINE"
     --network-namespace-path="/run/netns/$(ns box)" --drop-capability=CAP_MKNOD
@@ -187,6 +177,16 @@ box_teardown() {
 }
 remove_cgroup() { find "$1" -depth -type d -exec rmdir {} + 2>/dev/null; [[ ! -d $1 ]]; }
 trap box_teardown EXIT
+if [[ -z $HOST_SYSTEMD ]]; then
+    for hierarchy in /sys/fs/cgroup /sys/fs/cgroup/unified /sys/fs/cgroup/systemd; do
+        fstype=$(stat -f -c %T "$hierarchy" 2>/dev/null || true)
+        if [[ $fstype == cgroup2fs || ($hierarchy == */systemd && $fstype == cgroupfs) ]]; then
+            mkdir "$hierarchy/$MACHINE" || fail "cannot make a cgroup in $hierarchy"
+            CGROUPS+=("$hierarchy/$MACHINE")
+        fi
+    done
+    ((${#CGROUPS[@]})) || fail "no systemd cgroup hierarchy under /sys/fs/cgroup"
+fi
 boot_box
 
 cat >"$WORK/ssh_config" <<CONF
