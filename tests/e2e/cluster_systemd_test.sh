@@ -3,15 +3,16 @@
 # as PID 1 in a container (systemd-nspawn --boot): this machine's /usr read-only, everything else a
 # fresh tmpfs (--volatile=yes), its own PID, mount, UTS and cgroup namespaces, and the network
 # namespace this test made for it (10.78.4.0/24: laptop .1, box .2); systemd starts the test's
-# sshd there. From the laptop:
-#   dora cluster up      copies dora into the box and installs and starts four system units
-#                        dora-daemon-<id>.service (edge1, edge2, edge3, cloud), enabled
-#   up again             changes nothing (same main PIDs, no restart)
-#   as a user            without lingering: `auto` runs a supervised process and says how to get
-#                        a unit, `service: systemd` is refused; with lingering: a user unit, also
-#                        over an sshd without PAM (no XDG_RUNTIME_DIR in its sessions)
-#   the sensor network   runs on the four daemons, its files sent by dora start
-#   a daemon killed      is started again by systemd (Restart=on-failure), and registers again
+# sshds there (port 22 with PAM, 2222 without). From the laptop, the sensor network's four machines
+# on the box, edge1 and edge2 as root, edge3 and cloud as a user of the box's:
+#   up, no lingering     as the user: `auto` runs a supervised process and says how to get a unit,
+#                        `service: systemd` is refused saying why
+#   dora cluster up      (lingering on) copies dora and installs and starts system units
+#                        dora-daemon-edge1/edge2.service and user units dora-daemon-edge3/cloud
+#                        .service (cloud over the sshd without PAM: no XDG_RUNTIME_DIR), enabled
+#   up again             with edge1's labels changed: restarts edge1's unit alone
+#   the sensor network   runs on the four daemons, its files sent by dora start, nodes in the units
+#   daemons killed       (a system and a user unit) are started again by systemd
 #   the box reboots      its systemd starts the enabled units at boot: the daemons register again
 #   dora cluster down    disables, stops and removes the units and the dirs: nothing is left
 # The container never touches this machine's PID 1, mounts or network: where systemd is not this
@@ -204,116 +205,147 @@ in_box() { on laptop ssh -F "$WORK/ssh_config" "${ADDR[box]}" "$1"; }
 as_user() { on laptop ssh -F "$WORK/ssh_config" "dorauser@${ADDR[box]}" "$1"; }
 [[ $(in_box 'readlink /proc/1/exe; test -d /run/systemd/system && echo booted') == \
     "$SYSTEMD"$'\n'booted ]] || fail "the box's PID 1 is not systemd"
-echo "box: PID 1 is $(in_box 'systemctl --version | head -n 1')"
+echo "[${SECONDS} s] box: PID 1 is $(in_box 'systemctl --version | head -n 1')"
 
+# The sensor network's four machines, all on the box: edge1 and edge2 as root (system units),
+# edge3 and cloud as dorauser (user units; cloud over the sshd without PAM, whose sessions have
+# no XDG_RUNTIME_DIR).
+declare -A SCOPE_OF=([edge1]=system [edge2]=system [edge3]=user [cloud]=user)
+declare -A UNIT_DIR=([system]=/etc/systemd/system [user]=/home/dorauser/.config/systemd/user)
+declare -A HERE=([system]=$BOX/units [user]=$BOX/home/.config/systemd/user)
+declare -A HOME_OF=([system]=$BOX/root [user]=$BOX/home)
+declare -A DIR_OF=([system]=/root [user]=/home/dorauser)
 IDS=(edge1 edge2 edge3 cloud)
-cat >"$WORK/cluster.yml" <<YAML
-coordinator: {addr: ${ADDR[laptop]}}
-ssh: {config: ssh_config}
-machines:
-  - {id: edge1, host: ${ADDR[box]}, identity_file: id, daemon_port: 53401, service: systemd}
-  - {id: edge2, host: ${ADDR[box]}, identity_file: id, daemon_port: 53402}
-  - {id: edge3, host: ${ADDR[box]}, identity_file: id, daemon_port: 53403}
-  - {id: cloud, host: ${ADDR[box]}, identity_file: id, daemon_port: 53404}
-YAML
+cluster_file() { # cluster_file NAME MACHINE...: $WORK/NAME.yml
+    local name=$1 m
+    shift
+    {
+        echo "coordinator: {addr: ${ADDR[laptop]}}"
+        echo "ssh: {config: ssh_config}"
+        echo "machines:"
+        for m in "$@"; do echo "  - $m"; done
+    } >"$WORK/$name.yml"
+}
+machine() { # machine ID DAEMON_PORT [EXTRA]: as root
+    echo "{id: $1, host: ${ADDR[box]}, identity_file: id, daemon_port: $2${3:+, $3}}"
+}
+user_machine() { # user_machine ID DAEMON_PORT [EXTRA]: as dorauser
+    echo "{id: $1, host: ${ADDR[box]}, user: dorauser, identity_file: id, daemon_port: $2${3:+, $3}}"
+}
 laptop_dora() { on laptop "$DORA" "$@"; }
-# unit_show ID PROPERTY: a property of machine ID's unit, from the box's systemd.
-unit_show() { in_box "systemctl show -P $2 dora-daemon-$1.service"; }
 registered() { laptop_dora list 2>/dev/null | grep -qE "^$1 +connected"; }
 all_registered() { local id; for id in "${IDS[@]}"; do registered "$id" || return 1; done; }
+# units: $WORK/units.out, one line per unit of the four machines from the box's systemd (one ssh
+# session per scope): ID ACTIVE_STATE UNIT_FILE_STATE MAIN_PID N_RESTARTS LOAD_STATE
+# UNIT_OF_MAIN_PID CMDLINE
+units_script='for id in "$@"; do
+    u=dora-daemon-$id.service
+    printf "%s " "$id"
+    for p in ActiveState UnitFileState MainPID NRestarts LoadState; do
+        v=$(systemctl $S show -P $p $u 2>/dev/null)
+        printf "%s " "${v:--}"
+    done
+    pid=$(systemctl $S show -P MainPID $u 2>/dev/null)
+    v=$(ps -o $PS_UNIT= -p "${pid:-0}" 2>/dev/null)
+    printf "%s %s\n" "${v:--}" "$(tr "\0" " " </proc/"${pid:-0}"/cmdline 2>/dev/null)"
+done'
+units() {
+    in_box "S=; PS_UNIT=unit; set -- edge1 edge2; $units_script" >"$WORK/units.out"
+    as_user "S=--user; PS_UNIT=uunit; set -- edge3 cloud; $units_script" >>"$WORK/units.out"
+}
+unit_field() { awk -v id="$1" -v n="$2" '$1 == id { print $n }' "$WORK/units.out"; }
+unit_cmdline() { awk -v id="$1" '$1 == id { $1 = $2 = $3 = $4 = $5 = $6 = $7 = ""; print }' "$WORK/units.out"; }
 
-# --- up: four system units, enabled and running -----------------------------------------------
+# --- as a user without lingering: no unit ------------------------------------------------------
+cluster_file nolinger "$(user_machine edge3 53403)" "$(user_machine strict 53412 'service: systemd')"
+status=0
+laptop_dora cluster up "$WORK/nolinger.yml" >"$WORK/nolinger.out" 2>&1 || status=$?
+cat "$WORK/nolinger.out"
+((status == 1)) || fail "up with service: systemd and no lingering: exit $status"
+grep -qE "^edge3 +dorauser@[0-9.]+:22 +copied +process +started +yes$" "$WORK/nolinger.out" ||
+    fail "edge3's row without lingering"
+grep -qF "edge3: lingering is off for dorauser there: the daemon runs as a supervised process, since a systemd user unit would stop at logout; \`sudo loginctl enable-linger dorauser\` there" \
+    "$WORK/nolinger.out" || fail "no warning about lingering"
+grep -qF "\`service: systemd\`, but lingering is off for dorauser there, so dorauser's systemd user manager stops at logout, and the daemon with it: run \`sudo loginctl enable-linger dorauser\` there" \
+    "$WORK/nolinger.out" || fail "strict's refusal"
+[[ ! -e ${HERE[user]}/dora-daemon-edge3.service ]] || fail "a user unit without lingering"
+[[ -s $BOX/home/.dora/cluster/edge3/supervisor.pid ]] || fail "edge3 has no supervisor"
+echo "[${SECONDS} s] as a user without lingering: a supervised process, and a warning"
+
+# --- up: two system units, two user units (lingering on now), enabled and running -------------
+in_box 'loginctl enable-linger dorauser'
+cluster_file cluster "$(machine edge1 53401 'service: systemd')" "$(machine edge2 53402)" \
+    "$(user_machine edge3 53403)" "$(user_machine cloud 53404 'port: 2222')"
 started=$SECONDS
 laptop_dora cluster up "$WORK/cluster.yml" >"$WORK/up1.out" 2>&1 || fail "up: $(cat "$WORK/up1.out")"
 cat "$WORK/up1.out"
 echo "first up: $((SECONDS - started)) s"
+grep -qE "^edge3 +dorauser@[0-9.]+:22 +had it +systemd \(user\) +started +yes$" "$WORK/up1.out" ||
+    fail "edge3's row with lingering"
+grep -qE "^cloud +dorauser@[0-9.]+:2222 +copied +systemd \(user\) +started +yes$" "$WORK/up1.out" ||
+    fail "cloud's row (over the sshd without PAM)"
+grep -q "lingering" "$WORK/up1.out" && fail "a warning about lingering with lingering on"
+[[ ! -e $BOX/home/.dora/cluster/edge3/supervisor.pid ]] || fail "edge3's supervisor is left"
+in_box 'ps -e -o args=' | grep -q '[s]upervise.sh' && fail "edge3's supervisor still runs"
+units
 declare -A MAIN_PID
 for id in "${IDS[@]}"; do
-    grep -qE "^$id +[0-9.]+:22 +copied +systemd \(system\) +started +yes$" "$WORK/up1.out" ||
-        fail "up's row of $id"
-    unit=$BOX/units/dora-daemon-$id.service
-    [[ -f $unit ]] || fail "no unit file for $id: $(ls "$BOX/units")"
-    grep -qx "ExecStart=/bin/sh \"/root/.dora/cluster/$id/daemon.sh\"" "$unit" || fail "$id's unit: $(cat "$unit")"
+    scope=${SCOPE_OF[$id]}
+    if [[ $scope == system ]]; then
+        grep -qE "^$id +[0-9.]+:22 +copied +systemd \(system\) +started +yes$" "$WORK/up1.out" ||
+            fail "up's row of $id"
+    fi
+    unit=${HERE[$scope]}/dora-daemon-$id.service
+    dir=${DIR_OF[$scope]}/.dora/cluster/$id
+    [[ -f $unit ]] || fail "no unit file for $id"
+    grep -qx "ExecStart=/bin/sh \"$dir/daemon.sh\"" "$unit" || fail "$id's unit: $(cat "$unit")"
     grep -qx "Restart=on-failure" "$unit" || fail "$id's unit does not restart the daemon"
-    [[ $(readlink "$BOX/units/multi-user.target.wants/dora-daemon-$id.service") == \
-        "/etc/systemd/system/dora-daemon-$id.service" ]] || fail "$id's unit is not enabled"
-    [[ $(unit_show "$id" ActiveState) == active && $(unit_show "$id" UnitFileState) == enabled ]] ||
-        fail "$id's unit: $(in_box "systemctl status --no-pager dora-daemon-$id")"
-    MAIN_PID[$id]=$(unit_show "$id" MainPID)
+    wants=multi-user.target.wants
+    [[ $scope == user ]] && wants=default.target.wants
+    [[ $(readlink "${HERE[$scope]}/$wants/dora-daemon-$id.service") == "${UNIT_DIR[$scope]}/dora-daemon-$id.service" ]] ||
+        fail "$id's unit is not enabled ($wants)"
+    [[ $(unit_field "$id" 2) == active && $(unit_field "$id" 3) == enabled ]] ||
+        fail "$id's unit: $(cat "$WORK/units.out")"
+    MAIN_PID[$id]=$(unit_field "$id" 4)
     # The unit's main process is the daemon itself (daemon.sh execs it), in the unit's cgroup.
-    in_box "tr '\\0' ' ' </proc/${MAIN_PID[$id]}/cmdline" |
-        grep -q "^/root/.dora/cluster/$id/bin/dora daemon --machine-id $id " ||
-        fail "$id's main process: $(in_box "tr '\\0' ' ' </proc/${MAIN_PID[$id]}/cmdline")"
-    [[ $(in_box "ps -o unit= -p ${MAIN_PID[$id]}") == "dora-daemon-$id.service" ]] ||
-        fail "$id's daemon is not in its unit: $(in_box "ps -o unit= -p ${MAIN_PID[$id]}")"
-    [[ $(stat -c %a "$BOX/root/.dora/cluster/$id/token") == 600 ]] || fail "$id's token is not mode 0600"
+    [[ $(unit_field "$id" 7) == "dora-daemon-$id.service" ]] || fail "$id's daemon is not in its unit"
+    [[ $(unit_cmdline "$id") == *" $dir/bin/dora daemon --machine-id $id "* ]] ||
+        fail "$id's main process: $(unit_cmdline "$id")"
+    [[ $(stat -c %a "${HOME_OF[$scope]}/.dora/cluster/$id/token") == 600 ]] || fail "$id's token is not mode 0600"
 done
-echo "up: dora-daemon-{edge1,edge2,edge3,cloud}.service enabled and active in the box's systemd"
+echo "[${SECONDS} s] up: system units of edge1 and edge2, user units of edge3 and cloud, enabled and active"
 
-# --- up again: nothing changes ----------------------------------------------------------------
+# --- up again, edge1's labels changed: edge1's unit restarted, the others unchanged -----------
+cluster_file cluster "$(machine edge1 53401 'service: systemd, labels: {zone: north}')" \
+    "$(machine edge2 53402)" "$(user_machine edge3 53403)" "$(user_machine cloud 53404 'port: 2222')"
 laptop_dora cluster up "$WORK/cluster.yml" >"$WORK/up2.out" 2>&1 || fail "up again: $(cat "$WORK/up2.out")"
-for id in "${IDS[@]}"; do
-    grep -qE "^$id +[0-9.]+:22 +had it +systemd \(system\) +unchanged +yes$" "$WORK/up2.out" ||
-        fail "the second up changed $id: $(cat "$WORK/up2.out")"
-    [[ $(unit_show "$id" MainPID) == "${MAIN_PID[$id]}" && $(unit_show "$id" NRestarts) == 0 ]] ||
-        fail "the second up restarted $id"
+cat "$WORK/up2.out"
+grep -qE "^edge1 +[0-9.]+:22 +had it +systemd \(system\) +restarted +yes$" "$WORK/up2.out" ||
+    fail "edge1 was not restarted"
+for id in edge2 edge3 cloud; do
+    grep -qE "^$id .* had it +systemd \(${SCOPE_OF[$id]}\) +unchanged +yes$" "$WORK/up2.out" ||
+        fail "the second up changed $id"
 done
-echo "second up: unchanged"
+units
+for id in "${IDS[@]}"; do
+    [[ $(unit_field "$id" 2) == active && $(unit_field "$id" 5) == 0 ]] || fail "$id after the second up"
+    if [[ $id == edge1 ]]; then
+        [[ $(unit_field "$id" 4) != "${MAIN_PID[$id]}" ]] || fail "edge1's daemon was not restarted"
+        [[ $(unit_cmdline "$id") == *" --labels zone=north"* ]] || fail "edge1's daemon has no labels"
+        MAIN_PID[$id]=$(unit_field "$id" 4)
+    else
+        [[ $(unit_field "$id" 4) == "${MAIN_PID[$id]}" ]] || fail "the second up restarted $id"
+    fi
+done
+echo "[${SECONDS} s] second up: edge1's unit restarted (labels), the others unchanged"
 
 laptop_dora cluster status "$WORK/cluster.yml" >"$WORK/status.out" 2>&1 || fail "status: $(cat "$WORK/status.out")"
 cat "$WORK/status.out"
 version=$("$DORA" --version)
 for id in "${IDS[@]}"; do
-    grep -qE "^$id +[0-9.]+:22 +yes +$version +systemd \(running\) +yes +0$" "$WORK/status.out" ||
+    grep -qE "^$id +[a-z@]*[0-9.]+:[0-9]+ +yes +$version +systemd \(running\) +yes +0$" "$WORK/status.out" ||
         fail "status's row of $id"
 done
-
-# --- as a user: a unit only where lingering is on ---------------------------------------------
-user_machine() { # user_machine ID DAEMON_PORT [EXTRA]
-    echo "  - {id: $1, host: ${ADDR[box]}, user: dorauser, identity_file: id, daemon_port: $2${3:+, $3}}"
-}
-{
-    head -n 3 "$WORK/cluster.yml"
-    user_machine solo 53411
-    user_machine strict 53412 'service: systemd'
-} >"$WORK/nolinger.yml"
-status=0
-laptop_dora cluster up "$WORK/nolinger.yml" >"$WORK/nolinger.out" 2>&1 || status=$?
-cat "$WORK/nolinger.out"
-((status == 1)) || fail "up with service: systemd and no lingering: exit $status"
-grep -qE "^solo +dorauser@[0-9.]+:22 +copied +process +started +yes$" "$WORK/nolinger.out" ||
-    fail "solo's row without lingering"
-grep -qF "solo: lingering is off for dorauser there: the daemon runs as a supervised process, since a systemd user unit would stop at logout; \`sudo loginctl enable-linger dorauser\` there" \
-    "$WORK/nolinger.out" || fail "no warning about lingering"
-grep -qF "\`service: systemd\`, but lingering is off for dorauser there, so dorauser's systemd user manager stops at logout, and the daemon with it: run \`sudo loginctl enable-linger dorauser\` there" \
-    "$WORK/nolinger.out" || fail "strict's refusal"
-[[ ! -e $BOX/home/.config/systemd/user/dora-daemon-solo.service ]] || fail "a user unit without lingering"
-[[ -s $BOX/home/.dora/cluster/solo/supervisor.pid ]] || fail "solo has no supervisor"
-
-# With lingering on, over the sshd without PAM (whose sessions have no XDG_RUNTIME_DIR): solo
-# becomes a user unit, its supervisor stops.
-in_box 'loginctl enable-linger dorauser'
-{
-    head -n 3 "$WORK/cluster.yml"
-    user_machine solo 53411 'port: 2222'
-} >"$WORK/users.yml"
-laptop_dora cluster up "$WORK/users.yml" >"$WORK/users.out" 2>&1 || fail "up with lingering: $(cat "$WORK/users.out")"
-cat "$WORK/users.out"
-grep -qE "^solo +dorauser@[0-9.]+:2222 +had it +systemd \(user\) +started +yes$" "$WORK/users.out" ||
-    fail "solo's row with lingering, over the sshd without PAM"
-grep -q "lingering" "$WORK/users.out" && fail "a warning about lingering with lingering on"
-[[ ! -e $BOX/home/.dora/cluster/solo/supervisor.pid ]] || fail "solo's supervisor is left"
-in_box 'ps -e -o args=' | grep -q '[s]upervise.sh' && fail "solo's supervisor still runs"
-declare -A USER_PID
-for id in solo; do
-    [[ -f $BOX/home/.config/systemd/user/dora-daemon-$id.service &&
-        -L $BOX/home/.config/systemd/user/default.target.wants/dora-daemon-$id.service ]] ||
-        fail "$id's user unit is not installed and enabled: $(find "$BOX/home/.config")"
-    [[ $(as_user "systemctl --user show -P ActiveState dora-daemon-$id") == active ]] ||
-        fail "$id's user unit is not active"
-    USER_PID[$id]=$(as_user "systemctl --user show -P MainPID dora-daemon-$id")
-done
-echo "as a user: a supervised process without lingering, a user unit with it"
 
 # --- the sensor network on the daemons systemd runs -------------------------------------------
 FLOW=$WORK/laptop/sensor-network
@@ -324,74 +356,74 @@ wait_for 60 all_sensors_received || { show; fail "not every sensor arrived"; }
 has_summary() { (($(summaries_in "$OUT") >= 1)); }
 wait_for 20 has_summary || { show; fail "no summary"; }
 [[ $(active_sensors "$OUT" 1) == 3 ]] || { show; fail "3 active sensors"; }
-grep -q 'sensor-temp on daemon `edge1`' "$OUT" || { show; fail "edge1's node"; }
 # The nodes run in their daemon's unit.
-in_box 'ps -e -o unit=,args=' | grep -qE '^dora-daemon-edge1[.]service +python3 .*/sensor_node[.]py' ||
-    fail "edge1's node is not in its unit: $(in_box 'ps -e -o unit=,args=')"
+in_box 'ps -e -o unit=,uunit=,args=' >"$WORK/ps.out"
+grep -qE '^dora-daemon-edge1[.]service +- +python3 .*/sensor_node[.]py' "$WORK/ps.out" ||
+    fail "edge1's node is not in its unit: $(cat "$WORK/ps.out")"
+grep -qE '^user@[0-9]+[.]service +dora-daemon-cloud[.]service +python3 .*/cloud_node[.]py' "$WORK/ps.out" ||
+    fail "cloud's node is not in its unit: $(cat "$WORK/ps.out")"
 stop_attached
-echo "the sensor network ran on the four units"
+echo "[${SECONDS} s] the sensor network ran on the four units"
 
-# --- a daemon that dies is started again by systemd -------------------------------------------
-in_box "kill -KILL ${MAIN_PID[edge2]}"
-edge2_restarted() {
-    local pid
-    pid=$(unit_show edge2 MainPID)
-    [[ $pid != 0 && $pid != "${MAIN_PID[edge2]}" && $(unit_show edge2 ActiveState) == active ]] &&
-        registered edge2
+# --- daemons that die are started again by systemd (system and user manager) -------------------
+in_box "kill -KILL ${MAIN_PID[edge2]} ${MAIN_PID[cloud]}"
+restarted() {
+    local id
+    units
+    for id in edge2 cloud; do
+        [[ $(unit_field "$id" 4) != 0 && $(unit_field "$id" 4) != "${MAIN_PID[$id]}" &&
+            $(unit_field "$id" 2) == active ]] && registered "$id" || return 1
+    done
 }
-wait_for 20 edge2_restarted || fail "systemd did not restart edge2: $(in_box 'journalctl --no-pager -u dora-daemon-edge2')"
-[[ $(unit_show edge2 NRestarts) == 1 ]] || fail "edge2's NRestarts: $(unit_show edge2 NRestarts)"
+wait_for 20 restarted || fail "systemd did not restart edge2 and cloud: $(cat "$WORK/units.out")"
+for id in edge2 cloud; do
+    [[ $(unit_field "$id" 5) == 1 ]] || fail "$id's NRestarts: $(unit_field "$id" 5)"
+done
 journal=$(in_box 'journalctl --no-pager -o cat -u dora-daemon-edge2')
 for line in "Main process exited, code=killed, status=9/KILL" "Scheduled restart job, restart counter is at 1."; do
     grep -qF "$line" <<<"$journal" || fail "edge2's journal lacks \"$line\": $journal"
 done
 [[ -s $BOX/root/.dora/cluster/edge2/daemon.log ]] || fail "edge2 has no daemon.log"
-echo "killed daemon: restarted by systemd (journal: $(grep -F 'Scheduled restart' <<<"$journal"))"
-
+echo "[${SECONDS} s] killed daemons: restarted by systemd (journal: $(grep -F 'Scheduled restart' <<<"$journal"))"
 # The user's daemons outlived its sessions (logind stops a user manager without lingering 10 s
-# after its last session; the last one here ended before the sensor network started).
-for id in solo; do
-    registered "$id" && [[ $(as_user "systemctl --user show -P MainPID dora-daemon-$id") == "${USER_PID[$id]}" ]] ||
-        fail "$id's daemon did not outlive the user's sessions"
-done
+# after the user's last session; the last one ended before the sensor network started).
+registered edge3 && [[ $(unit_field edge3 4) == "${MAIN_PID[edge3]}" ]] ||
+    fail "edge3's daemon did not outlive the user's sessions"
 
-# --- the box reboots: its systemd starts the enabled units ------------------------------------
-IDS+=(solo)
+# --- the box reboots: its systemd (and, lingering, the user's) starts the enabled units -------
 stop_box
 started=$SECONDS
 boot_box
 wait_for 30 all_registered || fail "after the box's reboot: $(laptop_dora list 2>&1)"
-for id in edge1 edge2 edge3 cloud; do
-    [[ $(unit_show "$id" ActiveState) == active ]] || fail "$id's unit after the reboot"
+units
+for id in "${IDS[@]}"; do
+    [[ $(unit_field "$id" 2) == active ]] || fail "$id's unit after the reboot"
 done
-echo "reboot: the four daemons registered again $((SECONDS - started)) s after the box was booted"
+echo "[${SECONDS} s] reboot: the four daemons registered again $((SECONDS - started)) s after the box was booted"
 
 # --- down: the units are stopped, disabled and removed ----------------------------------------
-laptop_dora cluster down "$WORK/users.yml" >"$WORK/down-users.out" 2>&1 || fail "down users: $(cat "$WORK/down-users.out")"
-cat "$WORK/down-users.out"
-for id in solo; do
-    grep -qx "$id: removed systemd unit /home/dorauser/.config/systemd/user/dora-daemon-$id.service" \
-        "$WORK/down-users.out" || fail "down did not remove $id's user unit"
-    [[ $(as_user "systemctl --user show -P LoadState dora-daemon-$id") == not-found ]] ||
-        fail "$id's user unit is still loaded"
-done
-left=$(cd "$BOX/home" && find . -path './.dora*' -o -path './.config/systemd/user/*dora-daemon*')
-[[ -z $left ]] || fail "left in the user's home: $left"
-laptop_dora cluster down "$WORK/nolinger.yml" >/dev/null 2>&1 || fail "down of nolinger.yml"
 laptop_dora cluster down "$WORK/cluster.yml" >"$WORK/down.out" 2>&1 || fail "down: $(cat "$WORK/down.out")"
 cat "$WORK/down.out"
-for id in edge1 edge2 edge3 cloud; do
-    grep -qx "$id: removed systemd unit /etc/systemd/system/dora-daemon-$id.service" "$WORK/down.out" ||
+units
+for id in "${IDS[@]}"; do
+    scope=${SCOPE_OF[$id]}
+    grep -qx "$id: removed systemd unit ${UNIT_DIR[$scope]}/dora-daemon-$id.service" "$WORK/down.out" ||
         fail "down did not remove $id's unit"
-    grep -qx "$id: removed /root/.dora/cluster/$id" "$WORK/down.out" || fail "down did not remove $id's dir"
-    [[ $(unit_show "$id" LoadState) == not-found ]] || fail "$id's unit is still loaded"
+    grep -qx "$id: removed ${DIR_OF[$scope]}/.dora/cluster/$id" "$WORK/down.out" ||
+        fail "down did not remove $id's dir"
+    [[ $(unit_field "$id" 6) == not-found ]] || fail "$id's unit is still loaded"
 done
+laptop_dora cluster down "$WORK/nolinger.yml" >"$WORK/down2.out" 2>&1 || fail "down of nolinger.yml: $(cat "$WORK/down2.out")"
 left=$(cd "$BOX/units" && find . -mindepth 1 ! -name 'dora-test-sshd_config*.service')
 [[ -z $left ]] || fail "left in the box's /etc/systemd/system: $left"
+left=$(cd "$BOX/home" && find . -path './.dora*' -o -path './.config/systemd/user/*dora*')
+[[ -z $left ]] || fail "left in the user's home: $left"
 [[ ! -e $BOX/root/.dora ]] || fail "left in the box's /root: $(find "$BOX/root/.dora")"
-# No process in the box but systemd's own and the test's sshd.
-in_box 'systemd-cgls --no-pager' >"$WORK/cgls.out"
-grep -qE 'dora-daemon|/bin/dora' "$WORK/cgls.out" && fail "a dora process is left in the box: $(cat "$WORK/cgls.out")"
-grep -q "here: stopped the coordinator" "$WORK/down.out" || fail "down left the coordinator"
+# No dora process in the box.
+in_box 'ps -e -o unit=,args=' >"$WORK/ps.out"
+grep -qE 'dora-daemon|/bin/dora|supervise' "$WORK/ps.out" && fail "left running in the box: $(cat "$WORK/ps.out")"
+# The coordinator is stopped by the down of the file whose up started it.
+grep -q "here: stopped the coordinator" "$WORK/down2.out" || fail "down left the coordinator"
+[[ -z $(marked_pid_with coordinator || true) ]] || fail "the coordinator is left"
 [[ ! -e $XDG_CONFIG_HOME/dora/token ]] || fail "the token file is left"
-echo "cluster on a live systemd e2e: ok"
+echo "[${SECONDS} s] cluster on a live systemd e2e: ok"
