@@ -16,8 +16,9 @@ PACKAGES=(
 # Test-only: the headless browser of the web view's test (driven by playwright-core from npm,
 # installed with the test venv), and Node.js with npm to run it unless an npm is there already.
 # The demo (release) needs neither. The sshd of `dora cluster`'s test hosts (the runtime only
-# needs an ssh client, and only for `dora cluster`).
-TEST_PACKAGES=(chromium openssh-server openssh-client)
+# needs an ssh client, and only for `dora cluster`). systemd-nspawn boots the systemd of the test
+# host that `dora cluster up` installs units on.
+TEST_PACKAGES=(chromium openssh-server openssh-client systemd-container)
 command -v npm >/dev/null 2>&1 || TEST_PACKAGES+=(nodejs npm)
 
 wanted=("${PACKAGES[@]}")

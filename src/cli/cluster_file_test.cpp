@@ -160,9 +160,12 @@ TEST(ClusterRemote, UnitRunsTheDaemonScript) {
 TEST(ClusterRemote, ProbeAnswerIsRead) {
     auto probe = parse_probe(
         "dir=/root/.dora/cluster/a\narch=x86_64\ndir_state=ours\nbundle=abc\nsystemd=none\n"
-        "service=process\nrunning=1\nfree_kb=2048\n");
+        "service=process\nuser=ann\nlinger=1\nrunning=1\nfree_kb=2048\n");
     ASSERT_TRUE(probe.has_value());
     EXPECT_EQ(probe->bundle, "abc");
+    EXPECT_EQ(probe->user, "ann");
+    EXPECT_TRUE(probe->linger);
+    EXPECT_FALSE(parse_probe("dir=/d\narch=x86_64\ndir_state=missing\n")->linger);
     EXPECT_TRUE(probe->running);
     EXPECT_EQ(probe->free_bytes, 2048u * 1024);
     EXPECT_FALSE(parse_probe("fish: Unknown command\n").has_value());

@@ -14,6 +14,11 @@ constexpr const char* kHelpers = R"SH(
 case "$D" in "~/"*) D="$HOME/${D#??}" ;; /*) ;; *) D="$HOME/$D" ;; esac
 UNIT="dora-daemon-$ID.service"
 USER_UNIT_DIR="${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user"
+# A session without pam_systemd (sshd with UsePAM no, su) has no XDG_RUNTIME_DIR, yet a user
+# manager kept by lingering answers in /run/user/<uid>.
+if [ -z "$XDG_RUNTIME_DIR" ] && [ "$(id -u)" != 0 ] && [ -d "/run/user/$(id -u)" ]; then
+    export XDG_RUNTIME_DIR="/run/user/$(id -u)"
+fi
 systemd_scope() {
     if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
         if [ "$(id -u)" = 0 ]; then echo system
@@ -72,6 +77,8 @@ if p=$(command -v dora 2>/dev/null); then
 fi
 if [ -f "$D/exe" ]; then echo "running_version=$("$(cat "$D/exe")" --version 2>/dev/null | head -n 1)"; fi
 echo "systemd=$(systemd_scope)"
+echo "user=$(id -un)"
+if loginctl show-user "$(id -un)" -p Linger 2>/dev/null | grep -qx 'Linger=yes'; then echo linger=1; fi
 u=$(unit_file)
 if [ -n "$u" ]; then
     echo service=systemd
@@ -153,9 +160,6 @@ if put "$udir/$UNIT" "$UNIT_TEXT"; then
     sc "$SCOPE" daemon-reload || { echo "error=systemctl daemon-reload failed"; exit 1; }
 fi
 sc "$SCOPE" enable "$UNIT" >/dev/null 2>&1 || echo "warning=systemctl enable $UNIT failed: it will not start at boot"
-if [ "$SCOPE" = user ] && loginctl show-user "$(id -un)" -p Linger 2>/dev/null | grep -q '=no'; then
-    echo "warning=lingering is off for $(id -un) there: the daemon stops at logout; run 'loginctl enable-linger $(id -un)' there"
-fi
 if sc "$SCOPE" is-active --quiet "$UNIT"; then
     [ "$changed" = 0 ] && { echo action=unchanged; exit 0; }
     out=$(sc "$SCOPE" restart "$UNIT" 2>&1) || { echo "error=systemctl restart $UNIT: $out"; exit 1; }
@@ -252,12 +256,15 @@ Result<Probe> parse_probe(const std::string& output) {
             {"running_version", &Probe::running_version},
             {"systemd", &Probe::systemd},
             {"service", &Probe::service},
+            {"user", &Probe::user},
         };
         for (const auto& [name, field] : kTexts) {
             if (key == name) probe.*field = value;
         }
         if (key == "running") {
             probe.running = value == "1";
+        } else if (key == "linger") {
+            probe.linger = value == "1";
         } else if (key == "free_kb" && !value.empty()) {
             uint64_t kb = 0;
             auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), kb);

@@ -36,6 +36,8 @@ struct Probe {
     std::string running_version;  // of the exe daemon.sh runs
     std::string systemd;          // system | user | none
     std::string service;          // systemd | process | none: how the daemon runs now
+    std::string user;             // who ssh logged in as there
+    bool linger = false;          // logind keeps that user's manager running without a session
     bool running = false;
     std::optional<uint64_t> free_bytes;
 };

@@ -171,13 +171,32 @@ Result<std::string> provide_dora(const ClusterFile& file, const ClusterMachine& 
     return probe.dir + "/bin/dora";
 }
 
-Result<LaunchPlan> plan_service(const ClusterMachine& m, const Probe& probe) {
+// How the daemon runs there. A user manager without lingering stops when the user's last session
+// ends, and with it the units it runs: then `auto` picks the supervised process (with a warning
+// saying how to get a unit) and `systemd` is refused.
+Result<LaunchPlan> plan_service(const ClusterMachine& m, const Probe& probe,
+                                std::vector<std::string>& warnings) {
     LaunchPlan plan;
-    const bool systemd = probe.systemd == "system" || probe.systemd == "user";
+    const bool no_linger = probe.systemd == "user" && !probe.linger;
+    const bool systemd = probe.systemd == "system" || (probe.systemd == "user" && !no_linger);
+    if (m.service == ServiceKind::kSystemd && no_linger) {
+        return fail(
+            "`service: systemd`, but lingering is off for {0} there, so {0}'s systemd user "
+            "manager stops at logout, and the daemon with it: run `sudo loginctl enable-linger "
+            "{0}` there, or use `service: process` or `auto`",
+            probe.user);
+    }
     if (m.service == ServiceKind::kSystemd && !systemd) {
         return fail(
             "`service: systemd`, but systemd does not run there (or, for a user other "
             "than root, has no user manager): use `service: process` or `auto`");
+    }
+    if (m.service == ServiceKind::kAuto && no_linger) {
+        warnings.push_back(fmt::format(
+            "lingering is off for {0} there: the daemon runs as a supervised process, since a "
+            "systemd user unit would stop at logout; `sudo loginctl enable-linger {0}` there "
+            "lets the next `up` make it a unit",
+            probe.user));
     }
     if (m.service != ServiceKind::kProcess && systemd) {
         plan.service = "systemd";
@@ -200,7 +219,7 @@ void up_machine(const ClusterFile& file, const ClusterMachine& m, const std::str
                         "`dir:` of this machine to a new or empty directory",
                         probe->dir));
     }
-    auto plan = plan_service(m, *probe);
+    auto plan = plan_service(m, *probe, result.warnings);
     if (!plan) throw Exception(plan.error());
     auto exe = provide_dora(file, m, *probe, bundle, result, plan->restart);
     if (!exe) throw Exception(exe.error());
