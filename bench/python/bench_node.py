@@ -2,6 +2,9 @@
 
     ping --sizes 8,4096,... --rounds N [--send sample|bytes]   one-way = RTT/2, p50/p99 in us
     pong [--send sample|bytes]                                answers each input with its size
+    ping and pong take --gc off: the collector frozen and disabled (to tell its pauses from the
+    rest); ping's line also has the max, the rounds a collection of its own ran in, and the p99 of
+    the other rounds
     source --sizes ... --count N [--send sample|bytes]        N messages per size, then "done"
     sink                                                      counts arrivals, prints the rate
 
@@ -10,6 +13,7 @@ counterpart (cpp_node.cpp) does; --send bytes sends a prepared bytes object: one
 memory, what a plain `node.send_output("out", data)` costs. Output lines are parsed by run.sh.
 """
 
+import gc
 import sys
 import time
 
@@ -43,6 +47,24 @@ class Sender:
             self.node.send_output(output, self.node.allocate_output(size), metadata)
 
 
+def gc_setup():
+    if arg("--gc", "on") == "off":
+        gc.freeze()
+        gc.disable()
+
+
+class GcWatch:
+    """Counts this process's collections (gc.callbacks), to mark the rounds one ran in."""
+
+    def __init__(self):
+        self.collections = 0
+        gc.callbacks.append(self.on_gc)
+
+    def on_gc(self, phase, info):
+        if phase == "start":
+            self.collections += 1
+
+
 def next_input(node):
     while True:
         event = node.next(timeout=30)
@@ -55,10 +77,13 @@ def next_input(node):
 def ping(node):
     sender, rounds = Sender(node), int(arg("--rounds", "2000"))
     clock = time.perf_counter_ns
+    gc_setup()
+    watch = GcWatch()
     for size in sizes():
         n = max(rounds // 20, 50) if size >= 4 << 20 else rounds
-        one_way = []
+        one_way, collected = [], []
         for _ in range(n):
+            before = watch.collections
             t0 = clock()
             sender.send("ping", size)
             event = next_input(node)
@@ -67,16 +92,23 @@ def ping(node):
                 print("ping: no answer", file=sys.stderr)
                 return 1
             one_way.append((t1 - t0) / 2000)
+            collected.append(watch.collections != before)
             del event
-        one_way = sorted(one_way[n // 10:])  # warm-up
+        kept = list(zip(one_way, collected))[n // 10:]  # warm-up
+        one_way = sorted(t for t, _ in kept)
+        quiet = sorted(t for t, c in kept if not c) or [0.0]
         p50 = one_way[int(0.5 * (len(one_way) - 1))]
         p99 = one_way[int(0.99 * (len(one_way) - 1))]
-        print(f"latency {size} {p50:.2f} {p99:.2f} {len(one_way)}", flush=True)
+        quiet_p99 = quiet[int(0.99 * (len(quiet) - 1))]
+        gc_rounds = sum(1 for _, c in kept if c)
+        print(f"latency {size} {p50:.2f} {p99:.2f} {len(one_way)} {one_way[-1]:.2f} {gc_rounds} "
+              f"{quiet_p99:.2f}", flush=True)
     return 0
 
 
 def pong(node):
     sender = Sender(node)
+    gc_setup()
     for event in node:
         if event["type"] == "INPUT":
             size = len(event["value"])

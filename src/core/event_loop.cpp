@@ -78,6 +78,11 @@ class LoopCore {
     std::vector<EventLoop::Callback> posted;
     std::atomic<bool> stop{false};
     std::atomic<std::thread::id> loop_thread{};
+    // Held by the loop thread inside run_once() except during its wait for events, and by an
+    // IdleLease's holder: whoever holds it may touch the loop's state (everything above).
+    std::mutex busy;
+    bool waiting = false;  // guarded by busy: the loop thread sleeps in epoll_wait
+    int depth = 0;         // loop thread only: run_once() calls on the stack
 
     [[nodiscard]] bool real_time() const { return time == &kRealTime; }
 
@@ -504,6 +509,25 @@ void EventLoop::stop() {
 
 bool EventLoop::stop_requested() const { return core_->stop.load(); }
 
+IdleLease::~IdleLease() {
+    if (!core_) {
+        return;  // moved from
+    }
+    // What the loop does at the end of an iteration: the holder's sends flush here.
+    core_->run_deferred();
+    if (!core_->deferred_requested.empty() || core_->reap_pending) {
+        core_->wake();  // the loop's wait was sized before these were asked for
+    }
+}
+
+std::optional<IdleLease> EventLoop::try_borrow() {
+    std::unique_lock lock(core_->busy, std::try_to_lock);
+    if (!lock.owns_lock() || !core_->waiting) {
+        return std::nullopt;
+    }
+    return IdleLease(core_, std::move(lock));
+}
+
 bool EventLoop::is_loop_thread() const {
     return core_->loop_thread.load() == std::this_thread::get_id();
 }
@@ -513,6 +537,17 @@ SteadyClock::time_point EventLoop::now() const { return core_->time->now(); }
 bool EventLoop::run_once(SteadyClock::duration timeout) {
     // Keep the state alive through callbacks that destroy the EventLoop's owner's objects.
     std::shared_ptr<detail::LoopCore> core = core_;
+    // Only the outermost run_once() lets the loop be borrowed while it waits: a nested one runs
+    // inside a callback that is not finished.
+    std::unique_lock busy(core->busy, std::defer_lock);
+    if (core->depth == 0) {
+        busy.lock();
+    }
+    ++core->depth;
+    struct Leave {
+        detail::LoopCore& core;
+        ~Leave() { --core.depth; }
+    } leave{*core};
     core->loop_thread.store(std::this_thread::get_id());
     if (core->stop.load()) {
         return false;
@@ -528,8 +563,16 @@ bool EventLoop::run_once(SteadyClock::duration timeout) {
     // wakes us on time anyway).
     auto ms = std::chrono::ceil<std::chrono::milliseconds>(timeout).count();
     std::array<epoll_event, 64> events{};
+    if (busy.owns_lock()) {
+        core->waiting = true;
+        busy.unlock();
+    }
     int n = ::epoll_wait(core->epoll.get(), events.data(), static_cast<int>(events.size()),
                          static_cast<int>(std::clamp<int64_t>(ms, 0, 60'000)));
+    if (core->depth == 1) {
+        busy.lock();  // after a lease that may be held now
+        core->waiting = false;
+    }
     for (int i = 0; i < n && !core->stop.load(); ++i) {
         const auto& event = events[static_cast<size_t>(i)];
         // Copied: epoll_event is packed, and find() would bind a reference to a misaligned field.

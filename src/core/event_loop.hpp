@@ -18,9 +18,17 @@
 // one signalfd only, so a process has one loop that handles signals: any other loop (a network
 // thread's, a benchmark's) is created with `handle_signals = false`, and leaves them to it.
 //
-// Thread safety: everything runs on the thread that calls run()/run_once() (the loop thread),
-// except post(), stop() and is_loop_thread(), which any thread may call. Handles are used on the
-// loop thread.
+// Borrowing an idle loop: a thread with work for the loop may, while the loop thread sleeps in its
+// wait for events, take an IdleLease (try_borrow) and run that work itself, as the loop thread
+// would: the loop does not leave its wait before the lease ends (it wakes, then waits for the
+// lease), so nothing runs concurrently and the loop's state needs no more locks. The lease runs
+// the Deferred calls its holder requested when it ends. That saves the wake-up of a post() on
+// the latency path (a daemon's egress thread publishing into the Zenoh session). A loop that is
+// busy, or not inside run_once() at all, cannot be borrowed: try_borrow() says so at once.
+//
+// Thread safety: everything runs on the thread that calls run()/run_once() (the loop thread) or
+// on the thread holding an IdleLease, except post(), stop(), is_loop_thread() and try_borrow(),
+// which any thread may call. Handles are used on the loop thread.
 #pragma once
 
 #include <sys/types.h>
@@ -30,6 +38,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 
 #include "core/error.hpp"
 #include "core/sys.hpp"
@@ -143,6 +153,24 @@ class Deferred {
     uint64_t id_ = 0;
 };
 
+// The loop thread's place, held by another thread while the loop sleeps (EventLoop::try_borrow).
+// Move-only; ending it runs the Deferred calls requested meanwhile and lets the loop go on.
+class IdleLease {
+  public:
+    IdleLease(IdleLease&& other) noexcept = default;
+    IdleLease& operator=(IdleLease&&) = delete;
+    IdleLease(const IdleLease&) = delete;
+    IdleLease& operator=(const IdleLease&) = delete;
+    ~IdleLease();
+
+  private:
+    friend class EventLoop;
+    IdleLease(std::shared_ptr<detail::LoopCore> core, std::unique_lock<std::mutex> lock)
+        : core_(std::move(core)), lock_(std::move(lock)) {}
+    std::shared_ptr<detail::LoopCore> core_;
+    std::unique_lock<std::mutex> lock_;
+};
+
 class EventLoop {
   public:
     using Callback = std::function<void()>;
@@ -187,6 +215,9 @@ class EventLoop {
     void stop();
     [[nodiscard]] bool stop_requested() const;
     [[nodiscard]] bool is_loop_thread() const;
+    // The loop's place while its thread sleeps in the wait for events (see IdleLease); nothing
+    // when the loop is busy or not running. Any thread; never blocks.
+    [[nodiscard]] std::optional<IdleLease> try_borrow();
 
     // Runs until stop(); the request is then consumed, so a later run() runs again.
     void run();

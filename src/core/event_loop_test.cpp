@@ -179,6 +179,53 @@ TEST_F(EventLoopTest, PostFromAnotherThreadRunsOnTheLoopThread) {
     EXPECT_TRUE(loop_->is_loop_thread());
 }
 
+TEST_F(EventLoopTest, ALoopThatIsNotWaitingCannotBeBorrowed) {
+    EXPECT_FALSE(loop_->try_borrow()) << "not inside run_once";
+    bool tried = false;
+    bool borrowed_while_busy = true;
+    loop_->post([&] {
+        std::thread other([&] { borrowed_while_busy = loop_->try_borrow().has_value(); });
+        other.join();
+        tried = true;
+    });
+    for (int i = 0; i < 100 && !tried; ++i) {
+        loop_->run_once(10ms);
+    }
+    ASSERT_TRUE(tried);
+    EXPECT_FALSE(borrowed_while_busy) << "borrowed while a callback ran";
+}
+
+TEST_F(EventLoopTest, ASleepingLoopIsBorrowedAndStaysAsleepUntilTheLeaseEnds) {
+    std::thread runner([&] { loop_->run(); });
+    auto borrow = [&]() -> std::optional<IdleLease> {
+        for (auto deadline = SteadyClock::now() + 10s; SteadyClock::now() < deadline;) {
+            if (auto lease = loop_->try_borrow()) {
+                return lease;
+            }
+            std::this_thread::sleep_for(100us);
+        }
+        return std::nullopt;
+    };
+    std::optional<IdleLease> lease = borrow();
+    ASSERT_TRUE(lease) << "the loop was never found asleep";
+    // In the loop's place: a Deferred requested now runs when the lease ends, on this thread.
+    std::thread::id flushed_on;
+    Deferred flush = loop_->defer([&] { flushed_on = std::this_thread::get_id(); });
+    flush.request();
+    std::atomic<bool> posted_ran{false};
+    loop_->post([&] { posted_ran = true; });  // wakes the loop, which waits for the lease
+    std::this_thread::sleep_for(20ms);
+    EXPECT_FALSE(posted_ran) << "the loop ran while its place was borrowed";
+    lease.reset();
+    EXPECT_EQ(flushed_on, std::this_thread::get_id());
+    for (int i = 0; i < 1000 && !posted_ran; ++i) {
+        std::this_thread::sleep_for(1ms);
+    }
+    EXPECT_TRUE(posted_ran);
+    loop_->stop();
+    runner.join();
+}
+
 TEST_F(EventLoopTest, StopFromAnotherThreadEndsRunAndALaterRunRunsAgain) {
     std::thread stopper([&] { loop_->stop(); });
     loop_->run();  // returns once the stop arrives

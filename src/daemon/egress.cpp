@@ -134,7 +134,8 @@ std::optional<size_t> Egress::take(const std::shared_ptr<State>& state, uint32_t
         state->keys[ring],
         {reinterpret_cast<const uint8_t*>(view->data), view->data_len},
         zenoh::Bytes{reinterpret_cast<const uint8_t*>(view->metadata), view->metadata_len},
-        // Runs on the loop thread once the session copied the sample out.
+        // Runs in the loop's place (the loop thread, or this thread holding its lease) once the
+        // session copied the sample out.
         // The sample first: it never stays in use once no longer counted.
         [state, refcount, bytes] {
             refcount->fetch_sub(1, std::memory_order_acq_rel);

@@ -1,10 +1,12 @@
 // Session::publisher(): batches handed over from other threads are put in order on the loop
-// thread, each sample released once; after the session is gone, publish fails and releases.
+// thread, or by the publishing thread itself while the loop sleeps, each sample released once;
+// after the session is gone, publish fails and releases.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 
+#include "zenoh/publish_from_thread.hpp"
 #include "zenoh/session.hpp"
 #include "zenoh/test_loop.hpp"
 
@@ -67,6 +69,13 @@ TEST_F(PublisherTest, BatchesFromAnotherThreadArriveInOrderAndEachSampleIsReleas
     EXPECT_EQ(got, payloads);
     EXPECT_EQ(released.load(), kBatches * kPerBatch);
     EXPECT_EQ(publisher.queued(), 0u);
+}
+
+TEST_F(PublisherTest, WhileTheLoopSleepsThePublishingThreadPutsInOrderInItsPlace) {
+    auto sub = open({"tcp/127.0.0.1:0"}, {});
+    auto pub = open({}, {"tcp/127.0.0.1:" + std::to_string(sub->listen_ports().at(0))});
+    testing::LoopThread loop(*loop_);  // destroyed first: the sessions are not used after
+    testing::publish_in_order(loop, *pub, *sub);
 }
 
 TEST_F(PublisherTest, PublishingAfterTheSessionIsGoneFailsAndReleases) {

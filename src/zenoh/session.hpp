@@ -113,7 +113,7 @@ struct OutgoingSample {
     std::string_view key;
     Bytes payload;
     std::optional<Bytes> attachment;
-    // Runs exactly once: on the loop thread right after the sample was put (its bytes are then
+    // Runs exactly once: in the loop's place right after the sample was put (its bytes are then
     // copied into the link batches, or it was dropped for a link that does not read), or on the
     // publishing thread if the session is already gone. May be empty.
     std::function<void()> release;
@@ -167,7 +167,10 @@ class Subscription {
 // over a whole batch with one lock and at most one wake-up of the loop: while the loop has not
 // drained earlier batches, new ones are appended to the same hand-over. The loop puts the samples
 // in order (the same rules as Session::put: local subscribers, matching faces, drops counted for
-// faces that do not read), then runs each release.
+// faces that do not read), then runs each release. When the loop sleeps, publish() does that
+// itself in the loop's place (EventLoop::try_borrow) and the links are written before it returns:
+// no wake-up of the loop thread on the way out; `release` and the subscriber callbacks of local
+// matches then run on the publishing thread, still never concurrently with the loop.
 //
 // Thread safety: copyable; every method may be called from any thread, also after the Session
 // was destroyed (publish then fails and releases at once). The EventLoop must outlive the

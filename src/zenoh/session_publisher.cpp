@@ -1,5 +1,7 @@
 // Session: the cross-thread Publisher (session.hpp). Other threads append to one queue under a
-// mutex; the first batch after a drain posts the drain to the loop, later ones ride along.
+// mutex; when the loop sleeps, the publishing thread drains the queue itself in the loop's place
+// (EventLoop::try_borrow); otherwise the first batch after a drain posts the drain to the loop,
+// later ones ride along.
 #include <atomic>
 #include <mutex>
 
@@ -57,6 +59,15 @@ Result<> Publisher::publish(std::vector<OutgoingSample> samples) const {
                        std::make_move_iterator(samples.end()));
     }
     if (!q.scheduled) {
+        // The loop sleeps: put the samples from this thread in its place (no wake-up of the loop
+        // on the way to the link). The lease is taken under the lock, so the session is open and
+        // stays so until the lease ends; the drain takes the lock itself.
+        if (auto lease = q.loop->try_borrow()) {
+            Session* session = q.session;
+            lock.unlock();
+            session->drain_publish_queue();
+            return {};  // the lease flushes the links as it ends
+        }
         q.scheduled = true;
         // Posted under the lock: once the session closed the queue, nothing reaches its loop.
         q.loop->post([queue = queue_] {

@@ -9,6 +9,7 @@
 #include "testing/temp_dir.hpp"
 #include "testing/text.hpp"
 #include "tls/test_certs.hpp"
+#include "zenoh/publish_from_thread.hpp"
 #include "zenoh/session.hpp"
 #include "zenoh/session_fixture.hpp"
 
@@ -132,6 +133,19 @@ TEST_F(SessionTlsTest, PeersExchangeSamplesOverTls) {
     ASSERT_TRUE(delivers(*b, got));
     EXPECT_TRUE(client_log_.has("TLS with the server at 127.0.0.1:")) << client_log_.all();
     EXPECT_TRUE(client_log_.has("its certificate: CN=dora-test")) << client_log_.all();
+}
+
+// A daemon's egress thread publishes in the loop's place while it sleeps: over TLS too (the TLS
+// stream is only ever used by one thread at a time).
+TEST_F(SessionTlsTest, APublisherOnAnotherThreadPutsInOrderOverTls) {
+    TlsKeys server_keys;
+    listen_with(server_keys, ca_.issue({}));
+    auto a = open(Mode::kPeer, {"tls/127.0.0.1:0"}, {}, server_keys, server_log_);
+    auto b = open(Mode::kPeer, {}, {at(*a)}, trusting(ca_), client_log_);
+    ASSERT_TRUE(run_until([&] { return a->face_count() == 1 && b->face_count() == 1; }));
+    testing::LoopThread loop(*loop_);  // destroyed first: the sessions are not used after
+    testing::publish_in_order(loop, *b, *a);
+    EXPECT_EQ(loop.call([&] { return a->face_count(); }), 1u) << server_log_.all();
 }
 
 TEST_F(SessionTlsTest, ClientsExchangeSamplesThroughAMutualTlsRouter) {
