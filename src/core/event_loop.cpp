@@ -521,6 +521,9 @@ IdleLease::~IdleLease() {
 }
 
 std::optional<IdleLease> EventLoop::try_borrow() {
+    if (is_loop_thread()) {
+        return std::nullopt;  // it holds `busy` itself (try_lock on an owned mutex is undefined)
+    }
     std::unique_lock lock(core_->busy, std::try_to_lock);
     if (!lock.owns_lock() || !core_->waiting) {
         return std::nullopt;
