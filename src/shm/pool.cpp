@@ -278,21 +278,23 @@ Result<SampleView> SampleView::validate(const Segment& segment) {
 SegmentCache::SegmentCache(std::map<uint16_t, std::string> sender_prefixes)
     : prefixes_(std::move(sender_prefixes)) {}
 
+SegmentCache::~SegmentCache() = default;
+
 void SegmentCache::add_sender(uint16_t index, std::string prefix) {
     prefixes_[index] = std::move(prefix);
 }
 
-Result<const Segment*> SegmentCache::segment(const Entry& entry) {
+Result<SegmentCache::Cached*> SegmentCache::segment(const Entry& entry) {
     const uint32_t key = (uint32_t{entry.sender} << 16) | entry.generation;
     if (key != last_key_) {
         last_ = &segments_[key];  // std::map: pointers stay valid as entries are added
         last_key_ = key;
     }
-    std::vector<Cached>& by_index = *last_;
-    if (entry.segment < by_index.size() && by_index[entry.segment].segment.valid()) {
-        by_index[entry.segment].used = true;
-        by_index[entry.segment].dropped = false;
-        return &by_index[entry.segment].segment;
+    std::vector<std::unique_ptr<Cached>>& by_index = *last_;
+    if (entry.segment < by_index.size() && by_index[entry.segment] != nullptr) {
+        Cached& cached = *by_index[entry.segment];
+        cached.used = true;
+        return &cached;
     }
     if (entry.segment >= kMaxSegmentsPerPool) {
         return fail("a sample names segment {} of sender {}, beyond the pool limit of {}",
@@ -311,44 +313,117 @@ Result<const Segment*> SegmentCache::segment(const Entry& entry) {
     if (entry.segment >= by_index.size()) {
         by_index.resize(entry.segment + 1);
     }
-    by_index[entry.segment] = Cached{std::move(*segment), true, false};
-    return &by_index[entry.segment].segment;
+    auto cached = std::make_unique<Cached>();
+    cached->segment = std::move(*segment);
+    cached->used = true;
+    by_index[entry.segment] = std::move(cached);
+    return by_index[entry.segment].get();
+}
+
+void SegmentCache::drop_pages(Cached& cached) {
+    cached.segment.unmap_pages_from(sample_header_size());
+    resident_bytes_ -= cached.segment.size() - sample_header_size();
+    lru_.erase(cached.lru);
+    cached.resident = false;
+}
+
+void SegmentCache::touch(Cached& cached) {
+    if (cached.resident) {
+        lru_.splice(lru_.end(), lru_, cached.lru);
+    } else {
+        cached.lru = lru_.insert(lru_.end(), &cached);
+        cached.resident = true;
+        resident_bytes_ += cached.segment.size() - sample_header_size();
+    }
+    // Least recently viewed first; held segments (and the one just viewed) go to the back and
+    // are passed over, each at most once per call.
+    for (size_t n = lru_.size(); resident_bytes_ > budget_ && n > 0; --n) {
+        Cached* oldest = lru_.front();
+        if (oldest == &cached || oldest->holds.load(std::memory_order_acquire) != 0) {
+            lru_.splice(lru_.end(), lru_, lru_.begin());
+            continue;
+        }
+        drop_pages(*oldest);
+    }
+}
+
+void SegmentCache::set_resident_budget(size_t bytes) {
+    budget_ = bytes;
+    for (size_t n = lru_.size(); resident_bytes_ > budget_ && n > 0; --n) {
+        Cached* oldest = lru_.front();
+        if (oldest->holds.load(std::memory_order_acquire) != 0) {
+            lru_.splice(lru_.end(), lru_, lru_.begin());
+            continue;
+        }
+        drop_pages(*oldest);
+    }
+}
+
+size_t SegmentCache::held_resident_bytes() const {
+    size_t held = 0;
+    for (const Cached* cached : lru_) {
+        if (cached->holds.load(std::memory_order_acquire) != 0) {
+            held += cached->segment.size() - sample_header_size();
+        }
+    }
+    return held;
 }
 
 size_t SegmentCache::unmap_idle(size_t min_size) {
     size_t unmapped = 0;
     for (auto& [key, by_index] : segments_) {
         for (auto& cached : by_index) {
-            if (cached.used) {
-                cached.used = false;
+            if (cached == nullptr) {
                 continue;
             }
-            if (cached.dropped || !cached.segment.valid() || cached.segment.size() < min_size) {
+            if (cached->used) {
+                cached->used = false;
                 continue;
             }
-            cached.segment.unmap_pages_from(sample_header_size());
-            cached.dropped = true;
-            unmapped += cached.segment.size() - sample_header_size();
+            if (!cached->resident || cached->segment.size() < min_size ||
+                cached->holds.load(std::memory_order_acquire) != 0) {
+                continue;
+            }
+            unmapped += cached->segment.size() - sample_header_size();
+            drop_pages(*cached);
         }
     }
     return unmapped;
 }
 
 Result<SampleView> SegmentCache::view(const Entry& entry) {
-    auto segment = this->segment(entry);
-    if (!segment) {
-        return fail(segment.error());
+    auto cached = this->segment(entry);
+    if (!cached) {
+        return fail(cached.error());
     }
-    return SampleView::validate(**segment);
+    auto view = SampleView::validate((*cached)->segment);
+    if (view) {
+        touch(**cached);
+    }
+    return view;
+}
+
+Result<SegmentCache::HeldView> SegmentCache::view_held(const Entry& entry) {
+    auto cached = this->segment(entry);
+    if (!cached) {
+        return fail(cached.error());
+    }
+    auto view = SampleView::validate((*cached)->segment);
+    if (!view) {
+        return fail(view.error());
+    }
+    (*cached)->holds.fetch_add(1, std::memory_order_relaxed);
+    touch(**cached);
+    return HeldView{*view, &(*cached)->holds};
 }
 
 void SegmentCache::release(const Entry& entry) {
     if (entry.kind != EntryKind::kSample) {
         return;
     }
-    auto segment = this->segment(entry);
-    if (segment && (*segment)->size() >= sample_header_size()) {
-        (*segment)->as<SampleHeader>()->refcount.fetch_sub(1, std::memory_order_acq_rel);
+    auto cached = this->segment(entry);
+    if (cached && (*cached)->segment.size() >= sample_header_size()) {
+        (*cached)->segment.as<SampleHeader>()->refcount.fetch_sub(1, std::memory_order_acq_rel);
     }
 }
 

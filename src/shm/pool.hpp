@@ -50,6 +50,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <list>
 #include <map>
 #include <memory>
 #include <span>
@@ -200,35 +201,73 @@ struct SampleView {
 };
 
 // Receiver side: maps sender segments on first use and keeps them mapped.
+//
+// Resident budget (set_resident_budget; none by default): the payload pages this process has
+// read stay in its RSS (RssShmem) until dropped, so a reader of a pool that cycles through many
+// large segments (the daemon's egress under a flood: up to the egress ring's depth + the samples
+// in flight, 1 MiB each) would hold all of them. With a budget, each view that takes the payload
+// bytes counted as resident (every segment viewed since its pages were last dropped, its size
+// without the header page) over the budget drops at once the pages of the least recently viewed
+// segments that are not held (view_held and not yet given back), so after every view
+//     resident payload bytes <= max(budget, bytes of the held segments + the one just viewed).
+// Header pages stay (one page per mapped segment: the reference count lives there).
 class SegmentCache {
   public:
     // Sender index -> segment name prefix, as configured by the daemon.
     explicit SegmentCache(std::map<uint16_t, std::string> sender_prefixes);
+    ~SegmentCache();
+    SegmentCache(const SegmentCache&) = delete;
+    SegmentCache& operator=(const SegmentCache&) = delete;
 
     [[nodiscard]] Result<SampleView> view(const Entry& entry);
+    // A view whose segment counts as held by this process until `*holds` is decremented (by any
+    // thread, once the payload is no longer read): the budget never drops its pages meanwhile.
+    // The counter lives as long as this cache.
+    struct HeldView {
+        SampleView view;
+        std::atomic<uint32_t>* holds = nullptr;
+    };
+    [[nodiscard]] Result<HeldView> view_held(const Entry& entry);
     // Drops one reference of the entry's sample (the receiver is done with it).
     void release(const Entry& entry);
     void add_sender(uint16_t index, std::string prefix);
     // Drops from this process's RSS the pages of every mapped segment of at least `min_size`
-    // bytes not viewed since the previous call (Segment::unmap_pages_from; the mappings stay).
-    // For a process that reads large samples of others' pools and lives on (the daemon's
-    // egress). Returns the bytes unmapped.
+    // bytes not viewed since the previous call and not held (Segment::unmap_pages_from; the
+    // mappings stay). For a process that reads large samples of others' pools and lives on (the
+    // daemon's egress). Returns the bytes unmapped.
     size_t unmap_idle(size_t min_size);
+    // At most `bytes` of payload pages of segments not held stay resident (see above).
+    void set_resident_budget(size_t bytes);
+    [[nodiscard]] size_t resident_budget() const { return budget_; }
+    // Payload bytes of the segments viewed since their pages were last dropped (an upper bound
+    // of what this cache holds in RSS besides header pages).
+    [[nodiscard]] size_t resident_bytes() const { return resident_bytes_; }
+    // Of those, the bytes of held segments (read now; any thread may change it meanwhile).
+    [[nodiscard]] size_t held_resident_bytes() const;
 
   private:
     struct Cached {
         Segment segment;
-        bool used = false;     // viewed since the last unmap_idle
-        bool dropped = false;  // unmap_idle dropped its pages; not viewed since
+        std::atomic<uint32_t> holds{0};    // view_held and not yet given back
+        bool used = false;                 // viewed since the last unmap_idle
+        bool resident = false;             // viewed since its pages were last dropped
+        std::list<Cached*>::iterator lru;  // in lru_ while resident
     };
-    [[nodiscard]] Result<const Segment*> segment(const Entry& entry);
+    [[nodiscard]] Result<Cached*> segment(const Entry& entry);
+    // Counts `cached` as resident and most recently viewed, then keeps the budget.
+    void touch(Cached& cached);
+    void drop_pages(Cached& cached);
 
     std::map<uint16_t, std::string> prefixes_;
-    // (sender << 16 | generation) -> segments by index; the last one used is remembered, since
-    // consecutive samples mostly come from the same sender.
-    std::map<uint32_t, std::vector<Cached>> segments_;
+    // (sender << 16 | generation) -> segments by index (stable addresses: held counters are
+    // pointed to); the last one used is remembered, since consecutive samples mostly come from
+    // the same sender.
+    std::map<uint32_t, std::vector<std::unique_ptr<Cached>>> segments_;
     uint32_t last_key_ = UINT32_MAX;
-    std::vector<Cached>* last_ = nullptr;
+    std::vector<std::unique_ptr<Cached>>* last_ = nullptr;
+    std::list<Cached*> lru_;  // resident segments, least recently viewed first
+    size_t resident_bytes_ = 0;
+    size_t budget_ = SIZE_MAX;
 };
 
 }  // namespace dora::shm

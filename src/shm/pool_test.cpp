@@ -1,5 +1,6 @@
 #include "shm/pool.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <optional>
 #include <type_traits>
+#include <vector>
 
 #include "shm/region.hpp"
 #include "testing/maps.hpp"
@@ -93,6 +95,103 @@ TEST_F(PoolTest, IdleLargeSamplesGiveTheirMemoryBackAndStayUsable) {
     cache.release(e2);
     EXPECT_EQ(pool.free_idle(kIdleReleaseMinSize), 0u) << "handed out since the last call";
     EXPECT_GE(resident_bytes(prefix, e.segment), big);
+}
+
+// Bytes of [data, data + len) present in this process's page tables (/proc/self/pagemap, bit 63:
+// what RSS counts), whatever other processes or mappings hold.
+size_t present_bytes(const std::byte* data, size_t len) {
+    const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    const auto first = reinterpret_cast<uintptr_t>(data) / page;
+    const auto last = (reinterpret_cast<uintptr_t>(data) + len + page - 1) / page;
+    std::vector<uint64_t> entries(last - first);
+    // pread: a seeking std::ifstream fails on this file.
+    const int fd = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    EXPECT_GE(fd, 0) << "cannot open /proc/self/pagemap";
+    const auto want = static_cast<ssize_t>(entries.size() * sizeof(uint64_t));
+    EXPECT_EQ(::pread(fd, entries.data(), static_cast<size_t>(want),
+                      static_cast<off_t>(first * sizeof(uint64_t))),
+              want);
+    ::close(fd);
+    size_t present = 0;
+    for (uint64_t e : entries) {
+        present += (e >> 63) != 0 ? page : 0;
+    }
+    return present;
+}
+
+// Reads every page of a view's payload (what the egress's session does when it copies it out).
+uint64_t read_all(const SampleView& view) {
+    uint64_t sum = 0;
+    for (size_t i = 0; i < view.data_len; i += 1024) {
+        sum += static_cast<uint8_t>(view.data[i]);
+    }
+    return sum;
+}
+
+TEST_F(PoolTest, ResidentBudgetKeepsReadPayloadPagesBoundedAndNeverDropsHeldOnes) {
+    const size_t big = size_t{1} << 20;
+    constexpr int kSegments = 12;
+    std::vector<Entry> entries;
+    for (int i = 0; i < kSegments; ++i) {  // all live at once: kSegments distinct segments
+        auto sample = pool.allocate(big, 256);
+        ASSERT_TRUE(sample) << sample.error().message();
+        std::memset(sample->data().data(), i + 1, big);
+        entries.push_back(*pool.publish(std::move(*sample), {}, 1, 1));
+    }
+    const size_t budget = size_t{3} << 20;  // about two 1.25 MiB segments
+    cache.set_resident_budget(budget);
+    EXPECT_EQ(cache.resident_budget(), budget);
+
+    std::vector<SampleView> views;
+    auto present_total = [&views] {
+        size_t total = 0;
+        for (const auto& v : views) {
+            total += present_bytes(v.data, v.data_len);
+        }
+        return total;
+    };
+    // Held by the first one all along (as a sample in flight is): never dropped, whatever else.
+    auto held = cache.view_held(entries[0]);
+    ASSERT_TRUE(held) << held.error().message();
+    views.push_back(held->view);
+    EXPECT_EQ(read_all(held->view), (big / 1024) * 1);
+    for (int round = 0; round < 3; ++round) {
+        for (int i = 1; i < kSegments; ++i) {
+            auto h = cache.view_held(entries[static_cast<size_t>(i)]);
+            ASSERT_TRUE(h) << h.error().message();
+            if (round == 0) {
+                views.push_back(h->view);
+            }
+            EXPECT_EQ(read_all(h->view), (big / 1024) * static_cast<uint64_t>(i + 1))
+                << "the payload reads right after its pages were dropped";
+            h->holds->fetch_sub(1);  // copied out: may be dropped from now on
+            // Resident: the budget, plus the held segment; what the cache counts is an upper
+            // bound of what the page tables hold.
+            const size_t held_bytes = cache.held_resident_bytes();
+            EXPECT_GE(held_bytes, big);
+            EXPECT_LE(cache.resident_bytes(), budget + held_bytes);
+            EXPECT_LE(present_total(), cache.resident_bytes());
+            EXPECT_LE(present_total(), budget + held_bytes)
+                << "round " << round << ", segment " << i;
+            EXPECT_GE(present_bytes(held->view.data, big), big)
+                << "a held segment's pages are never dropped";
+        }
+    }
+    held->holds->fetch_sub(1);
+    cache.set_resident_budget(0);
+    EXPECT_EQ(cache.resident_bytes(), 0u);
+    EXPECT_EQ(present_total(), 0u);
+    // Without a budget the same reads keep every segment resident (what the budget prevents).
+    cache.set_resident_budget(SIZE_MAX);
+    for (int i = 0; i < kSegments; ++i) {
+        auto v = cache.view(entries[static_cast<size_t>(i)]);
+        ASSERT_TRUE(v);
+        EXPECT_EQ(read_all(*v), (big / 1024) * static_cast<uint64_t>(i + 1));
+    }
+    EXPECT_GE(present_total(), size_t{kSegments} * big);
+    for (const auto& e : entries) {
+        cache.release(e);
+    }
 }
 
 TEST_F(PoolTest, SegmentIsReusedOnlyAfterLastReceiverReleases) {
