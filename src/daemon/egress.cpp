@@ -48,7 +48,9 @@ struct Egress::State {
           publisher(std::move(p)),
           limits(l),
           cache(std::move(senders)),
-          dropped(new std::atomic<uint64_t>[keys.size()]()) {}
+          dropped(new std::atomic<uint64_t>[keys.size()]()) {
+        cache.set_resident_budget(limits.max_resident_bytes);
+    }
 
     // What may still be handed over before a limit is reached: (samples, bytes).
     [[nodiscard]] std::pair<size_t, size_t> room() const {
@@ -120,13 +122,15 @@ void Egress::stop() {
 std::optional<size_t> Egress::take(const std::shared_ptr<State>& state, uint32_t ring,
                                    const shm::Entry& entry,
                                    std::vector<zenoh::OutgoingSample>& batch) {
-    auto view = state->cache.view(entry);
-    if (!view) {
+    auto held = state->cache.view_held(entry);
+    if (!held) {
         state->cache.release(entry);
-        state->count_drop(ring, 1, view.error().message());
+        state->count_drop(ring, 1, held.error().message());
         return std::nullopt;
     }
+    const shm::SampleView* view = &held->view;
     std::atomic<uint32_t>* refcount = view->refcount;
+    std::atomic<uint32_t>* holds = held->holds;
     const size_t bytes = view->data_len + view->metadata_len;
     state->in_flight_samples.fetch_add(1, std::memory_order_relaxed);
     state->in_flight_bytes.fetch_add(bytes, std::memory_order_relaxed);
@@ -137,7 +141,8 @@ std::optional<size_t> Egress::take(const std::shared_ptr<State>& state, uint32_t
         // Runs in the loop's place (the loop thread, or this thread holding its lease) once the
         // session copied the sample out.
         // The sample first: it never stays in use once no longer counted.
-        [state, refcount, bytes] {
+        [state, refcount, holds, bytes] {
+            holds->fetch_sub(1, std::memory_order_release);  // its pages may be dropped now
             refcount->fetch_sub(1, std::memory_order_acq_rel);
             state->in_flight_bytes.fetch_sub(bytes, std::memory_order_relaxed);
             state->in_flight_samples.fetch_sub(1, std::memory_order_relaxed);
@@ -207,16 +212,17 @@ void Egress::run(const std::shared_ptr<State>& state) {
         while (!state->stop.load() && at_limit()) {
             std::this_thread::sleep_for(std::chrono::microseconds(100));
         }
-        if (handed && !last_pass) {
-            continue;
-        }
         if (last_pass) {
             break;
         }
+        // Also while busy (a flood never leaves the batches empty).
         if (SteadyClock::now() >= next_unmap) {
             // Large samples read a while ago: out of this daemon's RSS (the node owns them).
             (void)state->cache.unmap_idle(shm::kIdleReleaseMinSize);
             next_unmap = SteadyClock::now() + kUnmapPeriod;
+        }
+        if (handed) {
+            continue;
         }
         region.signal().wait(seen, SteadyClock::now() + std::chrono::milliseconds(100),
                              std::chrono::microseconds(20));

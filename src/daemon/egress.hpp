@@ -12,9 +12,10 @@
 // while the rings drop their oldest entries (counted per ring, reported by LocalDataflow), so
 // neither a producer nor the daemon's loop waits on a slow publication. That bound is part of the
 // bound on a sender's pool (shm/pool.hpp): the egress holds at most max_samples of the dataflow's
-// samples besides those in its rings. Once a second the thread drops from the daemon's RSS the
-// pages of large samples it has not read since (shm::SegmentCache::unmap_idle): the memory is the
-// producer's.
+// samples besides those in its rings. The pages of producers' segments it read stay in the
+// daemon's RSS up to EgressLimits::max_resident_bytes (least recently read dropped first), and
+// once a second the thread drops those of large samples it has not read since
+// (shm::SegmentCache::unmap_idle), busy or not: the memory is the producer's.
 //
 // A stream a remote consumer reads with `queue_policy: backpressure` (EgressStream::backpressure)
 // has a backpressure ring (the producer waits when it is full) and its samples are marked
@@ -54,9 +55,19 @@ using message::kEndOfStreamMarker;  // message/data_keys.hpp
 // another machine holds about as many segments of it. The byte bound keeps large outputs (40 MiB
 // at 100 Hz) from pinning the producers' pools and from making one drain of the daemon's loop
 // arbitrarily long.
+//
+// max_resident_bytes bounds the pages of the producers' segments this daemon keeps in its RSS
+// (RssShmem) after reading them (shm::SegmentCache's resident budget): past it, the pages of the
+// least recently read segments no longer in flight are dropped at once. Without it they would
+// follow the send rate: a 1 MiB flood cycles through the whole producer pool (up to the egress
+// ring's depth + the samples in flight, 1.25 MiB each) faster than the once-a-second unmap_idle
+// pass. It is at least what the samples in flight can keep mapped (<= 1.25 x max_bytes + one
+// sample, plus a page each), so the daemon never drops the pages the session is reading, and then
+// the payload pages resident are <= max_resident_bytes + one segment.
 struct EgressLimits {
     size_t max_samples = kEgressMaxInFlight;
     size_t max_bytes = size_t{128} << 20;
+    size_t max_resident_bytes = size_t{256} << 20;
 };
 
 class Egress {
