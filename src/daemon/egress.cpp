@@ -1,5 +1,7 @@
 #include "daemon/egress.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <atomic>
 #include <limits>
@@ -118,10 +120,11 @@ void Egress::stop() {
 
 // Hands `entry` (popped from egress ring `ring`) to `batch`, read in place; it counts as in
 // flight until the session has copied it out. Returns its bytes; nothing when it was dropped
-// (its sender's segment could not be mapped).
+// (its sender's segment could not be mapped). With `unmap_after`, its pages leave this daemon's
+// RSS as soon as the session copied it (samples taken beyond the limits: the last pass).
 std::optional<size_t> Egress::take(const std::shared_ptr<State>& state, uint32_t ring,
                                    const shm::Entry& entry,
-                                   std::vector<zenoh::OutgoingSample>& batch) {
+                                   std::vector<zenoh::OutgoingSample>& batch, bool unmap_after) {
     auto held = state->cache.view_held(entry);
     if (!held) {
         state->cache.release(entry);
@@ -131,6 +134,9 @@ std::optional<size_t> Egress::take(const std::shared_ptr<State>& state, uint32_t
     const shm::SampleView* view = &held->view;
     std::atomic<uint32_t>* refcount = view->refcount;
     std::atomic<uint32_t>* holds = held->holds;
+    // The pages the session reads: data and metadata, from the page-aligned start of the data.
+    const std::byte* read_from = unmap_after ? view->data : nullptr;
+    const size_t read_len = static_cast<size_t>(view->metadata + view->metadata_len - view->data);
     const size_t bytes = view->data_len + view->metadata_len;
     state->in_flight_samples.fetch_add(1, std::memory_order_relaxed);
     state->in_flight_bytes.fetch_add(bytes, std::memory_order_relaxed);
@@ -141,7 +147,12 @@ std::optional<size_t> Egress::take(const std::shared_ptr<State>& state, uint32_t
         // Runs in the loop's place (the loop thread, or this thread holding its lease) once the
         // session copied the sample out.
         // The sample first: it never stays in use once no longer counted.
-        [state, refcount, holds, bytes] {
+        [state, refcount, holds, read_from, read_len, bytes] {
+            if (read_from != nullptr) {
+                // Out of this process's page tables only (the memory stays the producer's);
+                // cannot fail on a range of our mapping, at worst the pages stay resident.
+                (void)::madvise(const_cast<std::byte*>(read_from), read_len, MADV_DONTNEED);
+            }
             holds->fetch_sub(1, std::memory_order_release);  // its pages may be dropped now
             refcount->fetch_sub(1, std::memory_order_acq_rel);
             state->in_flight_bytes.fetch_sub(bytes, std::memory_order_relaxed);
@@ -177,7 +188,7 @@ void Egress::run(const std::shared_ptr<State>& state) {
                 if (!entry) {
                     break;
                 }
-                const auto bytes = take(state, i, *entry, batch);
+                const auto bytes = take(state, i, *entry, batch, last_pass);
                 batched[i] += bytes ? 1 : 0;
                 --samples_room;
                 bytes_room -= std::min(bytes_room, bytes.value_or(0));

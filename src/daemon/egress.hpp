@@ -63,7 +63,9 @@ using message::kEndOfStreamMarker;  // message/data_keys.hpp
 // ring's depth + the samples in flight, 1.25 MiB each) faster than the once-a-second unmap_idle
 // pass. It is at least what the samples in flight can keep mapped (<= 1.25 x max_bytes + one
 // sample, plus a page each), so the daemon never drops the pages the session is reading, and then
-// the payload pages resident are <= max_resident_bytes + one segment.
+// the payload pages resident are <= max_resident_bytes + one segment. The last pass at stop()
+// takes what the rings hold beyond the limits (the loop that puts it waits for the thread): each of
+// those samples' pages are dropped right after the session copied it out, so it adds one sample.
 struct EgressLimits {
     size_t max_samples = kEgressMaxInFlight;
     size_t max_bytes = size_t{128} << 20;
@@ -92,7 +94,8 @@ class Egress {
     static void run(const std::shared_ptr<State>& state);
     [[nodiscard]] static std::optional<size_t> take(const std::shared_ptr<State>& state,
                                                     uint32_t ring, const shm::Entry& entry,
-                                                    std::vector<zenoh::OutgoingSample>& batch);
+                                                    std::vector<zenoh::OutgoingSample>& batch,
+                                                    bool unmap_after);
 
     std::shared_ptr<State> state_;
     std::thread thread_;
