@@ -188,14 +188,26 @@ if ((FLOOD > 0)); then
             END {printf "%-16s %9.1f MiB %9.1f MiB %9.1f MiB %9.1f MiB %9.1f MiB\n",
                  name, b / 1024, r / 1024, an / 1024, s / 1024, a / 1024}' "$WORK/rss.txt"
     done
-    echo "what bounds it (from the code, not from this run): the receiver's daemon holds its base, its"
+    # The sender's bound, checked: shmem <= its shmem before + 256 MiB + 16 MiB of header and partial
+    # pages per size class flooded (two here) + one 1.25 MiB segment; anon <= its anon before + 256 MiB +
+    # one 1 MiB message.
+    read -r _ anon_b shm_b <<<"$before_e"
+    awk -v ab="$anon_b" -v sb="$shm_b" '
+        $2 > an {an = $2} $3 > s {s = $3}
+        END {sl = sb + (256 + 32 + 1.25) * 1024; al = ab + (256 + 1) * 1024
+             printf "edge1 bound check: shmem peak %.1f <= %.1f MiB: %s; anon peak %.1f <= %.1f MiB: %s\n",
+                 s / 1024, sl / 1024, s <= sl ? "yes" : "NO", an / 1024, al / 1024, an <= al ? "yes" : "NO"}' \
+        "$WORK/rss.txt"
+    echo "what bounds it (from the code): the receiver's daemon holds its base, its"
     echo "  ingress pool (per size class <= the receiving inputs' queue_size + the samples the node holds:"
     echo "  here 1024 + 1 of 1 MiB; idle pages given back each second), one message being reassembled per"
-    echo "  link and one read of the links. The sender's anonymous memory: the egress's samples in flight"
-    echo "  (<= 1024, <= 128 MiB, EgressLimits) and the link's send queue (put while <= 256 MiB is queued,"
-    echo "  kMaxPendingBytes). Its shmem is pages of the node's pool it read (the pool: per size class"
-    echo "  <= the remote input's queue_size + 1024 in flight + held), dropped 1 s after their last read:"
-    echo "  under a 1 MiB flood that follows the rate, not a configured bound"
+    echo "  link and one read of the links. The sender's shmem: pages of the node's pool its egress read,"
+    echo "  <= EgressLimits::max_resident_bytes = 256 MiB of payload (least recently read dropped at once"
+    echo "  past it; the samples in flight, <= 1024 and <= 128 MiB + one, are never dropped and fit in it)"
+    echo "  + <= 2 pages per mapped segment (header, last partial page; <= 2 x 1024 + held segments per"
+    echo "  size class: 16 MiB each) + its rings; the drain at the end drops each sample's pages once sent."
+    echo "  The sender's anonymous memory: its base + the link's send queue (put while <= 256 MiB is"
+    echo "  queued, kMaxPendingBytes, then dropped and counted); samples in flight are read in place"
     echo
 fi
 
