@@ -76,9 +76,9 @@ struct IngressStream {
     std::string output;
     std::string key;
     std::vector<RingRef> receivers;
-    // The stream-end public key of the producer's daemon (LocalDataflowOptions::
-    // producer_stream_end_keys): the end of the stream must verify with it.
-    std::string producer_stream_end_key;
+    // Checks the end of the stream against the key of the producer's daemon
+    // (LocalDataflowOptions::producer_stream_end_keys, data_keys.hpp).
+    message::StreamEndVerifier end_verifier;
 };
 
 inline constexpr uint16_t kIngressSender = 0xfffe;

@@ -33,13 +33,6 @@ Result<std::unique_ptr<Ingress>> Ingress::start(EventLoop& loop, zenoh::Session&
         ingress->producers_.try_emplace(planned.node);
         auto stream = std::make_unique<Stream>();
         stream->plan = &planned;
-        auto verifier =
-            message::StreamEndVerifier::from_public_key(planned.producer_stream_end_key);
-        if (!verifier) {
-            return fail(verifier.error().context(fmt::format(
-                "the key of node `{}`'s daemon for the ends of its streams", planned.node)));
-        }
-        stream->end_verifier = std::move(*verifier);
         Stream* s = stream.get();
         Ingress* self = ingress.get();
         auto subscription = session.declare_subscriber(
@@ -84,7 +77,7 @@ std::string Ingress::refusal(const Stream& stream, const zenoh::Put& put, bool& 
     const std::span<const uint8_t> attachment =
         put.attachment ? *put.attachment : std::span<const uint8_t>();
     if (!attachment.empty() && attachment[0] == kEndOfStreamMarker) {
-        if (!stream.end_verifier.verify(stream.plan->key, attachment)) {
+        if (!stream.plan->end_verifier.verify(stream.plan->key, attachment)) {
             return fmt::format(
                 "it claimed to end the stream without the signature of the producer's daemon (it "
                 "did not come from the daemon that runs node `{}`)",

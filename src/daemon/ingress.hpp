@@ -43,7 +43,6 @@
 #include "core/event_loop.hpp"
 #include "daemon/egress.hpp"
 #include "daemon/local_dataflow.hpp"
-#include "message/data_keys.hpp"
 #include "shm/pool.hpp"
 #include "zenoh/session.hpp"
 
@@ -95,8 +94,6 @@ class Ingress {
         uint64_t rejected = 0;
         uint64_t reported_rejected = 0;
         std::string rejected_why;
-        // Checks the end of this stream against the key of the producer's daemon (data_keys.hpp).
-        message::StreamEndVerifier end_verifier;
         bool closed = false;
         // Backpressure: arrivals that wait, in order, for room in a receiver's ring (copies of
         // payload and metadata), and whether the rings close once they are all delivered.

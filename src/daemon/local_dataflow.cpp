@@ -73,11 +73,12 @@ Result<> LocalDataflow::prepare() {
                 "coordinator and every daemon",
                 stream.node);
         }
-        if (auto valid = message::StreamEndVerifier::from_public_key(key->second); !valid) {
-            return fail(valid.error().context(fmt::format(
+        auto verifier = message::StreamEndVerifier::from_public_key(key->second);
+        if (!verifier) {
+            return fail(verifier.error().context(fmt::format(
                 "the key of node `{}`'s daemon for the ends of its streams", stream.node)));
         }
-        stream.producer_stream_end_key = key->second;
+        stream.end_verifier = std::move(*verifier);
     }
     std::map<uint16_t, std::string> senders{{kDaemonSender, plan_.pool_prefix(kDaemonSender)}};
     for (size_t i = 0; i < plan_.nodes.size(); ++i) {
